@@ -1,0 +1,86 @@
+"""Sealed records: short documents (report, identity, message, file metadata, note).
+
+Envelope: header(2) || salt(32) || AES-256-GCM(padded plaintext) with the header as AAD.
+Key and nonce come from HKDF(key, salt, "minhbach/1/<record label>/<case id>"), so every
+record has its own key, and a record cannot be moved to another case or read as another kind.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from minhbach.crypto.envelope import HEADER_SIZE, Kind, check_header, header
+from minhbach.crypto.errors import DecryptionFailed, MalformedEnvelope
+from minhbach.crypto.kdf import hkdf, label
+from minhbach.crypto.keys import KEY_SIZE
+from minhbach.crypto.padding import pad_record, unpad_record
+from minhbach.crypto.wrapping import check_context
+
+SALT_SIZE = 32
+NONCE_SIZE = 12
+TAG_SIZE = 16
+
+RECORD_LABELS: dict[Kind, str] = {
+    Kind.REPORT: "report",
+    Kind.IDENTITY: "identity",
+    Kind.MESSAGE: "message",
+    Kind.FILE_META: "file-meta",
+    Kind.NOTE: "note",
+}
+
+
+def _key_and_nonce(key: bytes, kind: Kind, case_id: str, salt: bytes) -> tuple[bytes, bytes]:
+    if len(key) != KEY_SIZE:
+        raise ValueError("record keys are 32 bytes")
+    check_context(case_id)
+    okm = hkdf(key, salt=salt, info=label(RECORD_LABELS[kind], case_id), length=44)
+    return okm[:KEY_SIZE], okm[KEY_SIZE:]
+
+
+def seal(
+    key: bytes, kind: Kind, case_id: str, plaintext: bytes, *, salt: bytes | None = None
+) -> bytes:
+    """Encrypt one record. ``salt`` is for test vectors only; leave it to the CSPRNG."""
+    salt = secrets.token_bytes(SALT_SIZE) if salt is None else salt
+    if len(salt) != SALT_SIZE:
+        raise ValueError("record salts are 32 bytes")
+    aead_key, nonce = _key_and_nonce(key, kind, case_id, salt)
+    head = header(kind)
+    return head + salt + AESGCM(aead_key).encrypt(nonce, pad_record(plaintext), head)
+
+
+def open_(key: bytes, kind: Kind, case_id: str, blob: bytes) -> bytes:
+    """Decrypt one record of the given kind, or raise; never returns unauthenticated data."""
+    check_header(blob, kind, HEADER_SIZE + SALT_SIZE + TAG_SIZE)
+    salt = blob[HEADER_SIZE : HEADER_SIZE + SALT_SIZE]
+    aead_key, nonce = _key_and_nonce(key, kind, case_id, salt)
+    try:
+        padded = AESGCM(aead_key).decrypt(
+            nonce, blob[HEADER_SIZE + SALT_SIZE :], blob[:HEADER_SIZE]
+        )
+    except InvalidTag:
+        raise DecryptionFailed(
+            f"the {RECORD_LABELS[kind]} record does not open with this key and case"
+        ) from None
+    return unpad_record(padded)
+
+
+def seal_json(
+    key: bytes, kind: Kind, case_id: str, document: Any, *, salt: bytes | None = None
+) -> bytes:
+    """Records are UTF-8 JSON, compact, keys sorted, so both implementations agree."""
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return seal(key, kind, case_id, text.encode("utf-8"), salt=salt)
+
+
+def open_json(key: bytes, kind: Kind, case_id: str, blob: bytes) -> Any:
+    plaintext = open_(key, kind, case_id, blob)
+    try:
+        return json.loads(plaintext.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise MalformedEnvelope(f"the {RECORD_LABELS[kind]} record is not UTF-8 JSON") from None
