@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint types unit install vectors clean
+.PHONY: run test lint types unit install browser vectors clean
 
 install: $(STAMP)
 
@@ -22,7 +22,10 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+browser:
+	scripts/ensure-chromium
+
+unit: $(STAMP) browser
 	$(BIN)/pytest -n 2
 
 test: lint types unit

@@ -1,0 +1,1 @@
+"""The Alembic environment and revisions of the minhbach schema, shipped with the package."""
