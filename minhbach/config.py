@@ -14,6 +14,8 @@ from pathlib import Path
 from minhbach.crypto.kdf import Argon2Params
 
 PREFIX = "MINHBACH_"
+MIB = 1024 * 1024
+GIB = 1024 * MIB
 
 
 class ConfigError(ValueError):
@@ -28,6 +30,16 @@ class Settings:
     passphrase_kdf: Argon2Params
     code_kdf: Argon2Params
     demo: bool
+    # The public side.
+    unit: str | None  # slug of the unit the submit app serves; None: the only unit
+    public_https: bool  # Secure cookies and HSTS; off for loopback and onion services
+    onion_location: str | None  # advertised to Tor Browser users of the clearnet site
+    ratelimit_storage_uri: str  # memory:// by default, redis://... in production
+    pow_difficulty: int  # leading zero bits of SHA-256 a JavaScript client must find
+    max_file_size: int
+    max_report_size: int  # all attachments of one submission together
+    upload_ttl_seconds: int  # abandoned resumable uploads are collected after this
+    default_language: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -41,6 +53,15 @@ class Settings:
             passphrase_kdf=_argon2(env, "PASSPHRASE_ARGON2", Argon2Params.PASSPHRASE),
             code_kdf=_argon2(env, "CODE_ARGON2", Argon2Params.LOOKUP_TOKEN),
             demo=_flag(env, "DEMO"),
+            unit=env.get(PREFIX + "UNIT") or None,
+            public_https=_flag(env, "PUBLIC_HTTPS"),
+            onion_location=env.get(PREFIX + "ONION_LOCATION") or None,
+            ratelimit_storage_uri=env.get(PREFIX + "RATELIMIT_STORAGE_URI", "memory://"),
+            pow_difficulty=_int(env, "POW_DIFFICULTY", 18, 0, 32),
+            max_file_size=_int(env, "MAX_FILE_SIZE", GIB, 1, 64 * GIB),
+            max_report_size=_int(env, "MAX_REPORT_SIZE", GIB, 1, 64 * GIB),
+            upload_ttl_seconds=_int(env, "UPLOAD_TTL_SECONDS", 24 * 3600, 60, 30 * 24 * 3600),
+            default_language=_choice(env, "DEFAULT_LANGUAGE", "vi", ("vi", "en")),
         )
 
 
@@ -51,6 +72,26 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     if raw in ("1", "true", "yes", "on"):
         return True
     raise ConfigError(f"{PREFIX}{name} must be 1/0, true/false, yes/no or on/off")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(PREFIX + name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{PREFIX}{name} must be between {low} and {high}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(PREFIX + name, default)
+    if value not in allowed:
+        raise ConfigError(f"{PREFIX}{name} must be one of: {', '.join(allowed)}")
+    return value
 
 
 def _argon2(env: Mapping[str, str], name: str, default: Argon2Params) -> Argon2Params:

@@ -1,10 +1,23 @@
-"""Shared fixtures. Argon2id is lowered here, through parameters, never in production code."""
+"""Shared fixtures. Argon2id is lowered here, through parameters, never in production code.
+
+Databases are real SQLite files in tmp_path, migrated by Alembic (not create_all): the
+schema is migrated once per session and the file copied per test, so each test is
+isolated and still runs against the schema production gets.
+"""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from minhbach.crypto.kdf import Argon2Params
+from minhbach.store.db import make_engine, session_factory, upgrade_to_head
+from tests.store.factories import sqlite_url
 
 FAST_ARGON2 = Argon2Params(ops=1, memory_kib=8)
 
@@ -12,3 +25,30 @@ FAST_ARGON2 = Argon2Params(ops=1, memory_kib=8)
 @pytest.fixture
 def fast_argon2() -> Argon2Params:
     return FAST_ARGON2
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = make_engine(sqlite_url(path))
+    upgrade_to_head(engine)
+    with engine.connect() as connection:
+        # Move everything from the -wal file into the main file, so one file is a copy.
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def engine(migrated_template: Path, tmp_path: Path) -> Iterator[Engine]:
+    path = tmp_path / "minhbach.sqlite3"
+    shutil.copyfile(migrated_template, path)
+    engine = make_engine(sqlite_url(path))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with session_factory(engine)() as session:
+        yield session

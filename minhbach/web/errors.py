@@ -1,0 +1,53 @@
+"""Errors as a clear page for people and as JSON for the API; never a stack trace.
+
+Unexpected exceptions are logged by type and location only: messages of third-party
+exceptions can carry request data (SQL parameters, for instance), and request data on
+the public side is ciphertext at best and a reporter's words at worst.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+API_PREFIX = "/api/"
+
+
+class PublicError(Exception):
+    """A refusal whose message is safe and useful to show the person who caused it."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def wants_json() -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def error_response(status: int, code: str, message: str) -> tuple[Response | str, int]:
+    if wants_json():
+        return jsonify(error={"code": code, "message": message}), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def init_errors(app: Flask) -> None:
+    @app.errorhandler(PublicError)
+    def _public(exc: PublicError) -> tuple[Response | str, int]:
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> tuple[Response | str, int] | HTTPException:
+        if exc.code is None or exc.code < 400:
+            return exc  # redirects and the like pass through
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code, code, exc.description or "")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response | str, int]:
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        app.logger.error("unhandled %s at\n%s", type(exc).__name__, frames)
+        fallback = InternalServerError()
+        return error_response(500, "internal_error", fallback.description or "")

@@ -1,0 +1,250 @@
+"""Intake: a sealed submission becomes a case only when every part is in order."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from sqlalchemy.orm import Session
+
+from minhbach import crypto
+from minhbach.casework import intake
+from minhbach.casework.recipients import unit_recipients
+from minhbach.casework.sealing import NewCaseKeys, seal_submission
+from minhbach.crypto.kdf import Argon2Params
+from minhbach.store.models import (
+    Case,
+    Inspector,
+    InspectorRole,
+    RecipientKind,
+    Unit,
+    WrapPurpose,
+)
+from tests.store.factories import add_inspector, add_unit
+
+TODAY = date(2026, 11, 27)
+
+
+@dataclasses.dataclass
+class World:
+    unit: Unit
+    keys: dict[int, X25519PrivateKey]
+    escrow: X25519PrivateKey
+    people: dict[str, Inspector]
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    unit = add_unit(session)
+    escrow = crypto.generate_private_key()
+    unit.escrow_public_key = crypto.public_bytes(escrow)
+    keys: dict[int, X25519PrivateKey] = {}
+    people: dict[str, Inspector] = {}
+    for name, role in [
+        ("lan", InspectorRole.INSPECTOR),
+        ("minh", InspectorRole.INSPECTOR),
+        ("hoa", InspectorRole.CUSTODIAN),
+        ("son", InspectorRole.SUPERVISOR),
+        ("admin", InspectorRole.ADMIN),
+    ]:
+        person = add_inspector(session, unit, name, role)
+        private = crypto.generate_private_key()
+        person.public_key = crypto.public_bytes(private)
+        keys[person.id] = private
+        people[name] = person
+    session.flush()
+    return World(unit, keys, escrow, people)
+
+
+def submit(
+    session: Session,
+    world: World,
+    *,
+    identity: dict[str, str] | None = None,
+    excluded: frozenset[int] = frozenset(),
+) -> tuple[NewCaseKeys, intake.Submission]:
+    keys = NewCaseKeys()
+    recipients = unit_recipients(session, world.unit)
+    submission = seal_submission(
+        keys,
+        recipients,
+        category="land",
+        report={"what": "Nhận hối lộ", "who": "Trưởng phòng"},
+        identity=identity,
+        excluded=excluded,
+    )
+    intake.validate(submission, world.unit, recipients)
+    return keys, submission
+
+
+def test_anonymous_report_reaches_inspectors_and_custodian_only(
+    session: Session, world: World, fast_argon2: Argon2Params
+) -> None:
+    keys, submission = submit(session, world)
+    case = intake.accept(session, submission, world.unit, fast_argon2, TODAY)
+    session.commit()
+    stored = session.get(Case, case.id)
+    assert stored is not None
+    assert stored.status == "received"
+    assert stored.track.value == "anonymous"
+    readers = {
+        w.inspector_id for w in stored.key_wraps if w.recipient_kind is RecipientKind.INSPECTOR
+    }
+    assert readers == {world.people[n].id for n in ("lan", "minh", "hoa")}
+    for wrap in stored.key_wraps:
+        if wrap.recipient_kind is RecipientKind.INSPECTOR:
+            assert wrap.inspector_id is not None
+            private = world.keys[wrap.inspector_id]
+        elif wrap.recipient_kind is RecipientKind.ESCROW:
+            private = world.escrow
+        else:
+            private = keys.code.reporter_private_key()
+        case_key = crypto.unwrap(wrap.wrapped, private, crypto.Purpose.CASE_KEY, stored.public_id)
+        assert stored.body is not None
+        report = crypto.open_json(case_key, crypto.Kind.REPORT, stored.public_id, stored.body)
+        assert report["what"] == "Nhận hối lộ"
+
+
+def test_nothing_readable_is_stored(
+    session: Session, world: World, fast_argon2: Argon2Params
+) -> None:
+    keys, submission = submit(session, world, identity={"name": "Trần Thị Bình"})
+    intake.accept(session, submission, world.unit, fast_argon2, TODAY)
+    session.commit()
+    dump = b"".join(
+        bytes(str(value), "utf-8") if not isinstance(value, bytes) else value
+        for row in session.execute(Case.__table__.select())
+        for value in row
+    )
+    for secret in ("Nhận hối lộ", "Trần Thị Bình", keys.code.display()):
+        assert secret.encode() not in dump
+    assert keys.code.lookup_token() not in dump
+    assert keys.case_key not in dump
+
+
+def test_identity_key_goes_to_custodians_only(
+    session: Session, world: World, fast_argon2: Argon2Params
+) -> None:
+    _, submission = submit(session, world, identity={"name": "Trần Thị Bình"})
+    case = intake.accept(session, submission, world.unit, fast_argon2, TODAY)
+    session.commit()
+    identity_readers = {
+        w.inspector_id
+        for w in case.key_wraps
+        if w.purpose is WrapPurpose.IDENTITY_KEY and w.recipient_kind is RecipientKind.INSPECTOR
+    }
+    assert identity_readers == {world.people["hoa"].id}
+    custodian = world.people["hoa"]
+    wrap = next(
+        w
+        for w in case.key_wraps
+        if w.purpose is WrapPurpose.IDENTITY_KEY and w.inspector_id == custodian.id
+    )
+    key = crypto.unwrap(
+        wrap.wrapped, world.keys[custodian.id], crypto.Purpose.IDENTITY_KEY, case.public_id
+    )
+    assert case.identity is not None
+    assert crypto.open_json(key, crypto.Kind.IDENTITY, case.public_id, case.identity) == {
+        "name": "Trần Thị Bình"
+    }
+    assert case.track.value == "named"
+
+
+def test_excluded_inspector_gets_no_key(
+    session: Session, world: World, fast_argon2: Argon2Params
+) -> None:
+    excluded = frozenset({world.people["minh"].id})
+    _, submission = submit(session, world, excluded=excluded)
+    case = intake.accept(session, submission, world.unit, fast_argon2, TODAY)
+    assert world.people["minh"].id not in {w.inspector_id for w in case.key_wraps}
+    assert [e.inspector_id for e in case.exclusions] == [world.people["minh"].id]
+
+
+def test_code_finds_the_case(session: Session, world: World, fast_argon2: Argon2Params) -> None:
+    keys, submission = submit(session, world)
+    case = intake.accept(session, submission, world.unit, fast_argon2, TODAY)
+    token = crypto.FollowUpCode.parse(keys.code.display()).lookup_token()
+    assert case.lookup_index == crypto.lookup_index(token)
+    assert crypto.verify_lookup_token(token, [case.lookup_hash], fast_argon2) == 0
+
+
+def refuse(session: Session, world: World, submission: intake.Submission, code: str) -> None:
+    with pytest.raises(intake.IntakeError) as caught:
+        intake.validate(submission, world.unit, unit_recipients(session, world.unit))
+    assert caught.value.code == code
+
+
+def test_missing_wrap_is_refused(session: Session, world: World) -> None:
+    _, submission = submit(session, world)
+    refuse(
+        session,
+        world,
+        dataclasses.replace(submission, wraps=submission.wraps[1:]),
+        "recipients_changed",
+    )
+
+
+def test_extra_wrap_for_supervisor_is_refused(session: Session, world: World) -> None:
+    _, submission = submit(session, world)
+    extra = dataclasses.replace(submission.wraps[0], inspector_id=world.people["son"].id)
+    refuse(
+        session,
+        world,
+        dataclasses.replace(submission, wraps=[*submission.wraps, extra]),
+        "recipients_changed",
+    )
+
+
+def test_duplicate_wrap_is_refused(session: Session, world: World) -> None:
+    _, submission = submit(session, world)
+    wraps = [*submission.wraps, submission.wraps[0]]
+    refuse(session, world, dataclasses.replace(submission, wraps=wraps), "recipients_changed")
+
+
+def test_new_inspector_since_page_load_is_refused(session: Session, world: World) -> None:
+    _, submission = submit(session, world)
+    add_inspector(session, world.unit, "newcomer", InspectorRole.INSPECTOR)
+    refuse(session, world, submission, "recipients_changed")
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"case_id": "not-a-uuid"}, "malformed_case_id"),
+        ({"case_id": "3F0C6F1E-8A4B-4C2D-9E7F-1A2B3C4D5E6F"}, "malformed_case_id"),
+        ({"category": "weather"}, "unknown_category"),
+        ({"report": b"\x01\x02" + bytes(100)}, "malformed_envelope"),
+        ({"report": b"\x02\x02" + bytes(2000)}, "malformed_envelope"),
+        ({"lookup_token": b"short"}, "malformed_keys"),
+        ({"excluded": frozenset({99999})}, "unknown_exclusion"),
+    ],
+)
+def test_malformed_parts_are_refused(
+    session: Session, world: World, change: dict[str, object], code: str
+) -> None:
+    _, submission = submit(session, world)
+    refuse(session, world, dataclasses.replace(submission, **change), code)  # type: ignore[arg-type]
+
+
+def test_wrap_of_wrong_size_is_refused(session: Session, world: World) -> None:
+    _, submission = submit(session, world)
+    bad = dataclasses.replace(submission.wraps[0], envelope=submission.wraps[0].envelope[:-1])
+    refuse(
+        session,
+        world,
+        dataclasses.replace(submission, wraps=[bad, *submission.wraps[1:]]),
+        "malformed_envelope",
+    )
+
+
+def test_same_case_twice_is_refused(
+    session: Session, world: World, fast_argon2: Argon2Params
+) -> None:
+    _, submission = submit(session, world)
+    intake.accept(session, submission, world.unit, fast_argon2, TODAY)
+    session.commit()
+    with pytest.raises(intake.IntakeError) as caught:
+        intake.accept(session, submission, world.unit, fast_argon2, TODAY)
+    assert caught.value.code == "duplicate_case"
