@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint types unit install browser vectors clean
+.PHONY: run test lint types unit install browser translations messages vectors clean
 
 install: $(STAMP)
 
@@ -25,7 +25,21 @@ types: $(STAMP)
 browser:
 	scripts/ensure-chromium
 
-unit: $(STAMP) browser
+# Compiled catalogues are build products (git ignores them); their .po sources are committed.
+CATALOGS := $(wildcard minhbach/translations/*/LC_MESSAGES/messages.po)
+translations: $(CATALOGS:.po=.mo)
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+# After changing user-facing text: extract it and merge it into every catalogue.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output \
+		--project minhbach --copyright-holder minhbach -o minhbach/translations/messages.pot minhbach
+	$(BIN)/pybabel update -i minhbach/translations/messages.pot -d minhbach/translations \
+		--no-fuzzy-matching --ignore-obsolete
+
+unit: $(STAMP) browser translations
 	$(BIN)/pytest -n 2
 
 test: lint types unit

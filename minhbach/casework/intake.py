@@ -26,6 +26,10 @@ from minhbach.store.models import (
     CaseExclusion,
     KeyWrap,
     Party,
+    ProtectedPerson,
+    ProtectionCategory,
+    ProtectionRecord,
+    ProtectionState,
     RecipientKind,
     Track,
     Unit,
@@ -71,12 +75,23 @@ class Submission:
     wraps: Sequence[WrapIn]
     attachments: Sequence[AttachmentIn] = ()
     excluded: frozenset[int] = field(default_factory=frozenset)
-    protection_requested: bool = False
+    # Who needs protection and of what kind: plaintext, because the unit must act on it
+    # (and count it) before anyone decrypts; the details stay in the encrypted report.
+    protection: frozenset[tuple[ProtectedPerson, ProtectionCategory]] = frozenset()
     submitted_with_js: bool = True
 
     @property
     def track(self) -> Track:
         return Track.NAMED if self.identity is not None else Track.ANONYMOUS
+
+    @property
+    def protection_requested(self) -> bool:
+        return bool(self.protection)
+
+
+def public_reference(case_id: str) -> str:
+    """A short reference a reporter can quote in person: not secret, not a code."""
+    return "MB-" + case_id[:8].upper()
 
 
 def validate(submission: Submission, unit: Unit, recipients: UnitRecipients) -> None:
@@ -131,6 +146,17 @@ def accept(
         for wrap in submission.wraps
     ]
     case.exclusions = [CaseExclusion(inspector_id=i) for i in sorted(submission.excluded)]
+    case.protections = [
+        ProtectionRecord(
+            person=person,
+            category=category,
+            state=ProtectionState.REQUESTED,
+            urgent=True,
+            requested_by=Party.REPORTER,
+            requested_on=today,
+        )
+        for person, category in sorted(submission.protection)
+    ]
     case.attachments = [
         Attachment(
             blob_id=item.blob_id,

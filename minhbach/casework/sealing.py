@@ -14,7 +14,7 @@ from typing import Any
 from minhbach import crypto
 from minhbach.casework.intake import AttachmentIn, Submission, WrapIn
 from minhbach.casework.recipients import UnitRecipients
-from minhbach.store.models import WrapPurpose
+from minhbach.store.models import ProtectedPerson, ProtectionCategory, WrapPurpose
 
 CRYPTO_PURPOSE = {
     WrapPurpose.CASE_KEY: crypto.Purpose.CASE_KEY,
@@ -64,7 +64,7 @@ def seal_submission(
     identity: dict[str, Any] | None,
     attachments: Sequence[AttachmentIn] = (),
     excluded: frozenset[int] = frozenset(),
-    protection_requested: bool = False,
+    protection: frozenset[tuple[ProtectedPerson, ProtectionCategory]] = frozenset(),
 ) -> Submission:
     reporter_key = keys.reporter_public_key
     wraps = wrap_for(
@@ -93,6 +93,6 @@ def seal_submission(
         wraps=wraps,
         attachments=attachments,
         excluded=excluded,
-        protection_requested=protection_requested,
+        protection=protection,
         submitted_with_js=False,
     )

@@ -6,7 +6,6 @@ import dataclasses
 from datetime import date
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy.orm import Session
 
 from minhbach import crypto
@@ -16,46 +15,22 @@ from minhbach.casework.sealing import NewCaseKeys, seal_submission
 from minhbach.crypto.kdf import Argon2Params
 from minhbach.store.models import (
     Case,
-    Inspector,
     InspectorRole,
+    ProtectedPerson,
+    ProtectionCategory,
+    ProtectionState,
     RecipientKind,
-    Unit,
     WrapPurpose,
 )
-from tests.store.factories import add_inspector, add_unit
+from tests.store.factories import add_inspector
+from tests.worlds import World, build_world
 
 TODAY = date(2026, 11, 27)
 
 
-@dataclasses.dataclass
-class World:
-    unit: Unit
-    keys: dict[int, X25519PrivateKey]
-    escrow: X25519PrivateKey
-    people: dict[str, Inspector]
-
-
 @pytest.fixture
 def world(session: Session) -> World:
-    unit = add_unit(session)
-    escrow = crypto.generate_private_key()
-    unit.escrow_public_key = crypto.public_bytes(escrow)
-    keys: dict[int, X25519PrivateKey] = {}
-    people: dict[str, Inspector] = {}
-    for name, role in [
-        ("lan", InspectorRole.INSPECTOR),
-        ("minh", InspectorRole.INSPECTOR),
-        ("hoa", InspectorRole.CUSTODIAN),
-        ("son", InspectorRole.SUPERVISOR),
-        ("admin", InspectorRole.ADMIN),
-    ]:
-        person = add_inspector(session, unit, name, role)
-        private = crypto.generate_private_key()
-        person.public_key = crypto.public_bytes(private)
-        keys[person.id] = private
-        people[name] = person
-    session.flush()
-    return World(unit, keys, escrow, people)
+    return build_world(session)
 
 
 def submit(
@@ -248,3 +223,30 @@ def test_same_case_twice_is_refused(
     with pytest.raises(intake.IntakeError) as caught:
         intake.accept(session, submission, world.unit, fast_argon2, TODAY)
     assert caught.value.code == "duplicate_case"
+
+
+def test_protection_requests_become_urgent_records(
+    session: Session, world: World, fast_argon2: Argon2Params
+) -> None:
+    keys = NewCaseKeys()
+    recipients = unit_recipients(session, world.unit)
+    wanted = frozenset(
+        {
+            (ProtectedPerson.REPORTER, ProtectionCategory.JOB),
+            (ProtectedPerson.CHILD, ProtectionCategory.LIFE_HEALTH),
+        }
+    )
+    submission = seal_submission(
+        keys, recipients, category="land", report={"what": "x"}, identity=None, protection=wanted
+    )
+    intake.validate(submission, world.unit, recipients)
+    case = intake.accept(session, submission, world.unit, fast_argon2, TODAY)
+    session.commit()
+    assert case.protection_requested
+    assert case.urgent
+    assert {(p.person, p.category) for p in case.protections} == wanted
+    assert {p.state for p in case.protections} == {ProtectionState.REQUESTED}
+
+
+def test_public_reference_is_short_and_stable() -> None:
+    assert intake.public_reference("3f0c6f1e-8a4b-4c2d-9e7f-1a2b3c4d5e6f") == "MB-3F0C6F1E"

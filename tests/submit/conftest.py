@@ -1,0 +1,49 @@
+"""A submit app on a migrated SQLite copy, a unit with real keys, and cheap Argon2id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from minhbach.config import Settings
+from minhbach.submit import create_app
+from tests.worlds import World, build_world
+
+TEST_ENV = {
+    "MINHBACH_PASSPHRASE_ARGON2": "1,8",
+    "MINHBACH_CODE_ARGON2": "1,8",
+    "MINHBACH_POW_DIFFICULTY": "4",
+}
+
+
+@pytest.fixture
+def settings(engine: Engine, tmp_path: Path) -> Settings:
+    return Settings.from_env(
+        {
+            **TEST_ENV,
+            "MINHBACH_INSTANCE": str(tmp_path / "instance"),
+            "MINHBACH_DATABASE_URL": str(engine.url),
+        }
+    )
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    return build_world(session)
+
+
+@pytest.fixture
+def app(settings: Settings, world: World) -> Flask:
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
