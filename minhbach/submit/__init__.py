@@ -1,0 +1,49 @@
+"""The public submission app: where tipsters report and follow up.
+
+It holds public keys only. With JavaScript, browsers encrypt before sending; without it,
+this app encrypts in memory as the request streams in. Nothing here can open a case.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_wtf import CSRFProtect
+
+from minhbach.config import Settings
+from minhbach.web.database import init_database
+from minhbach.web.errors import init_errors
+from minhbach.web.i18n import init_i18n
+from minhbach.web.secret_key import load_or_create
+from minhbach.web.security import init_security
+
+SETTINGS = "minhbach.settings"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=load_or_create(settings.instance_path / "submit-secret.key"),
+        # The CSRF token lives as long as the browser session, not an hour: a tipster
+        # may take long over a report and must not lose it to an expired token.
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False,  # no Referer is ever sent (Referrer-Policy no-referrer)
+    )
+    app.extensions[SETTINGS] = settings
+    init_security(
+        app,
+        cookie_name="mb_submit",
+        https=settings.public_https,
+        onion_location=settings.onion_location,
+    )
+    init_errors(app)
+    init_i18n(app, settings.default_language)
+    init_database(app, settings.database_url)
+    CSRFProtect(app)
+
+    from minhbach.submit import api
+    from minhbach.submit.views import pages
+
+    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(api.blueprint)
+    return app
