@@ -44,6 +44,9 @@ unit: $(STAMP) browser translations
 
 test: lint types unit
 
+run: $(STAMP) translations
+	scripts/run
+
 # Regenerate tests/vectors/*.json from their fixed inputs (the tests check they still match).
 vectors: $(STAMP)
 	$(BIN)/python -m tests.vectors.generate

@@ -1,0 +1,5 @@
+"""``python -m minhbach.cli``, the same as the ``minhbach`` command."""
+
+from minhbach.cli import main
+
+main()

@@ -1,0 +1,142 @@
+"""``minhbach unit add|list``: receiving units."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from minhbach.casework.categories import validate_categories
+from minhbach.casework.profiles import DEFAULT_PROFILE, PROFILE_NAMES, validate_profile
+from minhbach.cli import params
+from minhbach.cli.output import print_table
+from minhbach.cli.runtime import Runtime, pass_runtime
+from minhbach.crypto import fingerprint
+from minhbach.store.models import Inspector, Unit
+
+
+def refuse_taken_slug(session: Session, slug: str) -> None:
+    if session.scalar(select(Unit.id).where(Unit.slug == slug)) is not None:
+        raise click.ClickException(f"a unit with slug {slug!r} already exists")
+
+
+def create_unit(
+    session: Session,
+    *,
+    slug: str,
+    name: str,
+    profile: str,
+    categories: Sequence[str],
+    reception_schedule: str = "",
+    escrow_public_key: bytes | None = None,
+) -> Unit:
+    """Add a unit to the session (not committed). Profile and categories are checked again
+    here because not every caller comes through the command's options."""
+    unit = Unit(
+        slug=slug,
+        name=name,
+        profile=validate_profile(profile),
+        categories=list(validate_categories(categories)),
+        reception_schedule=reception_schedule,
+        escrow_public_key=escrow_public_key,
+    )
+    session.add(unit)
+    session.flush()
+    return unit
+
+
+def escrow_fingerprint(unit: Unit) -> str:
+    return fingerprint(unit.escrow_public_key) if unit.escrow_public_key else "none"
+
+
+@click.group()
+def unit() -> None:
+    """Receiving units: the bodies whose inspectors handle the reports sent to them."""
+
+
+@unit.command("add")
+@click.option(
+    "--slug",
+    required=True,
+    callback=params.model_field(Unit, "slug"),
+    help="Short name used in public URLs: lowercase letters, digits and hyphens.",
+)
+@click.option("--name", required=True, callback=params.column_text(Unit, "name"), help="Full name.")
+@click.option(
+    "--profile",
+    type=click.Choice(PROFILE_NAMES),
+    default=DEFAULT_PROFILE,
+    show_default=True,
+    help="Policy profile: the law whose statuses and deadlines apply.",
+)
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    callback=params.categories,
+    help="A report category slug; repeat for several. Default: the standard list.",
+)
+@click.option(
+    "--reception-schedule",
+    default="",
+    help="Public text: when and where the unit receives citizens in person.",
+)
+@pass_runtime
+def add(
+    runtime: Runtime,
+    slug: str,
+    name: str,
+    profile: str,
+    categories: tuple[str, ...],
+    reception_schedule: str,
+) -> None:
+    """Create a receiving unit."""
+    with runtime.session() as session:
+        refuse_taken_slug(session, slug)
+        create_unit(
+            session,
+            slug=slug,
+            name=name,
+            profile=profile,
+            categories=categories,
+            reception_schedule=reception_schedule.strip(),
+        )
+        session.commit()
+    click.echo(f"Created unit {slug} ({name}), profile {profile}.")
+    click.echo(f"Categories: {', '.join(categories)}")
+    click.echo(
+        f"Next: `minhbach escrow create --unit {slug} --out PATH` for the offline escrow key, "
+        "then `minhbach inspector add`."
+    )
+
+
+@unit.command("list")
+@pass_runtime
+def list_units(runtime: Runtime) -> None:
+    """List the receiving units."""
+    with runtime.session() as session:
+        units = session.scalars(select(Unit).order_by(Unit.slug)).all()
+        counts = dict(
+            session.execute(
+                select(Inspector.unit_id, func.count())
+                .where(Inspector.active)
+                .group_by(Inspector.unit_id)
+            ).all()
+        )
+    if not units:
+        click.echo("No units yet: `minhbach unit add --slug SLUG --name NAME` creates one.")
+        return
+    rows = [
+        (
+            unit.slug,
+            unit.name,
+            unit.profile,
+            str(len(unit.categories)),
+            str(counts.get(unit.id, 0)),
+            escrow_fingerprint(unit),
+        )
+        for unit in units
+    ]
+    print_table(("slug", "name", "profile", "categories", "users", "escrow key"), rows)
