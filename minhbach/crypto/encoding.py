@@ -12,24 +12,32 @@ from minhbach.crypto.errors import CodeFormatError, MalformedEnvelope
 # Crockford's alphabet: no I, L, O, U, so nothing reads as something else.
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _VALUE = {c: i for i, c in enumerate(CROCKFORD)}
+_NOT_IN_ALPHABET = "The code contains a character that is not used in codes."
 _LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V"})
-# Separators people type or that phones insert: white space, dashes of every width, dots.
-_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212._/\u00b7]+")
+# White space as Python's str.isspace() knows it, spelled out so that every implementation
+# drops exactly the same characters, then the separators people type or phones insert.
+_WHITE_SPACE = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_DASHES_AND_DOTS = "\\-\u2010-\u2015\u2212._/\u00b7"
+_SEPARATORS = re.compile(f"[{_WHITE_SPACE}{_DASHES_AND_DOTS}]+")
+# ASCII, full-width forms and the characters above. Anything else is refused *before*
+# NFKC, so the outcome cannot depend on the Unicode version of an implementation.
+_ACCEPTED = re.compile(f"[\x00-\x7f\uff01-\uff5e{_WHITE_SPACE}{_DASHES_AND_DOTS}]*")
 
 
 def normalize_crockford(text: str) -> str:
-    """Canonical upper-case Crockford string: NFKC, separators dropped, look-alikes mapped.
+    """Canonical upper-case Crockford string (docs/crypto.md §7.1).
 
-    Raises CodeFormatError("character") for anything left that is not in the alphabet.
+    Raises CodeFormatError("character") for anything not in the alphabet once separators
+    are dropped and look-alikes mapped, and CodeFormatError("empty") when nothing is left.
     """
+    if not _ACCEPTED.fullmatch(text):
+        raise CodeFormatError("character", _NOT_IN_ALPHABET)
     cleaned = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text))
-    canonical = cleaned.upper().translate(_LOOKALIKES)
+    canonical = cleaned.upper().translate(_LOOKALIKES)  # ASCII only by now
     if not canonical:
         raise CodeFormatError("empty", "No code was entered.")
     if any(c not in _VALUE for c in canonical):
-        raise CodeFormatError(
-            "character", "The code contains a character that is not used in codes."
-        )
+        raise CodeFormatError("character", _NOT_IN_ALPHABET)
     return canonical
 
 

@@ -27,7 +27,7 @@ from minhbach.crypto.errors import DecryptionFailed, MalformedEnvelope, Truncate
 from minhbach.crypto.kdf import hkdf, label
 from minhbach.crypto.keys import KEY_SIZE
 from minhbach.crypto.padding import file_bucket
-from minhbach.crypto.records import open_json, seal_json
+from minhbach.crypto.records import MAX_SAFE_INTEGER, open_json, seal_json
 from minhbach.crypto.wrapping import check_context
 
 CHUNK_SIZE = 64 * 1024
@@ -78,7 +78,7 @@ class FileMeta:
             isinstance(name, str)
             and isinstance(type_, str)
             and type(size) is int
-            and size >= 0
+            and 0 <= size <= MAX_SAFE_INTEGER
             and len(stream) == SALT_SIZE
         )
         if not valid:

@@ -70,17 +70,55 @@ def open_(key: bytes, kind: Kind, case_id: str, blob: bytes) -> bytes:
     return unpad_record(padded)
 
 
+MAX_SAFE_INTEGER = 2**53 - 1  # the largest integer every JSON reader (JavaScript's) keeps exact
+
+
+def canonical_json(document: Any) -> bytes:
+    """The one serialisation both implementations write (docs/crypto.md §5): compact UTF-8,
+    keys sorted by code point, integers within ±(2^53 - 1), no floats, NaN or infinities."""
+    _check_json_values(document)
+    text = json.dumps(
+        document, ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+    )
+    return text.encode("utf-8")
+
+
+def _check_json_values(value: Any) -> None:
+    if isinstance(value, float):
+        raise ValueError("records hold no floating-point numbers")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER:
+        raise ValueError("record integers must stay within 2^53 - 1")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError("record keys are strings")
+            _check_json_values(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_json_values(item)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _refuse_float(text: str) -> Any:
+    raise ValueError("records hold no floating-point numbers")
+
+
 def seal_json(
     key: bytes, kind: Kind, case_id: str, document: Any, *, salt: bytes | None = None
 ) -> bytes:
-    """Records are UTF-8 JSON, compact, keys sorted, so both implementations agree."""
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return seal(key, kind, case_id, text.encode("utf-8"), salt=salt)
+    return seal(key, kind, case_id, canonical_json(document), salt=salt)
 
 
 def open_json(key: bytes, kind: Kind, case_id: str, blob: bytes) -> Any:
     plaintext = open_(key, kind, case_id, blob)
     try:
-        return json.loads(plaintext.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise MalformedEnvelope(f"the {RECORD_LABELS[kind]} record is not UTF-8 JSON") from None
+        return json.loads(
+            plaintext.decode("utf-8"),
+            parse_constant=_refuse_constant,
+            parse_float=_refuse_float,
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise MalformedEnvelope(f"the {RECORD_LABELS[kind]} record is not canonical JSON") from None

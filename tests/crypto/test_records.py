@@ -121,3 +121,23 @@ def test_envelope_sizes_are_bucketed(length: int, size: int) -> None:
 @given(st.binary(max_size=5000), st.sampled_from(list(RECORD_LABELS)))
 def test_any_plaintext_round_trips(plaintext: bytes, kind: Kind) -> None:
     assert crypto.open_(KEY, kind, CASE, crypto.seal(KEY, kind, CASE, plaintext)) == plaintext
+
+
+@pytest.mark.parametrize("document", [{"x": 1.5}, {"x": float("nan")}, {"x": 2**53}, {1: "a"}])
+def test_non_canonical_documents_are_not_sealed(document: object) -> None:
+    with pytest.raises(ValueError, match=r"float|2\^53|keys"):
+        crypto.seal_json(KEY, Kind.NOTE, CASE, document)
+
+
+@pytest.mark.parametrize("text", [b'{"x":NaN}', b'{"x":Infinity}', b'{"x":1.0}'])
+def test_non_canonical_json_is_refused_on_reading(text: bytes) -> None:
+    with pytest.raises(crypto.MalformedEnvelope, match="canonical JSON"):
+        crypto.open_json(KEY, Kind.NOTE, CASE, crypto.seal(KEY, Kind.NOTE, CASE, text))
+
+
+def test_keys_are_sorted_by_code_point() -> None:
+    """Python sorts by code point; the spec requires it (UTF-16 order would differ)."""
+    from minhbach.crypto.records import canonical_json
+
+    document = {"\U0001f600": 1, "\uff61": 2, "a": 3}
+    assert canonical_json(document) == '{"a":3,"｡":2,"😀":1}'.encode()
