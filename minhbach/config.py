@@ -57,7 +57,7 @@ class Settings:
             public_https=_flag(env, "PUBLIC_HTTPS"),
             onion_location=env.get(PREFIX + "ONION_LOCATION") or None,
             ratelimit_storage_uri=env.get(PREFIX + "RATELIMIT_STORAGE_URI", "memory://"),
-            pow_difficulty=_int(env, "POW_DIFFICULTY", 18, 0, 32),
+            pow_difficulty=_int(env, "POW_DIFFICULTY", 16, 0, 32),
             max_file_size=_int(env, "MAX_FILE_SIZE", GIB, 1, 64 * GIB),
             max_report_size=_int(env, "MAX_REPORT_SIZE", GIB, 1, 64 * GIB),
             upload_ttl_seconds=_int(env, "UPLOAD_TTL_SECONDS", 24 * 3600, 60, 30 * 24 * 3600),
