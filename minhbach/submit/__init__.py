@@ -42,8 +42,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     CSRFProtect(app)
 
     from minhbach.submit import api
-    from minhbach.submit.views import pages
+    from minhbach.submit.views import pages, report
 
     app.register_blueprint(pages.blueprint)
+    app.register_blueprint(report.blueprint)
     app.register_blueprint(api.blueprint)
     return app

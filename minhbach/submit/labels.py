@@ -1,0 +1,122 @@
+"""What people read for the closed sets of values the public side shows.
+
+Values (category slugs, enum values, statuses) are stable identifiers stored in the
+database; their labels are translated text. Labels are lazy, so this module can be imported
+outside a request and each use renders in the language of the request at hand. A value
+without a label (a category a unit added, a status of a newer profile) is shown as itself
+rather than failing the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from babel.units import format_unit
+from flask_babel import LazyString, get_locale
+from flask_babel import lazy_gettext as _l
+
+from minhbach.store.models import (
+    InspectorRole,
+    ProtectedPerson,
+    ProtectionCategory,
+    RetaliationKind,
+)
+
+# The default categories of ``minhbach.casework.categories``.
+CATEGORIES: Mapping[str, LazyString] = {
+    "land-management": _l("Land management"),
+    "construction-investment": _l("Capital construction and public investment"),
+    "planning": _l("Planning"),
+    "personnel": _l("Recruitment, appointment and rotation of officials"),
+    "procurement-public-assets": _l("Procurement and management of public assets"),
+    "natural-resources-environment": _l("Natural resources and environment"),
+    "finance-budget-tax-customs": _l("Finance, budget, tax and customs"),
+    "health": _l("Health"),
+    "education": _l("Education"),
+    "other": _l("Other"),
+}
+
+PROTECTED_PEOPLE: Mapping[ProtectedPerson, LazyString] = {
+    ProtectedPerson.REPORTER: _l("Me, the person reporting"),
+    ProtectedPerson.SPOUSE: _l("My husband or wife"),
+    ProtectedPerson.PARENT: _l("My father or mother"),
+    ProtectedPerson.CHILD: _l("My child"),
+}
+
+PROTECTION_KINDS: Mapping[ProtectionCategory, LazyString] = {
+    ProtectionCategory.INFORMATION: _l("Keeping identity and personal information secret"),
+    ProtectionCategory.JOB: _l("Job and position at work"),
+    ProtectionCategory.LIFE_HEALTH: _l("Life and health"),
+    ProtectionCategory.PROPERTY: _l("Property"),
+    ProtectionCategory.HONOUR: _l("Honour and dignity"),
+}
+
+RETALIATION_KINDS: Mapping[RetaliationKind, LazyString] = {
+    RetaliationKind.DISMISSAL: _l("Dismissal"),
+    RetaliationKind.SUSPENSION: _l("Suspension from work"),
+    RetaliationKind.DEMOTION: _l("Demotion"),
+    RetaliationKind.TRANSFER: _l("Transfer against my will"),
+    RetaliationKind.PAY_CUT: _l("Pay cut"),
+    RetaliationKind.NEGATIVE_APPRAISAL: _l("Unfair negative appraisal"),
+    RetaliationKind.DISCIPLINARY_ACTION: _l("Disciplinary action"),
+    RetaliationKind.INTIMIDATION: _l("Intimidation"),
+    RetaliationKind.HARASSMENT: _l("Harassment"),
+    RetaliationKind.DISCRIMINATION: _l("Discrimination"),
+    RetaliationKind.BLACKLISTING: _l("Blacklisting"),
+    RetaliationKind.PROPERTY_DAMAGE: _l("Damage to property"),
+    RetaliationKind.REPUTATION_DAMAGE: _l("Damage to reputation"),
+    RetaliationKind.THREAT_TO_LIFE_OR_HEALTH: _l("Threats to life or health"),
+    RetaliationKind.OTHER: _l("Something else"),
+}
+
+# The roles of people who read reports (recipients.CASE_READERS), as the form lists them.
+READER_ROLES: Mapping[InspectorRole, LazyString] = {
+    InspectorRole.INSPECTOR: _l("inspector"),
+    InspectorRole.CUSTODIAN: _l("head of the unit"),
+}
+
+# Statuses of the profile vn-denunciation-2018 (DOMAIN.md), as a reporter reads them.
+STATUSES: Mapping[str, LazyString] = {
+    "received": _l("Received, not yet read"),
+    "triage": _l("Being read and classified"),
+    "forwarded": _l("Forwarded to the competent body"),
+    "not_accepted": _l("Not accepted"),
+    "accepted": _l("Accepted for handling"),
+    "verifying": _l("Evidence being verified"),
+    "suspended": _l("Paused"),
+    "terminated": _l("Ended without a conclusion"),
+    "withdrawn": _l("Withdrawn"),
+    "concluded": _l("Concluded"),
+    "handling": _l("Conclusion being acted on"),
+    "closed": _l("Closed"),
+}
+
+
+def category_label(slug: str) -> str:
+    return str(CATEGORIES.get(slug, slug))
+
+
+def reader_label(display_name: str, role: InspectorRole) -> str:
+    role_label = READER_ROLES.get(role, role.value)
+    return str(_l("%(name)s, %(role)s", name=display_name, role=role_label))
+
+
+def status_label(status: str) -> str:
+    return str(STATUSES.get(status, status))
+
+
+_SIZE_UNITS = (
+    ("digital-gigabyte", 1024**3),
+    ("digital-megabyte", 1024**2),
+    ("digital-kilobyte", 1024),
+)
+
+
+def file_size(size: int) -> str:
+    """A size in the current language, e.g. "1 GB", "2,5 MB"; rounded down, so a stated
+    limit is never more than the real one."""
+    for unit, factor in _SIZE_UNITS:
+        if size >= factor:
+            value = size * 10 // factor / 10
+            return str(format_unit(value, unit, "short", "#,##0.#", locale=get_locale()))
+    return str(format_unit(size, "digital-byte", "short", locale=get_locale()))

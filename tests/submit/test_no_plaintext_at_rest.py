@@ -1,0 +1,336 @@
+"""Nothing a no-JavaScript reporter sends reaches disk or logs in plaintext.
+
+A real server (the test client does not stream) receives a report with a 50 MiB attachment,
+sent piece by piece. Canaries sit in every text field, the identity, the file name and the
+file's contents. Afterwards every byte of the database (with its -wal and -shm files), the
+instance folder with the blob store, new files in the system temp directory, the captured
+logs and output are searched for each canary, in the encodings a careless copy would use.
+The case must still open with an inspector's key: the data is there, encrypted. Neither the
+client's address nor its User-Agent may be found either, and every file the process opens
+for writing during the request must be in the blob store.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.client
+import logging
+import os
+import sys
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from minhbach import crypto
+from minhbach.config import Settings
+from minhbach.store.blobs import FilesystemBlobStore
+from minhbach.store.models import Case, Track, WrapPurpose
+from tests.live import serve
+from tests.submit.test_report_form import (
+    BOUNDARY,
+    CODE,
+    CONTENT_TYPE,
+    add_followup_stand_in,
+    case_key,
+    csrf_token_of,
+    open_report,
+)
+from tests.worlds import World
+
+FILE_SIZE = 50 * 1024 * 1024
+PIECE = 1024 * 1024
+CLIENT_ADDRESS = "127.0.0.73"  # any loopback address works on Linux; this one is unusual
+TEXT_FIELDS = ("what", "who", "where", "when", "how_known", "evidence", "protection_details")
+IDENTITY_FIELDS = (
+    "identity_name",
+    "identity_contact",
+    "identity_address",
+    "identity_position",
+    "identity_notes",
+)
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+
+# --- what a careless copy of a canary would look like --------------------------------------
+
+
+def encodings(secret: bytes) -> set[bytes]:
+    """The canary raw, as UTF-16, hex, and base64 (both alphabets) at every alignment.
+
+    Base64 of a longer text containing the canary depends on where it starts modulo 3, so
+    for each offset the part of the encoding that depends on the canary alone is kept.
+    """
+    forms = {secret, secret.decode().encode("utf-16-le"), secret.hex().encode()}
+    for shift in range(3):
+        padded = b"\0" * shift + secret
+        start = -(-shift * 4 // 3)  # characters that also encode the zero bytes, rounded up
+        usable = (len(padded) // 3) * 4  # whole groups only: the tail depends on what follows
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            forms.add(encode(padded)[start:usable])
+    return forms
+
+
+def canary(label: str) -> str:
+    return f"MBCANARY-{label}-{uuid.uuid4().hex}"
+
+
+# --- where to look -------------------------------------------------------------------------
+
+
+def files_under(root: Path) -> Iterator[Path]:
+    if root.is_file():
+        yield root
+    elif root.is_dir():
+        yield from (path for path in root.rglob("*") if path.is_file())
+
+
+def temp_listing() -> set[Path]:
+    return set(files_under(Path(tempfile.gettempdir())))
+
+
+def found_in_file(path: Path, needles: dict[str, set[bytes]]) -> list[str]:
+    try:
+        data = path.read_bytes()
+    except OSError:  # removed since it was listed, or not ours to read
+        return []
+    return [f"{name} in {path}" for name, forms in needles.items() if any(f in data for f in forms)]
+
+
+def found_in_text(text: str, where: str, needles: dict[str, set[bytes]]) -> list[str]:
+    data = text.encode("utf-8", "replace")
+    return [
+        f"{name} in {where}" for name, forms in needles.items() if any(f in data for f in forms)
+    ]
+
+
+class WriteRecorder:
+    """Every path opened for writing while recording, from any thread (an audit hook).
+
+    Audit hooks cannot be removed, so one is installed per process and stays idle unless
+    a recorder is active.
+    """
+
+    _active: WriteRecorder | None = None
+    _installed = False
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+
+    def __enter__(self) -> WriteRecorder:
+        with WriteRecorder._lock:
+            if not WriteRecorder._installed:
+                sys.addaudithook(WriteRecorder._hook)
+                WriteRecorder._installed = True
+            WriteRecorder._active = self
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        WriteRecorder._active = None
+
+    @staticmethod
+    def _hook(event: str, args: tuple[object, ...]) -> None:
+        recorder = WriteRecorder._active
+        if recorder is None or event != "open":
+            return
+        path, mode, flags = args
+        writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+            isinstance(flags, int) and flags & WRITE_FLAGS
+        )
+        if writing:
+            recorder.paths.append(_path_of(path))
+
+
+def _path_of(opened: object) -> str:
+    """A path, or the file behind a descriptor (os.fdopen opens by number)."""
+    if isinstance(opened, int):
+        try:
+            return os.readlink(f"/proc/self/fd/{opened}")
+        except OSError:
+            return f"descriptor {opened}"
+    return os.fsdecode(opened) if isinstance(opened, str | bytes) else repr(opened)
+
+
+# --- the request, streamed -----------------------------------------------------------------
+
+
+def file_contents(marker: bytes) -> Iterator[bytes]:
+    """FILE_SIZE bytes in PIECE-sized pieces: the marker over and over, never all in memory."""
+    piece = (marker * (PIECE // len(marker) + 1))[:PIECE]
+    for _ in range(FILE_SIZE // PIECE):
+        yield piece
+
+
+def field(name: str, value: str) -> bytes:
+    return (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+    ).encode()
+
+
+def stream_report(
+    base: str, user_agent: str, values: dict[str, str], filename: str, marker: bytes
+) -> tuple[int, str]:
+    """GET the form, then POST the report with its file, sent piece by piece."""
+    address = urlsplit(base)
+    host, port = address.hostname, address.port
+    assert host is not None
+    assert port is not None
+
+    def connect() -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(
+            host, port, timeout=300, source_address=(CLIENT_ADDRESS, 0)
+        )
+
+    connection = connect()
+    connection.request("GET", "/report", headers={"User-Agent": user_agent})
+    response = connection.getresponse()
+    page = response.read().decode()
+    cookie = response.getheader("Set-Cookie", "").split(";", 1)[0]
+    connection.close()
+    head = field("csrf_token", csrf_token_of(page)) + field("category", "land")
+    head += b"".join(field(name, value) for name, value in values.items())
+    head += (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; '
+        f'filename="{filename}"\r\nContent-Type: application/pdf\r\n\r\n'
+    ).encode()
+    tail = f"\r\n--{BOUNDARY}--\r\n".encode()
+    connection = connect()
+    connection.putrequest("POST", "/report", skip_accept_encoding=True)
+    for name, value in (
+        ("Content-Type", CONTENT_TYPE),
+        ("Content-Length", str(len(head) + FILE_SIZE + len(tail))),
+        ("Cookie", cookie),
+        ("User-Agent", user_agent),
+    ):
+        connection.putheader(name, value)
+    connection.endheaders()
+    connection.send(head)
+    for piece in file_contents(marker):
+        connection.send(piece)
+    connection.send(tail)
+    response = connection.getresponse()
+    answer = response.read().decode()
+    connection.close()
+    return response.status, answer
+
+
+# --- the test ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app(app: Flask) -> Flask:
+    add_followup_stand_in(app)
+    return app
+
+
+def test_a_streamed_report_leaves_no_plaintext_anywhere(
+    app: Flask,
+    settings: Settings,
+    engine: Engine,
+    session: Session,
+    world: World,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    values = {name: f"{canary(name)} Tiếng Việt có dấu" for name in TEXT_FIELDS}
+    values |= {name: canary(name) for name in IDENTITY_FIELDS}
+    values["protection_people"] = "reporter"
+    values["protection_kinds"] = "job"
+    filename = f"{canary('filename')} biên bản.pdf"
+    marker = canary("contents").encode()
+    user_agent = f"Mozilla/5.0 ({canary('useragent')})"
+    temp_before = temp_listing()
+
+    with serve(app) as base, WriteRecorder() as writes:
+        status, answer = stream_report(base, user_agent, values, filename, marker)
+    assert status == 200, answer
+    [code] = CODE.findall(answer)
+
+    secrets = {name: value.split(" ", 1)[0] for name, value in values.items() if "-" in value}
+    secrets |= {"filename": filename.split(" ", 1)[0], "user agent": user_agent}
+    needles = {name: encodings(value.encode()) for name, value in secrets.items()}
+    needles["file contents"] = encodings(marker)
+    needles["follow-up code"] = {code.encode(), code.replace("-", "").encode()}
+    database = Path(engine.url.database or "")
+    places = [Path(f"{database}{suffix}") for suffix in ("", "-wal", "-shm")]
+    places.append(settings.instance_path)
+    leaks: list[str] = []
+    for place in places:
+        for path in files_under(place):
+            leaks += found_in_file(path, {**needles, "client address": {CLIENT_ADDRESS.encode()}})
+    # Other processes share the temp directory, so only canaries (unique to this test) are
+    # looked for in new files there; the written-files check below covers this process.
+    for path in temp_listing() - temp_before:
+        leaks += found_in_file(path, needles)
+    messages = "\n".join([caplog.text, *(r.getMessage() for r in caplog.records)])
+    output = capfd.readouterr()
+    for text, where in ((messages, "logs"), (output.out, "stdout"), (output.err, "stderr")):
+        leaks += found_in_text(
+            text, where, {**needles, "client address": {CLIENT_ADDRESS.encode()}}
+        )
+    assert leaks == []
+
+    blobs = settings.blob_path.resolve()
+    unexpected = [p for p in writes.paths if not Path(p).resolve().is_relative_to(blobs)]
+    assert unexpected == []
+
+    assert_case_opens(session, world, settings, values, filename, marker)
+
+
+def assert_case_opens(
+    session: Session,
+    world: World,
+    settings: Settings,
+    values: dict[str, str],
+    filename: str,
+    marker: bytes,
+) -> None:
+    """The canaries are in the case after all, encrypted: an inspector's key opens them."""
+    [case] = session.scalars(select(Case)).all()
+    assert case.track is Track.NAMED
+    key = case_key(case, world.people["lan"].id, world.key_of("lan"))
+    document = open_report(case, key)
+    for name in TEXT_FIELDS:
+        assert document.get(name, document.get("protection", {}).get("details")) == values[name]
+    wrap = next(
+        w
+        for w in case.key_wraps
+        if w.purpose is WrapPurpose.IDENTITY_KEY and w.inspector_id == world.people["hoa"].id
+    )
+    identity_key = crypto.unwrap(
+        wrap.wrapped, world.key_of("hoa"), crypto.Purpose.IDENTITY_KEY, case.public_id
+    )
+    assert case.identity is not None
+    identity = crypto.open_json(identity_key, crypto.Kind.IDENTITY, case.public_id, case.identity)
+    assert identity["name"] == values["identity_name"]
+    [attachment] = case.attachments
+    meta = crypto.open_file_meta(key, case.public_id, attachment.meta)
+    assert (meta.name, meta.type, meta.size) == (filename, "application/pdf", FILE_SIZE)
+    expected, actual = hashlib.sha256(), hashlib.sha256()
+    for piece in file_contents(marker):
+        expected.update(piece)
+    store = FilesystemBlobStore(settings.blob_path)
+    with store.open_reader(attachment.blob_id) as reader:
+        for piece in crypto.decrypt_stream(key, case.public_id, meta, crypto.read_pieces(reader)):
+            actual.update(piece)
+    assert actual.digest() == expected.digest()
+
+
+def test_canary_encodings_catch_base64_at_any_offset() -> None:
+    secret = canary("self-test").encode()
+    forms = encodings(secret)
+    for prefix in (b"", b"a", b"ab", b"abc"):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            encoded = encode(prefix + secret + b"tail")
+            assert any(form in encoded for form in forms)
+    assert not any(form in base64.b64encode(b"unrelated" * 20) for form in forms)
