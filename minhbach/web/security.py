@@ -73,8 +73,10 @@ def init_security(
 
     @app.after_request
     def _add_headers(response: Response) -> Response:
+        # Assigned, not defaulted: Flask's static files would otherwise keep their own
+        # Cache-Control, and a cached copy on a seized computer shows the site was visited.
         for name, value in headers.items():
-            response.headers.setdefault(name, value)
+            response.headers[name] = value
         if onion_location and response.mimetype == "text/html":
             path = request.full_path.rstrip("?")
             response.headers["Onion-Location"] = onion_location.rstrip("/") + path
