@@ -10,6 +10,7 @@ from flask import Flask
 from flask_wtf import CSRFProtect
 
 from minhbach.config import Settings
+from minhbach.submit.limits import init_limits
 from minhbach.web.database import init_database
 from minhbach.web.errors import init_errors
 from minhbach.web.i18n import init_i18n
@@ -47,4 +48,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(report.blueprint)
     app.register_blueprint(api.blueprint)
+    init_limits(app, settings)
     return app

@@ -6,12 +6,16 @@ Every state-changing request carries the CSRF token in an ``X-CSRFToken`` header
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
+from flask_babel import gettext as _
 
 from minhbach import crypto
 from minhbach.crypto.encoding import b64u_decode
+from minhbach.store.blobs import BlobStore, FilesystemBlobStore
+from minhbach.submit.unit import settings
 from minhbach.web.errors import PublicError
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -50,3 +54,49 @@ def binary_field(
     if size is not None and len(value) != size:
         raise PublicError(400, "malformed_field", f"Field '{name}' must be {size} bytes.")
     return value
+
+
+# --- shared by the route modules below --------------------------------------------------
+
+SMALL_JSON_BYTES = 16 * 1024  # every body but a report's
+
+
+def json_object(max_bytes: int = SMALL_JSON_BYTES, *, allowed: Collection[str]) -> dict[str, Any]:
+    """The request's JSON object, refused unread if larger than ``max_bytes``.
+
+    Bodies are read whole into memory, so their size is checked first; a body without a
+    length (chunked) is refused rather than read without bound. Unknown fields are
+    refused, so a client that sends a misspelt field hears about it.
+    """
+    length = request.content_length
+    if length is None:
+        raise PublicError(411, "length_required", _("The request must state its length."))
+    if length > max_bytes:
+        raise PublicError(413, "too_large", _("The request is too large."))
+    document = json_body()
+    unknown = sorted(set(document) - set(allowed))
+    if unknown:
+        raise PublicError(
+            400, "unknown_field", _("Unknown field '%(name)s'.", name=unknown[0][:64])
+        )
+    return document
+
+
+BLOBS = "minhbach.blobs"
+
+
+def blob_store() -> BlobStore:
+    """The app's blob store, made on first use (it creates its directories)."""
+    store: BlobStore | None = current_app.extensions.get(BLOBS)
+    if store is None:
+        store = FilesystemBlobStore(settings().blob_path)
+        current_app.extensions[BLOBS] = store
+    return store
+
+
+# Route modules attach their views to ``blueprint``; importing them registers the routes.
+from minhbach.submit.api import challenges as challenges  # noqa: E402
+from minhbach.submit.api import openapi as openapi  # noqa: E402
+from minhbach.submit.api import recipients as recipients  # noqa: E402
+from minhbach.submit.api import reports as reports  # noqa: E402
+from minhbach.submit.api import uploads as uploads  # noqa: E402

@@ -10,9 +10,7 @@ shown once, in the answer to the POST, and kept nowhere.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template, request, session
 from flask.blueprints import BlueprintSetupState
@@ -21,6 +19,7 @@ from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
 from minhbach.casework import intake
+from minhbach.casework.dates import unit_today
 from minhbach.casework.recipients import IDENTITY_READERS, UnitRecipients, unit_recipients
 from minhbach.casework.sealing import NewCaseKeys, seal_submission
 from minhbach.store.blobs import FilesystemBlobStore
@@ -47,7 +46,6 @@ blueprint = Blueprint("report", __name__)
 Choice = TypeVar("Choice", ProtectedPerson, ProtectionCategory)
 
 # Vietnamese law counts days where the unit is, whatever the server's clock says.
-UNIT_TIME_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_CHARS = 20_000  # docs/submission.md: every text field, both paths
 REPORT_FIELDS = ("what", "who", "where", "when", "how_known", "evidence")
 IDENTITY_FIELDS = {
@@ -196,10 +194,6 @@ def _store_case(
 def _(text: str, **values: Any) -> str:
     """gettext, typed (Flask-Babel has no type hints)."""
     return str(gettext(text, **values))
-
-
-def unit_today() -> date:
-    return datetime.now(UNIT_TIME_ZONE).date()
 
 
 def _limit_body(limit: int) -> None:

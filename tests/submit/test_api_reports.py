@@ -1,0 +1,458 @@
+"""POST /api/v1/reports: a browser-sealed report becomes a case, and bad input never does."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from minhbach import crypto
+from minhbach.casework import intake
+from minhbach.casework.recipients import unit_recipients
+from minhbach.casework.sealing import NewCaseKeys, seal_submission
+from minhbach.config import Settings
+from minhbach.crypto.encoding import b64u_decode, b64u_encode
+from minhbach.store.blobs import FilesystemBlobStore
+from minhbach.store.models import (
+    Case,
+    InspectorRole,
+    ProtectedPerson,
+    ProtectionCategory,
+    WrapPurpose,
+)
+from minhbach.submit import create_app, uploads
+from minhbach.submit.api import reports
+from tests.store.factories import add_inspector
+from tests.submit.test_api_support import (
+    Api,
+    Exchanges,
+    api,
+    case_key_of,
+    envelope_of,
+    open_attachment,
+    openapi_checked,
+    seal_file,
+)
+from tests.worlds import World
+
+__all__ = ["api", "openapi_checked"]  # fixtures
+pytestmark = pytest.mark.usefixtures("openapi_checked")
+
+REPORT = {"schema": 1, "language": "vi", "category": "land", "what": "Nhận hối lộ khi cấp đất"}
+
+
+@pytest.fixture
+def store(settings: Settings) -> FilesystemBlobStore:
+    return FilesystemBlobStore(settings.blob_path)
+
+
+def sealed(session: Session, world: World, **changes: Any) -> tuple[NewCaseKeys, intake.Submission]:
+    keys = NewCaseKeys()
+    submission = seal_submission(
+        keys,
+        unit_recipients(session, world.unit),
+        category="land",
+        report=REPORT,
+        identity=changes.pop("identity", None),
+        excluded=changes.pop("excluded", frozenset()),
+    )
+    session.commit()  # end the read transaction, so later reads see the app's writes
+    return keys, dataclasses.replace(submission, **changes)
+
+
+def stored_case(session: Session, case_id: str) -> Case | None:
+    session.rollback()
+    return session.scalars(select(Case).where(Case.public_id == case_id)).one_or_none()
+
+
+def blob_files(store: FilesystemBlobStore) -> list[str]:
+    return [name for _root, _dirs, names in os.walk(store.root / "blobs") for name in names]
+
+
+def refusal(response: Any) -> tuple[int, str]:
+    return response.status_code, response.get_json()["error"]["code"]
+
+
+def test_a_sealed_report_becomes_a_case_an_inspector_can_open(
+    api: Api, session: Session, world: World
+) -> None:
+    keys, submission = sealed(session, world)
+    response = api.post("/reports", envelope_of(submission, api.solution("report")))
+    assert response.status_code == 201
+    assert response.get_json() == {"reference": "MB-" + keys.case_id[:8].upper()}
+    case = stored_case(session, keys.case_id)
+    assert case is not None
+    assert (case.status, case.track.value, case.submitted_with_js) == (
+        "received",
+        "anonymous",
+        True,
+    )
+    case_key = case_key_of(case, world.people["minh"].id, world.key_of("minh"))
+    assert case.body is not None
+    assert crypto.open_json(case_key, crypto.Kind.REPORT, case.public_id, case.body) == REPORT
+
+
+def test_a_report_sealed_like_the_browser_does_it(
+    api: Api, session: Session, world: World, store: FilesystemBlobStore
+) -> None:
+    """Everything built from what GET /recipients says, with minhbach.crypto only."""
+    recipients = api.client.get("/api/v1/recipients").get_json()
+    minh = world.people["minh"].id
+    code = crypto.FollowUpCode.generate()
+    case_id, case_key, identity_key = str(uuid.uuid4()), crypto.random_key(), crypto.random_key()
+    reporter_key = crypto.public_bytes(code.reporter_private_key())
+
+    def wrap(
+        key: bytes, purpose: str, public_key: bytes, kind: str, reader: int | None
+    ) -> dict[str, Any]:
+        crypto_purpose = (
+            crypto.Purpose.CASE_KEY if purpose == "case_key" else crypto.Purpose.IDENTITY_KEY
+        )
+        envelope = crypto.wrap(key, crypto.load_public_key(public_key), crypto_purpose, case_id)
+        return {
+            "recipient": kind,
+            "inspector_id": reader,
+            "purpose": purpose,
+            "envelope": b64u_encode(envelope),
+        }
+
+    wraps = []
+    for purpose, key in (("case_key", case_key), ("identity_key", identity_key)):
+        for reader in recipients["readers"]:
+            if reader["id"] == minh or (
+                purpose == "identity_key" and reader["role"] != "custodian"
+            ):
+                continue
+            wraps.append(
+                wrap(key, purpose, b64u_decode(reader["public_key"]), "inspector", reader["id"])
+            )
+        wraps.append(
+            wrap(key, purpose, b64u_decode(recipients["escrow"]["public_key"]), "escrow", None)
+        )
+        wraps.append(wrap(key, purpose, reporter_key, "reporter", None))
+    data = os.urandom(5000)
+    file = seal_file(case_key, case_id, data, "ảnh.jpg", "image/jpeg")
+    token = api.upload(file.stream)
+    identity = {"schema": 1, "name": "Trần Thị Bình", "contact": "0900 000 000"}
+    document = {
+        "case_id": case_id,
+        "category": "procurement",
+        "report": b64u_encode(crypto.seal_json(case_key, crypto.Kind.REPORT, case_id, REPORT)),
+        "identity": b64u_encode(
+            crypto.seal_json(identity_key, crypto.Kind.IDENTITY, case_id, identity)
+        ),
+        "reporter_public_key": b64u_encode(reporter_key),
+        "lookup_token": b64u_encode(code.lookup_token()),
+        "wraps": wraps,
+        "attachments": [{"upload": token, "meta": b64u_encode(file.meta)}],
+        "excluded": [minh],
+        "protection": [["reporter", "job"], ["child", "life_health"]],
+        "pow": api.solution("report"),
+    }
+    response = api.post("/reports", document)
+    assert response.status_code == 201, response.get_json()
+
+    case = stored_case(session, case_id)
+    assert case is not None
+    assert (case.track.value, case.category, case.urgent) == ("named", "procurement", True)
+    assert [e.inspector_id for e in case.exclusions] == [minh]
+    assert minh not in {w.inspector_id for w in case.key_wraps}
+    assert {(p.person, p.category) for p in case.protections} == {
+        (ProtectedPerson.REPORTER, ProtectionCategory.JOB),
+        (ProtectedPerson.CHILD, ProtectionCategory.LIFE_HEALTH),
+    }
+    hoa = world.people["hoa"]
+    identity_wrap = next(
+        w
+        for w in case.key_wraps
+        if w.purpose is WrapPurpose.IDENTITY_KEY and w.inspector_id == hoa.id
+    )
+    opened_key = crypto.unwrap(
+        identity_wrap.wrapped, world.key_of("hoa"), crypto.Purpose.IDENTITY_KEY, case_id
+    )
+    assert case.identity is not None
+    assert crypto.open_json(opened_key, crypto.Kind.IDENTITY, case_id, case.identity) == identity
+    lan_key = case_key_of(case, world.people["lan"].id, world.key_of("lan"))
+    assert open_attachment(store, case, lan_key, case.attachments[0])[1] == data
+    assert (
+        crypto.verify_lookup_token(
+            code.lookup_token(), [case.lookup_hash], crypto.Argon2Params(1, 8)
+        )
+        == 0
+    )
+
+
+# --- every bad input is a clear 4xx ------------------------------------------------------
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def put(name: str, value: Any) -> Mutation:
+    return lambda document: document.__setitem__(name, value)
+
+
+def in_first_wrap(name: str, value: Any) -> Mutation:
+    return lambda document: document["wraps"][0].__setitem__(name, value)
+
+
+FAKE_META = b64u_encode(b"\x01\x05" + bytes(1100))  # a FILE_META header, contents unread
+WRONG_KIND = b64u_encode(b"\x01\x03" + bytes(1100))
+FUTURE_VERSION = b64u_encode(b"\x02\x02" + bytes(1100))
+SHORT_WRAP = b64u_encode(b"\x01\x01" + bytes(40))
+
+
+def upper_case_id(document: dict[str, Any]) -> None:
+    document["case_id"] = document["case_id"].upper()
+
+
+def padded_report(document: dict[str, Any]) -> None:
+    document["report"] += "="
+
+
+def duplicated_wrap(document: dict[str, Any]) -> None:
+    document["wraps"].append(copy.deepcopy(document["wraps"][0]))
+
+
+def attachment(upload: object, meta: object = FAKE_META) -> Mutation:
+    return put("attachments", [{"upload": upload, "meta": meta}])
+
+
+BAD_FIELDS: dict[str, tuple[Mutation, int, str]] = {
+    "case id of the wrong type": (put("case_id", 5), 400, "malformed_field"),
+    "case id not a UUID": (put("case_id", "case-1"), 400, "malformed_case_id"),
+    "upper-case case id": (upper_case_id, 400, "malformed_case_id"),
+    "missing report": (lambda d: d.pop("report"), 400, "malformed_field"),
+    "report not b64u": (put("report", "not b64u!"), 400, "malformed_field"),
+    "report padded b64u": (padded_report, 400, "malformed_field"),
+    "report of the wrong kind": (put("report", WRONG_KIND), 400, "malformed_envelope"),
+    "report of a future version": (put("report", FUTURE_VERSION), 400, "malformed_envelope"),
+    "short reporter key": (put("reporter_public_key", "AAAA"), 400, "malformed_field"),
+    "lookup token not text": (put("lookup_token", 12), 400, "malformed_field"),
+    "identity not text": (put("identity", 12), 400, "malformed_field"),
+    "unknown category": (put("category", "weather"), 400, "unknown_category"),
+    "unknown field": (put("colour", "blue"), 400, "unknown_field"),
+    "wraps not a list": (put("wraps", {}), 400, "malformed_field"),
+    "no wraps": (put("wraps", []), 409, "recipients_changed"),
+    "a wrap missing": (lambda d: d["wraps"].pop(), 409, "recipients_changed"),
+    "a wrap twice": (duplicated_wrap, 409, "recipients_changed"),
+    "a wrap to an unknown kind": (in_first_wrap("recipient", "boss"), 400, "malformed_field"),
+    "a wrap of an unknown purpose": (in_first_wrap("purpose", "other"), 400, "malformed_field"),
+    "a wrap with a text id": (in_first_wrap("inspector_id", "7"), 400, "malformed_field"),
+    "a wrap with an extra field": (in_first_wrap("note", "x"), 400, "malformed_field"),
+    "a wrap without an id": (lambda d: d["wraps"][0].pop("inspector_id"), 400, "malformed_field"),
+    "a wrap that is not an object": (put("wraps", ["x"]), 400, "malformed_field"),
+    "a short wrap": (in_first_wrap("envelope", SHORT_WRAP), 400, "malformed_envelope"),
+    "a wrap not b64u": (in_first_wrap("envelope", "%%"), 400, "malformed_field"),
+    "excluded text": (put("excluded", ["7"]), 400, "malformed_field"),
+    "excluded booleans": (put("excluded", [True]), 400, "malformed_field"),
+    "excluded stranger": (put("excluded", [999_999]), 409, "unknown_exclusion"),
+    "protection not pairs": (put("protection", [["reporter"]]), 400, "malformed_field"),
+    "protection of a stranger": (put("protection", [["uncle", "job"]]), 400, "malformed_field"),
+    "protection of no kind": (put("protection", [["reporter", "luck"]]), 400, "malformed_field"),
+    "an attachment without meta": (
+        put("attachments", [{"upload": "A" * 43}]),
+        400,
+        "malformed_field",
+    ),
+    "an attachment of the wrong type": (attachment(5), 400, "malformed_field"),
+    "attachment meta of the wrong kind": (
+        attachment("A" * 43, WRONG_KIND),
+        400,
+        "malformed_envelope",
+    ),
+    "too many attachments": (
+        put("attachments", [{"upload": str(n), "meta": FAKE_META} for n in range(101)]),
+        400,
+        "too_many_files",
+    ),
+    "an unknown upload": (attachment("A" * 43), 409, "upload_not_found"),
+    "no proof of work": (lambda d: d.pop("pow"), 400, "pow_required"),
+    "a made-up proof of work": (put("pow", "AAAA.1"), 400, "pow_invalid"),
+}
+
+
+@pytest.mark.parametrize(
+    ("mutate", "status", "code"), list(BAD_FIELDS.values()), ids=list(BAD_FIELDS)
+)
+def test_bad_envelopes_are_refused_clearly_and_store_nothing(
+    api: Api, session: Session, world: World, mutate: Mutation, status: int, code: str
+) -> None:
+    keys, submission = sealed(session, world)
+    document = envelope_of(submission, api.solution("report"))
+    mutate(document)
+    response = api.post("/reports", document)
+    assert refusal(response) == (status, code)
+    assert response.get_json()["error"]["message"]
+    assert stored_case(session, keys.case_id) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b"{not json", "application/json"), (b"[1, 2]", "application/json"), (b"{}", "text/plain")],
+)
+def test_a_body_that_is_not_a_json_object_is_refused(
+    api: Api, body: bytes, content_type: str
+) -> None:
+    response = api.client.post(
+        "/api/v1/reports", data=body, content_type=content_type, headers=api.headers
+    )
+    assert refusal(response) == (400, "malformed_json")
+
+
+def test_an_oversized_body_is_refused_unread(api: Api) -> None:
+    body = b"{" + b" " * reports.MAX_REPORT_JSON_BYTES + b"}"
+    response = api.client.post(
+        "/api/v1/reports", data=body, content_type="application/json", headers=api.headers
+    )
+    assert refusal(response) == (413, "too_large")
+
+
+def test_a_body_without_a_length_is_refused(api: Api) -> None:
+    response = api.client.post(
+        "/api/v1/reports",
+        data=b"{}",
+        content_type="application/json",
+        headers={**api.headers, "Transfer-Encoding": "chunked"},
+    )
+    assert refusal(response) == (411, "length_required")
+
+
+def test_a_proof_of_work_for_uploads_does_not_pay_for_a_report(
+    api: Api, session: Session, world: World
+) -> None:
+    _keys, submission = sealed(session, world)
+    response = api.post("/reports", envelope_of(submission, api.solution("upload")))
+    assert refusal(response) == (400, "pow_invalid")
+
+
+def test_a_replayed_proof_of_work_is_refused(api: Api, session: Session, world: World) -> None:
+    solution = api.solution("report")
+    _keys, first = sealed(session, world)
+    assert api.post("/reports", envelope_of(first, solution)).status_code == 201
+    keys, second = sealed(session, world)
+    assert refusal(api.post("/reports", envelope_of(second, solution))) == (400, "pow_replayed")
+    assert stored_case(session, keys.case_id) is None
+
+
+def test_the_same_case_twice_is_a_duplicate(api: Api, session: Session, world: World) -> None:
+    _keys, submission = sealed(session, world)
+    assert api.post("/reports", envelope_of(submission, api.solution("report"))).status_code == 201
+    again = api.post("/reports", envelope_of(submission, api.solution("report")))
+    assert refusal(again) == (409, "duplicate_case")
+
+
+def test_a_retry_after_a_lost_answer_hears_duplicate_not_missing_uploads(
+    api: Api, session: Session, world: World
+) -> None:
+    keys, submission = sealed(session, world)
+    file = seal_file(keys.case_key, keys.case_id, b"evidence", "a.txt", "text/plain")
+    token = api.upload(file.stream)
+    assert (
+        api.post(
+            "/reports", envelope_of(submission, api.solution("report"), [(token, file.meta)])
+        ).status_code
+        == 201
+    )
+    again = api.post(
+        "/reports", envelope_of(submission, api.solution("report"), [(token, file.meta)])
+    )
+    assert refusal(again) == (409, "duplicate_case")
+
+
+def test_a_new_reader_since_the_page_loaded_means_recipients_changed(
+    api: Api, session: Session, world: World
+) -> None:
+    keys, submission = sealed(session, world)
+    newcomer = add_inspector(session, world.unit, "tuan.thanh-tra-tinh", InspectorRole.INSPECTOR)
+    newcomer.public_key = crypto.public_bytes(crypto.generate_private_key())
+    session.commit()
+    response = api.post("/reports", envelope_of(submission, api.solution("report")))
+    assert refusal(response) == (409, "recipients_changed")
+    assert "reload" in response.get_json()["error"]["message"]
+    assert stored_case(session, keys.case_id) is None
+
+
+def test_an_identity_without_identity_wraps_is_refused(
+    api: Api, session: Session, world: World
+) -> None:
+    keys, submission = sealed(session, world)
+    identity = crypto.seal_json(
+        keys.identity_key, crypto.Kind.IDENTITY, keys.case_id, {"name": "B"}
+    )
+    document = envelope_of(
+        dataclasses.replace(submission, identity=identity), api.solution("report")
+    )
+    assert refusal(api.post("/reports", document)) == (409, "recipients_changed")
+
+
+def test_an_incomplete_upload_is_refused_and_kept(
+    api: Api, session: Session, world: World, store: FilesystemBlobStore
+) -> None:
+    keys, submission = sealed(session, world)
+    file = seal_file(keys.case_key, keys.case_id, b"evidence", "a.txt", "text/plain")
+    token = api.create_upload(len(file.stream))
+    api.patch(token, 0, file.stream[:100])
+    response = api.post(
+        "/reports", envelope_of(submission, api.solution("report"), [(token, file.meta)])
+    )
+    assert refusal(response) == (409, "upload_incomplete")
+    assert stored_case(session, keys.case_id) is None
+    assert api.head(token).headers["Upload-Offset"] == "100"  # the client can still finish it
+    assert blob_files(store) == []
+
+
+def test_a_failure_after_claiming_leaves_no_case_and_no_blob(
+    api: Api,
+    session: Session,
+    world: World,
+    store: FilesystemBlobStore,
+    monkeypatch: pytest.MonkeyPatch,
+    openapi_checked: Exchanges,
+) -> None:
+    keys, submission = sealed(session, world)
+    file = seal_file(keys.case_key, keys.case_id, b"evidence", "a.txt", "text/plain")
+    token = api.upload(file.stream)
+    document = envelope_of(submission, api.solution("report"), [(token, file.meta)])
+
+    def broken(*_args: object, **_kwargs: object) -> Case:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(intake, "accept", broken)
+    response = api.post("/reports", document)
+    assert refusal(response) == (500, "internal_error")
+    # A server fault is no part of the contract: the checker rightly objects, once.
+    assert openapi_checked.problems == ["POST /api/v1/reports -> 500: status not documented"]
+    openapi_checked.problems.clear()
+    assert stored_case(session, keys.case_id) is None
+    assert blob_files(store) == []
+
+
+def test_attachments_larger_than_a_report_may_be_are_released(
+    settings: Settings, world: World, session: Session
+) -> None:
+    small = dataclasses.replace(settings, max_report_size=6000)
+    app = create_app(small)
+    app.config["TESTING"] = True
+    client = Api(app, app.test_client())
+    keys, submission = sealed(session, world)
+    files = [
+        seal_file(keys.case_key, keys.case_id, bytes(4000), f"{n}.bin", "x/y") for n in range(2)
+    ]
+    tokens = [client.upload(file.stream) for file in files]
+    document = envelope_of(
+        submission,
+        client.solution("report"),
+        [(t, f.meta) for t, f in zip(tokens, files, strict=True)],
+    )
+    assert uploads.ciphertext_limit(6000) < sum(len(f.stream) for f in files)
+    assert refusal(client.post("/reports", document)) == (413, "too_large")
+    assert stored_case(session, keys.case_id) is None
+    assert blob_files(FilesystemBlobStore(small.blob_path)) == []
+    assert all(client.head(t).status_code == 404 for t in tokens)  # claimed, then released
