@@ -111,32 +111,41 @@ class FileEncryptor:
         self.size = 0
         self._finished = False
 
-    def _seal(self, chunk: bytes | memoryview, last: bool) -> bytes:
+    def _seal(self, chunk: bytes | bytearray | memoryview, last: bool) -> bytes:
         sealed = self._aead.encrypt(_nonce(self._counter, last), chunk, self._header)
         self._counter += 1
         return sealed
 
     def update(self, data: bytes | memoryview) -> bytes:
         """Return the ciphertext of every chunk that is now complete (and not possibly last)."""
+        return b"".join(self.update_chunks(data))
+
+    def update_chunks(self, data: bytes | memoryview) -> Iterator[bytes]:
+        """``update`` one chunk at a time; the caller must exhaust it before the next call.
+
+        encrypt_stream hands each chunk on as it is sealed: no joining copy, and only one
+        chunk of output exists at a time, whatever the piece size.
+        """
         if self._finished:
             raise ValueError("the stream is already finalized")
         self.size += len(data)
-        out, self._pending = self._pending, bytearray()
+        if self._pending:
+            yield bytes(self._pending)
+            self._pending.clear()
         view = memoryview(data)
         if self._buffer:
             take = min(len(view), CHUNK_SIZE - len(self._buffer))
             self._buffer += view[:take]
             view = view[take:]
             if len(self._buffer) < CHUNK_SIZE or not view:
-                return bytes(out)  # a full buffer with nothing after it may be the last chunk
-            out += self._seal(bytes(self._buffer), last=False)
+                return  # a full buffer with nothing after it may be the last chunk
+            yield self._seal(self._buffer, last=False)
             self._buffer.clear()
         # Seal straight from the caller's memory while at least one more byte follows.
         while len(view) > CHUNK_SIZE:
-            out += self._seal(view[:CHUNK_SIZE], last=False)
+            yield self._seal(view[:CHUNK_SIZE], last=False)
             view = view[CHUNK_SIZE:]
         self._buffer += view
-        return bytes(out)
 
     def finalize(self) -> Iterator[bytes]:
         """Pad to the file's bucket and seal the rest; the final chunk carries the last flag."""
@@ -186,7 +195,7 @@ class FileDecryptor:
             raise DecryptionFailed("this file stream does not belong to this metadata")
         self._aead = _file_aead(self._case_key, self._case_id, self._header[2:])
 
-    def _open(self, sealed: bytes, last: bool) -> bytes:
+    def _open(self, sealed: bytes | bytearray | memoryview, last: bool) -> bytes:
         assert self._aead is not None
         try:
             chunk = self._aead.decrypt(_nonce(self._counter, last), sealed, self._header)
@@ -201,24 +210,40 @@ class FileDecryptor:
         if self._position > self._padded_size:
             raise MalformedEnvelope("file stream is longer than its metadata allows")
         keep = max(0, min(len(chunk), self._meta.size - start))
-        if any(chunk[keep:]):
+        if chunk[keep:] != _ZEROS[: len(chunk) - keep]:  # a memcmp; any() walks byte by byte
             raise MalformedEnvelope("file padding is not zeros")
         return chunk[:keep]
 
     def update(self, data: bytes | memoryview) -> bytes:
+        return b"".join(self.update_chunks(data))
+
+    def update_chunks(self, data: bytes | memoryview) -> Iterator[bytes]:
+        """``update`` one chunk at a time (see FileEncryptor.update_chunks)."""
         if self._finished:
             raise ValueError("the stream is already finalized")
-        self._buffer += data
+        view = memoryview(data)
         if self._aead is None:
+            take = STREAM_HEADER_SIZE - len(self._buffer)
+            self._buffer += view[:take]
+            view = view[take:]
             if len(self._buffer) < STREAM_HEADER_SIZE:
-                return b""
+                return
             self._start()
-        out = bytearray()
+        # Only a partial chunk is ever copied into the buffer; whole chunks are opened in
+        # place, straight from the caller's memory.
+        if self._buffer:
+            take = min(len(view), CIPHER_CHUNK_SIZE - len(self._buffer))
+            self._buffer += view[:take]
+            view = view[take:]
+            if len(self._buffer) < CIPHER_CHUNK_SIZE or not view:
+                return  # a full chunk with nothing after it may be the last one
+            yield self._open(self._buffer, last=False)
+            self._buffer.clear()
         # A full chunk followed by more data cannot be the last one.
-        while len(self._buffer) > CIPHER_CHUNK_SIZE:
-            out += self._open(bytes(self._buffer[:CIPHER_CHUNK_SIZE]), last=False)
-            del self._buffer[:CIPHER_CHUNK_SIZE]
-        return bytes(out)
+        while len(view) > CIPHER_CHUNK_SIZE:
+            yield self._open(view[:CIPHER_CHUNK_SIZE], last=False)
+            view = view[CIPHER_CHUNK_SIZE:]
+        self._buffer += view
 
     def finalize(self) -> bytes:
         if self._finished:
@@ -250,24 +275,24 @@ class FileDecryptor:
         raise TruncatedStream("the file stream was cut short before its last chunk")
 
 
-def encrypt_stream(encryptor: FileEncryptor, source: Iterable[bytes]) -> Iterator[bytes]:
+def encrypt_stream(
+    encryptor: FileEncryptor, source: Iterable[bytes | memoryview]
+) -> Iterator[bytes]:
     """Ciphertext pieces for every piece of ``source``, then the final chunks."""
     for piece in source:
-        out = encryptor.update(piece)
-        if out:
-            yield out
+        yield from encryptor.update_chunks(piece)
     yield from encryptor.finalize()
 
 
 def decrypt_stream(
-    case_key: bytes, case_id: str, meta: FileMeta, source: Iterable[bytes]
+    case_key: bytes, case_id: str, meta: FileMeta, source: Iterable[bytes | memoryview]
 ) -> Iterator[bytes]:
     """Plaintext pieces; raises (after possibly yielding) if the stream is not intact."""
     decryptor = FileDecryptor(case_key, case_id, meta)
     for piece in source:
-        out = decryptor.update(piece)
-        if out:
-            yield out
+        for chunk in decryptor.update_chunks(piece):
+            if chunk:  # the chunk that holds the end of the file may hold only padding
+                yield chunk
     last = decryptor.finalize()
     if last:
         yield last

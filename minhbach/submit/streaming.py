@@ -155,9 +155,7 @@ class FileSealer:
         encryptor = crypto.FileEncryptor(self._case_key, self._case_id)
         stored = 0
         with self._store.open_writer(blob_id) as writer:
-            for piece in pieces:
-                stored += writer.write(encryptor.update(piece))
-            for sealed in encryptor.finalize():
+            for sealed in crypto.encrypt_stream(encryptor, pieces):
                 stored += writer.write(sealed)
         meta = crypto.seal_file_meta(self._case_key, self._case_id, encryptor.metadata(name, type_))
         return AttachmentIn(blob_id=blob_id, meta=meta, stored_size=stored)
