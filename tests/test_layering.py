@@ -36,8 +36,10 @@ def imports_of(path: Path) -> set[str]:
 
 
 def files_of(package: str) -> list[Path]:
-    folder = PACKAGE / package
-    return sorted(folder.rglob("*.py")) if folder.is_dir() else [PACKAGE / f"{package}.py"]
+    folder, module = PACKAGE / package, PACKAGE / f"{package}.py"
+    if folder.is_dir():
+        return sorted(folder.rglob("*.py"))
+    return [module] if module.exists() else []  # a package not written yet has no imports
 
 
 @pytest.mark.parametrize("package", sorted(ALLOWED))
