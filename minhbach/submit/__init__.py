@@ -43,10 +43,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     CSRFProtect(app)
 
     from minhbach.submit import api
-    from minhbach.submit.views import pages, report
+    from minhbach.submit.views import followup, pages, report
 
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(report.blueprint)
+    app.register_blueprint(followup.blueprint)
     app.register_blueprint(api.blueprint)
     init_limits(app, settings)
     return app

@@ -90,6 +90,15 @@ LIMITS: Mapping[str, tuple[Rule, ...]] = {
     "api.followup_retaliation": (Rule("10 per hour", CASE),),
     # The same report without JavaScript.
     "followup.retaliation": (Rule("10 per hour", CASE),),
+    # A withdrawal happens once; a few tries cover mistakes.
+    "api.followup_withdraw": (Rule("5 per hour", CASE),),
+    "followup.withdraw": (Rule("5 per hour", CASE),),
+    # Reading the case again; each no-JS view unwraps the key and decrypts the thread.
+    "api.followup_case": (Rule("300 per hour", CASE),),
+    "followup.case": (Rule("300 per hour", CASE),),
+    # A file streams from the blob store (and is decrypted on the no-JS path): per case.
+    "api.followup_file": (Rule("60 per hour", CASE),),
+    "followup.download": (Rule("60 per hour", CASE),),
 }
 
 

@@ -25,7 +25,6 @@ from tests.live import serve
 from tests.submit.conftest import TEST_ENV
 from tests.submit.test_report_form import (
     CODE,
-    add_followup_stand_in,
     case_key,
     open_attachment,
     open_report,
@@ -60,7 +59,6 @@ def world(session: Session) -> World:
 @pytest.fixture
 def base_url(settings: Settings, world: World) -> Iterator[str]:
     app: Flask = create_app(settings)
-    add_followup_stand_in(app)
     with serve(app) as base:
         yield base
 

@@ -18,6 +18,8 @@ TEST_ENV = {
     "MINHBACH_PASSPHRASE_ARGON2": "1,8",
     "MINHBACH_CODE_ARGON2": "1,8",
     "MINHBACH_POW_DIFFICULTY": "4",
+    # Tests assert English messages; the Vietnamese catalogue has its own test.
+    "MINHBACH_DEFAULT_LANGUAGE": "en",
 }
 
 

@@ -39,7 +39,6 @@ from tests.submit.test_report_form import (
     BOUNDARY,
     CODE,
     CONTENT_TYPE,
-    add_followup_stand_in,
     case_key,
     csrf_token_of,
     open_report,
@@ -224,12 +223,6 @@ def stream_report(
 
 
 # --- the test ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def app(app: Flask) -> Flask:
-    add_followup_stand_in(app)
-    return app
 
 
 def test_a_streamed_report_leaves_no_plaintext_anywhere(

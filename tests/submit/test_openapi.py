@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from minhbach.casework.recipients import unit_recipients
 from minhbach.casework.sealing import NewCaseKeys, seal_submission
+from tests.submit.test_api_followup import followup_traffic
 from tests.submit.test_api_support import (
     API_PREFIX,
     SPEC,
@@ -151,6 +152,7 @@ def test_real_traffic_of_every_operation_matches_the_document(
         "/reports", envelope_of(submission, api.solution("report"), [(token, file.meta)])
     )
     assert response.status_code == 201
+    followup_traffic(api, session, world)
     documented = {(path, method) for path, method, _ in operations()}
     assert documented == openapi_checked.operations
 

@@ -142,16 +142,6 @@ def stored_files(root: Path) -> list[Path]:
     return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
 
 
-def add_followup_stand_in(app: Flask) -> None:
-    """The confirmation page links to followup.start, which another change builds.
-
-    Until that blueprint is registered, a stand-in endpoint lets the page render; once it
-    is, this does nothing.
-    """
-    if "followup.start" not in app.view_functions:
-        app.add_url_rule("/followup", "followup.start", lambda: "")
-
-
 # --- fixtures ------------------------------------------------------------------------------
 
 
@@ -167,12 +157,6 @@ def settings(engine: Engine, tmp_path: Path) -> Settings:
             "MINHBACH_DEFAULT_LANGUAGE": "en",
         }
     )
-
-
-@pytest.fixture
-def app(app: Flask) -> Flask:
-    add_followup_stand_in(app)
-    return app
 
 
 @pytest.fixture

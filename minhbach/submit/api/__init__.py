@@ -96,6 +96,7 @@ def blob_store() -> BlobStore:
 
 # Route modules attach their views to ``blueprint``; importing them registers the routes.
 from minhbach.submit.api import challenges as challenges  # noqa: E402
+from minhbach.submit.api import followup as followup  # noqa: E402
 from minhbach.submit.api import openapi as openapi  # noqa: E402
 from minhbach.submit.api import recipients as recipients  # noqa: E402
 from minhbach.submit.api import reports as reports  # noqa: E402

@@ -377,6 +377,8 @@ def _render_form(
         max_chars=MAX_CHARS,
         max_file_size=labels.file_size(config.max_file_size),
         max_report_size=labels.file_size(config.max_report_size),
+        max_file_bytes=config.max_file_size,  # for the JavaScript enhancement's checks
+        max_report_bytes=config.max_report_size,
     )
 
 

@@ -1,0 +1,353 @@
+"""The follow-up API for the page's JavaScript (``api.followup_*``, docs/submission.md §3).
+
+The browser derives the lookup token and the reporter key from the code; the server sees
+the token only, checks it against the case's Argon2id hash, and starts a session without
+any key. Everything it hands back is sealed (wraps, messages, file descriptions) and opens
+with the reporter key in the browser; everything it receives is sealed the same way.
+
+A session start and its end change the anti-forgery token; the new one is in the
+``X-CSRFToken`` response header, for the page to send from then on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, BinaryIO
+
+from flask import Response, jsonify
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from minhbach.casework import followup
+from minhbach.casework.dates import unit_today
+from minhbach.casework.intake import AttachmentIn
+from minhbach.crypto.encoding import b64u_encode
+from minhbach.crypto.files import read_pieces
+from minhbach.store.blobs import BlobNotFound, BlobStore
+from minhbach.store.models import Case, RetaliationKind, Unit
+from minhbach.submit import followup_session, labels, uploads
+from minhbach.submit.api import binary_field, blob_store, blueprint, field, json_object
+from minhbach.submit.api.challenges import require_pow
+from minhbach.submit.followup_session import SessionProblem
+from minhbach.submit.pow import Purpose
+from minhbach.submit.unit import current_unit, settings
+from minhbach.submit.views.followup import DEADLINE_LABELS
+from minhbach.web.database import db
+from minhbach.web.errors import PublicError
+
+CSRF_HEADER = "X-CSRFToken"
+# A MESSAGE of up to 256 KiB and up to 100 file descriptions, all in b64u: the body is
+# parsed in memory, so it is bounded first.
+MAX_MESSAGE_JSON_BYTES = 1024 * 1024
+# A NOTE of up to 256 KiB in b64u, and the other fields.
+MAX_NOTE_JSON_BYTES = 384 * 1024
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+REFUSALS: dict[str, tuple[int, LazyString]] = {
+    "malformed_envelope": (400, _l("An envelope is not a valid encrypted envelope of its kind.")),
+    "too_large": (413, _l("An envelope is too large.")),
+    "too_many_files": (
+        400,
+        _l("At most %(count)d files can be sent with one message.", count=followup.MAX_ATTACHMENTS),
+    ),
+    "date_in_future": (400, _l("The date is in the future.")),
+    "already_ended": (409, _l("This report has already been withdrawn or closed.")),
+}
+
+
+@dataclass(frozen=True)
+class FileRef:
+    upload: str
+    meta: bytes
+
+
+@blueprint.post("/followup/session", endpoint="followup_session")
+def open_session() -> Response:
+    document = json_object(allowed={"lookup_token", "pow"})
+    token = binary_field(document, "lookup_token", size=32)
+    assert token is not None  # not optional
+    require_pow(document, Purpose.FOLLOWUP)
+    session = db()
+    case = followup.find_case(session, current_unit(), token, settings().code_kdf)
+    if case is None:
+        raise PublicError(
+            404,
+            "unknown_code",
+            _("We could not find a report with this code. Check it and try again."),
+        )
+    followup.touch(case, unit_today())
+    session.commit()
+    csrf = followup_session.start(case.public_id)
+    response = jsonify(case_document(case))
+    response.headers[CSRF_HEADER] = csrf
+    return response
+
+
+@blueprint.get("/followup/case", endpoint="followup_case")
+def get_case() -> Response:
+    return jsonify(case_document(_current_case()))
+
+
+@blueprint.post("/followup/messages", endpoint="followup_message")
+def post_message() -> tuple[Response, int]:
+    case = _current_case()  # before reading a body: no session, nothing read
+    document = json_object(MAX_MESSAGE_JSON_BYTES, allowed={"envelope", "attachments"})
+    envelope = _required_binary(document, "envelope")
+    refs = _file_refs(document)
+    with _refusing():
+        followup.check_message(envelope)
+        followup.check_files([ref.meta for ref in refs])
+    session, store, unit = db(), blob_store(), current_unit()
+    claimed = _claim(session, store, unit, refs)
+    try:
+        message_id = _store_message(session, case, envelope, refs, claimed)
+    except BaseException:
+        session.rollback()
+        uploads.release(store, [item.blob_id for item in claimed])
+        raise
+    return jsonify(id=message_id), 201
+
+
+@blueprint.post("/followup/retaliation", endpoint="followup_retaliation")
+def post_retaliation() -> tuple[Response, int]:
+    case = _current_case()
+    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"kind", "note", "occurred_on"})
+    kind = _retaliation_kind(field(document, "kind", str))
+    note = _required_binary(document, "note")
+    occurred_on = _date(field(document, "occurred_on", str, optional=True))
+    session = db()
+    with _refusing():
+        incident = followup.record_retaliation(session, case, kind, note, occurred_on, unit_today())
+    session.commit()
+    return jsonify(id=incident.id), 201
+
+
+@blueprint.post("/followup/withdraw", endpoint="followup_withdraw")
+def post_withdraw() -> Response:
+    case = _current_case()
+    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"note"})
+    note = _required_binary(document, "note")
+    session = db()
+    with _refusing():
+        followup.withdraw(session, case, note, unit_today())
+    session.commit()
+    return jsonify(case_document(case))
+
+
+@blueprint.get("/followup/files/<int:attachment_id>", endpoint="followup_file")
+def get_file(attachment_id: int) -> Response:
+    """A file the unit sent, as stored: its ciphertext, which the browser decrypts."""
+    case = _current_case()
+    attachment = followup.unit_file(db(), case, attachment_id)
+    store = blob_store()
+    try:
+        if attachment is None:
+            raise BlobNotFound("not a file the unit sent with this case")
+        size = store.size(attachment.blob_id)
+        reader = store.open_reader(attachment.blob_id)
+    except BlobNotFound:
+        raise PublicError(
+            404, "file_not_found", _("This file does not exist or is not available.")
+        ) from None
+    db().commit()  # nothing more to read: free the connection for the stream's duration
+    response = Response(_pieces(reader), mimetype="application/octet-stream")
+    response.headers["Content-Length"] = str(size)
+    response.headers["Content-Disposition"] = "attachment"
+    return response
+
+
+@blueprint.post("/followup/leave", endpoint="followup_leave")
+def leave() -> Response:
+    followup_session.end()
+    response = Response(status=204)
+    response.headers[CSRF_HEADER] = followup_session.rotate_csrf()
+    return response
+
+
+# --- the case view --------------------------------------------------------------------------
+
+
+def case_document(case: Case) -> dict[str, Any]:
+    """The case view of docs/submission.md §3; labels in the session's language."""
+    view = followup.case_view(case)
+    identity = view.identity_key_wrap
+    return {
+        "reference": view.reference,
+        "status": view.status,
+        "status_label": labels.status_label(view.status),
+        "track": view.track.value,
+        "received_on": view.received_on.isoformat(),
+        "deadlines": [
+            {"kind": d.kind, "label": str(DEADLINE_LABELS[d.kind]), "due_on": d.due_on.isoformat()}
+            for d in view.deadlines
+        ],
+        "wraps": {
+            "case_key": b64u_encode(view.case_key_wrap),
+            "identity_key": None if identity is None else b64u_encode(identity),
+        },
+        "messages": [
+            {
+                "id": message.id,
+                "author": message.author.value,
+                "created_on": message.created_on.isoformat(),
+                "envelope": b64u_encode(message.envelope),
+                "attachments": [
+                    {
+                        "id": item.id,
+                        "meta": b64u_encode(item.meta),
+                        "size": item.size,
+                        "downloadable": item.downloadable,
+                    }
+                    for item in message.attachments
+                ],
+            }
+            for message in view.messages
+        ],
+        "withdrawn": view.withdrawn,
+        "forwarded": view.forwarded,
+    }
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _current_case() -> Case:
+    try:
+        state = followup_session.current()
+    except SessionProblem:
+        raise _no_session() from None
+    case = followup.get_case(db(), current_unit(), state.case_id)
+    if case is None:
+        followup_session.end()
+        raise _no_session()
+    return case
+
+
+def _no_session() -> PublicError:
+    return PublicError(
+        401,
+        "no_session",
+        _("Your follow-up session has ended. Please enter your code again."),
+    )
+
+
+def _required_binary(document: dict[str, Any], name: str) -> bytes:
+    value = binary_field(document, name)
+    assert value is not None  # not optional
+    return value
+
+
+def _file_refs(document: dict[str, Any]) -> list[FileRef]:
+    items = field(document, "attachments", list, optional=True) or []
+    if len(items) > followup.MAX_ATTACHMENTS:
+        raise _refusal("too_many_files")
+    refs = []
+    for item in items:
+        if not isinstance(item, dict) or set(item) != {"upload", "meta"}:
+            raise _malformed("attachments")
+        upload = field(item, "upload", str)
+        meta = _required_binary(item, "meta")
+        refs.append(FileRef(upload, meta))
+    return refs
+
+
+def _claim(
+    session: Session, store: BlobStore, unit: Unit, refs: list[FileRef]
+) -> list[uploads.Claimed]:
+    try:
+        return uploads.claim(session, store, unit, [ref.upload for ref in refs])
+    except uploads.UploadNotFound:
+        raise PublicError(
+            409,
+            "upload_not_found",
+            _("An attached file was not found or has expired. Please attach it again."),
+        ) from None
+    except uploads.UploadIncomplete:
+        raise PublicError(
+            409,
+            "upload_incomplete",
+            _("An attached file has not finished uploading. Please wait and send again."),
+        ) from None
+
+
+def _store_message(
+    session: Session,
+    case: Case,
+    envelope: bytes,
+    refs: list[FileRef],
+    claimed: list[uploads.Claimed],
+) -> int:
+    if sum(item.size for item in claimed) > uploads.ciphertext_limit(settings().max_report_size):
+        raise PublicError(
+            413, "too_large", _("The attached files together are larger than the service accepts.")
+        )
+    today = unit_today()
+    files = followup.add_files(
+        session,
+        case,
+        [
+            AttachmentIn(blob_id=item.blob_id, meta=ref.meta, stored_size=item.size)
+            for ref, item in zip(refs, claimed, strict=True)
+        ],
+        today,
+    )
+    message = followup.add_message(session, case, envelope, files, today)
+    session.commit()
+    return message.id
+
+
+def _retaliation_kind(value: str) -> RetaliationKind:
+    try:
+        return RetaliationKind(value)
+    except ValueError:
+        raise PublicError(
+            400,
+            "malformed_field",
+            _("Field 'kind' must be one of: %(names)s.", names=", ".join(RetaliationKind)),
+        ) from None
+
+
+def _date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PublicError(
+            400, "malformed_field", _("Field 'occurred_on' must be a date: YYYY-MM-DD.")
+        ) from None
+
+
+@contextmanager
+def _refusing() -> Iterator[None]:
+    """Answer a refusal of the follow-up service with its status and a clear message."""
+    try:
+        yield
+    except followup.FollowUpError as error:
+        raise _refusal(error.code) from None
+
+
+def _refusal(code: str) -> PublicError:
+    status, message = REFUSALS.get(code, (400, _l("The request could not be accepted.")))
+    return PublicError(status, code, str(message))
+
+
+def _malformed(name: str) -> PublicError:
+    return PublicError(
+        400, "malformed_field", _("Field '%(name)s' is missing or of the wrong type.", name=name)
+    )
+
+
+def _pieces(reader: BinaryIO) -> Iterator[bytes]:
+    try:
+        yield from read_pieces(reader)
+    finally:
+        reader.close()

@@ -1,0 +1,723 @@
+"""The report form with JavaScript, in real Chromium: encrypted on the device, then sent.
+
+Every request the page sends is recorded, bodies included, and searched for what the
+reporter wrote (text, file contents, file names) and for the follow-up code: none of it
+may leave the page unencrypted. The case must then open with the unit's private keys
+exactly as the no-JavaScript path would have made it. Also: resuming an interrupted
+upload, the fallback to the server's path where the browser cannot encrypt, a named
+report with exclusions, and the form's own checks.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    FilePayload,
+    Page,
+    Request,
+    Route,
+    ViewportSize,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from minhbach import crypto
+from minhbach.casework import intake
+from minhbach.config import Settings
+from minhbach.store.blobs import FilesystemBlobStore
+from minhbach.store.models import (
+    Case,
+    ProtectedPerson,
+    ProtectionCategory,
+    RecipientKind,
+    Track,
+    WrapPurpose,
+)
+from minhbach.submit import pow, uploads
+from tests.browser.fixtures_submit import (
+    MAX_FILE_SIZE,
+    base_url,
+    settings,
+    submit_app,
+    world,
+)
+from tests.store.factories import add_inspector
+from tests.submit.test_report_form import CODE, case_key, open_attachment, open_report
+from tests.worlds import World
+
+__all__ = ["base_url", "settings", "submit_app", "world"]  # fixtures
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+REPORT_JS = ROOT / "minhbach" / "submit" / "static" / "js" / "report"
+MAIN_JS = ROOT / "minhbach" / "submit" / "static" / "js" / "main.js"
+PARTIAL = ROOT / "minhbach" / "submit" / "templates" / "report_js.html"
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+TIMEOUT_MS = 20_000
+ENCRYPTED_HERE = "encrypted on this device before they are sent"
+CANNOT_ENCRYPT = "This browser cannot encrypt your report itself"
+
+# ASCII canaries, so that each has one spelling in UTF-8, JSON, URLs and headers.
+TEXT = {
+    "what": "Can bo dia chinh nhan tien CANARYWHAT71",
+    "who": "Ong Tran Van B CANARYWHO72",
+    "when": "Thang 2 nam 2026 CANARYWHEN73",
+    "how_known": "Toi la nguoi nop ho so CANARYHOW74",
+    "evidence": "Bien lai chuyen tien\nCANARYEVIDENCE75",
+}
+BIG_NAME = "bien lai CANARYNAME81.pdf"
+SMALL_NAME = "anh CANARYNAME82.jpg"
+FILE_CANARY = b"CANARYCONTENT91"
+
+
+def file_bytes(size: int, seed: bytes) -> bytes:
+    """Deterministic bytes with the canary every 4 KiB, so any plaintext slice shows it."""
+    out = bytearray()
+    counter = 0
+    while len(out) < size:
+        out += FILE_CANARY + hashlib.sha256(seed + counter.to_bytes(4, "big")).digest() * 127
+        counter += 1
+    return bytes(out[:size])
+
+
+BIG = file_bytes(300 * 1024 + 123, b"big")  # several chunks, several PATCH requests
+SMALL = file_bytes(5000, b"small")
+
+
+@dataclass
+class Sent:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Recorder:
+    """Every request the page sends, and every console message it writes."""
+
+    requests: list[Sent] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def on_request(self, request: Request) -> None:
+        body = request.post_data_buffer or b""
+        self.requests.append(Sent(request.method, request.url, request.headers, body))
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        self.console.append(message.text)
+        # An aborted request (the resume test) and a missing favicon log a load failure.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.errors.append(message.text)
+
+    def api(self, method: str | None = None) -> list[Sent]:
+        return [
+            sent
+            for sent in self.requests
+            if "/api/" in sent.url and (method is None or sent.method == method)
+        ]
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def page(browser: Browser, recorder: Recorder) -> Iterator[Page]:
+    """A JavaScript page that records its traffic and fails on any error it logs (CSP too)."""
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.on("request", recorder.on_request)
+    page.on("console", recorder.on_console)
+    page.on("pageerror", lambda error: recorder.errors.append(f"page error: {error}"))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert recorder.errors == []
+
+
+def screenshots(page: Page, name: str, around: str | None = None) -> None:
+    """The whole page at both widths, or only the screen around one element."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for width, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        if around is not None:
+            page.locator(around).scroll_into_view_if_needed()
+        path = str(SCREENSHOTS / f"{name}-{width}.png")
+        page.screenshot(path=path, full_page=around is None)
+    page.set_viewport_size(DESKTOP)
+
+
+def open_form(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/report")
+    page.wait_for_function(
+        "text => document.getElementById('encryption-mode').textContent.includes(text)",
+        arg=ENCRYPTED_HERE,
+    )
+
+
+def fill(page: Page, values: dict[str, str]) -> None:
+    page.select_option("#category", "land")
+    for name, text in values.items():
+        page.fill(f"#{name}", text)
+
+
+def attach(page: Page, *files: tuple[str, str, bytes]) -> None:
+    payloads: list[FilePayload] = [
+        {"name": name, "mimeType": kind, "buffer": data} for name, kind, data in files
+    ]
+    page.set_input_files("#files", files=payloads)
+
+
+def send_and_read_code(page: Page) -> str:
+    page.click("#report-form button[type=submit]")
+    code = page.locator("#follow-up-code")
+    code.wait_for(state="visible")
+    text = code.inner_text().strip()
+    assert CODE.fullmatch(text)
+    return text
+
+
+def cases(session: Session) -> list[Case]:
+    session.rollback()  # end the read transaction, so the app's commits are seen
+    return list(session.scalars(select(Case)).all())
+
+
+def the_case(session: Session) -> Case:
+    [case] = cases(session)
+    return case
+
+
+def spellings(secret: bytes) -> list[bytes]:
+    """The secret, and what any base64 text holding it must contain, at each alignment."""
+    found = [secret]
+    for shift in range(3):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            text = encode(b"\0" * shift + secret).rstrip(b"=")
+            # Drop the characters that mix in the neighbours' bits at either end.
+            start = (shift * 4 + 2) // 3
+            end = len(text) - 2
+            found.append(text[start:end])
+    return found
+
+
+def canaries(text: str) -> list[str]:
+    """The canary words alone: found whatever escaping the text around them got."""
+    return re.findall(r"CANARY[A-Z]+[0-9]+", text)
+
+
+def assert_nothing_leaks(recorder: Recorder, secrets: list[bytes]) -> None:
+    assert recorder.requests, "no request was recorded"
+    for sent in recorder.requests:
+        haystack = b"\n".join(
+            [sent.url.encode(), repr(sorted(sent.headers.items())).encode(), sent.body]
+        )
+        for secret in secrets:
+            for spelling in spellings(secret):
+                assert spelling not in haystack, (sent.method, sent.url, secret)
+
+
+def reporter_wrap(case: Case, purpose: WrapPurpose) -> bytes:
+    [wrap] = [
+        w
+        for w in case.key_wraps
+        if w.purpose is purpose and w.recipient_kind is RecipientKind.REPORTER
+    ]
+    return wrap.wrapped
+
+
+def inspectors_with(case: Case, purpose: WrapPurpose) -> set[int | None]:
+    return {
+        w.inspector_id
+        for w in case.key_wraps
+        if w.purpose is purpose and w.recipient_kind is RecipientKind.INSPECTOR
+    }
+
+
+def assert_nothing_stored_in_the_browser(page: Page, code: str) -> None:
+    stored = page.evaluate(
+        """async () => ({
+          local: localStorage.length,
+          session: sessionStorage.length,
+          databases: (await indexedDB.databases()).length,
+          cookies: document.cookie,
+          url: location.href,
+        })"""
+    )
+    assert stored["local"] == stored["session"] == stored["databases"] == 0
+    assert code not in stored["cookies"]
+    assert code not in stored["url"]
+    for cookie in page.context.cookies():
+        assert code not in cookie["value"]
+
+
+# --- a full submission -------------------------------------------------------------------
+
+
+def test_report_and_files_leave_the_page_encrypted_and_open_for_the_inspector(
+    page: Page,
+    base_url: str,
+    recorder: Recorder,
+    session: Session,
+    world: World,
+    settings: Settings,
+) -> None:
+    open_form(page, base_url)
+    # Spaces around an answer are dropped, as the server drops them; line breaks inside stay.
+    fill(page, {**TEXT, "evidence": f"  {TEXT['evidence']}\n\n", "where": " \u3000 "})
+    attach(page, (BIG_NAME, "application/pdf", BIG), (SMALL_NAME, "image/jpeg", SMALL))
+    code_text = send_and_read_code(page)
+
+    assert page.evaluate("document.activeElement.tagName") == "H1"
+    assert "MB-" in page.locator("#report-reference").inner_text()
+    assert page.locator("#report-form").count() == 0
+    screenshots(page, "report-js-confirmation")
+
+    code = crypto.FollowUpCode.parse(code_text)
+    canonical = code_text.replace("-", "")
+    secrets = [value.encode() for value in TEXT.values()]
+    secrets += [canary.encode() for value in TEXT.values() for canary in canaries(value)]
+    secrets += [FILE_CANARY, BIG_NAME.encode(), SMALL_NAME.encode(), b"CANARYNAME8"]
+    secrets += [code_text.encode(), canonical.encode(), code.lookup_token().hex().encode()]
+    assert_nothing_leaks(recorder, secrets)
+    assert not any(code_text in text or canonical in text for text in recorder.console)
+    assert_nothing_stored_in_the_browser(page, code_text)
+
+    patches = recorder.api("PATCH")
+    assert len(patches) >= 3  # the big file took more than one request
+    sent = sum(len(p.body) for p in patches)
+    assert sent == uploads.ciphertext_limit(len(BIG)) + uploads.ciphertext_limit(len(SMALL))
+    assert all(p.headers.get("x-csrftoken") for p in recorder.api() if p.method != "GET")
+
+    case = the_case(session)
+    assert case.submitted_with_js
+    assert case.track is Track.ANONYMOUS
+    assert page.locator("#report-reference").inner_text() == intake.public_reference(case.public_id)
+    key = case_key(case, world.people["lan"].id, world.key_of("lan"))
+    assert open_report(case, key) == {
+        "schema": 1,
+        "language": "en",
+        "category": "land",
+        "where": "",
+        **TEXT,
+    }
+    store = FilesystemBlobStore(settings.blob_path)
+    opened = [open_attachment(store, case, key, a) for a in case.attachments]
+    assert [(m.name, m.type, data) for m, data in opened] == [
+        (BIG_NAME, "application/pdf", BIG),
+        (SMALL_NAME, "image/jpeg", SMALL),
+    ]
+    reporter_key = code.reporter_private_key()
+    assert (
+        crypto.unwrap(
+            reporter_wrap(case, WrapPurpose.CASE_KEY),
+            reporter_key,
+            crypto.Purpose.CASE_KEY,
+            case.public_id,
+        )
+        == key
+    )
+    assert crypto.lookup_index(code.lookup_token()) == case.lookup_index
+    token = code.lookup_token()
+    assert crypto.verify_lookup_token(token, [case.lookup_hash], settings.code_kdf) == 0
+
+
+# --- resuming an interrupted upload ------------------------------------------------------
+
+
+def test_an_interrupted_upload_resumes_where_the_server_stopped(
+    page: Page,
+    base_url: str,
+    recorder: Recorder,
+    session: Session,
+    world: World,
+    settings: Settings,
+) -> None:
+    """The first PATCH delivers half its bytes (cut inside a chunk), then the connection
+    drops: the page must ask the offset and send only the rest."""
+    delivered: list[int] = []
+
+    def cut_first_patch(route: Route) -> None:
+        request = route.request
+        if request.method != "PATCH" or delivered:
+            route.continue_()
+            return
+        body = request.post_data_buffer or b""
+        half = len(body) // 2 + 7
+        headers = {
+            name: value
+            for name, value in request.headers.items()
+            if name in ("content-type", "upload-offset", "x-csrftoken")
+        }
+        answer = route.fetch(post_data=body[:half], headers=headers)
+        assert answer.status == 204
+        delivered.append(int(answer.headers["upload-offset"]))
+        route.abort("connectionreset")
+
+    page.route("**/api/v1/uploads/*", cut_first_patch)
+    open_form(page, base_url)
+    fill(page, {"what": TEXT["what"]})
+    attach(page, (BIG_NAME, "application/pdf", BIG))
+    send_and_read_code(page)
+
+    [half] = delivered
+    methods = [(sent.method, sent.headers.get("upload-offset")) for sent in recorder.api()]
+    first_patch = methods.index(("PATCH", "0"))
+    assert ("HEAD", None) in methods[first_patch:]
+    assert ("PATCH", str(half)) in methods[first_patch:]
+    case = the_case(session)
+    key = case_key(case, world.people["minh"].id, world.key_of("minh"))
+    [attachment] = case.attachments
+    meta, data = open_attachment(FilesystemBlobStore(settings.blob_path), case, key, attachment)
+    assert (meta.name, data) == (BIG_NAME, BIG)
+
+
+# --- the fallback where the browser cannot encrypt ---------------------------------------
+
+WITHOUT_X25519 = """(() => {
+  const subtle = SubtleCrypto.prototype;
+  const originals = { generateKey: subtle.generateKey, importKey: subtle.importKey };
+  const isX25519 = (algorithm) => (algorithm?.name ?? algorithm) === "X25519";
+  const refuse = () =>
+    Promise.reject(new DOMException("Algorithm: Unrecognized name", "NotSupportedError"));
+  subtle.generateKey = function (...args) {
+    return isX25519(args[0]) ? refuse() : originals.generateKey.apply(this, args);
+  };
+  subtle.importKey = function (...args) {
+    return isX25519(args[2]) ? refuse() : originals.importKey.apply(this, args);
+  };
+})();"""
+
+
+def test_without_x25519_the_form_posts_and_the_server_encrypts(
+    page: Page, base_url: str, recorder: Recorder, session: Session, world: World
+) -> None:
+    page.context.add_init_script(WITHOUT_X25519)
+    page.goto(f"{base_url}/report")
+    page.wait_for_function(
+        "text => document.getElementById('encryption-mode').textContent.includes(text)",
+        arg=CANNOT_ENCRYPT,
+    )
+    fill(page, {"what": TEXT["what"], "who": TEXT["who"]})
+    with page.expect_navigation():
+        page.click("#report-form button[type=submit]")
+    code_text = page.locator("#follow-up-code").inner_text().strip()
+    assert CODE.fullmatch(code_text)
+
+    assert recorder.api() == []
+    case = the_case(session)
+    assert not case.submitted_with_js
+    key = case_key(case, world.people["lan"].id, world.key_of("lan"))
+    assert open_report(case, key)["what"] == TEXT["what"]
+
+
+# --- a named report, with exclusions and protection --------------------------------------
+
+IDENTITY = {
+    "identity_name": "Nguyen Thi C CANARYNAME61",
+    "identity_contact": "0912 345 678 CANARYPHONE62",
+    "identity_address": "12 Le Loi CANARYADDRESS63",
+    "identity_position": "Ke toan CANARYPOSITION64",
+    "identity_notes": "Goi sau 18h CANARYNOTES65",
+}
+
+
+def test_a_named_report_opens_its_identity_only_to_the_custodian(
+    page: Page, base_url: str, recorder: Recorder, session: Session, world: World
+) -> None:
+    minh, lan, hoa = (world.people[name].id for name in ("minh", "lan", "hoa"))
+    open_form(page, base_url)
+    fill(page, {"what": TEXT["what"], **IDENTITY, "protection_details": "Bi de doa CANARYP66"})
+    page.check(f"#excluded-{minh}")
+    page.check("#protection_people-reporter")
+    page.check("#protection_people-child")
+    page.check("#protection_kinds-job")
+    code = crypto.FollowUpCode.parse(send_and_read_code(page))
+    assert_nothing_leaks(
+        recorder,
+        [b"CANARYP66"]
+        + [canary.encode() for value in IDENTITY.values() for canary in canaries(value)],
+    )
+
+    case = the_case(session)
+    assert case.track is Track.NAMED
+    assert {e.inspector_id for e in case.exclusions} == {minh}
+    assert inspectors_with(case, WrapPurpose.CASE_KEY) == {lan, hoa}
+    assert inspectors_with(case, WrapPurpose.IDENTITY_KEY) == {hoa}
+    kinds = {(w.purpose, w.recipient_kind) for w in case.key_wraps}
+    for purpose in WrapPurpose:
+        assert {(purpose, RecipientKind.ESCROW), (purpose, RecipientKind.REPORTER)} <= kinds
+    assert {(p.person, p.category) for p in case.protections} == {
+        (ProtectedPerson.REPORTER, ProtectionCategory.JOB),
+        (ProtectedPerson.CHILD, ProtectionCategory.JOB),
+    }
+    assert case.urgent
+
+    [identity_wrap] = [
+        w.wrapped
+        for w in case.key_wraps
+        if w.purpose is WrapPurpose.IDENTITY_KEY and w.inspector_id == hoa
+    ]
+    identity_key = crypto.unwrap(
+        identity_wrap, world.key_of("hoa"), crypto.Purpose.IDENTITY_KEY, case.public_id
+    )
+    assert case.identity is not None
+    identity = crypto.open_json(identity_key, crypto.Kind.IDENTITY, case.public_id, case.identity)
+    assert identity == {
+        "schema": 1,
+        **{k.removeprefix("identity_"): v for k, v in IDENTITY.items()},
+    }
+    with pytest.raises(crypto.DecryptionFailed):
+        crypto.unwrap(
+            identity_wrap, world.key_of("lan"), crypto.Purpose.IDENTITY_KEY, case.public_id
+        )
+    reporter_identity_key = crypto.unwrap(
+        reporter_wrap(case, WrapPurpose.IDENTITY_KEY),
+        code.reporter_private_key(),
+        crypto.Purpose.IDENTITY_KEY,
+        case.public_id,
+    )
+    assert reporter_identity_key == identity_key
+
+    report = open_report(case, case_key(case, lan, world.key_of("lan")))
+    assert report["protection"] == {
+        "people": ["reporter", "child"],
+        "kinds": ["job"],
+        "details": "Bi de doa CANARYP66",
+    }
+    assert "name" not in report
+
+
+# --- refusals and changes on the server's side --------------------------------------------
+
+
+def test_a_refused_report_says_why_and_keeps_everything_typed(
+    page: Page, base_url: str, recorder: Recorder, session: Session
+) -> None:
+    refusal = {"error": {"code": "too_large", "message": "The report is too large."}}
+    seen_while_sending: list[bool] = []
+
+    def refuse(route: Route) -> None:
+        # While the envelope is on its way: progress shown, the form locked.
+        seen_while_sending.append(page.locator("progress").is_visible())
+        seen_while_sending.append(page.locator("#report-form button[type=submit]").is_disabled())
+        screenshots(page, "report-js-progress", around="progress")
+        route.fulfill(status=413, json=refusal)
+
+    page.route("**/api/v1/reports", refuse)
+    open_form(page, base_url)
+    fill(page, {"what": TEXT["what"], "who": TEXT["who"]})
+    attach(page, (SMALL_NAME, "image/jpeg", SMALL))
+    with page.expect_request(lambda request: request.method == "DELETE"):
+        page.click("#report-form button[type=submit]")  # the upload is not left to expire
+
+    alert = page.locator("[role=alert]", has_text="The report is too large.")
+    alert.wait_for(state="visible")
+    assert seen_while_sending == [True, True]
+    assert not page.locator("progress").is_visible()
+    assert "Nothing you wrote is lost" in alert.inner_text()
+    assert page.evaluate("document.activeElement.closest('[role=alert]') !== null")
+    assert not page.locator(".report-js-fallback").is_visible()  # the server would refuse too
+    assert page.locator("#who").input_value() == TEXT["who"]
+    assert page.locator("#report-form button[type=submit]").is_enabled()
+    assert len(recorder.api("DELETE")) == 1
+    assert cases(session) == []
+    screenshots(page, "report-js-failure", around="[role=alert]")
+
+    page.unroute("**/api/v1/reports")
+    send_and_read_code(page)
+    assert the_case(session).submitted_with_js
+
+
+def test_when_the_readers_change_meanwhile_the_keys_are_wrapped_again(
+    page: Page, base_url: str, recorder: Recorder, session: Session, world: World
+) -> None:
+    """A new inspector joins while the report is on its way: the server refuses the
+    envelope, the page fetches the readers again and wraps for them, the upload stays."""
+    newcomer_key = crypto.generate_private_key()
+    joined: list[int] = []
+
+    def join_then_refuse(route: Route) -> None:
+        if joined:
+            route.continue_()
+            return
+        newcomer = add_inspector(session, world.unit, "tuan.thanh-tra-tinh")
+        newcomer.public_key = crypto.public_bytes(newcomer_key)
+        session.commit()
+        joined.append(newcomer.id)
+        refusal = {"error": {"code": "recipients_changed", "message": "Changed."}}
+        route.fulfill(status=409, json=refusal)
+
+    page.route("**/api/v1/reports", join_then_refuse)
+    open_form(page, base_url)
+    fill(page, {"what": TEXT["what"]})
+    attach(page, (SMALL_NAME, "image/jpeg", SMALL))
+    send_and_read_code(page)
+
+    posts = [sent.url.rsplit("/", 1)[-1] for sent in recorder.api("POST")]
+    assert posts.count("reports") == 2
+    assert posts.count("uploads") == 1
+    assert len([s for s in recorder.api("GET") if s.url.endswith("/recipients")]) == 2
+    case = the_case(session)
+    [newcomer] = joined
+    assert newcomer in inspectors_with(case, WrapPurpose.CASE_KEY)
+    key = case_key(case, newcomer, newcomer_key)
+    assert open_report(case, key)["what"] == TEXT["what"]
+    assert len(case.attachments) == 1
+
+
+BREAKABLE_ENCRYPTION = """(() => {
+  const encrypt = SubtleCrypto.prototype.encrypt;
+  SubtleCrypto.prototype.encrypt = function (...args) {
+    return globalThis.breakEncryption
+      ? Promise.reject(new DOMException("broken", "OperationError"))
+      : encrypt.apply(this, args);
+  };
+})();"""
+
+
+def test_when_the_browser_fails_the_server_path_is_offered(
+    page: Page, base_url: str, recorder: Recorder, session: Session
+) -> None:
+    """Encryption passed its checks at load, then fails: the page says so and offers to
+    send the form as without JavaScript, which then works."""
+    page.context.add_init_script(BREAKABLE_ENCRYPTION)
+    open_form(page, base_url)
+    page.evaluate("globalThis.breakEncryption = true")
+    fill(page, {"what": TEXT["what"]})
+    page.click("#report-form button[type=submit]")
+    fallback = page.locator(".report-js-fallback button")
+    fallback.wait_for(state="visible")
+    assert "could not finish encrypting" in page.locator("[role=alert]").inner_text()
+    assert recorder.api("POST") == []  # nothing was sent before the keys were needed
+
+    with page.expect_navigation():
+        fallback.click()
+    assert CODE.fullmatch(page.locator("#follow-up-code").inner_text().strip())
+    assert not the_case(session).submitted_with_js
+
+
+# --- the form's own checks ---------------------------------------------------------------
+
+
+def test_mistakes_are_shown_by_the_fields_and_nothing_is_sent(
+    page: Page, base_url: str, recorder: Recorder, session: Session
+) -> None:
+    open_form(page, base_url)
+    page.select_option("#category", "land")
+    page.fill("#what", "   ")
+    page.fill("#who", TEXT["who"])
+    page.check("#protection_people-reporter")
+    attach(page, (BIG_NAME, "application/pdf", b"x" * (MAX_FILE_SIZE + 1)))
+    page.click("#report-form button[type=submit]")
+
+    summary = page.locator(".error-summary")
+    summary.wait_for(state="visible")
+    assert summary.get_attribute("role") == "alert"
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    assert page.title().startswith("Error:")
+    for name in ("what", "files"):
+        control = page.locator(f"#{name}")
+        assert control.get_attribute("aria-invalid") == "true"
+        assert f"{name}-error" in (control.get_attribute("aria-describedby") or "").split()
+    assert page.locator("#what-error").inner_text() == "Describe what happened."
+    assert "larger than" in page.locator("#files-error").inner_text()
+    assert page.locator("#protection_kinds-error").is_visible()
+    assert page.locator("#protection_kinds-job").get_attribute("aria-invalid") == "true"
+    assert page.locator("#who").input_value() == TEXT["who"]
+    assert page.locator("#protection_people-reporter").is_checked()
+    assert len(page.locator(".error-summary li").all()) == 3
+    screenshots(page, "report-js-errors")
+    assert recorder.api() == []
+
+    # Corrected, the same form goes through, and the old messages are gone.
+    page.locator(".error-summary a").first.click()
+    assert page.evaluate("document.activeElement.id") == "what"
+    page.keyboard.type(TEXT["what"])
+    page.uncheck("#protection_people-reporter")
+    page.set_input_files("#files", files=[])
+    send_and_read_code(page)
+    assert page.locator(".field-error, .error-summary, [aria-invalid]").count() == 0
+    assert the_case(session).submitted_with_js
+
+
+# --- pieces -----------------------------------------------------------------------------
+
+
+def test_proof_of_work_is_what_the_server_accepts(page: Page, base_url: str) -> None:
+    """The page's nonce is a hexadecimal counter, like the reference solver's: the first
+    solution it finds is the reference's, and the server verifies it."""
+    challenge = pow.issue(b"k" * 32, pow.Purpose.REPORT)
+    page.goto(f"{base_url}/report")
+    solution = page.evaluate(
+        "async (c) => (await import('/static/js/report/pow.js')).solve(c, 10)", challenge
+    )
+    assert solution == pow.solve(challenge, 10)
+    pow.verify(b"k" * 32, solution, pow.Purpose.REPORT, 10)  # raises PowError if refused
+
+
+def test_the_limits_agree_with_the_server() -> None:
+    page_js = (REPORT_JS / "page.js").read_text(encoding="utf-8")
+    match = re.search(r"export const MAX_FILES = (\d+);", page_js)
+    assert match is not None
+    assert int(match.group(1)) == intake.MAX_ATTACHMENTS
+
+
+def js_sources() -> list[Path]:
+    return [MAIN_JS, *sorted(REPORT_JS.glob("*.js"))]
+
+
+def test_the_scripts_use_no_dynamic_code_and_import_only_this_site() -> None:
+    forbidden = re.compile(
+        r"\beval\s*\(|\bFunction\s*\(|innerHTML|outerHTML|insertAdjacentHTML|document\.write"
+        r"|setTimeout\s*\(\s*['\"`]|\bconsole\.\w+\s*\(|localStorage|sessionStorage|indexedDB"
+        r"|document\.cookie|\.style\b|history\.|location\.|postMessage"
+    )
+    for path in js_sources():
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith("/**\n"), path.name  # each module says what it is for
+        assert not forbidden.search(text), (path.name, forbidden.search(text))
+        static = re.findall(r"^(?:import|export)\b[^;]*?\bfrom \"([^\"]+)\";", text, re.M | re.S)
+        dynamic = re.findall(r"\bmodule: \"([^\"]+)\"", text)  # main.js's table
+        for specifier in static + dynamic:
+            assert re.fullmatch(r"\.\.?/[a-z0-9/-]+\.js", specifier), (path.name, specifier)
+            assert (path.parent / specifier).resolve().is_file(), (path.name, specifier)
+        crypto_imports = re.findall(r"\"(\.\./crypto/[a-z-]+\.js)\"", text)
+        assert set(crypto_imports) <= {"../crypto/index.js"}, path.name  # its public API
+
+
+def test_the_partial_has_no_inline_script_style_or_handlers() -> None:
+    text = PARTIAL.read_text(encoding="utf-8")
+    assert not re.search(r"<script|<style|\sstyle=|\son[a-z]+=|\|\s*safe", text)
+    assert "<template" in text
+
+
+def test_the_partial_has_every_string_the_script_asks_for_and_no_other() -> None:
+    """A missing string would stop the script (Strings.get throws); an unused one is dead
+    weight for the translator."""
+    given = set(re.findall(r'data-key="([a-z-]+)"', PARTIAL.read_text(encoding="utf-8")))
+    scripts = "\n".join(path.read_text(encoding="utf-8") for path in js_sources())
+    keys = r'"((?:cannot|confirmation|encrypted|error|failure|progress)-[a-z-]+)"'
+    asked = set(re.findall(keys, scripts))
+    assert asked == given
+
+
+def test_every_page_loads_the_one_module_and_it_imports_page_code_dynamically() -> None:
+    main = MAIN_JS.read_text(encoding="utf-8")
+    assert re.search(r"\bimport\s*\(\s*module\s*\)", main)
+    assert not re.search(r"^import\s", main, re.MULTILINE)  # no static import can fail
+    assert re.search(r"try\s*\{[^}]*await import\(", main)
