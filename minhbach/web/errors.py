@@ -10,6 +10,8 @@ from __future__ import annotations
 import traceback
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 API_PREFIX = "/api/"
@@ -37,6 +39,14 @@ def init_errors(app: Flask) -> None:
     @app.errorhandler(PublicError)
     def _public(exc: PublicError) -> tuple[Response | str, int]:
         return error_response(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_exc: CSRFError) -> tuple[Response | str, int]:
+        message = gettext(
+            "This page has expired or was not sent from this site. "
+            "Reload the page and try again."
+        )
+        return error_response(400, "csrf_failed", str(message))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> tuple[Response | str, int] | HTTPException:

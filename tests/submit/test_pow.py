@@ -179,7 +179,7 @@ def test_challenge_endpoint_refuses_bad_requests(api: Api, document: object, cod
 def test_challenge_endpoint_needs_the_csrf_token(api: Api) -> None:
     response = api.client.post("/api/v1/pow", json={"purpose": "report"})
     assert response.status_code == 400
-    assert "CSRF" in response.get_json()["error"]["message"]
+    assert response.get_json()["error"]["code"] == "csrf_failed"
 
 
 def test_an_api_request_refuses_missing_replayed_and_expired_work(

@@ -178,6 +178,7 @@ def case_document(case: Case) -> dict[str, Any]:
     view = followup.case_view(case)
     identity = view.identity_key_wrap
     return {
+        "case_id": case.public_id,  # the context of every envelope the browser opens
         "reference": view.reference,
         "status": view.status,
         "status_label": labels.status_label(view.status),

@@ -1,0 +1,219 @@
+/**
+ * Opening a case with its follow-up code, in this browser (docs/crypto.md §7.3): the code
+ * gives the lookup token (all the server receives) and the reporter's key, which opens
+ * the case key wrapped to the reporter. The code, the reporter key and the case key stay
+ * in this page's memory: never in storage, cookies, the URL or the console.
+ *
+ * @module followup/access
+ */
+
+import {
+  b64uDecode,
+  b64uEncode,
+  CryptoError,
+  FollowUpCode,
+  Purpose,
+  unwrap,
+} from "../crypto/index.js";
+import { getJson, postJson, proofOfWork, send } from "../report/api.js";
+
+/** @typedef {import("./page.js").FollowupPage} FollowupPage */
+
+/**
+ * The case view (docs/submission.md §3), as the API sends it.
+ *
+ * @typedef {object} CaseView
+ * @property {string} case_id - the case's public id: the context of every envelope
+ * @property {string} reference
+ * @property {string} status
+ * @property {string} [status_label]
+ * @property {string} track
+ * @property {string} received_on
+ * @property {{kind: string, due_on: string, label?: string}[]} deadlines
+ * @property {{case_key: string, identity_key: string | null}} wraps
+ * @property {RawMessage[]} messages
+ * @property {boolean} withdrawn
+ * @property {boolean} [ended] - withdrawn or closed: it cannot be withdrawn (again)
+ * @property {boolean} [forwarded]
+ */
+
+/**
+ * @typedef {object} RawMessage
+ * @property {number} id
+ * @property {string} author - "reporter" or "inspector"
+ * @property {string} created_on
+ * @property {string} envelope - b64u MESSAGE
+ * @property {{id: number, meta: string, size: number, downloadable?: boolean}[]} attachments
+ */
+
+/** Where the API puts the anti-forgery token that holds after a session starts or ends. */
+const CSRF_HEADER = "X-CSRFToken";
+/** The case's public id as the API must give it: a lower-case UUID. */
+const CASE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The server's answer cannot be used: not a case view, or a wrap that does not open. */
+export class CaseUnreadable extends Error {
+  constructor() {
+    super("the case does not open with this code");
+    this.name = "CaseUnreadable";
+  }
+}
+
+/** The keys of the open case; overwritten by forget(). */
+export class CaseAccess {
+  /** @type {Uint8Array} */
+  #caseKey;
+  #forgotten = false;
+
+  /**
+   * @param {string} caseId
+   * @param {Uint8Array} caseKey - taken over: forget() overwrites it
+   */
+  constructor(caseId, caseKey) {
+    this.caseId = caseId;
+    this.#caseKey = caseKey;
+  }
+
+  /** @returns {Uint8Array} the case key; throws once forgotten */
+  get caseKey() {
+    if (this.#forgotten) {
+      throw new Error("the case keys were forgotten");
+    }
+    return this.#caseKey;
+  }
+
+  /** @returns {boolean} */
+  get forgotten() {
+    return this.#forgotten;
+  }
+
+  /** Overwrite the case key; nothing of this case can be opened any more. */
+  forget() {
+    this.#caseKey.fill(0);
+    this.#forgotten = true;
+    this.caseId = "";
+  }
+}
+
+/**
+ * Read what the reporter typed.
+ *
+ * @param {string} text
+ * @returns {Promise<FollowUpCode>}
+ * @throws {import("../crypto/index.js").CodeFormatError} with the reason to tell the reporter
+ */
+export function parseCode(text) {
+  return FollowUpCode.parse(text);
+}
+
+/**
+ * @param {unknown} view
+ * @returns {CaseView}
+ * @throws {CaseUnreadable}
+ */
+export function checkView(view) {
+  const candidate = /** @type {Partial<CaseView> | null} */ (view);
+  const valid =
+    typeof candidate === "object" &&
+    candidate !== null &&
+    typeof candidate.case_id === "string" &&
+    CASE_ID.test(candidate.case_id) &&
+    typeof candidate.reference === "string" &&
+    typeof candidate.status === "string" &&
+    typeof candidate.wraps?.case_key === "string" &&
+    Array.isArray(candidate.messages) &&
+    Array.isArray(candidate.deadlines);
+  if (!valid) {
+    throw new CaseUnreadable();
+  }
+  return /** @type {CaseView} */ (candidate);
+}
+
+/**
+ * Start a follow-up session and open the case key with the code.
+ *
+ * @param {FollowupPage} page
+ * @param {FollowUpCode} code
+ * @returns {Promise<{access: CaseAccess, view: CaseView}>}
+ * @throws {import("../report/api.js").ApiError | import("../report/api.js").NetworkError |
+ *   CaseUnreadable}
+ */
+export async function openCase(page, code) {
+  const token = await code.lookupToken();
+  const { privateKey } = await code.reporterKeyPair(); // a non-extractable CryptoKey
+  let answer;
+  try {
+    const pow = await proofOfWork(page.endpoints, "followup");
+    const { response, body } = await postJson(page.endpoints.session, {
+      lookup_token: b64uEncode(token),
+      pow,
+    });
+    adoptCsrfToken(page.doc, response);
+    answer = body;
+  } finally {
+    token.fill(0);
+  }
+  const view = checkView(answer);
+  try {
+    const wrapped = b64uDecode(view.wraps.case_key);
+    const caseKey = await unwrap(wrapped, privateKey, Purpose.CASE_KEY, view.case_id);
+    return { access: new CaseAccess(view.case_id, caseKey), view };
+  } catch (error) {
+    if (error instanceof CryptoError) {
+      throw new CaseUnreadable();
+    }
+    throw error;
+  }
+}
+
+/**
+ * Starting or ending a follow-up session changes the anti-forgery token (a token seen
+ * before is of no use after); take the new one from the answer, for every later request
+ * (report/api.js reads the <meta>) and for the page's forms.
+ *
+ * @param {Document} doc
+ * @param {Response} response
+ */
+export function adoptCsrfToken(doc, response) {
+  const token = response.headers.get(CSRF_HEADER);
+  if (!token) {
+    return;
+  }
+  const meta = doc.querySelector('meta[name="csrf-token"]');
+  if (meta instanceof HTMLMetaElement) {
+    meta.content = token;
+  }
+  for (const input of doc.querySelectorAll('input[type="hidden"][name="csrf_token"]')) {
+    /** @type {HTMLInputElement} */ (input).value = token;
+    /** @type {HTMLInputElement} */ (input).defaultValue = token;
+  }
+}
+
+/**
+ * End the server's session; never fails (the session also expires on its own).
+ *
+ * @param {FollowupPage} page
+ */
+export async function endSession(page) {
+  try {
+    adoptCsrfToken(page.doc, await send("POST", page.endpoints.leave));
+  } catch {
+    // Forgetting on this device is what matters most.
+  }
+}
+
+/**
+ * The view of the open case, fetched again after each action.
+ *
+ * @param {FollowupPage} page
+ * @param {CaseAccess} access
+ * @returns {Promise<CaseView>}
+ * @throws {CaseUnreadable} if the session now shows another case
+ */
+export async function refreshView(page, access) {
+  const view = checkView(await getJson(page.endpoints.case));
+  if (view.case_id !== access.caseId) {
+    throw new CaseUnreadable();
+  }
+  return view;
+}

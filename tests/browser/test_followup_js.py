@@ -1,0 +1,585 @@
+"""Following up a report in real Chromium with JavaScript: the code never leaves the device.
+
+A case is made in Python with a code the test keeps, and an inspector answers with a
+file. The page then opens the case with the code: the browser derives the lookup token
+and the reporter key, decrypts the inspector's message and file, seals a reply with a file
+and a retaliation report. Every request the page sends is recorded and searched for the
+code and for what the reporter and the inspector wrote; the unit's keys must open what
+the page sent. Also: every refusal of a code (a wrong and an unknown code alike), leaving,
+a session that ends with text still unsent, and withdrawing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    FilePayload,
+    Page,
+    Request,
+    ViewportSize,
+)
+from sqlalchemy.orm import Session
+
+from minhbach import crypto
+from minhbach.casework import intake
+from minhbach.casework.recipients import unit_recipients
+from minhbach.casework.sealing import NewCaseKeys, seal_submission
+from minhbach.config import Settings
+from minhbach.crypto.encoding import CROCKFORD
+from minhbach.store.blobs import FilesystemBlobStore
+from minhbach.store.models import (
+    Attachment,
+    Case,
+    Message,
+    Party,
+    RetaliationKind,
+)
+from minhbach.submit import create_app, followup_session
+from tests.browser.fixtures_submit import base_url, settings, world
+from tests.submit.test_report_form import case_key, open_attachment
+from tests.worlds import World
+
+__all__ = ["base_url", "settings", "world"]  # fixtures
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+TIMEOUT_MS = 20_000
+ENHANCED = "#followup-js-mode"  # the script's note that the code stays on this device
+CASE_HEADING = "#followup-app h1"
+UNKNOWN_CODE = "We could not find a report with this code. Check it and try again."
+
+# ASCII canaries, so that each has one spelling in UTF-8, JSON, URLs and headers.
+UNIT_TEXT = "Please send the receipt. CANARYUNIT11"
+UNIT_FILE_NAME = "bien ban CANARYUNITNAME12.pdf"
+UNIT_FILE = (b"CANARYUNITCONTENT13" + bytes(range(256)) * 8) * 40  # ~90 KiB: two chunks
+REPLY_TEXT = "Here is the receipt. CANARYREPLY21\nSecond line."
+REPLY_FILE_NAME = "bien lai CANARYREPLYNAME22.jpg"
+REPLY_FILE = (b"CANARYREPLYCONTENT23" + bytes(range(256)) * 4) * 80  # ~80 KiB
+RETALIATION_TEXT = "My manager moved me to another office. CANARYRETALIATION31"
+RETALIATION_DATE = "2026-01-15"
+CANARIES = [
+    UNIT_TEXT,
+    UNIT_FILE_NAME,
+    "CANARYUNITCONTENT13",
+    REPLY_TEXT.split("\n")[0],
+    REPLY_FILE_NAME,
+    "CANARYREPLYCONTENT23",
+    RETALIATION_TEXT,
+]
+
+
+# --- the app ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def submit_app(settings: Settings, world: World) -> Flask:
+    return create_app(settings)
+
+
+# --- a case, made in Python ---------------------------------------------------------------
+
+
+@dataclass
+class Made:
+    case_id: str
+    code: crypto.FollowUpCode
+
+
+def make_case(session: Session, world: World, settings: Settings) -> Made:
+    keys = NewCaseKeys()
+    recipients = unit_recipients(session, world.unit)
+    report = {"schema": 1, "language": "en", "category": "land", "what": "Land for bribes"}
+    submission = seal_submission(keys, recipients, category="land", report=report, identity=None)
+    intake.validate(submission, world.unit, recipients)
+    intake.accept(session, submission, world.unit, settings.code_kdf, date.today())
+    session.commit()
+    return Made(keys.case_id, keys.code)
+
+
+def the_case(session: Session, made: Made) -> Case:
+    session.rollback()  # end the last read: SQLite would keep showing its snapshot
+    session.expire_all()  # and load what the server wrote since, collections included
+    [case] = [c for c in session.query(Case).all() if c.public_id == made.case_id]
+    return case
+
+
+def add_unit_reply(session: Session, world: World, settings: Settings, made: Made) -> None:
+    """The inspector "lan" answers with a file, sealed with the case key lan unwraps."""
+    case = the_case(session, made)
+    lan = world.people["lan"]
+    key = case_key(case, lan.id, world.key_of("lan"))
+    store = FilesystemBlobStore(settings.blob_path)
+    encryptor = crypto.FileEncryptor(key, case.public_id)
+    blob_id = store.new_blob_id()
+    with store.open_writer(blob_id) as writer:
+        for piece in crypto.encrypt_stream(encryptor, [UNIT_FILE]):
+            writer.write(piece)
+    meta = encryptor.metadata(UNIT_FILE_NAME, "application/pdf")
+    attachment = Attachment(
+        blob_id=blob_id,
+        meta=crypto.seal_file_meta(key, case.public_id, meta),
+        stored_size=store.size(blob_id),
+        origin=Party.INSPECTOR,
+        created_on=date.today(),
+    )
+    case.attachments.append(attachment)
+    session.flush()
+    document = {"schema": 1, "text": UNIT_TEXT, "attachments": [attachment.id]}
+    message = Message(
+        author=Party.INSPECTOR,
+        inspector_id=lan.id,
+        body=crypto.seal_json(key, crypto.Kind.MESSAGE, case.public_id, document),
+        created_on=date.today(),
+    )
+    case.messages.append(message)
+    session.flush()
+    attachment.message_id = message.id
+    session.commit()
+
+
+@pytest.fixture
+def made(session: Session, world: World, settings: Settings) -> Made:
+    made = make_case(session, world, settings)
+    add_unit_reply(session, world, settings, made)
+    return made
+
+
+# --- the page, recorded -------------------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Recorder:
+    """Every request the page sends, and every console message it writes."""
+
+    requests: list[Sent] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def on_request(self, request: Request) -> None:
+        body = request.post_data_buffer or b""
+        self.requests.append(Sent(request.method, request.url, request.headers, body))
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        self.console.append(message.text)
+        # 4xx answers (an unknown code, an ended session) are logged as load failures.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.errors.append(message.text)
+
+    def api(self, path: str, method: str = "POST") -> list[Sent]:
+        return [s for s in self.requests if s.method == method and f"/api/v1{path}" in s.url]
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def page(browser: Browser, recorder: Recorder) -> Iterator[Page]:
+    """A JavaScript page that records its traffic and fails on any error it logs (CSP too)."""
+    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.on("request", recorder.on_request)
+    page.on("console", recorder.on_console)
+    page.on("pageerror", lambda error: recorder.errors.append(f"page error: {error}"))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert recorder.errors == []
+
+
+def screenshots(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for width, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+
+def open_start(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/followup")
+    page.locator(ENHANCED).wait_for(state="visible")
+
+
+def enter_code(page: Page, text: str) -> None:
+    page.fill("#code", text)
+    page.press("#code", "Enter")
+
+
+def open_case(page: Page, base_url: str, code: crypto.FollowUpCode) -> None:
+    open_start(page, base_url)
+    # As people type it: lower case, spaces instead of dashes.
+    enter_code(page, code.display().lower().replace("-", " "))
+    page.locator(CASE_HEADING).wait_for(state="visible")
+
+
+def focused_tag(page: Page) -> str:
+    tag: str = page.evaluate("() => document.activeElement.tagName")
+    return tag
+
+
+def announced(page: Page, text: str) -> None:
+    """Wait until the case view says `text` politely (role="status")."""
+    notice = page.locator('#followup-app [data-slot="announce"]', has_text=text)
+    notice.wait_for(state="visible")
+    assert notice.get_attribute("role") == "status"
+
+
+def code_spellings(code: crypto.FollowUpCode) -> list[str]:
+    display = code.display()
+    canonical = display.replace("-", "")
+    return [
+        display,
+        canonical,
+        canonical.lower(),
+        display.lower(),
+        display.lower().replace("-", " "),
+    ]
+
+
+def b64_spellings(secret: bytes) -> list[bytes]:
+    """What any base64 text holding `secret` must contain, at each of the 3 alignments."""
+    found = []
+    for shift in range(3):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            text = encode(b"\0" * shift + secret).rstrip(b"=")
+            start = (shift * 4 + 2) // 3  # skip characters mixing in the neighbours' bits
+            found.append(text[start : len(text) - 2])
+    return found
+
+
+def assert_nothing_leaked(recorder: Recorder, code: crypto.FollowUpCode) -> None:
+    secrets = [s.encode() for s in code_spellings(code)] + [c.encode() for c in CANARIES]
+    secrets += [s for c in CANARIES for s in b64_spellings(c.encode())]
+    assert recorder.requests, "nothing was recorded"
+    for sent in recorder.requests:
+        where = " ".join([sent.url, *sent.headers.values()]).encode() + b" " + sent.body
+        for secret in secrets:
+            assert secret not in where, f"{secret[:24]!r} in {sent.method} {sent.url}"
+    for line in recorder.console:
+        assert not any(s in line for s in code_spellings(code) + CANARIES)
+
+
+# --- opening, reading, downloading, replying, reporting retaliation ------------------------
+
+
+def test_the_case_is_decrypted_and_answered_in_the_browser(
+    page: Page,
+    base_url: str,
+    recorder: Recorder,
+    made: Made,
+    session: Session,
+    world: World,
+    settings: Settings,
+) -> None:
+    open_case(page, base_url, made.code)
+
+    heading = page.locator(CASE_HEADING)
+    reference = intake.public_reference(made.case_id)
+    assert reference in heading.inner_text()
+    assert focused_tag(page) == "H1"
+    assert page.locator("#followup-form").is_hidden()
+    assert page.input_value("#code") == ""  # the code is not left in the page
+    app = page.locator("#followup-app")
+    assert "Received, not yet read" in app.inner_text()
+    unit_message = app.locator("li.message-unit")
+    assert unit_message.locator(".message-text").inner_text() == UNIT_TEXT
+    download = unit_message.get_by_role("button", name=UNIT_FILE_NAME)
+    assert download.is_visible()
+
+    # Exactly the token went out: the derivation the server checks, and no code.
+    [opened] = recorder.api("/followup/session")
+    token = base64.urlsafe_b64encode(made.code.lookup_token()).rstrip(b"=")
+    assert token in opened.body
+    screenshots(page, "followup-js-case")
+
+    with page.expect_download() as downloading:
+        download.click()
+    saved = downloading.value
+    assert saved.suggested_filename == UNIT_FILE_NAME
+    assert Path(saved.path()).read_bytes() == UNIT_FILE
+    assert len(recorder.api("/followup/files/", "GET")) == 1
+    announced(page, "The file was decrypted on this device")
+
+    # A reply with a file, sealed here, then opened by an inspector.
+    page.fill("#followup-js-reply-text", REPLY_TEXT)
+    reply_file: FilePayload = {
+        "name": REPLY_FILE_NAME,
+        "mimeType": "image/jpeg",
+        "buffer": REPLY_FILE,
+    }
+    page.set_input_files("#followup-js-reply-files", files=[reply_file])
+    page.click('#followup-app [data-slot="form-reply"] button[type=submit]')
+    announced(page, "encrypted on this device and sent")
+    mine = app.locator("li.message-you")
+    mine.wait_for(state="visible")
+    assert mine.locator(".message-text").inner_text() == REPLY_TEXT
+    assert REPLY_FILE_NAME in mine.inner_text()
+    assert page.input_value("#followup-js-reply-text") == ""
+
+    case = the_case(session, made)
+    key = case_key(case, world.people["minh"].id, world.key_of("minh"))
+    [reply] = [m for m in case.messages if m.author is Party.REPORTER]
+    document = crypto.open_json(key, crypto.Kind.MESSAGE, case.public_id, reply.body)
+    assert document == {"schema": 1, "text": REPLY_TEXT, "attachments": []}
+    [attached] = [a for a in case.attachments if a.message_id == reply.id]
+    assert attached.origin is Party.REPORTER
+    meta, content = open_attachment(FilesystemBlobStore(settings.blob_path), case, key, attached)
+    assert (meta.name, meta.type, content) == (REPLY_FILE_NAME, "image/jpeg", REPLY_FILE)
+
+    # Retaliation: the kind (and date) in plaintext for the unit, the account sealed.
+    assert not case.urgent
+    page.select_option("#followup-js-retaliation-kind", "intimidation")
+    page.fill("#followup-js-retaliation-date", RETALIATION_DATE)
+    page.fill("#followup-js-retaliation-text", RETALIATION_TEXT)
+    page.click('#followup-app [data-slot="form-retaliation"] button[type=submit]')
+    announced(page, "urgent")
+    case = the_case(session, made)
+    assert case.urgent
+    assert case.retaliation_reported
+    [incident] = case.retaliation_incidents
+    assert incident.kind is RetaliationKind.INTIMIDATION
+    assert incident.occurred_on == date.fromisoformat(RETALIATION_DATE)
+    assert incident.source is Party.REPORTER
+    assert incident.details is not None
+    note = crypto.open_json(key, crypto.Kind.NOTE, case.public_id, incident.details)
+    assert note == {"schema": 1, "text": RETALIATION_TEXT, "occurred_on": RETALIATION_DATE}
+    screenshots(page, "followup-js-sent")
+
+    # The session's anti-forgery token changed when it started; every state change
+    # after that carried the new one (or it would have been refused).
+    posted = recorder.api("/followup/messages") + recorder.api("/followup/retaliation")
+    assert len(posted) == 2
+    assert len({s.headers.get("x-csrftoken") for s in posted}) == 1
+    assert posted[0].headers.get("x-csrftoken") != opened.headers.get("x-csrftoken")
+
+    assert_nothing_leaked(recorder, made.code)
+    stored = page.evaluate(
+        "() => [localStorage.length, sessionStorage.length, document.cookie, location.href]"
+    )
+    assert stored[:3] == [0, 0, ""]
+    assert not any(s in stored[3] for s in code_spellings(made.code))
+
+
+# --- codes refused --------------------------------------------------------------------------
+
+
+def check_chars(body: str) -> str:
+    """docs/crypto.md §7.2: the first 10 bits of SHA-256(label || body), 2 characters."""
+    digest = hashlib.sha256(b"minhbach/1/code-check" + body.encode("ascii")).digest()
+    bits = int.from_bytes(digest[:2], "big") >> 6
+    return CROCKFORD[bits >> 5] + CROCKFORD[bits & 31]
+
+
+def changed(code: crypto.FollowUpCode, *, recheck: bool) -> str:
+    """The code with its first character changed; `recheck` makes it well-formed again."""
+    canonical = code.display().replace("-", "")
+    first = CROCKFORD[(CROCKFORD.index(canonical[0]) + 1) % 32]
+    body = first + canonical[1:18]
+    return body + (check_chars(body) if recheck else canonical[18:])
+
+
+def refusal(page: Page, text: str) -> str:
+    """Enter `text` and return the message the page shows for it, checking how it is shown:
+    a summary (role="alert") that takes the focus and links to the field, and the message
+    at the field, tied to it and marked invalid. (Each try first removes the last one's.)"""
+    enter_code(page, text)
+    summary = page.locator(".error-summary", has=page.locator("#followup-js-code-summary"))
+    summary.wait_for(state="visible")
+    assert summary.get_attribute("role") == "alert"
+    assert page.evaluate(
+        "() => document.activeElement.contains(document.getElementById('followup-js-code-summary'))"
+    )
+    message = summary.locator("a[href='#code']").inner_text()
+    assert page.get_attribute("#code", "aria-invalid") == "true"
+    described = (page.get_attribute("#code", "aria-describedby") or "").split()
+    assert described == ["code-hint", "followup-js-mode", "code-error"]
+    assert page.locator("#code-error").inner_text() == message
+    assert page.title().startswith("Error:")
+    return message
+
+
+def test_every_refused_code_says_why_and_a_wrong_code_reads_as_an_unknown_one(
+    page: Page, base_url: str, recorder: Recorder, made: Made
+) -> None:
+    open_start(page, base_url)
+    refusals = {
+        "empty": refusal(page, "   "),
+        "length": refusal(page, made.code.display()[:-2]),
+        "character": refusal(page, made.code.display().replace("-", "!", 1)),
+        "checksum": refusal(page, changed(made.code, recheck=False)),
+    }
+    assert refusals == {
+        "empty": "Enter your follow-up code.",
+        "length": (
+            "A follow-up code has 20 letters and digits, not counting the dashes. "
+            "Check that you typed all of it, and nothing more."
+        ),
+        "character": (
+            "The code has a character that is not a letter or a digit. Check it and try again."
+        ),
+        "checksum": "This code looks like it has a typo. Check each character and try again.",
+    }
+    assert recorder.api("/followup/session") == []  # a mistyped code is never sent
+    screenshots(page, "followup-js-code-error")
+
+    wrong = refusal(page, changed(made.code, recheck=True))
+    unknown = refusal(page, crypto.FollowUpCode.generate().display())
+    assert wrong == unknown == UNKNOWN_CODE
+    assert len(recorder.api("/followup/session")) == 2
+    assert page.input_value("#code") != ""  # what was typed stays, to be corrected
+
+    # After all that, the right code still opens the case; no code went anywhere.
+    enter_code(page, made.code.display())
+    page.locator(CASE_HEADING).wait_for(state="visible")
+    assert page.locator("#followup-js-code-summary").count() == 0
+    assert not page.title().startswith("Error:")
+    assert_nothing_leaked(recorder, made.code)
+
+
+# --- leaving, an ended session, withdrawing -----------------------------------------------
+
+
+def test_leaving_forgets_the_case_here_and_on_the_server(
+    page: Page, base_url: str, recorder: Recorder, made: Made
+) -> None:
+    open_case(page, base_url, made.code)
+    page.click('#followup-app [data-slot="form-leave"] button')
+    notice = page.get_by_role("status").filter(has_text="You have left your report")
+    notice.wait_for(state="visible")
+    assert page.locator("#followup-app").is_hidden()
+    assert page.locator("#followup-app").inner_html() == ""
+    assert page.locator("#followup-form").is_visible()
+    assert page.locator("h1").inner_text() == "Follow up on your report"
+    assert UNIT_TEXT not in page.content()
+    assert len(recorder.api("/followup/leave")) == 1
+    status = page.evaluate(
+        "async url => (await fetch(url, {credentials: 'same-origin'})).status",
+        f"{base_url}/api/v1/followup/case",
+    )
+    assert status == 401
+    screenshots(page, "followup-js-left")
+
+
+def test_an_ended_session_closes_the_case_and_keeps_what_was_typed(
+    page: Page, base_url: str, made: Made, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_case(page, base_url, made.code)
+    # An hour passes on the server (the app runs in this process): the session expires.
+    later = followup_session.now() + 3600
+    monkeypatch.setattr(followup_session, "now", lambda: later)
+    page.fill("#followup-js-reply-text", REPLY_TEXT)
+    page.click('#followup-app [data-slot="form-reply"] button[type=submit]')
+    unsent = page.locator("#followup-js-unsent")
+    unsent.wait_for(state="visible")
+    assert unsent.input_value() == REPLY_TEXT
+    assert page.locator("#followup-app").is_hidden()
+    assert "session has ended" in page.get_by_role("status").first.inner_text()
+    assert [m for m in the_case(session, made).messages if m.author is Party.REPORTER] == []
+
+    # Opening the case again puts the text back where it was typed.
+    enter_code(page, made.code.display())
+    page.locator(CASE_HEADING).wait_for(state="visible")
+    assert page.input_value("#followup-js-reply-text") == REPLY_TEXT
+
+
+def test_withdrawing_needs_a_tick_and_seals_the_reasons(
+    page: Page, base_url: str, made: Made, session: Session, world: World
+) -> None:
+    open_case(page, base_url, made.code)
+    form = page.locator('#followup-app [data-slot="form-withdraw"]')
+    page.fill("#followup-js-withdraw-text", "I was threatened. CANARYWITHDRAW41")
+    form.locator("button[type=submit]").click()
+    alert = form.locator(".followup-js-alert")
+    alert.wait_for(state="visible")
+    assert "Tick the box" in alert.inner_text()
+    assert page.get_attribute("#followup-js-withdraw-confirm", "aria-invalid") == "true"
+    assert the_case(session, made).status == "received"
+    screenshots(page, "followup-js-form-error")
+
+    page.check("#followup-js-withdraw-confirm")
+    form.locator("button[type=submit]").click()
+    announced(page, "withdrawn")
+    page.locator('#followup-app [data-slot="ended"]').wait_for(state="visible")
+    assert form.is_hidden()
+    assert "Withdrawn" in page.locator('#followup-app [data-slot="status"]').inner_text()
+    case = the_case(session, made)
+    assert case.status == "withdrawn"
+    [event] = [e for e in case.events if e.to_status == "withdrawn"]
+    assert event.grounds is not None
+    key = case_key(case, world.people["lan"].id, world.key_of("lan"))
+    note = crypto.open_json(key, crypto.Kind.NOTE, case.public_id, event.grounds)
+    assert note == {"schema": 1, "text": "I was threatened. CANARYWITHDRAW41"}
+
+
+# --- the code itself ----------------------------------------------------------------------
+
+FOLLOWUP_JS = ROOT / "minhbach" / "submit" / "static" / "js" / "followup"
+MAIN_JS = FOLLOWUP_JS.parent / "main.js"
+PARTIAL = ROOT / "minhbach" / "submit" / "templates" / "followup_js.html"
+# Every string key the scripts ask for starts with one of these.
+STRING_KEY = re.compile(
+    r"\"((?:case|code|session|failure|error|reply|retaliation|withdraw|progress|sent|author"
+    r"|unreadable|file|download|track|encrypted)-[a-z-]+)\""
+)
+
+
+def test_the_scripts_run_no_dynamic_code_keep_nothing_and_import_only_this_site() -> None:
+    forbidden = re.compile(
+        r"\beval\s*\(|\bFunction\s*\(|innerHTML|outerHTML|insertAdjacentHTML|document\.write"
+        r"|setTimeout\s*\(\s*['\"`]|\bconsole\.\w+\s*\(|localStorage|sessionStorage|indexedDB"
+        r"|document\.cookie|\.style\b|history\.|location\.|postMessage"
+    )
+    for path in sorted(FOLLOWUP_JS.glob("*.js")):
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith("/**\n"), path.name  # each module says what it is for
+        assert not forbidden.search(text), (path.name, forbidden.search(text))
+        imports = re.findall(r"^(?:import|export)\b[^;]*?\bfrom \"([^\"]+)\";", text, re.M | re.S)
+        for specifier in imports:
+            assert re.fullmatch(r"\.\.?/[a-z0-9/-]+\.js", specifier), (path.name, specifier)
+            assert (path.parent / specifier).resolve().is_file(), (path.name, specifier)
+            if specifier.startswith("../crypto/"):
+                assert specifier == "../crypto/index.js", path.name  # its public API
+    table = re.findall(r"\{ selector: \"([^\"]+)\", module: \"([^\"]+)\" \}", MAIN_JS.read_text())
+    assert ("#followup-form", "./followup/index.js") in table
+
+
+def test_the_partial_has_no_inline_script_style_or_handlers_and_unique_ids() -> None:
+    text = PARTIAL.read_text(encoding="utf-8")
+    assert not re.search(r"<script|<style|\sstyle=|\son[a-z]+=|\|\s*safe", text)
+    ids = re.findall(r"\sid=\"([^\"{]+)\"", text)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    start = (PARTIAL.parent / "followup_start.html").read_text(encoding="utf-8")
+    assert not set(ids) & set(re.findall(r"\sid=\"([^\"{]+)\"", start))
+
+
+def test_the_partial_has_every_string_the_scripts_ask_for_and_no_other() -> None:
+    """A missing string would stop the script (Strings.get throws); an unused one is dead
+    weight for the translator."""
+    given = set(re.findall(r'data-key="([a-z-]+)"', PARTIAL.read_text(encoding="utf-8")))
+    scripts = "\n".join(p.read_text(encoding="utf-8") for p in FOLLOWUP_JS.glob("*.js"))
+    assert set(STRING_KEY.findall(scripts)) == given
