@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from minhbach.crypto.kdf import Argon2Params
 from minhbach.store.db import make_engine, session_factory, upgrade_to_head
 from tests.store.factories import sqlite_url
+from tests.worlds import World, build_world
 
 FAST_ARGON2 = Argon2Params(ops=1, memory_kib=8)
 
@@ -52,3 +53,9 @@ def engine(migrated_template: Path, tmp_path: Path) -> Iterator[Engine]:
 def session(engine: Engine) -> Iterator[Session]:
     with session_factory(engine)() as session:
         yield session
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    """A unit whose people hold real key pairs (see tests/worlds.py)."""
+    return build_world(session)

@@ -11,6 +11,7 @@ from minhbach.cli.escrow import escrow
 from minhbach.cli.inspectors import inspector
 from minhbach.cli.runtime import Runtime
 from minhbach.cli.units import unit
+from minhbach.cli.uploads import uploads
 
 
 @click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,7 +27,7 @@ def cli(ctx: click.Context) -> None:
     ctx.call_on_close(runtime.close)
 
 
-for command in (init, unit, escrow, inspector, demo):
+for command in (init, unit, escrow, inspector, demo, uploads):
     cli.add_command(command)
 
 

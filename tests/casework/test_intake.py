@@ -23,14 +23,9 @@ from minhbach.store.models import (
     WrapPurpose,
 )
 from tests.store.factories import add_inspector
-from tests.worlds import World, build_world
+from tests.worlds import World
 
 TODAY = date(2026, 11, 27)
-
-
-@pytest.fixture
-def world(session: Session) -> World:
-    return build_world(session)
 
 
 def submit(

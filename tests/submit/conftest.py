@@ -8,11 +8,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from minhbach.config import Settings
 from minhbach.submit import create_app
-from tests.worlds import World, build_world
+from tests.worlds import World
 
 TEST_ENV = {
     "MINHBACH_PASSPHRASE_ARGON2": "1,8",
@@ -32,11 +31,6 @@ def settings(engine: Engine, tmp_path: Path) -> Settings:
             "MINHBACH_DATABASE_URL": str(engine.url),
         }
     )
-
-
-@pytest.fixture
-def world(session: Session) -> World:
-    return build_world(session)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minhbach import crypto
-from minhbach.casework import intake
+from minhbach.casework import intake, uploads
 from minhbach.casework.recipients import unit_recipients
 from minhbach.casework.sealing import NewCaseKeys, seal_submission
 from minhbach.config import Settings
@@ -27,7 +27,7 @@ from minhbach.store.models import (
     ProtectionCategory,
     WrapPurpose,
 )
-from minhbach.submit import create_app, uploads
+from minhbach.submit import create_app
 from minhbach.submit.api import reports
 from tests.store.factories import add_inspector
 from tests.submit.test_api_support import (

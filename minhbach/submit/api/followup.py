@@ -24,14 +24,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from minhbach.casework import followup
+from minhbach.casework import followup, uploads
 from minhbach.casework.dates import unit_today
 from minhbach.casework.intake import AttachmentIn
 from minhbach.crypto.encoding import b64u_encode
 from minhbach.crypto.files import read_pieces
 from minhbach.store.blobs import BlobNotFound, BlobStore
 from minhbach.store.models import Case, RetaliationKind, Unit
-from minhbach.submit import followup_session, labels, uploads
+from minhbach.submit import followup_session, labels
 from minhbach.submit.api import binary_field, blob_store, blueprint, field, json_object
 from minhbach.submit.api.challenges import require_pow
 from minhbach.submit.followup_session import SessionProblem

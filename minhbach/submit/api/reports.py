@@ -18,12 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from minhbach.casework import intake
+from minhbach.casework import intake, uploads
 from minhbach.casework.dates import unit_today
 from minhbach.casework.recipients import unit_recipients
 from minhbach.store.blobs import BlobStore
 from minhbach.store.models import Case, Unit
-from minhbach.submit import uploads
 from minhbach.submit.api import blob_store, blueprint, json_object
 from minhbach.submit.api.challenges import require_pow
 from minhbach.submit.api.envelope import FIELDS, Envelope, parse_envelope

@@ -1,6 +1,6 @@
 """Resumable uploads over HTTP: create, ask the offset, append, delete (tus-like subset).
 
-The routes translate HTTP to ``minhbach.submit.uploads`` and back. An append streams the
+The routes translate HTTP to ``minhbach.casework.uploads`` and back. An append streams the
 body from ``request.stream`` piece by piece into the scratch file, so memory stays at one
 piece and whatever arrives before a dropped connection is kept for the client to resume.
 """
@@ -13,9 +13,9 @@ from typing import NoReturn
 from flask import Response, jsonify, make_response, request, url_for
 from flask_babel import gettext as _
 
+from minhbach.casework import uploads
 from minhbach.config import MIB
 from minhbach.store.types import utc_now
-from minhbach.submit import uploads
 from minhbach.submit.api import blob_store, blueprint, field, json_object
 from minhbach.submit.api.challenges import require_pow
 from minhbach.submit.pow import Purpose

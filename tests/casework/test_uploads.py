@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minhbach import crypto
+from minhbach.casework import uploads
 from minhbach.crypto.encoding import b64u_decode
 from minhbach.store.blobs import FilesystemBlobStore
 from minhbach.store.models import Upload
-from minhbach.submit import uploads
 from tests.store.factories import add_unit
 from tests.worlds import World
 
