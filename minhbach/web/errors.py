@@ -43,8 +43,7 @@ def init_errors(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(_exc: CSRFError) -> tuple[Response | str, int]:
         message = gettext(
-            "This page has expired or was not sent from this site. "
-            "Reload the page and try again."
+            "This page has expired or was not sent from this site. Reload the page and try again."
         )
         return error_response(400, "csrf_failed", str(message))
 
