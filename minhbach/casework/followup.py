@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minhbach import crypto
+from minhbach.casework.errors import CaseworkError
 from minhbach.casework.intake import AttachmentIn, public_reference
 from minhbach.crypto.envelope import Kind, check_header
 from minhbach.store.models import (
@@ -51,12 +52,8 @@ MAX_ATTACHMENTS = 100  # per message, as per report
 STATUS_CHANGE = "status_change"
 
 
-class FollowUpError(ValueError):
+class FollowUpError(CaseworkError):
     """A refused action; ``code`` is stable for the API, the message is for logs."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minhbach import crypto
+from minhbach.casework.errors import CaseworkError
 from minhbach.casework.recipients import UnitRecipients
 from minhbach.crypto.envelope import Kind, check_header
 from minhbach.crypto.wrapping import WRAP_SIZE
@@ -41,12 +42,8 @@ MAX_RECORD_SIZE = 4 * 1024 * 1024  # a report's text; files travel as attachment
 MAX_ATTACHMENTS = 100
 
 
-class IntakeError(ValueError):
+class IntakeError(CaseworkError):
     """The submission is refused; ``code`` is stable for the API, the message is for people."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,12 @@ from minhbach.casework.dates import unit_today
 from minhbach.casework.intake import AttachmentIn
 from minhbach.crypto.encoding import b64u_encode
 from minhbach.crypto.files import read_pieces
-from minhbach.store.blobs import BlobNotFound, BlobStore
-from minhbach.store.models import Case, RetaliationKind, Unit
+from minhbach.store.blobs import BlobNotFound
+from minhbach.store.models import Case, RetaliationKind
 from minhbach.submit import followup_session, labels
 from minhbach.submit.api import binary_field, blob_store, blueprint, field, json_object
 from minhbach.submit.api.challenges import require_pow
+from minhbach.submit.api.uploads import claim_uploads
 from minhbach.submit.followup_session import SessionProblem
 from minhbach.submit.pow import Purpose
 from minhbach.submit.unit import current_unit, settings
@@ -104,7 +105,7 @@ def post_message() -> tuple[Response, int]:
         followup.check_message(envelope)
         followup.check_files([ref.meta for ref in refs])
     session, store, unit = db(), blob_store(), current_unit()
-    claimed = _claim(session, store, unit, refs)
+    claimed = claim_uploads(session, store, unit, [ref.upload for ref in refs])
     try:
         message_id = _store_message(session, case, envelope, refs, claimed)
     except BaseException:
@@ -256,25 +257,6 @@ def _file_refs(document: dict[str, Any]) -> list[FileRef]:
         meta = _required_binary(item, "meta")
         refs.append(FileRef(upload, meta))
     return refs
-
-
-def _claim(
-    session: Session, store: BlobStore, unit: Unit, refs: list[FileRef]
-) -> list[uploads.Claimed]:
-    try:
-        return uploads.claim(session, store, unit, [ref.upload for ref in refs])
-    except uploads.UploadNotFound:
-        raise PublicError(
-            409,
-            "upload_not_found",
-            _("An attached file was not found or has expired. Please attach it again."),
-        ) from None
-    except uploads.UploadIncomplete:
-        raise PublicError(
-            409,
-            "upload_incomplete",
-            _("An attached file has not finished uploading. Please wait and send again."),
-        ) from None
 
 
 def _store_message(

@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 from minhbach.casework import intake, uploads
 from minhbach.casework.dates import unit_today
 from minhbach.casework.recipients import unit_recipients
-from minhbach.store.blobs import BlobStore
 from minhbach.store.models import Case, Unit
 from minhbach.submit.api import blob_store, blueprint, json_object
 from minhbach.submit.api.challenges import require_pow
 from minhbach.submit.api.envelope import FIELDS, Envelope, parse_envelope
+from minhbach.submit.api.uploads import claim_uploads
 from minhbach.submit.pow import Purpose
 from minhbach.submit.unit import current_unit, settings
 from minhbach.web.database import db
@@ -67,7 +67,7 @@ def submit_report() -> tuple[Response, int]:
     envelope = parse_envelope(document)
     session, unit, store = db(), current_unit(), blob_store()
     _validate(session, envelope, unit)
-    claimed = _claim(session, store, unit, envelope)
+    claimed = claim_uploads(session, store, unit, [ref.upload for ref in envelope.attachments])
     try:
         _accept(session, envelope, claimed, unit)
     except BaseException:
@@ -86,26 +86,6 @@ def _validate(session: Session, envelope: Envelope, unit: Unit) -> None:
     # received", not that its uploads are gone (the first attempt claimed them).
     if _received(session, envelope.submission.case_id):
         raise _refusal("duplicate_case")
-
-
-def _claim(
-    session: Session, store: BlobStore, unit: Unit, envelope: Envelope
-) -> list[uploads.Claimed]:
-    tokens = [ref.upload for ref in envelope.attachments]
-    try:
-        return uploads.claim(session, store, unit, tokens)
-    except uploads.UploadNotFound:
-        raise PublicError(
-            409,
-            "upload_not_found",
-            _("An attached file was not found or has expired. Please attach it again."),
-        ) from None
-    except uploads.UploadIncomplete:
-        raise PublicError(
-            409,
-            "upload_incomplete",
-            _("An attached file has not finished uploading. Please wait and submit again."),
-        ) from None
 
 
 def _accept(

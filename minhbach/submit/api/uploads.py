@@ -7,14 +7,17 @@ piece and whatever arrives before a dropped connection is kept for the client to
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from flask import Response, jsonify, make_response, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
 from minhbach.casework import uploads
 from minhbach.config import MIB
+from minhbach.store.blobs import BlobStore
+from minhbach.store.models import Unit
 from minhbach.store.types import utc_now
 from minhbach.submit.api import blob_store, blueprint, field, json_object
 from minhbach.submit.api.challenges import require_pow
@@ -160,3 +163,23 @@ def _not_found() -> NoReturn:
     raise PublicError(
         404, "upload_not_found", _("This upload does not exist or has expired. Please start again.")
     )
+
+
+def claim_uploads(
+    session: Session, store: BlobStore, unit: Unit, tokens: Sequence[str]
+) -> list[uploads.Claimed]:
+    """Claim completed uploads for a report or a message, or refuse with a clear 409."""
+    try:
+        return uploads.claim(session, store, unit, list(tokens))
+    except uploads.UploadNotFound:
+        raise PublicError(
+            409,
+            "upload_not_found",
+            _("An attached file was not found or has expired. Please attach it again."),
+        ) from None
+    except uploads.UploadIncomplete:
+        raise PublicError(
+            409,
+            "upload_incomplete",
+            _("An attached file has not finished uploading. Please wait and send it again."),
+        ) from None

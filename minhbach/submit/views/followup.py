@@ -34,7 +34,7 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from flask_babel import LazyString, format_date, format_decimal, gettext
+from flask_babel import LazyString, format_date, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.datastructures import Headers
@@ -62,7 +62,7 @@ from minhbach.submit.streaming import (
     read_form,
 )
 from minhbach.submit.unit import current_unit, settings
-from minhbach.submit.views.report import MAX_CHARS
+from minhbach.submit.views.report import MAX_CHARS, too_long_message
 from minhbach.web.database import db
 from minhbach.web.errors import PublicError, error_response
 
@@ -355,7 +355,7 @@ def _reply_spec() -> FormSpec:
 
 def _reply_errors(received: ReceivedForm) -> dict[str, str]:
     if REPLY_TEXT in received.overlong:
-        return {REPLY_TEXT: _too_long_message()}
+        return {REPLY_TEXT: too_long_message()}
     if not received.get(REPLY_TEXT).strip() and not received.attachments:
         return {REPLY_TEXT: _("Write a message, or choose a file to send.")}
     return {}
@@ -516,7 +516,7 @@ def _text(values: dict[str, str], name: str, errors: dict[str, str]) -> str:
     box's maxlength stops browsers sending more) and refused."""
     text = values[name].replace("\r\n", "\n").replace("\r", "\n")
     if len(text) > MAX_CHARS:
-        errors[name] = _too_long_message()
+        errors[name] = too_long_message()
         values[name] = text[:MAX_CHARS]
     return text.strip()
 
@@ -642,14 +642,6 @@ def _csrf_message() -> str:
         "This page has expired, or the form was not sent from this website. For your "
         "safety, nothing was sent. If your browser still shows what you wrote, copy it, "
         "then open the follow-up page again."
-    )
-
-
-def _too_long_message() -> str:
-    return _(
-        "This is longer than %(limit)s characters. Only the first %(limit)s are shown "
-        "below: please shorten it.",
-        limit=format_decimal(MAX_CHARS),
     )
 
 

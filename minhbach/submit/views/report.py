@@ -242,7 +242,7 @@ def _validate(
 ) -> tuple[ValidReport | None, dict[str, str]]:
     """The report to seal, or None and what to correct, by field name."""
     entered = ReportInput.from_form(received)
-    errors = dict.fromkeys(received.overlong, _too_long_message())
+    errors = dict.fromkeys(received.overlong, too_long_message())
     category = entered.text("category")
     if category not in unit.categories:
         errors.setdefault("category", _("Choose what your report is about."))
@@ -404,7 +404,8 @@ def _form_error(error: FormError) -> str:
     return _malformed_message()
 
 
-def _too_long_message() -> str:
+def too_long_message() -> str:
+    """Shared with the follow-up forms: the same limit, the same words."""
     return _(
         "This is longer than %(limit)s characters. Only the first %(limit)s are shown "
         "below: please shorten it.",
