@@ -27,7 +27,6 @@ from playwright.sync_api import (
     FilePayload,
     Page,
     Request,
-    ViewportSize,
 )
 from sqlalchemy.orm import Session
 
@@ -47,6 +46,7 @@ from minhbach.store.models import (
 )
 from minhbach.submit import create_app, followup_session
 from tests.browser.fixtures_submit import base_url, settings, world
+from tests.browser.screens import DESKTOP, screenshots
 from tests.submit.test_report_form import case_key, open_attachment
 from tests.worlds import World
 
@@ -54,9 +54,6 @@ __all__ = ["base_url", "settings", "world"]  # fixtures
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-DESKTOP: ViewportSize = {"width": 1280, "height": 900}
-PHONE: ViewportSize = {"width": 390, "height": 844}
 TIMEOUT_MS = 20_000
 ENHANCED = "#followup-js-mode"  # the script's note that the code stays on this device
 CASE_HEADING = "#followup-app h1"
@@ -210,14 +207,6 @@ def page(browser: Browser, recorder: Recorder) -> Iterator[Page]:
     finally:
         context.close()
     assert recorder.errors == []
-
-
-def screenshots(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for width, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-        page.set_viewport_size(viewport)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size(DESKTOP)
 
 
 def open_start(page: Page, base_url: str) -> None:

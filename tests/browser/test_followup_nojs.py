@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, FilePayload, Page, ViewportSize
+from playwright.sync_api import Browser, ConsoleMessage, FilePayload, Page
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from minhbach.config import Settings
 from minhbach.store.blobs import FilesystemBlobStore
 from minhbach.store.models import Party
 from minhbach.submit import create_app
+from tests.browser.screens import DESKTOP, screenshots
 from tests.live import serve
 from tests.submit.conftest import TEST_ENV
 from tests.submit.test_followup_pages import (
@@ -36,9 +37,6 @@ from tests.worlds import World, build_world
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-DESKTOP: ViewportSize = {"width": 1280, "height": 900}
-PHONE: ViewportSize = {"width": 390, "height": 844}
 ANSWER = "Có, tôi còn giữ biên lai gốc.\nTôi gửi kèm bản chụp."
 SCAN = "Bản chụp biên lai số 0231.\n".encode() * 300
 
@@ -96,14 +94,6 @@ def page(browser: Browser) -> Iterator[Page]:
     finally:
         context.close()
     assert errors == []
-
-
-def screenshots(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for width, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-        page.set_viewport_size(viewport)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size(DESKTOP)
 
 
 def type_code(page: Page, code: str) -> None:

@@ -25,13 +25,12 @@ from playwright.sync_api import (
     Page,
     Request,
     Route,
-    ViewportSize,
 )
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minhbach import crypto
-from minhbach.casework import intake
+from minhbach.casework import intake, uploads
 from minhbach.config import Settings
 from minhbach.store.blobs import FilesystemBlobStore
 from minhbach.store.models import (
@@ -42,7 +41,7 @@ from minhbach.store.models import (
     Track,
     WrapPurpose,
 )
-from minhbach.submit import pow, uploads
+from minhbach.submit import pow
 from tests.browser.fixtures_submit import (
     MAX_FILE_SIZE,
     base_url,
@@ -50,6 +49,7 @@ from tests.browser.fixtures_submit import (
     submit_app,
     world,
 )
+from tests.browser.screens import DESKTOP, screenshots
 from tests.store.factories import add_inspector
 from tests.submit.test_report_form import CODE, case_key, open_attachment, open_report
 from tests.worlds import World
@@ -61,9 +61,6 @@ ROOT = Path(__file__).resolve().parents[2]
 REPORT_JS = ROOT / "minhbach" / "submit" / "static" / "js" / "report"
 MAIN_JS = ROOT / "minhbach" / "submit" / "static" / "js" / "main.js"
 PARTIAL = ROOT / "minhbach" / "submit" / "templates" / "report_js.html"
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-DESKTOP: ViewportSize = {"width": 1280, "height": 900}
-PHONE: ViewportSize = {"width": 390, "height": 844}
 TIMEOUT_MS = 20_000
 ENCRYPTED_HERE = "encrypted on this device before they are sent"
 CANNOT_ENCRYPT = "This browser cannot encrypt your report itself"
@@ -148,18 +145,6 @@ def page(browser: Browser, recorder: Recorder) -> Iterator[Page]:
     finally:
         context.close()
     assert recorder.errors == []
-
-
-def screenshots(page: Page, name: str, around: str | None = None) -> None:
-    """The whole page at both widths, or only the screen around one element."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for width, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-        page.set_viewport_size(viewport)
-        if around is not None:
-            page.locator(around).scroll_into_view_if_needed()
-        path = str(SCREENSHOTS / f"{name}-{width}.png")
-        page.screenshot(path=path, full_page=around is None)
-    page.set_viewport_size(DESKTOP)
 
 
 def open_form(page: Page, base_url: str) -> None:

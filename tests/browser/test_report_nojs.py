@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, ConsoleMessage, FilePayload, Page, ViewportSize
+from playwright.sync_api import Browser, ConsoleMessage, FilePayload, Page
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from minhbach.config import Settings
 from minhbach.store.blobs import FilesystemBlobStore
 from minhbach.store.models import Case, ProtectedPerson, ProtectionCategory, Track
 from minhbach.submit import create_app
+from tests.browser.screens import DESKTOP, screenshots
 from tests.live import serve
 from tests.submit.conftest import TEST_ENV
 from tests.submit.test_report_form import (
@@ -33,9 +34,6 @@ from tests.worlds import World, build_world
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-DESKTOP: ViewportSize = {"width": 1280, "height": 900}
-PHONE: ViewportSize = {"width": 390, "height": 844}
 EVIDENCE = "Biên lai chuyển tiền ngày 3/2.\n".encode() * 40
 
 
@@ -84,14 +82,6 @@ def page(browser: Browser) -> Iterator[Page]:
     finally:
         context.close()
     assert errors == []
-
-
-def screenshots(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for width, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-        page.set_viewport_size(viewport)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size(DESKTOP)
 
 
 def type_into(page: Page, selector: str, text: str) -> None:
