@@ -6,6 +6,7 @@ Production defaults never change for a test; tests lower costs through these var
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,12 @@ from minhbach.crypto.kdf import Argon2Params
 PREFIX = "MINHBACH_"
 MIB = 1024 * 1024
 GIB = 1024 * MIB
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Loopback only: the review app is reached on the same host (directly, through a reverse
+# proxy there, or through a client-authorised onion service whose Tor daemon runs there).
+DEFAULT_REVIEW_NETWORKS = "127.0.0.0/8,::1/128"
 
 
 class ConfigError(ValueError):
@@ -40,6 +47,11 @@ class Settings:
     max_report_size: int  # all attachments of one submission together
     upload_ttl_seconds: int  # abandoned resumable uploads are collected after this
     default_language: str
+    # The restricted side (review app).
+    review_idle_minutes: int  # a session ends after this long without a request
+    review_absolute_hours: int  # ...and this long after login, however busy
+    review_allowed_networks: tuple[IPNetwork, ...]  # REMOTE_ADDR must be in one of these
+    review_https: bool  # Secure cookies and HSTS for the review app
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +74,12 @@ class Settings:
             max_report_size=_int(env, "MAX_REPORT_SIZE", GIB, 1, 64 * GIB),
             upload_ttl_seconds=_int(env, "UPLOAD_TTL_SECONDS", 24 * 3600, 60, 30 * 24 * 3600),
             default_language=_choice(env, "DEFAULT_LANGUAGE", "vi", ("vi", "en")),
+            review_idle_minutes=_int(env, "REVIEW_IDLE_MINUTES", 30, 1, 24 * 60),
+            review_absolute_hours=_int(env, "REVIEW_ABSOLUTE_HOURS", 12, 1, 7 * 24),
+            review_allowed_networks=_networks(
+                env, "REVIEW_ALLOWED_NETWORKS", DEFAULT_REVIEW_NETWORKS
+            ),
+            review_https=_flag(env, "REVIEW_HTTPS"),
         )
 
 
@@ -92,6 +110,26 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
     if value not in allowed:
         raise ConfigError(f"{PREFIX}{name} must be one of: {', '.join(allowed)}")
     return value
+
+
+def _networks(env: Mapping[str, str], name: str, default: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated CIDRs, e.g. "127.0.0.0/8,10.20.0.0/16". Host bits must be zero, so
+    that a typo such as 10.20.0.1/16 is refused instead of silently meaning 10.20.0.0/16."""
+    raw = env.get(PREFIX + name, default)
+    networks: list[IPNetwork] = []
+    for item in raw.split(","):
+        text = item.strip()
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text, strict=True))
+        except ValueError as exc:
+            raise ConfigError(
+                f"{PREFIX}{name}: {text!r} is not a network in CIDR form: {exc}"
+            ) from None
+    if not networks:
+        raise ConfigError(f"{PREFIX}{name} must name at least one network, e.g. 127.0.0.0/8")
+    return tuple(networks)
 
 
 def _argon2(env: Mapping[str, str], name: str, default: Argon2Params) -> Argon2Params:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from minhbach.cli.audit import audit
 from minhbach.cli.database import init
 from minhbach.cli.demo import demo
 from minhbach.cli.errors import GuardedGroup
@@ -27,7 +28,7 @@ def cli(ctx: click.Context) -> None:
     ctx.call_on_close(runtime.close)
 
 
-for command in (init, unit, escrow, inspector, demo, uploads):
+for command in (init, unit, escrow, inspector, demo, audit, uploads):
     cli.add_command(command)
 
 

@@ -238,6 +238,7 @@ def _populate_case(session: Session) -> tuple[Case, Inspector]:
             CaseExclusion(case=case, inspector=excluded),
             CaseRead(inspector_id=inspector.id, case_id=case.id, last_read_message_id=message.id),
             AuditEntry(
+                seq=1,
                 actor_id=inspector.id,
                 actor=inspector.username,
                 action="case.decrypt",
@@ -414,6 +415,10 @@ class TestReporterActionsHaveNoTime:
             "case_events.occurred_at",
             "audit_entries.at",
             "uploads.expires_at",
+            # An inspector's session, never a reporter's: times are fine.
+            "review_sessions.created_at",
+            "review_sessions.last_seen_at",
+            "review_sessions.expires_at",
         }
         timestamps = {
             f"{table.name}.{column.name}"
@@ -475,10 +480,14 @@ def test_upload_offset_stays_within_declared_size(session: Session) -> None:
 def test_audit_chain_cannot_fork(session: Session) -> None:
     # Two writers appending after the same entry would both use its hash as prev_hash.
     tail = secrets.token_bytes(32)
-    for _ in range(2):
+    for seq in (1, 2):
         session.add(
             AuditEntry(
-                actor="system", action="x", prev_hash=tail, entry_hash=secrets.token_bytes(32)
+                seq=seq,
+                actor="system",
+                action="x",
+                prev_hash=tail,
+                entry_hash=secrets.token_bytes(32),
             )
         )
     with pytest.raises(IntegrityError, match="prev_hash"):

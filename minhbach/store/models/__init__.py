@@ -23,6 +23,7 @@ from minhbach.store.models.enums import (
 from minhbach.store.models.history import CaseEvent
 from minhbach.store.models.organisation import Inspector, Unit, normalize_username
 from minhbach.store.models.protection import ProtectionRecord, RetaliationIncident
+from minhbach.store.models.sessions import ReviewSession
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -46,6 +47,7 @@ __all__ = [
     "RecipientKind",
     "RetaliationIncident",
     "RetaliationKind",
+    "ReviewSession",
     "Track",
     "Unit",
     "Upload",

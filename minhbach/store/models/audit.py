@@ -25,11 +25,15 @@ class AuditEntry(Base):
     __table_args__ = (
         CheckConstraint(byte_length("prev_hash", HASH_SIZE), name="prev_hash_size"),
         CheckConstraint(byte_length("entry_hash", HASH_SIZE), name="entry_hash_size"),
+        CheckConstraint("seq >= 1", name="seq_positive"),
         # SQLite AUTOINCREMENT: ids are never reused, even after the newest row is gone.
         {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    # The position in the chain (1, 2, 3, ...), part of the hashed content: a gap or a
+    # repeat shows that entries were deleted or inserted (minhbach.casework.audit).
+    seq: Mapped[int] = mapped_column(unique=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("inspectors.id"), index=True)
     # A snapshot of the user name (or "system", "cli"), readable even if the account changes.

@@ -1,0 +1,158 @@
+"""A review app on a migrated SQLite copy, with accounts that really open.
+
+``tests.worlds`` gives every person a real key pair; here each also gets a passphrase
+that unseals it (cheap Argon2id) and a TOTP secret, as enrolment would. Pages are in
+English so that assertions on text do not depend on the Vietnamese catalogue.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyotp
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from minhbach.config import Settings
+from minhbach.crypto import Argon2Params
+from minhbach.crypto.keyring import seal_with_passphrase
+from minhbach.review import auth, create_app
+from tests.worlds import World, build_world
+
+TEST_ENV = {
+    "MINHBACH_PASSPHRASE_ARGON2": "1,8",
+    "MINHBACH_CODE_ARGON2": "1,8",
+    "MINHBACH_DEFAULT_LANGUAGE": "en",
+}
+FAST = Argon2Params(ops=1, memory_kib=8)
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class Account:
+    inspector_id: int
+    username: str
+    passphrase: str
+    totp_secret: str
+    private_key: X25519PrivateKey
+
+    def code(self, at: datetime | None = None) -> str:
+        return pyotp.TOTP(self.totp_secret).at(at or datetime.now(UTC))
+
+    def wrong_code(self, at: datetime | None = None) -> str:
+        """Six digits that are not a valid code now, nor one step before or after."""
+        moment = at or datetime.now(UTC)
+        valid = {self.code(moment + timedelta(seconds=30 * step)) for step in (-1, 0, 1)}
+        return next(code for code in ("000000", "111111", "222222", "333333") if code not in valid)
+
+
+class Clock:
+    """The review app's idea of now (``auth.now``), movable by tests."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = datetime.now(UTC)
+        monkeypatch.setattr(auth, "now", lambda: self.now)
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.now += delta
+        return self.now
+
+
+def review_settings(engine: Engine, tmp_path: Path, **extra: str) -> Settings:
+    return Settings.from_env(
+        {
+            **TEST_ENV,
+            "MINHBACH_INSTANCE": str(tmp_path / "instance"),
+            "MINHBACH_DATABASE_URL": str(engine.url),
+            **extra,
+        }
+    )
+
+
+def give_credentials(session: Session, world: World) -> dict[str, Account]:
+    """A passphrase-sealed key and a TOTP secret for everyone in ``world``."""
+    accounts: dict[str, Account] = {}
+    for name, person in world.people.items():
+        key = world.keys[person.id]
+        passphrase = f"mật khẩu của {name} đủ dài"
+        person.sealed_key_passphrase = seal_with_passphrase(key, passphrase, FAST)
+        person.totp_secret = pyotp.random_base32()
+        accounts[name] = Account(person.id, person.username, passphrase, person.totp_secret, key)
+    session.commit()
+    return accounts
+
+
+@pytest.fixture
+def settings(engine: Engine, tmp_path: Path) -> Settings:
+    return review_settings(engine, tmp_path)
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    return build_world(session)
+
+
+@pytest.fixture
+def accounts(session: Session, world: World) -> dict[str, Account]:
+    return give_credentials(session, world)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return Clock(monkeypatch)
+
+
+@pytest.fixture
+def app(settings: Settings, accounts: dict[str, Account]) -> Flask:
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    # REMOTE_ADDR defaults to 127.0.0.1 in Werkzeug's test client: inside the allow-list.
+    # Not used as a context manager: a kept request context would share `g` with the
+    # requests of a second client (a second browser) in the same test.
+    return app.test_client()
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    match = _CSRF.search(client.get(path).get_data(as_text=True))
+    assert match, f"no anti-forgery token on {path}"
+    return match.group(1)
+
+
+def post_login(
+    client: FlaskClient,
+    account: Account,
+    *,
+    code: str | None = None,
+    passphrase: str | None = None,
+    username: str | None = None,
+    next_path: str = "/",
+    at: datetime | None = None,
+) -> TestResponse:
+    return client.post(
+        "/login",
+        data={
+            "csrf_token": csrf_token(client),
+            "username": account.username if username is None else username,
+            "passphrase": account.passphrase if passphrase is None else passphrase,
+            "code": account.code(at) if code is None else code,
+            "next": next_path,
+        },
+    )
+
+
+def session_cookie(client: FlaskClient) -> str | None:
+    cookie = client.get_cookie(auth.COOKIE)
+    return None if cookie is None else cookie.value
