@@ -34,7 +34,8 @@ translations: $(CATALOGS:.po=.mo)
 
 # After changing user-facing text: extract it and merge it into every catalogue.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \
+		--no-location --sort-output \
 		--project minhbach --copyright-holder minhbach -o minhbach/translations/messages.pot minhbach
 	$(BIN)/pybabel update -i minhbach/translations/messages.pot -d minhbach/translations \
 		--no-fuzzy-matching --ignore-obsolete

@@ -375,6 +375,7 @@ def _render_form(
         error_list=ordered,
         files_dropped=files_dropped,
         max_chars=MAX_CHARS,
+        max_chars_text=format_decimal(MAX_CHARS),  # 20,000 or 20.000 by language
         max_file_size=labels.file_size(config.max_file_size),
         max_report_size=labels.file_size(config.max_report_size),
         max_file_bytes=config.max_file_size,  # for the JavaScript enhancement's checks
