@@ -1,4 +1,4 @@
-"""``minhbach inspector add|list``: accounts of the review app and their keyrings.
+"""``minhbach inspector add|list|recover-with-escrow``: review app accounts and keyrings.
 
 Enrolment creates the inspector's X25519 key pair sealed three ways (docs/crypto.md §8)
 and a TOTP secret. The recovery code exists only in this command's output: the database
@@ -8,83 +8,35 @@ keeps nothing that shows it again.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
-import pyotp
 import segno
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from minhbach.casework import audit
+from minhbach.casework.keyrings import Enrolment, KeyringAction, end_sessions, reseal_recovered
+from minhbach.casework.keyrings import enrol_inspector as enrol_inspector
+from minhbach.casework.keyrings import keyring_of as keyring_of
 from minhbach.cli import params
+from minhbach.cli.errors import FileProblem
+from minhbach.cli.escrow import EscrowFileError, read_escrow_file
 from minhbach.cli.output import print_table
-from minhbach.cli.passphrases import new_passphrase, passphrase_file_option
+from minhbach.cli.passphrases import existing_passphrase, new_passphrase, passphrase_file_option
 from minhbach.cli.runtime import Runtime, find_unit, pass_runtime
-from minhbach.crypto import Argon2Params, RecoveryCode, SealedKeyring, create_keyring, fingerprint
-from minhbach.store.models import Inspector, InspectorRole, Unit
+from minhbach.crypto import CryptoError, WrongPassphrase, fingerprint, public_bytes
+from minhbach.crypto.kdf import constant_time_equal
+from minhbach.store.models import Inspector, InspectorRole
+from minhbach.store.types import utc_now
 
-TOTP_ISSUER = "minhbach"
 ROLES = tuple(role.value for role in InspectorRole)
-
-
-@dataclass(frozen=True)
-class Enrolment:
-    """A new account and the secrets to hand over once: recovery code and TOTP URI."""
-
-    inspector: Inspector
-    recovery: RecoveryCode
-    totp_uri: str
-
-
-def totp_uri(secret: str, username: str, unit_slug: str) -> str:
-    """The otpauth:// URI authenticator apps scan; the account reads "user@unit"."""
-    return pyotp.TOTP(secret).provisioning_uri(
-        name=f"{username}@{unit_slug}", issuer_name=TOTP_ISSUER
-    )
-
-
-def keyring_of(inspector: Inspector) -> SealedKeyring:
-    return SealedKeyring(
-        public_key=inspector.public_key,
-        by_passphrase=inspector.sealed_key_passphrase,
-        by_recovery=inspector.sealed_key_recovery,
-        by_escrow=inspector.sealed_key_escrow,
-    )
 
 
 def refuse_taken_username(session: Session, username: str) -> None:
     if session.scalar(select(Inspector.id).where(Inspector.username == username)) is not None:
         raise click.ClickException(f"the user name {username!r} is already taken")
-
-
-def enrol_inspector(
-    session: Session,
-    unit: Unit,
-    *,
-    username: str,
-    display_name: str,
-    role: InspectorRole,
-    passphrase: str,
-    params: Argon2Params,
-) -> Enrolment:
-    """Add an account to the session (not committed), with a keyring escrowed to the
-    unit's escrow key when the unit has one."""
-    keyring, recovery = create_keyring(passphrase, params, unit.escrow_public_key)
-    inspector = Inspector(
-        unit=unit,
-        username=username,
-        display_name=display_name,
-        role=role,
-        public_key=keyring.public_key,
-        sealed_key_passphrase=keyring.by_passphrase,
-        sealed_key_recovery=keyring.by_recovery,
-        sealed_key_escrow=keyring.by_escrow,
-        totp_secret=pyotp.random_base32(),
-    )
-    session.add(inspector)
-    session.flush()
-    return Enrolment(inspector, recovery, totp_uri(inspector.totp_secret, username, unit.slug))
 
 
 def qr_code(uri: str) -> str:
@@ -202,3 +154,105 @@ def list_inspectors(runtime: Runtime, unit_slug: str) -> None:
         for account in accounts
     ]
     print_table(("username", "display name", "role", "active", "key fingerprint"), rows)
+
+
+def find_inspector(session: Session, username: str) -> Inspector:
+    inspector = session.scalar(select(Inspector).where(Inspector.username == username))
+    if inspector is None:
+        raise click.ClickException(f"there is no account {username!r}")
+    return inspector
+
+
+def open_escrow_for(
+    inspector: Inspector, path: Path, passphrase_file: Path | None
+) -> X25519PrivateKey:
+    """The unit's escrow private key from its file, refusing a file of another unit
+    before asking for its passphrase."""
+    escrow_key = inspector.unit.escrow_public_key
+    if inspector.sealed_key_escrow is None or escrow_key is None:
+        raise click.ClickException(
+            f"the account {inspector.username!r} has no escrow copy of its key: only its "
+            "recovery code can restore it"
+        )
+    try:
+        key = read_escrow_file(path)
+    except EscrowFileError as exc:
+        raise FileProblem(str(exc)) from None
+    if not constant_time_equal(key.public_key, escrow_key):
+        raise click.ClickException(
+            f"{path} holds escrow key {key.fingerprint}, not the one of unit "
+            f"{inspector.unit.slug!r}"
+        )
+    try:
+        return key.open(existing_passphrase(passphrase_file, "Passphrase of the escrow file"))
+    except WrongPassphrase:
+        raise click.ClickException("this passphrase does not open the escrow file") from None
+
+
+@inspector.command("recover-with-escrow")
+@click.option(
+    "--username",
+    required=True,
+    callback=params.model_field(Inspector, "username"),
+    help="The account whose passphrase and recovery code are both lost.",
+)
+@click.option(
+    "--escrow-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The unit's escrow key file (from `minhbach escrow create`).",
+)
+@click.option(
+    "--escrow-passphrase-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A file holding the escrow file's passphrase. For automation; omit to be asked.",
+)
+@passphrase_file_option("A file holding the account's new passphrase.")
+@pass_runtime
+def recover_with_escrow(
+    runtime: Runtime,
+    username: str,
+    escrow_file: Path,
+    escrow_passphrase_file: Path | None,
+    passphrase_file: Path | None,
+) -> None:
+    """Restore an account's key with the escrow key: new passphrase, new recovery code.
+
+    The key pair stays the same, so every case the account could open still opens.
+    """
+    with runtime.session() as session:
+        inspector = find_inspector(session, username)
+        escrow = open_escrow_for(inspector, escrow_file, escrow_passphrase_file)
+        try:
+            private_key = keyring_of(inspector).recover_with_escrow(escrow)
+        except CryptoError:
+            raise click.ClickException(
+                f"the escrow copy of {inspector.username!r}'s key does not open with this "
+                "escrow key"
+            ) from None
+        escrow_fingerprint = fingerprint(public_bytes(escrow))
+    # Asked outside any transaction: no database snapshot is held while a person types.
+    passphrase = new_passphrase(passphrase_file, "New passphrase")
+    with runtime.session() as session:
+        inspector = find_inspector(session, username)
+        recovery = reseal_recovered(
+            inspector, private_key, passphrase, runtime.settings.passphrase_kdf, now=utc_now()
+        )
+        # Whoever may hold the lost passphrase loses any session it opened.
+        ended = end_sessions(session, inspector)
+        audit.append(
+            session,
+            actor=audit.CLI,
+            action=KeyringAction.RECOVERED_WITH_ESCROW,
+            target=inspector.username,
+            details={"escrow_key": escrow_fingerprint, "sessions_ended": ended},
+        )
+        # Committed before the code is shown: a code for a seal never stored is worse
+        # than none.
+        session.commit()
+    click.echo(f"Restored the key of {username}; its fingerprint is unchanged.")
+    click.echo(f"New recovery code: {recovery.display()}")
+    click.echo(
+        "Hand it to its owner to write down and keep offline; the old code no longer works. "
+        "It will not be shown again."
+    )

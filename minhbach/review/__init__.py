@@ -54,10 +54,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_error_handler(CSRFError, _csrf_failed)
     init_auth(app)
 
-    from minhbach.review.views import auth, home
+    from minhbach.review.views import account, admin, audit, auth, cases, home, inbox
 
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(home.blueprint)
+    app.register_blueprint(inbox.blueprint)
+    app.register_blueprint(account.blueprint)
+    app.register_blueprint(admin.blueprint)
+    app.register_blueprint(audit.blueprint)
+    app.register_blueprint(cases.blueprint)
     init_limits(app, settings)
     return app
 

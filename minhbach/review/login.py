@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from minhbach import crypto
 from minhbach.casework import audit
+from minhbach.casework.keyrings import keyring_of
 from minhbach.crypto.keyring import open_with_passphrase, seal_with_passphrase
 from minhbach.store.models import Inspector, normalize_username
 
@@ -87,15 +88,6 @@ class LoginResult:
     @property
     def ok(self) -> bool:
         return self.failure is None
-
-
-def keyring_of(inspector: Inspector) -> crypto.SealedKeyring:
-    return crypto.SealedKeyring(
-        public_key=inspector.public_key,
-        by_passphrase=inspector.sealed_key_passphrase,
-        by_recovery=inspector.sealed_key_recovery,
-        by_escrow=inspector.sealed_key_escrow,
-    )
 
 
 def authenticate(

@@ -161,6 +161,8 @@ class KeyWrap(Base):
             sqlite_where=text("inspector_id IS NULL"),
             postgresql_where=text("inspector_id IS NULL"),
         ),
+        # The inbox walks an inspector's case-key wraps in case order (migration 0003).
+        Index("ix_key_wraps_inbox", "inspector_id", "purpose", "recipient_kind", "case_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,213 @@
+"""The audit trail of a case and of a person, for supervisors and custodians."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from minhbach.casework import audit as audit_log
+from minhbach.review.views.audit import PAGE_SIZE
+from minhbach.store.models import AuditEntry, Case
+from tests.review.conftest import Account, post_login
+from tests.store.factories import add_case, add_unit
+from tests.worlds import World
+
+_ROW_SEQ = re.compile(r"<tr>\s*<td>(\d+)</td>")
+PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>**bold** [a](http://e.vn)'
+
+
+@pytest.fixture
+def case(session: Session, world: World) -> Case:
+    case = add_case(session, world.unit)
+    session.commit()
+    return case
+
+
+def record(
+    session: Session,
+    world: World,
+    name: str,
+    action: str,
+    *,
+    case_public_id: str | None = None,
+    target: str | None = None,
+    details: dict[str, str] | None = None,
+) -> None:
+    audit_log.append(
+        session,
+        actor=world.people[name],
+        action=action,
+        case_public_id=case_public_id,
+        target=target,
+        details=details,
+    )
+    session.commit()
+
+
+def seqs(page: str) -> list[int]:
+    return [int(seq) for seq in _ROW_SEQ.findall(page)]
+
+
+def sign_in(client: FlaskClient, accounts: dict[str, Account], name: str) -> FlaskClient:
+    assert post_login(client, accounts[name]).status_code == 303
+    return client
+
+
+@pytest.mark.parametrize("name", ["son", "hoa"])
+def test_supervisors_and_custodians_see_the_audit_log(
+    client: FlaskClient, accounts: dict[str, Account], world: World, name: str
+) -> None:
+    page = sign_in(client, accounts, name).get("/audit/").get_data(as_text=True)
+    assert 'data-chain="ok"' in page
+    for person in world.people.values():
+        assert f"/audit/person/{person.id}" in page
+
+
+@pytest.mark.parametrize("name", ["lan", "admin"])
+def test_inspectors_and_admins_do_not(
+    client: FlaskClient, accounts: dict[str, Account], world: World, case: Case, name: str
+) -> None:
+    sign_in(client, accounts, name)
+    paths = ["/audit/", f"/audit/case/{case.public_id}", f"/audit/person/{world.people['lan'].id}"]
+    for path in paths:
+        assert client.get(path).status_code == 403, path
+
+
+def test_the_audit_pages_need_a_session(client: FlaskClient) -> None:
+    assert client.get("/audit/").status_code == 303
+
+
+def test_the_trail_of_a_case_holds_its_entries_only(
+    client: FlaskClient, accounts: dict[str, Account], session: Session, world: World, case: Case
+) -> None:
+    other = add_case(session, world.unit)
+    session.commit()
+    record(session, world, "lan", "case_opened", case_public_id=case.public_id)
+    record(session, world, "minh", "case_opened", case_public_id=other.public_id)
+    record(session, world, "hoa", "attachment_downloaded", case_public_id=case.public_id)
+
+    page = sign_in(client, accounts, "son").get(f"/audit/case/{case.public_id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "case_opened" in text
+    assert "attachment_downloaded" in text
+    assert world.people["minh"].username not in text
+    assert 'data-chain="ok"' in text
+    # Newest first: the download, then the opening (logins of son came in between).
+    assert text.index("attachment_downloaded") < text.index("case_opened")
+
+
+def test_cases_of_other_units_and_unknown_cases_are_not_found(
+    client: FlaskClient, accounts: dict[str, Account], session: Session
+) -> None:
+    foreign = add_case(session, add_unit(session, "other-unit"))
+    session.commit()
+    sign_in(client, accounts, "son")
+    assert client.get(f"/audit/case/{foreign.public_id}").status_code == 404
+    assert client.get("/audit/case/no-such-case").status_code == 404
+
+
+def test_the_case_form_finds_a_case_or_says_why_not(
+    client: FlaskClient, accounts: dict[str, Account], case: Case
+) -> None:
+    sign_in(client, accounts, "son")
+    found = client.get("/audit/case", query_string={"case": f"  {case.public_id.upper()} "})
+    assert found.status_code == 303
+    assert found.headers["Location"].endswith(f"/audit/case/{case.public_id}")
+    missing = client.get("/audit/case", query_string={"case": "1234"})
+    text = missing.get_data(as_text=True)
+    assert missing.status_code == 404
+    assert "There is no case of your unit with this reference" in text
+    assert 'aria-invalid="true"' in text
+    assert 'value="1234"' in text
+
+
+def test_the_trail_of_a_person_holds_what_they_did_and_what_was_done_to_them(
+    client: FlaskClient, accounts: dict[str, Account], session: Session, world: World, case: Case
+) -> None:
+    lan = world.people["lan"]
+    record(session, world, "lan", "case_opened", case_public_id=case.public_id)
+    record(session, world, "admin", "totp_reset", target=lan.username)
+    record(session, world, "minh", "case_opened", case_public_id=case.public_id)
+
+    text = sign_in(client, accounts, "son").get(f"/audit/person/{lan.id}").get_data(as_text=True)
+    assert "case_opened" in text
+    assert "totp_reset" in text
+    assert f"/audit/case/{case.public_id}" in text
+    assert world.people["minh"].username not in text
+    assert client.get(f"/audit/person/{lan.id + 1000}").status_code == 404
+
+
+def test_pages_go_back_in_time_by_keyset(
+    client: FlaskClient, accounts: dict[str, Account], session: Session, world: World, case: Case
+) -> None:
+    for _ in range(PAGE_SIZE + 5):
+        audit_log.append(
+            session, actor=world.people["lan"], action="case_opened", case_public_id=case.public_id
+        )
+    session.commit()
+    sign_in(client, accounts, "son")
+    first = client.get(f"/audit/case/{case.public_id}").get_data(as_text=True)
+    newest = seqs(first)
+    assert len(newest) == PAGE_SIZE
+    assert newest == sorted(newest, reverse=True)
+    older_link = re.search(r'id="older" href="([^"]+)"', first)
+    assert older_link
+    second = client.get(older_link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    older = seqs(second)
+    assert len(older) == 5
+    assert max(older) < min(newest)
+    assert 'id="older"' not in second
+
+
+def test_a_tampered_log_is_flagged_at_the_top_of_every_page(
+    client: FlaskClient, accounts: dict[str, Account], session: Session, world: World, case: Case
+) -> None:
+    record(session, world, "lan", "case_opened", case_public_id=case.public_id)
+    record(session, world, "lan", "attachment_downloaded", case_public_id=case.public_id)
+    session.execute(
+        update(AuditEntry).where(AuditEntry.action == "case_opened").values(action="nothing")
+    )
+    session.commit()
+    sign_in(client, accounts, "son")
+    for path in ("/audit/", f"/audit/case/{case.public_id}"):
+        text = client.get(path).get_data(as_text=True)
+        assert 'data-chain="broken"' in text
+        assert "The first broken link is entry #1." in text
+        assert 'role="alert"' in text
+
+
+def test_recorded_text_renders_as_text_never_as_markup(
+    client: FlaskClient, accounts: dict[str, Account], session: Session, world: World, case: Case
+) -> None:
+    record(
+        session,
+        world,
+        "lan",
+        "case_opened",
+        case_public_id=case.public_id,
+        target=PAYLOAD[:200],
+        details={"note": PAYLOAD},
+    )
+    text = sign_in(client, accounts, "son").get(f"/audit/case/{case.public_id}")
+    body = text.get_data(as_text=True)
+    assert "<script>alert" not in body
+    assert "<img src=x" not in body
+    assert "<strong>bold" not in body
+    assert "<b>bold" not in body
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in body
+    assert "**bold**" in body  # markdown stays literal
+
+
+@pytest.mark.parametrize(
+    ("name", "linked"), [("son", True), ("hoa", True), ("lan", False), ("admin", False)]
+)
+def test_home_links_to_the_audit_log_for_its_readers_only(
+    client: FlaskClient, accounts: dict[str, Account], name: str, linked: bool
+) -> None:
+    page = sign_in(client, accounts, name).get("/").get_data(as_text=True)
+    assert ('href="/audit/"' in page) is linked

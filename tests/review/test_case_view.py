@@ -1,0 +1,345 @@
+"""The case page: decryption, files, messages, grants and revokes, through the app."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from minhbach import crypto
+from minhbach.casework import access, followup
+from minhbach.config import Settings
+from minhbach.review.views.cases import content_disposition
+from minhbach.store.blobs import FilesystemBlobStore
+from minhbach.store.models import AuditEntry, CaseRead, Message, RecipientKind, WrapPurpose
+from tests.casework.test_access import REPORT, SealedCase, seal_case
+from tests.review.conftest import FAST, Account, csrf_token, post_login
+from tests.worlds import World
+
+PDF = b"%PDF-1.4 bi\xc3\xaan lai\n" * 5000  # several chunks of the stream format
+XSS = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(2)">',
+    "**markdown** _em_ [link](javascript:alert(3))",
+    "javascript:alert(4)",
+]
+
+
+@pytest.fixture
+def store(settings: Settings) -> FilesystemBlobStore:
+    return FilesystemBlobStore(settings.blob_path)
+
+
+@pytest.fixture
+def sealed(session: Session, world: World, store: FilesystemBlobStore) -> SealedCase:
+    return seal_case(
+        session,
+        world,
+        FAST,
+        store=store,
+        files=[("biên lai.pdf", "application/pdf", PDF)],
+        excluded=frozenset({world.people["minh"].id}),
+    )
+
+
+def signed_in(client: FlaskClient, account: Account) -> FlaskClient:
+    assert post_login(client, account).status_code == 303
+    return client
+
+
+def audit_actions(session: Session, case: SealedCase) -> list[tuple[str, str]]:
+    session.expire_all()
+    entries = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.case_public_id == case.case.public_id)
+        .order_by(AuditEntry.seq)
+    ).all()
+    return [(entry.actor, entry.action) for entry in entries]
+
+
+def case_url(sealed: SealedCase, tail: str = "") -> str:
+    return f"/cases/{sealed.case.public_id}{tail}"
+
+
+def test_the_report_is_decrypted_labelled_and_audited(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], sealed: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    page = client.get(case_url(sealed))
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for field in ("what", "who", "where", "when", "how_known", "evidence"):
+        assert f'id="report-{field}">{REPORT[field]}</dd>' in html
+    assert 'class="multiline" id="report-what">Cán bộ nhận hối lộ\nđể cấp sổ đỏ.</dd>' in html
+    assert "Sợ bị đuổi việc" in html  # the protection request's details
+    assert "Download biên lai.pdf" in html
+    assert "application/pdf" in html
+    assert audit_actions(session, sealed) == [("lan.thanh-tra-tinh", "case_open")]
+    marker = session.get(CaseRead, (accounts["lan"].inspector_id, sealed.case.id))
+    assert marker is not None
+
+
+def test_exclusions_are_shown_and_the_named_track_hides_the_identity(
+    client: FlaskClient,
+    session: Session,
+    world: World,
+    accounts: dict[str, Account],
+) -> None:
+    named = seal_case(
+        session,
+        world,
+        FAST,
+        identity={"schema": 1, "name": "Nguyễn Văn Bí Mật", "contact": "0909"},
+        excluded=frozenset({world.people["minh"].id}),
+    )
+    signed_in(client, accounts["hoa"])
+    html = client.get(case_url(named)).get_data(as_text=True)
+    assert "Nguyễn Văn Bí Mật" not in html
+    assert "0909" not in html
+    assert "The identity is held by the head of the unit." in html
+    excluded = re.search(r'<ul id="excluded">(.*?)</ul>', html, re.S)
+    assert excluded is not None
+    assert world.people["minh"].display_name in excluded.group(1)
+
+
+@pytest.mark.parametrize("who", ["minh", "son", "admin"])
+def test_no_wrap_means_404_like_an_unknown_case(
+    client: FlaskClient, accounts: dict[str, Account], sealed: SealedCase, who: str
+) -> None:
+    signed_in(client, accounts[who])
+    denied = client.get(case_url(sealed))
+    unknown = client.get("/cases/00000000-0000-4000-8000-000000000000")
+    assert "There is no case here that you can open." in unknown.get_data(as_text=True)
+    assert denied.status_code == unknown.status_code == 404
+    unknown_id = "00000000-0000-4000-8000-000000000000"
+    # the same page but for the language link back to the address asked for
+    same = denied.get_data(as_text=True).replace(sealed.case.public_id, unknown_id)
+    assert same == unknown.get_data(as_text=True)
+    attachment = sealed.case.attachments[0].id
+    assert client.get(case_url(sealed, f"/files/{attachment}")).status_code == 404
+
+
+def test_signed_out_goes_to_login(client: FlaskClient, sealed: SealedCase) -> None:
+    response = client.get(case_url(sealed))
+    assert response.status_code == 303
+    assert "/login" in response.headers["Location"]
+
+
+def test_download_streams_the_decrypted_file_safely_and_is_audited(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], sealed: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    attachment = sealed.case.attachments[0].id
+    response = client.get(case_url(sealed, f"/files/{attachment}"))
+    assert response.status_code == 200
+    assert response.is_streamed
+    assert response.get_data() == PDF
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;")
+    assert unquote(disposition.split("filename*=UTF-8''")[1]) == "biên lai.pdf"
+    assert ("lan.thanh-tra-tinh", "file_download") in audit_actions(session, sealed)
+    assert client.get(case_url(sealed, f"/files/{attachment + 99}")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "fallback"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ('a"b\r\nX-Evil: 1.txt', "a_bX-Evil_ 1.txt"),
+        ("<script>alert(1)</script>.html", "script_.html"),
+        ("", "attachment"),
+        ("Báo cáo.docx", "Bao cao.docx"),
+    ],
+)
+def test_file_names_are_sanitised_in_the_header(name: str, fallback: str) -> None:
+    header = content_disposition(name)
+    assert "\r" not in header
+    assert "\n" not in header
+    ascii_part = re.search(r'filename="([^"]*)"', header)
+    assert ascii_part is not None
+    assert ascii_part.group(1).startswith(fallback)
+    assert "/" not in unquote(header.split("filename*=UTF-8''")[1])
+
+
+def test_script_html_and_markdown_render_as_inert_text(
+    client: FlaskClient,
+    session: Session,
+    world: World,
+    accounts: dict[str, Account],
+    store: FilesystemBlobStore,
+) -> None:
+    report = {"schema": 1, **{field: " ".join(XSS) for field in access.REPORT_FIELDS}}
+    report["protection"] = {"people": ["reporter"], "kinds": ["job"], "details": " ".join(XSS)}
+    hostile = seal_case(
+        session, world, FAST, report=report, store=store, files=[(XSS[0], XSS[1], b"x")]
+    )
+    lan = world.people["lan"]
+    key = access.open_case_key(hostile.case, lan, world.key_of("lan"))
+    access.reply(session, hostile.case, lan, key, " ".join(XSS), hostile.case.received_on)
+    session.commit()
+    signed_in(client, accounts["lan"])
+    html = client.get(case_url(hostile)).get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert html.count("&lt;script&gt;alert(1)") == 6 + 1 + 1 + 1  # fields, details, message, file
+    for raw in ("<script>alert", "<img src=x", "<strong>markdown", "<em>em", '<a href="javascript'):
+        assert raw not in html
+    assert not re.search(r"(href|src)=\"javascript:", html)
+    assert "**markdown** _em_ [link](javascript:alert(3))" in html
+    assert "<script" not in html.lower()  # the page has no script at all
+
+
+def test_reply_reaches_the_reporter_and_the_other_readers(
+    app_client_pair: tuple[FlaskClient, FlaskClient],
+    session: Session,
+    world: World,
+    sealed: SealedCase,
+) -> None:
+    lan, hoa = app_client_pair
+    page = lan.get(case_url(sealed))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token is not None
+    text = "Cảm ơn anh/chị.\nXin gửi thêm <b>bằng chứng</b>."
+    sent = lan.post(case_url(sealed, "/reply"), data={"csrf_token": token.group(1), "text": text})
+    assert sent.status_code == 303
+    assert sent.headers["Location"].endswith("#messages")
+    session.expire_all()
+    [message] = session.scalars(select(Message).where(Message.case_id == sealed.case.id)).all()
+    reporter_wrap = next(
+        w
+        for w in sealed.case.key_wraps
+        if w.recipient_kind is RecipientKind.REPORTER and w.purpose is WrapPurpose.CASE_KEY
+    )
+    case_key = crypto.unwrap(
+        reporter_wrap.wrapped,
+        sealed.keys.code.reporter_private_key(),
+        crypto.Purpose.CASE_KEY,
+        sealed.case.public_id,
+    )
+    opened = crypto.open_json(case_key, crypto.Kind.MESSAGE, sealed.case.public_id, message.body)
+    assert opened == {"schema": 1, "text": text}
+    html = hoa.get(case_url(sealed)).get_data(as_text=True)
+    assert "Cảm ơn anh/chị.\nXin gửi thêm &lt;b&gt;bằng chứng&lt;/b&gt;." in html
+    assert ("lan.thanh-tra-tinh", "reply") in audit_actions(session, sealed)
+
+
+def test_a_bad_reply_keeps_the_text_and_says_why(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], sealed: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    token = csrf_token(client, case_url(sealed))
+    long_text = "dài " * 5001
+    refused = client.post(case_url(sealed, "/reply"), data={"csrf_token": token, "text": long_text})
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert 'role="alert"' in html
+    assert 'aria-invalid="true"' in html
+    assert "at most 20000 characters" in html.replace(",", "")
+    assert long_text in html
+    empty = client.post(case_url(sealed, "/reply"), data={"csrf_token": token, "text": "  "})
+    assert empty.status_code == 400
+    assert "Write a reply" in empty.get_data(as_text=True)
+    assert client.post(case_url(sealed, "/reply"), data={"text": "no token"}).status_code == 400
+    session.expire_all()
+    assert session.scalars(select(Message)).all() == []
+
+
+def test_revoke_then_grant_moves_access_and_refuses_the_excluded(
+    app: Flask,
+    app_client_pair: tuple[FlaskClient, FlaskClient],
+    session: Session,
+    world: World,
+    accounts: dict[str, Account],
+    sealed: SealedCase,
+) -> None:
+    lan, hoa_client = app_client_pair
+    hoa, minh = world.people["hoa"], world.people["minh"]
+    token = csrf_token(lan, case_url(sealed))
+
+    excluded = lan.post(
+        case_url(sealed, "/grant"), data={"csrf_token": token, "person": str(minh.id)}
+    )
+    assert excluded.status_code == 400
+    assert "excluded this person for a conflict of interest" in excluded.get_data(as_text=True)
+
+    revoked = lan.post(
+        case_url(sealed, "/revoke"), data={"csrf_token": token, "person": str(hoa.id)}
+    )
+    assert revoked.status_code == 303
+    assert hoa_client.get(case_url(sealed)).status_code == 404
+
+    granted = lan.post(
+        case_url(sealed, "/grant"), data={"csrf_token": token, "person": str(hoa.id)}
+    )
+    assert granted.status_code == 303
+    html = hoa_client.get(case_url(sealed)).get_data(as_text=True)
+    assert REPORT["who"] in html
+
+    actions = audit_actions(session, sealed)
+    assert ("lan.thanh-tra-tinh", "revoke") in actions
+    assert ("lan.thanh-tra-tinh", "grant") in actions
+    session.expire_all()
+    targets = session.scalars(
+        select(AuditEntry.target).where(AuditEntry.action.in_(["grant", "revoke"]))
+    ).all()
+    assert targets == [hoa.username, hoa.username]
+    # the excluded inspector still cannot open it
+    minh_client = signed_in(app.test_client(), accounts["minh"])
+    assert minh_client.get(case_url(sealed)).status_code == 404
+
+
+def test_the_last_reader_cannot_be_removed(
+    client: FlaskClient,
+    session: Session,
+    world: World,
+    accounts: dict[str, Account],
+    sealed: SealedCase,
+) -> None:
+    access.revoke(session, sealed.case, world.people["hoa"].id)
+    session.commit()
+    signed_in(client, accounts["lan"])
+    token = csrf_token(client, case_url(sealed))
+    lan_id = accounts["lan"].inspector_id
+    refused = client.post(
+        case_url(sealed, "/revoke"), data={"csrf_token": token, "person": str(lan_id)}
+    )
+    assert refused.status_code == 400
+    assert "last person who can read the case" in refused.get_data(as_text=True)
+    assert client.get(case_url(sealed)).status_code == 200
+    bad = client.post(case_url(sealed, "/grant"), data={"csrf_token": token, "person": "x"})
+    assert bad.status_code == 400
+
+
+@pytest.fixture
+def app_client_pair(
+    app: Flask, accounts: dict[str, Account], client: FlaskClient
+) -> tuple[FlaskClient, FlaskClient]:
+    """lan and hoa signed in, each in their own browser."""
+    other = app.test_client()
+    return signed_in(client, accounts["lan"]), signed_in(other, accounts["hoa"])
+
+
+def test_reporter_messages_are_marked_new_until_opened(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], sealed: SealedCase
+) -> None:
+    body = crypto.seal_json(
+        sealed.keys.case_key,
+        crypto.Kind.MESSAGE,
+        sealed.case.public_id,
+        {"schema": 1, "text": "Tôi có thêm ảnh."},
+    )
+    followup.add_message(session, sealed.case, body, [], sealed.case.received_on)
+    session.commit()
+    signed_in(client, accounts["lan"])
+    first = client.get(case_url(sealed)).get_data(as_text=True)
+    assert "Tôi có thêm ảnh." in first
+    assert 'class="case-new"' in first
+    again = client.get(case_url(sealed)).get_data(as_text=True)
+    assert "Tôi có thêm ảnh." in again
+    assert 'class="case-new"' not in again
