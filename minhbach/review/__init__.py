@@ -22,6 +22,7 @@ from flask_wtf.csrf import CSRFError
 from minhbach.casework.dates import UNIT_TIME_ZONE
 from minhbach.config import Settings
 from minhbach.review.auth import init_auth
+from minhbach.review.labels import init_labels
 from minhbach.review.limits import init_limits
 from minhbach.review.network import init_network_allowlist
 from minhbach.review.settings import EXTENSION as SETTINGS
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     CSRFProtect(app)
     app.register_error_handler(CSRFError, _csrf_failed)
     init_auth(app)
+    init_labels(app)
 
     from minhbach.review.views import account, admin, audit, auth, cases, home, inbox
 

@@ -17,7 +17,7 @@ from tests.review.conftest import Account, post_login
 
 ROLES = {
     "lan": ("Inspector", "reads reports"),
-    "hoa": ("Custodian", "reporter's identity"),
+    "hoa": ("Head of the unit (identity custodian)", "reporter's identity"),
     "son": ("Supervisor", "audits who opened what"),
     "admin": ("Administrator", "reads no reports"),
 }

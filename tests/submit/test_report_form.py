@@ -39,8 +39,8 @@ from minhbach.store.models import (
     Track,
     WrapPurpose,
 )
-from minhbach.submit import labels
 from minhbach.submit.views import report
+from minhbach.web import labels
 from tests.conftest import FAST_ARGON2
 from tests.submit.conftest import TEST_ENV
 from tests.worlds import World

@@ -23,8 +23,9 @@ from minhbach.casework import inbox
 from minhbach.casework.dates import unit_today
 from minhbach.casework.intake import public_reference
 from minhbach.casework.recipients import CASE_READERS
+from minhbach.review import labels as review_labels
 from minhbach.review.auth import current_inspector, login_required
-from minhbach.store.models import Track
+from minhbach.web import labels
 from minhbach.web.database import db
 
 blueprint = Blueprint("inbox", __name__)
@@ -37,37 +38,6 @@ FLAGS = ("overdue", "unread", "protection", "retaliation", "urgent")
 
 # Statuses of the profile vn-denunciation-2018 (DOMAIN.md), as staff call them. A status
 # of another profile is shown as itself.
-STATUS_LABELS: Mapping[str, LazyString] = {
-    "received": _l("Received"),
-    "triage": _l("Triage"),
-    "forwarded": _l("Forwarded"),
-    "not_accepted": _l("Not accepted"),
-    "accepted": _l("Accepted"),
-    "verifying": _l("Verifying"),
-    "suspended": _l("Suspended"),
-    "terminated": _l("Terminated"),
-    "withdrawn": _l("Withdrawn"),
-    "concluded": _l("Concluded"),
-    "handling": _l("Acting on the conclusion"),
-    "closed": _l("Closed"),
-}
-# The default categories (casework.categories); a unit's own category shows as its slug.
-CATEGORY_LABELS: Mapping[str, LazyString] = {
-    "land-management": _l("Land management"),
-    "construction-investment": _l("Capital construction and public investment"),
-    "planning": _l("Planning"),
-    "personnel": _l("Recruitment, appointment and rotation of officials"),
-    "procurement-public-assets": _l("Procurement and management of public assets"),
-    "natural-resources-environment": _l("Natural resources and environment"),
-    "finance-budget-tax-customs": _l("Finance, budget, tax and customs"),
-    "health": _l("Health"),
-    "education": _l("Education"),
-    "other": _l("Other"),
-}
-TRACK_LABELS: Mapping[Track, LazyString] = {
-    Track.ANONYMOUS: _l("Anonymous"),
-    Track.NAMED: _l("Named, confidential"),
-}
 SORT_LABELS: Mapping[inbox.Sort, LazyString] = {
     inbox.Sort.NEWEST: _l("Newest received first"),
     inbox.Sort.OLDEST: _l("Oldest received first"),
@@ -188,14 +158,14 @@ def _context(
         "rows": page.rows if page is not None else (),
         "next_url": next_url,
         "first_url": url_for("inbox.index", **form.query_args()),
-        "statuses": _options(STATUS_LABELS, form.status),
+        "statuses": _options(review_labels.STATUS_LABELS, form.status),
         "categories": _options(
-            {slug: CATEGORY_LABELS.get(slug, slug) for slug in unit_categories}, form.category
+            {slug: labels.CATEGORIES.get(slug, slug) for slug in unit_categories}, form.category
         ),
         "sorts": SORT_LABELS,
-        "status_label": lambda status: STATUS_LABELS.get(status, status),
-        "category_label": lambda slug: CATEGORY_LABELS.get(slug, slug),
-        "track_labels": TRACK_LABELS,
+        "status_label": lambda status: review_labels.STATUS_LABELS.get(status, status),
+        "category_label": lambda slug: labels.CATEGORIES.get(slug, slug),
+        "track_labels": review_labels.TRACK_LABELS,
         "reference": public_reference,
         "case_links": CASE_VIEW in current_app.view_functions,
     }

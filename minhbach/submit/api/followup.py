@@ -31,7 +31,7 @@ from minhbach.crypto.encoding import b64u_encode
 from minhbach.crypto.files import read_pieces
 from minhbach.store.blobs import BlobNotFound
 from minhbach.store.models import Case, RetaliationKind
-from minhbach.submit import followup_session, labels
+from minhbach.submit import followup_session
 from minhbach.submit.api import binary_field, blob_store, blueprint, field, json_object
 from minhbach.submit.api.challenges import require_pow
 from minhbach.submit.api.uploads import claim_uploads
@@ -39,6 +39,7 @@ from minhbach.submit.followup_session import SessionProblem
 from minhbach.submit.pow import Purpose
 from minhbach.submit.unit import current_unit, settings
 from minhbach.submit.views.followup import DEADLINE_LABELS
+from minhbach.web import labels
 from minhbach.web.database import db
 from minhbach.web.errors import PublicError
 

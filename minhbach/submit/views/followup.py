@@ -46,7 +46,7 @@ from minhbach.casework.dates import unit_today
 from minhbach.casework.intake import AttachmentIn
 from minhbach.store.blobs import BlobNotFound, FilesystemBlobStore
 from minhbach.store.models import Case, Party, RetaliationKind, Track, WrapPurpose
-from minhbach.submit import followup_session, labels
+from minhbach.submit import followup_session
 from minhbach.submit.followup_session import SessionProblem
 from minhbach.submit.streaming import (
     FileRefused,
@@ -63,6 +63,7 @@ from minhbach.submit.streaming import (
 )
 from minhbach.submit.unit import current_unit, settings
 from minhbach.submit.views.report import MAX_CHARS, too_long_message
+from minhbach.web import labels
 from minhbach.web.database import db
 from minhbach.web.errors import PublicError, error_response
 

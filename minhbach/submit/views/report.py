@@ -24,7 +24,6 @@ from minhbach.casework.recipients import IDENTITY_READERS, UnitRecipients, unit_
 from minhbach.casework.sealing import NewCaseKeys, seal_submission
 from minhbach.store.blobs import FilesystemBlobStore
 from minhbach.store.models import ProtectedPerson, ProtectionCategory, Unit
-from minhbach.submit import labels
 from minhbach.submit.streaming import (
     FileRefused,
     FileSealer,
@@ -38,6 +37,7 @@ from minhbach.submit.streaming import (
     read_form,
 )
 from minhbach.submit.unit import current_unit, settings
+from minhbach.web import labels
 from minhbach.web.database import db
 from minhbach.web.errors import PublicError
 from minhbach.web.i18n import current_language

@@ -72,7 +72,7 @@ RETALIATION_KINDS: Mapping[RetaliationKind, LazyString] = {
 # The roles of people who read reports (recipients.CASE_READERS), as the form lists them.
 READER_ROLES: Mapping[InspectorRole, LazyString] = {
     InspectorRole.INSPECTOR: _l("inspector"),
-    InspectorRole.CUSTODIAN: _l("head of the unit"),
+    InspectorRole.CUSTODIAN: _l("head of the unit"),  # custodians hold identities
 }
 
 # Statuses of the profile vn-denunciation-2018 (DOMAIN.md), as a reporter reads them.
