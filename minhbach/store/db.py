@@ -12,17 +12,18 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
 from minhbach.store.fs import create_private_dirs
+
+if TYPE_CHECKING:
+    # Only migrations need Alembic (with Mako and every dialect): ~9 MiB per web worker,
+    # so it is imported where migrations run, not when an app starts.
+    from alembic.config import Config
 
 MIGRATIONS_PATH = Path(__file__).resolve().parent / "migrations"
 
@@ -127,6 +128,8 @@ def alembic_config(connection: Connection | None = None, url: str | None = None)
     With ``connection``, env.py migrates through it (the caller owns the transaction);
     otherwise it connects to ``url``.
     """
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", _escape(str(MIGRATIONS_PATH)))
     config.set_main_option("path_separator", "os")
@@ -145,6 +148,8 @@ def _escape(value: str) -> str:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:
         raise MigrationError("the package ships no migrations")
@@ -153,17 +158,23 @@ def head_revision() -> str:
 
 def current_revision(target: Engine | str) -> str | None:
     """The revision the database is at, or None if it was never migrated."""
+    from alembic.runtime.migration import MigrationContext
+
     with _engine(target) as engine, engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade_to_head(target: Engine | str) -> None:
     """Bring the schema to the newest revision, in a single transaction."""
+    from alembic import command
+
     _run(target, lambda config: command.upgrade(config, "head"))
 
 
 def downgrade_to(target: Engine | str, revision: str) -> None:
     """Take the schema back to ``revision`` ("base" drops everything)."""
+    from alembic import command
+
     _run(target, lambda config: command.downgrade(config, revision))
 
 

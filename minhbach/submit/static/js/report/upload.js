@@ -18,7 +18,10 @@ import { ApiError, NetworkError, postJson, proofOfWork, send } from "./api.js";
 /** @typedef {import("./page.js").Endpoints} Endpoints */
 
 export const FIRST_BATCH = 256 * 1024;
-export const MAX_BATCH = 4 * 1024 * 1024;
+// Each request costs the server a few milliseconds whatever its size, so batches grow
+// while requests stay quick: 16 MiB on a fast link, smaller over a slow Tor circuit.
+export const MAX_BATCH = 16 * 1024 * 1024;
+const QUICK_APPEND_MS = 10_000; // grow only while an append answers faster than this
 const MIN_BATCH = 64 * 1024;
 const MAX_FAILURES = 6; // in a row; any success starts the count again
 const FIRST_DELAY_MS = 500;
@@ -265,9 +268,12 @@ export async function sendStream(upload, source, length, retry, onProgress) {
       throw new Error("the encrypted file is shorter than its upload");
     }
     try {
+      const started = performance.now();
       acknowledged = await upload.append(acknowledged, pending.take(acknowledged, batch));
       retry.succeeded();
-      batch = Math.min(batch * 2, MAX_BATCH);
+      if (performance.now() - started < QUICK_APPEND_MS) {
+        batch = Math.min(batch * 2, MAX_BATCH);
+      }
     } catch (error) {
       await retry.after(error);
       batch = Math.max(batch / 2, MIN_BATCH);
