@@ -32,7 +32,7 @@ ROLE_DESCRIPTIONS: Mapping[InspectorRole, LazyString] = {
 
 # Statuses of the profile vn-denunciation-2018 (DOMAIN.md), in the unit's own words.
 STATUS_LABELS: Mapping[str, LazyString] = {
-    "received": _l("Received"),
+    "received": _l("Received, not yet read"),
     "triage": _l("Triage"),
     "forwarded": _l("Forwarded"),
     "not_accepted": _l("Not accepted"),
