@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from minhbach.config import Settings
 from minhbach.submit import create_app
 from tests.live import serve
 from tests.submit.conftest import TEST_ENV
-from tests.worlds import World, build_world
+from tests.worlds import World
 
 KIB = 1024
 MAX_FILE_SIZE = 512 * KIB
@@ -37,11 +36,6 @@ def settings(engine: Engine, tmp_path: Path) -> Settings:
             "MINHBACH_DEFAULT_LANGUAGE": "en",
         }
     )
-
-
-@pytest.fixture
-def world(session: Session) -> World:
-    return build_world(session)
 
 
 @pytest.fixture

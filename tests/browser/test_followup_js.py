@@ -45,12 +45,12 @@ from minhbach.store.models import (
     RetaliationKind,
 )
 from minhbach.submit import create_app, followup_session
-from tests.browser.fixtures_submit import base_url, settings, world
+from tests.browser.fixtures_submit import base_url, settings
 from tests.browser.screens import DESKTOP, screenshots
 from tests.submit.test_report_form import case_key, open_attachment
 from tests.worlds import World
 
-__all__ = ["base_url", "settings", "world"]  # fixtures
+__all__ = ["base_url", "settings"]  # fixtures
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]

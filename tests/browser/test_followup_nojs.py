@@ -33,7 +33,7 @@ from tests.submit.test_followup_pages import (
     reload,
     unit_message,
 )
-from tests.worlds import World, build_world
+from tests.worlds import World
 
 pytestmark = pytest.mark.browser
 
@@ -51,11 +51,6 @@ def settings(engine: Engine, tmp_path: Path) -> Settings:
             "MINHBACH_DEFAULT_LANGUAGE": "en",
         }
     )
-
-
-@pytest.fixture
-def world(session: Session) -> World:
-    return build_world(session)
 
 
 @pytest.fixture

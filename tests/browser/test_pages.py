@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser
 
-from tests.browser.fixtures_submit import base_url, settings, submit_app, world
+from tests.browser.fixtures_submit import base_url, settings, submit_app
 from tests.browser.screens import PHONE, screenshots
 
-__all__ = ["base_url", "settings", "submit_app", "world"]  # fixtures used by name
+__all__ = ["base_url", "settings", "submit_app"]  # fixtures used by name
 
 
 def test_home_page_in_both_languages_without_javascript(browser: Browser, base_url: str) -> None:

@@ -47,14 +47,13 @@ from tests.browser.fixtures_submit import (
     base_url,
     settings,
     submit_app,
-    world,
 )
 from tests.browser.screens import DESKTOP, screenshots
 from tests.store.factories import add_inspector
 from tests.submit.test_report_form import CODE, case_key, open_attachment, open_report
 from tests.worlds import World
 
-__all__ = ["base_url", "settings", "submit_app", "world"]  # fixtures
+__all__ = ["base_url", "settings", "submit_app"]  # fixtures
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -30,7 +30,7 @@ from tests.submit.test_report_form import (
     open_attachment,
     open_report,
 )
-from tests.worlds import World, build_world
+from tests.worlds import World
 
 pytestmark = pytest.mark.browser
 
@@ -47,11 +47,6 @@ def settings(engine: Engine, tmp_path: Path) -> Settings:
             "MINHBACH_DEFAULT_LANGUAGE": "vi",
         }
     )
-
-
-@pytest.fixture
-def world(session: Session) -> World:
-    return build_world(session)
 
 
 @pytest.fixture

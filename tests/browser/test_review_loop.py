@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from minhbach import crypto
 from minhbach.review import create_app as create_review_app
 from minhbach.store.models import AuditEntry, Case, Message, Party
-from tests.browser.fixtures_submit import base_url, settings, submit_app, world
+from tests.browser.fixtures_submit import base_url, settings, submit_app
 from tests.browser.screens import DESKTOP, screenshots
 from tests.browser.test_followup_js import open_case
 from tests.browser.test_followup_nojs import type_code
@@ -28,7 +28,7 @@ from tests.live import serve
 from tests.review.conftest import Account, give_credentials, review_settings
 from tests.worlds import World
 
-__all__ = ["base_url", "settings", "submit_app", "world"]  # fixtures
+__all__ = ["base_url", "settings", "submit_app"]  # fixtures
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 20_000

@@ -28,14 +28,9 @@ from minhbach.store.models import (
     WrapPurpose,
 )
 from tests.store.factories import add_unit
-from tests.worlds import World, build_world
+from tests.worlds import World
 
 TODAY = date(2026, 11, 27)
-
-
-@pytest.fixture
-def world(session: Session) -> World:
-    return build_world(session)
 
 
 def new_case(

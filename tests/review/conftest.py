@@ -25,7 +25,7 @@ from minhbach.config import Settings
 from minhbach.crypto import Argon2Params
 from minhbach.crypto.keyring import seal_with_passphrase
 from minhbach.review import auth, create_app
-from tests.worlds import World, build_world
+from tests.worlds import World
 
 TEST_ENV = {
     "MINHBACH_PASSPHRASE_ARGON2": "1,8",
@@ -93,11 +93,6 @@ def give_credentials(session: Session, world: World) -> dict[str, Account]:
 @pytest.fixture
 def settings(engine: Engine, tmp_path: Path) -> Settings:
     return review_settings(engine, tmp_path)
-
-
-@pytest.fixture
-def world(session: Session) -> World:
-    return build_world(session)
 
 
 @pytest.fixture
