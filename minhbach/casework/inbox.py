@@ -38,19 +38,16 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
-    case,
     exists,
     func,
     literal,
-    null,
     or_,
     select,
     true,
     tuple_,
 )
-from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy.orm import Session, aliased
 
-from minhbach.casework.followup import ENDED_STATUSES
 from minhbach.store.models import (
     Case,
     CaseExclusion,
@@ -71,7 +68,6 @@ NO_DEADLINE = date(9999, 12, 31)
 _MAX_CURSOR = 200  # characters; a real cursor is about 60
 
 
-_DateColumn = ColumnElement[date | None] | InstrumentedAttribute[date | None]
 
 
 class Sort(enum.StrEnum):
@@ -253,7 +249,7 @@ def inbox_query(shape: _Shape) -> Select[*tuple[Any, ...]]:
             Case.status,
             Case.category,
             Case.received_on,
-            next_due().label("next_due"),
+            Case.next_due.label("next_due"),
             Case.urgent,
             Case.protection_requested,
             Case.retaliation_reported,
@@ -268,16 +264,6 @@ def inbox_query(shape: _Shape) -> Select[*tuple[Any, ...]]:
     if shape.after:
         query = query.where(_after(shape.sort))
     return query.order_by(*_order(shape.sort)).limit(bindparam("limit", type_=Integer))
-
-
-def next_due() -> ColumnElement[date | None]:
-    """The earliest stored deadline of a case, NULL if it has none or has ended.
-
-    Built from CASE rather than LEAST/MIN, which treat NULLs differently on PostgreSQL
-    and SQLite.
-    """
-    earliest = _earliest(Case.triage_due, Case.resolution_due, Case.target_due)
-    return case((Case.status.in_(sorted(ENDED_STATUSES)), null()), else_=earliest)
 
 
 # --- building blocks ----------------------------------------------------------------------
@@ -307,17 +293,6 @@ def _unread(me: BindParameter[int], read: type[CaseRead]) -> ColumnElement[bool]
     return or_(read.case_id.is_(None), newer)
 
 
-def _earliest(*dates: _DateColumn) -> ColumnElement[date | None]:
-    """The earliest non-NULL of ``dates`` (NULL if all are): each date wins if no other
-    present date is before it. One flat CASE, so each column is read once per branch."""
-    branches = []
-    for index, candidate in enumerate(dates):
-        others = dates[index + 1 :]
-        beats = [or_(other.is_(None), candidate <= other) for other in others]
-        branches.append((and_(candidate.is_not(None), *beats), candidate))
-    return case(*branches[:-1], else_=dates[-1])
-
-
 def _conditions(
     shape: _Shape, me: BindParameter[int], read: type[CaseRead]
 ) -> Sequence[ColumnElement[bool]]:
@@ -335,16 +310,16 @@ def _conditions(
             out.append(column == true())
     today = bindparam("today", type_=Date)
     if shape.overdue:
-        out.append(next_due() < today)
+        out.append(Case.next_due < today)
     if shape.due_soon:
-        out.append(next_due().between(today, bindparam("due_soon_until", type_=Date)))
+        out.append(Case.next_due.between(today, bindparam("due_soon_until", type_=Date)))
     if shape.unread:
         out.append(_unread(me, read))
     return out
 
 
 def _sort_due() -> ColumnElement[date]:
-    return func.coalesce(next_due(), literal(NO_DEADLINE, type_=Date))
+    return func.coalesce(Case.next_due, literal(NO_DEADLINE, type_=Date))
 
 
 def _order(sort: Sort) -> tuple[ColumnElement[Any], ...]:

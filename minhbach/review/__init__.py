@@ -56,7 +56,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_auth(app)
     init_labels(app)
 
-    from minhbach.review.views import account, admin, audit, auth, cases, home, inbox
+    from minhbach.review.views import (
+        account,
+        admin,
+        audit,
+        auth,
+        cases,
+        custody,
+        dashboard,
+        home,
+        inbox,
+        protection,
+        workflow,
+    )
 
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(home.blueprint)
@@ -65,6 +77,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(audit.blueprint)
     app.register_blueprint(cases.blueprint)
+    app.register_blueprint(workflow.blueprint)
+    app.register_blueprint(protection.blueprint)
+    app.register_blueprint(custody.blueprint)
+    app.register_blueprint(dashboard.blueprint)
     init_limits(app, settings)
     return app
 

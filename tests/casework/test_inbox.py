@@ -135,22 +135,19 @@ def test_filters_by_status_category_and_flags(session: Session, world: World) ->
     assert only(status="closed") == []
 
 
-def test_overdue_and_due_soon_are_computed_from_the_earliest_deadline_against_today(
+def test_overdue_and_due_soon_are_computed_from_the_next_deadline_against_today(
     session: Session, world: World
 ) -> None:
     day = timedelta(days=1)
-    late = readable_case(session, world, "lan", triage_due=TODAY - day)
-    # The earliest of the three dates counts, whichever column holds it.
-    late_resolution = readable_case(
-        session, world, "lan", resolution_due=TODAY - 3 * day, target_due=TODAY + 9 * day
-    )
-    due_today = readable_case(session, world, "lan", target_due=TODAY)
-    due_in_week = readable_case(session, world, "lan", triage_due=TODAY + 7 * day)
-    later = readable_case(session, world, "lan", triage_due=TODAY + 8 * day)
+    late = readable_case(session, world, "lan", next_due=TODAY - day)
+    late_resolution = readable_case(session, world, "lan", next_due=TODAY - 3 * day)
+    due_today = readable_case(session, world, "lan", next_due=TODAY)
+    due_in_week = readable_case(session, world, "lan", next_due=TODAY + 7 * day)
+    later = readable_case(session, world, "lan", next_due=TODAY + 8 * day)
     readable_case(session, world, "lan")  # no deadline at all
-    # An ended case has no deadline any more, however old its dates.
-    readable_case(session, world, "lan", status="closed", triage_due=TODAY - 30 * day)
-    readable_case(session, world, "lan", status="withdrawn", target_due=TODAY)
+    # An ended case has no running deadline (casework.workflow clears next_due).
+    readable_case(session, world, "lan", status="closed")
+    readable_case(session, world, "lan", status="withdrawn")
     session.commit()
     lan = world.people["lan"]
 
@@ -265,11 +262,11 @@ def test_sorting_by_deadline_puts_the_earliest_first_and_cases_without_one_last(
 ) -> None:
     day = timedelta(days=1)
     none_a = readable_case(session, world, "lan")
-    soon = readable_case(session, world, "lan", target_due=TODAY + day)
-    overdue = readable_case(session, world, "lan", resolution_due=TODAY - day)
-    tie_a = readable_case(session, world, "lan", triage_due=TODAY + 5 * day)
-    tie_b = readable_case(session, world, "lan", target_due=TODAY + 5 * day)
-    ended = readable_case(session, world, "lan", status="closed", triage_due=TODAY - 9 * day)
+    soon = readable_case(session, world, "lan", next_due=TODAY + day)
+    overdue = readable_case(session, world, "lan", next_due=TODAY - day)
+    tie_a = readable_case(session, world, "lan", next_due=TODAY + 5 * day)
+    tie_b = readable_case(session, world, "lan", next_due=TODAY + 5 * day)
+    ended = readable_case(session, world, "lan", status="closed")
     none_b = readable_case(session, world, "lan")
     session.commit()
     expected = [overdue.id, soon.id, tie_a.id, tie_b.id, none_a.id, ended.id, none_b.id]

@@ -85,9 +85,9 @@ def test_lists_only_the_inspectors_own_cases_with_text_marks(
         urgent=True,
         protection_requested=True,
         retaliation_reported=True,
-        triage_due=today - timedelta(days=1),
+        next_due=today - timedelta(days=1),
     )
-    soon = readable_case(session, world, "lan", target_due=today + timedelta(days=2))
+    soon = readable_case(session, world, "lan", next_due=today + timedelta(days=2))
     not_mine = readable_case(session, world, "minh")
     excluded = readable_case(session, world, "minh")
     session.add(CaseExclusion(case=excluded, inspector=world.people["lan"]))

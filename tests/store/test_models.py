@@ -60,7 +60,7 @@ def test_case_with_children_round_trips(session: Session) -> None:
         track=Track.NAMED,
         identity=identity,
         body=body,
-        resolution_due=date(2026, 4, 1),
+        next_due=date(2026, 4, 1),
         urgent=True,
     )
     message = Message(case=case, author=Party.REPORTER, body=ciphertext(), created_on=TODAY)
@@ -99,7 +99,7 @@ def test_case_with_children_round_trips(session: Session) -> None:
     loaded = session.get_one(Case, case_id)
     assert loaded.track is Track.NAMED
     assert (loaded.body, loaded.identity) == (body, identity)
-    assert loaded.resolution_due == date(2026, 4, 1)
+    assert loaded.next_due == date(2026, 4, 1)
     assert loaded.urgent is True
     assert loaded.protection_requested is False  # a default
     assert [m.author for m in loaded.messages] == [Party.REPORTER]
@@ -413,6 +413,7 @@ class TestReporterActionsHaveNoTime:
             "inspectors.passphrase_changed_at",
             "case_reads.last_opened_at",
             "case_events.occurred_at",
+            "case_transfers.forwarded_at",  # an inspector's act, never the reporter's
             "audit_entries.at",
             "uploads.expires_at",
             # An inspector's session, never a reporter's: times are fine.

@@ -22,8 +22,13 @@ from minhbach.store.models.enums import (
 )
 from minhbach.store.models.history import CaseEvent
 from minhbach.store.models.organisation import Inspector, Unit, normalize_username
-from minhbach.store.models.protection import ProtectionRecord, RetaliationIncident
+from minhbach.store.models.protection import (
+    ProtectionRecord,
+    RetaliationIncident,
+    RetaliationNote,
+)
 from minhbach.store.models.sessions import ReviewSession
+from minhbach.store.models.transfers import CaseTransfer
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -35,6 +40,7 @@ __all__ = [
     "CaseEvent",
     "CaseExclusion",
     "CaseRead",
+    "CaseTransfer",
     "Inspector",
     "InspectorRole",
     "KeyWrap",
@@ -47,6 +53,7 @@ __all__ = [
     "RecipientKind",
     "RetaliationIncident",
     "RetaliationKind",
+    "RetaliationNote",
     "ReviewSession",
     "Track",
     "Unit",

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from minhbach.store.models.content import Attachment, Message
     from minhbach.store.models.history import CaseEvent
     from minhbach.store.models.protection import ProtectionRecord, RetaliationIncident
+    from minhbach.store.models.transfers import CaseTransfer
 
 # A 40-bit prefix: enough to narrow a follow-up code to a few candidates, too short to
 # confirm a guessed code without the slow hash.
@@ -48,9 +50,8 @@ class Case(Base):
         Index("ix_cases_unit_keyset", "unit_id", "id"),
         Index("ix_cases_unit_status_id", "unit_id", "status", "id"),
         Index("ix_cases_unit_category_id", "unit_id", "category", "id"),
-        Index("ix_cases_unit_triage_due", "unit_id", "triage_due"),
-        Index("ix_cases_unit_resolution_due", "unit_id", "resolution_due"),
-        Index("ix_cases_unit_target_due", "unit_id", "target_due"),
+        Index("ix_cases_unit_next_due", "unit_id", "next_due"),
+        Index("ix_cases_unit_closed_on", "unit_id", "closed_on"),
         Index("ix_cases_unit_received_on", "unit_id", "received_on"),
         CheckConstraint("length(public_id) = 36", name="public_id_length"),
         CheckConstraint(byte_length("lookup_index", LOOKUP_INDEX_SIZE), name="lookup_index_size"),
@@ -76,11 +77,14 @@ class Case(Base):
     received_on: Mapped[date] = mapped_column(Date)
     # A date, not a time: a reporter's withdrawal or the submission itself changes status.
     status_changed_on: Mapped[date] = mapped_column(Date)
-    # Deadlines computed by casework, stored so that they can be queried; "overdue" is
-    # derived from them at read time and never stored.
-    triage_due: Mapped[date | None] = mapped_column(Date)
-    resolution_due: Mapped[date | None] = mapped_column(Date)
-    target_due: Mapped[date | None] = mapped_column(Date)
+    # Deadlines are computed by casework.workflow from the profile and the case's events
+    # and stored only so that they can be queried and shown: ``deadlines`` lists every
+    # running clock (casework.deadlines.Deadline.to_json), ``next_due`` is the earliest
+    # due date among them. "Overdue" and "due soon" are derived at read time, never stored.
+    next_due: Mapped[date | None] = mapped_column(Date)
+    deadlines: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
     closed_on: Mapped[date | None] = mapped_column(Date)
     purged_on: Mapped[date | None] = mapped_column(Date)
     lookup_index: Mapped[bytes] = mapped_column(LargeBinary(LOOKUP_INDEX_SIZE), index=True)
@@ -123,6 +127,10 @@ class Case(Base):
         cascade=_CHILDREN,
         passive_deletes=True,
         order_by="RetaliationIncident.id",
+    )
+
+    transfers: Mapped[list[CaseTransfer]] = relationship(
+        back_populates="case", cascade=_CHILDREN, passive_deletes=True, order_by="CaseTransfer.id"
     )
 
     @validates("public_id")

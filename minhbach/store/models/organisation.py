@@ -33,6 +33,7 @@ class Unit(Base):
     __tablename__ = "units"
     __table_args__ = (
         CheckConstraint(byte_length("escrow_public_key", PUBLIC_KEY_SIZE), name="escrow_key_size"),
+        CheckConstraint("retention_days IS NULL OR retention_days > 0", name="retention_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +43,8 @@ class Unit(Base):
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     reception_schedule: Mapped[str] = mapped_column(Text, default="")  # public text
     escrow_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(PUBLIC_KEY_SIZE))
+    # Days a closed case is kept before its contents are purged; None: the profile's default.
+    retention_days: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
     @validates("slug")

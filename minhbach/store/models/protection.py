@@ -79,3 +79,25 @@ class RetaliationIncident(Base):
     details: Mapped[bytes | None] = mapped_column(LargeBinary)  # ciphertext
 
     case: Mapped[Case] = relationship(back_populates="retaliation_incidents")
+    notes: Mapped[list[RetaliationNote]] = relationship(
+        back_populates="incident",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="RetaliationNote.id",
+    )
+
+
+class RetaliationNote(Base):
+    """Something added to an incident later, by the reporter or by an inspector."""
+
+    __tablename__ = "retaliation_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("retaliation_incidents.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[Party] = mapped_column(str_enum(Party, "source"))
+    added_on: Mapped[date] = mapped_column(Date)
+    details: Mapped[bytes | None] = mapped_column(LargeBinary)  # ciphertext (None once purged)
+
+    incident: Mapped[RetaliationIncident] = relationship(back_populates="notes")
