@@ -16,18 +16,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from minhbach import crypto
+from minhbach.casework import workflow
+from minhbach.casework.deadlines import Deadline
 from minhbach.casework.errors import CaseworkError
 from minhbach.casework.intake import AttachmentIn, public_reference
+from minhbach.casework.profiles import REPORTER_SIDE
 from minhbach.crypto.envelope import Kind, check_header
 from minhbach.store.models import (
-    ActorKind,
     Attachment,
     Case,
     CaseEvent,
+    CaseTransfer,
     Message,
     Party,
     RecipientKind,
@@ -39,9 +42,6 @@ from minhbach.store.models import (
 )
 
 WITHDRAWN = "withdrawn"
-FORWARDED = "forwarded"
-# Statuses after which a reporter can no longer withdraw, and no deadline applies.
-ENDED_STATUSES = frozenset({WITHDRAWN, "closed"})
 # The smallest sealed record (docs/crypto.md §5): header, salt, a 1 KiB bucket, the tag.
 MIN_RECORD_SIZE = 2 + 32 + 1024 + 16
 # A message or note of 20,000 characters (docs/submission.md), even if every one of them
@@ -49,17 +49,10 @@ MIN_RECORD_SIZE = 2 + 32 + 1024 + 16
 # abuse.
 MAX_RECORD_SIZE = 256 * 1024
 MAX_ATTACHMENTS = 100  # per message, as per report
-STATUS_CHANGE = "status_change"
 
 
 class FollowUpError(CaseworkError):
     """A refused action; ``code`` is stable for the API, the message is for logs."""
-
-
-@dataclass(frozen=True)
-class Deadline:
-    kind: str  # "triage", "resolution" or "target"
-    due_on: date
 
 
 @dataclass(frozen=True)
@@ -92,15 +85,20 @@ class CaseView:
     case_key_wrap: bytes
     identity_key_wrap: bytes | None
     messages: tuple[MessageView, ...]
-    forwarded: bool
+    # Where the case went (chuyển đơn): the unit that handles it now, if not this one.
+    forwarded_to: str | None
+    ended: bool  # decided or stopped: nothing left to withdraw
+    may_withdraw: bool
+    may_escalate: bool
+    escalated: bool  # the head's answer to an escalation is pending
 
     @property
     def withdrawn(self) -> bool:
         return self.status == WITHDRAWN
 
     @property
-    def ended(self) -> bool:
-        return self.status in ENDED_STATUSES
+    def forwarded(self) -> bool:
+        return self.forwarded_to is not None
 
 
 # --- finding a case -------------------------------------------------------------------------
@@ -118,7 +116,7 @@ def find_case(
         select(Case)
         .where(
             Case.lookup_index == crypto.lookup_index(lookup_token),
-            Case.unit_id == unit.id,
+            _followed_from(unit),
             Case.purged_on.is_(None),
         )
         .order_by(Case.id)
@@ -133,9 +131,16 @@ def get_case(session: Session, unit: Unit, public_id: str) -> Case | None:
     """The case a follow-up session names, unless it has since been purged."""
     return session.scalar(
         select(Case).where(
-            Case.public_id == public_id, Case.unit_id == unit.id, Case.purged_on.is_(None)
+            Case.public_id == public_id, _followed_from(unit), Case.purged_on.is_(None)
         )
     )
+
+
+def _followed_from(unit: Unit) -> ColumnElement[bool]:
+    """Cases a reporter follows from ``unit``'s pages: its own, and those it forwarded,
+    so that the same code keeps working after a case moves (chuyển đơn)."""
+    forwarded = select(CaseTransfer.case_id).where(CaseTransfer.from_unit_id == unit.id)
+    return or_(Case.unit_id == unit.id, Case.id.in_(forwarded))
 
 
 def reporter_wrap(case: Case, purpose: WrapPurpose) -> bytes | None:
@@ -160,7 +165,10 @@ def unit_file(session: Session, case: Case, attachment_id: int) -> Attachment | 
 # --- what the reporter sees -----------------------------------------------------------------
 
 
-def case_view(case: Case) -> CaseView:
+def case_view(case: Case, today: date, unit: Unit | None = None) -> CaseView:
+    """What the reporter sees, from the follow-up page of ``unit`` (the case's own unit
+    unless the case was forwarded from there)."""
+    profile = workflow.profile_of(case)
     wrap = reporter_wrap(case, WrapPurpose.CASE_KEY)
     if wrap is None:  # intake refuses a case without one: a damaged database
         raise FollowUpError("no_reporter_wrap", "the case has no key wrap for the reporter")
@@ -181,7 +189,7 @@ def case_view(case: Case) -> CaseView:
         status=case.status,
         track=case.track,
         received_on=case.received_on,
-        deadlines=_deadlines(case),
+        deadlines=tuple(workflow.current_deadlines(case)),
         case_key_wrap=wrap,
         identity_key_wrap=reporter_wrap(case, WrapPurpose.IDENTITY_KEY),
         messages=tuple(
@@ -194,20 +202,12 @@ def case_view(case: Case) -> CaseView:
             )
             for message in case.messages
         ),
-        forwarded=case.status == FORWARDED or any(e.kind == "forward" for e in case.events),
+        forwarded_to=None if unit is None or unit.id == case.unit_id else case.unit.name,
+        ended=profile.is_ended(case.status),
+        may_withdraw=WITHDRAWN in profile.next_statuses(case.status, case.track, REPORTER_SIDE),
+        may_escalate=workflow.may_escalate(case, today),
+        escalated=any(d.key == workflow.ESCALATION for d in workflow.current_deadlines(case)),
     )
-
-
-def _deadlines(case: Case) -> tuple[Deadline, ...]:
-    """The dates still ahead of the unit; none once the case has ended."""
-    if case.status in ENDED_STATUSES:
-        return ()
-    dates = (
-        ("triage", case.triage_due),
-        ("resolution", case.resolution_due),
-        ("target", case.target_due),
-    )
-    return tuple(Deadline(kind, due) for kind, due in dates if due is not None)
 
 
 # --- what the reporter does -----------------------------------------------------------------
@@ -307,19 +307,22 @@ def withdraw(session: Session, case: Case, note: bytes, today: date) -> CaseEven
     """The reporter withdraws; the grounds stay sealed. The unit then notifies and ends
     the case by its own workflow."""
     check_note(note)
-    if case.status in ENDED_STATUSES:
-        raise FollowUpError("already_ended", "the case is already withdrawn or closed")
-    event = CaseEvent(
-        kind=STATUS_CHANGE,
-        from_status=case.status,
-        to_status=WITHDRAWN,
-        actor_kind=ActorKind.REPORTER,
-        occurred_on=today,
-        grounds=note,
-    )
-    case.events.append(event)
-    case.status = WITHDRAWN
-    case.status_changed_on = today
+    try:
+        event = workflow.transition(case, WITHDRAWN, today=today, grounds=note)
+    except workflow.WorkflowError:
+        raise FollowUpError("already_ended", "the case can no longer be withdrawn") from None
+    touch(case, today)
+    session.flush()
+    return event
+
+
+def escalate(session: Session, case: Case, note: bytes, today: date) -> CaseEvent:
+    """Art. 38: the reporter asks the supervising head to act on an overdue case."""
+    check_note(note)
+    try:
+        event = workflow.escalate(case, today=today, note=note)
+    except workflow.WorkflowError as error:
+        raise FollowUpError(error.code, str(error)) from None
     touch(case, today)
     session.flush()
     return event

@@ -68,8 +68,6 @@ NO_DEADLINE = date(9999, 12, 31)
 _MAX_CURSOR = 200  # characters; a real cursor is about 60
 
 
-
-
 class Sort(enum.StrEnum):
     NEWEST = "newest"  # received, newest first (by id: reporter actions carry no time)
     OLDEST = "oldest"

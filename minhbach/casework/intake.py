@@ -17,7 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minhbach import crypto
+from minhbach.casework import workflow
 from minhbach.casework.errors import CaseworkError
+from minhbach.casework.profiles import load_profile
 from minhbach.casework.recipients import UnitRecipients
 from minhbach.crypto.envelope import Kind, check_header
 from minhbach.crypto.wrapping import WRAP_SIZE
@@ -37,7 +39,6 @@ from minhbach.store.models import (
     WrapPurpose,
 )
 
-INITIAL_STATUS = "received"
 MAX_RECORD_SIZE = 4 * 1024 * 1024  # a report's text; files travel as attachments
 MAX_ATTACHMENTS = 100
 
@@ -116,9 +117,9 @@ def accept(
         raise IntakeError("duplicate_case", "This report was already received.")
     case = Case(
         public_id=submission.case_id,
-        unit_id=unit.id,
+        unit=unit,
         track=submission.track,
-        status=INITIAL_STATUS,
+        status=load_profile(unit.profile).initial_status,
         category=submission.category,
         received_on=today,
         status_changed_on=today,
@@ -164,6 +165,7 @@ def accept(
         )
         for item in submission.attachments
     ]
+    workflow.refresh(case, today)
     session.add(case)
     return case
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from minhbach.casework.categories import validate_categories
-from minhbach.casework.profiles import DEFAULT_PROFILE, PROFILE_NAMES, validate_profile
+from minhbach.casework.profiles import DEFAULT_PROFILE, profile_names, validate_profile
 from minhbach.cli import params
 from minhbach.cli.output import print_table
 from minhbach.cli.runtime import Runtime, pass_runtime
@@ -66,7 +66,7 @@ def unit() -> None:
 @click.option("--name", required=True, callback=params.column_text(Unit, "name"), help="Full name.")
 @click.option(
     "--profile",
-    type=click.Choice(PROFILE_NAMES),
+    type=click.Choice(profile_names()),
     default=DEFAULT_PROFILE,
     show_default=True,
     help="Policy profile: the law whose statuses and deadlines apply.",

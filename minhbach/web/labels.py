@@ -88,7 +88,36 @@ STATUSES: Mapping[str, LazyString] = {
     "withdrawn": _l("Withdrawn"),
     "concluded": _l("Concluded"),
     "handling": _l("Conclusion being acted on"),
+    "archived": _l("Filed without further action"),
+    # eu-2019-1937
+    "acknowledged": _l("Receipt acknowledged"),
+    "investigating": _l("Being followed up"),
     "closed": _l("Closed"),
+}
+
+# The clocks of the policy profiles (casework/profiles/*.toml), named by what falls due.
+DEADLINES: Mapping[str, LazyString] = {
+    "triage": _l("Decision on accepting the report"),
+    "decision": _l("Decision on an anonymous report (the unit's target)"),
+    "resolution": _l("Resolution"),
+    "inspection": _l("Inspection (the unit's target)"),
+    "notification": _l("Notice of the decision"),
+    "handling": _l("Acting on the conclusion"),
+    "escalation": _l("Answer from the head of the unit"),
+    "acknowledgement": _l("Acknowledgement of receipt"),
+    "feedback": _l("Feedback to the reporter"),
+}
+
+# Steps in a case's history (casework.workflow), for timelines.
+EVENTS: Mapping[str, LazyString] = {
+    "status_change": _l("Status changed"),
+    "extension": _l("Deadline extended"),
+    "notification": _l("Reporter and parties notified"),
+    "escalation": _l("Escalated by the reporter"),
+    "escalation_response": _l("Head of the unit answered the escalation"),
+    "feedback": _l("Feedback given"),
+    "arrival": _l("Arrived by forwarding"),
+    "protection": _l("Protection changed"),
 }
 
 
@@ -103,6 +132,14 @@ def reader_label(display_name: str, role: InspectorRole) -> str:
 
 def status_label(status: str) -> str:
     return str(STATUSES.get(status, status))
+
+
+def deadline_label(key: str) -> str:
+    return str(DEADLINES.get(key, key))
+
+
+def event_label(kind: str) -> str:
+    return str(EVENTS.get(kind, kind))
 
 
 _SIZE_UNITS = (
@@ -120,3 +157,27 @@ def file_size(size: int) -> str:
             value = size * 10 // factor / 10
             return str(format_unit(value, unit, "short", "#,##0.#", locale=get_locale()))
     return str(format_unit(size, "digital-byte", "short", locale=get_locale()))
+
+
+# --- protection and retaliation as staff read them (review app) ---------------------------
+
+# The protected person in the third person: PROTECTED_PEOPLE speaks as the reporter.
+PROTECTED_PEOPLE_STAFF: Mapping[ProtectedPerson, LazyString] = {
+    ProtectedPerson.REPORTER: _l("The reporter"),
+    ProtectedPerson.SPOUSE: _l("The reporter's husband or wife"),
+    ProtectedPerson.PARENT: _l("The reporter's father or mother"),
+    ProtectedPerson.CHILD: _l("The reporter's child"),
+}
+
+# Who recorded something (a request, an incident, a note), by ``Party`` value.
+PARTIES: Mapping[str, LazyString] = {
+    "reporter": _l("the reporter"),
+    "inspector": _l("the unit"),
+}
+
+# What the protected person may ask of running protection (casework.protection.ASKS).
+PROTECTION_ASKS: Mapping[str, LazyString] = {
+    "change": _l("Asks to change the measures"),
+    "add": _l("Asks for more measures"),
+    "end": _l("Asks to end the protection"),
+}

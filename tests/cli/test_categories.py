@@ -12,8 +12,8 @@ from minhbach.casework.categories import (
 )
 from minhbach.casework.profiles import (
     DEFAULT_PROFILE,
-    PROFILE_NAMES,
     UnknownProfile,
+    profile_names,
     validate_profile,
 )
 
@@ -45,7 +45,7 @@ def test_category_lists_need_one_and_no_repeats() -> None:
 
 
 def test_profiles() -> None:
-    assert DEFAULT_PROFILE in PROFILE_NAMES
+    assert DEFAULT_PROFILE in profile_names()
     assert validate_profile("eu-2019-1937") == "eu-2019-1937"
-    with pytest.raises(UnknownProfile, match="known profiles are vn-denunciation-2018"):
+    with pytest.raises(UnknownProfile, match="known profiles are eu-2019-1937, vn-denunciation"):
         validate_profile("vn-2026")

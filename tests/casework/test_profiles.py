@@ -1,0 +1,99 @@
+"""Policy profiles load from data files, are checked whole, and a new one needs no code."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from minhbach.casework import profiles
+from minhbach.casework.calendar import PeriodUnit
+from minhbach.casework.deadlines import STATUS, Step, running
+from minhbach.casework.profiles import BUILT_IN, ProfileError, load_profile, parse_profile
+from minhbach.store.models import Track
+
+VN_TEXT = (BUILT_IN / "vn-denunciation-2018.toml").read_text(encoding="utf-8")
+
+
+def test_the_built_in_profiles_load_with_the_figures_of_domain_md() -> None:
+    vn = load_profile("vn-denunciation-2018")
+    triage = vn.deadlines["triage"]
+    assert (triage.period.length, triage.period.unit, triage.max_extensions) == (
+        7,
+        PeriodUnit.WORKING_DAYS,
+        1,
+    )
+    resolution = vn.deadlines["resolution"]
+    assert (resolution.period.length, resolution.period.unit) == (30, PeriodUnit.DAYS)
+    assert (resolution.max_extensions, resolution.pause_in) == (2, frozenset({"suspended"}))
+    assert vn.deadlines["escalation"].period.length == 5
+    assert vn.calendar.country == "VN"
+    assert vn.is_final("closed")
+    eu = load_profile("eu-2019-1937")
+    assert eu.deadlines["acknowledgement"].period.length == 7
+    assert eu.deadlines["feedback"].period.unit is PeriodUnit.MONTHS
+
+
+def test_every_status_of_the_vn_profile_is_reachable_and_every_one_but_closed_can_move() -> None:
+    vn = load_profile("vn-denunciation-2018")
+    reached = {vn.initial_status} | {t.target for t in vn.transitions}
+    assert reached == set(vn.statuses)
+    for name in vn.statuses:
+        moves = [t for t in vn.transitions if name in t.sources]
+        assert bool(moves) != vn.is_final(name), name
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('to = "concluded"', 'to = "decided"', "unknown status 'decided'"),
+        ('unit = "working_days"', 'unit = "fortnights"', "a unit is one of"),
+        ("length = 7\n", "length = 0\n", "'length' is a positive whole number"),
+        ('tracks = ["named"]', 'tracks = ["secret"]', "tracks are 'named' or 'anonymous'"),
+        ('by = "reporter"', 'by = "anyone"', "'by' is 'unit' or 'reporter'"),
+        (
+            "closed = { ended = true, final = true }",
+            "closed = { ended = true }",
+            "no status is final",
+        ),
+        ("[calendar]", "[calendar", "not valid TOML"),
+    ],
+)
+def test_a_broken_profile_is_one_clear_error(old: str, new: str, message: str) -> None:
+    assert old in VN_TEXT
+    with pytest.raises(ProfileError, match=message):
+        parse_profile(VN_TEXT.replace(old, new, 1))
+
+
+def test_an_unknown_profile_names_the_known_ones() -> None:
+    with pytest.raises(profiles.UnknownProfile, match="known profiles are eu-2019-1937"):
+        load_profile("vn-2030")
+
+
+def test_a_new_profile_is_a_new_file_not_a_code_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Say an amendment shortens triage to 5 working days and adds a status.
+    text = (
+        VN_TEXT.replace('name = "vn-denunciation-2018"', 'name = "vn-denunciation-2026"')
+        .replace("length = 7\n", "length = 5\n", 1)
+        .replace("received = {}", "received = {}\nregistered = {}")
+        .replace('from = ["received"]\nto = "triage"', 'from = ["received"]\nto = "registered"')
+    )
+    text += '\n[[transitions]]\nfrom = ["registered"]\nto = "triage"\n'
+    (tmp_path / "vn-denunciation-2026.toml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv(profiles.ENVIRONMENT_FOLDER, str(tmp_path))
+    assert "vn-denunciation-2026" in profiles.profile_names()
+    amended = load_profile("vn-denunciation-2026")
+    assert amended.next_statuses("received", Track.NAMED)[0] == "registered"
+    start = [Step(date(2027, 2, 1), STATUS, status="received")]
+    [triage] = running(amended, Track.NAMED, start, date(2027, 2, 1))
+    assert triage.due_on == date(2027, 2, 15)  # five working days across Tết
+
+
+def test_a_file_must_carry_its_own_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "copy.toml").write_text(VN_TEXT, encoding="utf-8")
+    monkeypatch.setenv(profiles.ENVIRONMENT_FOLDER, str(tmp_path))
+    with pytest.raises(ProfileError, match="names itself"):
+        load_profile("copy")

@@ -1,0 +1,251 @@
+"""The legal workflow on real dates: transitions, clocks, suspensions, extensions, escalation."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy.orm import Session
+
+from minhbach.casework import workflow
+from minhbach.casework.workflow import WorkflowError
+from minhbach.store.models import ActorKind, Case, Inspector, InspectorRole, Track
+from tests.store.factories import add_case, add_inspector, add_unit, ciphertext
+
+NOW = datetime(2027, 1, 4, 3, 0, tzinfo=UTC)
+GROUNDS = b"sealed grounds"
+
+
+@pytest.fixture
+def people(session: Session) -> tuple[Inspector, Inspector]:
+    unit = add_unit(session)
+    inspector = add_inspector(session, unit, "lan", InspectorRole.INSPECTOR)
+    head = add_inspector(session, unit, "head", InspectorRole.SUPERVISOR)
+    head.public_key = ciphertext(32)
+    return inspector, head
+
+
+def new_case(session: Session, people: tuple[Inspector, Inspector], track: Track, on: date) -> Case:
+    case = add_case(session, people[0].unit, track=track, received_on=on, status_changed_on=on)
+    workflow.refresh(case, on)
+    return case
+
+
+def due(case: Case) -> dict[str, date | None]:
+    return {d.key: d.due_on for d in workflow.current_deadlines(case)}
+
+
+def step(case: Case, by: Inspector, target: str, on: date) -> None:
+    workflow.transition(case, target, today=on, inspector=by, now=NOW, grounds=GROUNDS)
+
+
+@pytest.fixture
+def named(session: Session, people: tuple[Inspector, Inspector]) -> Case:
+    return new_case(session, people, Track.NAMED, date(2027, 2, 1))
+
+
+def test_a_named_report_gets_seven_working_days_for_triage_across_tet(named: Case) -> None:
+    assert due(named) == {"triage": date(2027, 2, 17)}
+    assert named.next_due == date(2027, 2, 17)
+
+
+def test_the_triage_extension_gives_ten_working_days_and_only_once(
+    named: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    on = date(2027, 2, 3)
+    workflow.extend(named, "triage", inspector=people[0], today=on, now=NOW, grounds=GROUNDS)
+    assert due(named) == {"triage": date(2027, 2, 22)}
+    with pytest.raises(WorkflowError, match="allows 1 extension") as refused:
+        workflow.extend(named, "triage", inspector=people[0], today=on, now=NOW, grounds=GROUNDS)
+    assert refused.value.code == "no_extension_left"
+
+
+def test_acceptance_starts_resolution_and_notice_and_stops_triage(
+    named: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    step(named, people[0], "accepted", date(2027, 3, 1))
+    assert due(named) == {"notification": date(2027, 3, 8), "resolution": date(2027, 3, 31)}
+    workflow.record(named, "notification", inspector=people[0], today=date(2027, 3, 2), now=NOW)
+    assert due(named) == {"resolution": date(2027, 3, 31)}
+
+
+def test_a_suspension_stops_the_clock_and_two_extensions_push_it_further(
+    named: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    inspector = people[0]
+    step(named, inspector, "accepted", date(2027, 3, 1))
+    step(named, inspector, "verifying", date(2027, 3, 2))
+    step(named, inspector, "suspended", date(2027, 3, 10))
+    [paused] = [d for d in workflow.current_deadlines(named) if d.key == "resolution"]
+    assert paused.paused
+    assert paused.used == 9
+    assert paused.allowance == 30
+    # While suspended nothing is due, so nothing can be overdue.
+    assert named.next_due == date(2027, 3, 8)  # the notice to the parties still runs
+    step(named, inspector, "verifying", date(2027, 3, 20))
+    # 31 March + 10 paused days = Saturday 10 April: Monday 12 April.
+    assert due(named)["resolution"] == date(2027, 4, 12)
+    for _ in range(2):
+        workflow.extend(
+            named,
+            "resolution",
+            inspector=inspector,
+            today=date(2027, 4, 1),
+            now=NOW,
+            grounds=GROUNDS,
+        )
+    # 90 days from 1 March is 30 May, plus 10 paused: 9 June (Wednesday).
+    assert due(named)["resolution"] == date(2027, 6, 9)
+    with pytest.raises(WorkflowError, match="allows 2 extension"):
+        workflow.extend(
+            named,
+            "resolution",
+            inspector=inspector,
+            today=date(2027, 4, 2),
+            now=NOW,
+            grounds=GROUNDS,
+        )
+
+
+def test_an_invalid_transition_is_refused_naming_what_is_allowed(
+    named: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    with pytest.raises(WorkflowError) as refused:
+        step(named, people[0], "concluded", date(2027, 2, 2))
+    assert refused.value.code == "transition_not_allowed"
+    assert "allowed: triage, accepted, not_accepted, forwarded" in str(refused.value)
+    assert named.status == "received"
+    assert named.events == []
+
+
+def test_a_decision_without_grounds_is_refused(
+    named: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    with pytest.raises(WorkflowError, match="grounds") as refused:
+        workflow.transition(
+            named, "not_accepted", today=date(2027, 2, 2), inspector=people[0], now=NOW
+        )
+    assert refused.value.code == "grounds_required"
+
+
+def test_every_step_records_who_when_and_the_sealed_grounds(
+    named: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    step(named, people[0], "triage", date(2027, 2, 2))
+    [event] = named.events
+    assert (event.kind, event.from_status, event.to_status) == (
+        "status_change",
+        "received",
+        "triage",
+    )
+    assert (event.actor_kind, event.inspector, event.occurred_at) == (
+        ActorKind.INSPECTOR,
+        people[0],
+        NOW,
+    )
+    assert event.occurred_on == date(2027, 2, 2)
+    assert event.grounds == GROUNDS
+
+
+def test_an_anonymous_report_follows_article_25(
+    session: Session, people: tuple[Inspector, Inspector]
+) -> None:
+    case = new_case(session, people, Track.ANONYMOUS, date(2027, 3, 1))
+    assert due(case) == {"decision": date(2027, 3, 15)}
+    assert [d.statutory for d in workflow.current_deadlines(case)] == [False]
+    profile = workflow.profile_of(case)
+    assert profile.next_statuses("received", Track.ANONYMOUS) == [
+        "triage",
+        "verifying",
+        "archived",
+        "forwarded",
+    ]
+    with pytest.raises(WorkflowError):  # no formal acceptance for an anonymous report
+        step(case, people[0], "accepted", date(2027, 3, 2))
+    step(case, people[0], "verifying", date(2027, 3, 2))
+    assert due(case) == {"inspection": date(2027, 4, 1)}
+
+
+def test_closing_ends_every_clock_and_starts_retention(
+    named: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    step(named, people[0], "not_accepted", date(2027, 2, 3))
+    assert due(named) == {"notification": date(2027, 2, 17)}
+    step(named, people[0], "closed", date(2027, 2, 4))
+    assert (named.deadlines, named.next_due, named.closed_on) == ([], None, date(2027, 2, 4))
+
+
+def test_overdue_is_computed_never_stored(named: Case) -> None:
+    [stored] = named.deadlines
+    assert "overdue" not in stored
+    [deadline] = workflow.current_deadlines(named)
+    assert not deadline.overdue(date(2027, 2, 17))
+    assert deadline.overdue(date(2027, 2, 18))
+
+
+def test_an_overdue_case_can_be_escalated_once_and_the_head_answers(
+    named: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    inspector, head = people
+    assert not workflow.may_escalate(named, date(2027, 2, 17))
+    with pytest.raises(WorkflowError, match="overdue"):
+        workflow.escalate(named, today=date(2027, 2, 17), note=GROUNDS)
+    late = date(2027, 2, 18)
+    event = workflow.escalate(named, today=late, note=GROUNDS)
+    assert (event.actor_kind, event.occurred_at, named.urgent) == (ActorKind.REPORTER, None, True)
+    assert due(named)["escalation"] == date(2027, 2, 25)
+    assert not workflow.may_escalate(named, late)
+    assert workflow.recordable(named, inspector) == []
+    assert workflow.recordable(named, head) == ["escalation_response"]
+    workflow.record(named, "escalation_response", inspector=head, today=late, now=NOW)
+    assert "escalation" not in due(named)
+    with pytest.raises(WorkflowError):
+        workflow.record(named, "escalation_response", inspector=head, today=late, now=NOW)
+
+
+def test_the_reporter_may_withdraw_until_a_decision(
+    named: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    step(named, people[0], "accepted", date(2027, 3, 1))
+    step(named, people[0], "verifying", date(2027, 3, 2))
+    event = workflow.transition(named, "withdrawn", today=date(2027, 3, 3), grounds=GROUNDS)
+    assert (event.actor_kind, event.inspector, event.occurred_at) == (
+        ActorKind.REPORTER,
+        None,
+        None,
+    )
+    assert set(due(named)) == {"notification"}
+    with pytest.raises(WorkflowError):
+        workflow.transition(named, "withdrawn", today=date(2027, 3, 3))
+    # Art. 33: the unit may go on when the report shows signs of a violation.
+    step(named, people[0], "verifying", date(2027, 3, 4))
+
+
+def test_an_inspector_cannot_take_the_reporters_step(
+    named: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    with pytest.raises(WorkflowError):
+        step(named, people[0], "withdrawn", date(2027, 2, 2))
+
+
+def test_arrival_at_a_new_unit_restarts_the_clocks(
+    named: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    step(named, people[0], "forwarded", date(2027, 3, 1))
+    workflow.arrive(named, today=date(2027, 3, 2))
+    assert named.status == "received"
+    assert due(named) == {"triage": date(2027, 3, 11)}
+
+
+def test_the_eu_profile_acknowledges_in_seven_days_and_answers_in_three_months(
+    session: Session, people: tuple[Inspector, Inspector]
+) -> None:
+    people[0].unit.profile = "eu-2019-1937"
+    case = new_case(session, people, Track.ANONYMOUS, date(2027, 1, 8))
+    assert due(case) == {"acknowledgement": date(2027, 1, 15)}
+    workflow.transition(case, "acknowledged", today=date(2027, 1, 15), inspector=people[0], now=NOW)
+    assert due(case) == {"feedback": date(2027, 4, 15)}
+    step(case, people[0], "investigating", date(2027, 1, 20))  # does not restart the clock
+    assert due(case) == {"feedback": date(2027, 4, 15)}
+    workflow.record(case, "feedback", inspector=people[0], today=date(2027, 4, 1), now=NOW)
+    assert due(case) == {}
