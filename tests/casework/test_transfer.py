@@ -6,6 +6,7 @@ import dataclasses
 from datetime import UTC, date, datetime
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy.orm import Session
 
 from minhbach import crypto
@@ -54,7 +55,7 @@ def forward(
     return case
 
 
-def identity_opens(case: Case, person_id: int, key: crypto.X25519PrivateKey) -> bool:
+def identity_opens(case: Case, person_id: int, key: X25519PrivateKey) -> bool:
     for wrap in case.key_wraps:
         if wrap.purpose is WrapPurpose.IDENTITY_KEY and wrap.inspector_id == person_id:
             identity_key = crypto.unwrap(
