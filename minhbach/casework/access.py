@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from minhbach import crypto
 from minhbach.casework.errors import CaseworkError
-from minhbach.casework.recipients import CASE_READERS
+from minhbach.casework.recipients import CASE_READERS, IDENTITY_READERS
 from minhbach.store.models import (
     Attachment,
     Case,
@@ -76,6 +76,26 @@ def open_case_key(case: Case, inspector: Inspector, private_key: X25519PrivateKe
         raise NoAccess()
     try:
         return crypto.unwrap(wrap.wrapped, private_key, crypto.Purpose.CASE_KEY, case.public_id)
+    except crypto.CryptoError:
+        raise NoAccess() from None
+
+
+def open_identity_key(case: Case, inspector: Inspector, private_key: X25519PrivateKey) -> bytes:
+    """This custodian's identity key for the case; NoAccess for anyone holding no wrap."""
+    wrap = next(
+        (
+            w
+            for w in case.key_wraps
+            if w.purpose is WrapPurpose.IDENTITY_KEY
+            and w.recipient_kind is RecipientKind.INSPECTOR
+            and w.inspector_id == inspector.id
+        ),
+        None,
+    )
+    if wrap is None or not inspector.active or inspector.role not in IDENTITY_READERS:
+        raise NoAccess()
+    try:
+        return crypto.unwrap(wrap.wrapped, private_key, crypto.Purpose.IDENTITY_KEY, case.public_id)
     except crypto.CryptoError:
         raise NoAccess() from None
 
@@ -241,6 +261,12 @@ def open_note(case_key: bytes, case: Case, blob: bytes | None) -> str | None:
     if blob is None:
         return None
     return _text_of(case_key, crypto.Kind.NOTE, case.public_id, blob)
+
+
+def seal_note(case_key: bytes, case: Case, text: str) -> bytes:
+    """Seal an inspector's text (a decision's grounds, say) as a NOTE ``{"schema", "text"}``,
+    the shape ``open_note`` and the reporter's browser read."""
+    return crypto.seal_json(case_key, crypto.Kind.NOTE, case.public_id, {"schema": 1, "text": text})
 
 
 def _text_of(case_key: bytes, kind: crypto.Kind, case_id: str, blob: bytes) -> str | None:

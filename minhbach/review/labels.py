@@ -43,6 +43,9 @@ STATUS_LABELS: Mapping[str, LazyString] = {
     "withdrawn": _l("Withdrawn"),
     "concluded": _l("Concluded"),
     "handling": _l("Acting on the conclusion"),
+    "archived": _l("Archived"),
+    "acknowledged": _l("Acknowledged"),
+    "investigating": _l("Investigating"),
     "closed": _l("Closed"),
 }
 # The default categories (casework.categories); a unit's own category shows as its slug.
@@ -78,5 +81,7 @@ def init_labels(app: Flask) -> None:
         protection_label=lambda value: _lookup(shared.PROTECTION_KINDS, value),
         protection_state_label=lambda value: _lookup(PROTECTION_STATES, value),
         retaliation_label=lambda value: _lookup(shared.RETALIATION_KINDS, value),
+        deadline_label=shared.deadline_label,
+        event_label=shared.event_label,
         file_size=shared.file_size,
     )

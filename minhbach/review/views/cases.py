@@ -28,7 +28,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from minhbach import crypto
-from minhbach.casework import access, followup
+from minhbach.casework import access, followup, workflow
 from minhbach.casework.dates import unit_today
 from minhbach.casework.intake import public_reference
 from minhbach.review import auth
@@ -171,7 +171,9 @@ def revoke(public_id: str) -> ResponseReturnValue:
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _open(public_id: str) -> tuple[Case, bytes]:
+def open_case(public_id: str) -> tuple[Case, bytes]:
+    """The case and its key for the signed-in inspector, or the one 404 for "no such case"
+    and "not yours to open"."""
     inspector = current_inspector()
     case = followup.get_case(db(), inspector.unit, public_id)
     if case is None:
@@ -180,6 +182,9 @@ def _open(public_id: str) -> tuple[Case, bytes]:
         return case, access.open_case_key(case, inspector, current_private_key())
     except access.NoAccess:
         raise _not_found() from None
+
+
+_open = open_case
 
 
 def _not_found() -> PublicError:
@@ -204,6 +209,8 @@ def _page(
         report_fields=_report_fields(report),
         protection=_protection(report),
         protections=case.protections,
+        clocks=workflow.current_deadlines(case),
+        today=unit_today(),
         incidents=[
             (incident, access.open_note(case_key, case, incident.details))
             for incident in case.retaliation_incidents

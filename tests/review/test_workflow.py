@@ -1,0 +1,206 @@
+"""Decisions and deadlines through the review app: steps, refusals, extensions, forwards."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from minhbach.casework import workflow
+from minhbach.config import Settings
+from minhbach.review import create_app
+from minhbach.review.views import workflow as workflow_views
+from minhbach.store.models import AuditEntry, Case, CaseTransfer
+from tests.casework.test_access import SealedCase, seal_case
+from tests.review.conftest import FAST, Account, csrf_token, give_credentials, post_login
+from tests.worlds import World, build_world
+
+TODAY = date(2026, 11, 30)  # a Monday; the case arrived on Friday 27 November
+GROUNDS = "Đủ điều kiện thụ lý <b>theo Điều 29</b>"
+
+
+@pytest.fixture(autouse=True)
+def fixed_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workflow_views, "unit_today", lambda: TODAY)
+
+
+@pytest.fixture
+def named(session: Session, world: World) -> SealedCase:
+    return seal_case(session, world, FAST, identity={"name": "Trần Văn Cường"})
+
+
+def signed_in(client: FlaskClient, account: Account) -> FlaskClient:
+    assert post_login(client, account).status_code == 303
+    return client
+
+
+def page_of(client: FlaskClient, sealed: SealedCase) -> str:
+    response = client.get(f"/cases/{sealed.case.public_id}/workflow")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def post(client: FlaskClient, sealed: SealedCase, action: str, **form: str) -> tuple[int, str]:
+    token = csrf_token(client, f"/cases/{sealed.case.public_id}/workflow")
+    response = client.post(
+        f"/cases/{sealed.case.public_id}/{action}", data={"csrf_token": token, **form}
+    )
+    return response.status_code, response.get_data(as_text=True)
+
+
+def stored(session: Session, sealed: SealedCase) -> Case:
+    session.expire_all()
+    case = session.get(Case, sealed.case.id)
+    assert case is not None
+    return case
+
+
+def actions(session: Session, sealed: SealedCase) -> list[str]:
+    return list(
+        session.scalars(
+            select(AuditEntry.action)
+            .where(AuditEntry.case_public_id == sealed.case.public_id)
+            .order_by(AuditEntry.seq)
+        )
+    )
+
+
+def test_the_page_shows_status_rules_deadlines_and_the_allowed_steps(
+    client: FlaskClient, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    html = page_of(signed_in(client, accounts["lan"]), named)
+    assert 'id="current-status">Received, not yet read</dd>' in html
+    assert "Law on Denunciation 2018 (Viet Nam)" in html
+    # Seven working days from Friday 27 November 2026.
+    assert "Decision on accepting the report" in html
+    assert "December 8, 2026" in html
+    for status in ("triage", "accepted", "not_accepted", "forwarded"):
+        assert f'id="status-{status}"' in html
+    assert 'id="status-concluded"' not in html
+
+
+def test_a_decision_is_recorded_with_sealed_grounds_and_audited(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    code, _ = post(client, named, "status", status="accepted", grounds=GROUNDS)
+    assert code == 303
+    case = stored(session, named)
+    assert case.status == "accepted"
+    [event] = case.events
+    assert event.inspector_id == accounts["lan"].inspector_id
+    assert event.grounds is not None
+    assert GROUNDS.encode() not in event.grounds
+    assert "Đủ điều kiện".encode() not in event.grounds
+    assert {d["key"] for d in case.deadlines} == {"notification", "resolution"}
+    html = page_of(client, named)
+    assert "Đủ điều kiện thụ lý &lt;b&gt;theo Điều 29&lt;/b&gt;" in html  # decrypted, escaped
+    assert "status_change" in actions(session, named)
+
+
+def test_a_refused_step_explains_and_keeps_what_was_typed(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    code, html = post(client, named, "status", status="concluded", grounds="kết luận vội")
+    assert code == 400
+    assert "cannot take that step from its present status" in html
+    assert "kết luận vội</textarea>" in html
+    code, html = post(client, named, "status", status="not_accepted", grounds="  ")
+    assert code == 400
+    assert "needs written grounds" in html
+    assert stored(session, named).status == "received"
+
+
+def test_triage_can_be_extended_once(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    assert post(client, named, "extend", deadline="triage", grounds="Nhiều địa điểm")[0] == 303
+    [triage] = workflow.current_deadlines(stored(session, named))
+    assert (triage.due_on, triage.extensions) == (date(2026, 12, 11), 1)
+    code, html = post(client, named, "extend", deadline="triage", grounds="Lần nữa")
+    assert code == 400
+    assert "as often as the law allows" in html
+    assert actions(session, named).count("deadline_extension") == 1
+
+
+def test_a_notice_is_recorded_once_it_is_due(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    assert 'id="record-notification"' not in page_of(client, named)
+    post(client, named, "status", status="accepted", grounds=GROUNDS)
+    assert 'id="record-notification"' in page_of(client, named)
+    assert post(client, named, "record", kind="notification", grounds="")[0] == 303
+    assert {d["key"] for d in stored(session, named).deadlines} == {"resolution"}
+
+
+def test_steps_need_the_anti_forgery_token(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    response = client.post(
+        f"/cases/{named.case.public_id}/status", data={"status": "triage", "grounds": "x"}
+    )
+    assert response.status_code == 400
+    assert stored(session, named).status == "received"
+
+
+def test_people_without_the_case_key_see_nothing(
+    client: FlaskClient, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["son"])  # a supervisor: no case keys
+    assert client.get(f"/cases/{named.case.public_id}/workflow").status_code == 404
+
+
+def test_forwarding_moves_the_case_and_the_sender_keeps_a_record(
+    client: FlaskClient,
+    session: Session,
+    settings: Settings,
+    accounts: dict[str, Account],
+    named: SealedCase,
+) -> None:
+    district = build_world(session, "thanh-tra-huyen")
+    district.unit.name = "Thanh tra huyện"
+    district_accounts = give_credentials(session, district)
+    signed_in(client, accounts["lan"])
+    code, _ = post(client, named, "forward", unit="thanh-tra-huyen", grounds="Thuộc thẩm quyền")
+    assert code == 303
+    case = stored(session, named)
+    assert (case.unit_id, case.status) == (district.unit.id, "received")
+    listing = client.get("/forwarded").get_data(as_text=True)
+    assert "Thanh tra huyện" in listing
+    assert client.get(f"/cases/{named.case.public_id}/workflow").status_code == 404
+    assert session.scalar(select(CaseTransfer.to_unit_id)) == district.unit.id
+    other: Flask = create_app(settings)
+    receiver = signed_in(other.test_client(), district_accounts["lan"])
+    html = page_of(receiver, named)
+    assert "Thuộc thẩm quyền" in html  # the grounds travel with the case key
+    assert "case_forward" in actions(session, named)
+
+
+def test_a_supervisor_answers_an_escalation_without_reading_the_case(
+    client: FlaskClient,
+    session: Session,
+    world: World,
+    accounts: dict[str, Account],
+    named: SealedCase,
+) -> None:
+    case = stored(session, named)
+    workflow.escalate(case, today=date(2026, 12, 9), note=b"sealed")  # triage was due 8 Dec
+    session.commit()
+    signed_in(client, accounts["lan"])
+    assert client.get("/escalations").status_code == 403
+    supervisor = signed_in(client.application.test_client(), accounts["son"])
+    html = supervisor.get("/escalations").get_data(as_text=True)
+    assert "December 16, 2026" in html  # five working days from 9 December
+    token = csrf_token(supervisor, "/escalations")
+    answered = supervisor.post(f"/escalations/{named.case.public_id}", data={"csrf_token": token})
+    assert answered.status_code == 303
+    assert 'id="no-escalations"' in supervisor.get("/escalations").get_data(as_text=True)
+    assert "escalation" not in {d["key"] for d in stored(session, named).deadlines}
