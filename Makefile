@@ -23,7 +23,7 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 browser:
-	scripts/ensure-chromium
+	scripts/ensure-system-packages
 
 # Compiled catalogues are build products (git ignores them); their .po sources are committed.
 CATALOGS := $(wildcard minhbach/translations/*/LC_MESSAGES/messages.po)

@@ -23,6 +23,8 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # Loopback only: the review app is reached on the same host (directly, through a reverse
 # proxy there, or through a client-authorised onion service whose Tor daemon runs there).
 DEFAULT_REVIEW_NETWORKS = "127.0.0.0/8,::1/128"
+# Where the export for verifiers writes decrypted files for mat2: must be tmpfs (checked).
+DEFAULT_SCRATCH_DIR = "/dev/shm"  # noqa: S108 (a private 0700 directory is made inside)
 
 
 class ConfigError(ValueError):
@@ -52,6 +54,7 @@ class Settings:
     review_absolute_hours: int  # ...and this long after login, however busy
     review_allowed_networks: tuple[IPNetwork, ...]  # REMOTE_ADDR must be in one of these
     review_https: bool  # Secure cookies and HSTS for the review app
+    scratch_dir: Path = Path(DEFAULT_SCRATCH_DIR)  # RAM-backed, for cleaning files
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -80,6 +83,7 @@ class Settings:
                 env, "REVIEW_ALLOWED_NETWORKS", DEFAULT_REVIEW_NETWORKS
             ),
             review_https=_flag(env, "REVIEW_HTTPS"),
+            scratch_dir=Path(env.get(PREFIX + "SCRATCH_DIR", DEFAULT_SCRATCH_DIR)),
         )
 
 
