@@ -10,6 +10,7 @@ from minhbach.cli.demo import demo
 from minhbach.cli.errors import GuardedGroup
 from minhbach.cli.escrow import escrow
 from minhbach.cli.inspectors import inspector
+from minhbach.cli.retention import retention
 from minhbach.cli.runtime import Runtime
 from minhbach.cli.units import unit
 from minhbach.cli.uploads import uploads
@@ -28,7 +29,7 @@ def cli(ctx: click.Context) -> None:
     ctx.call_on_close(runtime.close)
 
 
-for command in (init, unit, escrow, inspector, demo, audit, uploads):
+for command in (init, unit, escrow, inspector, demo, audit, uploads, retention):
     cli.add_command(command)
 
 

@@ -1,4 +1,4 @@
-"""``minhbach unit add|list``: receiving units."""
+"""``minhbach unit add|list|set-retention``: receiving units."""
 
 from __future__ import annotations
 
@@ -8,11 +8,20 @@ import click
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from minhbach.casework import audit
 from minhbach.casework.categories import validate_categories
-from minhbach.casework.profiles import DEFAULT_PROFILE, profile_names, validate_profile
+from minhbach.casework.dates import unit_today
+from minhbach.casework.profiles import (
+    DEFAULT_PROFILE,
+    ProfileError,
+    load_profile,
+    profile_names,
+    validate_profile,
+)
+from minhbach.casework.retention import due_for_purge
 from minhbach.cli import params
 from minhbach.cli.output import print_table
-from minhbach.cli.runtime import Runtime, pass_runtime
+from minhbach.cli.runtime import Runtime, find_unit, pass_runtime
 from minhbach.crypto import fingerprint
 from minhbach.store.models import Inspector, Unit
 
@@ -140,3 +149,58 @@ def list_units(runtime: Runtime) -> None:
         for unit in units
     ]
     print_table(("slug", "name", "profile", "categories", "users", "escrow key"), rows)
+
+
+# A century: longer is a typing mistake, and would overflow date arithmetic long before
+# the database noticed.
+MAX_RETENTION_DAYS = 36_500
+RETENTION_SET = "unit_retention_set"
+
+
+def retention_period(_ctx: click.Context, _param: click.Parameter, value: str) -> int | None:
+    """DAYS as a whole number of days, or None for "default" (the profile's period)."""
+    text = value.strip().lower()
+    if text == "default":
+        return None
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_RETENTION_DAYS:
+        raise click.BadParameter(
+            f"a whole number of days from 1 to {MAX_RETENTION_DAYS}, or 'default'"
+        )
+    return int(text)
+
+
+@unit.command("set-retention")
+@click.argument("slug")
+@click.argument("days", callback=retention_period)
+@pass_runtime
+def set_retention(runtime: Runtime, slug: str, days: int | None) -> None:
+    """Keep the unit's closed cases DAYS days before they are purged.
+
+    DAYS "default" returns to the policy profile's period.
+    """
+    with runtime.session() as session:
+        found = find_unit(session, slug)
+        try:
+            default = load_profile(found.profile).retention_days
+        except ProfileError as error:
+            raise click.ClickException(str(error)) from None
+        previous = found.retention_days
+        found.retention_days = days
+        # Shortening the period destroys cases sooner: the log shows who did it and when.
+        audit.append(
+            session,
+            actor=audit.CLI,
+            action=RETENTION_SET,
+            target=found.slug,
+            details={"from": previous, "to": days},
+        )
+        session.flush()
+        due = len(due_for_purge(session, unit_today(), found.id))
+        session.commit()
+    effective = f"{days} days" if days is not None else f"{default} days, the profile's default"
+    click.echo(f"Unit {slug} keeps closed cases for {effective}.")
+    if due:
+        click.echo(
+            f"{due} closed case(s) are due for purge now: "
+            f"`minhbach retention purge --dry-run --unit {slug}` lists them."
+        )
