@@ -18,9 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minhbach.casework.categories import DEFAULT_CATEGORIES
+from minhbach.casework.dates import unit_today
 from minhbach.casework.profiles import VN_DENUNCIATION_2018
 from minhbach.cli import params
 from minhbach.cli.database import migrate
+from minhbach.cli.demo_cases import DemoPeople, add_demo_cases
 from minhbach.cli.errors import FileProblem
 from minhbach.cli.escrow import EscrowKey, new_escrow_key
 from minhbach.cli.inspectors import enrol_inspector
@@ -41,7 +43,12 @@ USERS = (
     ("lan", "Nguyễn Thị Lan", InspectorRole.INSPECTOR),
     ("minh", "Trần Văn Minh", InspectorRole.INSPECTOR),
     ("hoa", "Lê Thị Hoa", InspectorRole.CUSTODIAN),
+    ("son", "Phạm Văn Sơn", InspectorRole.SUPERVISOR),
 )
+# A second unit, so that forwarding a case to the competent body can be tried.
+OTHER_SLUG = "demo-huyen"
+OTHER_NAME = "Thanh tra huyện (bản thử)"
+OTHER_USERS = (("tuan", "Đỗ Minh Tuấn", InspectorRole.INSPECTOR),)
 DEFAULT_SUBMIT_URL = "http://127.0.0.1:5000"
 DEFAULT_REVIEW_URL = "http://127.0.0.1:5001"
 
@@ -85,7 +92,12 @@ def demo(runtime: Runtime, submit_url: str, review_url: str, reuse: bool) -> Non
         refuse_existing(files.escrow)
         refuse_taken_usernames(session)
         credentials, escrow = build_demo(
-            session, settings.passphrase_kdf, files, submit_url=submit_url, review_url=review_url
+            session,
+            settings.passphrase_kdf,
+            files,
+            submit_url=submit_url,
+            review_url=review_url,
+            code_kdf=settings.code_kdf,
         )
         with (
             private_file(files.escrow, json_bytes(escrow.document())),
@@ -108,10 +120,16 @@ def already_set_up(files: DemoFiles) -> str:
 
 
 def build_demo(
-    session: Session, kdf: Argon2Params, files: DemoFiles, *, submit_url: str, review_url: str
+    session: Session,
+    kdf: Argon2Params,
+    files: DemoFiles,
+    *,
+    submit_url: str,
+    review_url: str,
+    code_kdf: Argon2Params,
 ) -> tuple[dict[str, Any], EscrowKey]:
-    """The demo unit, its escrow key and accounts (in the session, not committed), and the
-    credentials document that opens them."""
+    """The demo units, escrow key, accounts and cases (in the session, not committed), and
+    the credentials document that opens the accounts."""
     escrow_passphrase = generate_passphrase()
     escrow = new_escrow_key(SLUG, escrow_passphrase, kdf)
     unit = create_unit(
@@ -124,14 +142,34 @@ def build_demo(
         escrow_public_key=escrow.public_key,
     )
     users = [enrol_demo_user(session, unit, *user, kdf=kdf) for user in USERS]
+    other = create_unit(
+        session,
+        slug=OTHER_SLUG,
+        name=OTHER_NAME,
+        profile=VN_DENUNCIATION_2018,
+        categories=DEFAULT_CATEGORIES,
+        reception_schedule=RECEPTION_SCHEDULE,
+        escrow_public_key=None,
+    )
+    users += [enrol_demo_user(session, other, *user, kdf=kdf) for user in OTHER_USERS]
+    session.flush()
+    people = DemoPeople(unit, _person(session, "lan"), _person(session, "hoa"), other)
+    codes = add_demo_cases(session, people, code_kdf, unit_today())
     credentials = {
         "submit_url": submit_url,
         "review_url": review_url,
         "unit": SLUG,
         "users": users,
         "escrow": {"file": str(files.escrow), "passphrase": escrow_passphrase},
+        "sample_codes": codes,
     }
     return credentials, escrow
+
+
+def _person(session: Session, username: str) -> Inspector:
+    person = session.scalar(select(Inspector).where(Inspector.username == username))
+    assert person is not None, "enrolled just above"
+    return person
 
 
 def enrol_demo_user(
@@ -167,7 +205,7 @@ def enrol_demo_user(
 
 def refuse_taken_usernames(session: Session) -> None:
     """User names are unique across units, so the demo's may clash with real accounts."""
-    names = [username for username, _, _ in USERS]
+    names = [username for username, _, _ in USERS + OTHER_USERS]
     taken = session.scalars(select(Inspector.username).where(Inspector.username.in_(names))).all()
     if taken:
         raise click.ClickException(
@@ -209,4 +247,7 @@ def print_summary(credentials: dict[str, Any], files: DemoFiles) -> None:
     escrow = credentials.get("escrow")
     if isinstance(escrow, dict):
         click.echo(f"Escrow key file: {escrow.get('file')} (passphrase {escrow.get('passphrase')})")
+    codes = credentials.get("sample_codes")
+    if isinstance(codes, list) and codes:
+        click.echo(f"Follow-up codes of demo reports: {', '.join(map(str, codes))}")
     click.echo(f"All of this is in {files.credentials}. Demo data only: never use it for real.")

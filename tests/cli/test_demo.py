@@ -13,14 +13,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from minhbach.casework import followup
 from minhbach.casework.categories import DEFAULT_CATEGORIES
+from minhbach.casework.dates import unit_today
 from minhbach.cli.escrow import load_escrow_file
 from minhbach.cli.inspectors import keyring_of
-from minhbach.crypto import RecoveryCode, public_bytes
-from minhbach.store.models import Inspector, Unit
+from minhbach.crypto import Argon2Params, FollowUpCode, RecoveryCode, public_bytes
+from minhbach.store.models import Case, CaseTransfer, Inspector, Track, Unit
 from tests.cli.helpers import Invoke, assert_ok, assert_refused
 
 DEMO = {"MINHBACH_DEMO": "1"}
+FAST_CODES = Argon2Params(ops=1, memory_kib=8)  # as tests/cli/conftest.py sets
 
 
 def credentials(instance: Path) -> dict[str, Any]:
@@ -47,7 +50,13 @@ def test_demo_sets_up_a_unit_and_accounts_that_open_with_demo_json(
     assert document["review_url"] == "https://review.example"
     assert set(document["escrow"]) == {"file", "passphrase"}
     users = document["users"]
-    assert sorted(user["role"] for user in users) == ["custodian", "inspector", "inspector"]
+    assert sorted(user["role"] for user in users) == [
+        "custodian",
+        "inspector",
+        "inspector",
+        "inspector",
+        "supervisor",
+    ]
 
     escrow_file = Path(document["escrow"]["file"])
     assert escrow_file == instance / "demo-escrow.json"
@@ -69,7 +78,7 @@ def test_demo_sets_up_a_unit_and_accounts_that_open_with_demo_json(
                 select(Inspector).where(Inspector.username == user["username"])
             )
             assert inspector is not None
-            assert inspector.unit_id == unit.id
+            assert inspector.unit.slug == ("demo-huyen" if user["username"] == "tuan" else "demo")
             assert inspector.role.value == user["role"]
             assert inspector.totp_secret == user["totp_secret"]
             pyotp.TOTP(user["totp_secret"]).now()  # a valid base32 secret
@@ -77,9 +86,10 @@ def test_demo_sets_up_a_unit_and_accounts_that_open_with_demo_json(
             assert public_bytes(keyring.unlock(user["passphrase"])) == inspector.public_key
             recovery = RecoveryCode.parse(user["recovery_code"])
             assert public_bytes(keyring.recover(recovery)) == inspector.public_key
-            assert public_bytes(keyring.recover_with_escrow(escrow)) == inspector.public_key
+            if inspector.unit_id == unit.id:  # the second demo unit has no escrow key
+                assert public_bytes(keyring.recover_with_escrow(escrow)) == inspector.public_key
             assert user["passphrase"] in output  # demo data: shown on purpose
-        assert len(session.scalars(select(Inspector)).all()) == 3
+        assert len(session.scalars(select(Inspector)).all()) == 5
 
     assert "https://review.example" in output
 
@@ -135,3 +145,30 @@ def test_a_failed_demo_leaves_no_files_behind(
 def test_demo_urls_must_be_http(invoke: Invoke, instance: Path) -> None:
     result = invoke("demo", "--submit-url", "javascript:alert(1)", env=DEMO)
     assert_refused(result, "Invalid value for '--submit-url'")
+
+
+def test_the_demo_cases_spread_across_statuses_and_deadlines(
+    invoke: Invoke, instance: Path, database: sessionmaker[Session]
+) -> None:
+    assert_ok(invoke("demo", env=DEMO))
+    codes = credentials(instance)["sample_codes"]
+    today = unit_today()
+    with database() as session:
+        unit = session.scalar(select(Unit).where(Unit.slug == "demo"))
+        assert unit is not None
+        cases = session.scalars(select(Case).where(Case.unit_id == unit.id)).all()
+        statuses = {case.status for case in cases}
+        assert {"received", "triage", "verifying", "closed", "not_accepted"} <= statuses
+        assert len(statuses) >= 8
+        assert {case.track for case in cases} == set(Track)
+        assert any(case.next_due is not None and case.next_due < today for case in cases)
+        assert any(case.next_due is not None and case.next_due >= today for case in cases)
+        assert any(case.protections for case in cases)
+        assert any(case.retaliation_incidents for case in cases)
+        assert any(case.closed_on is not None for case in cases)
+        forwarded = session.scalars(select(CaseTransfer)).all()
+        assert [record.to_unit.slug for record in forwarded] == ["demo-huyen"]
+        assert len(codes) == 3
+        for code in codes:
+            token = FollowUpCode.parse(code).lookup_token()
+            assert followup.find_case(session, unit, token, FAST_CODES) is not None
