@@ -1,0 +1,564 @@
+"""Protection records through their states, retaliation incidents, notes and urgency."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from minhbach import crypto
+from minhbach.casework import followup
+from minhbach.casework import protection as p
+from minhbach.casework.sealing import NewCaseKeys
+from minhbach.crypto import Argon2Params
+from minhbach.store.models import (
+    ActorKind,
+    Case,
+    CaseEvent,
+    Inspector,
+    Party,
+    ProtectedPerson,
+    ProtectionCategory,
+    ProtectionRecord,
+    ProtectionState,
+    RetaliationIncident,
+    RetaliationKind,
+)
+from tests.casework.test_followup import TODAY, new_case, sealed
+from tests.worlds import World
+
+S = ProtectionState
+NOW = datetime(2026, 11, 27, 3, 30, tzinfo=UTC)
+SECRET = "Ông Trưởng phòng dọa đuổi việc"
+# Every field each target state needs, so a test can leave one out.
+FULL = p.StepFields(
+    reasons="Không đủ căn cứ",
+    measures="Giữ bí mật danh tính; bố trí nơi gặp an toàn",
+    responsible_body="Công an tỉnh",
+    changes="Thêm bảo vệ tại nhà",
+    ground="Hết nguy cơ",
+    note="Đang xem xét",
+    started_on=TODAY,
+)
+# The path to each state from requested.
+PATHS: dict[ProtectionState, list[ProtectionState]] = {
+    S.REQUESTED: [],
+    S.UNDER_REVIEW: [S.UNDER_REVIEW],
+    S.REJECTED: [S.UNDER_REVIEW, S.REJECTED],
+    S.ACTIVE: [S.UNDER_REVIEW, S.ACTIVE],
+    S.MODIFIED: [S.UNDER_REVIEW, S.ACTIVE, S.MODIFIED],
+    S.ENDED: [S.UNDER_REVIEW, S.ACTIVE, S.ENDED],
+}
+ALLOWED = {
+    (S.REQUESTED, S.UNDER_REVIEW),
+    (S.UNDER_REVIEW, S.REJECTED),
+    (S.UNDER_REVIEW, S.ACTIVE),
+    (S.ACTIVE, S.MODIFIED),
+    (S.ACTIVE, S.ENDED),
+    (S.MODIFIED, S.MODIFIED),
+    (S.MODIFIED, S.ENDED),
+}
+
+
+@pytest.fixture
+def opened(session: Session, world: World, fast_argon2: Argon2Params) -> tuple[NewCaseKeys, Case]:
+    return new_case(session, world, fast_argon2)
+
+
+def lan(world: World) -> Inspector:
+    return world.people["lan"]
+
+
+def open_record(
+    session: Session,
+    world: World,
+    keys: NewCaseKeys,
+    case: Case,
+    *,
+    urgent: bool = False,
+    person: ProtectedPerson = ProtectedPerson.CHILD,
+    category: ProtectionCategory = ProtectionCategory.LIFE_HEALTH,
+) -> ProtectionRecord:
+    return p.open_by_inspector(
+        session,
+        case,
+        keys.case_key,
+        lan(world),
+        person,
+        category,
+        urgent,
+        p.RequestDetails(relative="Con gái út", request=SECRET),
+        TODAY,
+        NOW,
+        TODAY + timedelta(days=3) if urgent else None,
+    )
+
+
+def walk(
+    session: Session,
+    world: World,
+    keys: NewCaseKeys,
+    record: ProtectionRecord,
+    states: list[ProtectionState],
+) -> None:
+    for state in states:
+        p.transition(session, record, keys.case_key, lan(world), state, FULL, TODAY, NOW)
+
+
+def note(keys: NewCaseKeys, text: str = "Tôi xin thêm biện pháp") -> bytes:
+    return sealed(keys, crypto.Kind.NOTE, {"schema": 1, "text": text})
+
+
+def protection_events(case: Case) -> list[CaseEvent]:
+    return [event for event in case.events if event.kind in p.PROTECTION_EVENTS]
+
+
+# --- opening --------------------------------------------------------------------------------
+
+
+def test_an_inspector_opens_a_sealed_timed_record(
+    session: Session, world: World, opened: tuple[NewCaseKeys, Case]
+) -> None:
+    keys, case = opened
+    record = open_record(session, world, keys, case, urgent=True)
+    session.commit()
+    assert (record.state, record.requested_by, record.requested_on) == (
+        S.REQUESTED,
+        Party.INSPECTOR,
+        TODAY,
+    )
+    assert record.written_confirmation_due == TODAY + timedelta(days=3)
+    assert case.protection_requested
+    assert case.urgent
+    assert record.details is not None
+    assert SECRET.encode() not in record.details
+    assert p.open_details(keys.case_key, record)["relative"] == "Con gái út"
+    assert p.open_details(keys.case_key, record)["request"] == SECRET
+    [event] = protection_events(case)
+    assert (event.actor_kind, event.inspector_id, event.occurred_at) == (
+        ActorKind.INSPECTOR,
+        lan(world).id,
+        NOW,
+    )
+    assert event.data == {"protection_id": record.id, "from": None, "to": "requested"}
+
+
+def test_a_non_urgent_record_keeps_no_confirmation_date_and_leaves_the_case_calm(
+    session: Session, world: World, opened: tuple[NewCaseKeys, Case]
+) -> None:
+    keys, case = opened
+    record = p.open_by_inspector(
+        session,
+        case,
+        keys.case_key,
+        lan(world),
+        ProtectedPerson.REPORTER,
+        ProtectionCategory.JOB,
+        False,
+        p.RequestDetails(),
+        TODAY,
+        NOW,
+        TODAY + timedelta(days=3),
+    )
+    assert record.written_confirmation_due is None
+    assert case.protection_requested
+    assert not case.urgent
+
+
+def test_a_reporter_request_is_dated_checked_and_urgent(
+    session: Session, world: World, opened: tuple[NewCaseKeys, Case]
+) -> None:
+    keys, case = opened
+    with pytest.raises(p.ProtectionError) as refused:
+        p.request_by_reporter(
+            session,
+            case,
+            ProtectedPerson.SPOUSE,
+            ProtectionCategory.HONOUR,
+            True,
+            sealed(keys, crypto.Kind.MESSAGE, {"schema": 1, "text": "x"}),
+            TODAY,
+        )
+    assert refused.value.code == "malformed_envelope"
+    assert case.protections == []
+    record = p.request_by_reporter(
+        session,
+        case,
+        ProtectedPerson.SPOUSE,
+        ProtectionCategory.HONOUR,
+        True,
+        note(keys, "Vợ tôi bị bôi nhọ"),
+        TODAY,
+        TODAY + timedelta(days=5),
+    )
+    session.commit()
+    assert record.requested_by is Party.REPORTER
+    assert case.urgent
+    assert case.protection_requested
+    assert case.last_reporter_activity_on == TODAY
+    [event] = protection_events(case)
+    assert (event.actor_kind, event.occurred_on, event.occurred_at, event.inspector_id) == (
+        ActorKind.REPORTER,
+        TODAY,
+        None,
+        None,
+    )
+    assert p.open_details(keys.case_key, record) == {"request": "Vợ tôi bị bôi nhọ"}
+
+
+# --- transitions ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", list(S))
+@pytest.mark.parametrize("target", [state for state in S if state is not S.REQUESTED])
+def test_every_transition_is_allowed_or_refused_naming_the_allowed_ones(
+    session: Session,
+    world: World,
+    opened: tuple[NewCaseKeys, Case],
+    source: ProtectionState,
+    target: ProtectionState,
+) -> None:
+    keys, case = opened
+    record = open_record(session, world, keys, case)
+    walk(session, world, keys, record, PATHS[source])
+    assert record.state is source
+    before = len(case.events)
+    if (source, target) in ALLOWED:
+        event = p.transition(session, record, keys.case_key, lan(world), target, FULL, TODAY, NOW)
+        assert record.state is target
+        assert event.data == {"protection_id": record.id, "from": source.value, "to": target.value}
+        return
+    with pytest.raises(p.ProtectionError) as refused:
+        p.transition(session, record, keys.case_key, lan(world), target, FULL, TODAY, NOW)
+    assert refused.value.code == "invalid_transition"
+    allowed = [b.value for a, b in sorted(ALLOWED) if a is source]
+    message = str(refused.value)
+    assert all(name in message for name in allowed)
+    if not allowed:
+        assert "none" in message
+    assert record.state is source
+    assert len(case.events) == before
+
+
+@pytest.mark.parametrize(
+    ("target", "missing"),
+    [
+        (S.REJECTED, "reasons"),
+        (S.ACTIVE, "measures"),
+        (S.ACTIVE, "responsible_body"),
+        (S.ACTIVE, "started_on"),
+        (S.MODIFIED, "changes"),
+        (S.ENDED, "ground"),
+    ],
+)
+def test_each_state_requires_its_fields(
+    session: Session,
+    world: World,
+    opened: tuple[NewCaseKeys, Case],
+    target: ProtectionState,
+    missing: str,
+) -> None:
+    keys, case = opened
+    record = open_record(session, world, keys, case)
+    walk(session, world, keys, record, PATHS[target][:-1])
+    source = record.state
+    blank: object = None if missing == "started_on" else "  \n"
+    fields = p.StepFields(**{**FULL.__dict__, missing: blank})
+    with pytest.raises(p.ProtectionError) as refused:
+        p.transition(session, record, keys.case_key, lan(world), target, fields, TODAY, NOW)
+    assert refused.value.code == f"missing_{missing}"
+    assert record.state is source
+
+
+def test_protection_cannot_start_before_it_was_requested(
+    session: Session, world: World, opened: tuple[NewCaseKeys, Case]
+) -> None:
+    keys, case = opened
+    record = open_record(session, world, keys, case)
+    walk(session, world, keys, record, [S.UNDER_REVIEW])
+    early = p.StepFields(**{**FULL.__dict__, "started_on": TODAY - timedelta(days=1)})
+    with pytest.raises(p.ProtectionError) as refused:
+        p.transition(session, record, keys.case_key, lan(world), S.ACTIVE, early, TODAY, NOW)
+    assert refused.value.code == "start_before_request"
+
+
+def test_the_life_of_a_record_keeps_every_step_sealed_and_dated(
+    session: Session, world: World, opened: tuple[NewCaseKeys, Case]
+) -> None:
+    keys, case = opened
+    record = open_record(session, world, keys, case, urgent=True)
+    assert case.urgent
+    walk(session, world, keys, record, [S.UNDER_REVIEW])
+    assert not case.urgent  # no longer an urgent request waiting
+    start = TODAY + timedelta(days=2)
+    fields = p.StepFields(measures="Bảo vệ tại nhà", responsible_body="Công an", started_on=start)
+    p.transition(session, record, keys.case_key, lan(world), S.ACTIVE, fields, TODAY, NOW)
+    assert (record.decided_on, record.started_on) == (TODAY, start)
+    later = TODAY + timedelta(days=10)
+    change = p.StepFields(changes="Thêm camera", measures="Bảo vệ tại nhà và camera")
+    p.transition(session, record, keys.case_key, lan(world), S.MODIFIED, change, later, NOW)
+    p.transition(
+        session,
+        record,
+        keys.case_key,
+        world.people["hoa"],
+        S.ENDED,
+        p.StepFields(ground="Đã hết nguy cơ"),
+        later,
+        NOW,
+    )
+    session.commit()
+    session.expire_all()
+    stored = session.get(ProtectionRecord, record.id)
+    assert stored is not None
+    assert (stored.state, stored.decided_on, stored.ended_on) == (S.ENDED, later, later)
+    current = p.open_details(keys.case_key, stored)
+    assert current["measures"] == "Bảo vệ tại nhà và camera"
+    assert current["responsible_body"] == "Công an"
+    assert current["relative"] == "Con gái út"
+    assert current["text"] == current["ground"] == "Đã hết nguy cơ"
+    steps = p.timeline(keys.case_key, stored)
+    assert [entry.event.data["to"] for entry in steps] == [
+        "requested",
+        "under_review",
+        "active",
+        "modified",
+        "ended",
+    ]
+    assert steps[2].details["measures"] == "Bảo vệ tại nhà"
+    assert steps[3].details["changes"] == "Thêm camera"
+    assert steps[4].event.inspector_id == world.people["hoa"].id
+    for event in case.events:
+        assert event.grounds is not None
+        for text in ("Bảo vệ", "Công an", "camera", "nguy cơ"):
+            assert text.encode() not in event.grounds
+    # Sealed to this case: another key opens nothing.
+    assert p.open_details(bytes(32), stored) == {}
+
+
+def test_over_long_texts_are_refused(
+    session: Session, world: World, opened: tuple[NewCaseKeys, Case]
+) -> None:
+    keys, case = opened
+    record = open_record(session, world, keys, case)
+    walk(session, world, keys, record, [S.UNDER_REVIEW])
+    long = p.StepFields(reasons="x" * (p.MAX_TEXT + 1))
+    with pytest.raises(p.ProtectionError) as refused:
+        p.transition(session, record, keys.case_key, lan(world), S.REJECTED, long, TODAY, NOW)
+    assert refused.value.code == "too_long"
+
+
+# --- the reporter's asks ------------------------------------------------------------------
+
+
+def test_an_ask_makes_the_case_urgent_until_the_unit_answers(
+    session: Session, world: World, opened: tuple[NewCaseKeys, Case]
+) -> None:
+    keys, case = opened
+    record = open_record(session, world, keys, case)
+    with pytest.raises(p.ProtectionError) as refused:
+        p.reporter_asks(session, record, "end", note(keys), TODAY)
+    assert refused.value.code == "not_running"
+    walk(session, world, keys, record, [S.UNDER_REVIEW, S.ACTIVE])
+    with pytest.raises(p.ProtectionError) as refused:
+        p.reporter_asks(session, record, "cancel", note(keys), TODAY)
+    assert refused.value.code == "unknown_ask"
+    assert not case.urgent
+    ask = p.reporter_asks(session, record, "add", note(keys), TODAY)
+    assert (ask.actor_kind, ask.occurred_at, ask.data) == (
+        ActorKind.REPORTER,
+        None,
+        {"protection_id": record.id, "ask": "add"},
+    )
+    assert case.urgent
+    assert p.pending_asks(record) == [ask]
+    assert p.recompute_urgent(case)
+    walk(session, world, keys, record, [S.MODIFIED])  # a step answers it
+    assert not case.urgent
+    assert p.pending_asks(record) == []
+    p.reporter_asks(session, record, "change", note(keys), TODAY)
+    assert case.urgent
+    answer = p.answer_ask(session, record, keys.case_key, lan(world), "Không thể", TODAY, NOW)
+    assert answer.kind == p.ANSWER
+    assert not case.urgent
+    assert p.timeline(keys.case_key, record)[-1].details["text"] == "Không thể"
+    with pytest.raises(p.ProtectionError) as refused:
+        p.answer_ask(session, record, keys.case_key, lan(world), "again", TODAY, NOW)
+    assert refused.value.code == "nothing_asked"
+
+
+# --- incidents ----------------------------------------------------------------------------
+
+
+def test_an_inspector_logs_an_incident_sealed_and_linked(
+    session: Session, world: World, opened: tuple[NewCaseKeys, Case]
+) -> None:
+    keys, case = opened
+    record = open_record(session, world, keys, case)
+    incident = p.log_incident_by_inspector(
+        session,
+        case,
+        keys.case_key,
+        lan(world),
+        RetaliationKind.DEMOTION,
+        TODAY - timedelta(days=2),
+        SECRET,
+        TODAY,
+        NOW,
+        protection_id=record.id,
+    )
+    session.commit()
+    assert (incident.source, incident.protection_id, incident.reported_on) == (
+        Party.INSPECTOR,
+        record.id,
+        TODAY,
+    )
+    assert case.retaliation_reported
+    assert not case.urgent
+    assert incident.details is not None
+    assert SECRET.encode() not in incident.details
+    assert p.open_document(keys.case_key, case, incident.details)["text"] == SECRET
+    [event] = [event for event in case.events if event.kind == p.INCIDENT]
+    assert event.data == {"incident_id": incident.id, "action": "logged"}
+    assert event.inspector_id == lan(world).id
+
+
+def test_an_incident_can_open_a_requested_record(
+    session: Session, world: World, opened: tuple[NewCaseKeys, Case]
+) -> None:
+    keys, case = opened
+    incident = p.log_incident_by_inspector(
+        session,
+        case,
+        keys.case_key,
+        lan(world),
+        RetaliationKind.THREAT_TO_LIFE_OR_HEALTH,
+        None,
+        "Bị đe dọa qua điện thoại",
+        TODAY,
+        NOW,
+        request_protection=(ProtectedPerson.REPORTER, ProtectionCategory.LIFE_HEALTH),
+        urgent=True,
+    )
+    [record] = case.protections
+    assert incident.protection_id == record.id
+    assert (record.person, record.category, record.state) == (
+        ProtectedPerson.REPORTER,
+        ProtectionCategory.LIFE_HEALTH,
+        S.REQUESTED,
+    )
+    assert case.urgent
+    assert case.protection_requested
+
+
+def test_incident_dates_in_the_future_empty_texts_and_foreign_records_are_refused(
+    session: Session, world: World, opened: tuple[NewCaseKeys, Case], fast_argon2: Argon2Params
+) -> None:
+    keys, case = opened
+    other_keys, other = new_case(session, world, fast_argon2)
+    foreign = open_record(session, world, other_keys, other)
+
+    def log(
+        occurred_on: date = TODAY, text: str = "Bị hạ bậc lương", protection_id: int | None = None
+    ) -> RetaliationIncident:
+        return p.log_incident_by_inspector(
+            session,
+            case,
+            keys.case_key,
+            lan(world),
+            RetaliationKind.PAY_CUT,
+            occurred_on,
+            text,
+            TODAY,
+            NOW,
+            protection_id=protection_id,
+        )
+
+    with pytest.raises(p.ProtectionError) as refused:
+        log(occurred_on=TODAY + timedelta(days=1))
+    assert refused.value.code == "date_in_future"
+    with pytest.raises(p.ProtectionError) as refused:
+        log(text=" ")
+    assert refused.value.code == "empty"
+    with pytest.raises(p.ProtectionError) as refused:
+        log(protection_id=foreign.id)
+    assert refused.value.code == "other_case"
+    session.rollback()
+    assert session.scalars(select(RetaliationIncident)).all() == []
+    assert log().occurred_on == TODAY
+
+
+def test_linking_works_only_within_a_case(
+    session: Session, world: World, opened: tuple[NewCaseKeys, Case], fast_argon2: Argon2Params
+) -> None:
+    keys, case = opened
+    other_keys, other = new_case(session, world, fast_argon2)
+    foreign = open_record(session, world, other_keys, other)
+    own = open_record(session, world, keys, case)
+    followup.record_retaliation(
+        session, case, RetaliationKind.INTIMIDATION, note(keys), None, TODAY
+    )
+    [incident] = case.retaliation_incidents
+    with pytest.raises(p.ProtectionError) as refused:
+        p.link_incident(incident, foreign)
+    assert refused.value.code == "other_case"
+    assert incident.protection_id is None
+    p.record_link(session, incident, own, lan(world), TODAY, NOW)
+    session.commit()
+    assert incident.protection_id == own.id
+    assert case.events[-1].data == {"incident_id": incident.id, "action": "linked"}
+
+
+def test_notes_by_both_sides_and_the_urgency_they_cause(
+    session: Session, world: World, opened: tuple[NewCaseKeys, Case]
+) -> None:
+    keys, case = opened
+    followup.record_retaliation(session, case, RetaliationKind.HARASSMENT, note(keys), TODAY, TODAY)
+    [incident] = case.retaliation_incidents
+    assert case.urgent
+    assert p.recompute_urgent(case)
+    answer = p.add_inspector_note(
+        session, incident, keys.case_key, lan(world), "Đã liên hệ", TODAY, NOW
+    )
+    assert answer.source is Party.INSPECTOR
+    assert not case.urgent
+    assert answer.details is not None
+    assert b"\xc4\x90\xc3\xa3 li" not in answer.details
+    assert p.open_document(keys.case_key, case, answer.details)["text"] == "Đã liên hệ"
+    later = TODAY + timedelta(days=4)
+    added = p.add_note(session, incident, Party.REPORTER, note(keys, "Lại bị gọi lên"), later)
+    assert added.added_on == later
+    assert case.last_reporter_activity_on == later
+    assert case.urgent  # the reporter's addition waits for the unit
+    with pytest.raises(p.ProtectionError) as refused:
+        p.add_note(session, incident, Party.REPORTER, b"plaintext", later)
+    assert refused.value.code == "malformed_envelope"
+    with pytest.raises(p.ProtectionError):
+        p.add_inspector_note(session, incident, keys.case_key, lan(world), "", TODAY, NOW)
+    p.add_inspector_note(session, incident, keys.case_key, lan(world), "Đã xử lý", TODAY, NOW)
+    session.commit()
+    assert [item.source for item in incident.notes] == [
+        Party.INSPECTOR,
+        Party.REPORTER,
+        Party.INSPECTOR,
+    ]
+    assert not case.urgent
+
+
+def test_urgency_counts_every_source(
+    session: Session, world: World, opened: tuple[NewCaseKeys, Case]
+) -> None:
+    keys, case = opened
+    calm = open_record(session, world, keys, case)
+    assert not p.recompute_urgent(case)
+    urgent = open_record(session, world, keys, case, urgent=True)
+    assert p.recompute_urgent(case)
+    walk(session, world, keys, urgent, [S.UNDER_REVIEW])
+    assert not p.recompute_urgent(case)
+    walk(session, world, keys, calm, [S.UNDER_REVIEW, S.ACTIVE])
+    p.reporter_asks(session, calm, "end", note(keys), TODAY)
+    assert p.recompute_urgent(case)
+    walk(session, world, keys, calm, [S.ENDED])
+    assert not p.recompute_urgent(case)
