@@ -206,7 +206,7 @@ def case_view(case: Case, today: date, unit: Unit | None = None) -> CaseView:
         ended=profile.is_ended(case.status),
         may_withdraw=WITHDRAWN in profile.next_statuses(case.status, case.track, REPORTER_SIDE),
         may_escalate=workflow.may_escalate(case, today),
-        escalated=any(d.key == workflow.ESCALATION for d in workflow.current_deadlines(case)),
+        escalated=workflow.escalation_pending(case),
     )
 
 

@@ -125,12 +125,16 @@ def escalate(case: Case, *, today: date, note: bytes) -> CaseEvent:
 
 
 def may_escalate(case: Case, today: date) -> bool:
-    running = current_deadlines(case)
-    if any(d.key == ESCALATION for d in running):
+    if escalation_pending(case):
         return False  # already escalated, the head's answer is pending
     return ESCALATION in profile_of(case).deadlines and any(
-        d.statutory and d.overdue(today) for d in running
+        d.statutory and d.overdue(today) for d in current_deadlines(case)
     )
+
+
+def escalation_pending(case: Case) -> bool:
+    """Whether the reporter escalated and the head has not answered yet."""
+    return any(d.key == ESCALATION for d in current_deadlines(case))
 
 
 def arrive(case: Case, *, today: date) -> CaseEvent:

@@ -6,6 +6,7 @@ import click
 
 from minhbach.cli.audit import audit
 from minhbach.cli.database import init
+from minhbach.cli.deadlines import deadlines
 from minhbach.cli.demo import demo
 from minhbach.cli.errors import GuardedGroup
 from minhbach.cli.escrow import escrow
@@ -29,7 +30,7 @@ def cli(ctx: click.Context) -> None:
     ctx.call_on_close(runtime.close)
 
 
-for command in (init, unit, escrow, inspector, demo, audit, uploads, retention):
+for command in (init, unit, escrow, inspector, demo, audit, uploads, retention, deadlines):
     cli.add_command(command)
 
 

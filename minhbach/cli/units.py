@@ -1,4 +1,4 @@
-"""``minhbach unit add|list|set-retention``: receiving units."""
+"""``minhbach unit add|list|set-profile|set-retention``: receiving units."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from minhbach.casework import audit
 from minhbach.casework.categories import validate_categories
 from minhbach.casework.dates import unit_today
+from minhbach.casework.deadline_refresh import change_profile
 from minhbach.casework.profiles import (
     DEFAULT_PROFILE,
     ProfileError,
@@ -154,6 +155,7 @@ def list_units(runtime: Runtime) -> None:
 # A century: longer is a typing mistake, and would overflow date arithmetic long before
 # the database noticed.
 MAX_RETENTION_DAYS = 36_500
+PROFILE_SET = "unit_profile_set"
 RETENTION_SET = "unit_retention_set"
 
 
@@ -204,3 +206,30 @@ def set_retention(runtime: Runtime, slug: str, days: int | None) -> None:
             f"{due} closed case(s) are due for purge now: "
             f"`minhbach retention purge --dry-run --unit {slug}` lists them."
         )
+
+
+@unit.command("set-profile")
+@click.argument("slug")
+@click.argument("profile")
+@pass_runtime
+def set_profile(runtime: Runtime, slug: str, profile: str) -> None:
+    """Make the unit follow PROFILE (a policy profile's name) and recompute its deadlines.
+
+    Refused while some of the unit's cases are in a status the new profile lacks.
+    """
+    with runtime.session() as session:
+        found = find_unit(session, slug)
+        previous = found.profile
+        try:
+            count = change_profile(session, found, profile, unit_today())
+        except ValueError as error:  # ProfileError is a ValueError too
+            raise click.ClickException(str(error)) from None
+        audit.append(
+            session,
+            actor=audit.CLI,
+            action=PROFILE_SET,
+            target=found.slug,
+            details={"from": previous, "to": profile},
+        )
+        session.commit()
+    click.echo(f"Unit {slug} follows {profile}; the deadlines of {count} case(s) recomputed.")

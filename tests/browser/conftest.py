@@ -137,7 +137,7 @@ def playwright() -> Iterator[Playwright]:
 def browser(playwright: Playwright) -> Iterator[Browser]:
     """Debian's Chromium (Playwright's own download cannot work here), headless."""
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (scripts/ensure-chromium)")
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (scripts/ensure-system-packages)")
     browser = playwright.chromium.launch(
         executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
     )

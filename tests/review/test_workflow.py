@@ -14,7 +14,7 @@ from minhbach.casework import workflow
 from minhbach.config import Settings
 from minhbach.review import create_app
 from minhbach.review.views import workflow as workflow_views
-from minhbach.store.models import AuditEntry, Case, CaseTransfer
+from minhbach.store.models import AuditEntry, Case, CaseTransfer, ProtectionState
 from tests.casework.test_access import SealedCase, seal_case
 from tests.review.conftest import FAST, Account, csrf_token, give_credentials, post_login
 from tests.worlds import World, build_world
@@ -192,7 +192,10 @@ def test_a_supervisor_answers_an_escalation_without_reading_the_case(
     named: SealedCase,
 ) -> None:
     case = stored(session, named)
+    for record in case.protections:  # the intake's urgent request is already being reviewed
+        record.state = ProtectionState.UNDER_REVIEW
     workflow.escalate(case, today=date(2026, 12, 9), note=b"sealed")  # triage was due 8 Dec
+    assert case.urgent
     session.commit()
     signed_in(client, accounts["lan"])
     assert client.get("/escalations").status_code == 403
@@ -203,4 +206,6 @@ def test_a_supervisor_answers_an_escalation_without_reading_the_case(
     answered = supervisor.post(f"/escalations/{named.case.public_id}", data={"csrf_token": token})
     assert answered.status_code == 303
     assert 'id="no-escalations"' in supervisor.get("/escalations").get_data(as_text=True)
-    assert "escalation" not in {d["key"] for d in stored(session, named).deadlines}
+    answered_case = stored(session, named)
+    assert "escalation" not in {d["key"] for d in answered_case.deadlines}
+    assert answered_case.urgent is False  # nothing else was pending

@@ -20,7 +20,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from minhbach.casework import access, transfer, workflow
+from minhbach.casework import access, protection, transfer, workflow
 from minhbach.casework.dates import unit_today
 from minhbach.casework.deadlines import Deadline
 from minhbach.casework.intake import public_reference
@@ -226,6 +226,7 @@ def answer_escalation(public_id: str) -> ResponseReturnValue:
         raise PublicError(
             409, "not_escalated", _("This case is not waiting for an answer to an escalation.")
         ) from None
+    protection.recompute_urgent(case)  # answered: urgent only for what else is pending
     auth.audit(RECORDED, case_public_id=case.public_id, details={"kind": "escalation_response"})
     db().commit()
     return redirect(url_for("workflow.escalations"), 303)
