@@ -526,6 +526,14 @@ def incident_pending(incident: RetaliationIncident) -> bool:
 # --- urgency ----------------------------------------------------------------------------------
 
 
+def confirmation_due(case: Case, requested_on: date) -> date:
+    """When an urgent (oral) request must be confirmed in writing, by the unit's profile."""
+    period = workflow.profile_of(case).protection_confirmation
+    due = workflow.profile_of(case).calendar.due_date(requested_on, period.length, period.unit)
+    assert due is not None, "no pause applies to a confirmation period"
+    return due
+
+
 def recompute_urgent(case: Case) -> bool:
     """Set and return the case's ``urgent`` flag: an urgent record still ``requested``,
     an unanswered ask, an incident waiting for the unit's response, or an escalation

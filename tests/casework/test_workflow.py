@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy.orm import Session
 
-from minhbach.casework import workflow
+from minhbach.casework import protection, workflow
 from minhbach.casework.workflow import WorkflowError
 from minhbach.store.models import ActorKind, Case, Inspector, InspectorRole, Track
 from tests.store.factories import add_case, add_inspector, add_unit, ciphertext
@@ -249,3 +249,10 @@ def test_the_eu_profile_acknowledges_in_seven_days_and_answers_in_three_months(
     assert due(case) == {"feedback": date(2027, 4, 15)}
     workflow.record(case, "feedback", inspector=people[0], today=date(2027, 4, 1), now=NOW)
     assert due(case) == {}
+
+
+def test_an_urgent_protection_request_is_confirmed_in_writing_within_the_profiles_period(
+    named: Case,
+) -> None:
+    # Three working days from Wednesday 3 February 2027, across Tết: Monday 15 February.
+    assert protection.confirmation_due(named, date(2027, 2, 3)) == date(2027, 2, 15)

@@ -157,7 +157,7 @@ def open_record(public_id: str) -> ResponseReturnValue:
             casework.RequestDetails(relative=values["relative"], request=values["request"]),
             unit_today(),
             auth.now(),
-            _date(values["confirmation_due"], "confirmation_due") if urgent else None,
+            _confirmation_due(case, values["confirmation_due"]) if urgent else None,
         )
     except (casework.ProtectionError, Refused) as error:
         return _refused(case, case_key, "open", error, values)
@@ -329,6 +329,13 @@ def _choice(enum: type[E], value: str, name: str) -> E:
         return enum(value)
     except ValueError:
         raise Refused(name, _("Choose one of the listed options.")) from None
+
+
+def _confirmation_due(case: Case, typed: str) -> date:
+    """The date typed, or by default the profile's period for confirming in writing."""
+    if not typed.strip():
+        return casework.confirmation_due(case, unit_today())
+    return _date(typed, "confirmation_due")
 
 
 def _date(value: str, name: str) -> date:
