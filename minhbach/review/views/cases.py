@@ -78,16 +78,16 @@ class Problem:
 @blueprint.get("/cases/<public_id>")
 @login_required()
 def show(public_id: str) -> ResponseReturnValue:
-    return _page(_open(public_id))
+    return _page(open_case(public_id))
 
 
 @blueprint.get("/cases/<public_id>/files/<int:attachment_id>")
 @login_required()
 def download(public_id: str, attachment_id: int) -> Response:
-    case, case_key = _open(public_id)
+    case, case_key = open_case(public_id)
     item = access.case_file(case, attachment_id)
     if item is None:
-        raise _not_found()
+        raise not_found()
     try:
         meta = crypto.open_file_meta(case_key, case.public_id, item.meta)
     except crypto.CryptoError:
@@ -113,7 +113,7 @@ def download(public_id: str, attachment_id: int) -> Response:
 @blueprint.post("/cases/<public_id>/reply")
 @login_required()
 def reply(public_id: str) -> ResponseReturnValue:
-    case, case_key = _open(public_id)
+    case, case_key = open_case(public_id)
     # Browsers send a textarea's line breaks as CRLF; the reporter's side expects LF.
     text = request.form.get("text", "").replace("\r\n", "\n").replace("\r", "\n")
     try:
@@ -128,7 +128,7 @@ def reply(public_id: str) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/grant")
 @login_required()
 def grant(public_id: str) -> ResponseReturnValue:
-    case, case_key = _open(public_id)
+    case, case_key = open_case(public_id)
     person_id = _person_id()
     try:
         wrap = access.grant(
@@ -150,7 +150,7 @@ def grant(public_id: str) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/revoke")
 @login_required()
 def revoke(public_id: str) -> ResponseReturnValue:
-    case, case_key = _open(public_id)
+    case, case_key = open_case(public_id)
     person_id = _person_id()
     try:
         person = access.revoke(db(), case, person_id)
@@ -177,17 +177,14 @@ def open_case(public_id: str) -> tuple[Case, bytes]:
     inspector = current_inspector()
     case = followup.get_case(db(), inspector.unit, public_id)
     if case is None:
-        raise _not_found()
+        raise not_found()
     try:
         return case, access.open_case_key(case, inspector, current_private_key())
     except access.NoAccess:
-        raise _not_found() from None
+        raise not_found() from None
 
 
-_open = open_case
-
-
-def _not_found() -> PublicError:
+def not_found() -> PublicError:
     # The same answer for a case that does not exist and one this person cannot open.
     return PublicError(404, "not_found", _("There is no case here that you can open."))
 

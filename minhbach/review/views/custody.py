@@ -39,13 +39,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from minhbach import crypto
-from minhbach.casework import access, custody, followup, metadata
+from minhbach.casework import access, custody, metadata
 from minhbach.casework.intake import public_reference
 from minhbach.review import auth
 from minhbach.review.auth import current_inspector, current_private_key, login_required
 from minhbach.review.settings import settings
 from minhbach.review.views.audit import page_of
-from minhbach.review.views.cases import REPORT_LABELS, safe_file_name
+from minhbach.review.views.cases import REPORT_LABELS, open_case, safe_file_name
 from minhbach.store.blobs import BlobNotFound, FilesystemBlobStore
 from minhbach.store.models import Attachment, AuditEntry, Case, Inspector, InspectorRole
 from minhbach.web.database import db
@@ -111,7 +111,7 @@ def open_identity(public_id: str) -> ResponseReturnValue:
 
 def _identity_case(public_id: str) -> Case:
     """The case if this custodian reads it and it has an identity they hold a key to."""
-    case, _case_key = _open(public_id)
+    case, _case_key = open_case(public_id)
     if not custody.has_identity(case):
         raise PublicError(
             404,
@@ -213,7 +213,7 @@ class ExportedFile:
 @blueprint.post("/cases/<public_id>/export")
 @login_required()
 def export(public_id: str) -> Response:
-    case, case_key = _open(public_id)
+    case, case_key = open_case(public_id)
     scratch = _scratch()
     try:
         texts, files = _prepare_export(scratch, case, case_key)
@@ -448,19 +448,3 @@ def _zip_stream(
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-def _open(public_id: str) -> tuple[Case, bytes]:
-    """As the case page opens a case: 404 alike for unknown and unreadable cases."""
-    inspector = current_inspector()
-    case = followup.get_case(db(), inspector.unit, public_id)
-    if case is None:
-        raise _not_found()
-    try:
-        return case, access.open_case_key(case, inspector, current_private_key())
-    except access.NoAccess:
-        raise _not_found() from None
-
-
-def _not_found() -> PublicError:
-    return PublicError(404, "not_found", _("There is no case here that you can open."))

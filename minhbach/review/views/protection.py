@@ -33,12 +33,12 @@ from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from minhbach.casework import access, followup
 from minhbach.casework import protection as casework
 from minhbach.casework.dates import unit_today
 from minhbach.casework.intake import public_reference
 from minhbach.review import auth
-from minhbach.review.auth import current_inspector, current_private_key, login_required
+from minhbach.review.auth import current_inspector, login_required
+from minhbach.review.views.cases import open_case
 from minhbach.store.models import (
     Case,
     ProtectedPerson,
@@ -133,7 +133,7 @@ class StepForm:
 @blueprint.get("/cases/<public_id>/protection")
 @login_required()
 def show(public_id: str) -> ResponseReturnValue:
-    return _page(*_open(public_id))
+    return _page(*open_case(public_id))
 
 
 # --- protection records -------------------------------------------------------------------
@@ -142,7 +142,7 @@ def show(public_id: str) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/protection/open")
 @login_required()
 def open_record(public_id: str) -> ResponseReturnValue:
-    case, case_key = _open(public_id)
+    case, case_key = open_case(public_id)
     values = _typed("person", "category", "relative", "request", "urgent", "confirmation_due")
     try:
         urgent = values["urgent"] == "1"
@@ -178,7 +178,7 @@ def open_record(public_id: str) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/protection/<int:record_id>/state")
 @login_required()
 def change(public_id: str, record_id: int) -> ResponseReturnValue:
-    case, case_key = _open(public_id)
+    case, case_key = open_case(public_id)
     record = _record(case, record_id)
     values = _typed("to", *FIELDS, "started_on")
     target = values["to"]
@@ -216,7 +216,7 @@ def change(public_id: str, record_id: int) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/protection/<int:record_id>/answer")
 @login_required()
 def answer(public_id: str, record_id: int) -> ResponseReturnValue:
-    case, case_key = _open(public_id)
+    case, case_key = open_case(public_id)
     record = _record(case, record_id)
     values = _typed("text")
     try:
@@ -236,7 +236,7 @@ def answer(public_id: str, record_id: int) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/incidents")
 @login_required()
 def log_incident(public_id: str) -> ResponseReturnValue:
-    case, case_key = _open(public_id)
+    case, case_key = open_case(public_id)
     values = _typed("kind", "occurred_on", "text", "protection", "person", "category", "urgent")
     try:
         kind = _choice(RetaliationKind, values["kind"], "kind")
@@ -274,7 +274,7 @@ def log_incident(public_id: str) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/incidents/<int:incident_id>/notes")
 @login_required()
 def add_note(public_id: str, incident_id: int) -> ResponseReturnValue:
-    case, case_key = _open(public_id)
+    case, case_key = open_case(public_id)
     incident = _incident(case, incident_id)
     values = _typed("text")
     try:
@@ -297,7 +297,7 @@ def add_note(public_id: str, incident_id: int) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/incidents/<int:incident_id>/link")
 @login_required()
 def link(public_id: str, incident_id: int) -> ResponseReturnValue:
-    case, case_key = _open(public_id)
+    case, case_key = open_case(public_id)
     incident = _incident(case, incident_id)
     values = _typed("protection")
     try:
@@ -373,22 +373,6 @@ def _linked_record(case: Case, choice: str) -> ProtectionRecord:
 
 
 # --- opening the case and answering -----------------------------------------------------------
-
-
-def _open(public_id: str) -> tuple[Case, bytes]:
-    """The case and its key, or the case page's 404 for anyone who cannot open it."""
-    inspector = current_inspector()
-    case = followup.get_case(db(), inspector.unit, public_id)
-    if case is None:
-        raise _not_found()
-    try:
-        return case, access.open_case_key(case, inspector, current_private_key())
-    except access.NoAccess:
-        raise _not_found() from None
-
-
-def _not_found() -> PublicError:
-    return PublicError(404, "not_found", _("There is no case here that you can open."))
 
 
 def _record(case: Case, record_id: int) -> ProtectionRecord:
