@@ -80,18 +80,20 @@ def open_case_key(case: Case, inspector: Inspector, private_key: X25519PrivateKe
         raise NoAccess() from None
 
 
+def identity_wrap(case: Case, inspector_id: int) -> KeyWrap | None:
+    for wrap in case.key_wraps:
+        if (
+            wrap.recipient_kind is RecipientKind.INSPECTOR
+            and wrap.purpose is WrapPurpose.IDENTITY_KEY
+            and wrap.inspector_id == inspector_id
+        ):
+            return wrap
+    return None
+
+
 def open_identity_key(case: Case, inspector: Inspector, private_key: X25519PrivateKey) -> bytes:
     """This custodian's identity key for the case; NoAccess for anyone holding no wrap."""
-    wrap = next(
-        (
-            w
-            for w in case.key_wraps
-            if w.purpose is WrapPurpose.IDENTITY_KEY
-            and w.recipient_kind is RecipientKind.INSPECTOR
-            and w.inspector_id == inspector.id
-        ),
-        None,
-    )
+    wrap = identity_wrap(case, inspector.id)
     if wrap is None or not inspector.active or inspector.role not in IDENTITY_READERS:
         raise NoAccess()
     try:

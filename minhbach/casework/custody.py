@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from minhbach import crypto
+from minhbach.casework import access
+from minhbach.casework.access import identity_wrap
 from minhbach.casework.errors import CaseworkError
 from minhbach.casework.recipients import IDENTITY_READERS
-from minhbach.store.models import Case, Inspector, KeyWrap, RecipientKind, Track, WrapPurpose
+from minhbach.store.models import Case, Inspector, Track
 
 MIN_REASON = 10
 MAX_REASON = 500
@@ -68,17 +70,6 @@ def has_identity(case: Case) -> bool:
     return case.track is Track.NAMED and case.identity is not None
 
 
-def identity_wrap(case: Case, inspector_id: int) -> KeyWrap | None:
-    for wrap in case.key_wraps:
-        if (
-            wrap.recipient_kind is RecipientKind.INSPECTOR
-            and wrap.purpose is WrapPurpose.IDENTITY_KEY
-            and wrap.inspector_id == inspector_id
-        ):
-            return wrap
-    return None
-
-
 def may_open(case: Case, person: Inspector) -> bool:
     """Whether ``person`` could open this case's identity (without trying the key)."""
     return (
@@ -101,14 +92,9 @@ def open_identity(
     checked = check_reason(reason)
     if not has_identity(case):
         raise CustodyError("no_identity", "this case has no identity section")
-    wrap = identity_wrap(case, custodian.id)
-    if wrap is None or not may_open(case, custodian):
-        raise NoIdentityAccess()
     try:
-        identity_key = crypto.unwrap(
-            wrap.wrapped, private_key, crypto.Purpose.IDENTITY_KEY, case.public_id
-        )
-    except crypto.CryptoError:
+        identity_key = access.open_identity_key(case, custodian, private_key)
+    except access.NoAccess:
         raise NoIdentityAccess() from None
     assert case.identity is not None  # has_identity checked it
     try:
