@@ -6,8 +6,9 @@ call ``fetch_page``.
 - **Access** is by key: a case is listed only if this inspector holds a case-key wrap for
   it. An inspector the reporter excluded for a conflict of interest gets no wrap; the
   exclusion is checked as well, so a wrap granted by mistake still does not list the case.
-- **Deadlines**: a case's next deadline is the earliest of its stored ``*_due`` dates, and
-  none once it has ended. "Overdue" (before today) and "due soon" (today to today + N days)
+- **Deadlines**: a case's next deadline is ``Case.next_due``, the earliest due date of its
+  running clocks, which ``casework.workflow`` stores (and clears once the case has ended)
+  whenever the case changes. "Overdue" (before today) and "due soon" (today to today + N days)
   are computed from it at query time against the unit's today (``dates.unit_today``),
   never stored: a stored flag would go stale overnight.
 - **Unread** (for this inspector): never opened, or a message by someone else (the
