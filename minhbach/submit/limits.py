@@ -93,6 +93,17 @@ LIMITS: Mapping[str, tuple[Rule, ...]] = {
     # A withdrawal happens once; a few tries cover mistakes.
     "api.followup_withdraw": (Rule("5 per hour", CASE),),
     "followup.withdraw": (Rule("5 per hour", CASE),),
+    # An escalation happens once per overdue deadline; a few tries cover mistakes.
+    "api.followup_escalate": (Rule("5 per hour", CASE),),
+    "followup.escalate": (Rule("5 per hour", CASE),),
+    # A protection request or an addition to a retaliation report flags the case urgent,
+    # as a retaliation report does: the same cap.
+    "api.followup_protection": (Rule("10 per hour", CASE),),
+    "followup.request_protection": (Rule("10 per hour", CASE),),
+    "api.followup_retaliation_note": (Rule("10 per hour", CASE),),
+    "followup.add_to_incident": (Rule("10 per hour", CASE),),
+    "api.followup_protection_ask": (Rule("10 per hour", CASE),),
+    "followup.ask_about_protection": (Rule("10 per hour", CASE),),
     # Reading the case again; each no-JS view unwraps the key and decrypts the thread.
     "api.followup_case": (Rule("300 per hour", CASE),),
     "followup.case": (Rule("300 per hour", CASE),),

@@ -533,7 +533,8 @@ PARTIAL = ROOT / "minhbach" / "submit" / "templates" / "followup_js.html"
 # Every string key the scripts ask for starts with one of these.
 STRING_KEY = re.compile(
     r"\"((?:case|code|session|failure|error|reply|retaliation|withdraw|progress|sent|author"
-    r"|unreadable|file|download|track|encrypted)-[a-z-]+)\""
+    r"|unreadable|file|download|track|encrypted|forwarded|due|escalate|incident|protection)"
+    r"-[a-z-]+)\""
 )
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from minhbach import crypto
-from minhbach.casework import custody
+from minhbach.casework import access, custody
 from minhbach.casework.custody import CustodyError, NoIdentityAccess
 from minhbach.store.models import RecipientKind, WrapPurpose
 from tests.casework.test_access import SealedCase, seal_case
@@ -51,7 +51,7 @@ def test_nobody_but_a_custodian_holds_or_opens_it(
     world: World, named: SealedCase, who: str
 ) -> None:
     person = world.people[who]
-    assert custody.identity_wrap(named.case, person.id) is None
+    assert access.identity_wrap(named.case, person.id) is None
     assert not custody.may_open(named.case, person)
     with pytest.raises(NoIdentityAccess):
         custody.open_identity(named.case, person, world.key_of(who), REASON)

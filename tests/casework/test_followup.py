@@ -9,8 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minhbach import crypto
-from minhbach.casework import followup, intake
+from minhbach.casework import followup, intake, workflow
+from minhbach.casework.calendar import PeriodUnit
 from minhbach.casework.intake import AttachmentIn
+from minhbach.casework.profiles import load_profile
 from minhbach.casework.recipients import unit_recipients
 from minhbach.casework.sealing import NewCaseKeys, seal_submission
 from minhbach.crypto import kdf
@@ -20,6 +22,7 @@ from minhbach.store.models import (
     Attachment,
     Case,
     CaseEvent,
+    CaseTransfer,
     Message,
     Party,
     RetaliationIncident,
@@ -31,10 +34,17 @@ from tests.store.factories import add_unit
 from tests.worlds import World
 
 TODAY = date(2026, 11, 27)
+RECEIVED = TODAY - timedelta(days=3)
+PROFILE = load_profile("vn-denunciation-2018")
 
 
 def new_case(
-    session: Session, world: World, params: Argon2Params, *, identity: bool = False
+    session: Session,
+    world: World,
+    params: Argon2Params,
+    *,
+    identity: bool = False,
+    received: date = RECEIVED,
 ) -> tuple[NewCaseKeys, Case]:
     keys = NewCaseKeys()
     submission = seal_submission(
@@ -44,7 +54,7 @@ def new_case(
         report={"schema": 1, "what": "Nhận hối lộ"},
         identity={"schema": 1, "name": "Nguyễn Văn A"} if identity else None,
     )
-    case = intake.accept(session, submission, world.unit, params, TODAY - timedelta(days=3))
+    case = intake.accept(session, submission, world.unit, params, received)
     session.commit()
     return keys, case
 
@@ -143,7 +153,6 @@ def test_the_view_carries_the_reporter_wraps_deadlines_and_the_thread(
     session: Session, world: World, fast_argon2: Argon2Params
 ) -> None:
     keys, case = new_case(session, world, fast_argon2, identity=True)
-    case.triage_due, case.target_due = TODAY + timedelta(days=5), TODAY + timedelta(days=60)
     lan = world.people["lan"]
     question = Message(
         author=Party.INSPECTOR,
@@ -164,7 +173,7 @@ def test_the_view_carries_the_reporter_wraps_deadlines_and_the_thread(
         )
     )
     session.commit()
-    view = followup.case_view(case)
+    view = followup.case_view(case, TODAY, world.unit)
     assert view.reference == intake.public_reference(case.public_id)
     assert (view.status, view.track, view.withdrawn, view.forwarded) == (
         "received",
@@ -172,10 +181,12 @@ def test_the_view_carries_the_reporter_wraps_deadlines_and_the_thread(
         False,
         False,
     )
-    assert [(d.kind, d.due_on) for d in view.deadlines] == [
-        ("triage", TODAY + timedelta(days=5)),
-        ("target", TODAY + timedelta(days=60)),
+    triage_due = PROFILE.calendar.due_date(RECEIVED, 7, PeriodUnit.WORKING_DAYS)
+    assert [(d.key, d.statutory, d.due_on) for d in view.deadlines] == [
+        ("triage", True, triage_due)
     ]
+    assert (view.forwarded_to, view.ended, view.may_withdraw) == (None, False, True)
+    assert (view.may_escalate, view.escalated) == (False, False)  # not overdue yet
     reporter = keys.code.reporter_private_key()
     opened = crypto.unwrap(view.case_key_wrap, reporter, crypto.Purpose.CASE_KEY, case.public_id)
     assert opened == keys.case_key
@@ -204,14 +215,14 @@ def test_report_files_stay_out_of_the_thread_and_no_deadline_shows_once_withdraw
             created_on=TODAY,
         )
     )
-    case.resolution_due = TODAY + timedelta(days=30)
     session.commit()
-    assert followup.case_view(case).messages == ()
-    assert len(followup.case_view(case).deadlines) == 1
+    assert followup.case_view(case, TODAY).messages == ()
+    assert [d.key for d in followup.case_view(case, TODAY).deadlines] == ["decision"]
     followup.withdraw(session, case, sealed(keys, crypto.Kind.NOTE, {"schema": 1}), TODAY)
-    view = followup.case_view(case)
+    view = followup.case_view(case, TODAY)
     assert view.withdrawn
-    assert view.deadlines == ()
+    assert (view.ended, view.may_withdraw) == (True, False)
+    assert view.deadlines == ()  # an anonymous report owes no notice of the withdrawal
 
 
 # --- messages -------------------------------------------------------------------------------
@@ -251,7 +262,7 @@ def test_a_message_with_files_is_stored_in_order_and_dated(
     assert [a.message_id for a in stored.attachments] == [message.id, message.id]
     assert opened["attachments"] == [a.id for a in stored.attachments]
     assert {a.origin for a in stored.attachments} == {Party.REPORTER}
-    [shown] = followup.case_view(stored).messages
+    [shown] = followup.case_view(stored, TODAY).messages
     assert [a.downloadable for a in shown.attachments] == [False, False]
 
 
@@ -418,3 +429,79 @@ def test_the_reporter_wrap_is_found_by_purpose(
     reporter = keys.code.reporter_private_key()
     assert crypto.unwrap(wrap, reporter, crypto.Purpose.CASE_KEY, case.public_id) == keys.case_key
     assert followup.reporter_wrap(case, WrapPurpose.IDENTITY_KEY) is None  # anonymous
+
+
+# --- escalation and forwarding ----------------------------------------------------------------
+
+
+def test_an_overdue_legal_deadline_may_be_escalated_once(
+    session: Session, world: World, fast_argon2: Argon2Params
+) -> None:
+    keys, case = new_case(session, world, fast_argon2, identity=True, received=date(2026, 10, 1))
+    assert followup.case_view(case, TODAY).may_escalate
+    note = sealed(keys, crypto.Kind.NOTE, {"schema": 1, "text": "Quá hạn"})
+    event = followup.escalate(session, case, note, TODAY)
+    session.commit()
+    assert (event.kind, event.actor_kind, event.occurred_on, event.occurred_at) == (
+        workflow.ESCALATION,
+        ActorKind.REPORTER,
+        TODAY,
+        None,
+    )
+    assert event.grounds == note
+    assert (case.urgent, case.last_reporter_activity_on) == (True, TODAY)
+    view = followup.case_view(case, TODAY)
+    assert (view.may_escalate, view.escalated) == (False, True)
+    [answer] = [d for d in view.deadlines if d.key == workflow.ESCALATION]
+    assert answer.due_on == PROFILE.calendar.due_date(TODAY, 5, PeriodUnit.WORKING_DAYS)
+    with pytest.raises(followup.FollowUpError) as refused:
+        followup.escalate(session, case, note, TODAY)
+    assert refused.value.code == "not_overdue"
+
+
+def test_a_case_without_an_overdue_legal_deadline_cannot_be_escalated(
+    session: Session, world: World, fast_argon2: Argon2Params
+) -> None:
+    """An anonymous report's dates are the unit's own targets, however late."""
+    keys, case = new_case(session, world, fast_argon2, received=date(2026, 10, 1))
+    [decision] = followup.case_view(case, TODAY).deadlines
+    assert (decision.statutory, decision.overdue(TODAY)) == (False, True)
+    assert not followup.case_view(case, TODAY).may_escalate
+    with pytest.raises(followup.FollowUpError) as refused:
+        followup.escalate(session, case, sealed(keys, crypto.Kind.NOTE, {"schema": 1}), TODAY)
+    assert refused.value.code == "not_overdue"
+    assert case.events == []
+    with pytest.raises(followup.FollowUpError) as malformed:
+        followup.escalate(session, case, b"not a note", TODAY)
+    assert malformed.value.code == "malformed_envelope"
+
+
+def test_a_forwarded_case_is_still_found_from_the_first_unit_and_names_the_new_one(
+    session: Session, world: World, fast_argon2: Argon2Params
+) -> None:
+    keys, case = new_case(session, world, fast_argon2)
+    other = add_unit(session, "thanh-tra-bo")
+    other.name = "Thanh tra Bộ"
+    session.add(
+        CaseTransfer(
+            case=case,
+            from_unit_id=world.unit.id,
+            to_unit_id=other.id,
+            inspector_id=world.people["lan"].id,
+            forwarded_on=TODAY,
+            sender_keeps_access=False,
+        )
+    )
+    case.unit = other
+    workflow.arrive(case, today=TODAY)
+    session.commit()
+    token = keys.code.lookup_token()
+    for unit in (world.unit, other):
+        found = followup.find_case(session, unit, token, fast_argon2)
+        assert found is not None
+        assert followup.get_case(session, unit, case.public_id) is found
+    assert followup.case_view(case, TODAY, world.unit).forwarded_to == "Thanh tra Bộ"
+    assert followup.case_view(case, TODAY, other).forwarded_to is None
+    third = add_unit(session, "thanh-tra-huyen")
+    session.commit()
+    assert followup.find_case(session, third, token, fast_argon2) is None

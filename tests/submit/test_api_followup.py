@@ -30,6 +30,7 @@ from tests.submit.test_followup_pages import (
     Story,
     argon2_runs,
     clock,
+    granted,
     inspector_key,
     new_case,
     reload,
@@ -90,7 +91,8 @@ def view(api: Api, story: Story) -> dict[str, Any]:
 def followup_traffic(api: Api, session: Session, world: World) -> None:
     """One successful exchange for every api.followup_* operation."""
     settings: Settings = api.app.extensions["minhbach.settings"]
-    story = new_case(session, world, settings)
+    # Named and received long ago: its legal triage deadline is overdue, so it escalates.
+    story = new_case(session, world, settings, named=True, received=date(2026, 1, 5))
     unit_message(
         session, FilesystemBlobStore(settings.blob_path), world, story, "?", (("a", b"a"),)
     )
@@ -103,7 +105,16 @@ def followup_traffic(api: Api, session: Session, world: World) -> None:
     assert api.post("/followup/messages", {"envelope": message}).status_code == 201
     note = sealed(key, story, crypto.Kind.NOTE, {"schema": 1, "text": "", "occurred_on": None})
     retaliation = {"kind": "other", "note": note, "occurred_on": None}
-    assert api.post("/followup/retaliation", retaliation).status_code == 201
+    incident = api.post("/followup/retaliation", retaliation)
+    assert incident.status_code == 201
+    added = f"/followup/retaliation/{incident.get_json()['id']}/notes"
+    assert api.post(added, {"note": note}).status_code == 201
+    protection = {"person": "spouse", "category": "honour", "urgent": True, "note": note}
+    assert api.post("/followup/protection", protection).status_code == 201
+    record = granted(session, world, reload(session, story))
+    ask = {"ask": "change", "note": note}
+    assert api.post(f"/followup/protection/{record.id}/asks", ask).status_code == 201
+    assert api.post("/followup/escalate", {"note": note}).status_code == 200
     assert api.post("/followup/withdraw", {"note": note}).status_code == 200
     assert api.post("/followup/leave", {}).status_code == 204
 
@@ -113,7 +124,7 @@ def test_the_helper_for_the_openapi_test_exercises_every_followup_operation(
 ) -> None:
     followup_traffic(api, session, world)
     followup_paths = {path for path, _method in openapi_checked.operations if "followup" in path}
-    assert len(followup_paths) == 7
+    assert len(followup_paths) == 11
 
 
 # --- opening --------------------------------------------------------------------------------
@@ -134,9 +145,13 @@ def test_the_case_view_opens_with_the_reporter_key_alone(
     assert view["received_on"] == "2026-11-02"
     assert view["deadlines"] == [
         {
-            "kind": "triage",
-            "label": "Decision on accepting your report due by",
-            "due_on": "2026-11-11",
+            "key": "decision",
+            "label": "Decision on an anonymous report (the unit's target)",
+            "statutory": False,
+            "due_on": "2026-11-16",
+            "period": "10 working days",
+            "used": None,
+            "overdue": unit_today() > date(2026, 11, 16),
         }
     ]
     assert (view["withdrawn"], view["forwarded"], view["wraps"]["identity_key"]) == (
@@ -144,6 +159,9 @@ def test_the_case_view_opens_with_the_reporter_key_alone(
         False,
         None,
     )
+    assert (view["forwarded_to"], view["ended"], view["may_withdraw"]) == (None, False, True)
+    assert (view["may_escalate"], view["escalated"]) == (False, False)  # no legal deadline
+    assert (view["protections"], view["incidents"]) == ([], [])
     key = case_key_from(view, story)
     assert key == story.keys.case_key
     [message] = view["messages"]
@@ -388,7 +406,9 @@ def test_withdrawal_answers_the_new_view_and_cannot_repeat(
     response = api.post("/followup/withdraw", {"note": note})
     assert response.status_code == 200
     assert (response.get_json()["status"], response.get_json()["withdrawn"]) == ("withdrawn", True)
+    # The unit's decision clock stops; a named case would now owe a notice.
     assert response.get_json()["deadlines"] == []
+    assert (response.get_json()["ended"], response.get_json()["may_withdraw"]) == (True, False)
     again = api.post("/followup/withdraw", {"note": note})
     assert (again.status_code, again.get_json()["error"]["code"]) == (409, "already_ended")
     assert len(reload(session, story).events) == 1

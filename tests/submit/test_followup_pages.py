@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from minhbach import crypto
-from minhbach.casework import intake
+from minhbach.casework import intake, protection
 from minhbach.casework.dates import unit_today
 from minhbach.casework.recipients import unit_recipients
 from minhbach.casework.sealing import NewCaseKeys, seal_submission
@@ -44,6 +44,10 @@ from minhbach.store.models import (
     CaseEvent,
     Message,
     Party,
+    ProtectedPerson,
+    ProtectionCategory,
+    ProtectionRecord,
+    ProtectionState,
     RetaliationIncident,
     RetaliationKind,
 )
@@ -87,17 +91,25 @@ class Story:
         return self.keys.code.display()
 
 
-def new_case(session: Session, world: World, settings: Settings) -> Story:
+def new_case(
+    session: Session,
+    world: World,
+    settings: Settings,
+    *,
+    named: bool = False,
+    received: date = RECEIVED,
+) -> Story:
+    """An anonymous case (the unit's own target dates), or a named one (statutory
+    deadlines: received long enough ago, its triage is overdue and may be escalated)."""
     keys = NewCaseKeys()
     submission = seal_submission(
         keys,
         unit_recipients(session, world.unit),
         category="land",
         report={"schema": 1, "what": "Cán bộ địa chính nhận tiền"},
-        identity=None,
+        identity={"schema": 1, "name": "Nguyễn Văn A"} if named else None,
     )
-    case = intake.accept(session, submission, world.unit, settings.code_kdf, RECEIVED)
-    case.triage_due = date(2026, 11, 11)
+    case = intake.accept(session, submission, world.unit, settings.code_kdf, received)
     session.commit()
     return Story(keys, case)
 
@@ -165,6 +177,35 @@ def without_tokens(page: str) -> str:
     """A page with its anti-forgery tokens blanked, to compare two answers."""
     page = re.sub(r'name="csrf_token" value="[^"]+"', 'name="csrf_token" value=""', page)
     return re.sub(r'<meta name="csrf-token" content="[^"]+">', "", page)
+
+
+def granted(session: Session, world: World, case: Case) -> ProtectionRecord:
+    """Protection the reporter asked for in person, granted by inspector "lan": measures
+    in place, which the reporter may ask to change, add to or end."""
+    today = unit_today()
+    key, lan = inspector_key(world, case), world.people["lan"]
+    now = datetime.now(UTC)
+    record = protection.open_by_inspector(
+        session,
+        case,
+        key,
+        lan,
+        ProtectedPerson.REPORTER,
+        ProtectionCategory.INFORMATION,
+        False,
+        protection.RequestDetails(),
+        today,
+        now,
+    )
+    protection.transition(
+        session, record, key, lan, ProtectionState.UNDER_REVIEW, protection.StepFields(), today, now
+    )
+    fields = protection.StepFields(
+        measures="Hồ sơ tách phần danh tính", responsible_body="Thanh tra tỉnh", started_on=today
+    )
+    protection.transition(session, record, key, lan, ProtectionState.ACTIVE, fields, today, now)
+    session.commit()
+    return record
 
 
 # --- fixtures -----------------------------------------------------------------------------
@@ -355,8 +396,10 @@ def test_the_reporter_reads_the_units_reply_decrypted_in_memory(
     assert "Received, not yet read" in text
     assert "Anonymous report" in text
     assert "November 2, 2026" in text  # received on, for the page's language
-    assert "Decision on accepting your report due by" in text
-    assert "November 11, 2026" in text
+    assert "Decision on an anonymous report (the unit&#39;s target)" in text
+    assert "Due by November 16, 2026." in text
+    assert "own target: 10 working days." in text
+    assert "Escalate" not in text  # a target date of the unit is not a legal deadline
     assert "November 9, 2026" in text  # the message's date
     assert "From the unit" in text
     assert "Anh/chị có giữ biên lai gốc không?\nNếu có, xin gửi bản chụp." in text
@@ -547,7 +590,7 @@ def test_withdrawal_needs_confirmation_then_is_recorded_and_cannot_repeat(
     assert 'id="withdraw-form"' not in page
     again = client.post("/followup/withdraw", data={**reason, "withdraw_confirm": "yes"})
     assert again.status_code == 409
-    assert "already been withdrawn or closed" in again.text
+    assert "can no longer be withdrawn" in again.text
     assert 'href="#withdraw-heading"' in again.text
     assert len(reload(session, story).events) == 1
 
@@ -859,7 +902,15 @@ def test_nothing_a_reporter_sends_reaches_disk_or_logs_in_plaintext(
     caplog.set_level(logging.DEBUG)
     secrets = {
         name: f"MBCANARY-{name}-{uuid.uuid4().hex}"
-        for name in ("reply", "file name", "contents", "retaliation", "withdrawal")
+        for name in (
+            "reply",
+            "file name",
+            "contents",
+            "retaliation",
+            "addition",
+            "protection",
+            "withdrawal",
+        )
     }
     marker = secrets["contents"].encode()
     piece = (marker * (64 * 1024 // len(marker) + 1))[: 64 * 1024]
@@ -895,9 +946,20 @@ def test_nothing_a_reporter_sends_reaches_disk_or_logs_in_plaintext(
                 "retaliation",
                 {"retaliation_kind": "harassment", "retaliation_text": secrets["retaliation"]},
             ),
+            ("incidents/{incident}/notes", {"incident_text": secrets["addition"]}),
+            (
+                "protection",
+                {
+                    "protection_person": "parent",
+                    "protection_category": "property",
+                    "protection_text": secrets["protection"],
+                },
+            ),
             ("withdraw", {"withdraw_confirm": "yes", "withdraw_reason": secrets["withdrawal"]}),
         ):
             page = browser.open(f"{base}/followup/case").read().decode()
+            found = re.search(r'action="/followup/incidents/(\d+)/notes"', page)
+            path = path.format(incident=found.group(1) if found else "none")
             data = urllib.parse.urlencode({"csrf_token": csrf_token_of(page), **fields}).encode()
             assert browser.open(f"{base}/followup/{path}", data).status == 200
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from flask import Response, jsonify
 from flask_babel import LazyString
@@ -24,21 +24,28 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from minhbach.casework import followup, uploads
+from minhbach.casework import followup, protection, uploads
 from minhbach.casework.dates import unit_today
 from minhbach.casework.intake import AttachmentIn
 from minhbach.crypto.encoding import b64u_encode
 from minhbach.crypto.files import read_pieces
 from minhbach.store.blobs import BlobNotFound
-from minhbach.store.models import Case, RetaliationKind
-from minhbach.submit import followup_session
+from minhbach.store.models import (
+    Case,
+    Party,
+    ProtectedPerson,
+    ProtectionCategory,
+    ProtectionRecord,
+    RetaliationIncident,
+    RetaliationKind,
+)
+from minhbach.submit import followup_session, shown
 from minhbach.submit.api import binary_field, blob_store, blueprint, field, json_object
 from minhbach.submit.api.challenges import require_pow
 from minhbach.submit.api.uploads import claim_uploads
 from minhbach.submit.followup_session import SessionProblem
 from minhbach.submit.pow import Purpose
 from minhbach.submit.unit import current_unit, settings
-from minhbach.submit.views.followup import DEADLINE_LABELS
 from minhbach.web import labels
 from minhbach.web.database import db
 from minhbach.web.errors import PublicError
@@ -50,6 +57,7 @@ MAX_MESSAGE_JSON_BYTES = 1024 * 1024
 # A NOTE of up to 256 KiB in b64u, and the other fields.
 MAX_NOTE_JSON_BYTES = 384 * 1024
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+Choice = TypeVar("Choice", ProtectedPerson, ProtectionCategory)
 
 REFUSALS: dict[str, tuple[int, LazyString]] = {
     "malformed_envelope": (400, _l("An envelope is not a valid encrypted envelope of its kind.")),
@@ -59,7 +67,15 @@ REFUSALS: dict[str, tuple[int, LazyString]] = {
         _l("At most %(count)d files can be sent with one message.", count=followup.MAX_ATTACHMENTS),
     ),
     "date_in_future": (400, _l("The date is in the future.")),
-    "already_ended": (409, _l("This report has already been withdrawn or closed.")),
+    "already_ended": (409, _l("This report can no longer be withdrawn.")),
+    "not_overdue": (
+        409,
+        _l(
+            "This report cannot be escalated now: no deadline set by law has passed, or the "
+            "head of the unit is already asked to answer."
+        ),
+    ),
+    "confirmation_in_past": (400, _l("The request could not be accepted.")),
 }
 
 
@@ -142,6 +158,92 @@ def post_withdraw() -> Response:
     return jsonify(case_document(case))
 
 
+@blueprint.post("/followup/escalate", endpoint="followup_escalate")
+def post_escalate() -> Response:
+    """Art. 38: an overdue case goes to the head of the unit, with the reporter's note."""
+    case = _current_case()
+    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"note"})
+    note = _required_binary(document, "note")
+    session = db()
+    with _refusing():
+        followup.escalate(session, case, note, unit_today())
+    session.commit()
+    return jsonify(case_document(case))
+
+
+@blueprint.post("/followup/protection", endpoint="followup_protection")
+def post_protection() -> tuple[Response, int]:
+    case = _current_case()
+    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"person", "category", "urgent", "note"})
+    person = _enum_field(document, "person", ProtectedPerson)
+    category = _enum_field(document, "category", ProtectionCategory)
+    urgent: bool = field(document, "urgent", bool)
+    note = _required_binary(document, "note")
+    session, today = db(), unit_today()
+    with _refusing():
+        record = protection.request_by_reporter(
+            session,
+            case,
+            person,
+            category,
+            urgent,
+            note,
+            today,
+            shown.confirmation_due(case, today, urgent),
+        )
+    session.commit()
+    return jsonify(id=record.id), 201
+
+
+@blueprint.post("/followup/protection/<int:record_id>/asks", endpoint="followup_protection_ask")
+def post_protection_ask(record_id: int) -> tuple[Response, int]:
+    """The protected person asks to change, add to or end the measures in place."""
+    case = _current_case()
+    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"ask", "note"})
+    ask = field(document, "ask", str)
+    if ask not in shown.ASKS:
+        raise PublicError(
+            400,
+            "malformed_field",
+            _("Field 'ask' must be one of: %(names)s.", names=", ".join(shown.ASKS)),
+        )
+    note = _required_binary(document, "note")
+    record = shown.protection_record(case, record_id)
+    if record is None or not shown.may_ask(record):
+        raise PublicError(
+            404,
+            "protection_not_found",
+            _("No protection of this report can be changed with this request."),
+        )
+    session = db()
+    with _refusing():
+        event = protection.reporter_asks(session, record, ask, note, unit_today())
+    session.commit()
+    return jsonify(id=event.id), 201
+
+
+@blueprint.post(
+    "/followup/retaliation/<int:incident_id>/notes", endpoint="followup_retaliation_note"
+)
+def post_retaliation_note(incident_id: int) -> tuple[Response, int]:
+    """Something added to a retaliation report the reporter made earlier."""
+    case = _current_case()
+    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"note"})
+    note = _required_binary(document, "note")
+    incident = next(
+        (item for item in shown.reporter_incidents(case) if item.id == incident_id), None
+    )
+    if incident is None:
+        raise PublicError(
+            404, "incident_not_found", _("This retaliation report does not exist here.")
+        )
+    session = db()
+    with _refusing():
+        added = protection.add_note(session, incident, Party.REPORTER, note, unit_today())
+    session.commit()
+    return jsonify(id=added.id), 201
+
+
 @blueprint.get("/followup/files/<int:attachment_id>", endpoint="followup_file")
 def get_file(attachment_id: int) -> Response:
     """A file the unit sent, as stored: its ciphertext, which the browser decrypts."""
@@ -177,7 +279,8 @@ def leave() -> Response:
 
 def case_document(case: Case) -> dict[str, Any]:
     """The case view of docs/submission.md §3; labels in the session's language."""
-    view = followup.case_view(case)
+    today = unit_today()
+    view = followup.case_view(case, today, current_unit())
     identity = view.identity_key_wrap
     return {
         "case_id": case.public_id,  # the context of every envelope the browser opens
@@ -187,8 +290,8 @@ def case_document(case: Case) -> dict[str, Any]:
         "track": view.track.value,
         "received_on": view.received_on.isoformat(),
         "deadlines": [
-            {"kind": d.kind, "label": str(DEADLINE_LABELS[d.kind]), "due_on": d.due_on.isoformat()}
-            for d in view.deadlines
+            _deadline_document(deadline)
+            for deadline in shown.shown_deadlines(view.deadlines, today)
         ],
         "wraps": {
             "case_key": b64u_encode(view.case_key_wrap),
@@ -214,7 +317,65 @@ def case_document(case: Case) -> dict[str, Any]:
         ],
         "withdrawn": view.withdrawn,
         "forwarded": view.forwarded,
+        "forwarded_to": view.forwarded_to,
+        "ended": view.ended,
+        "may_withdraw": view.may_withdraw,
+        "may_escalate": view.may_escalate,
+        "escalated": view.escalated,
+        "escalation_period": shown.escalation_period(case),
+        "protection_confirmation": shown.confirmation_period(case),
+        "protections": [_protection_document(record) for record in shown.protections(case)],
+        "incidents": [_incident_document(item) for item in shown.reporter_incidents(case)],
     }
+
+
+def _deadline_document(deadline: shown.ShownDeadline) -> dict[str, Any]:
+    return {
+        "key": deadline.key,
+        "label": deadline.label,
+        "statutory": deadline.statutory,
+        "due_on": _iso(deadline.due_on),
+        "period": deadline.period,
+        "used": deadline.used,
+        "overdue": deadline.overdue,
+    }
+
+
+def _protection_document(record: ProtectionRecord) -> dict[str, Any]:
+    """Facts only: the sealed details may hold what an inspector wrote."""
+    return {
+        "id": record.id,
+        "person": record.person.value,
+        "person_label": str(labels.PROTECTED_PEOPLE.get(record.person, record.person.value)),
+        "category": record.category.value,
+        "category_label": str(labels.PROTECTION_KINDS.get(record.category, record.category.value)),
+        "state": record.state.value,
+        "state_label": shown.protection_state_label(record.state),
+        "urgent": record.urgent,
+        "requested_by": record.requested_by.value,
+        "requested_on": record.requested_on.isoformat(),
+        "confirmation_due": _iso(record.written_confirmation_due),
+        "decided_on": _iso(record.decided_on),
+        "started_on": _iso(record.started_on),
+        "ended_on": _iso(record.ended_on),
+        "may_ask": shown.may_ask(record),
+        "asked_on": [day.isoformat() for day in shown.pending_asks(record)],
+    }
+
+
+def _incident_document(incident: RetaliationIncident) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "kind": incident.kind.value,
+        "kind_label": str(labels.RETALIATION_KINDS.get(incident.kind, incident.kind.value)),
+        "occurred_on": _iso(incident.occurred_on),
+        "reported_on": incident.reported_on.isoformat(),
+        "added_on": [day.isoformat() for day in shown.reporter_notes(incident)],
+    }
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -297,6 +458,22 @@ def _retaliation_kind(value: str) -> RetaliationKind:
         ) from None
 
 
+def _enum_field(document: dict[str, Any], name: str, kind: type[Choice]) -> Choice:
+    value = field(document, name, str)
+    try:
+        return kind(value)
+    except ValueError:
+        raise PublicError(
+            400,
+            "malformed_field",
+            _(
+                "Field '%(name)s' must be one of: %(names)s.",
+                name=name,
+                names=", ".join(item.value for item in kind),
+            ),
+        ) from None
+
+
 def _date(value: str | None) -> date | None:
     if value is None:
         return None
@@ -315,7 +492,7 @@ def _refusing() -> Iterator[None]:
     """Answer a refusal of the follow-up service with its status and a clear message."""
     try:
         yield
-    except followup.FollowUpError as error:
+    except (followup.FollowUpError, protection.ProtectionError) as error:
         raise _refusal(error.code) from None
 
 

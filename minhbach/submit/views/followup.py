@@ -7,7 +7,8 @@ Nothing decrypted is ever written anywhere, and every page is ``no-store``.
 
 A reply with files streams like ``report.submit``: the multipart body is read as it
 arrives, the anti-forgery token first, and files are encrypted on arrival. The other forms
-carry text only and go through the app's CSRF protection.
+(retaliation and additions to it, protection, escalation, withdrawal) carry text only, go
+through the app's CSRF protection, and are sealed here in memory as the browser would.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import quote
 
 from flask import (
@@ -41,12 +42,22 @@ from werkzeug.datastructures import Headers
 from wtforms import ValidationError
 
 from minhbach import crypto
-from minhbach.casework import followup
+from minhbach.casework import followup, protection
 from minhbach.casework.dates import unit_today
 from minhbach.casework.intake import AttachmentIn
 from minhbach.store.blobs import BlobNotFound, FilesystemBlobStore
-from minhbach.store.models import Case, Party, RetaliationKind, Track, WrapPurpose
-from minhbach.submit import followup_session
+from minhbach.store.models import (
+    Case,
+    Party,
+    ProtectedPerson,
+    ProtectionCategory,
+    ProtectionRecord,
+    RetaliationIncident,
+    RetaliationKind,
+    Track,
+    WrapPurpose,
+)
+from minhbach.submit import followup_session, shown
 from minhbach.submit.followup_session import SessionProblem
 from minhbach.submit.streaming import (
     FileRefused,
@@ -68,21 +79,24 @@ from minhbach.web.database import db
 from minhbach.web.errors import PublicError, error_response
 
 blueprint = Blueprint("followup", __name__, url_prefix="/followup")
+Choice = TypeVar("Choice", ProtectedPerson, ProtectionCategory)
 
 MAX_CODE_INPUT = 200  # far longer than any spelling of a code; refused unread beyond
 REPLY_TEXT, REPLY_FILES = "reply_text", "reply_files"
 RETALIATION_FIELDS = ("retaliation_kind", "retaliation_date", "retaliation_text")
 WITHDRAW_FIELDS = ("withdraw_reason", "withdraw_confirm")
+ESCALATE_FIELDS = ("escalate_text",)
+PROTECTION_FIELDS = ("protection_person", "protection_category", "protection_urgent")
+PROTECTION_TEXT = "protection_text"
+INCIDENT_TEXT = "incident_text"
+ASK_FIELDS = ("ask_kind", "ask_text")
 TEXT_ALLOWANCE = 1024 * 1024  # the text, part headers and boundaries on top of the files
 MAX_TEXT_BYTES = 256 * 1024
 SPARE_PARTS = 8
-FORMS = ("reply", "retaliation", "withdraw")
+FORMS = ("reply", "retaliation", "withdraw", "escalate", "protection")
+INCIDENT_FORM = "incident-"  # and the incident's id: one form per incident
+ASK_FORM = "ask-"  # and the protection record's id
 
-DEADLINE_LABELS: Mapping[str, LazyString] = {
-    "triage": _l("Decision on accepting your report due by"),
-    "resolution": _l("Resolution due by"),
-    "target": _l("The unit's target date"),
-}
 TRACK_LABELS: Mapping[Track, LazyString] = {
     Track.ANONYMOUS: _l("Anonymous report"),
     Track.NAMED: _l("Named, confidential report"),
@@ -116,6 +130,15 @@ SENT: Mapping[str, LazyString] = {
         "Your report of retaliation was sent. The unit sees it first, as an urgent matter."
     ),
     "withdrawn": _l("Your report has been withdrawn. The unit has been told."),
+    "escalated": _l(
+        "Your report was escalated to the head of the unit, who must now answer. The date "
+        "is under Deadlines."
+    ),
+    "protection": _l(
+        "Your request for protection was sent. The unit sees it first if you marked it urgent."
+    ),
+    "incident": _l("What you added was sent. The unit sees it as an urgent matter."),
+    "asked": _l("What you asked was sent. The unit must answer it."),
 }
 
 
@@ -236,7 +259,10 @@ class FormState:
 
 
 def _case_page(opened: Opened, *, state: FormState | None = None, sent: str | None = None) -> str:
-    view = followup.case_view(opened.case)
+    today = unit_today()
+    case = opened.case
+    view = followup.case_view(case, today, current_unit())
+    deadlines = shown.shown_deadlines(view.deadlines, today)
     config = settings()
     return render_template(
         "followup_case.html",
@@ -244,13 +270,20 @@ def _case_page(opened: Opened, *, state: FormState | None = None, sent: str | No
         status=labels.status_label(view.status),
         track=TRACK_LABELS[view.track],
         received_on=format_date(view.received_on, format="long"),
-        deadlines=[
-            (DEADLINE_LABELS[d.kind], format_date(d.due_on, format="long")) for d in view.deadlines
-        ],
+        deadlines=deadlines,
+        escalation=shown.escalation(deadlines),
+        escalation_period=shown.escalation_period(case),
         messages=[_shown(message, opened) for message in view.messages],
+        protections=[_shown_protection(record) for record in shown.protections(case)],
+        incidents=[_shown_incident(incident) for incident in shown.reporter_incidents(case)],
         kinds=[(kind.value, labels.RETALIATION_KINDS[kind]) for kind in RetaliationKind],
-        today=unit_today().isoformat(),
+        people=[(person.value, labels.PROTECTED_PEOPLE[person]) for person in ProtectedPerson],
+        categories=[(kind.value, labels.PROTECTION_KINDS[kind]) for kind in ProtectionCategory],
+        asks=list(shown.ASKS.items()),
+        today=today.isoformat(),
         forms=_form_states(state),
+        no_form=FormState(),
+        confirmation_period=shown.confirmation_period(case),
         failed=state if state is not None and state.errors else None,
         sent=SENT.get(sent or ""),
         max_chars=MAX_CHARS,
@@ -261,9 +294,63 @@ def _case_page(opened: Opened, *, state: FormState | None = None, sent: str | No
 
 def _form_states(failed: FormState | None) -> dict[str, FormState]:
     states = {name: FormState(name=name) for name in FORMS}
-    if failed is not None and failed.name in states:
-        states[failed.name] = failed
+    if failed is not None and failed.name is not None:
+        states[failed.name] = failed  # an incident's form too: "incident-<id>"
     return states
+
+
+@dataclass(frozen=True)
+class ShownProtection:
+    id: int
+    person: str
+    category: str
+    state: str
+    urgent: bool
+    requested_by_you: bool
+    requested_on: str
+    confirmation_due: str | None
+    decided_on: str | None
+    started_on: str | None
+    ended_on: str | None
+    may_ask: bool  # measures are in place: they can be changed, added to or ended
+    asked_on: list[str]  # asks the unit has not answered yet
+
+
+@dataclass(frozen=True)
+class ShownIncident:
+    id: int
+    kind: str
+    occurred_on: str | None
+    reported_on: str
+    added_on: list[str]  # the dates the reporter added something
+
+
+def _shown_protection(record: ProtectionRecord) -> ShownProtection:
+    return ShownProtection(
+        id=record.id,
+        person=str(labels.PROTECTED_PEOPLE.get(record.person, record.person.value)),
+        category=str(labels.PROTECTION_KINDS.get(record.category, record.category.value)),
+        state=shown.protection_state_label(record.state),
+        urgent=record.urgent,
+        requested_by_you=record.requested_by is Party.REPORTER,
+        requested_on=format_date(record.requested_on, format="long"),
+        confirmation_due=shown.long_date(record.written_confirmation_due),
+        decided_on=shown.long_date(record.decided_on),
+        started_on=shown.long_date(record.started_on),
+        ended_on=shown.long_date(record.ended_on),
+        may_ask=shown.may_ask(record),
+        asked_on=[format_date(day, format="long") for day in shown.pending_asks(record)],
+    )
+
+
+def _shown_incident(incident: RetaliationIncident) -> ShownIncident:
+    return ShownIncident(
+        id=incident.id,
+        kind=str(labels.RETALIATION_KINDS.get(incident.kind, incident.kind.value)),
+        occurred_on=shown.long_date(incident.occurred_on),
+        reported_on=format_date(incident.reported_on, format="long"),
+        added_on=[format_date(day, format="long") for day in shown.reporter_notes(incident)],
+    )
 
 
 def _shown(message: followup.MessageView, opened: Opened) -> ShownMessage:
@@ -459,8 +546,8 @@ def withdraw() -> ResponseReturnValue:
     errors: dict[str, str] = {}
     reason = _text(values, "withdraw_reason", errors)
     status = 400
-    if opened.case.status in followup.ENDED_STATUSES:
-        errors["withdraw_ended"] = _("This report has already been withdrawn or closed.")
+    if not followup.case_view(opened.case, unit_today(), current_unit()).may_withdraw:
+        errors["withdraw_ended"] = _("This report can no longer be withdrawn.")
         status = 409
     elif values["withdraw_confirm"] != "yes":
         errors["withdraw_confirm"] = _("Tick the box to confirm that you want to withdraw.")
@@ -477,6 +564,151 @@ def withdraw() -> ResponseReturnValue:
         raise PublicError(409, "not_accepted", _not_accepted_message()) from None
     db().commit()
     return _done("withdrawn")
+
+
+def _seal_note(opened: Opened, text: str) -> bytes:
+    """A NOTE as the browser seals it: ``{"schema": 1, "text"}`` under the case key."""
+    document = {"schema": 1, "text": text}
+    return crypto.seal_json(opened.key, crypto.Kind.NOTE, opened.case.public_id, document)
+
+
+# --- escalation (Art. 38) -------------------------------------------------------------------
+
+
+@blueprint.post("/escalate")
+def escalate() -> ResponseReturnValue:
+    values = {name: request.form.get(name, "") for name in ESCALATE_FIELDS}
+    try:
+        opened = open_current()
+    except SessionProblem as problem:
+        return _start_page(reason=problem.reason, unsent=values["escalate_text"]), 401
+    today = unit_today()
+    errors: dict[str, str] = {}
+    text = _text(values, "escalate_text", errors)
+    status = 400
+    if not followup.case_view(opened.case, today, current_unit()).may_escalate:
+        errors["escalate_refused"] = _(
+            "This report cannot be escalated now: no deadline set by law has passed, or "
+            "the head of the unit is already asked to answer."
+        )
+        status = 409
+    if errors:
+        state = FormState(name="escalate", values=values, errors=errors)
+        return _case_page(opened, state=state), status
+    try:
+        followup.escalate(db(), opened.case, _seal_note(opened, text), today)
+    except followup.FollowUpError:
+        db().rollback()
+        raise PublicError(409, "not_accepted", _not_accepted_message()) from None
+    db().commit()
+    return _done("escalated")
+
+
+# --- protection, and additions to a retaliation report --------------------------------------
+
+
+@blueprint.post("/protection")
+def request_protection() -> ResponseReturnValue:
+    values = {name: request.form.get(name, "") for name in (*PROTECTION_FIELDS, PROTECTION_TEXT)}
+    try:
+        opened = open_current()
+    except SessionProblem as problem:
+        return _start_page(reason=problem.reason, unsent=values[PROTECTION_TEXT]), 401
+    errors: dict[str, str] = {}
+    person = _choice(ProtectedPerson, values["protection_person"])
+    if person is None:
+        errors["protection_person"] = _("Choose who needs protection.")
+    category = _choice(ProtectionCategory, values["protection_category"])
+    if category is None:
+        errors["protection_category"] = _("Choose what needs protecting.")
+    text = _text(values, PROTECTION_TEXT, errors)
+    if person is None or category is None or errors:
+        state = FormState(name="protection", values=values, errors=errors)
+        return _case_page(opened, state=state), 400
+    today, case = unit_today(), opened.case
+    urgent = values["protection_urgent"] == "yes"
+    try:
+        protection.request_by_reporter(
+            db(),
+            case,
+            person,
+            category,
+            urgent,
+            _seal_note(opened, text),
+            today,
+            shown.confirmation_due(case, today, urgent),
+        )
+    except protection.ProtectionError:
+        db().rollback()
+        raise PublicError(400, "not_accepted", _not_accepted_message()) from None
+    db().commit()
+    return _done("protection")
+
+
+@blueprint.post("/incidents/<int:incident_id>/notes")
+def add_to_incident(incident_id: int) -> ResponseReturnValue:
+    values = {INCIDENT_TEXT: request.form.get(INCIDENT_TEXT, "")}
+    try:
+        opened = open_current()
+    except SessionProblem as problem:
+        return _start_page(reason=problem.reason, unsent=values[INCIDENT_TEXT]), 401
+    incident = _reported_incident(opened.case, incident_id)
+    if incident is None:
+        raise PublicError(404, "incident_not_found", _incident_missing_message())
+    errors: dict[str, str] = {}
+    text = _text(values, INCIDENT_TEXT, errors)
+    if not errors and not text:
+        errors[INCIDENT_TEXT] = _("Write what you want to add.")
+    if errors:
+        state = FormState(name=f"{INCIDENT_FORM}{incident.id}", values=values, errors=errors)
+        return _case_page(opened, state=state), 400
+    try:
+        protection.add_note(db(), incident, Party.REPORTER, _seal_note(opened, text), unit_today())
+    except protection.ProtectionError:
+        db().rollback()
+        raise PublicError(400, "not_accepted", _not_accepted_message()) from None
+    db().commit()
+    return _done("incident")
+
+
+@blueprint.post("/protection/<int:record_id>/asks")
+def ask_about_protection(record_id: int) -> ResponseReturnValue:
+    """The protected person asks to change, add to or end the measures in place."""
+    values = {name: request.form.get(name, "") for name in ASK_FIELDS}
+    try:
+        opened = open_current()
+    except SessionProblem as problem:
+        return _start_page(reason=problem.reason, unsent=values["ask_text"]), 401
+    record = shown.protection_record(opened.case, record_id)
+    if record is None or not shown.may_ask(record):
+        raise PublicError(404, "protection_not_found", _protection_missing_message())
+    errors: dict[str, str] = {}
+    ask = values["ask_kind"]
+    if ask not in shown.ASKS:
+        errors["ask_kind"] = _("Choose what you ask for.")
+    text = _text(values, "ask_text", errors)
+    if errors:
+        state = FormState(name=f"{ASK_FORM}{record.id}", values=values, errors=errors)
+        return _case_page(opened, state=state), 400
+    try:
+        protection.reporter_asks(db(), record, ask, _seal_note(opened, text), unit_today())
+    except protection.ProtectionError:
+        db().rollback()
+        raise PublicError(400, "not_accepted", _not_accepted_message()) from None
+    db().commit()
+    return _done("asked")
+
+
+def _reported_incident(case: Case, incident_id: int) -> RetaliationIncident | None:
+    """An incident of this case that its reporter reported; no other can be added to."""
+    return next((item for item in shown.reporter_incidents(case) if item.id == incident_id), None)
+
+
+def _choice(kind: type[Choice], value: str) -> Choice | None:
+    try:
+        return kind(value)
+    except ValueError:
+        return None
 
 
 def _retaliation_kind(value: str, errors: dict[str, str]) -> RetaliationKind | None:
@@ -610,6 +842,9 @@ def _start_page(
         # For the JavaScript enhancement (followup_js.html), which builds the case view
         # in the browser and needs these labels in the page's language.
         retaliation_kinds={kind.value: label for kind, label in labels.RETALIATION_KINDS.items()},
+        protected_people={person.value: label for person, label in labels.PROTECTED_PEOPLE.items()},
+        protection_kinds={kind.value: label for kind, label in labels.PROTECTION_KINDS.items()},
+        protection_asks=dict(shown.ASKS),
         status_labels=dict(labels.STATUSES),
     )
 
@@ -663,6 +898,14 @@ def _too_large_message() -> str:
 
 def _not_accepted_message() -> str:
     return _("This could not be accepted. Nothing was sent. Please try again.")
+
+
+def _protection_missing_message() -> str:
+    return _("This protection cannot be changed here. Go back to your report and try again.")
+
+
+def _incident_missing_message() -> str:
+    return _("This retaliation report is not available. Go back to your report and try again.")
 
 
 def _file_missing_message() -> str:

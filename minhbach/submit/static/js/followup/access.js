@@ -29,12 +29,64 @@ import { getJson, postJson, proofOfWork, send } from "../report/api.js";
  * @property {string} [status_label]
  * @property {string} track
  * @property {string} received_on
- * @property {{kind: string, due_on: string, label?: string}[]} deadlines
+ * @property {Deadline[]} deadlines
  * @property {{case_key: string, identity_key: string | null}} wraps
  * @property {RawMessage[]} messages
  * @property {boolean} withdrawn
- * @property {boolean} [ended] - withdrawn or closed: it cannot be withdrawn (again)
- * @property {boolean} [forwarded]
+ * @property {boolean} ended - decided or stopped
+ * @property {boolean} forwarded
+ * @property {string | null} forwarded_to - the unit that handles the case now
+ * @property {boolean} may_withdraw
+ * @property {boolean} may_escalate - a deadline set by law has passed (Art. 38)
+ * @property {boolean} escalated - the head of the unit's answer is pending
+ * @property {string | null} escalation_period - e.g. "5 working days"
+ * @property {string} protection_confirmation - e.g. "3 working days"
+ * @property {Protection[]} protections
+ * @property {Incident[]} incidents
+ */
+
+/**
+ * A running clock, in the session's language (docs/submission.md §3).
+ *
+ * @typedef {object} Deadline
+ * @property {string} key
+ * @property {string} label
+ * @property {boolean} statutory - set by law; otherwise the unit's own target
+ * @property {string | null} due_on - YYYY-MM-DD; null while paused
+ * @property {string} period - the allowance in words
+ * @property {string | null} used - while paused, how much is used, in words
+ * @property {boolean} overdue
+ */
+
+/**
+ * A protection record: facts only.
+ *
+ * @typedef {object} Protection
+ * @property {number} id
+ * @property {string} person_label
+ * @property {string} category_label
+ * @property {string} state
+ * @property {string} state_label
+ * @property {boolean} urgent
+ * @property {string} requested_by - "reporter" or "inspector"
+ * @property {string} requested_on
+ * @property {string | null} confirmation_due
+ * @property {string | null} decided_on
+ * @property {string | null} started_on
+ * @property {string | null} ended_on
+ * @property {boolean} may_ask - measures are in place: they may be changed or ended
+ * @property {string[]} asked_on - the days of asks the unit has not answered
+ */
+
+/**
+ * A retaliation incident the reporter reported.
+ *
+ * @typedef {object} Incident
+ * @property {number} id
+ * @property {string} kind_label
+ * @property {string | null} occurred_on
+ * @property {string} reported_on
+ * @property {string[]} added_on
  */
 
 /**
@@ -122,7 +174,9 @@ export function checkView(view) {
     typeof candidate.status === "string" &&
     typeof candidate.wraps?.case_key === "string" &&
     Array.isArray(candidate.messages) &&
-    Array.isArray(candidate.deadlines);
+    Array.isArray(candidate.deadlines) &&
+    Array.isArray(candidate.protections) &&
+    Array.isArray(candidate.incidents);
   if (!valid) {
     throw new CaseUnreadable();
   }

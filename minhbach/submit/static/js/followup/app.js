@@ -13,11 +13,23 @@ import { FileUnreadable } from "../report/submission.js";
 import { UploadLost } from "../report/upload.js";
 import { CaseUnreadable, endSession, openCase, parseCode, refreshView } from "./access.js";
 import { CodeForm } from "./code-form.js";
-import { sendReply, sendRetaliation, sendWithdrawal } from "./compose.js";
+import {
+  sendAsk,
+  sendEscalation,
+  sendIncidentNote,
+  sendProtection,
+  sendReply,
+  sendRetaliation,
+  sendWithdrawal,
+} from "./compose.js";
 import { Downloads } from "./download.js";
 import { clearErrors, lock, Progress, showAlert, showErrors } from "./feedback.js";
 import {
   control,
+  readAsk,
+  readEscalation,
+  readIncidentNote,
+  readProtection,
   readReply,
   readRetaliation,
   readWithdrawal,
@@ -175,8 +187,10 @@ export class FollowupApp {
   async #show(view) {
     const access = /** @type {CaseAccess} */ (this.#access);
     const messages = await openMessages(access, view.messages);
-    const screen = new CaseScreen(this.page, (id, meta, button) =>
-      this.#download(id, meta, button),
+    const screen = new CaseScreen(
+      this.page,
+      (id, meta, button) => this.#download(id, meta, button),
+      (kind, id, form) => this.#bindItem(kind, id, form),
     );
     this.#bind(screen);
     screen.update(view, messages);
@@ -238,12 +252,43 @@ export class FollowupApp {
       progress.say(page.strings.get("progress-note"));
       return sendWithdrawal(page, /** @type {CaseAccess} */ (this.#access), value.reasons);
     }, "sent-withdrawal");
+    this.#onSubmit(forms.escalate, readEscalation, (value, progress) => {
+      progress.say(page.strings.get("progress-note"));
+      return sendEscalation(page, /** @type {CaseAccess} */ (this.#access), value.text);
+    }, "sent-escalation");
+    this.#onSubmit(forms.protection, readProtection, (value, progress) => {
+      progress.say(page.strings.get("progress-note"));
+      return sendProtection(page, /** @type {CaseAccess} */ (this.#access), value);
+    }, "sent-protection");
     // Leaving always works, even while something is being sent: someone may walk in.
     forms.leave.addEventListener("submit", (event) => {
       event.preventDefault();
       this.leave();
     });
     control(forms.retaliation, "occurred_on").max = today();
+  }
+
+  /**
+   * The form of one item: "add information" to a retaliation report ("incident"), or an
+   * ask about a protection in place ("ask").
+   *
+   * @param {"incident" | "ask"} kind
+   * @param {number} id - the incident's or the protection record's id
+   * @param {HTMLFormElement} form
+   */
+  #bindItem(kind, id, form) {
+    const page = this.page;
+    if (kind === "incident") {
+      this.#onSubmit(form, readIncidentNote, (value, progress) => {
+        progress.say(page.strings.get("progress-note"));
+        return sendIncidentNote(page, /** @type {CaseAccess} */ (this.#access), id, value.text);
+      }, "sent-incident");
+      return;
+    }
+    this.#onSubmit(form, readAsk, (value, progress) => {
+      progress.say(page.strings.get("progress-note"));
+      return sendAsk(page, /** @type {CaseAccess} */ (this.#access), id, value);
+    }, "sent-ask");
   }
 
   /**

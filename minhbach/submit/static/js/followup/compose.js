@@ -2,8 +2,9 @@
  * What the reporter sends to the unit, sealed in this browser with the case key
  * (docs/submission.md §1, §3): a message with files (MESSAGE, each file's stream through
  * the resumable upload client and its FILE_META), a retaliation report (NOTE, its kind in
- * plaintext so the unit can act before decrypting) and a withdrawal (NOTE). The server
- * receives ciphertext only.
+ * plaintext so the unit can act before decrypting) and additions to it, a protection
+ * request (NOTE; person, category and urgency in plaintext), an escalation and a
+ * withdrawal (NOTE). The server receives ciphertext only.
  *
  * @module followup/compose
  */
@@ -175,4 +176,60 @@ export async function sendWithdrawal(page, access, reasons) {
   // As the no-JavaScript path seals it (views/followup.py): the reasons only.
   const note = await sealNote(access, { schema: 1, text: reasons });
   await post(page.endpoints.withdraw, { note });
+}
+
+/**
+ * Escalate an overdue case to the head of the unit, with a note sealed here.
+ *
+ * @param {FollowupPage} page
+ * @param {CaseAccess} access
+ * @param {string} text
+ */
+export async function sendEscalation(page, access, text) {
+  const note = await sealNote(access, { schema: 1, text });
+  await post(page.endpoints.escalate, { note });
+}
+
+/**
+ * Ask for protection: who and what in plaintext, as the no-JavaScript path records them,
+ * so that the unit can act on an urgent request before decrypting; the account sealed.
+ *
+ * @param {FollowupPage} page
+ * @param {CaseAccess} access
+ * @param {{person: string, category: string, urgent: boolean, text: string}} request
+ */
+export async function sendProtection(page, access, request) {
+  const note = await sealNote(access, { schema: 1, text: request.text });
+  await post(page.endpoints.protection, {
+    person: request.person,
+    category: request.category,
+    urgent: request.urgent,
+    note,
+  });
+}
+
+/**
+ * Add to a retaliation report made earlier.
+ *
+ * @param {FollowupPage} page
+ * @param {CaseAccess} access
+ * @param {number} incident - its id from the case view
+ * @param {string} text
+ */
+export async function sendIncidentNote(page, access, incident, text) {
+  const note = await sealNote(access, { schema: 1, text });
+  await post(page.incidentNoteUrl(incident), { note });
+}
+
+/**
+ * Ask to change, add to or end the measures of a protection in place.
+ *
+ * @param {FollowupPage} page
+ * @param {CaseAccess} access
+ * @param {number} record - its id from the case view
+ * @param {{ask: string, text: string}} request
+ */
+export async function sendAsk(page, access, record, request) {
+  const note = await sealNote(access, { schema: 1, text: request.text });
+  await post(page.protectionAskUrl(record), { ask: request.ask, note });
 }

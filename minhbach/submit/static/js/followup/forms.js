@@ -3,7 +3,8 @@
  * (views/followup.py, api/followup.py), so that both paths accept the same input: text
  * with line breaks normalised and white space trimmed as Python's str.strip, at most
  * 20,000 code points; a message needs text or a file; a retaliation report needs a kind
- * and a date, if any, not in the future; a withdrawal needs its box ticked.
+ * and a date, if any, not in the future; an addition to it needs text; a protection
+ * request needs a person and a category; a withdrawal needs its box ticked.
  *
  * @module followup/forms
  */
@@ -124,6 +125,76 @@ export function readWithdrawal(page, form) {
     errors.set(confirm, page.strings.get("withdraw-confirm"));
   }
   return { errors, value: errors.size > 0 ? null : { reasons } };
+}
+
+/**
+ * @param {FollowupPage} page
+ * @param {HTMLFormElement} form
+ * @returns {Checked<{text: string}>}
+ */
+export function readEscalation(page, form) {
+  /** @type {Map<HTMLElement, string>} */
+  const errors = new Map();
+  const value = text(page, form, errors);
+  return { errors, value: errors.size > 0 ? null : { text: value } };
+}
+
+/**
+ * @param {FollowupPage} page
+ * @param {HTMLFormElement} form
+ * @returns {Checked<{text: string}>}
+ */
+export function readIncidentNote(page, form) {
+  /** @type {Map<HTMLElement, string>} */
+  const errors = new Map();
+  const value = text(page, form, errors);
+  if (errors.size === 0 && value === "") {
+    errors.set(control(form, "text"), page.strings.get("incident-empty"));
+  }
+  return { errors, value: errors.size > 0 ? null : { text: value } };
+}
+
+/**
+ * @param {FollowupPage} page
+ * @param {HTMLFormElement} form
+ * @returns {Checked<{ask: string, text: string}>}
+ */
+export function readAsk(page, form) {
+  /** @type {Map<HTMLElement, string>} */
+  const errors = new Map();
+  const ask = control(form, "ask");
+  if (ask.value === "") {
+    errors.set(ask, page.strings.get("protection-ask-kind"));
+  }
+  const value = text(page, form, errors);
+  return { errors, value: errors.size > 0 ? null : { ask: ask.value, text: value } };
+}
+
+/**
+ * @param {FollowupPage} page
+ * @param {HTMLFormElement} form
+ * @returns {Checked<{person: string, category: string, urgent: boolean, text: string}>}
+ */
+export function readProtection(page, form) {
+  const { strings } = page;
+  /** @type {Map<HTMLElement, string>} */
+  const errors = new Map();
+  const person = control(form, "person");
+  if (person.value === "") {
+    errors.set(person, strings.get("protection-person"));
+  }
+  const category = control(form, "category");
+  if (category.value === "") {
+    errors.set(category, strings.get("protection-category"));
+  }
+  const value = text(page, form, errors);
+  const request = {
+    person: person.value,
+    category: category.value,
+    urgent: control(form, "urgent").checked,
+    text: value,
+  };
+  return { errors, value: errors.size > 0 ? null : request };
 }
 
 /**

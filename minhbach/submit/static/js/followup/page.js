@@ -14,6 +14,9 @@ const VIEWS = [
   "followup-js-message",
   "followup-js-attachment",
   "followup-js-deadline",
+  "followup-js-incident",
+  "followup-js-protection",
+  "followup-js-protection-choices",
   "followup-js-kinds",
   "followup-js-unsent-view",
 ];
@@ -27,6 +30,10 @@ const VIEWS = [
  * @property {string} messages
  * @property {string} retaliation
  * @property {string} withdraw
+ * @property {string} escalate
+ * @property {string} protection
+ * @property {string} protectionAsk - the address for record 0; others are its siblings
+ * @property {string} incidentNote - the address for incident 0; others are its siblings
  * @property {string} leave
  * @property {string} file - the address of attachment 0; others are its siblings
  */
@@ -68,6 +75,10 @@ export class FollowupPage {
       messages: required(data, "apiMessages"),
       retaliation: required(data, "apiRetaliation"),
       withdraw: required(data, "apiWithdraw"),
+      escalate: required(data, "apiEscalate"),
+      protection: required(data, "apiProtection"),
+      protectionAsk: required(data, "apiProtectionAsk"),
+      incidentNote: required(data, "apiIncidentNote"),
       leave: required(data, "apiLeave"),
       file: required(data, "apiFile"),
     };
@@ -86,6 +97,38 @@ export class FollowupPage {
     }
     // ".../files/0" and "7" resolve to ".../files/7": no placeholder, no string surgery.
     return new URL(String(id), new URL(this.endpoints.file, this.doc.baseURI)).href;
+  }
+
+  /**
+   * @param {number} id - a retaliation incident's id from the case view
+   * @returns {string} where to post an addition to it
+   */
+  incidentNoteUrl(id) {
+    return this.#sibling(this.endpoints.incidentNote, id, "notes");
+  }
+
+  /**
+   * @param {number} id - a protection record's id from the case view
+   * @returns {string} where to post an ask about it
+   */
+  protectionAskUrl(id) {
+    return this.#sibling(this.endpoints.protectionAsk, id, "asks");
+  }
+
+  /**
+   * ".../x/0/notes" with "../7/notes" resolves to ".../x/7/notes": no string surgery.
+   *
+   * @param {string} address - the address for id 0
+   * @param {number} id
+   * @param {string} last - the address's last segment
+   * @returns {string}
+   */
+  #sibling(address, id, last) {
+    if (!Number.isSafeInteger(id) || id < 0) {
+      throw new RangeError("an id is a whole number");
+    }
+    const base = new URL(address, this.doc.baseURI);
+    return new URL(`../${id}/${last}`, base).href;
   }
 
   /** @returns {string} the page's language, for dates and sizes */

@@ -11,6 +11,9 @@ import { instantiate, template } from "../report/page.js";
 
 /** @typedef {import("./page.js").FollowupPage} FollowupPage */
 /** @typedef {import("./access.js").CaseView} CaseView */
+/** @typedef {import("./access.js").Deadline} Deadline */
+/** @typedef {import("./access.js").Incident} Incident */
+/** @typedef {import("./access.js").Protection} Protection */
 /** @typedef {import("./messages.js").OpenMessage} OpenMessage */
 /** @typedef {import("./messages.js").OpenAttachment} OpenAttachment */
 /** @typedef {import("../crypto/file-meta.js").FileMeta} FileMeta */
@@ -87,15 +90,37 @@ function part(root, selector) {
   return /** @type {HTMLElement} */ (root.querySelector(selector));
 }
 
+/**
+ * Copy the <option>s of a <select> in a template into `select`.
+ *
+ * @param {Document} doc
+ * @param {Element | null} source
+ * @param {HTMLSelectElement} select
+ */
+function copyOptions(doc, source, select) {
+  for (const option of source instanceof HTMLSelectElement ? source.options : []) {
+    select.append(doc.importNode(option, true));
+  }
+}
+
 /** The case as shown: facts, deadlines, messages, and the forms to act on it. */
 export class CaseScreen {
+  /** @type {Map<number, HTMLElement>} incident id -> its item, kept across updates */
+  #incidents = new Map();
+  /** @type {Map<number, HTMLElement>} protection record id -> its item, likewise */
+  #records = new Map();
+
   /**
    * @param {FollowupPage} page
    * @param {(id: number, meta: FileMeta, button: HTMLButtonElement) => void} onDownload
+   * @param {(kind: "incident" | "ask", id: number, form: HTMLFormElement) => void} onItemForm
+   *   - called once for the form of each incident ("add information") and each
+   *   protection record (ask to change or end it), when the item first appears
    */
-  constructor(page, onDownload) {
+  constructor(page, onDownload, onItemForm) {
     this.page = page;
     this.onDownload = onDownload;
+    this.onItemForm = onItemForm;
     const { doc } = page;
     this.root = instantiate(doc, "followup-js-case");
     this.heading = slot(this.root, "title");
@@ -105,17 +130,23 @@ export class CaseScreen {
       reply: /** @type {HTMLFormElement} */ (slot(this.root, "form-reply")),
       retaliation: /** @type {HTMLFormElement} */ (slot(this.root, "form-retaliation")),
       withdraw: /** @type {HTMLFormElement} */ (slot(this.root, "form-withdraw")),
+      escalate: /** @type {HTMLFormElement} */ (slot(this.root, "form-escalate")),
+      protection: /** @type {HTMLFormElement} */ (slot(this.root, "form-protection")),
       leave: /** @type {HTMLFormElement} */ (slot(this.root, "form-leave")),
     };
     const kinds = template(doc, "followup-js-kinds").content.querySelector("select");
     const select = /** @type {HTMLSelectElement} */ (
       this.forms.retaliation.elements.namedItem("kind")
     );
-    for (const option of kinds?.options ?? []) {
-      select.append(doc.importNode(option, true));
+    copyOptions(doc, kinds, select);
+    const choices = template(doc, "followup-js-protection-choices").content;
+    for (const name of ["person", "category"]) {
+      const target = /** @type {HTMLSelectElement} */ (
+        this.forms.protection.elements.namedItem(name)
+      );
+      copyOptions(doc, choices.querySelector(`[data-choices="${name}"]`), target);
     }
-    // The facts the server always sends; deadlines are added after them on each update.
-    this.fixedFacts = Array.from(slot(this.root, "facts").children);
+    this.askChoices = choices.querySelector('[data-choices="ask"]');
   }
 
   /**
@@ -131,13 +162,23 @@ export class CaseScreen {
     setDate(slot(this.root, "received"), language, view.received_on);
     slot(this.root, "track").textContent =
       view.track === "named" ? strings.get("track-named") : strings.get("track-anonymous");
-    const ended = view.withdrawn || view.status === "closed"; // casework ENDED_STATUSES
     slot(this.root, "withdrawn").hidden = !view.withdrawn;
-    slot(this.root, "forwarded").hidden = view.withdrawn || view.forwarded !== true;
-    slot(this.root, "ended").hidden = !ended;
-    this.forms.withdraw.hidden = ended;
+    const forwarded = slot(this.root, "forwarded");
+    forwarded.textContent = view.forwarded_to
+      ? strings.get("forwarded-to", { unit: view.forwarded_to })
+      : "";
+    forwarded.hidden = !view.forwarded_to;
+    slot(this.root, "ended").hidden = view.may_withdraw;
+    this.forms.withdraw.hidden = !view.may_withdraw;
     this.#deadlines(view.deadlines);
+    this.#escalation(view);
     this.#messages(messages);
+    this.#incidentList(view.incidents);
+    this.#protections(view.protections);
+    slot(this.root, "protection-urgent-hint").textContent = strings.get(
+      "protection-urgent-hint",
+      { period: view.protection_confirmation },
+    );
   }
 
   /**
@@ -155,20 +196,217 @@ export class CaseScreen {
     }
   }
 
-  /** @param {CaseView["deadlines"]} deadlines */
+  /** @param {Deadline[]} deadlines */
   #deadlines(deadlines) {
-    const { doc, language } = this.page;
-    const rows = deadlines.flatMap((deadline) => {
-      const row = /** @type {DocumentFragment} */ (
-        doc.importNode(template(doc, "followup-js-deadline").content, true)
-      );
-      part(row, "dt").textContent =
-        typeof deadline.label === "string" && deadline.label ? deadline.label : deadline.kind;
-      setDate(part(row, "time"), language, deadline.due_on);
-      return Array.from(row.children);
-    });
-    slot(this.root, "facts").replaceChildren(...this.fixedFacts, ...rows);
+    const rows = deadlines.map((deadline) => this.#deadline(deadline));
+    slot(this.root, "deadlines").replaceChildren(...rows);
+    slot(this.root, "deadlines").hidden = deadlines.length === 0;
     slot(this.root, "deadlines-hint").hidden = deadlines.length === 0;
+    slot(this.root, "no-deadlines").hidden = deadlines.length > 0;
+  }
+
+  /**
+   * One clock: what falls due, by when (or how much is used while it stands still),
+   * whether the law sets it, and "Overdue" in words, not in colour only.
+   *
+   * @param {Deadline} deadline
+   * @returns {HTMLElement}
+   */
+  #deadline(deadline) {
+    const { doc, strings, language } = this.page;
+    const item = instantiate(doc, "followup-js-deadline");
+    item.id = `followup-js-deadline-${deadline.key}`;
+    part(item, ".deadline-label").textContent = deadline.label || deadline.key;
+    const due = part(item, ".deadline-due");
+    if (deadline.due_on === null) {
+      due.textContent = strings.get("due-paused", {
+        used: deadline.used ?? "",
+        period: deadline.period,
+      });
+    } else {
+      due.textContent = strings.get("due-by", {
+        date: formatDate(language, deadline.due_on),
+      });
+    }
+    part(item, ".overdue").hidden = !deadline.overdue;
+    item.classList.toggle("deadline-overdue", deadline.overdue);
+    part(item, ".deadline-basis").textContent = strings.get(
+      deadline.statutory ? "due-statutory" : "due-target",
+      { period: deadline.period },
+    );
+    return item;
+  }
+
+  /**
+   * Art. 38: the escalation form while a legal deadline is overdue, and once escalated,
+   * by when the head of the unit must answer.
+   *
+   * @param {CaseView} view
+   */
+  #escalation(view) {
+    const { strings, language } = this.page;
+    const pending = view.deadlines.find((deadline) => deadline.key === "escalation");
+    const escalated = slot(this.root, "escalated");
+    escalated.hidden = !view.escalated || pending === undefined;
+    if (pending !== undefined) {
+      slot(this.root, "escalated-text").textContent = strings.get("escalate-done", {
+        period: pending.period,
+        date: pending.due_on === null ? "" : formatDate(language, pending.due_on),
+      });
+    }
+    slot(this.root, "escalate").hidden = !view.may_escalate || !escalated.hidden;
+    slot(this.root, "escalate-intro").textContent = strings.get("escalate-intro", {
+      period: view.escalation_period ?? "",
+    });
+  }
+
+  /**
+   * The reporter's retaliation reports, each with its form to add information. An item
+   * stays in place across updates, so what is typed in one form survives another's send.
+   *
+   * @param {Incident[]} incidents
+   */
+  #incidentList(incidents) {
+    const items = incidents.map((incident) => {
+      let item = this.#incidents.get(incident.id);
+      if (item === undefined) {
+        item = this.#newIncident(incident.id);
+        this.#incidents.set(incident.id, item);
+      }
+      this.#incidentFacts(item, incident);
+      return item;
+    });
+    slot(this.root, "incidents").replaceChildren(...items);
+    slot(this.root, "incidents").hidden = incidents.length === 0;
+    slot(this.root, "no-incidents").hidden = incidents.length > 0;
+  }
+
+  /**
+   * @param {number} id
+   * @returns {HTMLElement}
+   */
+  #newIncident(id) {
+    const item = instantiate(this.page.doc, "followup-js-incident");
+    const prefix = `followup-js-incident-${id}`;
+    item.id = prefix;
+    const heading = part(item, ".followup-js-incident-kind");
+    heading.id = `${prefix}-heading`;
+    const textarea = part(item, "textarea");
+    textarea.id = `${prefix}-text`;
+    part(item, ".followup-js-incident-label").setAttribute("for", textarea.id);
+    const hint = part(item, ".followup-js-incident-hint");
+    hint.id = `${prefix}-hint`;
+    textarea.setAttribute("aria-describedby", hint.id);
+    const alertHeading = part(item, ".followup-js-alert-heading");
+    alertHeading.id = `${prefix}-alert`;
+    part(item, ".followup-js-alert").setAttribute("aria-labelledby", alertHeading.id);
+    const form = /** @type {HTMLFormElement} */ (part(item, "form"));
+    form.setAttribute("aria-labelledby", heading.id);
+    this.onItemForm("incident", id, form);
+    return item;
+  }
+
+  /**
+   * @param {HTMLElement} item
+   * @param {Incident} incident
+   */
+  #incidentFacts(item, incident) {
+    const { strings, language } = this.page;
+    part(item, ".followup-js-incident-kind").textContent = incident.kind_label;
+    const facts = [];
+    if (incident.occurred_on !== null) {
+      facts.push(
+        strings.get("incident-occurred", { date: formatDate(language, incident.occurred_on) }),
+      );
+    }
+    facts.push(
+      strings.get("incident-reported", { date: formatDate(language, incident.reported_on) }),
+    );
+    if (incident.added_on.length > 0) {
+      const dates = incident.added_on.map((day) => formatDate(language, day)).join("; ");
+      facts.push(strings.get("incident-added", { dates }));
+    }
+    part(item, ".followup-js-incident-facts").textContent = facts.join(" ");
+  }
+
+  /**
+   * The protection records, each with its ask form while measures are in place. Items
+   * stay across updates, as incidents do, so that what is typed survives.
+   *
+   * @param {Protection[]} records
+   */
+  #protections(records) {
+    const items = records.map((record) => {
+      let item = this.#records.get(record.id);
+      if (item === undefined) {
+        item = this.#newRecord(record.id);
+        this.#records.set(record.id, item);
+      }
+      this.#recordFacts(item, record);
+      return item;
+    });
+    slot(this.root, "protections").replaceChildren(...items);
+    slot(this.root, "protections").hidden = records.length === 0;
+    slot(this.root, "no-protections").hidden = records.length > 0;
+  }
+
+  /**
+   * @param {number} id
+   * @returns {HTMLElement}
+   */
+  #newRecord(id) {
+    const { doc } = this.page;
+    const item = instantiate(doc, "followup-js-protection");
+    const prefix = `followup-js-protection-${id}`;
+    item.id = prefix;
+    const form = /** @type {HTMLFormElement} */ (part(item, "form"));
+    const select = /** @type {HTMLSelectElement} */ (form.elements.namedItem("ask"));
+    select.id = `${prefix}-ask`;
+    copyOptions(doc, this.askChoices, select);
+    part(item, ".followup-js-ask-kind-label").setAttribute("for", select.id);
+    const textarea = part(item, "textarea");
+    textarea.id = `${prefix}-text`;
+    part(item, ".followup-js-ask-text-label").setAttribute("for", textarea.id);
+    const alertHeading = part(item, ".followup-js-alert-heading");
+    alertHeading.id = `${prefix}-alert`;
+    part(item, ".followup-js-alert").setAttribute("aria-labelledby", alertHeading.id);
+    this.onItemForm("ask", id, form);
+    return item;
+  }
+
+  /**
+   * @param {HTMLElement} item
+   * @param {Protection} record
+   */
+  #recordFacts(item, record) {
+    const { strings, language } = this.page;
+    const date = (/** @type {string} */ iso) => formatDate(language, iso);
+    part(item, ".followup-js-protection-what").textContent =
+      `${record.person_label}: ${record.category_label}`;
+    part(item, ".protection-state").textContent = record.state_label;
+    const requested =
+      record.requested_by === "reporter" ? "protection-asked" : "protection-recorded";
+    const facts = [strings.get(requested, { date: date(record.requested_on) })];
+    if (record.urgent) {
+      facts.push(strings.get("protection-urgent"));
+    }
+    if (record.confirmation_due !== null && record.decided_on === null) {
+      facts.push(strings.get("protection-confirm", { date: date(record.confirmation_due) }));
+    }
+    if (record.started_on !== null) {
+      facts.push(strings.get("protection-started", { date: date(record.started_on) }));
+    } else if (record.decided_on !== null) {
+      facts.push(strings.get("protection-decided", { date: date(record.decided_on) }));
+    }
+    if (record.ended_on !== null) {
+      facts.push(strings.get("protection-ended", { date: date(record.ended_on) }));
+    }
+    if (record.asked_on.length > 0) {
+      const dates = record.asked_on.map(date).join("; ");
+      facts.push(strings.get("protection-asked-on", { dates }));
+    }
+    part(item, ".followup-js-protection-dates").textContent = facts.join(" ");
+    part(item, "form").hidden = !record.may_ask;
   }
 
   /** @param {OpenMessage[]} messages */

@@ -1,0 +1,381 @@
+"""The follow-up page's status, deadlines, escalation and retaliation reports in Chromium.
+
+Both paths, on a named report received two months ago (its legal triage deadline is
+overdue): the reporter reads the status and deadlines, escalates the case to the head of
+the unit, reports retaliation and adds to it later. With JavaScript every request is
+recorded and searched for what the reporter wrote (it must leave the browser sealed);
+without it, the forms post and the server seals in memory. Either way the database holds
+ciphertext that the unit's keys open.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, ConsoleMessage, Page
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from minhbach import crypto
+from minhbach.casework import intake, workflow
+from minhbach.casework.calendar import PeriodUnit
+from minhbach.casework.dates import unit_today
+from minhbach.casework.profiles import load_profile
+from minhbach.casework.recipients import unit_recipients
+from minhbach.casework.sealing import NewCaseKeys, seal_submission
+from minhbach.config import Settings
+from minhbach.store.models import Case, CaseTransfer, Party, RetaliationKind
+from minhbach.submit import create_app
+from tests.browser.fixtures_submit import base_url, settings
+from tests.browser.screens import DESKTOP, screenshots
+from tests.browser.test_followup_js import (
+    CASE_HEADING,
+    Made,
+    Recorder,
+    announced,
+    assert_nothing_leaked,
+    b64_spellings,
+    open_case,
+    page,
+    recorder,
+    the_case,
+)
+from tests.live import serve
+from tests.store.factories import add_unit
+from tests.submit.conftest import TEST_ENV
+from tests.submit.test_followup_pages import granted
+from tests.submit.test_report_form import case_key
+from tests.worlds import World
+
+__all__ = ["base_url", "page", "recorder", "settings"]  # fixtures
+pytestmark = pytest.mark.browser
+
+PROFILE = load_profile("vn-denunciation-2018")
+# ASCII canaries: one spelling in UTF-8, JSON and form encoding.
+ESCALATION_TEXT = "Two months and no decision. CANARYESCALATE51"
+RETALIATION_TEXT = "They cut my pay. CANARYRETALIATE52"
+ADDITION_TEXT = "Now they moved me to the archive. CANARYADDITION53"
+PROTECTION_TEXT = "My wife is followed home. CANARYPROTECTION54"
+ASK_TEXT = "Please also keep my address out of the file. CANARYASK55"
+CANARIES = [ESCALATION_TEXT, RETALIATION_TEXT, ADDITION_TEXT]
+
+
+def make_named_case(session: Session, world: World, settings: Settings) -> Made:
+    """A named report received 60 days ago: its 7-working-day triage is long overdue."""
+    keys = NewCaseKeys()
+    recipients = unit_recipients(session, world.unit)
+    report = {"schema": 1, "language": "en", "category": "land", "what": "Land for bribes"}
+    identity = {"schema": 1, "name": "Nguyen Van A"}
+    submission = seal_submission(
+        keys, recipients, category="land", report=report, identity=identity
+    )
+    intake.validate(submission, world.unit, recipients)
+    received = unit_today() - timedelta(days=60)
+    intake.accept(session, submission, world.unit, settings.code_kdf, received)
+    session.commit()
+    return Made(keys.case_id, keys.code)
+
+
+def triage_due() -> date:
+    due = PROFILE.calendar.due_date(unit_today() - timedelta(days=60), 7, PeriodUnit.WORKING_DAYS)
+    assert due is not None
+    return due
+
+
+def long_date(day: date) -> str:
+    return f"{day:%B} {day.day}, {day.year}"
+
+
+def inspector_key(session: Session, world: World, made: Made) -> tuple[Case, bytes]:
+    case = the_case(session, made)
+    return case, case_key(case, world.people["minh"].id, world.key_of("minh"))
+
+
+def check_stored(session: Session, world: World, made: Made) -> None:
+    """What the reporter wrote is in the database sealed, and the unit's key opens it."""
+    case, key = inspector_key(session, world, made)
+    assert case.urgent
+    [escalation] = [e for e in case.events if e.kind == "escalation"]
+    [incident] = case.retaliation_incidents
+    [addition] = incident.notes
+    assert incident.kind is RetaliationKind.PAY_CUT
+    assert addition.source is Party.REPORTER
+    sealed = {
+        ESCALATION_TEXT: escalation.grounds,
+        RETALIATION_TEXT: incident.details,
+        ADDITION_TEXT: addition.details,
+    }
+    for text, blob in sealed.items():
+        assert blob is not None
+        assert not any(form in blob for form in [text.encode(), *b64_spellings(text.encode())])
+        assert crypto.open_json(key, crypto.Kind.NOTE, case.public_id, blob)["text"] == text
+
+
+@pytest.fixture
+def submit_app(settings: Settings, world: World) -> Flask:
+    # Named outright: a test adds a second unit, to which the case is forwarded.
+    return create_app(dataclasses.replace(settings, unit=world.unit.slug))
+
+
+@pytest.fixture
+def made(session: Session, world: World, settings: Settings) -> Made:
+    return make_named_case(session, world, settings)
+
+
+# --- with JavaScript ----------------------------------------------------------------------
+
+
+def test_the_page_shows_deadlines_escalates_and_adds_to_retaliation_in_the_browser(
+    page: Page,
+    base_url: str,
+    recorder: Recorder,
+    made: Made,
+    session: Session,
+    world: World,
+) -> None:
+    open_case(page, base_url, made.code)
+    app = page.locator("#followup-app")
+    assert "Received, not yet read" in app.locator('[data-slot="status"]').inner_text()
+    assert "Named, confidential report" in app.inner_text()
+    triage = page.locator("#followup-js-deadline-triage")
+    assert triage.locator(".deadline-label").inner_text() == "Decision on accepting the report"
+    assert triage.locator(".deadline-due").inner_text() == f"Due by {long_date(triage_due())}."
+    assert triage.locator(".overdue").inner_text().lower() == "overdue"
+    assert triage.locator(".overdue").is_visible()
+    assert triage.locator(".deadline-basis").inner_text() == "Set by law: 7 working days."
+    assert page.locator('[data-slot="forwarded"]').is_hidden()
+    screenshots(page, "followup-js-overdue")
+
+    # Escalate: the form is there while the legal deadline is overdue, then gone.
+    escalate = page.locator('#followup-app [data-slot="form-escalate"]')
+    assert "within 5 working days" in page.locator('[data-slot="escalate-intro"]').inner_text()
+    page.fill("#followup-js-escalate-text", ESCALATION_TEXT)
+    escalate.locator("button[type=submit]").click()
+    announced(page, "escalated to the head of the unit")
+    escalated = page.locator('#followup-app [data-slot="escalated"]')
+    escalated.wait_for(state="visible")
+    answer_by = PROFILE.calendar.due_date(unit_today(), 5, PeriodUnit.WORKING_DAYS)
+    assert answer_by is not None
+    assert escalated.inner_text().endswith(
+        f"must answer within 5 working days, by {long_date(answer_by)}."
+    )
+    assert escalate.is_hidden()
+    head = page.locator("#followup-js-deadline-escalation")
+    assert "Answer from the head of the unit" in head.inner_text()
+    assert head.locator(".overdue").is_hidden()
+
+    # Report retaliation, then add to it later.
+    page.select_option("#followup-js-retaliation-kind", "pay_cut")
+    page.fill("#followup-js-retaliation-text", RETALIATION_TEXT)
+    page.click('#followup-app [data-slot="form-retaliation"] button[type=submit]')
+    announced(page, "urgent matter")
+    incident = page.locator('#followup-app [data-slot="incidents"] li.incident')
+    incident.wait_for(state="visible")
+    assert incident.locator("h3").inner_text() == "Pay cut"
+    assert f"Reported on {long_date(unit_today())}." in incident.inner_text()
+    form = incident.locator("form")
+    form.locator("button[type=submit]").click()  # nothing written: refused here
+    alert = form.locator(".followup-js-alert")
+    alert.wait_for(state="visible")
+    assert "Write what you want to add." in alert.inner_text()
+    assert form.locator("textarea").get_attribute("aria-invalid") == "true"
+    form.locator("textarea").fill(ADDITION_TEXT)
+    form.locator("button[type=submit]").click()
+    announced(page, "What you added was sent.")
+    page.get_by_text(f"You added to it on: {long_date(unit_today())}.").wait_for()
+    screenshots(page, "followup-js-escalated")
+
+    check_stored(session, world, made)
+    [posted] = recorder.api("/followup/escalate")
+    assert b'"note"' in posted.body
+    assert len(recorder.api("/followup/retaliation/")) == 1  # the addition, to its incident
+    assert_nothing_leaked(recorder, made.code)
+    for sent in recorder.requests:
+        for text in CANARIES:
+            for form_of_text in [text.encode(), *b64_spellings(text.encode())]:
+                assert form_of_text not in sent.body, f"{text} in {sent.url}"
+
+
+def test_a_protection_request_is_checked_sealed_and_listed_in_the_browser(
+    page: Page, base_url: str, recorder: Recorder, made: Made, session: Session, world: World
+) -> None:
+    open_case(page, base_url, made.code)
+    form = page.locator('#followup-app [data-slot="form-protection"]')
+    assert "within 3 working days" in form.inner_text()  # the profile's period
+    assert page.locator('[data-slot="no-protections"]').is_visible()
+    page.fill("#followup-js-protection-text", PROTECTION_TEXT)
+    form.locator("button[type=submit]").click()
+    alert = form.locator(".followup-js-alert")
+    alert.wait_for(state="visible")
+    assert "Choose who needs protection." in alert.inner_text()
+    assert "Choose what needs protecting." in alert.inner_text()
+    assert recorder.api("/followup/protection") == []  # refused before anything is sent
+
+    page.select_option("#followup-js-protection-person", "spouse")
+    page.select_option("#followup-js-protection-category", "life_health")
+    page.check("#followup-js-protection-urgent")
+    form.locator("button[type=submit]").click()
+    announced(page, "Your request for protection was sent.")
+    listed = page.locator('#followup-app [data-slot="protections"] li.protection')
+    listed.wait_for(state="visible")
+    assert "My husband or wife: Life and health" in listed.inner_text()
+    assert "Requested: the unit has not looked at it yet" in listed.inner_text()
+    assert "Urgent." in listed.inner_text()
+    assert page.input_value("#followup-js-protection-text") == ""
+
+    case, key = inspector_key(session, world, made)
+    [record] = case.protections
+    assert (record.requested_by, record.urgent) == (Party.REPORTER, True)
+    assert record.written_confirmation_due is not None
+    assert record.details is not None
+    assert PROTECTION_TEXT.encode() not in record.details
+    opened = crypto.open_json(key, crypto.Kind.NOTE, case.public_id, record.details)
+    assert opened == {"schema": 1, "text": PROTECTION_TEXT}
+    [posted] = recorder.api("/followup/protection")
+    assert all(spelling not in posted.body for spelling in b64_spellings(PROTECTION_TEXT.encode()))
+    assert PROTECTION_TEXT.encode() not in posted.body
+    assert_nothing_leaked(recorder, made.code)
+
+
+def test_the_reporter_asks_about_protection_in_place_from_the_browser(
+    page: Page, base_url: str, recorder: Recorder, made: Made, session: Session, world: World
+) -> None:
+    record = granted(session, world, the_case(session, made))
+    open_case(page, base_url, made.code)
+    item = page.locator(f"#followup-js-protection-{record.id}")
+    assert "Granted: protection is in place" in item.inner_text()
+    form = item.locator("form")
+    assert form.is_visible()
+    page.fill(f"#followup-js-protection-{record.id}-text", ASK_TEXT)
+    form.locator("button[type=submit]").click()
+    alert = form.locator(".followup-js-alert")
+    alert.wait_for(state="visible")
+    assert "Choose what you ask for." in alert.inner_text()
+    page.select_option(f"#followup-js-protection-{record.id}-ask", "add")
+    form.locator("button[type=submit]").click()
+    announced(page, "What you asked was sent.")
+    item.get_by_text("Its answer is pending.").wait_for()
+    assert page.input_value(f"#followup-js-protection-{record.id}-text") == ""
+
+    case, key = inspector_key(session, world, made)
+    [ask] = [e for e in case.events if e.kind == "protection_ask"]
+    assert ask.data == {"protection_id": record.id, "ask": "add"}
+    assert ask.grounds is not None
+    assert ASK_TEXT.encode() not in ask.grounds
+    opened = crypto.open_json(key, crypto.Kind.NOTE, case.public_id, ask.grounds)
+    assert opened == {"schema": 1, "text": ASK_TEXT}
+    [posted] = recorder.api(f"/followup/protection/{record.id}/asks")
+    assert ASK_TEXT.encode() not in posted.body
+    assert all(spelling not in posted.body for spelling in b64_spellings(ASK_TEXT.encode()))
+    assert_nothing_leaked(recorder, made.code)
+
+
+def test_a_forwarded_report_says_where_it_went_and_opens_with_the_same_code(
+    page: Page, base_url: str, made: Made, session: Session, world: World
+) -> None:
+    case = the_case(session, made)
+    other = add_unit(session, "thanh-tra-bo")
+    other.name = "Thanh tra Bo Tai nguyen"
+    session.add(
+        CaseTransfer(
+            case=case,
+            from_unit_id=world.unit.id,
+            to_unit_id=other.id,
+            inspector_id=world.people["lan"].id,
+            forwarded_on=unit_today(),
+            sender_keeps_access=False,
+        )
+    )
+    case.unit = other
+    workflow.arrive(case, today=unit_today())
+    session.commit()
+    open_case(page, base_url, made.code)
+    notice = page.locator('#followup-app [data-slot="forwarded"]')
+    assert notice.is_visible()
+    assert notice.inner_text().startswith(
+        "Your report was forwarded to Thanh tra Bo Tai nguyen, the body competent"
+    )
+    assert page.locator('#followup-app [data-slot="escalate"]').is_hidden()  # clocks anew
+    assert page.locator("#followup-js-deadline-triage .overdue").is_hidden()
+
+
+# --- without JavaScript -------------------------------------------------------------------
+
+
+@pytest.fixture
+def nojs_page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(java_script_enabled=False, viewport=DESKTOP)
+    page = context.new_page()
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            errors.append(message.text)
+
+    page.on("console", on_console)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert errors == []
+
+
+@pytest.fixture
+def nojs_base(engine: Engine, tmp_path: Path, world: World, made: Made) -> Iterator[str]:
+    settings = Settings.from_env(
+        {
+            **TEST_ENV,
+            "MINHBACH_INSTANCE": str(tmp_path / "nojs"),
+            "MINHBACH_DATABASE_URL": str(engine.url),
+        }
+    )
+    with serve(create_app(settings)) as base:
+        yield base
+
+
+def submit(page: Page, button: str) -> None:
+    with page.expect_navigation():
+        page.get_by_role("button", name=button).click()
+
+
+def test_without_javascript_the_same_page_shows_deadlines_and_takes_the_same_steps(
+    nojs_page: Page, nojs_base: str, made: Made, session: Session, world: World
+) -> None:
+    page = nojs_page
+    page.goto(f"{nojs_base}/followup")
+    page.fill("#code", made.code.display())
+    submit(page, "Open my report")
+    assert page.url == f"{nojs_base}/followup/case"
+    assert page.locator("#followup-app").is_hidden()
+    triage = page.locator("#deadline-triage")
+    assert triage.locator(".deadline-due").inner_text() == f"Due by {long_date(triage_due())}."
+    assert triage.locator(".overdue").inner_text().lower() == "overdue"
+    assert "Set by law: 7 working days." in triage.inner_text()
+    screenshots(page, "followup-overdue")
+
+    page.fill("#escalate_text", ESCALATION_TEXT)
+    submit(page, "Escalate my report")
+    assert "escalated to the head of the unit" in page.get_by_role("status").first.inner_text()
+    assert page.locator("#escalated-notice").is_visible()
+    assert page.locator("#escalate-form").count() == 0
+    assert "Answer from the head of the unit" in page.locator("#deadline-escalation").inner_text()
+
+    page.select_option("#retaliation_kind", "pay_cut")
+    page.fill("#retaliation_text", RETALIATION_TEXT)
+    submit(page, "Report retaliation")
+    incident = page.locator("li.incident")
+    assert incident.locator("h3").inner_text() == "Pay cut"
+    incident.locator("textarea").fill(ADDITION_TEXT)
+    with page.expect_navigation():
+        incident.get_by_role("button", name="Add to this report").click()
+    assert "What you added was sent." in page.get_by_role("status").first.inner_text()
+    assert f"You added to it on: {long_date(unit_today())}." in incident.inner_text()
+    screenshots(page, "followup-escalated")
+
+    assert page.locator(CASE_HEADING).count() == 0  # the no-JS page, not the script's
+    check_stored(session, world, made)
