@@ -78,8 +78,9 @@ def test_the_page_shows_status_rules_deadlines_and_the_allowed_steps(
     # Seven working days from Friday 27 November 2026.
     assert "Decision on accepting the report" in html
     assert "December 8, 2026" in html
-    for status in ("triage", "accepted", "not_accepted", "forwarded"):
+    for status in ("triage", "accepted", "not_accepted"):
         assert f'id="status-{status}"' in html
+    assert 'id="forward-heading"' in html  # forwarding has its own form
     assert 'id="status-concluded"' not in html
 
 
@@ -209,3 +210,14 @@ def test_a_supervisor_answers_an_escalation_without_reading_the_case(
     answered_case = stored(session, named)
     assert "escalation" not in {d["key"] for d in answered_case.deadlines}
     assert answered_case.urgent is False  # nothing else was pending
+
+
+def test_the_status_form_cannot_forward_without_moving_the_keys(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    assert 'id="status-forwarded"' not in page_of(client, named)
+    code, html = post(client, named, "status", status="forwarded", grounds="Chuyển đơn")
+    assert code == 400
+    assert "Forward to the competent body" in html
+    assert stored(session, named).status == "received"

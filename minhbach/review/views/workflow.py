@@ -84,6 +84,9 @@ def show(public_id: str) -> ResponseReturnValue:
 def change_status(public_id: str) -> ResponseReturnValue:
     case, case_key = _acting_on(public_id)
     target, text = request.form.get("status", ""), _grounds()
+    if target == transfer.FORWARDED:  # only the forward form moves the keys with the case
+        message = _('Use the form "Forward to the competent body" to forward a case.')
+        return _page((case, case_key), Problem("status", message, text), 400)
     try:
         workflow.transition(
             case,
@@ -311,6 +314,7 @@ def _page(
         acting=acting,
         clocks=[Clock(d, d.overdue(today), d.due_soon(today, DUE_SOON_DAYS)) for d in clocks],
         next_statuses=profile.next_statuses(case.status, case.track) if acting else [],
+        can_forward=acting and transfer.FORWARDED in profile.next_statuses(case.status, case.track),
         grounds_required={
             t.target for t in profile.transitions if case.status in t.sources and t.grounds_required
         },
