@@ -57,47 +57,49 @@ class NoAccess(AccessError):
 # --- opening a case (find it with ``followup.get_case``: the same unit, not purged) ------
 
 
-def inspector_wrap(case: Case, inspector_id: int) -> KeyWrap | None:
+_PURPOSES = {
+    WrapPurpose.CASE_KEY: (crypto.Purpose.CASE_KEY, CASE_READERS),
+    WrapPurpose.IDENTITY_KEY: (crypto.Purpose.IDENTITY_KEY, IDENTITY_READERS),
+}
+
+
+def inspector_wrap(
+    case: Case, inspector_id: int, purpose: WrapPurpose = WrapPurpose.CASE_KEY
+) -> KeyWrap | None:
     for wrap in case.key_wraps:
         if (
             wrap.recipient_kind is RecipientKind.INSPECTOR
-            and wrap.purpose is WrapPurpose.CASE_KEY
+            and wrap.purpose is purpose
             and wrap.inspector_id == inspector_id
         ):
             return wrap
     return None
+
+
+def identity_wrap(case: Case, inspector_id: int) -> KeyWrap | None:
+    return inspector_wrap(case, inspector_id, WrapPurpose.IDENTITY_KEY)
 
 
 def open_case_key(case: Case, inspector: Inspector, private_key: X25519PrivateKey) -> bytes:
     """This inspector's case key; NoAccess if they hold no wrap, or one that does not open
     (a wrap to an earlier key of theirs, say), or if they may not read cases at all."""
-    wrap = inspector_wrap(case, inspector.id)
-    if wrap is None or not inspector.active or inspector.role not in CASE_READERS:
-        raise NoAccess()
-    try:
-        return crypto.unwrap(wrap.wrapped, private_key, crypto.Purpose.CASE_KEY, case.public_id)
-    except crypto.CryptoError:
-        raise NoAccess() from None
-
-
-def identity_wrap(case: Case, inspector_id: int) -> KeyWrap | None:
-    for wrap in case.key_wraps:
-        if (
-            wrap.recipient_kind is RecipientKind.INSPECTOR
-            and wrap.purpose is WrapPurpose.IDENTITY_KEY
-            and wrap.inspector_id == inspector_id
-        ):
-            return wrap
-    return None
+    return _open_key(case, inspector, private_key, WrapPurpose.CASE_KEY)
 
 
 def open_identity_key(case: Case, inspector: Inspector, private_key: X25519PrivateKey) -> bytes:
     """This custodian's identity key for the case; NoAccess for anyone holding no wrap."""
-    wrap = identity_wrap(case, inspector.id)
-    if wrap is None or not inspector.active or inspector.role not in IDENTITY_READERS:
+    return _open_key(case, inspector, private_key, WrapPurpose.IDENTITY_KEY)
+
+
+def _open_key(
+    case: Case, inspector: Inspector, private_key: X25519PrivateKey, purpose: WrapPurpose
+) -> bytes:
+    crypto_purpose, roles = _PURPOSES[purpose]
+    wrap = inspector_wrap(case, inspector.id, purpose)
+    if wrap is None or not inspector.active or inspector.role not in roles:
         raise NoAccess()
     try:
-        return crypto.unwrap(wrap.wrapped, private_key, crypto.Purpose.IDENTITY_KEY, case.public_id)
+        return crypto.unwrap(wrap.wrapped, private_key, crypto_purpose, case.public_id)
     except crypto.CryptoError:
         raise NoAccess() from None
 
