@@ -221,3 +221,13 @@ def test_the_status_form_cannot_forward_without_moving_the_keys(
     assert code == 400
     assert "Forward to the competent body" in html
     assert stored(session, named).status == "received"
+
+
+def test_the_rules_are_named_in_the_language_chosen(
+    client: FlaskClient, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    client.get("/language/vi?next=/")
+    html = page_of(client, named)
+    assert "Luật Tố cáo 2018 (Việt Nam)" in html
+    assert "Law on Denunciation 2018" not in html

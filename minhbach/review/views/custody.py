@@ -380,11 +380,11 @@ def _manifest(case: Case, files: list[ExportedFile]) -> str:
             "face, a name or a signature in a file can still identify someone."
         ),
         "",
-        f"{REPORT_TXT}: {_('the text of the report')}",
+        _("%(file)s: the text of the report", file=REPORT_TXT),
     ]
     for item in files:
         if item.included:
-            lines.append(f"{FILES_FOLDER}{item.name}: {_('cleaned with mat2')}")
+            lines.append(_("%(file)s: cleaned with mat2", file=f"{FILES_FOLDER}{item.name}"))
         else:
             lines.append(_("LEFT OUT: %(name)s: %(why)s", name=item.name, why=item.problem))
     return "\n".join(lines) + "\n"

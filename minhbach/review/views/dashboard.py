@@ -200,7 +200,7 @@ def _download(body: bytes, mimetype: str, as_of: date, extension: str) -> Respon
 
 # --- the figures as tables ------------------------------------------------------------------
 
-CASES = ("cases", _l("Cases"))
+CASES = ("cases", _l("Number of cases"))
 RECORDS = ("records", _l("Protection records"))
 INCIDENTS = ("incidents", _l("Incidents"))
 
@@ -239,7 +239,7 @@ def tables(found: dashboard.Figures) -> list[Table]:
             "months",
             _("Cases received and closed per month"),
             _("Month"),
-            _columns(("received", _l("Received")), ("closed", _l("Closed"))),
+            _columns(("received", _l("Cases received")), ("closed", _l("Cases closed"))),
             tuple(
                 Row(m.start.strftime("%Y-%m"), _month(m.start), (m.received, m.closed))
                 for m in found.months

@@ -17,6 +17,7 @@ from datetime import date
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -310,7 +311,7 @@ def _page(
         "workflow.html",
         case=case,
         reference=public_reference(case.public_id),
-        profile_title=profile.title(request.accept_languages.best or "en"),
+        profile_title=profile.title(str(get_locale() or "en")),
         acting=acting,
         clocks=[Clock(d, d.overdue(today), d.due_soon(today, DUE_SOON_DAYS)) for d in clocks],
         next_statuses=profile.next_statuses(case.status, case.track) if acting else [],

@@ -82,9 +82,7 @@ class Case(Base):
     # running clock (casework.deadlines.Deadline.to_json), ``next_due`` is the earliest
     # due date among them. "Overdue" and "due soon" are derived at read time, never stored.
     next_due: Mapped[date | None] = mapped_column(Date)
-    deadlines: Mapped[list[dict[str, Any]]] = mapped_column(
-        JSON, default=list, server_default=text("'[]'")
-    )
+    deadlines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     closed_on: Mapped[date | None] = mapped_column(Date)
     purged_on: Mapped[date | None] = mapped_column(Date)
     lookup_index: Mapped[bytes] = mapped_column(LargeBinary(LOOKUP_INDEX_SIZE), index=True)

@@ -100,6 +100,8 @@ def upgrade() -> None:
 
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(sa.Column("next_due", sa.Date(), nullable=True))
+        # The default fills existing rows only and goes again below: PostgreSQL has no
+        # equality for json, so a lasting JSON default would defeat the drift check.
         batch_op.add_column(
             sa.Column("deadlines", sa.JSON(), server_default=sa.text("'[]'"), nullable=False)
         )
@@ -111,6 +113,9 @@ def upgrade() -> None:
         batch_op.drop_column("resolution_due")
         batch_op.drop_column("target_due")
         batch_op.drop_column("triage_due")
+
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.alter_column("deadlines", server_default=None)
 
     with op.batch_alter_table("units", schema=None) as batch_op:
         batch_op.add_column(sa.Column("retention_days", sa.Integer(), nullable=True))
