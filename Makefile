@@ -41,7 +41,7 @@ messages: $(STAMP)
 		--no-fuzzy-matching --ignore-obsolete
 
 unit: $(STAMP) browser translations
-	$(BIN)/pytest -n 2
+	scripts/with-postgres $(BIN)/pytest -n 2
 
 test: lint types unit
 

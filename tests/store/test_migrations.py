@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import (
+    URL,
     CheckConstraint,
     Column,
     Connection,
@@ -19,7 +21,9 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    create_engine,
     inspect,
+    make_url,
     text,
 )
 
@@ -59,16 +63,33 @@ def application_tables(engine: Engine) -> set[str]:
 def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if request.param == "sqlite":
         engine = make_engine(sqlite_url(tmp_path / "empty.sqlite3"))
+        try:
+            yield engine
+        finally:
+            engine.dispose()
     elif POSTGRES_URL is None:
-        pytest.skip("set MINHBACH_TEST_POSTGRES_URL to an empty database to run on PostgreSQL")
+        pytest.skip("set MINHBACH_TEST_POSTGRES_URL (scripts/with-postgres) to run on PostgreSQL")
     else:
-        engine = make_engine(POSTGRES_URL)
+        yield from _fresh_postgres_database(make_url(POSTGRES_URL))
+
+
+def _fresh_postgres_database(server: URL) -> Iterator[Engine]:
+    """A database of its own for each test (tests run in parallel), dropped afterwards."""
+    name = f"minhbach_test_{uuid.uuid4().hex}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
     try:
-        assert application_tables(engine) == set(), "the test database must start empty"
-        yield engine
-        downgrade_to(engine, "base")  # leaves a shared PostgreSQL database empty again
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        engine = make_engine(server.set(database=name))
+        try:
+            assert application_tables(engine) == set(), "the test database must start empty"
+            yield engine
+        finally:
+            engine.dispose()
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE "{name}"'))
     finally:
-        engine.dispose()
+        admin.dispose()
 
 
 def test_head_matches_the_models_exactly(empty_engine: Engine) -> None:
