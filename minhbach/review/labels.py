@@ -9,6 +9,7 @@ from flask import Flask
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
+from minhbach.casework.profiles import profile_label
 from minhbach.store.models import InspectorRole, ProtectionState, Track
 from minhbach.web import labels as shared
 
@@ -71,10 +72,17 @@ def _lookup(table: Mapping[Any, LazyString], value: Any) -> str:
     return str(label) if label is not None else str(getattr(value, "value", value))
 
 
+def status_label(status: str) -> str:
+    """The unit's word for a status; a status only a profile file knows has its label."""
+    label = STATUS_LABELS.get(status)
+    return str(label) if label is not None else shared.status_label(status)
+
+
 def init_labels(app: Flask) -> None:
     """Label helpers for templates, so no page shows a raw stored code."""
+    shared.add_label_source(profile_label)
     app.jinja_env.globals.update(
-        status_label=lambda value: _lookup(STATUS_LABELS, value),
+        status_label=status_label,
         category_label=lambda value: _lookup(shared.CATEGORIES, value),
         track_label=lambda value: _lookup(TRACK_LABELS, value),
         person_label=lambda value: _lookup(shared.PROTECTED_PEOPLE, value),

@@ -9,8 +9,10 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf import CSRFProtect
 
+from minhbach.casework.profiles import profile_label
 from minhbach.config import Settings
 from minhbach.submit.limits import init_limits
+from minhbach.web import labels
 from minhbach.web.database import init_database
 from minhbach.web.errors import init_errors
 from minhbach.web.i18n import init_i18n
@@ -39,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     init_errors(app)
     init_i18n(app, settings.default_language)
+    labels.add_label_source(profile_label)  # a newer profile's own words for its statuses
     init_database(app, settings.database_url)
     CSRFProtect(app)
 

@@ -9,7 +9,7 @@ rather than failing the page.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from babel.units import format_unit
 from flask_babel import LazyString, get_locale
@@ -130,12 +130,34 @@ def reader_label(display_name: str, role: InspectorRole) -> str:
     return str(_l("%(name)s, %(role)s", name=display_name, role=role_label))
 
 
+# Labels from elsewhere (the policy profiles' own), for values the tables above lack:
+# (kind, value, language) -> label. The apps plug them in; this package imports no domain.
+LabelSource = Callable[[str, str, str], "str | None"]
+_sources: list[LabelSource] = []
+
+
+def add_label_source(source: LabelSource) -> None:
+    if source not in _sources:
+        _sources.append(source)
+
+
+def _from_sources(kind: str, value: str) -> str:
+    language = str(get_locale() or "en")
+    for source in _sources:
+        label = source(kind, value, language)
+        if label:
+            return label
+    return value
+
+
 def status_label(status: str) -> str:
-    return str(STATUSES.get(status, status))
+    known = STATUSES.get(status)
+    return str(known) if known is not None else _from_sources("status", status)
 
 
 def deadline_label(key: str) -> str:
-    return str(DEADLINES.get(key, key))
+    known = DEADLINES.get(key)
+    return str(known) if known is not None else _from_sources("deadline", key)
 
 
 def event_label(kind: str) -> str:

@@ -78,7 +78,10 @@ def test_a_new_profile_is_a_new_file_not_a_code_change(
     text = (
         VN_TEXT.replace('name = "vn-denunciation-2018"', 'name = "vn-denunciation-2026"')
         .replace("length = 7\n", "length = 5\n", 1)
-        .replace("received = {}", "received = {}\nregistered = {}")
+        .replace(
+            "received = {}",
+            'received = {}\nregistered = { label = { en = "Registered", vi = "Đã vào sổ" } }',
+        )
         .replace('from = ["received"]\nto = "triage"', 'from = ["received"]\nto = "registered"')
     )
     text += '\n[[transitions]]\nfrom = ["registered"]\nto = "triage"\n'
@@ -90,6 +93,10 @@ def test_a_new_profile_is_a_new_file_not_a_code_change(
     start = [Step(date(2027, 2, 1), STATUS, status="received")]
     [triage] = running(amended, Track.NAMED, start, date(2027, 2, 1))
     assert triage.due_on == date(2027, 2, 15)  # five working days across Tết
+    # Its new status brings its own words, which the apps show (tests/review/test_workflow).
+    assert profiles.profile_label("status", "registered", "vi") == "Đã vào sổ"
+    assert profiles.profile_label("status", "registered", "fr") == "Registered"
+    assert profiles.profile_label("status", "nowhere", "vi") is None
 
 
 def test_a_file_must_carry_its_own_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

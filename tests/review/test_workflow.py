@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -11,10 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minhbach.casework import workflow
+from minhbach.casework.profiles import BUILT_IN, ENVIRONMENT_FOLDER
 from minhbach.config import Settings
 from minhbach.review import create_app
 from minhbach.review.views import workflow as workflow_views
 from minhbach.store.models import AuditEntry, Case, CaseTransfer, ProtectionState
+from minhbach.web import labels as shared_labels
 from tests.casework.test_access import SealedCase, seal_case
 from tests.review.conftest import FAST, Account, csrf_token, give_credentials, post_login
 from tests.worlds import World, build_world
@@ -231,3 +234,18 @@ def test_the_rules_are_named_in_the_language_chosen(
     html = page_of(client, named)
     assert "Luật Tố cáo 2018 (Việt Nam)" in html
     assert "Law on Denunciation 2018" not in html
+
+
+def test_a_status_only_a_profile_file_knows_is_shown_in_its_own_words(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (BUILT_IN / "vn-denunciation-2018.toml").read_text(encoding="utf-8")
+    text = text.replace('name = "vn-denunciation-2018"', 'name = "vn-test-labels"').replace(
+        "received = {}", 'received = {}\nlodged = { label = { en = "Lodged", vi = "Đã nộp" } }'
+    )
+    (tmp_path / "vn-test-labels.toml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv(ENVIRONMENT_FOLDER, str(tmp_path))
+    with app.test_request_context():
+        assert app.jinja_env.globals["status_label"]("lodged") == "Lodged"
+        assert shared_labels.status_label("lodged") == "Lodged"  # the public side's
+        assert app.jinja_env.globals["status_label"]("unknown-status") == "unknown-status"

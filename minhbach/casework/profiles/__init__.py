@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,7 @@ class DeadlineRule:
     stop: frozenset[str]
     stop_events: frozenset[str]
     pause_in: frozenset[str]
+    labels: Mapping[str, str] = field(default_factory=dict)  # language -> text, optional
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Status:
     name: str
     ended: bool  # decided or stopped: no more withdrawal, no running clocks but notices
     final: bool  # nothing more happens; the retention period starts
+    labels: Mapping[str, str] = field(default_factory=dict)  # language -> text, optional
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,21 @@ class Profile:
         return [
             t for t in self.transitions if status in t.sources and track in t.tracks and t.by == by
         ]
+
+
+def profile_label(kind: str, key: str, language: str) -> str | None:
+    """A label a profile file gives a status (``kind`` "status") or a deadline ("deadline")
+    that the program's own translations do not know: a new law's new words."""
+    for name in profile_names():
+        try:
+            profile = load_profile(name)
+        except ProfileError:
+            continue
+        found = profile.statuses.get(key) if kind == "status" else profile.deadlines.get(key)
+        labels = found.labels if found is not None else {}
+        if labels:
+            return labels.get(language) or labels.get("en") or next(iter(labels.values()))
+    return None
 
 
 def profile_folders() -> list[Path]:
@@ -188,10 +205,19 @@ class _Reader:
             raise ProfileError(f"profile {self.name}: no statuses")
         return {
             name: Status(
-                name, ended=bool(flags.get("ended", False)), final=bool(flags.get("final", False))
+                name,
+                ended=bool(flags.get("ended", False)),
+                final=bool(flags.get("final", False)),
+                labels=self._labels(flags, f"status {name}"),
             )
             for name, flags in table.items()
         }
+
+    def _labels(self, table: dict[str, Any], where: str) -> dict[str, str]:
+        labels = table.get("label", {})
+        if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+            raise ProfileError(f"profile {self.name}: the label of {where} is language = text")
+        return labels
 
     def _titles(self) -> dict[str, str]:
         titles = self.data.get("title", {})
@@ -238,6 +264,7 @@ class _Reader:
             stop=self._names(table, "stop", statuses, required=False),
             stop_events=self._words(table, "stop_events"),
             pause_in=self._names(table, "pause_in", statuses, required=False),
+            labels=self._labels(table, f"deadline {key}"),
         )
         if not rule.start and not rule.start_events:
             raise ProfileError(f"profile {self.name}: deadline {key} never starts")

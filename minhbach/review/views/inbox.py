@@ -163,7 +163,7 @@ def _context(
             {slug: labels.CATEGORIES.get(slug, slug) for slug in unit_categories}, form.category
         ),
         "sorts": SORT_LABELS,
-        "status_label": lambda status: review_labels.STATUS_LABELS.get(status, status),
+        "status_label": review_labels.status_label,
         "category_label": lambda slug: labels.CATEGORIES.get(slug, slug),
         "track_labels": review_labels.TRACK_LABELS,
         "reference": public_reference,
