@@ -15,6 +15,7 @@ from minhbach.casework import workflow
 from minhbach.casework.profiles import BUILT_IN, ENVIRONMENT_FOLDER
 from minhbach.config import Settings
 from minhbach.review import create_app
+from minhbach.review import labels as review_labels
 from minhbach.review.views import workflow as workflow_views
 from minhbach.store.models import AuditEntry, Case, CaseTransfer, ProtectionState
 from minhbach.web import labels as shared_labels
@@ -246,6 +247,7 @@ def test_a_status_only_a_profile_file_knows_is_shown_in_its_own_words(
     (tmp_path / "vn-test-labels.toml").write_text(text, encoding="utf-8")
     monkeypatch.setenv(ENVIRONMENT_FOLDER, str(tmp_path))
     with app.test_request_context():
-        assert app.jinja_env.globals["status_label"]("lodged") == "Lodged"
+        assert app.jinja_env.globals["status_label"] is review_labels.status_label
+        assert review_labels.status_label("lodged") == "Lodged"
         assert shared_labels.status_label("lodged") == "Lodged"  # the public side's
-        assert app.jinja_env.globals["status_label"]("unknown-status") == "unknown-status"
+        assert review_labels.status_label("unknown-status") == "unknown-status"
