@@ -16,9 +16,8 @@ Rules that keep it fast and safe:
   parameters: cases are counted with one index range a month, incidents through a
   ``CASE`` over the boundaries; SQLite and PostgreSQL evaluate both alike (no
   ``strftime`` or ``date_trunc``).
-- **No count by track**: no index of ``cases`` holds the track, so counting by it would
-  read every row of the unit (about 50 ms at 100,000 cases on SQLite, half the budget).
-  It needs an index on (unit_id, track) first.
+- **Track and status in one walk**: ``ix_cases_unit_track_status`` (unit, track, status)
+  serves one GROUP BY that gives the counts by status and by track (named or anonymous).
 - **Overdue and due soon are derived at read time** from ``next_due`` against the unit's
   today, never stored: overdue is ``next_due < today``, due soon is
   ``today <= next_due <= today + due_soon_days``.
@@ -86,6 +85,7 @@ class Figures:
     due_soon_days: int
     total: int  # every case of the unit, purged ones included
     by_status: Counts
+    by_track: Counts  # named (confidential) and anonymous reports
     by_category: Counts
     months: tuple[Month, ...]  # oldest first; the last one holds ``as_of``
     open_cases: int  # not closed (no ``closed_on``)
@@ -112,7 +112,7 @@ def figures(
     if not 0 <= due_soon_days <= MAX_DUE_SOON_DAYS:
         raise ValueError(f"due_soon_days must be between 0 and {MAX_DUE_SOON_DAYS}")
     starts = month_starts(today, months)
-    by_status = _grouped(session, unit_id, "status")
+    by_track_and_status = _by_track_and_status(session, unit_id)
     overdue, due_soon = _deadlines(session, unit_id, today, due_soon_days)
     protection = _protection(session, unit_id)
     by_kind, retaliation_months = _retaliation(session, unit_id, starts)
@@ -121,8 +121,9 @@ def figures(
     return Figures(
         as_of=today,
         due_soon_days=due_soon_days,
-        total=sum(count for _, count in by_status),
-        by_status=by_status,
+        total=sum(by_track_and_status.values()),
+        by_status=_sum_by(by_track_and_status, 1),
+        by_track=_sum_by(by_track_and_status, 0),
         by_category=_grouped(session, unit_id, "category"),
         months=tuple(
             Month(start, received[index], closed[index], retaliation_months[index])
@@ -176,6 +177,21 @@ def _bounds(starts: Sequence[date]) -> dict[str, date]:
 
 def _bound(index: int) -> BindParameter[date]:
     return bindparam(f"m{index}", type_=Date)
+
+
+def _by_track_and_status(session: Session, unit_id: int) -> Counter[tuple[str, str]]:
+    """Cases by (track, status): one walk of ``ix_cases_unit_track_status`` gives both."""
+    rows = session.execute(_track_status_query(), {_UNIT: unit_id})
+    return Counter({(str(_code(track)), str(status)): int(n) for track, status, n in rows})
+
+
+@functools.cache
+def _track_status_query() -> Select[*tuple[Any, ...]]:
+    return (
+        select(Case.track, Case.status, func.count())
+        .where(Case.unit_id == _unit())
+        .group_by(Case.track, Case.status)
+    )
 
 
 def _grouped(session: Session, unit_id: int, column: str) -> Counts:
@@ -327,7 +343,7 @@ def _by_bucket(rows: Iterable[tuple[Any, Any]], months: int) -> list[int]:
     return counts
 
 
-def _sum_by(counter: Counter[tuple[str, str, bool]], position: int) -> Counts:
+def _sum_by(counter: Counter[Any], position: int) -> Counts:
     totals: Counter[str] = Counter()
     for key, count in counter.items():
         totals[str(key[position])] += count

@@ -76,6 +76,7 @@ def test_figures_of_an_empty_unit_are_zero(session: Session, world: World) -> No
     found = dashboard.figures(session, world.unit.id, TODAY)
     assert found.total == found.open_cases == found.overdue == found.due_soon == 0
     assert found.by_status == found.by_category == found.protection_by_state == ()
+    assert found.by_track == ()
     assert [month.start for month in found.months][::11] == [date(2025, 4, 1), date(2026, 3, 1)]
     assert all((m.received, m.closed, m.retaliation) == (0, 0, 0) for m in found.months)
 
@@ -103,6 +104,7 @@ def test_counts_by_status_and_category_only_of_the_unit(
     assert found.total == 4
     assert found.by_status == (("closed", 1), ("received", 1), ("verifying", 2))
     assert found.by_category == (("land", 2), ("procurement", 2))
+    assert found.by_track == (("anonymous", 3), ("named", 1))
     assert found.open_cases == 3
 
 

@@ -110,6 +110,7 @@ class Table:
 
 CHART_NAMES = (
     "status",
+    "track",
     "category",
     "deadlines",
     "months",
@@ -213,6 +214,12 @@ def tables(found: dashboard.Figures) -> list[Table]:
             ("status", _("Cases by status"), _("Status")),
             found.by_status,
             review_labels.STATUS_LABELS,
+            CASES,
+        ),
+        _counts(
+            ("track", _("Cases by kind of report"), _("Kind of report")),
+            found.by_track,
+            review_labels.TRACK_LABELS,
             CASES,
         ),
         _counts(

@@ -51,6 +51,7 @@ class Case(Base):
         Index("ix_cases_unit_status_id", "unit_id", "status", "id"),
         Index("ix_cases_unit_category_id", "unit_id", "category", "id"),
         Index("ix_cases_unit_next_due", "unit_id", "next_due"),
+        Index("ix_cases_unit_track_status", "unit_id", "track", "status"),
         Index("ix_cases_unit_closed_on", "unit_id", "closed_on"),
         Index("ix_cases_unit_received_on", "unit_id", "received_on"),
         CheckConstraint("length(public_id) = 36", name="public_id_length"),

@@ -7,8 +7,10 @@ Create Date: 2026-11-27
 - ``cases.triage_due``, ``resolution_due`` and ``target_due`` give way to ``deadlines``
   (every running clock, computed by minhbach.casework.workflow from the unit's policy
   profile and the case's events) and ``next_due`` (the earliest of them, indexed, so the
-  inbox sorts and the dashboard counts overdue cases without scanning). No release wrote
-  the old columns; ``minhbach deadlines refresh`` recomputes every case after an upgrade.
+  inbox sorts and the dashboard counts overdue cases without scanning);
+  ``ix_cases_unit_track_status`` lets the dashboard count by track and status in one walk.
+  No release wrote the old columns; ``minhbach deadlines refresh`` recomputes every case
+  after an upgrade.
 - ``case_transfers``: the sending unit's record of a case forwarded to another unit.
 - ``retaliation_notes``: what a reporter or inspector adds to an incident later.
 - ``units.retention_days``: how long a closed case is kept before its contents are purged.
@@ -110,6 +112,9 @@ def upgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_cases_unit_triage_due"))
         batch_op.create_index("ix_cases_unit_closed_on", ["unit_id", "closed_on"], unique=False)
         batch_op.create_index("ix_cases_unit_next_due", ["unit_id", "next_due"], unique=False)
+        batch_op.create_index(
+            "ix_cases_unit_track_status", ["unit_id", "track", "status"], unique=False
+        )
         batch_op.drop_column("resolution_due")
         batch_op.drop_column("target_due")
         batch_op.drop_column("triage_due")
@@ -133,6 +138,7 @@ def downgrade() -> None:
         batch_op.add_column(sa.Column("triage_due", sa.DATE(), nullable=True))
         batch_op.add_column(sa.Column("target_due", sa.DATE(), nullable=True))
         batch_op.add_column(sa.Column("resolution_due", sa.DATE(), nullable=True))
+        batch_op.drop_index("ix_cases_unit_track_status")
         batch_op.drop_index("ix_cases_unit_next_due")
         batch_op.drop_index("ix_cases_unit_closed_on")
         batch_op.create_index(
