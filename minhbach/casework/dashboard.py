@@ -52,7 +52,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from minhbach.store.models import Case, ProtectionRecord, ProtectionState, RetaliationIncident
+from minhbach.store.models import (
+    Case,
+    CaseTransfer,
+    ProtectionRecord,
+    ProtectionState,
+    RetaliationIncident,
+)
 
 DEFAULT_MONTHS = 12
 DEFAULT_DUE_SOON_DAYS = 14
@@ -89,6 +95,7 @@ class Figures:
     by_category: Counts
     months: tuple[Month, ...]  # oldest first; the last one holds ``as_of``
     open_cases: int  # not closed (no ``closed_on``)
+    forwarded_out: int  # forwarded to other bodies (counted there since)
     overdue: int
     due_soon: int
     protection_by_state: Counts
@@ -116,6 +123,7 @@ def figures(
     overdue, due_soon = _deadlines(session, unit_id, today, due_soon_days)
     protection = _protection(session, unit_id)
     by_kind, retaliation_months = _retaliation(session, unit_id, starts)
+    open_cases, forwarded_out = _open_and_forwarded(session, unit_id)
     received = _per_month(session, unit_id, "received_on", starts)
     closed = _per_month(session, unit_id, "closed_on", starts)
     return Figures(
@@ -129,7 +137,8 @@ def figures(
             Month(start, received[index], closed[index], retaliation_months[index])
             for index, start in enumerate(starts)
         ),
-        open_cases=_open_cases(session, unit_id),
+        open_cases=open_cases,
+        forwarded_out=forwarded_out,
         overdue=overdue,
         due_soon=due_soon,
         protection_by_state=_sum_by(protection, 0),
@@ -250,13 +259,23 @@ def _deadlines_query() -> Select[*tuple[Any, ...]]:
     return select(overdue, due_soon).where(Case.unit_id == _unit(), Case.next_due <= horizon)
 
 
-def _open_cases(session: Session, unit_id: int) -> int:
-    return int(session.execute(_open_query(), {_UNIT: unit_id}).scalar_one())
+def _open_and_forwarded(session: Session, unit_id: int) -> tuple[int, int]:
+    """Open cases of the unit, and cases it forwarded to other bodies (those now count
+    at the receiving unit, so its own record of transfers tells them)."""
+    open_cases, forwarded = session.execute(_open_query(), {_UNIT: unit_id}).one()
+    return int(open_cases), int(forwarded)
 
 
 @functools.cache
 def _open_query() -> Select[*tuple[Any, ...]]:
-    return select(func.count()).where(Case.unit_id == _unit(), Case.closed_on.is_(None))
+    forwarded = (
+        select(func.count())
+        .select_from(CaseTransfer)
+        .where(CaseTransfer.from_unit_id == _unit())
+        .scalar_subquery()
+    )
+    open_cases = select(func.count()).where(Case.unit_id == _unit(), Case.closed_on.is_(None))
+    return select(open_cases.scalar_subquery(), forwarded)
 
 
 def _protection(session: Session, unit_id: int) -> Counter[tuple[str, str, bool]]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from minhbach.casework import dashboard
 from minhbach.store.models import (
     Case,
+    CaseTransfer,
     Party,
     ProtectedPerson,
     ProtectionCategory,
@@ -237,3 +238,24 @@ def test_month_starts() -> None:
         date(2025, 12, 1),
         date(2026, 1, 1),
     )
+
+
+def test_cases_forwarded_to_other_bodies_count_for_the_sender(
+    session: Session, world: World, other_unit: Unit
+) -> None:
+    """A forwarded case moves to the receiving unit and counts there; the sender's figure
+    comes from its own record of transfers."""
+    case = add_case(session, other_unit, status="received", category="land")
+    session.add(
+        CaseTransfer(
+            case=case,
+            from_unit=world.unit,
+            to_unit=other_unit,
+            inspector=world.people["lan"],
+            forwarded_on=TODAY,
+            sender_keeps_access=False,
+        )
+    )
+    session.commit()
+    assert dashboard.figures(session, world.unit.id, TODAY).forwarded_out == 1
+    assert dashboard.figures(session, other_unit.id, TODAY).forwarded_out == 0

@@ -289,6 +289,7 @@ def _summary(found: dashboard.Figures) -> Table:
     figures = (
         ("total", _("Cases received, all time"), found.total),
         ("open", _("Open cases"), found.open_cases),
+        ("forwarded_out", _("Forwarded to other bodies, all time"), found.forwarded_out),
         ("overdue", _("Overdue"), found.overdue),
         ("due_soon", _("Due within %(days)d days", days=found.due_soon_days), found.due_soon),
         ("active_measures", _("Protections with measures in force"), found.active_measures),
