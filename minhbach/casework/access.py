@@ -12,7 +12,7 @@ let it go. Pure Python: no Flask. Callers own the transaction and commit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -267,10 +267,15 @@ def open_note(case_key: bytes, case: Case, blob: bytes | None) -> str | None:
     return _text_of(case_key, crypto.Kind.NOTE, case.public_id, blob)
 
 
-def seal_note(case_key: bytes, case: Case, text: str) -> bytes:
-    """Seal an inspector's text (a decision's grounds, say) as a NOTE ``{"schema", "text"}``,
-    the shape ``open_note`` and the reporter's browser read."""
-    return crypto.seal_json(case_key, crypto.Kind.NOTE, case.public_id, {"schema": 1, "text": text})
+def seal_note(case_key: bytes, case: Case, text: str, **fields: Any) -> bytes:
+    """Seal text (a decision's grounds, a reporter's note) as a NOTE ``{"schema": 1,
+    "text", ...fields}``: the shape ``open_note`` and the reporter's browser read."""
+    return seal_document(case_key, case, {"schema": 1, "text": text, **fields})
+
+
+def seal_document(case_key: bytes, case: Case, document: Mapping[str, Any]) -> bytes:
+    """Seal a NOTE document of any shape under the case key."""
+    return crypto.seal_json(case_key, crypto.Kind.NOTE, case.public_id, dict(document))
 
 
 def _text_of(case_key: bytes, kind: crypto.Kind, case_id: str, blob: bytes) -> str | None:

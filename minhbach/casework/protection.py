@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from minhbach import crypto
-from minhbach.casework import followup, workflow
+from minhbach.casework import access, followup, workflow
 from minhbach.casework.errors import CaseworkError
 from minhbach.store.models import (
     ActorKind,
@@ -173,13 +173,13 @@ def open_by_inspector(
         "request",
     )
     record = _new_record(case, person, category, urgent, Party.INSPECTOR, today, confirmation_due)
-    record.details = _seal(case_key, case, document)
+    record.details = access.seal_document(case_key, case, document)
     session.flush()
     _inspector_event(
         case,
         inspector,
         _state_data(record, None, State.REQUESTED),
-        _seal(case_key, case, document),
+        access.seal_document(case_key, case, document),
         today,
         now,
     )
@@ -278,13 +278,15 @@ def transition(
     step_document = _document(to_state, step, SUMMARY[to_state])
     from_state = record.state
     record.state = to_state
-    record.details = _seal(case_key, case, _document(to_state, merged, SUMMARY[to_state]))
+    record.details = access.seal_document(
+        case_key, case, _document(to_state, merged, SUMMARY[to_state])
+    )
     _apply_dates(record, to_state, fields, today)
     event = _inspector_event(
         case,
         inspector,
         _state_data(record, from_state, to_state),
-        _seal(case_key, case, step_document),
+        access.seal_document(case_key, case, step_document),
         today,
         now,
     )
@@ -360,7 +362,7 @@ def answer_ask(
         raise ProtectionError("nothing_asked", "the reporter has asked nothing unanswered")
     text = _required_text(text)
     case = record.case
-    grounds = _seal(case_key, case, {"schema": 1, "kind": DOCUMENT, "text": text})
+    grounds = access.seal_document(case_key, case, {"schema": 1, "kind": DOCUMENT, "text": text})
     event = _inspector_event(
         case, inspector, {"protection_id": record.id}, grounds, today, now, ANSWER
     )
@@ -416,7 +418,7 @@ def log_incident_by_inspector(
         occurred_on=occurred_on,
         reported_on=today,
         source=Party.INSPECTOR,
-        details=_seal(case_key, case, document),
+        details=access.seal_document(case_key, case, document),
     )
     case.retaliation_incidents.append(incident)
     case.retaliation_reported = True
@@ -470,7 +472,7 @@ def add_inspector_note(
 ) -> RetaliationNote:
     """An inspector's note on an incident, sealed here; the event records who and when."""
     case = incident.case
-    sealed = _seal(case_key, case, {"schema": 1, "text": _required_text(text)})
+    sealed = access.seal_document(case_key, case, {"schema": 1, "text": _required_text(text)})
     note = add_note(session, incident, Party.INSPECTOR, sealed, today)
     _incident_event(case, inspector, incident, "note", today, now)
     session.flush()
@@ -603,10 +605,6 @@ def _document(state: State, values: Mapping[str, str], summary: str) -> dict[str
     document.update({name: value for name, value in values.items() if value})
     document["text"] = values.get(summary, "")
     return document
-
-
-def _seal(case_key: bytes, case: Case, document: Mapping[str, Any]) -> bytes:
-    return crypto.seal_json(case_key, crypto.Kind.NOTE, case.public_id, dict(document))
 
 
 def _check_note(sealed: bytes) -> None:

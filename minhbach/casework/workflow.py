@@ -11,7 +11,7 @@ Pure Python: no Flask. Callers own the transaction and seal grounds before calli
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -164,7 +164,7 @@ def steps_of(case: Case) -> list[clocks.Step]:
     """The case's history at its current unit, as the clocks see it."""
     initial = profile_of(case).initial_status
     steps = [clocks.Step(case.received_on, clocks.STATUS, status=initial)]
-    for event in _by_time(case.events):
+    for event in case.events:  # appended in order; ids are unset until a flush
         if event.kind == ARRIVAL:
             steps = [clocks.Step(event.occurred_on, clocks.STATUS, status=event.to_status)]
         elif event.kind == STATUS_CHANGE:
@@ -173,11 +173,6 @@ def steps_of(case: Case) -> list[clocks.Step]:
             deadline = (event.data or {}).get("deadline")
             steps.append(clocks.Step(event.occurred_on, event.kind, deadline=deadline))
     return steps
-
-
-def _by_time(events: Sequence[CaseEvent]) -> list[CaseEvent]:
-    # Events are appended in order; ids are unset until flushed, so keep list order.
-    return list(events)
 
 
 def _event(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, BinaryIO, TypeVar
@@ -42,8 +42,9 @@ from werkzeug.datastructures import Headers
 from wtforms import ValidationError
 
 from minhbach import crypto
-from minhbach.casework import followup, protection
+from minhbach.casework import access, followup, protection
 from minhbach.casework.dates import unit_today
+from minhbach.casework.errors import CaseworkError
 from minhbach.casework.intake import AttachmentIn
 from minhbach.store.blobs import BlobNotFound, FilesystemBlobStore
 from minhbach.store.models import (
@@ -521,19 +522,12 @@ def retaliation() -> ResponseReturnValue:
         state = FormState(name="retaliation", values=values, errors=errors)
         return _case_page(opened, state=state), 400
     case = opened.case
-    document = {
-        "schema": 1,
-        "text": text,
-        "occurred_on": None if occurred_on is None else occurred_on.isoformat(),
-    }
-    note = crypto.seal_json(opened.key, crypto.Kind.NOTE, case.public_id, document)
-    try:
-        followup.record_retaliation(db(), case, kind, note, occurred_on, today)
-    except followup.FollowUpError:
-        db().rollback()
-        raise PublicError(400, "not_accepted", _not_accepted_message()) from None
-    db().commit()
-    return _done("retaliation")
+    when = None if occurred_on is None else occurred_on.isoformat()
+    note = access.seal_note(opened.key, case, text, occurred_on=when)
+    return _stored(
+        lambda: followup.record_retaliation(db(), case, kind, note, occurred_on, today),
+        "retaliation",
+    )
 
 
 @blueprint.post("/withdraw")
@@ -555,21 +549,24 @@ def withdraw() -> ResponseReturnValue:
         state = FormState(name="withdraw", values=values, errors=errors)
         return _case_page(opened, state=state), status
     case = opened.case
-    document = {"schema": 1, "text": reason}
-    note = crypto.seal_json(opened.key, crypto.Kind.NOTE, case.public_id, document)
+    note = access.seal_note(opened.key, case, reason)
+    return _stored(lambda: followup.withdraw(db(), case, note, unit_today()), "withdrawn", 409)
+
+
+def _stored(action: Callable[[], object], done: str, status: int = 400) -> ResponseReturnValue:
+    """Take the reporter's action and commit it, or roll back and refuse it as a whole."""
     try:
-        followup.withdraw(db(), case, note, unit_today())
-    except followup.FollowUpError:
+        action()
+    except CaseworkError:
         db().rollback()
-        raise PublicError(409, "not_accepted", _not_accepted_message()) from None
+        raise PublicError(status, "not_accepted", _not_accepted_message()) from None
     db().commit()
-    return _done("withdrawn")
+    return _done(done)
 
 
 def _seal_note(opened: Opened, text: str) -> bytes:
-    """A NOTE as the browser seals it: ``{"schema": 1, "text"}`` under the case key."""
-    document = {"schema": 1, "text": text}
-    return crypto.seal_json(opened.key, crypto.Kind.NOTE, opened.case.public_id, document)
+    """A NOTE as the browser seals it, under the case key."""
+    return access.seal_note(opened.key, opened.case, text)
 
 
 # --- escalation (Art. 38) -------------------------------------------------------------------
@@ -595,13 +592,8 @@ def escalate() -> ResponseReturnValue:
     if errors:
         state = FormState(name="escalate", values=values, errors=errors)
         return _case_page(opened, state=state), status
-    try:
-        followup.escalate(db(), opened.case, _seal_note(opened, text), today)
-    except followup.FollowUpError:
-        db().rollback()
-        raise PublicError(409, "not_accepted", _not_accepted_message()) from None
-    db().commit()
-    return _done("escalated")
+    note = _seal_note(opened, text)
+    return _stored(lambda: followup.escalate(db(), opened.case, note, today), "escalated", 409)
 
 
 # --- protection, and additions to a retaliation report --------------------------------------
@@ -627,22 +619,13 @@ def request_protection() -> ResponseReturnValue:
         return _case_page(opened, state=state), 400
     today, case = unit_today(), opened.case
     urgent = values["protection_urgent"] == "yes"
-    try:
-        protection.request_by_reporter(
-            db(),
-            case,
-            person,
-            category,
-            urgent,
-            _seal_note(opened, text),
-            today,
-            shown.confirmation_due(case, today, urgent),
-        )
-    except protection.ProtectionError:
-        db().rollback()
-        raise PublicError(400, "not_accepted", _not_accepted_message()) from None
-    db().commit()
-    return _done("protection")
+    note, due = _seal_note(opened, text), shown.confirmation_due(case, today, urgent)
+    return _stored(
+        lambda: protection.request_by_reporter(
+            db(), case, person, category, urgent, note, today, due
+        ),
+        "protection",
+    )
 
 
 @blueprint.post("/incidents/<int:incident_id>/notes")
@@ -662,13 +645,11 @@ def add_to_incident(incident_id: int) -> ResponseReturnValue:
     if errors:
         state = FormState(name=f"{INCIDENT_FORM}{incident.id}", values=values, errors=errors)
         return _case_page(opened, state=state), 400
-    try:
-        protection.add_note(db(), incident, Party.REPORTER, _seal_note(opened, text), unit_today())
-    except protection.ProtectionError:
-        db().rollback()
-        raise PublicError(400, "not_accepted", _not_accepted_message()) from None
-    db().commit()
-    return _done("incident")
+    note = _seal_note(opened, text)
+    return _stored(
+        lambda: protection.add_note(db(), incident, Party.REPORTER, note, unit_today()),
+        "incident",
+    )
 
 
 @blueprint.post("/protection/<int:record_id>/asks")
@@ -690,13 +671,8 @@ def ask_about_protection(record_id: int) -> ResponseReturnValue:
     if errors:
         state = FormState(name=f"{ASK_FORM}{record.id}", values=values, errors=errors)
         return _case_page(opened, state=state), 400
-    try:
-        protection.reporter_asks(db(), record, ask, _seal_note(opened, text), unit_today())
-    except protection.ProtectionError:
-        db().rollback()
-        raise PublicError(400, "not_accepted", _not_accepted_message()) from None
-    db().commit()
-    return _done("asked")
+    note = _seal_note(opened, text)
+    return _stored(lambda: protection.reporter_asks(db(), record, ask, note, unit_today()), "asked")
 
 
 def _reported_incident(case: Case, incident_id: int) -> RetaliationIncident | None:
