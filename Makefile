@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint types unit install browser translations messages vectors clean
+.PHONY: run test lint types unit coverage install browser translations messages vectors clean
 
 install: $(STAMP)
 
@@ -26,7 +26,7 @@ browser:
 	scripts/ensure-system-packages
 
 # Compiled catalogues are build products (git ignores them); their .po sources are committed.
-CATALOGS := $(wildcard minhbach/translations/*/LC_MESSAGES/messages.po)
+CATALOGS := $(wildcard web/translations/*/LC_MESSAGES/messages.po)
 translations: $(CATALOGS:.po=.mo)
 
 %.mo: %.po $(STAMP)
@@ -36,14 +36,18 @@ translations: $(CATALOGS:.po=.mo)
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \
 		--no-location --sort-output \
-		--project minhbach --copyright-holder minhbach -o minhbach/translations/messages.pot minhbach
-	$(BIN)/pybabel update -i minhbach/translations/messages.pot -d minhbach/translations \
+		--project minhbach --copyright-holder minhbach -o web/translations/messages.pot .
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations \
 		--no-fuzzy-matching --ignore-obsolete
 
 unit: $(STAMP) browser translations
 	scripts/with-postgres $(BIN)/pytest -n 2
 
 test: lint types unit
+
+# The suite with line and branch coverage of the packages (pyproject's [tool.coverage]).
+coverage: $(STAMP) browser translations
+	scripts/with-postgres $(BIN)/pytest -n 2 --cov --cov-report=term-missing:skip-covered
 
 run: $(STAMP) translations
 	scripts/run

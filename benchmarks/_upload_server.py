@@ -15,11 +15,11 @@ import secrets
 
 from flask import Flask, Response, current_app, jsonify, request
 
-from minhbach.config import Settings
-from minhbach.store.fs import create_private_dirs
-from minhbach.submit import SETTINGS, create_app
-from minhbach.submit.api.uploads import PIECE_SIZE
-from minhbach.submit.limits import SCALE
+from casework.settings import Settings
+from store.fs import create_private_dirs
+from submit import SETTINGS, create_app
+from submit.api.uploads import PIECE_SIZE
+from submit.limits import SCALE
 
 PLAIN_PATH = "/bench/plain"
 PLAIN_DIR = "bench-plain"  # under the instance folder; the benchmark reads and removes it

@@ -1,7 +1,7 @@
 """Attachment stream benchmark: the chunked file format against raw AES-256-GCM.
 
 For each piece size, encrypts and decrypts a synthetic stream through the file format
-(``minhbach.crypto.files``) and, side by side in the same repeat, through bare ``AESGCM``
+(``crypto.files``) and, side by side in the same repeat, through bare ``AESGCM``
 calls over the same bytes in 64 KiB chunks. Prints format/raw throughput ratios and the peak
 RSS growth of the format phases at two stream sizes. Every phase runs in a fresh child
 process, so one phase's high-water mark cannot hide or inflate another's.
@@ -36,7 +36,7 @@ import cryptography
 from cryptography.hazmat.backends.openssl.backend import backend as openssl_backend
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from minhbach.crypto.files import (
+from crypto.files import (
     CHUNK_SIZE,
     CIPHER_CHUNK_SIZE,
     STREAM_HEADER_SIZE,
@@ -46,7 +46,7 @@ from minhbach.crypto.files import (
     decrypt_stream,
     encrypt_stream,
 )
-from minhbach.crypto.padding import file_bucket
+from crypto.padding import file_bucket
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 

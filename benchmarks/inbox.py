@@ -1,5 +1,5 @@
-"""Inbox benchmark: pages of ``minhbach.casework.inbox`` against a bare indexed SELECT,
-and the supervisors' dashboard figures (``minhbach.casework.dashboard``) against the bare
+"""Inbox benchmark: pages of ``casework.inbox`` against a bare indexed SELECT,
+and the supervisors' dashboard figures (``casework.dashboard``) against the bare
 SQL of the same aggregates.
 
 Seeds a fresh, migrated SQLite database with synthetic cases (statuses, categories, dates,
@@ -49,10 +49,10 @@ import sqlalchemy
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
-from minhbach.casework import dashboard, inbox
-from minhbach.casework.categories import DEFAULT_CATEGORIES
-from minhbach.store.db import make_engine, session_factory, upgrade_to_head
-from minhbach.store.models import (
+from casework import dashboard, inbox
+from casework.categories import DEFAULT_CATEGORIES
+from store.db import make_engine, session_factory, upgrade_to_head
+from store.models import (
     Case,
     CaseExclusion,
     CaseRead,

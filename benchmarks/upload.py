@@ -54,12 +54,12 @@ from benchmarks.crypto_stream import (
     describe_size,
     parse_size,
 )
-from minhbach.casework.uploads import ciphertext_limit, storage_id
-from minhbach.crypto.errors import CryptoError
-from minhbach.crypto.files import FileEncryptor, FileMeta, decrypt_stream, read_pieces
-from minhbach.crypto.padding import file_bucket
-from minhbach.store.db import make_engine, session_factory, upgrade_to_head
-from minhbach.submit import pow
+from casework.uploads import ciphertext_limit, storage_id
+from crypto.errors import CryptoError
+from crypto.files import FileEncryptor, FileMeta, decrypt_stream, read_pieces
+from crypto.padding import file_bucket
+from store.db import make_engine, session_factory, upgrade_to_head
+from submit import pow
 from tests.worlds import build_world
 
 RATIO_TARGET = 0.6

@@ -1,7 +1,7 @@
 """gunicorn settings for both apps (``gunicorn -c deploy/gunicorn.conf.py``).
 
 Start one gunicorn per app, each with its own port and, in production, its own database
-role: ``gunicorn -c deploy/gunicorn.conf.py -b 127.0.0.1:5000 'minhbach.submit:create_app()'``.
+role: ``gunicorn -c deploy/gunicorn.conf.py -b 127.0.0.1:5000 'submit:create_app()'``.
 What matters here is what is NOT written down: no access log (it would record client
 addresses, user agents and upload ids), and errors only at warning level.
 """

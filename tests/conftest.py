@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from minhbach.crypto.kdf import Argon2Params
-from minhbach.store.db import make_engine, session_factory, upgrade_to_head
+from crypto.kdf import Argon2Params
+from store.db import make_engine, session_factory, upgrade_to_head
 from tests.store.factories import sqlite_url
 from tests.worlds import World, build_world
 

@@ -7,7 +7,7 @@ into a temporary directory and a page is rendered with them, so the test proves 
 reader sees, without depending on ``make translations`` having run.
 
 To fix a failure: ``make messages``, translate what it lists in
-``minhbach/translations/vi/LC_MESSAGES/messages.po`` (no ``#, fuzzy`` left, the same
+``web/translations/vi/LC_MESSAGES/messages.po`` (no ``#, fuzzy`` left, the same
 ``%(name)s`` placeholders), then ``make translations``.
 """
 
@@ -28,14 +28,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from minhbach.config import Settings
-from minhbach.submit import create_app
+from casework.settings import Settings
+from submit import create_app
 from tests.submit.conftest import TEST_ENV
 from tests.worlds import build_world
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = ROOT / "minhbach"
-TRANSLATIONS = PACKAGE / "translations"
+TRANSLATIONS = ROOT / "web" / "translations"
 TEMPLATE = TRANSLATIONS / "messages.pot"
 
 # Babel's defaults (gettext, ngettext, pgettext, ...), the ``-k _l`` of ``make messages``,
@@ -84,13 +83,13 @@ def source() -> dict[Key, tuple[tuple[str, ...], set[str]]]:
     """Every message of the source: its msgid (and plural), and where it is used."""
     found: dict[Key, tuple[tuple[str, ...], set[str]]] = {}
     for filename, lineno, message, _comments, context in extract_from_dir(
-        PACKAGE, method_map(), keywords=KEYWORDS
+        ROOT, method_map(), keywords=KEYWORDS
     ):
         msgids = ids(message)
         if not msgids[0]:
             continue
         _known, where = found.setdefault((msgids[0], context), (msgids, set()))
-        where.add(f"minhbach/{filename}:{lineno}")
+        where.add(f"{filename}:{lineno}")
     assert len(found) > 100, "extraction found almost nothing: is babel.cfg right?"
     return found
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.store.models import Inspector, InspectorRole, Unit
+import crypto
+from store.models import Inspector, InspectorRole, Unit
 from tests.store.factories import add_inspector, add_unit
 
 PEOPLE = [

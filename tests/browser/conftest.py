@@ -41,7 +41,7 @@ CHROMIUM_ARGS = [
 ]
 # URL prefix -> directory served under it.
 STATIC_ROOTS = {
-    "/static/": ROOT / "minhbach" / "submit" / "static",
+    "/static/": ROOT / "submit" / "static",
     "/vectors/": ROOT / "tests" / "vectors",
     "/tests/": Path(__file__).resolve().parent / "js",
 }

@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine
 
-from minhbach.config import Settings
-from minhbach.submit import create_app
+from casework.settings import Settings
+from submit import create_app
 from tests.live import serve
 from tests.submit.conftest import TEST_ENV
 from tests.worlds import World

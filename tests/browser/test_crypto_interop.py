@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from minhbach import crypto
-from minhbach.crypto.encoding import CROCKFORD, normalize_crockford
-from minhbach.crypto.files import CHUNK_SIZE, CIPHER_CHUNK_SIZE
-from minhbach.crypto.records import RECORD_LABELS
+import crypto
+from crypto.encoding import CROCKFORD, normalize_crockford
+from crypto.files import CHUNK_SIZE, CIPHER_CHUNK_SIZE
+from crypto.records import RECORD_LABELS
 from tests.browser.conftest import JsCall
 
 pytestmark = pytest.mark.browser

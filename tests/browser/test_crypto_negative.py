@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from minhbach.crypto import padding
+from crypto import padding
 from tests.browser.conftest import JsCall
 
 pytestmark = pytest.mark.browser

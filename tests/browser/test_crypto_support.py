@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Route
 
-from minhbach.crypto.files import CHUNK_SIZE, CIPHER_CHUNK_SIZE
+from crypto.files import CHUNK_SIZE, CIPHER_CHUNK_SIZE
 from tests.browser.conftest import CSP, JsCall, StaticHandler
 
-CRYPTO_JS = Path(__file__).resolve().parents[2] / "minhbach" / "submit" / "static" / "js" / "crypto"
+CRYPTO_JS = Path(__file__).resolve().parents[2] / "submit" / "static" / "js" / "crypto"
 MODULE = "/tests/support.js"
 IMPORT_AND_PROBE = """async () => {
   const api = await import("/static/js/crypto/index.js");

@@ -15,9 +15,9 @@ from playwright.sync_api import Browser, ConsoleMessage, Page
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from minhbach.casework.dates import unit_today
-from minhbach.review import create_app
-from minhbach.review.views import dashboard as views
+from casework.dates import unit_today
+from review import create_app
+from review.views import dashboard as views
 from tests.browser.screens import DESKTOP, screenshots
 from tests.live import serve
 from tests.review.conftest import Account, give_credentials, review_settings

@@ -30,21 +30,21 @@ from playwright.sync_api import (
 )
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.casework import intake
-from minhbach.casework.recipients import unit_recipients
-from minhbach.casework.sealing import NewCaseKeys, seal_submission
-from minhbach.config import Settings
-from minhbach.crypto.encoding import CROCKFORD
-from minhbach.store.blobs import FilesystemBlobStore
-from minhbach.store.models import (
+import crypto
+from casework import intake
+from casework.recipients import unit_recipients
+from casework.sealing import NewCaseKeys, seal_submission
+from casework.settings import Settings
+from crypto.encoding import CROCKFORD
+from store.blobs import FilesystemBlobStore
+from store.models import (
     Attachment,
     Case,
     Message,
     Party,
     RetaliationKind,
 )
-from minhbach.submit import create_app, followup_session
+from submit import create_app, followup_session
 from tests.browser.fixtures_submit import base_url, settings
 from tests.browser.screens import DESKTOP, screenshots
 from tests.submit.test_report_form import case_key, open_attachment
@@ -527,9 +527,9 @@ def test_withdrawing_needs_a_tick_and_seals_the_reasons(
 
 # --- the code itself ----------------------------------------------------------------------
 
-FOLLOWUP_JS = ROOT / "minhbach" / "submit" / "static" / "js" / "followup"
+FOLLOWUP_JS = ROOT / "submit" / "static" / "js" / "followup"
 MAIN_JS = FOLLOWUP_JS.parent / "main.js"
-PARTIAL = ROOT / "minhbach" / "submit" / "templates" / "followup_js.html"
+PARTIAL = ROOT / "submit" / "templates" / "followup_js.html"
 # Every string key the scripts ask for starts with one of these.
 STRING_KEY = re.compile(
     r"\"((?:case|code|session|failure|error|reply|retaliation|withdraw|progress|sent|author"

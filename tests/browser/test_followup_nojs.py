@@ -16,11 +16,11 @@ from playwright.sync_api import Browser, ConsoleMessage, FilePayload, Page
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.config import Settings
-from minhbach.store.blobs import FilesystemBlobStore
-from minhbach.store.models import Party
-from minhbach.submit import create_app
+import crypto
+from casework.settings import Settings
+from store.blobs import FilesystemBlobStore
+from store.models import Party
+from submit import create_app
 from tests.browser.screens import DESKTOP, screenshots
 from tests.live import serve
 from tests.submit.conftest import TEST_ENV

@@ -21,16 +21,16 @@ from playwright.sync_api import Browser, ConsoleMessage, Page
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.casework import intake, workflow
-from minhbach.casework.calendar import PeriodUnit
-from minhbach.casework.dates import unit_today
-from minhbach.casework.profiles import load_profile
-from minhbach.casework.recipients import unit_recipients
-from minhbach.casework.sealing import NewCaseKeys, seal_submission
-from minhbach.config import Settings
-from minhbach.store.models import Case, CaseTransfer, Party, RetaliationKind
-from minhbach.submit import create_app
+import crypto
+from casework import intake, workflow
+from casework.calendar import PeriodUnit
+from casework.dates import unit_today
+from casework.profiles import load_profile
+from casework.recipients import unit_recipients
+from casework.sealing import NewCaseKeys, seal_submission
+from casework.settings import Settings
+from store.models import Case, CaseTransfer, Party, RetaliationKind
+from submit import create_app
 from tests.browser.fixtures_submit import base_url, settings
 from tests.browser.screens import DESKTOP, screenshots
 from tests.browser.test_followup_js import (

@@ -29,11 +29,11 @@ from playwright.sync_api import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.casework import intake, uploads
-from minhbach.config import Settings
-from minhbach.store.blobs import FilesystemBlobStore
-from minhbach.store.models import (
+import crypto
+from casework import intake, uploads
+from casework.settings import Settings
+from store.blobs import FilesystemBlobStore
+from store.models import (
     Case,
     ProtectedPerson,
     ProtectionCategory,
@@ -41,7 +41,7 @@ from minhbach.store.models import (
     Track,
     WrapPurpose,
 )
-from minhbach.submit import pow
+from submit import pow
 from tests.browser.fixtures_submit import (
     MAX_FILE_SIZE,
     base_url,
@@ -57,9 +57,9 @@ __all__ = ["base_url", "settings", "submit_app"]  # fixtures
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-REPORT_JS = ROOT / "minhbach" / "submit" / "static" / "js" / "report"
-MAIN_JS = ROOT / "minhbach" / "submit" / "static" / "js" / "main.js"
-PARTIAL = ROOT / "minhbach" / "submit" / "templates" / "report_js.html"
+REPORT_JS = ROOT / "submit" / "static" / "js" / "report"
+MAIN_JS = ROOT / "submit" / "static" / "js" / "main.js"
+PARTIAL = ROOT / "submit" / "templates" / "report_js.html"
 TIMEOUT_MS = 20_000
 ENCRYPTED_HERE = "encrypted on this device before they are sent"
 CANNOT_ENCRYPT = "This browser cannot encrypt your report itself"

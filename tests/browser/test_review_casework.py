@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from minhbach.review import create_app
+from review import create_app
 from tests.browser.screens import DESKTOP, screenshots
 from tests.casework.test_access import SealedCase, seal_case
 from tests.live import serve

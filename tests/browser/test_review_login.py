@@ -14,8 +14,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from minhbach.review import auth, create_app
-from minhbach.store.models import AuditEntry, ReviewSession
+from review import auth, create_app
+from store.models import AuditEntry, ReviewSession
 from tests.live import serve
 from tests.review.conftest import Account, give_credentials, review_settings
 from tests.worlds import build_world

@@ -16,9 +16,9 @@ from playwright.sync_api import Browser, ConsoleMessage, Dialog, FilePayload, Pa
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.review import create_app as create_review_app
-from minhbach.store.models import AuditEntry, Case, Message, Party
+import crypto
+from review import create_app as create_review_app
+from store.models import AuditEntry, Case, Message, Party
 from tests.browser.fixtures_submit import base_url, settings, submit_app
 from tests.browser.screens import DESKTOP, screenshots
 from tests.browser.test_followup_js import open_case

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.casework import access, intake
-from minhbach.casework.recipients import unit_recipients
-from minhbach.casework.sealing import NewCaseKeys, seal_submission
-from minhbach.store.blobs import FilesystemBlobStore
-from minhbach.store.models import (
+import crypto
+from casework import access, intake
+from casework.recipients import unit_recipients
+from casework.sealing import NewCaseKeys, seal_submission
+from store.blobs import FilesystemBlobStore
+from store.models import (
     Case,
     CaseRead,
     KeyWrap,

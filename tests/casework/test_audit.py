@@ -20,16 +20,16 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from minhbach.casework import audit
-from minhbach.casework.audit import BrokenReason
-from minhbach.store.db import (
+from casework import audit
+from casework.audit import BrokenReason
+from store.db import (
     alembic_config,
     make_engine,
     migration_connection,
     session_factory,
     upgrade_to_head,
 )
-from minhbach.store.models import AuditEntry, Inspector
+from store.models import AuditEntry, Inspector
 from tests.store.factories import add_inspector, add_unit, sqlite_url
 
 

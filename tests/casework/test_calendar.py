@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from minhbach.casework.calendar import Pause, PeriodUnit, WorkingCalendar, add_months
+from casework.calendar import Pause, PeriodUnit, WorkingCalendar, add_months
 
 VN = WorkingCalendar("VN")
 WORKING = PeriodUnit.WORKING_DAYS

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.casework import access, custody
-from minhbach.casework.custody import CustodyError, NoIdentityAccess
-from minhbach.store.models import RecipientKind, WrapPurpose
+import crypto
+from casework import access, custody
+from casework.custody import CustodyError, NoIdentityAccess
+from store.models import RecipientKind, WrapPurpose
 from tests.casework.test_access import SealedCase, seal_case
 from tests.store.factories import add_inspector
 from tests.worlds import World

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from minhbach.casework import dashboard
-from minhbach.store.models import (
+from casework import dashboard
+from store.models import (
     Case,
     CaseTransfer,
     Party,

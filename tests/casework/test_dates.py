@@ -1,6 +1,6 @@
 from datetime import UTC, date, datetime
 
-from minhbach.casework.dates import unit_today
+from casework.dates import unit_today
 
 
 def test_early_morning_in_hanoi_is_already_the_next_day() -> None:

@@ -8,16 +8,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.casework import followup, intake, workflow
-from minhbach.casework.calendar import PeriodUnit
-from minhbach.casework.intake import AttachmentIn
-from minhbach.casework.profiles import load_profile
-from minhbach.casework.recipients import unit_recipients
-from minhbach.casework.sealing import NewCaseKeys, seal_submission
-from minhbach.crypto import kdf
-from minhbach.crypto.kdf import Argon2Params
-from minhbach.store.models import (
+import crypto
+from casework import followup, intake, workflow
+from casework.calendar import PeriodUnit
+from casework.intake import AttachmentIn
+from casework.profiles import load_profile
+from casework.recipients import unit_recipients
+from casework.sealing import NewCaseKeys, seal_submission
+from crypto import kdf
+from crypto.kdf import Argon2Params
+from store.models import (
     ActorKind,
     Attachment,
     Case,

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from minhbach.casework import inbox
-from minhbach.store.models import (
+from casework import inbox
+from store.models import (
     Case,
     CaseExclusion,
     CaseRead,

@@ -8,12 +8,12 @@ from datetime import date
 import pytest
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.casework import intake
-from minhbach.casework.recipients import unit_recipients
-from minhbach.casework.sealing import NewCaseKeys, seal_submission
-from minhbach.crypto.kdf import Argon2Params
-from minhbach.store.models import (
+import crypto
+from casework import intake
+from casework.recipients import unit_recipients
+from casework.sealing import NewCaseKeys, seal_submission
+from crypto.kdf import Argon2Params
+from store.models import (
     Case,
     InspectorRole,
     ProtectedPerson,

@@ -18,8 +18,8 @@ import pytest
 from fpdf import FPDF
 from PIL import Image
 
-from minhbach.casework import metadata
-from minhbach.casework.metadata import LeftOut, MetadataError, Scratch
+from casework import metadata
+from casework.metadata import LeftOut, MetadataError, Scratch
 
 ARTIST = "Canary-Artist Nguyen Van A"  # EXIF text is ASCII
 AUTHOR = "Canary-Author Tran Thi B"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from minhbach.casework import profiles
-from minhbach.casework.calendar import PeriodUnit
-from minhbach.casework.deadlines import STATUS, Step, running
-from minhbach.casework.profiles import BUILT_IN, ProfileError, load_profile, parse_profile
-from minhbach.store.models import Track
+from casework import profiles
+from casework.calendar import PeriodUnit
+from casework.deadlines import STATUS, Step, running
+from casework.profiles import BUILT_IN, ProfileError, load_profile, parse_profile
+from store.models import Track
 
 VN_TEXT = (BUILT_IN / "vn-denunciation-2018.toml").read_text(encoding="utf-8")
 

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.casework import followup
-from minhbach.casework import protection as p
-from minhbach.casework.sealing import NewCaseKeys
-from minhbach.crypto import Argon2Params
-from minhbach.store.models import (
+import crypto
+from casework import followup
+from casework import protection as p
+from casework.sealing import NewCaseKeys
+from crypto import Argon2Params
+from store.models import (
     ActorKind,
     Case,
     CaseEvent,

@@ -12,15 +12,15 @@ import pytest
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.casework import audit, followup, intake, retention, workflow
-from minhbach.casework.intake import AttachmentIn
-from minhbach.casework.profiles import load_profile
-from minhbach.casework.recipients import unit_recipients
-from minhbach.casework.sealing import NewCaseKeys, seal_submission
-from minhbach.crypto.kdf import Argon2Params
-from minhbach.store.blobs import FilesystemBlobStore
-from minhbach.store.models import (
+import crypto
+from casework import audit, followup, intake, retention, workflow
+from casework.intake import AttachmentIn
+from casework.profiles import load_profile
+from casework.recipients import unit_recipients
+from casework.sealing import NewCaseKeys, seal_submission
+from crypto.kdf import Argon2Params
+from store.blobs import FilesystemBlobStore
+from store.models import (
     Attachment,
     AuditEntry,
     Base,

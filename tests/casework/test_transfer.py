@@ -9,12 +9,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.casework import access, followup, transfer, workflow
-from minhbach.casework.access import NoAccess
-from minhbach.casework.profiles import Profile
-from minhbach.casework.transfer import TransferError
-from minhbach.store.models import Case, RecipientKind, Track, WrapPurpose
+import crypto
+from casework import access, followup, transfer, workflow
+from casework.access import NoAccess
+from casework.profiles import Profile
+from casework.transfer import TransferError
+from store.models import Case, RecipientKind, Track, WrapPurpose
 from tests.casework.test_access import SealedCase, seal_case
 from tests.worlds import World, build_world
 

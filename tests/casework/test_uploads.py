@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.casework import uploads
-from minhbach.crypto.encoding import b64u_decode
-from minhbach.store.blobs import FilesystemBlobStore
-from minhbach.store.models import Upload
+import crypto
+from casework import uploads
+from crypto.encoding import b64u_decode
+from store.blobs import FilesystemBlobStore
+from store.models import Upload
 from tests.store.factories import add_unit
 from tests.worlds import World
 

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy.orm import Session
 
-from minhbach.casework import protection, workflow
-from minhbach.casework.workflow import WorkflowError
-from minhbach.store.models import ActorKind, Case, Inspector, InspectorRole, Track
+from casework import protection, workflow
+from casework.workflow import WorkflowError
+from store.models import ActorKind, Case, Inspector, InspectorRole, Track
 from tests.store.factories import add_case, add_inspector, add_unit, ciphertext
 
 NOW = datetime(2027, 1, 4, 3, 0, tzinfo=UTC)

@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy.orm import Session, sessionmaker
 
-from minhbach.cli import cli
-from minhbach.store.db import make_engine, session_factory
-from minhbach.store.fs import create_private_dirs
+from cli import cli
+from store.db import make_engine, session_factory
+from store.fs import create_private_dirs
 from tests.cli.helpers import Invoke
 
 FAST_ARGON2 = "1,8"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import Result
 
-from minhbach.crypto import RecoveryCode
+from crypto import RecoveryCode
 
 UNIT = "thanh-tra"
 PASSPHRASE = "mật khẩu rất dài của Lan"  # Vietnamese marks: NFC matters

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from minhbach.casework import audit
+from casework import audit
 from tests.cli.helpers import Invoke, assert_ok, assert_refused
 
 ENTRIES = 5

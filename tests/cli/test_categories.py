@@ -1,16 +1,16 @@
-"""Report categories and policy profile names (minhbach.casework)."""
+"""Report categories and policy profile names (casework)."""
 
 from __future__ import annotations
 
 import pytest
 
-from minhbach.casework.categories import (
+from casework.categories import (
     DEFAULT_CATEGORIES,
     InvalidCategory,
     validate_categories,
     validate_category,
 )
-from minhbach.casework.profiles import (
+from casework.profiles import (
     DEFAULT_PROFILE,
     UnknownProfile,
     profile_names,

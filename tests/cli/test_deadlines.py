@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from minhbach.casework.dates import unit_today
-from minhbach.store.models import AuditEntry, Case, Track, Unit
+from casework.dates import unit_today
+from store.models import AuditEntry, Case, Track, Unit
 from tests.cli.helpers import Invoke, assert_ok, assert_refused
 from tests.store.factories import add_case, add_unit
 

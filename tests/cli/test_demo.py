@@ -13,13 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from minhbach.casework import followup
-from minhbach.casework.categories import DEFAULT_CATEGORIES
-from minhbach.casework.dates import unit_today
-from minhbach.cli.escrow import load_escrow_file
-from minhbach.cli.inspectors import keyring_of
-from minhbach.crypto import Argon2Params, FollowUpCode, RecoveryCode, public_bytes
-from minhbach.store.models import Case, CaseTransfer, Inspector, Track, Unit
+from casework import followup
+from casework.categories import DEFAULT_CATEGORIES
+from casework.dates import unit_today
+from cli.escrow import load_escrow_file
+from cli.inspectors import keyring_of
+from crypto import Argon2Params, FollowUpCode, RecoveryCode, public_bytes
+from store.models import Case, CaseTransfer, Inspector, Track, Unit
 from tests.cli.helpers import Invoke, assert_ok, assert_refused
 
 DEMO = {"MINHBACH_DEMO": "1"}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from minhbach.store.db import head_revision
+from store.db import head_revision
 from tests.cli.helpers import Invoke, assert_ok, assert_refused
 
 COMMANDS_NEEDING_A_DATABASE = [

@@ -12,14 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from minhbach.cli.escrow import (
+from cli.escrow import (
     EscrowFileError,
     load_escrow_file,
     read_escrow_file,
     store_escrow_key,
 )
-from minhbach.crypto import WrongPassphrase, fingerprint, public_bytes
-from minhbach.store.models import Unit
+from crypto import WrongPassphrase, fingerprint, public_bytes
+from store.models import Unit
 from tests.cli.helpers import (
     ESCROW_PASSPHRASE,
     UNIT,

@@ -13,11 +13,11 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from minhbach import crypto
-from minhbach.casework.keyrings import KeyringAction, keyring_of
-from minhbach.review import session_store
-from minhbach.store.models import AuditEntry, Inspector, ReviewSession
-from minhbach.store.types import utc_now
+import crypto
+from casework.keyrings import KeyringAction, keyring_of
+from review import session_store
+from store.models import AuditEntry, Inspector, ReviewSession
+from store.types import utc_now
 from tests.cli.helpers import (
     ESCROW_PASSPHRASE,
     PASSPHRASE,

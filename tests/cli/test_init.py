@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from minhbach.cli.runtime import describe_database
-from minhbach.store.db import current_revision, head_revision
+from cli.runtime import describe_database
+from store.db import current_revision, head_revision
 from tests.cli.helpers import Invoke, assert_ok, assert_refused
 
 

@@ -11,11 +11,11 @@ from click.testing import Result
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from minhbach.cli import inspectors
-from minhbach.cli.escrow import load_escrow_file
-from minhbach.cli.inspectors import keyring_of, qr_code
-from minhbach.crypto import fingerprint, public_bytes
-from minhbach.store.models import Inspector, InspectorRole
+from cli import inspectors
+from cli.escrow import load_escrow_file
+from cli.inspectors import keyring_of, qr_code
+from crypto import fingerprint, public_bytes
+from store.models import Inspector, InspectorRole
 from tests.cli.helpers import (
     ESCROW_PASSPHRASE,
     PASSPHRASE,

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from minhbach.casework import audit, intake
-from minhbach.casework.retention import PURGE_ACTION
-from minhbach.crypto.kdf import Argon2Params
-from minhbach.store.blobs import FilesystemBlobStore
-from minhbach.store.models import AuditEntry, Case, Unit
+from casework import audit, intake
+from casework.retention import PURGE_ACTION
+from crypto.kdf import Argon2Params
+from store.blobs import FilesystemBlobStore
+from store.models import AuditEntry, Case, Unit
 from tests.casework.test_retention import (
     CLOSED_ON,
     DEFAULT_DAYS,

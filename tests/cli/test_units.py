@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from minhbach.casework.categories import DEFAULT_CATEGORIES
-from minhbach.cli import units
-from minhbach.store.models import Unit
+from casework.categories import DEFAULT_CATEGORIES
+from cli import units
+from store.models import Unit
 from tests.cli.helpers import UNIT, Invoke, add_unit, assert_ok, assert_refused
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from minhbach.casework import uploads
-from minhbach.cli import cli
-from minhbach.config import Settings
-from minhbach.store.blobs import FilesystemBlobStore
-from minhbach.store.db import make_engine, session_factory, upgrade_to_head
-from minhbach.store.models import Upload
-from minhbach.store.types import utc_now
+from casework import uploads
+from casework.settings import Settings
+from cli import cli
+from store.blobs import FilesystemBlobStore
+from store.db import make_engine, session_factory, upgrade_to_head
+from store.models import Upload
+from store.types import utc_now
 from tests.store.factories import add_unit
 
 

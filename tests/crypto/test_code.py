@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minhbach import crypto
-from minhbach.crypto.code import CODE_LENGTH, RANDOM_CHARS, _check_chars
-from minhbach.crypto.encoding import CROCKFORD
-from minhbach.crypto.kdf import Argon2Params
+import crypto
+from crypto.code import CODE_LENGTH, RANDOM_CHARS, _check_chars
+from crypto.encoding import CROCKFORD
+from crypto.kdf import Argon2Params
 
 # What a phone keyboard in full-width mode types for 0-9 and A-F.
 FULLWIDTH_FROM = "0123456789ABCDEF"
@@ -150,13 +150,13 @@ def test_hashes_are_salted(fast_argon2: Argon2Params) -> None:
 def test_unknown_and_wrong_codes_cost_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     """Both run exactly one Argon2id verification at the same cost, so they take the same
     time; counted rather than timed, because timings on a shared machine are noise."""
-    from minhbach.crypto import code as code_module
+    from crypto import code as code_module
 
     params = Argon2Params(ops=1, memory_kib=16)
     token = crypto.FollowUpCode.generate().lookup_token()
     stored = crypto.hash_lookup_token(crypto.FollowUpCode.generate().lookup_token(), params)
     calls: list[bytes] = []
-    from minhbach.crypto.kdf import verify_hash as real_verify
+    from crypto.kdf import verify_hash as real_verify
 
     def counting_verify(encoded: bytes, secret: bytes) -> bool:
         calls.append(encoded.split(b"$")[3])  # the cost parameters m=..,t=..,p=..
@@ -173,7 +173,7 @@ def test_unknown_and_wrong_codes_cost_the_same(monkeypatch: pytest.MonkeyPatch) 
 
 @given(st.binary(min_size=1, max_size=40))
 def test_crockford_round_trip(data: bytes) -> None:
-    from minhbach.crypto.encoding import crockford_decode, crockford_encode
+    from crypto.encoding import crockford_decode, crockford_encode
 
     assert crockford_decode(crockford_encode(data), len(data)) == data
 

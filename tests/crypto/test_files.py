@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minhbach import crypto
-from minhbach.crypto.files import (
+import crypto
+from crypto.files import (
     CHUNK_SIZE,
     CIPHER_CHUNK_SIZE,
     STREAM_HEADER_SIZE,

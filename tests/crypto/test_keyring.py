@@ -8,9 +8,9 @@ import unicodedata
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from minhbach import crypto
-from minhbach.crypto.kdf import Argon2Params
-from minhbach.crypto.keyring import open_with_passphrase, seal_with_passphrase
+import crypto
+from crypto.kdf import Argon2Params
+from crypto.keyring import open_with_passphrase, seal_with_passphrase
 
 PASSPHRASE = "chín con rồng bay qua sông Hồng"
 Ring = tuple[crypto.SealedKeyring, crypto.RecoveryCode]

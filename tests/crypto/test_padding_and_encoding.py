@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minhbach import crypto
-from minhbach.crypto.encoding import b64u_decode, b64u_encode, normalize_crockford
-from minhbach.crypto.padding import file_bucket, padme, record_bucket
+import crypto
+from crypto.encoding import b64u_decode, b64u_encode, normalize_crockford
+from crypto.padding import file_bucket, padme, record_bucket
 
 
 @given(st.integers(0, 1 << 40))

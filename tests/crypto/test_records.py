@@ -7,9 +7,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minhbach import crypto
-from minhbach.crypto.envelope import Kind
-from minhbach.crypto.records import RECORD_LABELS, _key_and_nonce
+import crypto
+from crypto.envelope import Kind
+from crypto.records import RECORD_LABELS, _key_and_nonce
 
 KEY = b"\x11" * 32
 CASE = "case-a"
@@ -137,7 +137,7 @@ def test_non_canonical_json_is_refused_on_reading(text: bytes) -> None:
 
 def test_keys_are_sorted_by_code_point() -> None:
     """Python sorts by code point; the spec requires it (UTF-16 order would differ)."""
-    from minhbach.crypto.records import canonical_json
+    from crypto.records import canonical_json
 
     document = {"\U0001f600": 1, "\uff61": 2, "a": 3}
     assert canonical_json(document) == '{"a":3,"｡":2,"😀":1}'.encode()

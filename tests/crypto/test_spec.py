@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from minhbach.crypto.envelope import Kind
-from minhbach.crypto.files import CHUNK_SIZE, CIPHER_CHUNK_SIZE
-from minhbach.crypto.keyring import RECOVERY_SIZE
-from minhbach.crypto.records import RECORD_LABELS
-from minhbach.crypto.wrapping import WRAP_SIZE, Purpose
+from crypto.envelope import Kind
+from crypto.files import CHUNK_SIZE, CIPHER_CHUNK_SIZE
+from crypto.keyring import RECOVERY_SIZE
+from crypto.records import RECORD_LABELS
+from crypto.wrapping import WRAP_SIZE, Purpose
 
 SPEC = (Path(__file__).parents[2] / "docs" / "crypto.md").read_text(encoding="utf-8")
 

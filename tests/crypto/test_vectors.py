@@ -11,9 +11,9 @@ import pytest
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from minhbach import crypto
-from minhbach.crypto import files, keyring, padding, wrapping
-from minhbach.crypto.kdf import Argon2Params
+import crypto
+from crypto import files, keyring, padding, wrapping
+from crypto.kdf import Argon2Params
 from tests.hpke_reference import derive_key_pair, setup_base_sender, single_shot_seal
 from tests.vectors import generate
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from minhbach import crypto
-from minhbach.crypto.wrapping import WRAP_SIZE
+import crypto
+from crypto.wrapping import WRAP_SIZE
 
 CASE = "5b1f0c1e-0000-4000-8000-000000000001"
 OTHER_CASE = "5b1f0c1e-0000-4000-8000-000000000002"

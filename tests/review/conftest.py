@@ -21,10 +21,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from minhbach.config import Settings
-from minhbach.crypto import Argon2Params
-from minhbach.crypto.keyring import seal_with_passphrase
-from minhbach.review import auth, create_app
+from casework.settings import Settings
+from crypto import Argon2Params
+from crypto.keyring import seal_with_passphrase
+from review import auth, create_app
 from tests.worlds import World
 
 TEST_ENV = {

@@ -11,10 +11,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.casework.keyrings import KeyringAction, keyring_of
-from minhbach.crypto.keyring import seal_with_recovery
-from minhbach.store.models import AuditEntry, Inspector, ReviewSession
+import crypto
+from casework.keyrings import KeyringAction, keyring_of
+from crypto.keyring import seal_with_recovery
+from store.models import AuditEntry, Inspector, ReviewSession
 from tests.review.conftest import Account, Clock, csrf_token, post_login, session_cookie
 from tests.worlds import World
 

@@ -14,10 +14,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.casework import keyrings, recipients
-from minhbach.casework.keyrings import KeyringAction, keyring_of
-from minhbach.store.models import AuditEntry, Inspector, InspectorRole, Unit
+import crypto
+from casework import keyrings, recipients
+from casework.keyrings import KeyringAction, keyring_of
+from store.models import AuditEntry, Inspector, InspectorRole, Unit
 from tests.review.conftest import Account, Clock, csrf_token, post_login
 from tests.store.factories import add_inspector, add_unit
 from tests.worlds import World

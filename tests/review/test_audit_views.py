@@ -9,9 +9,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from minhbach.casework import audit as audit_log
-from minhbach.review.views.audit import PAGE_SIZE
-from minhbach.store.models import AuditEntry, Case
+from casework import audit as audit_log
+from review.views.audit import PAGE_SIZE
+from store.models import AuditEntry, Case
 from tests.review.conftest import Account, post_login
 from tests.store.factories import add_case, add_unit
 from tests.worlds import World

@@ -11,12 +11,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.casework import access, followup
-from minhbach.config import Settings
-from minhbach.review.views.cases import content_disposition
-from minhbach.store.blobs import FilesystemBlobStore
-from minhbach.store.models import AuditEntry, CaseRead, Message, RecipientKind, WrapPurpose
+import crypto
+from casework import access, followup
+from casework.settings import Settings
+from review.views.cases import content_disposition
+from store.blobs import FilesystemBlobStore
+from store.models import AuditEntry, CaseRead, Message, RecipientKind, WrapPurpose
 from tests.casework.test_access import REPORT, SealedCase, seal_case
 from tests.review.conftest import FAST, Account, csrf_token, post_login
 from tests.worlds import World

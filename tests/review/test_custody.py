@@ -19,12 +19,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from minhbach.casework import audit as audit_log
-from minhbach.casework import metadata
-from minhbach.casework.intake import public_reference
-from minhbach.config import Settings
-from minhbach.store.blobs import FilesystemBlobStore
-from minhbach.store.models import AuditEntry
+from casework import audit as audit_log
+from casework import metadata
+from casework.intake import public_reference
+from casework.settings import Settings
+from store.blobs import FilesystemBlobStore
+from store.models import AuditEntry
 from tests.casework.test_access import REPORT, SealedCase, seal_case
 from tests.casework.test_metadata import (
     UNKNOWN_BINARY,

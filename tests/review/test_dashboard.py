@@ -21,10 +21,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
-from minhbach.casework.dates import unit_today
-from minhbach.casework.intake import public_reference
-from minhbach.review.views import dashboard as views
-from minhbach.store.models import (
+from casework.dates import unit_today
+from casework.intake import public_reference
+from review.views import dashboard as views
+from store.models import (
     AuditEntry,
     Party,
     ProtectedPerson,

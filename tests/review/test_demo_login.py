@@ -10,10 +10,10 @@ import pyotp
 import pytest
 from click.testing import CliRunner
 
-from minhbach.cli import cli
-from minhbach.config import Settings
-from minhbach.review import create_app
-from minhbach.store.fs import create_private_dirs
+from casework.settings import Settings
+from cli import cli
+from review import create_app
+from store.fs import create_private_dirs
 from tests.review.conftest import TEST_ENV, csrf_token
 
 

@@ -10,9 +10,9 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.casework.dates import UNIT_TIME_ZONE
-from minhbach.store.models import ReviewSession
+import crypto
+from casework.dates import UNIT_TIME_ZONE
+from store.models import ReviewSession
 from tests.review.conftest import Account, post_login
 
 ROLES = {

@@ -12,13 +12,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from minhbach.casework import inbox, intake
-from minhbach.casework.dates import unit_today
-from minhbach.casework.intake import public_reference
-from minhbach.casework.recipients import unit_recipients
-from minhbach.casework.sealing import NewCaseKeys, seal_submission
-from minhbach.config import Settings
-from minhbach.store.models import (
+from casework import inbox, intake
+from casework.dates import unit_today
+from casework.intake import public_reference
+from casework.recipients import unit_recipients
+from casework.sealing import NewCaseKeys, seal_submission
+from casework.settings import Settings
+from store.models import (
     Case,
     CaseExclusion,
     ProtectedPerson,

@@ -14,9 +14,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from minhbach.crypto.kdf import Argon2Params
-from minhbach.review import limits, login
-from minhbach.store.models import AuditEntry, Inspector, ReviewSession
+from crypto.kdf import Argon2Params
+from review import limits, login
+from store.models import AuditEntry, Inspector, ReviewSession
 from tests.review.conftest import FAST, Account, Clock, csrf_token, post_login
 
 FAILED = "The user name, passphrase or code is not right"

@@ -11,12 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from minhbach import crypto
-from minhbach.casework import followup
-from minhbach.casework import protection as casework
-from minhbach.casework.dates import unit_today
-from minhbach.casework.intake import public_reference
-from minhbach.store.models import (
+import crypto
+from casework import followup
+from casework import protection as casework
+from casework.dates import unit_today
+from casework.intake import public_reference
+from store.models import (
     AuditEntry,
     Party,
     ProtectedPerson,

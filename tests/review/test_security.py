@@ -13,13 +13,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from minhbach.config import Settings
-from minhbach.review import create_app
-from minhbach.review.network import is_allowed
-from minhbach.web.security import BASE_HEADERS
+from casework.settings import Settings
+from review import create_app
+from review.network import is_allowed
 from tests.review.conftest import Account, csrf_token, post_login
+from web.security import BASE_HEADERS
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "minhbach" / "review" / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "review" / "templates"
 STATIC = TEMPLATES.parent / "static"
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 

@@ -24,13 +24,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from minhbach import crypto
-from minhbach.casework import audit as audit_log
-from minhbach.config import Settings
-from minhbach.crypto.encoding import b64u_decode, b64u_encode
-from minhbach.crypto.keys import private_bytes
-from minhbach.review import auth, create_app, session_store
-from minhbach.store.models import AuditEntry, Inspector, InspectorRole, ReviewSession
+import crypto
+from casework import audit as audit_log
+from casework.settings import Settings
+from crypto.encoding import b64u_decode, b64u_encode
+from crypto.keys import private_bytes
+from review import auth, create_app, session_store
+from store.models import AuditEntry, Inspector, InspectorRole, ReviewSession
 from tests.review.conftest import Account, Clock, csrf_token, post_login, session_cookie
 
 probe = Blueprint("probe", __name__, url_prefix="/probe")
@@ -51,7 +51,7 @@ def custodians_only() -> str:
 @probe.post("/decrypt")
 @auth.login_required()
 def decrypt() -> tuple[str, int]:
-    from minhbach.web.database import db
+    from web.database import db
 
     auth.audit("case_decrypted", case_public_id="0b7c6f3e-5d7a-4a43-9c54-3f1e0f9d2a11")
     db().commit()

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from minhbach.config import ConfigError, Settings
+from casework.settings import ConfigError, Settings
 
 
 def test_defaults_are_loopback_only_30_minutes_idle_and_12_hours_at_most() -> None:

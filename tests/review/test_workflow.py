@@ -11,17 +11,17 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from minhbach.casework import workflow
-from minhbach.casework.profiles import BUILT_IN, ENVIRONMENT_FOLDER
-from minhbach.config import Settings
-from minhbach.review import create_app
-from minhbach.review import labels as review_labels
-from minhbach.review.views import workflow as workflow_views
-from minhbach.store.models import AuditEntry, Case, CaseTransfer, ProtectionState
-from minhbach.web import labels as shared_labels
+from casework import workflow
+from casework.profiles import BUILT_IN, ENVIRONMENT_FOLDER
+from casework.settings import Settings
+from review import create_app
+from review import labels as review_labels
+from review.views import workflow as workflow_views
+from store.models import AuditEntry, Case, CaseTransfer, ProtectionState
 from tests.casework.test_access import SealedCase, seal_case
 from tests.review.conftest import FAST, Account, csrf_token, give_credentials, post_login
 from tests.worlds import World, build_world
+from web import labels as shared_labels
 
 TODAY = date(2026, 11, 30)  # a Monday; the case arrived on Friday 27 November
 GROUNDS = "Đủ điều kiện thụ lý <b>theo Điều 29</b>"

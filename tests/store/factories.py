@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from minhbach.store.models import (
+from store.models import (
     Case,
     Inspector,
     InspectorRole,

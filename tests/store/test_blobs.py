@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from minhbach.store.blobs import (
+from store.blobs import (
     BlobExists,
     BlobNotFound,
     BlobStore,

@@ -13,13 +13,13 @@ from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
-from minhbach.store.db import (
+from store.db import (
     MigrationError,
     make_engine,
     migration_connection,
     session_factory,
 )
-from minhbach.store.models import Unit
+from store.models import Unit
 from tests.store.factories import add_unit, sqlite_url
 
 ICT = timezone(timedelta(hours=7), "ICT")  # Vietnam: what a careless caller might pass

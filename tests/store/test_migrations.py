@@ -27,7 +27,7 @@ from sqlalchemy import (
     text,
 )
 
-from minhbach.store.db import (
+from store.db import (
     MIGRATIONS_PATH,
     alembic_config,
     current_revision,
@@ -36,7 +36,7 @@ from minhbach.store.db import (
     make_engine,
     upgrade_to_head,
 )
-from minhbach.store.models import Base
+from store.models import Base
 from tests.store.factories import sqlite_url
 
 # PostgreSQL truncates longer identifiers silently: the names would then differ from the

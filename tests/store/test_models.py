@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from minhbach.store.models import (
+from store.models import (
     ActorKind,
     Attachment,
     AuditEntry,

@@ -9,8 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
-from minhbach.config import Settings
-from minhbach.submit import create_app
+from casework.settings import Settings
+from submit import create_app
 from tests.worlds import World
 
 TEST_ENV = {

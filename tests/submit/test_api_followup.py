@@ -16,13 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from minhbach import crypto
-from minhbach.casework.dates import unit_today
-from minhbach.config import Settings
-from minhbach.crypto.encoding import b64u_decode, b64u_encode
-from minhbach.store.blobs import FilesystemBlobStore
-from minhbach.store.models import Message, Party, RetaliationIncident, RetaliationKind
-from minhbach.submit.limits import OVERRIDES
+import crypto
+from casework.dates import unit_today
+from casework.settings import Settings
+from crypto.encoding import b64u_decode, b64u_encode
+from store.blobs import FilesystemBlobStore
+from store.models import Message, Party, RetaliationIncident, RetaliationKind
+from submit.limits import OVERRIDES
 from tests.submit.test_api_support import API_PREFIX, Api, api, openapi_checked, seal_file
 from tests.submit.test_followup_pages import (
     QUESTION,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.crypto.encoding import b64u_decode, b64u_encode
-from minhbach.store.models import Inspector, Unit
+import crypto
+from crypto.encoding import b64u_decode, b64u_encode
+from store.models import Inspector, Unit
 from tests.submit.test_api_support import Api, api, openapi_checked
 from tests.worlds import World
 

@@ -13,22 +13,22 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.casework import intake, uploads
-from minhbach.casework.recipients import unit_recipients
-from minhbach.casework.sealing import NewCaseKeys, seal_submission
-from minhbach.config import Settings
-from minhbach.crypto.encoding import b64u_decode, b64u_encode
-from minhbach.store.blobs import FilesystemBlobStore
-from minhbach.store.models import (
+import crypto
+from casework import intake, uploads
+from casework.recipients import unit_recipients
+from casework.sealing import NewCaseKeys, seal_submission
+from casework.settings import Settings
+from crypto.encoding import b64u_decode, b64u_encode
+from store.blobs import FilesystemBlobStore
+from store.models import (
     Case,
     InspectorRole,
     ProtectedPerson,
     ProtectionCategory,
     WrapPurpose,
 )
-from minhbach.submit import create_app
-from minhbach.submit.api import reports
+from submit import create_app
+from submit.api import reports
 from tests.store.factories import add_inspector
 from tests.submit.test_api_support import (
     Api,
@@ -102,7 +102,7 @@ def test_a_sealed_report_becomes_a_case_an_inspector_can_open(
 def test_a_report_sealed_like_the_browser_does_it(
     api: Api, session: Session, world: World, store: FilesystemBlobStore
 ) -> None:
-    """Everything built from what GET /recipients says, with minhbach.crypto only."""
+    """Everything built from what GET /recipients says, with crypto only."""
     recipients = api.client.get("/api/v1/recipients").get_json()
     minh = world.people["minh"].id
     code = crypto.FollowUpCode.generate()

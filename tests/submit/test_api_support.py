@@ -28,14 +28,14 @@ from referencing.jsonschema import DRAFT202012
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
-from minhbach import crypto
-from minhbach.casework.intake import Submission
-from minhbach.crypto.encoding import b64u_encode
-from minhbach.store.blobs import FilesystemBlobStore
-from minhbach.store.models import Attachment, Case, WrapPurpose
-from minhbach.submit import pow
+import crypto
+from casework.intake import Submission
+from crypto.encoding import b64u_encode
+from store.blobs import FilesystemBlobStore
+from store.models import Attachment, Case, WrapPurpose
+from submit import pow
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "minhbach" / "submit" / "openapi.json"
+SPEC_PATH = Path(__file__).resolve().parents[2] / "submit" / "openapi.json"
 SPEC: dict[str, Any] = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
 SPEC_URI = "urn:minhbach:submit:openapi"
 REGISTRY: Registry[Any] = Registry().with_resource(

@@ -17,13 +17,13 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from minhbach.casework import uploads
-from minhbach.casework.recipients import unit_recipients
-from minhbach.casework.sealing import NewCaseKeys, seal_submission
-from minhbach.config import Settings
-from minhbach.crypto.encoding import b64u_decode
-from minhbach.store.blobs import FilesystemBlobStore
-from minhbach.store.models import Case, Upload
+from casework import uploads
+from casework.recipients import unit_recipients
+from casework.sealing import NewCaseKeys, seal_submission
+from casework.settings import Settings
+from crypto.encoding import b64u_decode
+from store.blobs import FilesystemBlobStore
+from store.models import Case, Upload
 from tests.live import serve
 from tests.submit.test_api_support import (
     OFFSET_STREAM,

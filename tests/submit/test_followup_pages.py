@@ -28,16 +28,16 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from minhbach import crypto
-from minhbach.casework import intake, protection
-from minhbach.casework.dates import unit_today
-from minhbach.casework.recipients import unit_recipients
-from minhbach.casework.sealing import NewCaseKeys, seal_submission
-from minhbach.config import Settings
-from minhbach.crypto import kdf
-from minhbach.crypto.encoding import b64u_encode
-from minhbach.store.blobs import FilesystemBlobStore
-from minhbach.store.models import (
+import crypto
+from casework import intake, protection
+from casework.dates import unit_today
+from casework.recipients import unit_recipients
+from casework.sealing import NewCaseKeys, seal_submission
+from casework.settings import Settings
+from crypto import kdf
+from crypto.encoding import b64u_encode
+from store.blobs import FilesystemBlobStore
+from store.models import (
     ActorKind,
     Attachment,
     Case,
@@ -51,8 +51,8 @@ from minhbach.store.models import (
     RetaliationIncident,
     RetaliationKind,
 )
-from minhbach.submit import create_app, followup_session
-from minhbach.submit.views.followup import download_names, safe_file_name
+from submit import create_app, followup_session
+from submit.views.followup import download_names, safe_file_name
 from tests.live import serve
 from tests.submit.conftest import TEST_ENV
 from tests.submit.test_report_form import (

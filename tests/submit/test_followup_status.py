@@ -16,13 +16,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.casework import protection, workflow
-from minhbach.casework.calendar import PeriodUnit
-from minhbach.casework.dates import unit_today
-from minhbach.casework.profiles import load_profile
-from minhbach.config import Settings
-from minhbach.store.models import (
+import crypto
+from casework import protection, workflow
+from casework.calendar import PeriodUnit
+from casework.dates import unit_today
+from casework.profiles import load_profile
+from casework.settings import Settings
+from store.models import (
     ActorKind,
     Case,
     CaseEvent,
@@ -36,7 +36,7 @@ from minhbach.store.models import (
     RetaliationKind,
     RetaliationNote,
 )
-from minhbach.submit import create_app
+from submit import create_app
 from tests.store.factories import add_unit
 from tests.submit.conftest import TEST_ENV
 from tests.submit.test_api_followup import case_key_from, open_session, sealed

@@ -8,9 +8,9 @@ from flask.testing import FlaskClient
 from limits import parse_many
 from limits.storage import MemoryStorage
 
-from minhbach.config import Settings
-from minhbach.submit import create_app, limits
-from minhbach.submit.limits import CASE, GLOBAL, LIMITS, OVERRIDES, SCALE, UPLOAD, Rule
+from casework.settings import Settings
+from submit import create_app, limits
+from submit.limits import CASE, GLOBAL, LIMITS, OVERRIDES, SCALE, UPLOAD, Rule
 from tests.submit.test_api_support import Api, api, openapi_checked
 from tests.worlds import World
 

@@ -30,10 +30,10 @@ from flask import Flask
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from minhbach import crypto
-from minhbach.config import Settings
-from minhbach.store.blobs import FilesystemBlobStore
-from minhbach.store.models import Case, Track, WrapPurpose
+import crypto
+from casework.settings import Settings
+from store.blobs import FilesystemBlobStore
+from store.models import Case, Track, WrapPurpose
 from tests.live import serve
 from tests.submit.test_report_form import (
     BOUNDARY,

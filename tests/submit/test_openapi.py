@@ -12,8 +12,8 @@ from flask import Flask, Response, jsonify
 from jsonschema import Draft202012Validator
 from sqlalchemy.orm import Session
 
-from minhbach.casework.recipients import unit_recipients
-from minhbach.casework.sealing import NewCaseKeys, seal_submission
+from casework.recipients import unit_recipients
+from casework.sealing import NewCaseKeys, seal_submission
 from tests.submit.test_api_followup import followup_traffic
 from tests.submit.test_api_support import (
     API_PREFIX,

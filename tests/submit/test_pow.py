@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from limits.storage import MemoryStorage
 
-from minhbach.crypto.encoding import b64u_decode, b64u_encode
-from minhbach.submit import pow
-from minhbach.submit.pow import PowError, Purpose
+from crypto.encoding import b64u_decode, b64u_encode
+from submit import pow
+from submit.pow import PowError, Purpose
 from tests.submit.test_api_support import Api, Exchanges, api, openapi_checked
 
 __all__ = ["api", "openapi_checked"]  # fixtures

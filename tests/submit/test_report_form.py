@@ -23,12 +23,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from minhbach import crypto
-from minhbach.casework.categories import DEFAULT_CATEGORIES
-from minhbach.casework.dates import unit_today
-from minhbach.config import Settings
-from minhbach.store.blobs import FilesystemBlobStore
-from minhbach.store.models import (
+import crypto
+from casework.categories import DEFAULT_CATEGORIES
+from casework.dates import unit_today
+from casework.settings import Settings
+from store.blobs import FilesystemBlobStore
+from store.models import (
     Attachment,
     Case,
     ProtectedPerson,
@@ -39,11 +39,11 @@ from minhbach.store.models import (
     Track,
     WrapPurpose,
 )
-from minhbach.submit.views import report
-from minhbach.web import labels
+from submit.views import report
 from tests.conftest import FAST_ARGON2
 from tests.submit.conftest import TEST_ENV
 from tests.worlds import World
+from web import labels
 
 BOUNDARY = "----minhbachTestBoundary7MA4YWxkTrZu0gW"
 CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"

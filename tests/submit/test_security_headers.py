@@ -8,10 +8,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from minhbach.config import Settings
-from minhbach.submit import create_app
-from minhbach.web.i18n import safe_local_path
-from minhbach.web.security import BASE_HEADERS
+from casework.settings import Settings
+from submit import create_app
+from web.i18n import safe_local_path
+from web.security import BASE_HEADERS
 
 PATHS = [
     "/report",

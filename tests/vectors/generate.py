@@ -14,12 +14,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from minhbach.crypto import code as codes
-from minhbach.crypto import files, keyring, padding, records
-from minhbach.crypto.envelope import Kind
-from minhbach.crypto.kdf import Argon2Params
-from minhbach.crypto.keys import fingerprint, public_bytes
-from minhbach.crypto.wrapping import Purpose, wrap_info
+from crypto import code as codes
+from crypto import files, keyring, padding, records
+from crypto.envelope import Kind
+from crypto.kdf import Argon2Params
+from crypto.keys import fingerprint, public_bytes
+from crypto.wrapping import Purpose, wrap_info
 from tests.hpke_reference import single_shot_seal
 
 HERE = Path(__file__).parent

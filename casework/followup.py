@@ -1,0 +1,337 @@
+"""A reporter's follow-up: finding a case by code, and what a reporter may do with it.
+
+The public side cannot read anything a reporter sends here: messages, notes and file
+descriptions arrive sealed (in the browser, or in the request's memory without
+JavaScript). This service checks what it can (envelope kinds and sizes), records the
+facts the unit must see before decrypting (a retaliation incident's kind makes the case
+urgent) and keeps every reporter-caused fact to a date, never a time.
+
+Pure Python: no Flask. Callers own the transaction: functions add to or flush
+``session`` and the caller commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+import crypto
+from casework import workflow
+from casework.deadlines import Deadline
+from casework.errors import CaseworkError
+from casework.intake import AttachmentIn, public_reference
+from casework.profiles import REPORTER_SIDE
+from crypto.envelope import Kind, check_header
+from store.models import (
+    Attachment,
+    Case,
+    CaseEvent,
+    CaseTransfer,
+    Message,
+    Party,
+    RecipientKind,
+    RetaliationIncident,
+    RetaliationKind,
+    Track,
+    Unit,
+    WrapPurpose,
+)
+
+WITHDRAWN = "withdrawn"
+# The smallest sealed record (docs/crypto.md §5): header, salt, a 1 KiB bucket, the tag.
+MIN_RECORD_SIZE = 2 + 32 + 1024 + 16
+# A message or note of 20,000 characters (docs/submission.md), even if every one of them
+# is escaped in the JSON, fits a 128 KiB bucket; twice that leaves room without inviting
+# abuse.
+MAX_RECORD_SIZE = 256 * 1024
+MAX_ATTACHMENTS = 100  # per message, as per report
+
+
+class FollowUpError(CaseworkError):
+    """A refused action; ``code`` is stable for the API, the message is for logs."""
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    id: int
+    meta: bytes  # FILE_META envelope
+    size: int  # stored (ciphertext) size; the true size is inside ``meta``
+    downloadable: bool  # sent by the unit; a reporter's own files are not sent back
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: int
+    author: Party
+    created_on: date
+    envelope: bytes  # MESSAGE envelope
+    attachments: tuple[AttachmentView, ...]
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """Everything the follow-up page shows, still sealed; the reporter key opens it."""
+
+    public_id: str
+    reference: str
+    status: str
+    track: Track
+    received_on: date
+    deadlines: tuple[Deadline, ...]
+    case_key_wrap: bytes
+    identity_key_wrap: bytes | None
+    messages: tuple[MessageView, ...]
+    # Where the case went (chuyển đơn): the unit that handles it now, if not this one.
+    forwarded_to: str | None
+    ended: bool  # decided or stopped: nothing left to withdraw
+    may_withdraw: bool
+    may_escalate: bool
+    escalated: bool  # the head's answer to an escalation is pending
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.status == WITHDRAWN
+
+    @property
+    def forwarded(self) -> bool:
+        return self.forwarded_to is not None
+
+
+# --- finding a case -------------------------------------------------------------------------
+
+
+def find_case(
+    session: Session, unit: Unit, lookup_token: bytes, params: crypto.Argon2Params
+) -> Case | None:
+    """The unit's case whose stored hash ``lookup_token`` matches, or None.
+
+    Every candidate with the token's 40-bit index is verified (and none at all still
+    costs one Argon2id run), so a wrong code and an unknown one take the same time.
+    """
+    candidates = session.scalars(
+        select(Case)
+        .where(
+            Case.lookup_index == crypto.lookup_index(lookup_token),
+            _followed_from(unit),
+            Case.purged_on.is_(None),
+        )
+        .order_by(Case.id)
+    ).all()
+    position = crypto.verify_lookup_token(
+        lookup_token, [case.lookup_hash for case in candidates], params
+    )
+    return None if position is None else candidates[position]
+
+
+def get_case(session: Session, unit: Unit, public_id: str) -> Case | None:
+    """The case a follow-up session names, unless it has since been purged."""
+    return session.scalar(
+        select(Case).where(
+            Case.public_id == public_id, _followed_from(unit), Case.purged_on.is_(None)
+        )
+    )
+
+
+def _followed_from(unit: Unit) -> ColumnElement[bool]:
+    """Cases a reporter follows from ``unit``'s pages: its own, and those it forwarded,
+    so that the same code keeps working after a case moves (chuyển đơn)."""
+    forwarded = select(CaseTransfer.case_id).where(CaseTransfer.from_unit_id == unit.id)
+    return or_(Case.unit_id == unit.id, Case.id.in_(forwarded))
+
+
+def reporter_wrap(case: Case, purpose: WrapPurpose) -> bytes | None:
+    for wrap in case.key_wraps:
+        if wrap.recipient_kind is RecipientKind.REPORTER and wrap.purpose is purpose:
+            return wrap.wrapped
+    return None
+
+
+def unit_file(session: Session, case: Case, attachment_id: int) -> Attachment | None:
+    """An attachment the unit sent with a message of this case; nothing else is served."""
+    return session.scalar(
+        select(Attachment).where(
+            Attachment.id == attachment_id,
+            Attachment.case_id == case.id,
+            Attachment.origin == Party.INSPECTOR,
+            Attachment.message_id.is_not(None),
+        )
+    )
+
+
+# --- what the reporter sees -----------------------------------------------------------------
+
+
+def case_view(case: Case, today: date, unit: Unit | None = None) -> CaseView:
+    """What the reporter sees, from the follow-up page of ``unit`` (the case's own unit
+    unless the case was forwarded from there)."""
+    profile = workflow.profile_of(case)
+    wrap = reporter_wrap(case, WrapPurpose.CASE_KEY)
+    if wrap is None:  # intake refuses a case without one: a damaged database
+        raise FollowUpError("no_reporter_wrap", "the case has no key wrap for the reporter")
+    files: dict[int, list[AttachmentView]] = {}
+    for item in case.attachments:
+        if item.message_id is not None:
+            files.setdefault(item.message_id, []).append(
+                AttachmentView(
+                    id=item.id,
+                    meta=item.meta,
+                    size=item.stored_size,
+                    downloadable=item.origin is Party.INSPECTOR,
+                )
+            )
+    return CaseView(
+        public_id=case.public_id,
+        reference=public_reference(case.public_id),
+        status=case.status,
+        track=case.track,
+        received_on=case.received_on,
+        deadlines=tuple(workflow.current_deadlines(case)),
+        case_key_wrap=wrap,
+        identity_key_wrap=reporter_wrap(case, WrapPurpose.IDENTITY_KEY),
+        messages=tuple(
+            MessageView(
+                id=message.id,
+                author=message.author,
+                created_on=message.created_on,
+                envelope=message.body,
+                attachments=tuple(files.get(message.id, ())),
+            )
+            for message in case.messages
+        ),
+        forwarded_to=None if unit is None or unit.id == case.unit_id else case.unit.name,
+        ended=profile.is_ended(case.status),
+        may_withdraw=WITHDRAWN in profile.next_statuses(case.status, case.track, REPORTER_SIDE),
+        may_escalate=workflow.may_escalate(case, today),
+        escalated=workflow.escalation_pending(case),
+    )
+
+
+# --- what the reporter does -----------------------------------------------------------------
+
+
+def touch(case: Case, today: date) -> None:
+    """Record that the reporter came back: a date only, so the unit knows they follow."""
+    case.last_reporter_activity_on = today
+
+
+def check_message(envelope: bytes) -> None:
+    _check_record(envelope, Kind.MESSAGE, "message")
+
+
+def check_note(envelope: bytes) -> None:
+    _check_record(envelope, Kind.NOTE, "note")
+
+
+def check_files(metas: Sequence[bytes]) -> None:
+    """The FILE_META envelopes of one message's files."""
+    if len(metas) > MAX_ATTACHMENTS:
+        raise FollowUpError("too_many_files", f"at most {MAX_ATTACHMENTS} files per message")
+    for meta in metas:
+        _check_record(meta, Kind.FILE_META, "file description")
+
+
+def add_files(
+    session: Session, case: Case, attachments: Sequence[AttachmentIn], today: date
+) -> list[Attachment]:
+    """Store files (already in the blob store) for a message still to be added.
+
+    Separate from ``add_message`` because a message sealed on the server names its files
+    by id, and ids exist only once the rows are flushed.
+    """
+    check_files([item.meta for item in attachments])
+    rows = [
+        Attachment(
+            blob_id=item.blob_id,
+            meta=item.meta,
+            stored_size=item.stored_size,
+            origin=Party.REPORTER,
+            created_on=today,
+        )
+        for item in attachments
+    ]
+    case.attachments.extend(rows)
+    session.flush()
+    return rows
+
+
+def add_message(
+    session: Session, case: Case, envelope: bytes, files: Sequence[Attachment], today: date
+) -> Message:
+    """The reporter's message, with files from ``add_files`` of the same case."""
+    check_message(envelope)
+    if any(item.case_id != case.id or item.message_id is not None for item in files):
+        raise FollowUpError("foreign_file", "a file belongs to another case or message")
+    message = Message(author=Party.REPORTER, body=envelope, created_on=today)
+    case.messages.append(message)
+    session.flush()
+    for item in files:
+        item.message_id = message.id
+    touch(case, today)
+    session.flush()
+    return message
+
+
+def record_retaliation(
+    session: Session,
+    case: Case,
+    kind: RetaliationKind,
+    note: bytes,
+    occurred_on: date | None,
+    today: date,
+) -> RetaliationIncident:
+    """Log an incident and flag the case urgent, whatever its status: retaliation can
+    follow a report long after it is closed."""
+    check_note(note)
+    if occurred_on is not None and occurred_on > today:
+        raise FollowUpError("date_in_future", "a retaliation incident cannot be in the future")
+    incident = RetaliationIncident(
+        kind=kind,
+        occurred_on=occurred_on,
+        reported_on=today,
+        source=Party.REPORTER,
+        details=note,
+    )
+    case.retaliation_incidents.append(incident)
+    case.retaliation_reported = True
+    case.urgent = True
+    touch(case, today)
+    session.flush()
+    return incident
+
+
+def withdraw(session: Session, case: Case, note: bytes, today: date) -> CaseEvent:
+    """The reporter withdraws; the grounds stay sealed. The unit then notifies and ends
+    the case by its own workflow."""
+    check_note(note)
+    try:
+        event = workflow.transition(case, WITHDRAWN, today=today, grounds=note)
+    except workflow.WorkflowError:
+        raise FollowUpError("already_ended", "the case can no longer be withdrawn") from None
+    touch(case, today)
+    session.flush()
+    return event
+
+
+def escalate(session: Session, case: Case, note: bytes, today: date) -> CaseEvent:
+    """Art. 38: the reporter asks the supervising head to act on an overdue case."""
+    check_note(note)
+    try:
+        event = workflow.escalate(case, today=today, note=note)
+    except workflow.WorkflowError as error:
+        raise FollowUpError(error.code, str(error)) from None
+    touch(case, today)
+    session.flush()
+    return event
+
+
+def _check_record(envelope: bytes, kind: Kind, what: str) -> None:
+    if len(envelope) > MAX_RECORD_SIZE:
+        raise FollowUpError("too_large", f"the {what} is too large")
+    try:
+        check_header(envelope, kind, MIN_RECORD_SIZE)
+    except crypto.CryptoError:
+        raise FollowUpError("malformed_envelope", f"the {what} is not a valid envelope") from None

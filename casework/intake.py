@@ -1,0 +1,223 @@
+"""Turning a sealed submission into a case: one path for browser- and server-encrypted reports.
+
+The server cannot read a submission, so it checks what it can: the envelopes' kinds and
+sizes, that every expected recipient got exactly one wrap of each key and nobody else
+did, and that the case id and code are new. Anything wrong refuses the whole submission;
+nothing partial becomes a case.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import crypto
+from casework import workflow
+from casework.errors import CaseworkError
+from casework.profiles import load_profile
+from casework.recipients import UnitRecipients
+from crypto.envelope import Kind, check_header
+from crypto.wrapping import WRAP_SIZE
+from store.models import (
+    Attachment,
+    Case,
+    CaseExclusion,
+    KeyWrap,
+    Party,
+    ProtectedPerson,
+    ProtectionCategory,
+    ProtectionRecord,
+    ProtectionState,
+    RecipientKind,
+    Track,
+    Unit,
+    WrapPurpose,
+)
+
+MAX_RECORD_SIZE = 4 * 1024 * 1024  # a report's text; files travel as attachments
+MAX_ATTACHMENTS = 100
+
+
+class IntakeError(CaseworkError):
+    """The submission is refused; ``code`` is stable for the API, the message is for people."""
+
+
+@dataclass(frozen=True)
+class WrapIn:
+    recipient: RecipientKind
+    inspector_id: int | None
+    purpose: WrapPurpose
+    envelope: bytes
+
+
+@dataclass(frozen=True)
+class AttachmentIn:
+    blob_id: str  # already in the blob store
+    meta: bytes  # FILE_META envelope
+    stored_size: int
+
+
+@dataclass(frozen=True)
+class Submission:
+    case_id: str
+    category: str
+    report: bytes
+    identity: bytes | None
+    reporter_public_key: bytes
+    lookup_token: bytes
+    wraps: Sequence[WrapIn]
+    attachments: Sequence[AttachmentIn] = ()
+    excluded: frozenset[int] = field(default_factory=frozenset)
+    # Who needs protection and of what kind: plaintext, because the unit must act on it
+    # (and count it) before anyone decrypts; the details stay in the encrypted report.
+    protection: frozenset[tuple[ProtectedPerson, ProtectionCategory]] = frozenset()
+    submitted_with_js: bool = True
+
+    @property
+    def track(self) -> Track:
+        return Track.NAMED if self.identity is not None else Track.ANONYMOUS
+
+    @property
+    def protection_requested(self) -> bool:
+        return bool(self.protection)
+
+
+def public_reference(case_id: str) -> str:
+    """A short reference a reporter can quote in person: not secret, not a code."""
+    return "MB-" + case_id[:8].upper()
+
+
+def validate(submission: Submission, unit: Unit, recipients: UnitRecipients) -> None:
+    """Refuse a malformed submission before anything is stored (raises IntakeError)."""
+    _check_case_id(submission.case_id)
+    if submission.category not in unit.categories:
+        raise IntakeError("unknown_category", "Please choose one of the listed categories.")
+    _check_envelope(submission.report, Kind.REPORT, "report")
+    if submission.identity is not None:
+        _check_envelope(submission.identity, Kind.IDENTITY, "identity")
+    if len(submission.reporter_public_key) != 32 or len(submission.lookup_token) != 32:
+        raise IntakeError("malformed_keys", "The reporter key or lookup token is malformed.")
+    readers = {person.id for person in recipients.excludable()}
+    if not submission.excluded <= readers:
+        raise IntakeError("unknown_exclusion", "An excluded person is not in this unit.")
+    _check_wraps(submission, recipients)
+    _check_attachments(submission.attachments)
+
+
+def accept(
+    session: Session, submission: Submission, unit: Unit, code_kdf: crypto.Argon2Params, today: date
+) -> Case:
+    """Add the case and everything it carries to ``session``; the caller commits."""
+    if session.scalar(select(Case.id).where(Case.public_id == submission.case_id)) is not None:
+        raise IntakeError("duplicate_case", "This report was already received.")
+    case = Case(
+        public_id=submission.case_id,
+        unit=unit,
+        track=submission.track,
+        status=load_profile(unit.profile).initial_status,
+        category=submission.category,
+        received_on=today,
+        status_changed_on=today,
+        lookup_index=crypto.lookup_index(submission.lookup_token),
+        lookup_hash=crypto.hash_lookup_token(submission.lookup_token, code_kdf),
+        reporter_public_key=submission.reporter_public_key,
+        body=submission.report,
+        identity=submission.identity,
+        submitted_with_js=submission.submitted_with_js,
+        protection_requested=submission.protection_requested,
+        urgent=submission.protection_requested,
+        last_reporter_activity_on=today,
+    )
+    case.key_wraps = [
+        KeyWrap(
+            purpose=wrap.purpose,
+            recipient_kind=wrap.recipient,
+            inspector_id=wrap.inspector_id,
+            wrapped=wrap.envelope,
+            created_on=today,
+        )
+        for wrap in submission.wraps
+    ]
+    case.exclusions = [CaseExclusion(inspector_id=i) for i in sorted(submission.excluded)]
+    case.protections = [
+        ProtectionRecord(
+            person=person,
+            category=category,
+            state=ProtectionState.REQUESTED,
+            urgent=True,
+            requested_by=Party.REPORTER,
+            requested_on=today,
+        )
+        for person, category in sorted(submission.protection)
+    ]
+    case.attachments = [
+        Attachment(
+            blob_id=item.blob_id,
+            meta=item.meta,
+            stored_size=item.stored_size,
+            origin=Party.REPORTER,
+            created_on=today,
+        )
+        for item in submission.attachments
+    ]
+    workflow.refresh(case, today)
+    session.add(case)
+    return case
+
+
+def _check_case_id(case_id: str) -> None:
+    try:
+        canonical = str(uuid.UUID(case_id)) == case_id
+    except ValueError:
+        canonical = False
+    if not canonical:
+        raise IntakeError("malformed_case_id", "The case id must be a lower-case UUID.")
+
+
+def _check_envelope(blob: bytes, kind: Kind, what: str) -> None:
+    if len(blob) > MAX_RECORD_SIZE:
+        raise IntakeError("too_large", f"The {what} is too large.")
+    try:
+        check_header(blob, kind, 2 + 32 + 1024 + 16)  # the smallest sealed record
+    except crypto.CryptoError:
+        raise IntakeError("malformed_envelope", f"The {what} is not a valid envelope.") from None
+
+
+def _check_wraps(submission: Submission, recipients: UnitRecipients) -> None:
+    purposes = [WrapPurpose.CASE_KEY]
+    if submission.identity is not None:
+        purposes.append(WrapPurpose.IDENTITY_KEY)
+    expected = {
+        (purpose, r.kind, r.inspector_id)
+        for purpose in purposes
+        for r in recipients.expected(purpose, submission.excluded, submission.reporter_public_key)
+    }
+    given = [(w.purpose, w.recipient, w.inspector_id) for w in submission.wraps]
+    if len(given) != len(set(given)) or set(given) != expected:
+        raise IntakeError(
+            "recipients_changed",
+            "The list of recipients has changed; please reload the page and submit again.",
+        )
+    for wrap in submission.wraps:
+        if len(wrap.envelope) != WRAP_SIZE:
+            raise IntakeError("malformed_envelope", "A key wrap is not a valid envelope.")
+        _check_envelope_kind(wrap.envelope, Kind.WRAP)
+
+
+def _check_envelope_kind(blob: bytes, kind: Kind) -> None:
+    try:
+        check_header(blob, kind)
+    except crypto.CryptoError:
+        raise IntakeError("malformed_envelope", "An envelope is not valid.") from None
+
+
+def _check_attachments(attachments: Sequence[AttachmentIn]) -> None:
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise IntakeError("too_many_files", f"At most {MAX_ATTACHMENTS} files per report.")
+    for item in attachments:
+        _check_envelope(item.meta, Kind.FILE_META, "file description")

@@ -1,0 +1,339 @@
+"""Policy profiles: which law's statuses, transitions and deadlines a unit follows.
+
+Deadlines are data, never constants in code (DOMAIN.md): each profile is a TOML file in
+this folder (or in the folder named by ``MINHBACH_PROFILES``), so a new law is a new file.
+A profile is checked whole when it loads: every status a transition or deadline names
+must exist, units and tracks must be known, and a mistake is one clear ``ProfileError``.
+``docs/workflow.md`` documents the format.
+
+Pure Python: no Flask, no database.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from casework.calendar import PeriodUnit, WorkingCalendar
+from store.models import Track
+
+VN_DENUNCIATION_2018 = "vn-denunciation-2018"  # Luật Tố cáo 25/2018/QH14, Decree 31/2019
+EU_2019_1937 = "eu-2019-1937"  # EU Directive 2019/1937 (whistleblower protection)
+DEFAULT_PROFILE = VN_DENUNCIATION_2018
+
+BUILT_IN = Path(__file__).parent
+ENVIRONMENT_FOLDER = "MINHBACH_PROFILES"
+UNIT_SIDE, REPORTER_SIDE = "unit", "reporter"
+
+
+class ProfileError(ValueError):
+    """A profile file that is missing, unreadable or inconsistent."""
+
+
+class UnknownProfile(ProfileError):
+    """A profile name no profile file answers to."""
+
+
+@dataclass(frozen=True)
+class Period:
+    length: int
+    unit: PeriodUnit
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset[str]
+    target: str
+    tracks: frozenset[Track]
+    by: str  # UNIT_SIDE or REPORTER_SIDE
+    grounds_required: bool
+
+
+@dataclass(frozen=True)
+class DeadlineRule:
+    key: str
+    tracks: frozenset[Track]
+    statutory: bool
+    period: Period
+    extension: Period | None
+    max_extensions: int
+    start: frozenset[str]
+    start_events: frozenset[str]
+    stop: frozenset[str]
+    stop_events: frozenset[str]
+    pause_in: frozenset[str]
+    labels: Mapping[str, str] = field(default_factory=dict)  # language -> text, optional
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str
+    ended: bool  # decided or stopped: no more withdrawal, no running clocks but notices
+    final: bool  # nothing more happens; the retention period starts
+    labels: Mapping[str, str] = field(default_factory=dict)  # language -> text, optional
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    titles: Mapping[str, str]
+    initial_status: str
+    statuses: Mapping[str, Status]
+    transitions: tuple[Transition, ...]
+    deadlines: Mapping[str, DeadlineRule]
+    calendar: WorkingCalendar
+    retention_days: int
+    forward_keeps_read_access: bool
+    protection_confirmation: Period
+
+    def title(self, language: str) -> str:
+        return self.titles.get(language) or self.titles.get("en") or self.name
+
+    def next_statuses(self, status: str, track: Track, by: str = UNIT_SIDE) -> list[str]:
+        """Where a case may go from ``status``, in the file's order."""
+        return [t.target for t in self._steps(status, track, by)]
+
+    def transition(self, status: str, target: str, track: Track, by: str) -> Transition | None:
+        return next((t for t in self._steps(status, track, by) if t.target == target), None)
+
+    def rules_for(self, track: Track) -> list[DeadlineRule]:
+        return [rule for rule in self.deadlines.values() if track in rule.tracks]
+
+    def is_final(self, status: str) -> bool:
+        found = self.statuses.get(status)
+        return found is not None and found.final
+
+    def is_ended(self, status: str) -> bool:
+        found = self.statuses.get(status)
+        return found is not None and found.ended
+
+    def _steps(self, status: str, track: Track, by: str) -> list[Transition]:
+        return [
+            t for t in self.transitions if status in t.sources and track in t.tracks and t.by == by
+        ]
+
+
+def profile_label(kind: str, key: str, language: str) -> str | None:
+    """A label a profile file gives a status (``kind`` "status") or a deadline ("deadline")
+    that the program's own translations do not know: a new law's new words."""
+    for name in profile_names():
+        try:
+            profile = load_profile(name)
+        except ProfileError:
+            continue
+        found = profile.statuses.get(key) if kind == "status" else profile.deadlines.get(key)
+        labels = found.labels if found is not None else {}
+        if labels:
+            return labels.get(language) or labels.get("en") or next(iter(labels.values()))
+    return None
+
+
+def profile_folders() -> list[Path]:
+    extra = os.environ.get(ENVIRONMENT_FOLDER)
+    return [Path(extra), BUILT_IN] if extra else [BUILT_IN]
+
+
+def profile_names() -> tuple[str, ...]:
+    names = {path.stem for folder in profile_folders() for path in folder.glob("*.toml")}
+    return tuple(sorted(names))
+
+
+def validate_profile(name: str) -> str:
+    """``name`` if a profile file answers to it (raises UnknownProfile otherwise)."""
+    load_profile(name)
+    return name
+
+
+@cache
+def load_profile(name: str) -> Profile:
+    for folder in profile_folders():
+        path = folder / f"{name}.toml"
+        if path.is_file():
+            return parse_profile(path.read_text(encoding="utf-8"), expected_name=name)
+    known = ", ".join(profile_names())
+    raise UnknownProfile(f"unknown profile {name!r}: known profiles are {known}")
+
+
+def parse_profile(text: str, expected_name: str | None = None) -> Profile:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ProfileError(f"profile is not valid TOML: {error}") from None
+    return _Reader(data, expected_name).profile()
+
+
+class _Reader:
+    """Turns a profile's TOML tables into a checked Profile."""
+
+    def __init__(self, data: dict[str, Any], expected_name: str | None) -> None:
+        self.data = data
+        self.name = self._text(data, "name")
+        if expected_name is not None and self.name != expected_name:
+            raise ProfileError(f"profile file {expected_name!r} names itself {self.name!r}")
+
+    def profile(self) -> Profile:
+        statuses = self._statuses()
+        profile = Profile(
+            name=self.name,
+            titles=self._titles(),
+            initial_status=self._status_name(self._text(self.data, "initial_status"), statuses),
+            statuses=statuses,
+            transitions=tuple(self._transition(item, statuses) for item in self._transitions()),
+            deadlines={
+                key: self._rule(key, table, statuses)
+                for key, table in self._table(self.data, "deadlines").items()
+            },
+            calendar=self._calendar(),
+            retention_days=self._positive(self.data, "retention_days"),
+            forward_keeps_read_access=bool(self.data.get("forward_keeps_read_access", False)),
+            protection_confirmation=self._period(
+                self._table(self.data, "protection_confirmation"), "protection_confirmation"
+            ),
+        )
+        if not any(status.final for status in statuses.values()):
+            raise ProfileError(f"profile {self.name}: no status is final")
+        return profile
+
+    def _statuses(self) -> dict[str, Status]:
+        table = self._table(self.data, "statuses")
+        if not table:
+            raise ProfileError(f"profile {self.name}: no statuses")
+        return {
+            name: Status(
+                name,
+                ended=bool(flags.get("ended", False)),
+                final=bool(flags.get("final", False)),
+                labels=self._labels(flags, f"status {name}"),
+            )
+            for name, flags in table.items()
+        }
+
+    def _labels(self, table: dict[str, Any], where: str) -> dict[str, str]:
+        labels = table.get("label", {})
+        if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+            raise ProfileError(f"profile {self.name}: the label of {where} is language = text")
+        return labels
+
+    def _titles(self) -> dict[str, str]:
+        titles = self.data.get("title", {})
+        if not isinstance(titles, dict) or not all(isinstance(v, str) for v in titles.values()):
+            raise ProfileError(f"profile {self.name}: title is a table of language = text")
+        return titles
+
+    def _transitions(self) -> list[dict[str, Any]]:
+        items = self.data.get("transitions", [])
+        if not isinstance(items, list) or not items:
+            raise ProfileError(f"profile {self.name}: no transitions")
+        return items
+
+    def _transition(self, item: dict[str, Any], statuses: Mapping[str, Status]) -> Transition:
+        by = item.get("by", UNIT_SIDE)
+        if by not in (UNIT_SIDE, REPORTER_SIDE):
+            raise ProfileError(f"profile {self.name}: 'by' is 'unit' or 'reporter', not {by!r}")
+        grounds = item.get("grounds", "optional")
+        if grounds not in ("required", "optional"):
+            raise ProfileError(f"profile {self.name}: grounds are 'required' or 'optional'")
+        return Transition(
+            sources=self._names(item, "from", statuses),
+            target=self._status_name(self._text(item, "to"), statuses),
+            tracks=self._tracks(item),
+            by=by,
+            grounds_required=grounds == "required",
+        )
+
+    def _rule(
+        self, key: str, table: dict[str, Any], statuses: Mapping[str, Status]
+    ) -> DeadlineRule:
+        extension = table.get("extension")
+        rule = DeadlineRule(
+            key=key,
+            tracks=self._tracks(table),
+            statutory=bool(table.get("statutory", True)),
+            period=self._period(table, f"deadlines.{key}"),
+            extension=None
+            if extension is None
+            else Period(self._positive(extension, "length"), self._unit(table)),
+            max_extensions=0 if extension is None else self._positive(extension, "max"),
+            start=self._names(table, "start", statuses, required=False),
+            start_events=self._words(table, "start_events"),
+            stop=self._names(table, "stop", statuses, required=False),
+            stop_events=self._words(table, "stop_events"),
+            pause_in=self._names(table, "pause_in", statuses, required=False),
+            labels=self._labels(table, f"deadline {key}"),
+        )
+        if not rule.start and not rule.start_events:
+            raise ProfileError(f"profile {self.name}: deadline {key} never starts")
+        if not rule.stop and not rule.stop_events:
+            raise ProfileError(f"profile {self.name}: deadline {key} never stops")
+        return rule
+
+    def _calendar(self) -> WorkingCalendar:
+        table = self._table(self.data, "calendar")
+        return WorkingCalendar(
+            country=self._text(table, "country"),
+            roll_to_working_day=bool(table.get("roll_to_working_day", False)),
+        )
+
+    def _period(self, table: dict[str, Any], where: str) -> Period:
+        if not table:
+            raise ProfileError(f"profile {self.name}: {where} needs a length and a unit")
+        return Period(self._positive(table, "length"), self._unit(table))
+
+    def _unit(self, table: dict[str, Any]) -> PeriodUnit:
+        try:
+            return PeriodUnit(str(table.get("unit")))
+        except ValueError:
+            known = ", ".join(unit.value for unit in PeriodUnit)
+            raise ProfileError(f"profile {self.name}: a unit is one of {known}") from None
+
+    def _tracks(self, table: dict[str, Any]) -> frozenset[Track]:
+        try:
+            return frozenset(Track(value) for value in table.get("tracks", list(Track)))
+        except ValueError:
+            raise ProfileError(f"profile {self.name}: tracks are 'named' or 'anonymous'") from None
+
+    def _names(
+        self,
+        table: dict[str, Any],
+        key: str,
+        statuses: Mapping[str, Status],
+        required: bool = True,
+    ) -> frozenset[str]:
+        names = self._words(table, key)
+        if required and not names:
+            raise ProfileError(f"profile {self.name}: {key!r} lists no status")
+        return frozenset(self._status_name(name, statuses) for name in names)
+
+    def _status_name(self, name: str, statuses: Mapping[str, Status]) -> str:
+        if name not in statuses:
+            raise ProfileError(f"profile {self.name}: unknown status {name!r}")
+        return name
+
+    def _words(self, table: dict[str, Any], key: str) -> frozenset[str]:
+        values = table.get(key, [])
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ProfileError(f"profile {self.name}: {key!r} is a list of names")
+        return frozenset(values)
+
+    def _table(self, table: dict[str, Any], key: str) -> dict[str, Any]:
+        value = table.get(key, {})
+        if not isinstance(value, dict):
+            raise ProfileError(f"profile {self.name}: {key!r} is a table")
+        return value
+
+    def _text(self, table: dict[str, Any], key: str) -> str:
+        value = table.get(key)
+        if not isinstance(value, str) or not value:
+            raise ProfileError(f"profile {getattr(self, 'name', '?')}: {key!r} is missing")
+        return value
+
+    def _positive(self, table: dict[str, Any], key: str) -> int:
+        value = table.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ProfileError(f"profile {self.name}: {key!r} is a positive whole number")
+        return value

@@ -1,0 +1,152 @@
+"""Settings shared by both apps and the CLI, read from the environment.
+
+It lives in casework, the lowest package that both apps and the CLI import and that may
+use crypto's types; nothing here imports Flask. Where the data lives (instance folder,
+database) is ``store.instance``'s rule, which Alembic's own command line reads too.
+Production defaults never change for a test; tests lower costs through these variables.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from crypto.kdf import Argon2Params
+from store.instance import database_url, instance_path
+
+PREFIX = "MINHBACH_"
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Loopback only: the review app is reached on the same host (directly, through a reverse
+# proxy there, or through a client-authorised onion service whose Tor daemon runs there).
+DEFAULT_REVIEW_NETWORKS = "127.0.0.0/8,::1/128"
+# Where the export for verifiers writes decrypted files for mat2: must be tmpfs (checked).
+DEFAULT_SCRATCH_DIR = "/dev/shm"  # noqa: S108 (a private 0700 directory is made inside)
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: Path
+    database_url: str
+    blob_path: Path
+    passphrase_kdf: Argon2Params
+    code_kdf: Argon2Params
+    demo: bool
+    # The public side.
+    unit: str | None  # slug of the unit the submit app serves; None: the only unit
+    public_https: bool  # Secure cookies and HSTS; off for loopback and onion services
+    onion_location: str | None  # advertised to Tor Browser users of the clearnet site
+    ratelimit_storage_uri: str  # memory:// by default, redis://... in production
+    pow_difficulty: int  # leading zero bits of SHA-256 a JavaScript client must find
+    max_file_size: int
+    max_report_size: int  # all attachments of one submission together
+    upload_ttl_seconds: int  # abandoned resumable uploads are collected after this
+    default_language: str
+    # The restricted side (review app).
+    review_idle_minutes: int  # a session ends after this long without a request
+    review_absolute_hours: int  # ...and this long after login, however busy
+    review_allowed_networks: tuple[IPNetwork, ...]  # REMOTE_ADDR must be in one of these
+    review_https: bool  # Secure cookies and HSTS for the review app
+    scratch_dir: Path = Path(DEFAULT_SCRATCH_DIR)  # RAM-backed, for cleaning files
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        instance = instance_path(env)
+        return cls(
+            instance_path=instance,
+            database_url=database_url(env),
+            blob_path=Path(env.get(PREFIX + "BLOB_DIR", str(instance / "blobs"))).resolve(),
+            passphrase_kdf=_argon2(env, "PASSPHRASE_ARGON2", Argon2Params.PASSPHRASE),
+            code_kdf=_argon2(env, "CODE_ARGON2", Argon2Params.LOOKUP_TOKEN),
+            demo=_flag(env, "DEMO"),
+            unit=env.get(PREFIX + "UNIT") or None,
+            public_https=_flag(env, "PUBLIC_HTTPS"),
+            onion_location=env.get(PREFIX + "ONION_LOCATION") or None,
+            ratelimit_storage_uri=env.get(PREFIX + "RATELIMIT_STORAGE_URI", "memory://"),
+            pow_difficulty=_int(env, "POW_DIFFICULTY", 16, 0, 32),
+            max_file_size=_int(env, "MAX_FILE_SIZE", GIB, 1, 64 * GIB),
+            max_report_size=_int(env, "MAX_REPORT_SIZE", GIB, 1, 64 * GIB),
+            upload_ttl_seconds=_int(env, "UPLOAD_TTL_SECONDS", 24 * 3600, 60, 30 * 24 * 3600),
+            default_language=_choice(env, "DEFAULT_LANGUAGE", "vi", ("vi", "en")),
+            review_idle_minutes=_int(env, "REVIEW_IDLE_MINUTES", 30, 1, 24 * 60),
+            review_absolute_hours=_int(env, "REVIEW_ABSOLUTE_HOURS", 12, 1, 7 * 24),
+            review_allowed_networks=_networks(
+                env, "REVIEW_ALLOWED_NETWORKS", DEFAULT_REVIEW_NETWORKS
+            ),
+            review_https=_flag(env, "REVIEW_HTTPS"),
+            scratch_dir=Path(env.get(PREFIX + "SCRATCH_DIR", DEFAULT_SCRATCH_DIR)),
+        )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(PREFIX + name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{PREFIX}{name} must be 1/0, true/false, yes/no or on/off")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(PREFIX + name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{PREFIX}{name} must be between {low} and {high}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(PREFIX + name, default)
+    if value not in allowed:
+        raise ConfigError(f"{PREFIX}{name} must be one of: {', '.join(allowed)}")
+    return value
+
+
+def _networks(env: Mapping[str, str], name: str, default: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated CIDRs, e.g. "127.0.0.0/8,10.20.0.0/16". Host bits must be zero, so
+    that a typo such as 10.20.0.1/16 is refused instead of silently meaning 10.20.0.0/16."""
+    raw = env.get(PREFIX + name, default)
+    networks: list[IPNetwork] = []
+    for item in raw.split(","):
+        text = item.strip()
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text, strict=True))
+        except ValueError as exc:
+            raise ConfigError(
+                f"{PREFIX}{name}: {text!r} is not a network in CIDR form: {exc}"
+            ) from None
+    if not networks:
+        raise ConfigError(f"{PREFIX}{name} must name at least one network, e.g. 127.0.0.0/8")
+    return tuple(networks)
+
+
+def _argon2(env: Mapping[str, str], name: str, default: Argon2Params) -> Argon2Params:
+    """Parse "OPS,MEMORY_KIB", e.g. "3,65536"."""
+    raw = env.get(PREFIX + name)
+    if raw is None:
+        return default
+    try:
+        ops_text, mem_text = raw.split(",")
+        return Argon2Params(ops=int(ops_text), memory_kib=int(mem_text))
+    except ValueError as exc:
+        raise ConfigError(
+            f"{PREFIX}{name} must be 'OPS,MEMORY_KIB' within Argon2id's limits: {exc}"
+        ) from None

@@ -1,0 +1,214 @@
+"""Moving a case through its unit's policy profile, and keeping its deadlines current.
+
+Every step is a ``CaseEvent``: who (an inspector, with a time; the reporter or the
+system, with a date only), when, from which status to which, and the decision's grounds
+sealed under the case key. A step the profile does not allow is refused with the steps it
+does allow. After each step the running clocks are replayed from the whole history
+(casework.deadlines) and stored on the case for queries; "overdue" is never stored.
+
+Pure Python: no Flask. Callers own the transaction and seal grounds before calling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from casework import deadlines as clocks
+from casework.errors import CaseworkError
+from casework.profiles import REPORTER_SIDE, UNIT_SIDE, Profile, load_profile
+from store.models import ActorKind, Case, CaseEvent, Inspector, InspectorRole
+
+STATUS_CHANGE = "status_change"
+ARRIVAL = "arrival"  # the case reached this unit by a forward: its clocks start afresh
+NOTIFICATION = "notification"  # the reporter and parties were notified of a decision
+ESCALATION = "escalation"  # Art. 38: the reporter escalates an overdue case
+ESCALATION_RESPONSE = "escalation_response"
+FEEDBACK = "feedback"  # EU 2019/1937 Art. 9(1)(f): feedback given to the reporter
+RECORDED_EVENTS = (NOTIFICATION, ESCALATION_RESPONSE, FEEDBACK)
+
+
+class WorkflowError(CaseworkError):
+    """A refused step; ``code`` is stable for the API, the message says what is allowed."""
+
+
+def profile_of(case: Case) -> Profile:
+    return load_profile(case.unit.profile)
+
+
+def transition(
+    case: Case,
+    target: str,
+    *,
+    today: date,
+    inspector: Inspector | None = None,
+    now: datetime | None = None,
+    grounds: bytes | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> CaseEvent:
+    """Move ``case`` to ``target``: by ``inspector``, or by the reporter when None."""
+    profile = profile_of(case)
+    side = REPORTER_SIDE if inspector is None else UNIT_SIDE
+    step = profile.transition(case.status, target, case.track, side)
+    if step is None:
+        raise WorkflowError("transition_not_allowed", _not_allowed(profile, case, target, side))
+    if step.grounds_required and not grounds:
+        raise WorkflowError("grounds_required", f"moving to {target!r} needs written grounds")
+    event = _event(
+        case, STATUS_CHANGE, today, inspector, now, grounds, data, from_status=case.status
+    )
+    event.to_status = target
+    case.status = target
+    case.status_changed_on = today
+    if profile.is_final(target):
+        case.closed_on = today
+    refresh(case, today)
+    return event
+
+
+def extend(
+    case: Case, key: str, *, inspector: Inspector, today: date, now: datetime, grounds: bytes
+) -> CaseEvent:
+    """Lengthen a running clock by the profile's extension, by a recorded decision."""
+    current = {deadline.key: deadline for deadline in current_deadlines(case)}
+    deadline = current.get(key)
+    if deadline is None:
+        raise WorkflowError("no_such_deadline", f"no {key!r} deadline is running on this case")
+    if not deadline.extendable:
+        raise WorkflowError(
+            "no_extension_left",
+            f"the {key!r} deadline allows {deadline.max_extensions} extension(s), all used",
+        )
+    if not grounds:
+        raise WorkflowError("grounds_required", "an extension needs written grounds")
+    event = _event(case, clocks.EXTENSION, today, inspector, now, grounds, {"deadline": key})
+    refresh(case, today)
+    return event
+
+
+def record(
+    case: Case,
+    kind: str,
+    *,
+    inspector: Inspector,
+    today: date,
+    now: datetime,
+    grounds: bytes | None = None,
+) -> CaseEvent:
+    """Record a notification, feedback, or the head's response to an escalation."""
+    if kind not in recordable(case, inspector):
+        raise WorkflowError("event_not_allowed", f"{kind!r} cannot be recorded on this case now")
+    event = _event(case, kind, today, inspector, now, grounds, None)
+    refresh(case, today)
+    return event
+
+
+def recordable(case: Case, inspector: Inspector) -> list[str]:
+    """The events that would stop a running clock now, which ``inspector`` may record."""
+    rules = profile_of(case).deadlines
+    running = {deadline.key for deadline in current_deadlines(case)}
+    kinds = {kind for key in running for kind in rules[key].stop_events}
+    if inspector.role is not InspectorRole.SUPERVISOR:
+        kinds.discard(ESCALATION_RESPONSE)  # the head of the unit answers (Art. 38)
+    return [kind for kind in RECORDED_EVENTS if kind in kinds]
+
+
+def escalate(case: Case, *, today: date, note: bytes) -> CaseEvent:
+    """The reporter escalates an overdue case to the supervising head (Art. 38)."""
+    if not may_escalate(case, today):
+        raise WorkflowError("not_overdue", "only an overdue case can be escalated")
+    event = _event(case, ESCALATION, today, None, None, note, None)
+    case.urgent = True
+    refresh(case, today)
+    return event
+
+
+def may_escalate(case: Case, today: date) -> bool:
+    if escalation_pending(case):
+        return False  # already escalated, the head's answer is pending
+    return ESCALATION in profile_of(case).deadlines and any(
+        d.statutory and d.overdue(today) for d in current_deadlines(case)
+    )
+
+
+def escalation_pending(case: Case) -> bool:
+    """Whether the reporter escalated and the head has not answered yet."""
+    return any(d.key == ESCALATION for d in current_deadlines(case))
+
+
+def arrive(case: Case, *, today: date) -> CaseEvent:
+    """The case reached its (new) unit: enter that profile's first status."""
+    profile = profile_of(case)
+    event = _event(case, ARRIVAL, today, None, None, None, None, from_status=case.status)
+    event.to_status = profile.initial_status
+    case.status = profile.initial_status
+    case.status_changed_on = today
+    case.closed_on = None
+    refresh(case, today)
+    return event
+
+
+def refresh(case: Case, today: date) -> None:
+    """Replay the history and store the running clocks and the next due date."""
+    running = clocks.running(profile_of(case), case.track, steps_of(case), today)
+    case.deadlines = [deadline.to_json() for deadline in running]
+    case.next_due = clocks.next_due(running)
+
+
+def current_deadlines(case: Case) -> list[clocks.Deadline]:
+    return [clocks.Deadline.from_json(item) for item in case.deadlines or []]
+
+
+def steps_of(case: Case) -> list[clocks.Step]:
+    """The case's history at its current unit, as the clocks see it."""
+    initial = profile_of(case).initial_status
+    steps = [clocks.Step(case.received_on, clocks.STATUS, status=initial)]
+    for event in case.events:  # appended in order; ids are unset until a flush
+        if event.kind == ARRIVAL:
+            steps = [clocks.Step(event.occurred_on, clocks.STATUS, status=event.to_status)]
+        elif event.kind == STATUS_CHANGE:
+            steps.append(clocks.Step(event.occurred_on, clocks.STATUS, status=event.to_status))
+        else:
+            deadline = (event.data or {}).get("deadline")
+            steps.append(clocks.Step(event.occurred_on, event.kind, deadline=deadline))
+    return steps
+
+
+def _event(
+    case: Case,
+    kind: str,
+    today: date,
+    inspector: Inspector | None,
+    now: datetime | None,
+    grounds: bytes | None,
+    data: Mapping[str, Any] | None,
+    from_status: str | None = None,
+) -> CaseEvent:
+    if inspector is not None and now is None:
+        raise ValueError("an inspector's step carries its time")
+    event = CaseEvent(
+        kind=kind,
+        from_status=from_status,
+        actor_kind=ActorKind.SYSTEM if kind == ARRIVAL else _actor(inspector),
+        inspector=inspector,
+        occurred_on=today,
+        occurred_at=now if inspector is not None else None,
+        grounds=grounds or None,
+        data=dict(data or {}),
+    )
+    case.events.append(event)
+    return event
+
+
+def _actor(inspector: Inspector | None) -> ActorKind:
+    return ActorKind.REPORTER if inspector is None else ActorKind.INSPECTOR
+
+
+def _not_allowed(profile: Profile, case: Case, target: str, side: str) -> str:
+    allowed = profile.next_statuses(case.status, case.track, side)
+    choices = ", ".join(allowed) if allowed else "none"
+    return (
+        f"a {case.track.value} case cannot go from {case.status!r} to {target!r}"
+        f" under {profile.name}; allowed: {choices}"
+    )

@@ -1,0 +1,310 @@
+"""Demo cases: a realistic spread of reports across statuses, deadlines and protection.
+
+Every case goes through the same doors as a real one: sealed by ``casework.sealing`` as a
+browser would, accepted by ``casework.intake``, moved by ``casework.workflow`` with sealed
+grounds, forwarded by ``casework.transfer``. Dates are spread over the last months, so the
+inbox shows cases due soon and overdue, and the dashboard has history to chart. Fixed
+seed: the same demo every time, and a few follow-up codes to try the reporter's side.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from casework import access, followup, intake, transfer, workflow
+from casework.dates import UNIT_TIME_ZONE
+from casework.recipients import unit_recipients
+from casework.sealing import NewCaseKeys, seal_submission
+from crypto import Argon2Params
+from store.models import (
+    Case,
+    Inspector,
+    ProtectedPerson,
+    ProtectionCategory,
+    RetaliationKind,
+    Unit,
+)
+
+SEED = 2026
+SHOWN_CODES = 3  # follow-up codes written to demo.json, to try the reporter's side
+
+# What happens to each demo case after it arrives, in order; "escalate" is the reporter's.
+NAMED_PATHS: tuple[tuple[str, ...], ...] = (
+    (),
+    (),
+    ("triage",),
+    ("triage",),
+    ("triage", "accepted"),
+    ("triage", "accepted", "verifying"),
+    ("triage", "accepted", "verifying"),
+    ("triage", "accepted", "verifying", "extend"),
+    ("triage", "accepted", "verifying", "suspended"),
+    ("triage", "not_accepted"),
+    ("triage", "not_accepted", "closed"),
+    ("triage", "accepted", "verifying", "concluded"),
+    ("triage", "accepted", "verifying", "concluded", "handling"),
+    ("triage", "accepted", "verifying", "concluded", "handling", "closed"),
+    ("triage", "accepted", "verifying", "concluded", "handling", "closed"),
+    ("triage", "accepted", "verifying", "terminated", "closed"),
+    ("triage", "withdrawn"),
+    ("escalate",),
+    ("forward",),
+)
+ANONYMOUS_PATHS: tuple[tuple[str, ...], ...] = (
+    (),
+    (),
+    ("triage",),
+    ("triage", "verifying"),
+    ("triage", "verifying"),
+    ("triage", "archived"),
+    ("triage", "archived", "closed"),
+    ("triage", "verifying", "concluded", "closed"),
+    ("triage", "verifying", "concluded"),
+)
+
+REPORTS: tuple[dict[str, str], ...] = (
+    {
+        "category": "land-management",
+        "what": "Cán bộ địa chính xã nhận tiền để cấp giấy chứng nhận quyền sử dụng đất "
+        "cho thửa đất đang tranh chấp.",
+        "who": "Một cán bộ địa chính xã",
+        "where": "Ủy ban nhân dân xã",
+        "when": "Tháng trước",
+        "how_known": "Tôi là người nộp hồ sơ và được gợi ý đưa tiền",
+        "evidence": "Tin nhắn điện thoại, biên nhận hồ sơ",
+    },
+    {
+        "category": "procurement-public-assets",
+        "what": "Gói thầu mua thiết bị cho bệnh viện huyện được chia nhỏ để chỉ định thầu "
+        "cho một công ty quen biết, giá cao hơn thị trường.",
+        "who": "Ban quản lý dự án",
+        "where": "Bệnh viện huyện",
+        "when": "Quý vừa rồi",
+        "how_known": "Tôi làm việc trong bộ phận kế toán",
+        "evidence": "Bảng so sánh giá, quyết định chỉ định thầu",
+    },
+    {
+        "category": "personnel",
+        "what": "Kỳ tuyển dụng viên chức có người trúng tuyển không đủ điều kiện văn bằng.",
+        "who": "Hội đồng tuyển dụng",
+        "where": "Sở",
+        "when": "Đầu năm",
+        "how_known": "Tôi là thí sinh dự tuyển",
+        "evidence": "Danh sách trúng tuyển đã công bố",
+    },
+    {
+        "category": "construction-investment",
+        "what": "Công trình đường liên thôn nghiệm thu khi lớp bê tông mỏng hơn thiết kế.",
+        "who": "Nhà thầu thi công và cán bộ giám sát",
+        "where": "Đường liên thôn",
+        "when": "Mùa mưa năm nay",
+        "how_known": "Tôi sống cạnh công trình",
+        "evidence": "Ảnh chụp mặt cắt đường",
+    },
+    {
+        "category": "natural-resources-environment",
+        "what": "Một cơ sở khai thác cát hoạt động ngoài ranh giới được cấp phép, ban đêm.",
+        "who": "Chủ cơ sở khai thác",
+        "where": "Bãi sông",
+        "when": "Nhiều đêm trong tháng",
+        "how_known": "Người dân địa phương chứng kiến",
+        "evidence": "Ảnh và video ban đêm",
+    },
+    {
+        "category": "finance-budget-tax-customs",
+        "what": "Chi tiền hỗ trợ cho các hộ không có thật trong danh sách thụ hưởng.",
+        "who": "Cán bộ lao động - thương binh và xã hội xã",
+        "where": "Xã",
+        "when": "Năm ngoái",
+        "how_known": "Tên người thân tôi bị dùng mà không hề nhận tiền",
+        "evidence": "Danh sách chi trả",
+    },
+    {
+        "category": "education",
+        "what": "Nhà trường thu các khoản ngoài quy định và không có biên lai.",
+        "who": "Ban giám hiệu",
+        "where": "Trường tiểu học",
+        "when": "Đầu năm học",
+        "how_known": "Tôi là phụ huynh",
+        "evidence": "Thông báo thu tiền",
+    },
+    {
+        "category": "health",
+        "what": "Thuốc được cấp cho trạm y tế bị bán ra ngoài.",
+        "who": "Một nhân viên kho",
+        "where": "Trạm y tế",
+        "when": "Vài tháng nay",
+        "how_known": "Tôi làm việc ở trạm",
+        "evidence": "Sổ xuất kho",
+    },
+)
+
+GROUNDS = {
+    "triage": "Đã đọc, phân loại là tố cáo thuộc thẩm quyền.",
+    "accepted": "Đủ điều kiện thụ lý theo Điều 29 Luật Tố cáo.",
+    "not_accepted": "Không đủ điều kiện thụ lý: nội dung đã được giải quyết trước đó.",
+    "verifying": "Tiến hành xác minh nội dung tố cáo.",
+    "suspended": "Tạm đình chỉ chờ kết quả giám định.",
+    "terminated": "Đình chỉ: người bị tố cáo đã chết.",
+    "concluded": "Kết luận: tố cáo đúng một phần.",
+    "handling": "Kiến nghị xử lý kỷ luật và thu hồi tiền.",
+    "archived": "Tố cáo nặc danh không có căn cứ để xác minh: lưu hồ sơ.",
+    "closed": "Kết thúc hồ sơ.",
+    "extend": "Vụ việc phức tạp: gia hạn thời hạn giải quyết.",
+    "forward": "Không thuộc thẩm quyền: chuyển đến cơ quan có thẩm quyền.",
+    "escalate": "Đã quá hạn mà chưa có phản hồi.",
+}
+
+
+@dataclass(frozen=True)
+class DemoPeople:
+    unit: Unit
+    handler: Inspector  # takes the workflow steps
+    head: Inspector  # a custodian: may forward the identity too
+    other_unit: Unit | None  # where one case is forwarded
+
+
+@dataclass
+class _Plan:
+    track_named: bool
+    path: tuple[str, ...]
+    received_on: date
+
+
+def add_demo_cases(
+    session: Session, people: DemoPeople, code_kdf: Argon2Params, today: date
+) -> list[str]:
+    """Add the demo cases (not committed); returns follow-up codes of a few of them."""
+    rng = random.Random(SEED)  # noqa: S311 - demo dates and choices, not secrets
+    plans = [_Plan(True, path, date.min) for path in NAMED_PATHS]
+    plans += [_Plan(False, path, date.min) for path in ANONYMOUS_PATHS]
+    rng.shuffle(plans)
+    codes: list[str] = []
+    for index, plan in enumerate(plans):
+        # Older cases further along their path; some fresh ones arrive this week.
+        age = len(plan.path) * rng.randint(6, 14) + rng.randint(0, 12)
+        plan.received_on = today - timedelta(days=age)
+        case, keys = _submit(
+            session, people.unit, plan, REPORTS[index % len(REPORTS)], rng, code_kdf
+        )
+        _follow(session, case, keys, plan, people, rng, today)
+        if len(codes) < SHOWN_CODES and plan.path and case.unit_id == people.unit.id:
+            codes.append(keys.code.display())
+    session.flush()
+    return codes
+
+
+def _submit(
+    session: Session,
+    unit: Unit,
+    plan: _Plan,
+    report: dict[str, str],
+    rng: random.Random,
+    code_kdf: Argon2Params,
+) -> tuple[Case, NewCaseKeys]:
+    keys = NewCaseKeys()
+    wants_protection = plan.track_named and rng.random() < 0.4
+    protection = (
+        frozenset({(ProtectedPerson.REPORTER, rng.choice(list(ProtectionCategory)))})
+        if wants_protection
+        else frozenset()
+    )
+    document: dict[str, Any] = {"schema": 1, "language": "vi", **report}
+    submission = seal_submission(
+        keys,
+        unit_recipients(session, unit),
+        category=report["category"],
+        report=document,
+        identity={"name": "Người tố cáo (dữ liệu thử)", "contact": "0900 000 000"}
+        if plan.track_named
+        else None,
+        protection=protection,
+    )
+    case = intake.accept(session, submission, unit, code_kdf, plan.received_on)
+    session.flush()
+    return case, keys
+
+
+def _follow(
+    session: Session,
+    case: Case,
+    keys: NewCaseKeys,
+    plan: _Plan,
+    people: DemoPeople,
+    rng: random.Random,
+    today: date,
+) -> None:
+    on = plan.received_on
+    for step in plan.path:
+        on = min(today, on + timedelta(days=rng.randint(2, 9)))
+        grounds = access.seal_note(keys.case_key, case, GROUNDS.get(step, ""))
+        if step == "escalate":
+            on = today  # the case is overdue by now: its triage ran out long ago
+            if workflow.may_escalate(case, on):
+                followup.escalate(session, case, grounds, on)
+        elif step == "forward":
+            _forward(session, case, keys, people, grounds, on)
+        elif step == "withdrawn":
+            followup.withdraw(session, case, grounds, on)
+        elif step == "extend":
+            workflow.extend(
+                case,
+                "resolution",
+                inspector=people.handler,
+                today=on,
+                now=_at(on),
+                grounds=grounds,
+            )
+        else:
+            workflow.transition(
+                case, step, today=on, inspector=people.handler, now=_at(on), grounds=grounds
+            )
+            on = _maybe_notify(case, people.handler, rng, on, today)
+    if case.protections and rng.random() < 0.5:
+        note = access.seal_note(keys.case_key, case, "Tôi bị điều chuyển công tác sau khi tố cáo.")
+        followup.record_retaliation(
+            session, case, RetaliationKind.TRANSFER, note, on - timedelta(days=1), on
+        )
+
+
+def _maybe_notify(
+    case: Case, handler: Inspector, rng: random.Random, on: date, today: date
+) -> date:
+    """Most decisions are notified within days; a few notices are left late."""
+    if workflow.NOTIFICATION in workflow.recordable(case, handler) and rng.random() < 0.8:
+        on = min(today, on + timedelta(days=rng.randint(1, 3)))
+        workflow.record(case, workflow.NOTIFICATION, inspector=handler, today=on, now=_at(on))
+    return on
+
+
+def _forward(
+    session: Session,
+    case: Case,
+    keys: NewCaseKeys,
+    people: DemoPeople,
+    grounds: bytes,
+    on: date,
+) -> None:
+    if people.other_unit is None:
+        return
+    transfer.forward(
+        session,
+        case,
+        to_unit=people.other_unit,
+        inspector=people.head,
+        case_key=keys.case_key,
+        identity_key=keys.identity_key if case.identity is not None else None,
+        grounds=grounds,
+        today=on,
+        now=_at(on),
+    )
+
+
+def _at(day: date) -> datetime:
+    """An inspector's step at 09:30 in the unit's time zone on ``day``."""
+    return datetime.combine(day, time(9, 30), tzinfo=UNIT_TIME_ZONE)

@@ -1,0 +1,73 @@
+"""A global cap on failed logins, on top of each account's own lockout (review.login).
+
+Keyed globally, never by client address: behind a client-authorised onion service or a
+reverse proxy every inspector has the same address, and the app records none anyway.
+Only attempts that do not sign in count (``deduct_when``), so colleagues signing in at
+the start of the day do not lock each other out; once the cap is reached, every attempt
+is refused until the window passes, which caps guessing across all accounts together.
+
+The limit is read on every request from ``app.config[LOGIN_LIMIT]`` (tests set a tiny
+one), falling back to ``DEFAULT_LOGIN_LIMIT``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from flask import Flask, Response, current_app, make_response
+from flask_babel import ngettext
+from flask_limiter import Limiter, RateLimitExceeded
+
+from casework.settings import Settings
+from web.errors import error_response
+
+EXTENSION = "review.limits"
+LOGIN_LIMIT = "MINHBACH_REVIEW_LOGIN_LIMIT"
+DEFAULT_LOGIN_LIMIT = "20 per minute; 200 per hour"
+LOGIN_ENDPOINT = "auth.login_submit"
+SIGNED_IN = 303  # the status of a successful login: a redirect to the next page
+
+
+def init_limits(app: Flask, settings: Settings) -> Limiter:
+    """Limit the login endpoint. Call after the blueprints are registered."""
+    limiter = Limiter(
+        lambda: "all",
+        app=app,
+        storage_uri=settings.ratelimit_storage_uri,
+        strategy="fixed-window",
+        key_prefix="minhbach-review",
+        headers_enabled=False,
+    )
+    limit = limiter.limit(
+        _login_limit,
+        scope="login",
+        deduct_when=lambda response: response.status_code != SIGNED_IN,
+    )
+    limited: Any = limit(app.view_functions[LOGIN_ENDPOINT])
+    app.view_functions[LOGIN_ENDPOINT] = limited
+    app.extensions[EXTENSION] = limiter
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
+    return limiter
+
+
+def _login_limit() -> str:
+    return str(current_app.config.get(LOGIN_LIMIT) or DEFAULT_LOGIN_LIMIT)
+
+
+def _rate_limited(_exc: RateLimitExceeded) -> Response:
+    limiter: Limiter = current_app.extensions[EXTENSION]
+    current = limiter.current_limit
+    seconds = max(1, int(current.reset_at - time.time())) if current else 60
+    minutes = math.ceil(seconds / 60)
+    message = ngettext(
+        "There have been too many failed sign-in attempts. Please wait %(num)d minute "
+        "and try again.",
+        "There have been too many failed sign-in attempts. Please wait %(num)d minutes "
+        "and try again.",
+        minutes,
+    )
+    response = make_response(error_response(429, "rate_limited", message))
+    response.headers["Retry-After"] = str(seconds)
+    return response

@@ -1,0 +1,249 @@
+"""One's own account: change the passphrase (``account.passphrase``), or recover a lost
+one with the recovery code (``account.recover``, reachable without signing in).
+
+A change needs the current passphrase; a recovery needs the recovery code and a fresh
+TOTP code (the one-time rule of login applies), and hands out a new recovery code once:
+the old one has been typed into a browser, so it is spent. Whatever failed in a recovery,
+the message is the same, so the page cannot tell which accounts exist or which factor
+was wrong; the audit log records the reason. Secrets are never written back into a page.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+import crypto
+from casework import audit as audit_log
+from casework import keyrings
+from casework.keyrings import KeyringAction
+from crypto.keyring import MIN_PASSPHRASE_LENGTH
+from review import auth, login, session_store
+from review.auth import current_inspector, login_required
+from review.settings import settings
+from review.views.auth import MAX_CODE_INPUT, MAX_PASSPHRASE, MAX_USERNAME
+from store.models import Inspector, normalize_username
+from web.database import db
+
+blueprint = Blueprint("account", __name__, url_prefix="/account")
+
+MAX_RECOVERY_INPUT = 64  # 32 characters, with spaces or dashes between groups
+# As on the login form: people and authenticator apps put spaces or dashes in a code.
+_CODE_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015]+")
+_CODE = re.compile(rf"[0-9]{{{login.TOTP_DIGITS}}}")
+
+MESSAGES: Mapping[str, LazyString] = {
+    "current": _l("Enter your current passphrase."),
+    "current_wrong": _l("This is not your current passphrase."),
+    "new": _l("Enter a new passphrase of at least %(num)d characters.", num=MIN_PASSPHRASE_LENGTH),
+    "new_long": _l("This passphrase is too long."),
+    "confirm": _l("The two new passphrases are not the same. Type the new one twice."),
+    "username": _l("Enter your user name."),
+    "recovery": _l(
+        "Enter the recovery code you were given at enrolment: 32 letters and digits, "
+        "in groups of four."
+    ),
+    "code": _l("Enter the 6-digit code from your authenticator app."),
+}
+RECOVERY_FAILED = _l(
+    "The user name, recovery code or code from the authenticator app is not right, or the "
+    "account is not active. Check them and try again. If it keeps failing, ask your "
+    "administrator: the unit's escrow key can restore your key."
+)
+
+
+@dataclass
+class Form:
+    """Typed values (``values``, shown again) and secrets (never shown again)."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    errors: dict[str, LazyString] = field(default_factory=dict)
+
+    @property
+    def has_secrets(self) -> bool:
+        return bool(self.secrets)
+
+
+def read_new_passphrase(data: MultiDict[str, str], form: Form) -> None:
+    """Check the fields ``new`` and ``confirm``; the passphrase goes to ``form.secrets``."""
+    new, confirm = data.get("new", ""), data.get("confirm", "")
+    form.secrets["new"] = new
+    if len(new) > MAX_PASSPHRASE:
+        form.errors["new"] = MESSAGES["new_long"]
+    elif len(unicodedata.normalize("NFC", new)) < MIN_PASSPHRASE_LENGTH:
+        form.errors["new"] = MESSAGES["new"]
+    elif unicodedata.normalize("NFC", confirm) != unicodedata.normalize("NFC", new):
+        form.errors["confirm"] = MESSAGES["confirm"]
+
+
+def read_current_passphrase(data: MultiDict[str, str], form: Form, name: str = "current") -> None:
+    current = data.get(name, "")
+    form.secrets[name] = current
+    if not current or len(current) > MAX_PASSPHRASE:
+        form.errors[name] = MESSAGES["current"]
+
+
+# --- changing the passphrase ---------------------------------------------------------------
+
+
+@blueprint.get("/passphrase")
+@login_required()
+def passphrase() -> ResponseReturnValue:
+    return render_template("account_passphrase.html", form=Form())
+
+
+@blueprint.post("/passphrase")
+@login_required()
+def passphrase_submit() -> ResponseReturnValue:
+    form = Form()
+    read_current_passphrase(request.form, form)
+    read_new_passphrase(request.form, form)
+    if form.errors:
+        return render_template("account_passphrase.html", form=form), 400
+    inspector = current_inspector()
+    keyring = keyrings.keyring_of(inspector)
+    db().commit()  # no transaction stays open during the slow Argon2id runs
+    try:
+        resealed = keyring.change_passphrase(
+            form.secrets["current"], form.secrets["new"], settings().passphrase_kdf
+        )
+    except crypto.WrongPassphrase:
+        form.errors["current"] = MESSAGES["current_wrong"]
+        auth.audit(KeyringAction.PASSPHRASE_CHANGE_FAILED, target=inspector.username)
+        db().commit()
+        return render_template("account_passphrase.html", form=form), 400
+    keyrings.store_keyring(inspector, resealed)
+    inspector.passphrase_changed_at = auth.now()
+    auth.audit(KeyringAction.PASSPHRASE_CHANGED, target=inspector.username)
+    db().commit()
+    return render_template("account_passphrase_changed.html")
+
+
+# --- recovering with the recovery code -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recovery:
+    username: str
+    code: crypto.RecoveryCode = field(repr=False)
+    totp: str = field(repr=False)
+    passphrase: str = field(repr=False)
+
+
+def read_recovery(data: MultiDict[str, str]) -> tuple[Form, Recovery | None]:
+    form = Form(values={"username": data.get("username", "").strip()})
+    if not form.values["username"] or len(form.values["username"]) > MAX_USERNAME:
+        form.errors["username"] = MESSAGES["username"]
+    code = _recovery_code(data.get("recovery", ""))
+    form.secrets["recovery"] = data.get("recovery", "")
+    if code is None:
+        form.errors["recovery"] = MESSAGES["recovery"]
+    totp = normalize_code(data.get("code", ""))
+    form.secrets["code"] = data.get("code", "")
+    if totp is None:
+        form.errors["code"] = MESSAGES["code"]
+    read_new_passphrase(data, form)
+    if form.errors or code is None or totp is None:
+        return form, None
+    return form, Recovery(form.values["username"], code, totp, form.secrets["new"])
+
+
+def normalize_code(text: str) -> str | None:
+    """The TOTP code without separators; None unless it is 6 digits."""
+    if len(text) > MAX_CODE_INPUT:
+        return None
+    code = _CODE_SEPARATORS.sub("", text)
+    return code if _CODE.fullmatch(code) else None
+
+
+def _recovery_code(text: str) -> crypto.RecoveryCode | None:
+    if len(text) > MAX_RECOVERY_INPUT:
+        return None
+    try:
+        return crypto.RecoveryCode.parse(text)
+    except ValueError:
+        return None
+
+
+@blueprint.get("/recover")
+def recover() -> ResponseReturnValue:
+    return render_template("account_recover.html", form=Form())
+
+
+@blueprint.post("/recover")
+def recover_submit() -> ResponseReturnValue:
+    form, recovery = read_recovery(request.form)
+    if recovery is None:
+        return render_template("account_recover.html", form=form), 400
+    inspector = db().scalar(
+        select(Inspector).where(Inspector.username == normalize_username(recovery.username))
+    )
+    db().commit()  # nothing pending, no snapshot held during the slow part
+    outcome = _unseal(inspector, recovery)
+    if inspector is None or isinstance(outcome, str):
+        _refuse(inspector, outcome if isinstance(outcome, str) else "unknown_user")
+        return render_template("account_recover.html", form=form, failed=RECOVERY_FAILED), 401
+    private_key, counter = outcome
+    if not keyrings.claim_totp_counter(db(), inspector, counter):
+        _refuse(inspector, login.Failure.TOTP_REUSED.value)
+        return render_template("account_recover.html", form=form, failed=RECOVERY_FAILED), 401
+    new_code = keyrings.reseal_recovered(
+        inspector, private_key, recovery.passphrase, settings().passphrase_kdf, now=auth.now()
+    )
+    # Whoever found the lost passphrase loses any session they opened with it.
+    ended = session_store.end_all_of(db(), inspector)
+    audit_log.append(
+        db(),
+        actor=inspector,
+        action=KeyringAction.RECOVERED_WITH_CODE,
+        target=inspector.username,
+        details={"sessions_ended": ended},
+    )
+    db().commit()  # before the code is shown: a code for a seal never stored is worse
+    return render_template(
+        "account_recovered.html", recovery_code=new_code.display(), username=inspector.username
+    )
+
+
+def _unseal(inspector: Inspector | None, recovery: Recovery) -> tuple[X25519PrivateKey, int] | str:
+    """The key and the TOTP step, or the reason for refusing (for the audit log only)."""
+    if inspector is None:
+        return "unknown_user"
+    if not inspector.active:
+        return login.Failure.INACTIVE.value
+    # Both factors are checked whatever the first gives, so timing tells nothing more.
+    try:
+        private_key: X25519PrivateKey | None = keyrings.keyring_of(inspector).recover(recovery.code)
+    except (crypto.CryptoError, ValueError):
+        private_key = None
+    try:
+        counter = login.matching_totp_counter(inspector.totp_secret, recovery.totp, auth.now())
+    except ValueError:
+        counter = None
+    if private_key is None:
+        return "recovery_code"
+    if counter is None:
+        return login.Failure.TOTP.value
+    if inspector.totp_last_counter is not None and counter <= inspector.totp_last_counter:
+        return login.Failure.TOTP_REUSED.value
+    return private_key, counter
+
+
+def _refuse(inspector: Inspector | None, reason: str) -> None:
+    # As at login, an unknown user name is not recorded: it may be a mistyped secret.
+    actor: Inspector | str = audit_log.UNKNOWN if inspector is None else inspector
+    audit_log.append(
+        db(), actor=actor, action=KeyringAction.RECOVERY_FAILED, details={"reason": reason}
+    )
+    db().commit()

@@ -1,0 +1,131 @@
+"""The audit trail for supervisors and custodians (blueprint ``audit``).
+
+Who opened, changed or tried what: the trail of one case, and of one person (what they
+did, and what was done to their account). Newest first, a page at a time with a keyset
+on the chain's own numbering. Every page starts with the result of checking the whole
+hash chain (``casework.audit.verify``), so a reader never takes an edited log at face
+value. Only cases and people of the reader's own unit are shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from casework import audit as audit_log
+from review.auth import current_inspector, login_required
+from review.labels import ROLE_LABELS
+from store.models import AuditEntry, Case, Inspector, InspectorRole
+from web.database import EXTENSION as DATABASE
+from web.database import db
+
+blueprint = Blueprint("audit", __name__, url_prefix="/audit")
+
+READERS = (InspectorRole.SUPERVISOR, InspectorRole.CUSTODIAN)
+PAGE_SIZE = 50
+MAX_CASE_ID = 36
+NO_SUCH_CASE = _l(
+    "There is no case of your unit with this reference. Check it: it has 36 characters, "
+    "for example 1b4e28ba-2fa1-11d2-883f-0016d3cca427."
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    entries: list[AuditEntry]
+    older: int | None  # the ``before`` of the next page, None on the last
+
+
+def verify_chain() -> audit_log.VerifyResult:
+    """Walk the chain in a session of its own, as ``verify`` asks."""
+    factory: sessionmaker[Session] = current_app.extensions[DATABASE]
+    with factory() as session:
+        return audit_log.verify(session)
+
+
+def page_of(condition: ColumnElement[bool]) -> Page:
+    before = request.args.get("before", type=int)
+    query = select(AuditEntry).where(condition)
+    if before is not None:
+        query = query.where(AuditEntry.seq < before)
+    rows = list(db().scalars(query.order_by(AuditEntry.seq.desc()).limit(PAGE_SIZE + 1)))
+    more = len(rows) > PAGE_SIZE
+    entries = rows[:PAGE_SIZE]
+    return Page(entries, entries[-1].seq if more else None)
+
+
+def _render(template: str, page: Page, **context: object) -> str:
+    return render_template(template, page=page, chain=verify_chain(), **context)
+
+
+def _unit_case(public_id: str) -> str | None:
+    """The case's public id if it is a case of the reader's unit."""
+    if not public_id or len(public_id) > MAX_CASE_ID:
+        return None
+    return db().scalar(
+        select(Case.public_id).where(
+            Case.public_id == public_id, Case.unit_id == current_inspector().unit_id
+        )
+    )
+
+
+def _index_page(
+    case_value: str = "", error: LazyString | None = None, status: int = 200
+) -> tuple[str, int]:
+    unit = current_inspector().unit
+    people = db().scalars(
+        select(Inspector).where(Inspector.unit_id == unit.id).order_by(Inspector.username)
+    )
+    page = render_template(
+        "audit_index.html",
+        people=list(people),
+        roles=ROLE_LABELS,
+        chain=verify_chain(),
+        case_value=case_value,
+        case_error=error,
+    )
+    return page, status
+
+
+@blueprint.get("/")
+@login_required(*READERS)
+def index() -> ResponseReturnValue:
+    return _index_page()
+
+
+@blueprint.get("/case")
+@login_required(*READERS)
+def find_case() -> ResponseReturnValue:
+    """The index page's form (GET, no JavaScript): a case reference to its trail."""
+    typed = request.args.get("case", "").strip()[:200]
+    found = _unit_case(typed.lower())
+    if found is None:
+        return _index_page(typed, NO_SUCH_CASE, 404)
+    return redirect(url_for("audit.case", public_id=found), code=303)
+
+
+@blueprint.get("/case/<public_id>")
+@login_required(*READERS)
+def case(public_id: str) -> ResponseReturnValue:
+    found = _unit_case(public_id)
+    if found is None:
+        abort(404)
+    return _render("audit_case.html", page_of(AuditEntry.case_public_id == found), public_id=found)
+
+
+@blueprint.get("/person/<int:inspector_id>")
+@login_required(*READERS)
+def person(inspector_id: int) -> ResponseReturnValue:
+    subject = db().get(Inspector, inspector_id)
+    if subject is None or subject.unit_id != current_inspector().unit_id:
+        abort(404)
+    condition = or_(AuditEntry.actor_id == subject.id, AuditEntry.target == subject.username)
+    return _render(
+        "audit_person.html", page_of(condition), subject=subject, role=ROLE_LABELS[subject.role]
+    )

@@ -1,0 +1,366 @@
+"""The legal workflow of a case: transitions, extensions, notifications, escalations, forwarding.
+
+``workflow.show`` GET ``/cases/<public_id>/workflow``: the status, every running clock
+(overdue and due-soon worked out for today, never stored), the history with each step's
+grounds decrypted, and the forms for the steps the unit's profile allows now. The POST
+routes take one step each, seal the grounds under the case key, audit it and come back.
+
+Only people of the case's own unit act on it: a unit that forwarded a case and kept read
+access (its profile's choice) reads it here but takes no step. Supervisors hold no case
+keys: they answer escalations from ``/escalations``, which shows no case content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from casework import access, protection, transfer, workflow
+from casework.dates import unit_today
+from casework.deadlines import Deadline
+from casework.intake import public_reference
+from casework.workflow import WorkflowError
+from review import auth
+from review.auth import current_inspector, current_private_key, login_required
+from review.views.cases import OPENED, open_case
+from store.models import Case, CaseEvent, InspectorRole, Unit, WrapPurpose
+from web.database import db
+from web.errors import PublicError
+
+blueprint = Blueprint("workflow", __name__)
+
+MAX_GROUNDS = 5000  # characters of a decision's grounds
+DUE_SOON_DAYS = 7
+
+STATUS_CHANGED = "status_change"
+EXTENDED = "deadline_extension"
+RECORDED = "event_record"
+FORWARDED = "case_forward"
+
+
+@dataclass(frozen=True)
+class Problem:
+    form: str
+    message: str
+    grounds: str = ""
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A running deadline as the page shows it, judged against today."""
+
+    deadline: Deadline
+    overdue: bool
+    due_soon: bool
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    who: str
+    on: date
+    grounds: str | None
+    detail: str | None
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
+@blueprint.get("/cases/<public_id>/workflow")
+@login_required()
+def show(public_id: str) -> ResponseReturnValue:
+    return _page(open_case(public_id))
+
+
+@blueprint.post("/cases/<public_id>/status")
+@login_required()
+def change_status(public_id: str) -> ResponseReturnValue:
+    case, case_key = _acting_on(public_id)
+    target, text = request.form.get("status", ""), _grounds()
+    if target == transfer.FORWARDED:  # only the forward form moves the keys with the case
+        message = _('Use the form "Forward to the competent body" to forward a case.')
+        return _page((case, case_key), Problem("status", message, text), 400)
+    try:
+        workflow.transition(
+            case,
+            target,
+            today=unit_today(),
+            inspector=current_inspector(),
+            now=auth.now(),
+            grounds=_sealed(case_key, case, text),
+        )
+    except WorkflowError as error:
+        return _page((case, case_key), Problem("status", _step_problem(error), text), 400)
+    auth.audit(STATUS_CHANGED, case_public_id=case.public_id, details={"status": target})
+    return _done(case)
+
+
+@blueprint.post("/cases/<public_id>/extend")
+@login_required()
+def extend(public_id: str) -> ResponseReturnValue:
+    case, case_key = _acting_on(public_id)
+    key, text = request.form.get("deadline", ""), _grounds()
+    try:
+        workflow.extend(
+            case,
+            key,
+            inspector=current_inspector(),
+            today=unit_today(),
+            now=auth.now(),
+            grounds=_sealed(case_key, case, text) or b"",
+        )
+    except WorkflowError as error:
+        return _page((case, case_key), Problem("extend", _step_problem(error), text), 400)
+    auth.audit(EXTENDED, case_public_id=case.public_id, details={"deadline": key})
+    return _done(case)
+
+
+@blueprint.post("/cases/<public_id>/record")
+@login_required()
+def record(public_id: str) -> ResponseReturnValue:
+    case, case_key = _acting_on(public_id)
+    kind, text = request.form.get("kind", ""), _grounds()
+    try:
+        workflow.record(
+            case,
+            kind,
+            inspector=current_inspector(),
+            today=unit_today(),
+            now=auth.now(),
+            grounds=_sealed(case_key, case, text),
+        )
+    except WorkflowError as error:
+        return _page((case, case_key), Problem("record", _step_problem(error), text), 400)
+    auth.audit(RECORDED, case_public_id=case.public_id, details={"kind": kind})
+    return _done(case)
+
+
+@blueprint.post("/cases/<public_id>/forward")
+@login_required()
+def forward(public_id: str) -> ResponseReturnValue:
+    case, case_key = _acting_on(public_id)
+    text = _grounds()
+    destination = _destination(case)
+    if destination is None or not text.strip():
+        message = (
+            _("Choose the unit to forward the case to.")
+            if destination is None
+            else _("Write the grounds for forwarding the case.")
+        )
+        return _page((case, case_key), Problem("forward", message, text), 400)
+    sender = case.unit
+    try:
+        transfer.forward(
+            db(),
+            case,
+            to_unit=destination,
+            inspector=current_inspector(),
+            case_key=case_key,
+            identity_key=_identity_key(case) if request.form.get("identity") == "yes" else None,
+            grounds=access.seal_note(case_key, case, text),
+            today=unit_today(),
+            now=auth.now(),
+        )
+    except (WorkflowError, transfer.TransferError) as error:
+        return _page((case, case_key), Problem("forward", _step_problem(error), text), 400)
+    auth.audit(
+        FORWARDED,
+        case_public_id=case.public_id,
+        target=destination.slug,
+        details={"from_unit": sender.slug, "to_unit": destination.slug},
+    )
+    db().commit()
+    return redirect(url_for("workflow.forwarded"), 303)
+
+
+@blueprint.get("/forwarded")
+@login_required()
+def forwarded() -> str:
+    """The sending unit's record of the cases it forwarded."""
+    me = current_inspector()
+    return render_template(
+        "forwarded.html",
+        transfers=transfer.sent_by(db(), me.unit),
+        reference=public_reference,
+    )
+
+
+@blueprint.get("/escalations")
+@login_required(InspectorRole.SUPERVISOR)
+def escalations() -> str:
+    """Cases whose reporter escalated them (Art. 38), awaiting the head's answer."""
+    me = current_inspector()
+    escalated = select(CaseEvent.case_id).where(CaseEvent.kind == workflow.ESCALATION)
+    cases = db().scalars(
+        select(Case)
+        .where(Case.unit_id == me.unit_id, Case.purged_on.is_(None), Case.id.in_(escalated))
+        .order_by(Case.id)
+    )
+    pending = [
+        (case, clock)
+        for case in cases
+        for clock in workflow.current_deadlines(case)
+        if clock.key == workflow.ESCALATION
+    ]
+    return render_template(
+        "escalations.html", pending=pending, reference=public_reference, today=unit_today()
+    )
+
+
+@blueprint.post("/escalations/<public_id>")
+@login_required(InspectorRole.SUPERVISOR)
+def answer_escalation(public_id: str) -> ResponseReturnValue:
+    me = current_inspector()
+    case = db().scalar(select(Case).where(Case.public_id == public_id, Case.unit_id == me.unit_id))
+    if case is None:
+        raise PublicError(404, "not_found", _("There is no such case in your unit."))
+    try:
+        workflow.record(
+            case, workflow.ESCALATION_RESPONSE, inspector=me, today=unit_today(), now=auth.now()
+        )
+    except WorkflowError:
+        raise PublicError(
+            409, "not_escalated", _("This case is not waiting for an answer to an escalation.")
+        ) from None
+    protection.recompute_urgent(case)  # answered: urgent only for what else is pending
+    auth.audit(RECORDED, case_public_id=case.public_id, details={"kind": "escalation_response"})
+    db().commit()
+    return redirect(url_for("workflow.escalations"), 303)
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _acting_on(public_id: str) -> tuple[Case, bytes]:
+    case, case_key = open_case(public_id)
+    if case.unit_id != current_inspector().unit_id:
+        raise PublicError(
+            403,
+            "forwarded_away",
+            _("This case was forwarded to another unit: you can read it, not act on it."),
+        )
+    return case, case_key
+
+
+def _done(case: Case) -> ResponseReturnValue:
+    db().commit()
+    return redirect(url_for("workflow.show", public_id=case.public_id), 303)
+
+
+def _grounds() -> str:
+    text = request.form.get("grounds", "").replace("\r\n", "\n").replace("\r", "\n")
+    if len(text) > MAX_GROUNDS:
+        raise PublicError(
+            400,
+            "grounds_too_long",
+            _("The grounds are too long: at most %(count)d characters.", count=MAX_GROUNDS),
+        )
+    return text
+
+
+def _sealed(case_key: bytes, case: Case, text: str) -> bytes | None:
+    return access.seal_note(case_key, case, text) if text.strip() else None
+
+
+def _destination(case: Case) -> Unit | None:
+    wanted = request.form.get("unit", "")
+    return next((u for u in transfer.destinations(db(), case) if u.slug == wanted), None)
+
+
+def _identity_key(case: Case) -> bytes | None:
+    """The identity key, if the person forwarding is a custodian who holds it."""
+    try:
+        return access.open_identity_key(case, current_inspector(), current_private_key())
+    except access.NoAccess:
+        return None
+
+
+def _step_problem(error: Exception) -> str:
+    code = getattr(error, "code", "")
+    messages: dict[str, str] = {
+        "transition_not_allowed": _("The case cannot take that step from its present status."),
+        "grounds_required": _("This decision needs written grounds."),
+        "no_such_deadline": _("That deadline is not running on this case."),
+        "no_extension_left": _("That deadline has been extended as often as the law allows."),
+        "event_not_allowed": _("That cannot be recorded on this case now."),
+        "no_readers": _("Nobody in that unit can read cases yet."),
+    }
+    return messages.get(code) or str(_("That step is not possible."))
+
+
+def _page(
+    opened: tuple[Case, bytes], problem: Problem | None = None, status: int = 200
+) -> tuple[str, int]:
+    case, case_key = opened
+    me = current_inspector()
+    today = unit_today()
+    acting = case.unit_id == me.unit_id
+    profile = workflow.profile_of(case)
+    clocks = workflow.current_deadlines(case)
+    # The history's grounds are decrypted here: an opening like the case page's.
+    auth.audit(OPENED, case_public_id=case.public_id, details={"page": "workflow"})
+    page = render_template(
+        "workflow.html",
+        case=case,
+        reference=public_reference(case.public_id),
+        profile_title=profile.title(str(get_locale() or "en")),
+        acting=acting,
+        clocks=[Clock(d, d.overdue(today), d.due_soon(today, DUE_SOON_DAYS)) for d in clocks],
+        next_statuses=profile.next_statuses(case.status, case.track) if acting else [],
+        can_forward=acting and transfer.FORWARDED in profile.next_statuses(case.status, case.track),
+        grounds_required={
+            t.target for t in profile.transitions if case.status in t.sources and t.grounds_required
+        },
+        extendable=[d for d in clocks if d.extendable] if acting else [],
+        recordable=workflow.recordable(case, me) if acting else [],
+        destinations=transfer.destinations(db(), case) if acting else [],
+        holds_identity=_holds_identity(case),
+        history=_history(case, case_key),
+        problem=problem,
+        max_grounds=MAX_GROUNDS,
+    )
+    db().commit()
+    return page, status
+
+
+def _holds_identity(case: Case) -> bool:
+    me = current_inspector()
+    return any(
+        w.purpose is WrapPurpose.IDENTITY_KEY and w.inspector_id == me.id for w in case.key_wraps
+    )
+
+
+def _history(case: Case, case_key: bytes) -> list[HistoryItem]:
+    items = []
+    for event in reversed(case.events):
+        if event.inspector is not None:
+            who = event.inspector.display_name
+        elif event.actor_kind.value == "reporter":
+            who = _("The reporter")
+        else:
+            who = _("The system")
+        detail = None
+        if event.kind == "extension":
+            detail = str(event.data.get("deadline", ""))
+        elif event.to_status == transfer.FORWARDED:
+            detail = str(event.data.get("to_unit", ""))
+        items.append(
+            HistoryItem(
+                kind=event.kind,
+                from_status=event.from_status,
+                to_status=event.to_status,
+                who=who,
+                on=event.occurred_on,
+                grounds=access.open_note(case_key, case, event.grounds),
+                detail=detail,
+            )
+        )
+    return items

@@ -1,0 +1,56 @@
+"""The public submission app: where tipsters report and follow up.
+
+It holds public keys only. With JavaScript, browsers encrypt before sending; without it,
+this app encrypts in memory as the request streams in. Nothing here can open a case.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_wtf import CSRFProtect
+
+from casework.profiles import profile_label
+from casework.settings import Settings
+from submit.limits import init_limits
+from web import labels
+from web.database import init_database
+from web.errors import init_errors
+from web.i18n import init_i18n
+from web.secret_key import load_or_create
+from web.security import init_security
+
+SETTINGS = "minhbach.settings"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=load_or_create(settings.instance_path / "submit-secret.key"),
+        # The CSRF token lives as long as the browser session, not an hour: a tipster
+        # may take long over a report and must not lose it to an expired token.
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False,  # no Referer is ever sent (Referrer-Policy no-referrer)
+    )
+    app.extensions[SETTINGS] = settings
+    init_security(
+        app,
+        cookie_name="mb_submit",
+        https=settings.public_https,
+        onion_location=settings.onion_location,
+    )
+    init_errors(app)
+    init_i18n(app, settings.default_language)
+    labels.add_label_source(profile_label)  # a newer profile's own words for its statuses
+    init_database(app, settings.database_url)
+    CSRFProtect(app)
+
+    from submit import api
+    from submit.views import followup, pages, report
+
+    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(report.blueprint)
+    app.register_blueprint(followup.blueprint)
+    app.register_blueprint(api.blueprint)
+    init_limits(app, settings)
+    return app

@@ -1,0 +1,118 @@
+"""A browser-encrypted report becomes a case (``api.submit_report``).
+
+The same intake as the no-JavaScript path: ``casework.intake.validate`` then ``accept``.
+Uploads are claimed only once everything else is known to be valid, and if anything
+fails after that, the claimed blobs are deleted and the transaction rolled back, so
+nothing partial ever becomes a case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask import Response, jsonify
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from casework import intake, uploads
+from casework.dates import unit_today
+from casework.recipients import unit_recipients
+from store.models import Case, Unit
+from submit.api import blob_store, blueprint, json_object
+from submit.api.challenges import require_pow
+from submit.api.envelope import FIELDS, Envelope, parse_envelope
+from submit.api.uploads import claim_uploads
+from submit.pow import Purpose
+from submit.unit import current_unit, settings
+from web.database import db
+from web.errors import PublicError
+
+# A report and an identity of up to 4 MiB each (intake's limit) in b64u, with the wraps
+# and file descriptions: the body is parsed in memory, so it is bounded first.
+MAX_REPORT_JSON_BYTES = 12 * 1024 * 1024
+
+INTAKE_ERRORS: dict[str, tuple[int, LazyString]] = {
+    "malformed_case_id": (400, _l("The report's case id is malformed.")),
+    "unknown_category": (400, _l("Please choose one of the listed categories.")),
+    "malformed_envelope": (400, _l("A part of the report is not a valid encrypted envelope.")),
+    "too_large": (413, _l("The report is too large.")),
+    "malformed_keys": (400, _l("The reporter key or lookup token is malformed.")),
+    "unknown_exclusion": (
+        409,
+        _l(
+            "A person you excluded no longer receives reports. "
+            "Please reload the page and submit again."
+        ),
+    ),
+    "recipients_changed": (
+        409,
+        _l("The people who receive reports have changed. Please reload the page and submit again."),
+    ),
+    "too_many_files": (
+        400,
+        _l("At most %(count)d files can be sent with one report.", count=intake.MAX_ATTACHMENTS),
+    ),
+    "duplicate_case": (409, _l("This report was already received.")),
+}
+
+
+@blueprint.post("/reports")
+def submit_report() -> tuple[Response, int]:
+    document = json_object(MAX_REPORT_JSON_BYTES, allowed=FIELDS)
+    require_pow(document, Purpose.REPORT)
+    envelope = parse_envelope(document)
+    session, unit, store = db(), current_unit(), blob_store()
+    _validate(session, envelope, unit)
+    claimed = claim_uploads(session, store, unit, [ref.upload for ref in envelope.attachments])
+    try:
+        _accept(session, envelope, claimed, unit)
+    except BaseException:
+        session.rollback()
+        uploads.release(store, [item.blob_id for item in claimed])
+        raise
+    return jsonify(reference=intake.public_reference(envelope.submission.case_id)), 201
+
+
+def _validate(session: Session, envelope: Envelope, unit: Unit) -> None:
+    try:
+        intake.validate(envelope.submission, unit, unit_recipients(session, unit))
+    except intake.IntakeError as exc:
+        raise _refusal(exc.code) from None
+    # Before claiming: a retry of a report whose answer was lost must hear "already
+    # received", not that its uploads are gone (the first attempt claimed them).
+    if _received(session, envelope.submission.case_id):
+        raise _refusal("duplicate_case")
+
+
+def _accept(
+    session: Session, envelope: Envelope, claimed: Sequence[uploads.Claimed], unit: Unit
+) -> None:
+    total = sum(item.size for item in claimed)
+    if total > uploads.ciphertext_limit(settings().max_report_size):
+        raise PublicError(
+            413, "too_large", _("The attached files together are larger than the service accepts.")
+        )
+    submission = envelope.with_blobs([(item.blob_id, item.size) for item in claimed])
+    try:
+        intake.accept(session, submission, unit, settings().code_kdf, unit_today())
+        session.commit()
+    except intake.IntakeError as exc:
+        raise _refusal(exc.code) from None
+    except IntegrityError:
+        session.rollback()
+        if _received(session, submission.case_id):  # the same report, at the same moment
+            raise _refusal("duplicate_case") from None
+        raise
+
+
+def _received(session: Session, case_id: str) -> bool:
+    return session.scalar(select(Case.id).where(Case.public_id == case_id)) is not None
+
+
+def _refusal(code: str) -> PublicError:
+    status, message = INTAKE_ERRORS.get(code, (400, _l("The report could not be accepted.")))
+    return PublicError(status, code, str(message))

@@ -1,0 +1,185 @@
+"""Resumable uploads over HTTP: create, ask the offset, append, delete (tus-like subset).
+
+The routes translate HTTP to ``casework.uploads`` and back. An append streams the
+body from ``request.stream`` piece by piece into the scratch file, so memory stays at one
+piece and whatever arrives before a dropped connection is kept for the client to resume.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import NoReturn
+
+from flask import Response, jsonify, make_response, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from casework import uploads
+from casework.settings import MIB
+from store.blobs import BlobStore
+from store.models import Unit
+from store.types import utc_now
+from submit.api import blob_store, blueprint, field, json_object
+from submit.api.challenges import require_pow
+from submit.pow import Purpose
+from submit.unit import current_unit, settings
+from web.database import db
+from web.errors import PublicError, error_response
+
+OFFSET_STREAM = "application/offset+octet-stream"
+# One scratch append (and fsync) per piece: large enough to keep fsyncs rare, small
+# enough to bound memory. A dropped connection still keeps every byte that arrived.
+PIECE_SIZE = 1024 * 1024
+_MAX_OFFSET_DIGITS = 20
+
+
+def max_upload_size() -> int:
+    return uploads.ciphertext_limit(settings().max_file_size)
+
+
+@blueprint.post("/uploads")
+def create_upload() -> tuple[Response, int]:
+    document = json_object(allowed={"size", "pow"})
+    size = field(document, "size", int)
+    limit = max_upload_size()
+    # Checked before the proof of work is spent: a refused size costs the client no work.
+    if size <= 0:
+        raise PublicError(400, "invalid_size", _("The file size must be more than zero."))
+    if size > limit:
+        megabytes = max(1, settings().max_file_size // MIB)
+        message = _("Each file can be at most %(megabytes)d MB.", megabytes=megabytes)
+        raise PublicError(413, "too_large", message)
+    require_pow(document, Purpose.UPLOAD)
+    session = db()
+    created = uploads.create(
+        session,
+        blob_store(),
+        current_unit(),
+        size,
+        max_size=limit,
+        ttl_seconds=settings().upload_ttl_seconds,
+        now=utc_now(),
+    )
+    session.commit()
+    response = jsonify(
+        id=created.token,
+        offset=0,
+        expires=created.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    response.headers["Location"] = url_for("api.upload_offset", upload_id=created.token)
+    return response, 201
+
+
+@blueprint.route("/uploads/<upload_id>", methods=["HEAD"])
+def upload_offset(upload_id: str) -> Response:
+    try:
+        progress = uploads.offset(db(), blob_store(), upload_id, utc_now())
+    except uploads.UploadNotFound:
+        _not_found()
+    response = Response(status=200)
+    response.headers["Upload-Offset"] = str(progress.offset)
+    response.headers["Upload-Length"] = str(progress.size)
+    return response
+
+
+@blueprint.patch("/uploads/<upload_id>")
+def upload_append(upload_id: str) -> Response:
+    if request.mimetype != OFFSET_STREAM:
+        raise PublicError(
+            415,
+            "unsupported_media_type",
+            _("Upload data must be sent as %(type)s.", type=OFFSET_STREAM),
+        )
+    expected = _offset_header()
+    session = db()
+    try:
+        position = uploads.append(
+            session,
+            blob_store(),
+            upload_id,
+            expected,
+            _pieces(),
+            utc_now(),
+            length=request.content_length,
+        )
+    except uploads.UploadNotFound:
+        _not_found()
+    except uploads.OffsetConflict as exc:
+        session.commit()  # the row's offset, brought in step with the scratch file
+        return _with_offset(
+            409,
+            "offset_mismatch",
+            _("The upload is at another position; continue from Upload-Offset."),
+            exc.current,
+        )
+    except uploads.BeyondDeclaredSize as exc:
+        session.commit()  # as above: what did fit was appended
+        return _with_offset(
+            413,
+            "beyond_declared_size",
+            _("This upload is larger than its declared size."),
+            exc.current,
+        )
+    session.commit()
+    response = Response(status=204)
+    response.headers["Upload-Offset"] = str(position)
+    return response
+
+
+@blueprint.delete("/uploads/<upload_id>")
+def upload_delete(upload_id: str) -> Response:
+    session = db()
+    try:
+        uploads.delete(session, blob_store(), upload_id, utc_now())
+    except uploads.UploadNotFound:
+        _not_found()
+    session.commit()
+    return Response(status=204)
+
+
+def _offset_header() -> int:
+    raw = request.headers.get("Upload-Offset", "")
+    if not raw.isascii() or not raw.isdigit() or len(raw) > _MAX_OFFSET_DIGITS:
+        raise PublicError(
+            400, "malformed_offset", _("The Upload-Offset header must be a whole number.")
+        )
+    return int(raw)
+
+
+def _pieces() -> Iterator[bytes]:
+    stream = request.stream
+    while piece := stream.read(PIECE_SIZE):
+        yield piece
+
+
+def _with_offset(status: int, code: str, message: str, offset: int) -> Response:
+    response = make_response(error_response(status, code, message))
+    response.headers["Upload-Offset"] = str(offset)
+    return response
+
+
+def _not_found() -> NoReturn:
+    # Unknown, expired, claimed or deleted: the same answer, so ids cannot be probed.
+    raise PublicError(
+        404, "upload_not_found", _("This upload does not exist or has expired. Please start again.")
+    )
+
+
+def claim_uploads(
+    session: Session, store: BlobStore, unit: Unit, tokens: Sequence[str]
+) -> list[uploads.Claimed]:
+    """Claim completed uploads for a report or a message, or refuse with a clear 409."""
+    try:
+        return uploads.claim(session, store, unit, list(tokens))
+    except uploads.UploadNotFound:
+        raise PublicError(
+            409,
+            "upload_not_found",
+            _("An attached file was not found or has expired. Please attach it again."),
+        ) from None
+    except uploads.UploadIncomplete:
+        raise PublicError(
+            409,
+            "upload_incomplete",
+            _("An attached file has not finished uploading. Please wait and send it again."),
+        ) from None

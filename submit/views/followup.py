@@ -1,0 +1,888 @@
+"""Following up a report without JavaScript: the code form, the case page and its forms.
+
+The code is checked once (``followup.open``); from then on the session cookie carries the
+reporter's key sealed under the app's secret (``submit.followup_session``), and
+each page unseals it to open the case key and decrypt messages and files in memory.
+Nothing decrypted is ever written anywhere, and every page is ``no-store``.
+
+A reply with files streams like ``report.submit``: the multipart body is read as it
+arrives, the anti-forgery token first, and files are encrypted on arrival. The other forms
+(retaliation and additions to it, protection, escalation, withdrawal) carry text only, go
+through the app's CSRF protection, and are sealed here in memory as the browser would.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, BinaryIO, TypeVar
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
+from flask_babel import LazyString, format_date, gettext
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError, validate_csrf
+from werkzeug.datastructures import Headers
+from wtforms import ValidationError
+
+import crypto
+from casework import access, followup, protection
+from casework.dates import unit_today
+from casework.errors import CaseworkError
+from casework.intake import AttachmentIn
+from store.blobs import BlobNotFound, FilesystemBlobStore
+from store.models import (
+    Case,
+    Party,
+    ProtectedPerson,
+    ProtectionCategory,
+    ProtectionRecord,
+    RetaliationIncident,
+    RetaliationKind,
+    Track,
+    WrapPurpose,
+)
+from submit import followup_session, shown
+from submit.followup_session import SessionProblem
+from submit.streaming import (
+    FileRefused,
+    FileSealer,
+    FilesTooLarge,
+    FileTooLarge,
+    FormError,
+    FormSpec,
+    ReceivedForm,
+    boundary_of,
+    clean_file_name,
+    drain,
+    read_form,
+)
+from submit.unit import current_unit, settings
+from submit.views.report import MAX_CHARS, too_long_message
+from web import labels
+from web.database import db
+from web.errors import PublicError, error_response
+
+blueprint = Blueprint("followup", __name__, url_prefix="/followup")
+Choice = TypeVar("Choice", ProtectedPerson, ProtectionCategory)
+
+MAX_CODE_INPUT = 200  # far longer than any spelling of a code; refused unread beyond
+REPLY_TEXT, REPLY_FILES = "reply_text", "reply_files"
+RETALIATION_FIELDS = ("retaliation_kind", "retaliation_date", "retaliation_text")
+WITHDRAW_FIELDS = ("withdraw_reason", "withdraw_confirm")
+ESCALATE_FIELDS = ("escalate_text",)
+PROTECTION_FIELDS = ("protection_person", "protection_category", "protection_urgent")
+PROTECTION_TEXT = "protection_text"
+INCIDENT_TEXT = "incident_text"
+ASK_FIELDS = ("ask_kind", "ask_text")
+TEXT_ALLOWANCE = 1024 * 1024  # the text, part headers and boundaries on top of the files
+MAX_TEXT_BYTES = 256 * 1024
+SPARE_PARTS = 8
+FORMS = ("reply", "retaliation", "withdraw", "escalate", "protection")
+INCIDENT_FORM = "incident-"  # and the incident's id: one form per incident
+ASK_FORM = "ask-"  # and the protection record's id
+
+TRACK_LABELS: Mapping[Track, LazyString] = {
+    Track.ANONYMOUS: _l("Anonymous report"),
+    Track.NAMED: _l("Named, confidential report"),
+}
+# Why the code form is shown again; the key travels in the URL, never any detail.
+REASONS: Mapping[str, LazyString] = {
+    "none": _l("Please enter your follow-up code to see your report."),
+    "expired": _l(
+        "Your follow-up session ended after 30 minutes without activity. For your "
+        "safety, please enter your code again."
+    ),
+    "invalid": _l("Your follow-up session could not be used. Please enter your code again."),
+    "left": _l("You have left your report. To come back to it, enter your code again."),
+}
+CODE_ERRORS: Mapping[str, LazyString] = {
+    "empty": _l("Enter your follow-up code."),
+    "length": _l(
+        "A follow-up code has 20 letters and digits, not counting the dashes. Check that "
+        "you typed all of it, and nothing more."
+    ),
+    "character": _l(
+        "The code has a character that is not a letter or a digit. Check it and try again."
+    ),
+    "checksum": _l("This code looks like it has a typo. Check each character and try again."),
+    "not_found": _l("We could not find a report with this code. Check it and try again."),
+}
+SENT_CATEGORY = "followup-sent"
+SENT: Mapping[str, LazyString] = {
+    "message": _l("Your message was sent. It was encrypted before it was stored."),
+    "retaliation": _l(
+        "Your report of retaliation was sent. The unit sees it first, as an urgent matter."
+    ),
+    "withdrawn": _l("Your report has been withdrawn. The unit has been told."),
+    "escalated": _l(
+        "Your report was escalated to the head of the unit, who must now answer. The date "
+        "is under Deadlines."
+    ),
+    "protection": _l(
+        "Your request for protection was sent. The unit sees it first if you marked it urgent."
+    ),
+    "incident": _l("What you added was sent. The unit sees it as an urgent matter."),
+    "asked": _l("What you asked was sent. The unit must answer it."),
+}
+
+
+@blueprint.record_once
+def _exempt_from_global_csrf(state: BlueprintSetupState) -> None:
+    # As for report.submit: CSRFProtect would read request.form, and Werkzeug would spool
+    # the files to temporary files in plaintext. The reply view checks the token itself,
+    # from the first streamed part, before any file.
+    state.app.extensions["csrf"].exempt(reply)
+
+
+@blueprint.errorhandler(CSRFError)
+def _csrf_failed(_error: CSRFError) -> tuple[Response | str, int]:
+    return error_response(400, "csrf_failed", _csrf_message())
+
+
+# --- opening a case -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The case of the current session, with its key opened in this request's memory."""
+
+    case: Case
+    key: bytes = field(repr=False)
+
+
+def open_current() -> Opened:
+    """The session's case and its key, or a SessionProblem (the session is then ended)."""
+    state = followup_session.current()
+    case = followup.get_case(db(), current_unit(), state.case_id)
+    if case is None:
+        followup_session.end()
+        raise followup_session.NoSession()
+    try:
+        private = state.reporter_key(case.reporter_public_key)
+        wrap = followup.reporter_wrap(case, WrapPurpose.CASE_KEY)
+        if wrap is None:
+            raise followup_session.SessionInvalid()
+        key = crypto.unwrap(wrap, private, crypto.Purpose.CASE_KEY, case.public_id)
+    except (SessionProblem, crypto.CryptoError):
+        followup_session.end()
+        raise followup_session.SessionInvalid() from None
+    return Opened(case, key)
+
+
+@blueprint.get("", endpoint="start")
+def start() -> str:
+    reason = request.args.get("reason", "")
+    return _start_page(reason=reason if reason in REASONS else None)
+
+
+@blueprint.post("", endpoint="open")
+def open_code() -> ResponseReturnValue:
+    text = request.form.get("code", "")
+    try:
+        if len(text) > MAX_CODE_INPUT:
+            raise crypto.CodeFormatError("length", "too long")
+        code = crypto.FollowUpCode.parse(text)
+    except crypto.CodeFormatError as error:
+        return _start_page(code_error=CODE_ERRORS[error.reason]), 400
+    unit = current_unit()
+    case = followup.find_case(db(), unit, code.lookup_token(), settings().code_kdf)
+    if case is None:
+        return _start_page(code_error=CODE_ERRORS["not_found"]), 400
+    followup.touch(case, unit_today())
+    db().commit()
+    followup_session.start(case.public_id, code.reporter_private_key())
+    return redirect(url_for("followup.case"), code=303)
+
+
+@blueprint.post("/leave")
+def leave() -> ResponseReturnValue:
+    followup_session.end()
+    followup_session.rotate_csrf()
+    return redirect(url_for("followup.start", reason="left"), code=303)
+
+
+# --- the case page ------------------------------------------------------------------------
+
+
+@blueprint.get("/case", endpoint="case")
+def case_page() -> ResponseReturnValue:
+    try:
+        opened = open_current()
+    except SessionProblem as problem:
+        return redirect(url_for("followup.start", reason=problem.reason), code=303)
+    # Carried in the session, not the URL: a crafted link cannot claim something was sent.
+    sent = [str(item) for item in get_flashed_messages(category_filter=[SENT_CATEGORY])]
+    return _case_page(opened, sent=sent[-1] if sent else None)
+
+
+@dataclass(frozen=True)
+class ShownFile:
+    id: int
+    name: str | None  # None: the description did not open
+    size: str
+    downloadable: bool
+
+
+@dataclass(frozen=True)
+class ShownMessage:
+    id: int
+    from_unit: bool
+    created_on: str
+    text: str | None  # None: the message did not open
+    files: list[ShownFile]
+
+
+@dataclass
+class FormState:
+    """The form that failed, what was typed in it, and what to correct (by field)."""
+
+    name: str | None = None
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    files_dropped: int = 0
+
+
+def _case_page(opened: Opened, *, state: FormState | None = None, sent: str | None = None) -> str:
+    today = unit_today()
+    case = opened.case
+    view = followup.case_view(case, today, current_unit())
+    deadlines = shown.shown_deadlines(view.deadlines, today)
+    config = settings()
+    return render_template(
+        "followup_case.html",
+        view=view,
+        status=labels.status_label(view.status),
+        track=TRACK_LABELS[view.track],
+        received_on=format_date(view.received_on, format="long"),
+        deadlines=deadlines,
+        escalation=shown.escalation(deadlines),
+        escalation_period=shown.escalation_period(case),
+        messages=[_shown(message, opened) for message in view.messages],
+        protections=[_shown_protection(record) for record in shown.protections(case)],
+        incidents=[_shown_incident(incident) for incident in shown.reporter_incidents(case)],
+        kinds=[(kind.value, labels.RETALIATION_KINDS[kind]) for kind in RetaliationKind],
+        people=[(person.value, labels.PROTECTED_PEOPLE[person]) for person in ProtectedPerson],
+        categories=[(kind.value, labels.PROTECTION_KINDS[kind]) for kind in ProtectionCategory],
+        asks=list(shown.ASKS.items()),
+        today=today.isoformat(),
+        forms=_form_states(state),
+        no_form=FormState(),
+        confirmation_period=shown.confirmation_period(case),
+        failed=state if state is not None and state.errors else None,
+        sent=SENT.get(sent or ""),
+        max_chars=MAX_CHARS,
+        max_file_size=labels.file_size(config.max_file_size),
+        max_files_size=labels.file_size(config.max_report_size),
+    )
+
+
+def _form_states(failed: FormState | None) -> dict[str, FormState]:
+    states = {name: FormState(name=name) for name in FORMS}
+    if failed is not None and failed.name is not None:
+        states[failed.name] = failed  # an incident's form too: "incident-<id>"
+    return states
+
+
+@dataclass(frozen=True)
+class ShownProtection:
+    id: int
+    person: str
+    category: str
+    state: str
+    urgent: bool
+    requested_by_you: bool
+    requested_on: str
+    confirmation_due: str | None
+    decided_on: str | None
+    started_on: str | None
+    ended_on: str | None
+    may_ask: bool  # measures are in place: they can be changed, added to or ended
+    asked_on: list[str]  # asks the unit has not answered yet
+
+
+@dataclass(frozen=True)
+class ShownIncident:
+    id: int
+    kind: str
+    occurred_on: str | None
+    reported_on: str
+    added_on: list[str]  # the dates the reporter added something
+
+
+def _shown_protection(record: ProtectionRecord) -> ShownProtection:
+    return ShownProtection(
+        id=record.id,
+        person=str(labels.PROTECTED_PEOPLE.get(record.person, record.person.value)),
+        category=str(labels.PROTECTION_KINDS.get(record.category, record.category.value)),
+        state=shown.protection_state_label(record.state),
+        urgent=record.urgent,
+        requested_by_you=record.requested_by is Party.REPORTER,
+        requested_on=format_date(record.requested_on, format="long"),
+        confirmation_due=shown.long_date(record.written_confirmation_due),
+        decided_on=shown.long_date(record.decided_on),
+        started_on=shown.long_date(record.started_on),
+        ended_on=shown.long_date(record.ended_on),
+        may_ask=shown.may_ask(record),
+        asked_on=[format_date(day, format="long") for day in shown.pending_asks(record)],
+    )
+
+
+def _shown_incident(incident: RetaliationIncident) -> ShownIncident:
+    return ShownIncident(
+        id=incident.id,
+        kind=str(labels.RETALIATION_KINDS.get(incident.kind, incident.kind.value)),
+        occurred_on=shown.long_date(incident.occurred_on),
+        reported_on=format_date(incident.reported_on, format="long"),
+        added_on=[format_date(day, format="long") for day in shown.reporter_notes(incident)],
+    )
+
+
+def _shown(message: followup.MessageView, opened: Opened) -> ShownMessage:
+    case_id = opened.case.public_id
+    try:
+        document = crypto.open_json(opened.key, crypto.Kind.MESSAGE, case_id, message.envelope)
+        text = document.get("text") if isinstance(document, dict) else None
+    except crypto.CryptoError:
+        text = None
+    files = []
+    for item in message.attachments:
+        try:
+            meta = crypto.open_file_meta(opened.key, case_id, item.meta)
+            name, size = meta.name, labels.file_size(meta.size)
+        except crypto.CryptoError:
+            name, size = None, labels.file_size(item.size)
+        files.append(ShownFile(item.id, name, size, item.downloadable))
+    return ShownMessage(
+        id=message.id,
+        from_unit=message.author is Party.INSPECTOR,
+        created_on=format_date(message.created_on, format="long"),
+        text=text if isinstance(text, str) else None,
+        files=files,
+    )
+
+
+# --- replying, with files -----------------------------------------------------------------
+
+
+@blueprint.post("/reply")
+def reply() -> ResponseReturnValue:
+    boundary = boundary_of(request.headers.get("Content-Type"))
+    if boundary is None:
+        raise PublicError(400, "malformed_form", _malformed_message())
+    config = settings()
+    limit = config.max_report_size + TEXT_ALLOWANCE
+    if request.content_length is not None and request.content_length > limit:
+        raise PublicError(413, "too_large", _too_large_message())
+    request.max_content_length = limit
+    try:
+        opened = open_current()
+    except SessionProblem as problem:
+        received = _read_without_files(boundary)
+        return _start_page(reason=problem.reason, unsent=received.get(REPLY_TEXT)), 401
+    # Give the database connection back while the body streams in (see report.submit).
+    db().commit()
+    with FileSealer(_blob_store(), opened.key, opened.case.public_id) as sealer:
+        try:
+            received = read_form(request.stream, boundary, _reply_spec(), sealer, _check_csrf)
+        except FileRefused as refused:
+            drain(request.stream)
+            state = _reply_state(refused.form, {REPLY_FILES: _file_error(refused)})
+            return _case_page(opened, state=state), 413
+        except FormError as error:
+            raise PublicError(error.status, error.code, _form_error(error)) from None
+        errors = _reply_errors(received)
+        if errors:
+            return _case_page(opened, state=_reply_state(received, errors)), 400
+        _store_reply(opened, received)
+        sealer.keep()
+    return _done("message")
+
+
+def _done(what: str) -> ResponseReturnValue:
+    """Back to the case page (so a reload does not post again), saying what was done."""
+    flash(what, SENT_CATEGORY)
+    return redirect(url_for("followup.case"), code=303)
+
+
+def _blob_store() -> FilesystemBlobStore:
+    # Made per request, as report.submit does: this module stays free of the JSON API's
+    # package, which imports it for the deadline labels.
+    return FilesystemBlobStore(settings().blob_path)
+
+
+def _reply_spec() -> FormSpec:
+    config = settings()
+    return FormSpec(
+        token_field="csrf_token",  # noqa: S106 - a field name, not a secret
+        text_fields=frozenset({REPLY_TEXT}),
+        file_field=REPLY_FILES,
+        max_chars=MAX_CHARS,
+        max_text_bytes=MAX_TEXT_BYTES,
+        max_parts=2 + followup.MAX_ATTACHMENTS + SPARE_PARTS,
+        max_files=followup.MAX_ATTACHMENTS,
+        max_file_size=config.max_file_size,
+        max_files_size=config.max_report_size,
+    )
+
+
+def _reply_errors(received: ReceivedForm) -> dict[str, str]:
+    if REPLY_TEXT in received.overlong:
+        return {REPLY_TEXT: too_long_message()}
+    if not received.get(REPLY_TEXT).strip() and not received.attachments:
+        return {REPLY_TEXT: _("Write a message, or choose a file to send.")}
+    return {}
+
+
+def _reply_state(received: ReceivedForm, errors: dict[str, str]) -> FormState:
+    return FormState(
+        name="reply",
+        values={REPLY_TEXT: received.get(REPLY_TEXT)},
+        errors=errors,
+        files_dropped=received.files_chosen,
+    )
+
+
+def _store_reply(opened: Opened, received: ReceivedForm) -> None:
+    session, case, today = db(), opened.case, unit_today()
+    try:
+        files = followup.add_files(session, case, received.attachments, today)
+        document = {
+            "schema": 1,
+            "text": received.get(REPLY_TEXT).strip(),
+            "attachments": [item.id for item in files],
+        }
+        body = crypto.seal_json(opened.key, crypto.Kind.MESSAGE, case.public_id, document)
+        followup.add_message(session, case, body, files, today)
+    except followup.FollowUpError:
+        session.rollback()
+        raise PublicError(400, "not_accepted", _not_accepted_message()) from None
+    session.commit()
+
+
+class _DroppedFiles:
+    """Reads a file part to its end and keeps nothing: with no session there is no key to
+    encrypt under, so the file is dropped unread, and only the text is shown back."""
+
+    def seal(self, name: str, type_: str, pieces: Iterable[bytes]) -> AttachmentIn:
+        for _piece in pieces:
+            pass
+        return AttachmentIn(blob_id="", meta=b"", stored_size=0)
+
+
+def _read_without_files(boundary: bytes) -> ReceivedForm:
+    try:
+        return read_form(request.stream, boundary, _reply_spec(), _DroppedFiles(), _check_csrf)
+    except FileRefused as refused:
+        drain(request.stream)
+        return refused.form
+    except FormError as error:
+        raise PublicError(error.status, error.code, _form_error(error)) from None
+
+
+def _check_csrf(token: str) -> None:
+    try:
+        validate_csrf(token)
+    except ValidationError:
+        raise PublicError(400, "csrf_failed", _csrf_message()) from None
+
+
+# --- retaliation and withdrawal (text only) -----------------------------------------------
+
+
+@blueprint.post("/retaliation")
+def retaliation() -> ResponseReturnValue:
+    values = {name: request.form.get(name, "") for name in RETALIATION_FIELDS}
+    try:
+        opened = open_current()
+    except SessionProblem as problem:
+        return _start_page(reason=problem.reason, unsent=values["retaliation_text"]), 401
+    today = unit_today()
+    errors: dict[str, str] = {}
+    kind = _retaliation_kind(values["retaliation_kind"], errors)
+    occurred_on = _occurred_on(values["retaliation_date"], today, errors)
+    text = _text(values, "retaliation_text", errors)
+    if kind is None or errors:
+        state = FormState(name="retaliation", values=values, errors=errors)
+        return _case_page(opened, state=state), 400
+    case = opened.case
+    when = None if occurred_on is None else occurred_on.isoformat()
+    note = access.seal_note(opened.key, case, text, occurred_on=when)
+    return _stored(
+        lambda: followup.record_retaliation(db(), case, kind, note, occurred_on, today),
+        "retaliation",
+    )
+
+
+@blueprint.post("/withdraw")
+def withdraw() -> ResponseReturnValue:
+    values = {name: request.form.get(name, "") for name in WITHDRAW_FIELDS}
+    try:
+        opened = open_current()
+    except SessionProblem as problem:
+        return _start_page(reason=problem.reason, unsent=values["withdraw_reason"]), 401
+    errors: dict[str, str] = {}
+    reason = _text(values, "withdraw_reason", errors)
+    status = 400
+    if not followup.case_view(opened.case, unit_today(), current_unit()).may_withdraw:
+        errors["withdraw_ended"] = _("This report can no longer be withdrawn.")
+        status = 409
+    elif values["withdraw_confirm"] != "yes":
+        errors["withdraw_confirm"] = _("Tick the box to confirm that you want to withdraw.")
+    if errors:
+        state = FormState(name="withdraw", values=values, errors=errors)
+        return _case_page(opened, state=state), status
+    case = opened.case
+    note = access.seal_note(opened.key, case, reason)
+    return _stored(lambda: followup.withdraw(db(), case, note, unit_today()), "withdrawn", 409)
+
+
+def _stored(action: Callable[[], object], done: str, status: int = 400) -> ResponseReturnValue:
+    """Take the reporter's action and commit it, or roll back and refuse it as a whole."""
+    try:
+        action()
+    except CaseworkError:
+        db().rollback()
+        raise PublicError(status, "not_accepted", _not_accepted_message()) from None
+    db().commit()
+    return _done(done)
+
+
+def _seal_note(opened: Opened, text: str) -> bytes:
+    """A NOTE as the browser seals it, under the case key."""
+    return access.seal_note(opened.key, opened.case, text)
+
+
+# --- escalation (Art. 38) -------------------------------------------------------------------
+
+
+@blueprint.post("/escalate")
+def escalate() -> ResponseReturnValue:
+    values = {name: request.form.get(name, "") for name in ESCALATE_FIELDS}
+    try:
+        opened = open_current()
+    except SessionProblem as problem:
+        return _start_page(reason=problem.reason, unsent=values["escalate_text"]), 401
+    today = unit_today()
+    errors: dict[str, str] = {}
+    text = _text(values, "escalate_text", errors)
+    status = 400
+    if not followup.case_view(opened.case, today, current_unit()).may_escalate:
+        errors["escalate_refused"] = _(
+            "This report cannot be escalated now: no deadline set by law has passed, or "
+            "the head of the unit is already asked to answer."
+        )
+        status = 409
+    if errors:
+        state = FormState(name="escalate", values=values, errors=errors)
+        return _case_page(opened, state=state), status
+    note = _seal_note(opened, text)
+    return _stored(lambda: followup.escalate(db(), opened.case, note, today), "escalated", 409)
+
+
+# --- protection, and additions to a retaliation report --------------------------------------
+
+
+@blueprint.post("/protection")
+def request_protection() -> ResponseReturnValue:
+    values = {name: request.form.get(name, "") for name in (*PROTECTION_FIELDS, PROTECTION_TEXT)}
+    try:
+        opened = open_current()
+    except SessionProblem as problem:
+        return _start_page(reason=problem.reason, unsent=values[PROTECTION_TEXT]), 401
+    errors: dict[str, str] = {}
+    person = _choice(ProtectedPerson, values["protection_person"])
+    if person is None:
+        errors["protection_person"] = _("Choose who needs protection.")
+    category = _choice(ProtectionCategory, values["protection_category"])
+    if category is None:
+        errors["protection_category"] = _("Choose what needs protecting.")
+    text = _text(values, PROTECTION_TEXT, errors)
+    if person is None or category is None or errors:
+        state = FormState(name="protection", values=values, errors=errors)
+        return _case_page(opened, state=state), 400
+    today, case = unit_today(), opened.case
+    urgent = values["protection_urgent"] == "yes"
+    note, due = _seal_note(opened, text), shown.confirmation_due(case, today, urgent)
+    return _stored(
+        lambda: protection.request_by_reporter(
+            db(), case, person, category, urgent, note, today, due
+        ),
+        "protection",
+    )
+
+
+@blueprint.post("/incidents/<int:incident_id>/notes")
+def add_to_incident(incident_id: int) -> ResponseReturnValue:
+    values = {INCIDENT_TEXT: request.form.get(INCIDENT_TEXT, "")}
+    try:
+        opened = open_current()
+    except SessionProblem as problem:
+        return _start_page(reason=problem.reason, unsent=values[INCIDENT_TEXT]), 401
+    incident = _reported_incident(opened.case, incident_id)
+    if incident is None:
+        raise PublicError(404, "incident_not_found", _incident_missing_message())
+    errors: dict[str, str] = {}
+    text = _text(values, INCIDENT_TEXT, errors)
+    if not errors and not text:
+        errors[INCIDENT_TEXT] = _("Write what you want to add.")
+    if errors:
+        state = FormState(name=f"{INCIDENT_FORM}{incident.id}", values=values, errors=errors)
+        return _case_page(opened, state=state), 400
+    note = _seal_note(opened, text)
+    return _stored(
+        lambda: protection.add_note(db(), incident, Party.REPORTER, note, unit_today()),
+        "incident",
+    )
+
+
+@blueprint.post("/protection/<int:record_id>/asks")
+def ask_about_protection(record_id: int) -> ResponseReturnValue:
+    """The protected person asks to change, add to or end the measures in place."""
+    values = {name: request.form.get(name, "") for name in ASK_FIELDS}
+    try:
+        opened = open_current()
+    except SessionProblem as problem:
+        return _start_page(reason=problem.reason, unsent=values["ask_text"]), 401
+    record = shown.protection_record(opened.case, record_id)
+    if record is None or not shown.may_ask(record):
+        raise PublicError(404, "protection_not_found", _protection_missing_message())
+    errors: dict[str, str] = {}
+    ask = values["ask_kind"]
+    if ask not in shown.ASKS:
+        errors["ask_kind"] = _("Choose what you ask for.")
+    text = _text(values, "ask_text", errors)
+    if errors:
+        state = FormState(name=f"{ASK_FORM}{record.id}", values=values, errors=errors)
+        return _case_page(opened, state=state), 400
+    note = _seal_note(opened, text)
+    return _stored(lambda: protection.reporter_asks(db(), record, ask, note, unit_today()), "asked")
+
+
+def _reported_incident(case: Case, incident_id: int) -> RetaliationIncident | None:
+    """An incident of this case that its reporter reported; no other can be added to."""
+    return next((item for item in shown.reporter_incidents(case) if item.id == incident_id), None)
+
+
+def _choice(kind: type[Choice], value: str) -> Choice | None:
+    try:
+        return kind(value)
+    except ValueError:
+        return None
+
+
+def _retaliation_kind(value: str, errors: dict[str, str]) -> RetaliationKind | None:
+    try:
+        return RetaliationKind(value)
+    except ValueError:
+        errors["retaliation_kind"] = _("Choose what happened from the list.")
+        return None
+
+
+_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})")
+
+
+def _occurred_on(value: str, today: date, errors: dict[str, str]) -> date | None:
+    """A date as the date picker sends it (2026-03-31), or typed as 31/3/2026 by people
+    whose browser shows a plain text box instead."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        found = _DAY_MONTH_YEAR.fullmatch(value)
+        if found:
+            day, month, year = (int(part) for part in found.groups())
+            when = date(year, month, day)
+        else:
+            when = date.fromisoformat(value)
+    except ValueError:
+        errors["retaliation_date"] = _("Enter the date as day/month/year, for example 31/3/2026.")
+        return None
+    if when > today:
+        errors["retaliation_date"] = _("This date is in the future. Check it, or leave it empty.")
+        return None
+    return when
+
+
+def _text(values: dict[str, str], name: str, errors: dict[str, str]) -> str:
+    """A text field, line breaks normalised; one too long is cut for showing back (the
+    box's maxlength stops browsers sending more) and refused."""
+    text = values[name].replace("\r\n", "\n").replace("\r", "\n")
+    if len(text) > MAX_CHARS:
+        errors[name] = too_long_message()
+        values[name] = text[:MAX_CHARS]
+    return text.strip()
+
+
+# --- downloading a file the unit sent -----------------------------------------------------
+
+
+@blueprint.get("/files/<int:attachment_id>")
+def download(attachment_id: int) -> ResponseReturnValue:
+    try:
+        opened = open_current()
+    except SessionProblem as problem:
+        return redirect(url_for("followup.start", reason=problem.reason), code=303)
+    case = opened.case
+    attachment = followup.unit_file(db(), case, attachment_id)
+    if attachment is None:
+        raise PublicError(404, "file_not_found", _file_missing_message())
+    try:
+        meta = crypto.open_file_meta(opened.key, case.public_id, attachment.meta)
+        reader = _blob_store().open_reader(attachment.blob_id)
+    except (crypto.CryptoError, BlobNotFound):
+        raise PublicError(404, "file_not_found", _file_missing_message()) from None
+    db().commit()  # nothing more to read: free the connection for the stream's duration
+    headers = Headers()
+    headers.set("Content-Disposition", "attachment", **download_names(meta.name))
+    headers["Content-Length"] = str(meta.size)
+    headers["X-Content-Type-Options"] = "nosniff"
+    plaintext = _decrypted(opened.key, case.public_id, meta, reader, current_app.logger)
+    return Response(plaintext, headers=headers, mimetype="application/octet-stream")
+
+
+def _decrypted(
+    key: bytes, case_id: str, meta: crypto.FileMeta, reader: BinaryIO, logger: logging.Logger
+) -> Iterator[bytes]:
+    """Plaintext, chunk by chunk. A stream that fails to authenticate ends the download
+    short of its Content-Length, so the browser reports it failed instead of keeping it.
+    (It runs after the view has returned, outside the app context: hence ``logger``.)"""
+    try:
+        yield from crypto.decrypt_stream(key, case_id, meta, crypto.read_pieces(reader))
+    except crypto.CryptoError as error:
+        logger.warning("a file of a case failed to decrypt: %s", type(error).__name__)
+    finally:
+        reader.close()
+
+
+_UNSAFE_NAME = re.compile(r'[<>:"/\\|?*]')
+_ASCII_LETTERS = str.maketrans({"đ": "d", "Đ": "D"})
+MAX_DOWNLOAD_NAME = 255
+
+
+def safe_file_name(name: str) -> str:
+    """A name safe to save under on any system: no folders, control or format characters
+    (a right-to-left override can disguise "exe.txt"), nor characters Windows refuses."""
+    cleaned = "".join(ch for ch in clean_file_name(name) if not _is_format_character(ch))
+    cleaned = _UNSAFE_NAME.sub("_", cleaned).strip(" .")
+    return cleaned[:MAX_DOWNLOAD_NAME] or "file"
+
+
+def download_names(name: str) -> dict[str, str]:
+    """Content-Disposition parameters: an ASCII ``filename`` for old browsers and, for any
+    other name, the UTF-8 ``filename*`` of RFC 6266 / RFC 5987."""
+    safe = safe_file_name(name)
+    if safe.isascii():
+        return {"filename": safe}
+    # Accents come off by decomposition; đ has none, so it is mapped first.
+    spelled = safe.translate(_ASCII_LETTERS)
+    fallback = unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode("ascii")
+    fallback = fallback.strip(" ")
+    if not fallback.rstrip(".") or fallback.startswith("."):
+        fallback = "file" + fallback  # nothing left of the name but its extension
+    return {"filename": fallback, "filename*": "UTF-8''" + quote(safe, safe="!#$&+^`|~")}
+
+
+def _is_format_character(character: str) -> bool:
+    return unicodedata.category(character) in ("Cf", "Cc", "Zl", "Zp")
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+def _start_page(
+    *, reason: str | None = None, code_error: LazyString | None = None, unsent: str = ""
+) -> str:
+    return render_template(
+        "followup_start.html",
+        reason=REASONS.get(reason or ""),
+        reason_is_error=reason in ("expired", "invalid"),
+        code_error=code_error,
+        unsent=unsent.strip(),
+        # For the JavaScript enhancement (followup_js.html), which builds the case view
+        # in the browser and needs these labels in the page's language.
+        retaliation_kinds={kind.value: label for kind, label in labels.RETALIATION_KINDS.items()},
+        protected_people={person.value: label for person, label in labels.PROTECTED_PEOPLE.items()},
+        protection_kinds={kind.value: label for kind, label in labels.PROTECTION_KINDS.items()},
+        protection_asks=dict(shown.ASKS),
+        status_labels=dict(labels.STATUSES),
+    )
+
+
+def _(text: str, **values: Any) -> str:
+    """gettext, typed (Flask-Babel has no type hints)."""
+    return str(gettext(text, **values))
+
+
+def _file_error(refused: FileRefused) -> str:
+    if isinstance(refused, FileTooLarge):
+        return _("A file is larger than %(limit)s.", limit=labels.file_size(refused.limit))
+    if isinstance(refused, FilesTooLarge):
+        return _(
+            "Together, the files are larger than %(limit)s.",
+            limit=labels.file_size(refused.limit),
+        )
+    return _("Choose at most %(count)s files.", count=refused.limit)
+
+
+def _form_error(error: FormError) -> str:
+    if error.status == 413:
+        return _too_large_message()
+    if error.code == "csrf_missing":
+        return _csrf_message()
+    return _malformed_message()
+
+
+def _csrf_message() -> str:
+    return _(
+        "This page has expired, or the form was not sent from this website. For your "
+        "safety, nothing was sent. If your browser still shows what you wrote, copy it, "
+        "then open the follow-up page again."
+    )
+
+
+def _malformed_message() -> str:
+    return _(
+        "Your browser sent the form in a way we cannot read. Nothing was sent. Please "
+        "open the follow-up page again and send it from there."
+    )
+
+
+def _too_large_message() -> str:
+    return _(
+        "This is larger than this service accepts: files together may be up to %(limit)s. "
+        "Nothing was sent. Please go back, choose fewer or smaller files, and try again.",
+        limit=labels.file_size(settings().max_report_size),
+    )
+
+
+def _not_accepted_message() -> str:
+    return _("This could not be accepted. Nothing was sent. Please try again.")
+
+
+def _protection_missing_message() -> str:
+    return _("This protection cannot be changed here. Go back to your report and try again.")
+
+
+def _incident_missing_message() -> str:
+    return _("This retaliation report is not available. Go back to your report and try again.")
+
+
+def _file_missing_message() -> str:
+    return _("This file is not available. Go back to your report and try another link.")

@@ -1,0 +1,434 @@
+"""The report form, and its submission without JavaScript.
+
+With JavaScript, the page's script encrypts in the browser and talks to the JSON API. Without
+it, the form posts here and the server encrypts on arrival: the body is parsed as it streams
+in (``submit.streaming``), never through ``request.form`` or ``request.files``,
+whose parser would spool the files to temporary files in plaintext. The follow-up code is
+shown once, in the answer to the POST, and kept nowhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from flask import Blueprint, render_template, request, session
+from flask.blueprints import BlueprintSetupState
+from flask_babel import format_decimal, gettext
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
+
+from casework import intake
+from casework.dates import unit_today
+from casework.recipients import IDENTITY_READERS, UnitRecipients, unit_recipients
+from casework.sealing import NewCaseKeys, seal_submission
+from store.blobs import FilesystemBlobStore
+from store.models import ProtectedPerson, ProtectionCategory, Unit
+from submit.streaming import (
+    FileRefused,
+    FileSealer,
+    FilesTooLarge,
+    FileTooLarge,
+    FormError,
+    FormSpec,
+    ReceivedForm,
+    boundary_of,
+    drain,
+    read_form,
+)
+from submit.unit import current_unit, settings
+from web import labels
+from web.database import db
+from web.errors import PublicError
+from web.i18n import current_language
+
+blueprint = Blueprint("report", __name__)
+Choice = TypeVar("Choice", ProtectedPerson, ProtectionCategory)
+
+# Vietnamese law counts days where the unit is, whatever the server's clock says.
+MAX_CHARS = 20_000  # docs/submission.md: every text field, both paths
+REPORT_FIELDS = ("what", "who", "where", "when", "how_known", "evidence")
+IDENTITY_FIELDS = {
+    "identity_name": "name",
+    "identity_contact": "contact",
+    "identity_address": "address",
+    "identity_position": "position",
+    "identity_notes": "notes",
+}
+TEXT_FIELDS = frozenset(
+    {"category", *REPORT_FIELDS, *IDENTITY_FIELDS, "protection_details"}
+    | {"protection_people", "protection_kinds", "excluded"}
+)
+FILE_FIELD = "files"
+# The order of fields on the page, so errors are listed in the order they are met.
+FIELD_ORDER = (
+    "category",
+    *REPORT_FIELDS,
+    *IDENTITY_FIELDS,
+    "protection_people",
+    "protection_kinds",
+    "protection_details",
+    "excluded",
+    FILE_FIELD,
+)
+# Text, part headers and boundaries on top of the files; far more than the form can send.
+TEXT_ALLOWANCE = 4 * 1024 * 1024
+MAX_TEXT_BYTES = 2 * 1024 * 1024
+SPARE_PARTS = 16  # parts a browser may add, such as a named submit button
+
+
+@blueprint.record_once
+def _exempt_from_global_csrf(state: BlueprintSetupState) -> None:
+    # CSRFProtect's before_request hook reads request.form, which makes Werkzeug spool
+    # uploads to temporary files: plaintext on disk. The submit view checks the token
+    # itself, from the first streamed part, before any file.
+    state.app.extensions["csrf"].exempt(submit)
+
+
+@dataclass
+class ReportInput:
+    """What the reporter typed or chose, as the form shows it again."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    people: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_form(cls, form: ReceivedForm) -> ReportInput:
+        single = ("category", *REPORT_FIELDS, *IDENTITY_FIELDS, "protection_details")
+        return cls(
+            values={name: form.get(name) for name in single},
+            people=form.getlist("protection_people"),
+            kinds=form.getlist("protection_kinds"),
+            excluded=form.getlist("excluded"),
+        )
+
+    def text(self, name: str) -> str:
+        return self.values.get(name, "").strip()
+
+
+@dataclass(frozen=True)
+class ValidReport:
+    category: str
+    report: dict[str, Any]
+    identity: dict[str, Any] | None
+    protection: frozenset[tuple[ProtectedPerson, ProtectionCategory]]
+    excluded: frozenset[int]
+
+
+@blueprint.get("/report")
+def form() -> str:
+    unit = current_unit()
+    return _render_form(unit, unit_recipients(db(), unit), ReportInput(), {})
+
+
+@blueprint.post("/report")
+def submit() -> str | tuple[str, int]:
+    config, unit = settings(), current_unit()
+    recipients = unit_recipients(db(), unit)
+    boundary = boundary_of(request.headers.get("Content-Type"))
+    if boundary is None:
+        raise PublicError(400, "malformed_form", _malformed_message())
+    _limit_body(config.max_report_size + TEXT_ALLOWANCE)
+    spec = _form_spec(recipients)
+    # Give the database connection back while the body streams in: over Tor an upload can
+    # take many minutes, and a connection held in an open transaction meanwhile would
+    # starve the pool. Loaded objects stay usable (expire_on_commit is off).
+    db().commit()
+    keys = NewCaseKeys()
+    with FileSealer(FilesystemBlobStore(config.blob_path), keys.case_key, keys.case_id) as sealer:
+        try:
+            received = read_form(request.stream, boundary, spec, sealer, _check_csrf)
+        except FileRefused as refused:
+            drain(request.stream)
+            errors = {FILE_FIELD: _file_error(refused)}
+            return _refuse(unit, recipients, refused.form, errors, status=413)
+        except FormError as error:
+            raise PublicError(error.status, error.code, _form_error(error)) from None
+        valid, errors = _validate(received, unit, recipients)
+        if valid is None:
+            return _refuse(unit, recipients, received, errors)
+        submission = _store_case(keys, unit, recipients, valid, received)
+        sealer.keep()
+    # A reloaded confirmation page would post the report again: the next post needs a new
+    # token, and the page below gets one.
+    session.pop("csrf_token", None)
+    return render_template(
+        "confirmation.html",
+        code=keys.code.display(),
+        reference=intake.public_reference(keys.case_id),
+        named=submission.identity is not None,
+        protection=bool(submission.protection),
+        files=len(submission.attachments),
+    )
+
+
+def _store_case(
+    keys: NewCaseKeys,
+    unit: Unit,
+    recipients: UnitRecipients,
+    valid: ValidReport,
+    received: ReceivedForm,
+) -> intake.Submission:
+    """Seal the report and commit it as a case, through the one intake path."""
+    submission = seal_submission(
+        keys,
+        recipients,
+        category=valid.category,
+        report=valid.report,
+        identity=valid.identity,
+        attachments=received.attachments,
+        excluded=valid.excluded,
+        protection=valid.protection,
+    )
+    try:
+        intake.validate(submission, unit, recipients)
+        intake.accept(db(), submission, unit, settings().code_kdf, unit_today())
+    except intake.IntakeError as error:
+        raise PublicError(400, error.code, _intake_message()) from None
+    db().commit()
+    return submission
+
+
+def _(text: str, **values: Any) -> str:
+    """gettext, typed (Flask-Babel has no type hints)."""
+    return str(gettext(text, **values))
+
+
+def _limit_body(limit: int) -> None:
+    """Refuse a body larger than any report may be, before reading a byte of it.
+
+    The limit also stops a chunked body without a declared length while it streams.
+    """
+    if request.content_length is not None and request.content_length > limit:
+        raise PublicError(413, "too_large", _too_large_message())
+    request.max_content_length = limit
+
+
+def _form_spec(recipients: UnitRecipients) -> FormSpec:
+    config = settings()
+    choices = len(ProtectedPerson) + len(ProtectionCategory) + len(recipients.excludable())
+    return FormSpec(
+        token_field="csrf_token",  # noqa: S106 - a field name, not a secret
+        text_fields=TEXT_FIELDS,
+        file_field=FILE_FIELD,
+        max_chars=MAX_CHARS,
+        max_text_bytes=MAX_TEXT_BYTES,
+        max_parts=1 + len(TEXT_FIELDS) + choices + intake.MAX_ATTACHMENTS + SPARE_PARTS,
+        max_files=intake.MAX_ATTACHMENTS,
+        max_file_size=config.max_file_size,
+        max_files_size=config.max_report_size,
+    )
+
+
+def _check_csrf(token: str) -> None:
+    try:
+        validate_csrf(token)
+    except ValidationError:
+        raise PublicError(
+            400,
+            "csrf_failed",
+            _(
+                "This form has expired, or it was not sent from this website. For your "
+                "safety, nothing was kept. Please open the report form again. If your "
+                "browser still shows what you wrote, copy it before you leave the page."
+            ),
+        ) from None
+
+
+def _validate(
+    received: ReceivedForm, unit: Unit, recipients: UnitRecipients
+) -> tuple[ValidReport | None, dict[str, str]]:
+    """The report to seal, or None and what to correct, by field name."""
+    entered = ReportInput.from_form(received)
+    errors = dict.fromkeys(received.overlong, too_long_message())
+    category = entered.text("category")
+    if category not in unit.categories:
+        errors.setdefault("category", _("Choose what your report is about."))
+    if not entered.text("what"):
+        errors.setdefault("what", _("Describe what happened."))
+    identity = {key: entered.text(name) for name, key in IDENTITY_FIELDS.items()}
+    named = any(identity.values())
+    protection = _protection(entered, errors)
+    excluded = _excluded(entered, recipients, named, errors)
+    if errors:
+        return None, errors
+    report: dict[str, Any] = {
+        "schema": 1,
+        "language": current_language(),
+        "category": category,
+        **{name: entered.text(name) for name in REPORT_FIELDS},
+    }
+    if protection:
+        report["protection"] = _protection_document(protection, entered.text("protection_details"))
+    valid = ValidReport(
+        category=category,
+        report=report,
+        identity={"schema": 1, **identity} if named else None,
+        protection=protection,
+        excluded=excluded,
+    )
+    return valid, errors
+
+
+def _protection(
+    entered: ReportInput, errors: dict[str, str]
+) -> frozenset[tuple[ProtectedPerson, ProtectionCategory]]:
+    people = _choices(entered.people, ProtectedPerson)
+    kinds = _choices(entered.kinds, ProtectionCategory)
+    if people is None:
+        errors["protection_people"] = _("Choose from the list.")
+    if kinds is None:
+        errors["protection_kinds"] = _("Choose from the list.")
+    if people is None or kinds is None:
+        return frozenset()
+    if people and not kinds:
+        errors["protection_kinds"] = _("Choose what needs protecting, or untick the people.")
+    elif kinds and not people:
+        errors["protection_people"] = _("Choose who needs protection, or untick the kinds.")
+    elif entered.text("protection_details") and not people:
+        errors["protection_people"] = _(
+            "To ask for protection, choose who needs it and what needs protecting."
+        )
+    return frozenset((person, kind) for person in people for kind in kinds)
+
+
+def _protection_document(
+    pairs: frozenset[tuple[ProtectedPerson, ProtectionCategory]], details: str
+) -> dict[str, Any]:
+    people = {person for person, _kind in pairs}
+    kinds = {kind for _person, kind in pairs}
+    return {
+        "people": [person.value for person in ProtectedPerson if person in people],
+        "kinds": [kind.value for kind in ProtectionCategory if kind in kinds],
+        "details": details,
+    }
+
+
+def _choices(values: list[str], enum: type[Choice]) -> list[Choice] | None:
+    """The chosen members in the enum's order, or None if one is not in it (a forged form)."""
+    allowed = {member.value for member in enum}
+    if not set(values) <= allowed:
+        return None
+    return [member for member in enum if member.value in values]
+
+
+def _excluded(
+    entered: ReportInput, recipients: UnitRecipients, named: bool, errors: dict[str, str]
+) -> frozenset[int]:
+    readers = {str(person.id): person for person in recipients.excludable()}
+    if not set(entered.excluded) <= readers.keys():
+        errors["excluded"] = _("Choose from the list.")
+        return frozenset()
+    excluded = frozenset(readers[value].id for value in entered.excluded)
+    custodians = {p.id for p in readers.values() if p.role in IDENTITY_READERS}
+    if readers and len(excluded) == len(readers):
+        errors["excluded"] = _(
+            "Someone must be able to read your report: leave at least one person unticked."
+        )
+    elif named and custodians and custodians <= excluded:
+        # Only custodians receive the identity key: the unit could not open the name.
+        errors["excluded"] = _(
+            "Only the head of the unit can open your name and contact details: leave them "
+            "unticked, or leave your details empty to report anonymously."
+        )
+    return excluded
+
+
+def _refuse(
+    unit: Unit,
+    recipients: UnitRecipients,
+    received: ReceivedForm,
+    errors: dict[str, str],
+    *,
+    status: int = 400,
+) -> tuple[str, int]:
+    """The form again, with what was typed and what to correct (files cannot be refilled)."""
+    entered = ReportInput.from_form(received)
+    page = _render_form(unit, recipients, entered, errors, files_dropped=received.files_chosen)
+    return page, status
+
+
+def _render_form(
+    unit: Unit,
+    recipients: UnitRecipients,
+    entered: ReportInput,
+    errors: dict[str, str],
+    *,
+    files_dropped: int = 0,
+) -> str:
+    config = settings()
+    ordered = [(name, errors[name]) for name in FIELD_ORDER if name in errors]
+    return render_template(
+        "report_form.html",
+        unit=unit,
+        categories=[(slug, labels.category_label(slug)) for slug in unit.categories],
+        people=[(p.value, labels.PROTECTED_PEOPLE[p]) for p in ProtectedPerson],
+        kinds=[(k.value, labels.PROTECTION_KINDS[k]) for k in ProtectionCategory],
+        readers=[
+            (str(p.id), labels.reader_label(p.display_name, p.role))
+            for p in recipients.excludable()
+        ],
+        entered=entered,
+        errors=errors,
+        error_list=ordered,
+        files_dropped=files_dropped,
+        max_chars=MAX_CHARS,
+        max_chars_text=format_decimal(MAX_CHARS),  # 20,000 or 20.000 by language
+        max_file_size=labels.file_size(config.max_file_size),
+        max_report_size=labels.file_size(config.max_report_size),
+        max_file_bytes=config.max_file_size,  # for the JavaScript enhancement's checks
+        max_report_bytes=config.max_report_size,
+    )
+
+
+def _file_error(refused: FileRefused) -> str:
+    if isinstance(refused, FileTooLarge):
+        return _("A file is larger than %(limit)s.", limit=labels.file_size(refused.limit))
+    if isinstance(refused, FilesTooLarge):
+        return _(
+            "Together, the files are larger than %(limit)s.",
+            limit=labels.file_size(refused.limit),
+        )
+    return _("Choose at most %(count)s files.", count=refused.limit)
+
+
+def _form_error(error: FormError) -> str:
+    if error.status == 413:
+        return _too_large_message()
+    if error.code == "csrf_missing":
+        return _(
+            "This form was not sent from this website. For your safety, nothing was kept. "
+            "Please open the report form again."
+        )
+    return _malformed_message()
+
+
+def too_long_message() -> str:
+    """Shared with the follow-up forms: the same limit, the same words."""
+    return _(
+        "This is longer than %(limit)s characters. Only the first %(limit)s are shown "
+        "below: please shorten it.",
+        limit=format_decimal(MAX_CHARS),
+    )
+
+
+def _malformed_message() -> str:
+    return _(
+        "Your browser sent the form in a way we cannot read. Nothing was kept. Please open "
+        "the report form again and send it from there."
+    )
+
+
+def _too_large_message() -> str:
+    return _(
+        "This report is larger than this service accepts: files together may be up to "
+        "%(limit)s. Nothing was kept. Please go back, choose fewer or smaller files, and "
+        "send it again.",
+        limit=labels.file_size(settings().max_report_size),
+    )
+
+
+def _intake_message() -> str:
+    return _("Your report could not be accepted. Nothing was kept. Please try again.")

@@ -1,0 +1,205 @@
+"""What people read for the closed sets of values the public side shows.
+
+Values (category slugs, enum values, statuses) are stable identifiers stored in the
+database; their labels are translated text. Labels are lazy, so this module can be imported
+outside a request and each use renders in the language of the request at hand. A value
+without a label (a category a unit added, a status of a newer profile) is shown as itself
+rather than failing the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from babel.units import format_unit
+from flask_babel import LazyString, get_locale
+from flask_babel import lazy_gettext as _l
+
+from store.models import (
+    InspectorRole,
+    ProtectedPerson,
+    ProtectionCategory,
+    RetaliationKind,
+)
+
+# The default categories of ``casework.categories``.
+CATEGORIES: Mapping[str, LazyString] = {
+    "land-management": _l("Land management"),
+    "construction-investment": _l("Capital construction and public investment"),
+    "planning": _l("Planning"),
+    "personnel": _l("Recruitment, appointment and rotation of officials"),
+    "procurement-public-assets": _l("Procurement and management of public assets"),
+    "natural-resources-environment": _l("Natural resources and environment"),
+    "finance-budget-tax-customs": _l("Finance, budget, tax and customs"),
+    "health": _l("Health"),
+    "education": _l("Education"),
+    "other": _l("Other"),
+}
+
+PROTECTED_PEOPLE: Mapping[ProtectedPerson, LazyString] = {
+    ProtectedPerson.REPORTER: _l("Me, the person reporting"),
+    ProtectedPerson.SPOUSE: _l("My husband or wife"),
+    ProtectedPerson.PARENT: _l("My father or mother"),
+    ProtectedPerson.CHILD: _l("My child"),
+}
+
+PROTECTION_KINDS: Mapping[ProtectionCategory, LazyString] = {
+    ProtectionCategory.INFORMATION: _l("Keeping identity and personal information secret"),
+    ProtectionCategory.JOB: _l("Job and position at work"),
+    ProtectionCategory.LIFE_HEALTH: _l("Life and health"),
+    ProtectionCategory.PROPERTY: _l("Property"),
+    ProtectionCategory.HONOUR: _l("Honour and dignity"),
+}
+
+RETALIATION_KINDS: Mapping[RetaliationKind, LazyString] = {
+    RetaliationKind.DISMISSAL: _l("Dismissal"),
+    RetaliationKind.SUSPENSION: _l("Suspension from work"),
+    RetaliationKind.DEMOTION: _l("Demotion"),
+    RetaliationKind.TRANSFER: _l("Transfer against my will"),
+    RetaliationKind.PAY_CUT: _l("Pay cut"),
+    RetaliationKind.NEGATIVE_APPRAISAL: _l("Unfair negative appraisal"),
+    RetaliationKind.DISCIPLINARY_ACTION: _l("Disciplinary action"),
+    RetaliationKind.INTIMIDATION: _l("Intimidation"),
+    RetaliationKind.HARASSMENT: _l("Harassment"),
+    RetaliationKind.DISCRIMINATION: _l("Discrimination"),
+    RetaliationKind.BLACKLISTING: _l("Blacklisting"),
+    RetaliationKind.PROPERTY_DAMAGE: _l("Damage to property"),
+    RetaliationKind.REPUTATION_DAMAGE: _l("Damage to reputation"),
+    RetaliationKind.THREAT_TO_LIFE_OR_HEALTH: _l("Threats to life or health"),
+    RetaliationKind.OTHER: _l("Something else"),
+}
+
+# The roles of people who read reports (recipients.CASE_READERS), as the form lists them.
+READER_ROLES: Mapping[InspectorRole, LazyString] = {
+    InspectorRole.INSPECTOR: _l("inspector"),
+    InspectorRole.CUSTODIAN: _l("head of the unit"),  # custodians hold identities
+}
+
+# Statuses of the profile vn-denunciation-2018 (DOMAIN.md), as a reporter reads them.
+STATUSES: Mapping[str, LazyString] = {
+    "received": _l("Received, not yet read"),
+    "triage": _l("Being read and classified"),
+    "forwarded": _l("Forwarded to the competent body"),
+    "not_accepted": _l("Not accepted"),
+    "accepted": _l("Accepted for handling"),
+    "verifying": _l("Evidence being verified"),
+    "suspended": _l("Paused"),
+    "terminated": _l("Ended without a conclusion"),
+    "withdrawn": _l("Withdrawn"),
+    "concluded": _l("Concluded"),
+    "handling": _l("Conclusion being acted on"),
+    "archived": _l("Filed without further action"),
+    # eu-2019-1937
+    "acknowledged": _l("Receipt acknowledged"),
+    "investigating": _l("Being followed up"),
+    "closed": _l("Closed"),
+}
+
+# The clocks of the policy profiles (casework/profiles/*.toml), named by what falls due.
+DEADLINES: Mapping[str, LazyString] = {
+    "triage": _l("Decision on accepting the report"),
+    "decision": _l("Decision on an anonymous report (the unit's target)"),
+    "resolution": _l("Resolution"),
+    "inspection": _l("Inspection (the unit's target)"),
+    "notification": _l("Notice of the decision"),
+    "handling": _l("Acting on the conclusion"),
+    "escalation": _l("Answer from the head of the unit"),
+    "acknowledgement": _l("Acknowledgement of receipt"),
+    "feedback": _l("Feedback to the reporter"),
+}
+
+# Steps in a case's history (casework.workflow), for timelines.
+EVENTS: Mapping[str, LazyString] = {
+    "status_change": _l("Status changed"),
+    "extension": _l("Deadline extended"),
+    "notification": _l("Reporter and parties notified"),
+    "escalation": _l("Escalated by the reporter"),
+    "escalation_response": _l("Head of the unit answered the escalation"),
+    "feedback": _l("Feedback given"),
+    "arrival": _l("Arrived by forwarding"),
+    "protection": _l("Protection changed"),
+}
+
+
+def category_label(slug: str) -> str:
+    return str(CATEGORIES.get(slug, slug))
+
+
+def reader_label(display_name: str, role: InspectorRole) -> str:
+    role_label = READER_ROLES.get(role, role.value)
+    return str(_l("%(name)s, %(role)s", name=display_name, role=role_label))
+
+
+# Labels from elsewhere (the policy profiles' own), for values the tables above lack:
+# (kind, value, language) -> label. The apps plug them in; this package imports no domain.
+LabelSource = Callable[[str, str, str], "str | None"]
+_sources: list[LabelSource] = []
+
+
+def add_label_source(source: LabelSource) -> None:
+    if source not in _sources:
+        _sources.append(source)
+
+
+def _from_sources(kind: str, value: str) -> str:
+    language = str(get_locale() or "en")
+    for source in _sources:
+        label = source(kind, value, language)
+        if label:
+            return label
+    return value
+
+
+def status_label(status: str) -> str:
+    known = STATUSES.get(status)
+    return str(known) if known is not None else _from_sources("status", status)
+
+
+def deadline_label(key: str) -> str:
+    known = DEADLINES.get(key)
+    return str(known) if known is not None else _from_sources("deadline", key)
+
+
+def event_label(kind: str) -> str:
+    return str(EVENTS.get(kind, kind))
+
+
+_SIZE_UNITS = (
+    ("digital-gigabyte", 1024**3),
+    ("digital-megabyte", 1024**2),
+    ("digital-kilobyte", 1024),
+)
+
+
+def file_size(size: int) -> str:
+    """A size in the current language, e.g. "1 GB", "2,5 MB"; rounded down, so a stated
+    limit is never more than the real one."""
+    for unit, factor in _SIZE_UNITS:
+        if size >= factor:
+            value = size * 10 // factor / 10
+            return str(format_unit(value, unit, "short", "#,##0.#", locale=get_locale()))
+    return str(format_unit(size, "digital-byte", "short", locale=get_locale()))
+
+
+# --- protection and retaliation as staff read them (review app) ---------------------------
+
+# The protected person in the third person: PROTECTED_PEOPLE speaks as the reporter.
+PROTECTED_PEOPLE_STAFF: Mapping[ProtectedPerson, LazyString] = {
+    ProtectedPerson.REPORTER: _l("The reporter"),
+    ProtectedPerson.SPOUSE: _l("The reporter's husband or wife"),
+    ProtectedPerson.PARENT: _l("The reporter's father or mother"),
+    ProtectedPerson.CHILD: _l("The reporter's child"),
+}
+
+# Who recorded something (a request, an incident, a note), by ``Party`` value.
+PARTIES: Mapping[str, LazyString] = {
+    "reporter": _l("the reporter"),
+    "inspector": _l("the unit"),
+}
+
+# What the protected person may ask of running protection (casework.protection.ASKS).
+PROTECTION_ASKS: Mapping[str, LazyString] = {
+    "change": _l("Asks to change the measures"),
+    "add": _l("Asks for more measures"),
+    "end": _l("Asks to end the protection"),
+}
