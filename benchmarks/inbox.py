@@ -28,50 +28,29 @@ from __future__ import annotations
 
 import argparse
 import base64
-import enum
+import dataclasses
 import functools
-import platform
 import random
 import secrets
 import sqlite3
 import statistics
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
+from benchmarks import _harness as harness
+from benchmarks._harness import BenchmarkError
 from casework import dashboard, inbox
 from casework.categories import DEFAULT_CATEGORIES
+from store import models
 from store.db import make_engine, session_factory, upgrade_to_head
-from store.models import (
-    Case,
-    CaseExclusion,
-    CaseRead,
-    Inspector,
-    InspectorRole,
-    KeyWrap,
-    Message,
-    Party,
-    ProtectedPerson,
-    ProtectionCategory,
-    ProtectionRecord,
-    ProtectionState,
-    RecipientKind,
-    RetaliationIncident,
-    RetaliationKind,
-    Track,
-    Unit,
-    WrapPurpose,
-)
 
 RATIO_TARGET = 3.0  # p95 of the inbox page over p95 of the bare SELECT
 LATENCY_TARGET_MS = 100.0  # p95 of the inbox page
@@ -101,10 +80,6 @@ READ_SHARE = 0.6  # of the wrapped cases: opened before
 MESSAGE_SHARE = 0.3  # cases with a reporter message
 
 
-class BenchmarkError(Exception):
-    """Seeding or a page failed, or a page returned the wrong rows."""
-
-
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -130,26 +105,13 @@ SCENARIOS = (
 )
 
 
-class Clock(enum.StrEnum):
-    """What a page's time is measured in."""
-
-    CPU = "cpu"  # this thread's CPU time (SQLite runs in it): preemption is not counted
-    WALL = "wall"  # elapsed time, which on a busy machine includes other processes' turns
-
-
-CLOCKS: dict[Clock, Callable[[], float]] = {
-    Clock.CPU: time.thread_time,
-    Clock.WALL: time.perf_counter,
-}
-
-
 @dataclass(frozen=True)
 class Config:
     cases: int
     repeat: int
     deep_page: int
     sort_by_due: bool
-    clock: Clock
+    clock: harness.Clock  # SQLite runs in this thread: its work shows on the CPU clock too
 
 
 @dataclass
@@ -170,7 +132,7 @@ class Seeded:
 def seed(engine: Engine, count: int, rng: random.Random) -> Seeded:
     """Fill the database with one unit's cases and what hangs off them."""
     with session_factory(engine)() as session:
-        unit = Unit(
+        unit = models.Unit(
             slug="benchmark",
             name="Benchmark unit",
             profile="vn-denunciation-2018",
@@ -186,15 +148,15 @@ def seed(engine: Engine, count: int, rng: random.Random) -> Seeded:
         for start in range(1, count + 1, BATCH):
             ids = range(start, min(start + BATCH, count + 1))
             cases = [_case(i, unit_id, rng) for i in ids]
-            connection.execute(insert(Case), cases)
+            connection.execute(insert(models.Case), cases)
             wraps, exclusions, reads, messages = _children(ids, timed, other, rng)
-            connection.execute(insert(KeyWrap), wraps)
+            connection.execute(insert(models.KeyWrap), wraps)
             for table, rows in (
-                (CaseExclusion, exclusions),
-                (CaseRead, reads),
-                (Message, messages),
-                (ProtectionRecord, _protections(cases, rng)),
-                (RetaliationIncident, _incidents(cases, rng)),
+                (models.CaseExclusion, exclusions),
+                (models.CaseRead, reads),
+                (models.Message, messages),
+                (models.ProtectionRecord, _protections(cases, rng)),
+                (models.RetaliationIncident, _incidents(cases, rng)),
             ):
                 if rows:
                     connection.execute(insert(table), rows)
@@ -202,12 +164,12 @@ def seed(engine: Engine, count: int, rng: random.Random) -> Seeded:
     return Seeded(unit_id, timed)
 
 
-def _inspector(unit: Unit, name: str) -> Inspector:
-    return Inspector(
+def _inspector(unit: models.Unit, name: str) -> models.Inspector:
+    return models.Inspector(
         unit=unit,
         username=name,
         display_name=name,
-        role=InspectorRole.INSPECTOR,
+        role=models.InspectorRole.INSPECTOR,
         public_key=secrets.token_bytes(32),
         sealed_key_passphrase=secrets.token_bytes(48),
         sealed_key_recovery=secrets.token_bytes(48),
@@ -224,7 +186,7 @@ def _case(case_id: int, unit_id: int, rng: random.Random) -> dict[str, Any]:
         "id": case_id,
         "public_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         "unit_id": unit_id,
-        "track": Track.NAMED if rng.random() < 0.3 else Track.ANONYMOUS,
+        "track": models.Track.NAMED if rng.random() < 0.3 else models.Track.ANONYMOUS,
         "status": status,
         "category": rng.choice(DEFAULT_CATEGORIES),
         "received_on": received,
@@ -263,15 +225,15 @@ def _protections(cases: Sequence[dict[str, Any]], rng: random.Random) -> list[di
     for case in cases:
         if not case["protection_requested"]:
             continue
-        for category in rng.sample(list(ProtectionCategory), PROTECTION_RECORDS):
+        for category in rng.sample(list(models.ProtectionCategory), PROTECTION_RECORDS):
             rows.append(
                 {
                     "case_id": case["id"],
-                    "person": rng.choice(list(ProtectedPerson)),
+                    "person": rng.choice(list(models.ProtectedPerson)),
                     "category": category,
-                    "state": rng.choice(list(ProtectionState)),
+                    "state": rng.choice(list(models.ProtectionState)),
                     "urgent": case["urgent"] and rng.random() < 0.5,
-                    "requested_by": Party.REPORTER,
+                    "requested_by": models.Party.REPORTER,
                     "requested_on": case["received_on"],
                     "details": rng.randbytes(64),
                 }
@@ -289,9 +251,9 @@ def _incidents(cases: Sequence[dict[str, Any]], rng: random.Random) -> list[dict
             rows.append(
                 {
                     "case_id": case["id"],
-                    "kind": rng.choice(list(RetaliationKind)),
+                    "kind": rng.choice(list(models.RetaliationKind)),
                     "reported_on": min(reported, TODAY),
-                    "source": Party.REPORTER,
+                    "source": models.Party.REPORTER,
                     "details": rng.randbytes(64),
                 }
             )
@@ -317,7 +279,7 @@ def _children(
             messages.append(
                 {
                     "case_id": case_id,
-                    "author": Party.REPORTER,
+                    "author": models.Party.REPORTER,
                     "inspector_id": None,
                     "body": rng.randbytes(64),
                     "created_on": TODAY,
@@ -329,8 +291,8 @@ def _children(
 def _wrap(case_id: int, inspector_id: int, rng: random.Random) -> dict[str, Any]:
     return {
         "case_id": case_id,
-        "purpose": WrapPurpose.CASE_KEY,
-        "recipient_kind": RecipientKind.INSPECTOR,
+        "purpose": models.WrapPurpose.CASE_KEY,
+        "recipient_kind": models.RecipientKind.INSPECTOR,
         "inspector_id": inspector_id,
         "wrapped": rng.randbytes(82),
         "created_on": TODAY,
@@ -340,25 +302,22 @@ def _wrap(case_id: int, inspector_id: int, rng: random.Random) -> dict[str, Any]
 # --- timing --------------------------------------------------------------------------------
 
 
+@functools.cache
+def listed_columns() -> tuple[Any, ...]:
+    """The case columns an inbox row shows: the fields of ``InboxRow`` stored on the case.
+
+    Taken from the row itself, so that the bare side reads what the page reads; the other
+    fields (overdue, due soon, unread) are worked out per inspector and request.
+    """
+    stored = sqlalchemy.inspect(models.Case).columns.keys()
+    fields = dataclasses.fields(inbox.InboxRow)
+    return tuple(getattr(models.Case, field.name) for field in fields if field.name in stored)
+
+
 def bare_query(ids: Sequence[int], newest_first: bool) -> Any:
     """The floor: the same rows' columns straight from the primary key, no access check."""
-    order = Case.id.desc() if newest_first else Case.id.asc()
-    return (
-        select(
-            Case.id,
-            Case.public_id,
-            Case.track,
-            Case.status,
-            Case.category,
-            Case.received_on,
-            Case.next_due,
-            Case.urgent,
-            Case.protection_requested,
-            Case.retaliation_reported,
-        )
-        .where(Case.id.in_(ids))
-        .order_by(order)
-    )
+    order = models.Case.id.desc() if newest_first else models.Case.id.asc()
+    return select(*listed_columns()).where(models.Case.id.in_(ids)).order_by(order)
 
 
 def run_bare(session: Session, query: Any) -> Sequence[Any]:
@@ -408,8 +367,7 @@ def measure(
     bare = bare_query(ids, newest_first) if scenario.sort is not inbox.Sort.DUE else None
     timings = Timings([], [])
     for turn in range(repeat):
-        # Alternate which side goes first, so drift on the machine favours neither.
-        for side in ("page", "bare") if turn % 2 == 0 else ("bare", "page"):
+        for side in harness.alternate(("page", "bare"), turn):
             if side == "page":
                 seconds, page = timed(clock, lambda: fetch(session, inspector_id, scenario, after))
                 if [row.id for row in page.rows] != ids:
@@ -431,8 +389,8 @@ def check_access(session: Session, inspector_id: int) -> None:
     ids = [row.id for row in page.rows]
     wrapped = set(
         session.scalars(
-            select(KeyWrap.case_id).where(
-                KeyWrap.case_id.in_(ids), KeyWrap.inspector_id == inspector_id
+            select(models.KeyWrap.case_id).where(
+                models.KeyWrap.case_id.in_(ids), models.KeyWrap.inspector_id == inspector_id
             )
         )
     )
@@ -483,7 +441,9 @@ def python_loop_figures(session: Session, unit_id: int) -> dict[str, Any]:
     """A few of the figures counted in Python over every case: the check, and what the
     dashboard would cost without aggregates in SQL."""
     rows = session.execute(
-        select(Case.status, Case.next_due, Case.closed_on).where(Case.unit_id == unit_id)
+        select(models.Case.status, models.Case.next_due, models.Case.closed_on).where(
+            models.Case.unit_id == unit_id
+        )
     ).all()
     horizon = TODAY + timedelta(days=dashboard.DEFAULT_DUE_SOON_DAYS)
     by_status: dict[str, int] = {}
@@ -524,7 +484,7 @@ def measure_dashboard(
         cursor = raw.cursor()
         figures_timings, loop_timings = Timings([], []), Timings([], [])
         for turn in range(repeat):
-            for side in ("figures", "bare") if turn % 2 == 0 else ("bare", "figures"):
+            for side in harness.alternate(("figures", "bare"), turn):
                 if side == "figures":
                     seconds, _ = timed(clock, lambda: dashboard_figures(session, unit_id))
                     figures_timings.page.append(seconds)
@@ -569,8 +529,9 @@ def report(config: Config, results: Sequence[Result]) -> tuple[str, bool]:
     lines = [
         f"{config.cases:,} cases, {PAGE_SIZE} rows a page, {config.repeat} runs each "
         f"(the Python loop: a tenth), {config.clock} time in ms",
-        f"Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
-        f"SQLite {sqlite3.sqlite_version}",
+        harness.versions(
+            f"SQLAlchemy {sqlalchemy.__version__}", f"SQLite {sqlite3.sqlite_version}"
+        ),
         "",
         f"{'page':<28} {'page p50':>9} {'page p95':>9} {'bare p50':>9} {'bare p95':>9}"
         f" {'ratio p95':>10}  result",
@@ -583,7 +544,7 @@ def report(config: Config, results: Sequence[Result]) -> tuple[str, bool]:
         passed = ratio <= RATIO_TARGET and page95 * 1000 < LATENCY_TARGET_MS
         if item.graded:
             passed_all = passed_all and passed
-            result = "PASS" if passed else "FAIL"
+            result = harness.pass_fail(passed)
         else:
             result = "info"
         lines.append(
@@ -593,7 +554,7 @@ def report(config: Config, results: Sequence[Result]) -> tuple[str, bool]:
         )
     lines += [
         "",
-        f"{'PASS' if passed_all else 'FAIL'}  every page and the dashboard: p95 <= "
+        f"{harness.pass_fail(passed_all)}  every page and the dashboard: p95 <= "
         f"{RATIO_TARGET:.0f}x the bare query's p95, and p95 < {LATENCY_TARGET_MS:.0f} ms",
         "(bare query: for a page, the same rows by primary key; for the dashboard, its own "
         "aggregate SQL on the raw DB-API connection)",
@@ -612,9 +573,7 @@ def parse_args(argv: Sequence[str] | None) -> Config:
     parser.add_argument(
         "--cases", type=int, default=DEFAULT_CASES, help="cases to seed (default 100000)"
     )
-    parser.add_argument(
-        "--repeat", type=int, default=DEFAULT_REPEAT, help="runs of each page (default 200)"
-    )
+    harness.add_repeat_argument(parser, DEFAULT_REPEAT, "each page")
     parser.add_argument(
         "--deep-page",
         type=int,
@@ -626,21 +585,12 @@ def parse_args(argv: Sequence[str] | None) -> Config:
         action="store_true",
         help="also time the first page sorted by next deadline (for information)",
     )
-    parser.add_argument(
-        "--clock",
-        type=Clock,
-        choices=list(Clock),
-        default=Clock.CPU,
-        help="time pages by this thread's CPU time (default; robust to busy neighbours) "
-        "or by wall-clock time",
-    )
+    harness.add_clock_argument(parser, "pages")
     args = parser.parse_args(argv)
-    if args.repeat < 2:
-        parser.error("--repeat must be at least 2")
-    if args.deep_page < 2:
-        parser.error("--deep-page must be at least 2")
-    if args.cases < PAGE_SIZE * args.deep_page * 2:
-        parser.error(f"--cases must be at least {PAGE_SIZE * args.deep_page * 2:,}")
+    harness.require_at_least(parser, "--repeat", args.repeat, 2)
+    harness.require_at_least(parser, "--deep-page", args.deep_page, 2)
+    # The deep page must exist, with room to spare: twice the rows up to it.
+    harness.require_at_least(parser, "--cases", args.cases, PAGE_SIZE * args.deep_page * 2)
     return Config(args.cases, args.repeat, args.deep_page, args.sort_by_due, args.clock)
 
 
@@ -661,24 +611,23 @@ def _name(scenario: Scenario) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     config = parse_args(argv)
     rng = random.Random(SEED)
-    # Synthetic data only, so it may rest on disk; the directory goes at exit.
-    with tempfile.TemporaryDirectory(prefix="minhbach-bench-") as workdir:
-        engine = make_engine(f"sqlite:///{Path(workdir) / 'inbox.sqlite3'}")
+    with harness.scratch_dir() as workdir:  # the database
+        engine = make_engine(f"sqlite:///{workdir / 'inbox.sqlite3'}")
         try:
             upgrade_to_head(engine)
             started = time.perf_counter()
             seeded = seed(engine, config.cases, rng)
-            print(f"seeded in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+            harness.progress(f"seeded in {time.perf_counter() - started:.1f} s")
             results: list[Result] = []
-            clock = CLOCKS[config.clock]
+            clock = harness.CLOCKS[config.clock]
             with session_factory(engine)() as session:
                 check_access(session, seeded.inspector_id)
                 check_dashboard(session, seeded.unit_id, config.cases)
                 for scenario in scenarios(config):
-                    print(f"timing {scenario.name}", file=sys.stderr)
+                    harness.progress(f"timing {scenario.name}")
                     timing = measure(session, seeded.inspector_id, scenario, config.repeat, clock)
                     results.append(Result(_name(scenario), timing, scenario.graded))
-                print("timing the dashboard", file=sys.stderr)
+                harness.progress("timing the dashboard")
                 figures, loop = measure_dashboard(
                     session, engine, seeded.unit_id, config.repeat, clock
                 )
@@ -686,14 +635,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results.append(Result("dashboard as a Python loop", loop, graded=False))
         finally:
             engine.dispose()
-    text, passed = report(config, results)
-    print(text)
-    return 0 if passed else 1
+    return harness.print_report(*report(config, results))
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchmarkError as error:
-        print(f"benchmark error: {error}", file=sys.stderr)
-        sys.exit(2)
+    harness.run_main(main)

@@ -25,15 +25,11 @@ import http.client
 import importlib.metadata
 import json
 import os
-import platform
 import re
 import secrets
 import signal
 import socket
-import statistics
 import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -44,31 +40,19 @@ from typing import Any
 
 import cryptography
 
+from benchmarks import _harness as harness
+from benchmarks._harness import BenchmarkError, GiB, MiB, Plaintext, Verdict, describe_size
 from benchmarks._upload_server import PLAIN_DIR, PLAIN_PATH
-from benchmarks.crypto_stream import (
-    GiB,
-    KiB,
-    MiB,
-    OutputChecker,
-    Plaintext,
-    describe_size,
-    parse_size,
-)
 from casework.uploads import ciphertext_limit, storage_id
 from crypto.errors import CryptoError
 from crypto.files import FileEncryptor, FileMeta, decrypt_stream, read_pieces
-from crypto.padding import file_bucket
 from store.db import make_engine, session_factory, upgrade_to_head
 from submit import pow
 from tests.worlds import build_world
 
 RATIO_TARGET = 0.6
-MEMORY_LIMIT = 100 * MiB
-# Two servers doing the same work differ by some allocator slack; a buffer that grew with
-# the file would differ by a fraction of (large - small), far more than this at the defaults.
-FLATNESS_SLACK = 8 * MiB
+MEMORY_TARGET = harness.MemoryTarget("server peak RSS", limit=100 * MiB)
 
-DEFAULT_SIZE = GiB
 WHOLE = 0  # --request-size 0 (or "all"): the whole ciphertext in one PATCH
 # What clients send: one request (the service's advice) and the browser's batches, which
 # grow to 16 MiB; smaller sizes (--request-size 4M, 1M) measure the fixed cost per request.
@@ -88,12 +72,6 @@ API = "/api/v1"
 OFFSET_STREAM = "application/offset+octet-stream"
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 PLAIN_NAME = re.compile(r"[0-9a-f]{32}")
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-class BenchmarkError(Exception):
-    """A run failed or stored wrong data: its numbers would be meaningless."""
 
 
 @dataclass(frozen=True)
@@ -179,13 +157,9 @@ class Instance:
 def proc_status(pid: int, field: str) -> int:
     """A ``kB`` field of /proc/<pid>/status (VmRSS, VmHWM), in bytes."""
     try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith(f"{field}:"):
-                    return int(line.split()[1]) * KiB
+        return harness.status_bytes(field, pid)
     except FileNotFoundError:
         raise BenchmarkError(f"server process {pid} is gone") from None
-    raise BenchmarkError(f"/proc/{pid}/status has no {field} (this benchmark needs Linux)")
 
 
 def proc_stat(pid: int) -> list[str]:
@@ -237,18 +211,18 @@ class Server:
 
     @staticmethod
     def _spawn(fd: int, instance: Instance, log: Path) -> subprocess.Popen[bytes]:
-        command = [
-            *(sys.executable, "-m", "gunicorn"),
+        command = harness.python_command(
+            "gunicorn",
             *("--bind", f"fd://{fd}", "--workers", "1", "--threads", str(THREADS)),
             *("--timeout", "600", "--graceful-timeout", "5", "--no-control-socket"),
             *("--error-logfile", "-", "--log-level", "warning"),
             "benchmarks._upload_server:create_bench_app()",
-        ]
+        )
         with log.open("ab") as output:
             # Our own interpreter and arguments, no shell: nothing untrusted reaches it.
             return subprocess.Popen(  # noqa: S603
                 command,
-                cwd=REPO_ROOT,
+                cwd=harness.REPO_ROOT,
                 env=instance.env,
                 pass_fds=(fd,),
                 stdin=subprocess.DEVNULL,
@@ -543,7 +517,7 @@ def confirm(client: Client, location: str, total: int) -> None:
 
 def verify(stored: Stored, plaintext: Plaintext) -> None:
     """Read back what the server stored; the user's file must come out of it exactly."""
-    checker = OutputChecker(plaintext)
+    checker = harness.OutputChecker(plaintext)
     try:
         with stored.path.open("rb") as file:
             pieces = read_pieces(file, READ_SIZE)
@@ -563,11 +537,8 @@ def verify(stored: Stored, plaintext: Plaintext) -> None:
 
 
 @dataclass(frozen=True)
-class Config:
-    size: int
-    small_size: int
+class Config(harness.CommonConfig):
     request_sizes: tuple[int, ...]
-    repeat: int
 
     @property
     def variants(self) -> list[Variant]:
@@ -621,34 +592,27 @@ def run_once(variant: Variant, size: int, instance: Instance, workdir: Path) -> 
     )
 
 
-def variant_order(variants: list[Variant], repeat: int) -> list[Variant]:
-    """Alternate which side goes first, so drift (heat, neighbours) favours neither."""
-    return variants if repeat % 2 == 0 else variants[::-1]
-
-
-def progress(run: Run, label: str) -> None:
+def show_progress(run: Run, label: str) -> None:
     encryption = f", encrypt {run.encrypt_wall:.2f} s" if run.variant.encrypted else ""
-    print(
+    harness.progress(
         f"  {label:<9} {run.variant.label:<19} {describe_size(run.size):>8} "
         f"{run.wall:6.2f} s {run.size / MiB / run.wall:5.0f} MiB/s  ({run.requests} requests"
         f"{encryption}; CPU client {run.client_cpu:.2f} s, server {run.server_cpu:.2f} s)  "
-        f"peak RSS {run.peak_rss / MiB:.1f} MiB",
-        file=sys.stderr,
-        flush=True,
+        f"peak RSS {run.peak_rss / MiB:.1f} MiB"
     )
 
 
 def measure(config: Config, instance: Instance, workdir: Path) -> Measurements:
     data = Measurements({}, {})
     for repeat in range(config.repeat):
-        label = f"run {repeat + 1}/{config.repeat}"
-        order = variant_order(config.variants, repeat)
+        label = harness.run_label(repeat, config.repeat)
+        order = harness.alternate(config.variants, repeat)
         # As many runs at each size: the allocator's peak varies by a few MiB from run to
         # run, and comparing the highest of three with a single run would show growth.
         for size, runs in ((config.size, data.timed), (config.small_size, data.small)):
             for variant in order:
                 run = run_once(variant, size, instance, workdir)
-                progress(run, label)
+                show_progress(run, label)
                 runs.setdefault(variant, []).append(run)
     return data
 
@@ -656,21 +620,11 @@ def measure(config: Config, instance: Instance, workdir: Path) -> Measurements:
 # --- Report ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Verdict:
-    target: str
-    passed: bool
-    detail: str
-    margin: float  # how far inside the target (negative: outside); picks the worst case
-
-
-def throughput_table(config: Config, data: Measurements) -> tuple[list[str], list[Verdict]]:
+def throughput_table(config: Config, data: Measurements) -> harness.Table:
     rows = [
-        f"{'upload':<19} {'requests':>8} {'best s':>7} {'file MiB/s':>10} "
-        f"{'ratio best':>11} {'ratio median':>13} {'range':>11}  result"
+        f"{'upload':<19} {'requests':>8} {'best s':>7} {'file MiB/s':>10} {harness.RATIO_HEADINGS}"
     ]
-    plains = data.timed[PLAIN]
-    best_plain = min(r.wall for r in plains)
+    plains = [r.wall for r in data.timed[PLAIN]]
     verdicts = []
     for variant in config.variants:
         runs = data.timed[variant]
@@ -682,18 +636,16 @@ def throughput_table(config: Config, data: Measurements) -> tuple[list[str], lis
         if variant == PLAIN:
             rows.append(f"{head} {'-':>11} {'-':>13} {'-':>11}  baseline")
             continue
-        # Noise only ever slows a run down, so each side's fastest run is closest to its
-        # own cost; the paired ratios (same repeat, one after the other) show the spread.
-        ratio = best_plain / best
-        paired = [p.wall / r.wall for p, r in zip(plains, runs, strict=True)]
-        passed = ratio >= RATIO_TARGET
-        rows.append(
-            f"{head} {ratio:11.3f} {statistics.median(paired):13.2f} "
-            f"{min(paired):5.2f}-{max(paired):<5.2f}  {'PASS' if passed else 'FAIL'}"
-        )
-        detail = f"{ratio:.3f} with {variant.label}"
-        verdicts.append(Verdict("throughput", passed, detail, ratio - RATIO_TARGET))
-    return rows, verdicts
+        ratio = harness.Ratio.of(plains, [r.wall for r in runs])
+        passed = ratio.best >= RATIO_TARGET
+        rows.append(f"{head} {ratio.columns(passed)}")
+        detail = f"{ratio.best:.3f} with {variant.label}"
+        verdicts.append(Verdict("throughput", passed, detail, ratio.best - RATIO_TARGET))
+    caption = [
+        "End to end: elapsed time from the first request to the confirming HEAD, client",
+        "encryption included; ratio = plain time / API time for the same file, higher is better",
+    ]
+    return harness.Table(caption, rows, verdicts)
 
 
 def server_seconds(run: Run) -> float:
@@ -701,7 +653,7 @@ def server_seconds(run: Run) -> float:
     return max(run.server_cpu, 1 / os.sysconf("SC_CLK_TCK"))
 
 
-def breakdown_table(config: Config, data: Measurements) -> list[str]:
+def breakdown_table(config: Config, data: Measurements) -> harness.Table:
     """Where the time goes, in CPU seconds: the client's (encryption) and the server's.
 
     The server's share is its CPU time, not elapsed time less the client's encryption: the
@@ -722,96 +674,65 @@ def breakdown_table(config: Config, data: Measurements) -> list[str]:
             f"{variant.label:<19} {run.wire_bytes:14,} {run.client_cpu:13.2f} {encrypt:>10} "
             f"{run.server_cpu:13.2f} {rate / MiB:13.0f} {ratio:>13}"
         )
-    return rows
-
-
-def memory_table(config: Config, data: Measurements) -> tuple[list[str], list[Verdict]]:
-    small_name, large_name = describe_size(config.small_size), describe_size(config.size)
-    rows = [
-        f"{'upload':<19} {'before':>8} {'peak at ' + small_name:>16} "
-        f"{'peak at ' + large_name:>16} {'change':>8}  result"
+    caption = [
+        "Where the time goes, CPU seconds of the run with the least server CPU per byte;",
+        "server ratio = API wire bytes per server CPU second / plain bytes per server CPU second",
     ]
+    return harness.Table(caption, rows)
+
+
+def memory_table(config: Config, data: Measurements) -> harness.Table:
+    peak_headings = harness.peak_headings(config.small_size, config.size, "peak at ", 16)
+    rows = [f"{'upload':<19} {'before':>8} {peak_headings}  result"]
     verdicts = []
     for variant in config.variants:
         runs = data.timed[variant]
         before = max(r.rss_before for r in runs)
-        small = max(r.peak_rss for r in data.small[variant])
-        large = max(r.peak_rss for r in runs)
-        change = large - small
-        head = (
-            f"{variant.label:<19} {before / MiB:8.1f} {small / MiB:16.1f} "
-            f"{large / MiB:16.1f} {change / MiB:+8.1f}"
+        peaks = harness.Peaks(
+            small=max(r.peak_rss for r in data.small[variant]),
+            large=max(r.peak_rss for r in runs),
+            small_size=config.small_size,
+            size=config.size,
         )
+        head = f"{variant.label:<19} {before / MiB:8.1f} {peaks.cells(16)}"
         if variant == PLAIN:  # the baseline is ours, not the service's: shown for reference
             rows.append(f"{head}  baseline")
             continue
-        passed = large < MEMORY_LIMIT and change <= FLATNESS_SLACK
-        rows.append(f"{head}  {'PASS' if passed else 'FAIL'}")
-        detail = (
-            f"{variant.label}: {large / MiB:.1f} MiB at {large_name}, "
-            f"{change / MiB:+.1f} MiB vs {small_name}"
-        )
-        margin = min(MEMORY_LIMIT - large, FLATNESS_SLACK - change) / MiB
-        verdicts.append(Verdict("server peak RSS", passed, detail, margin))
-    return rows, verdicts
+        verdict = MEMORY_TARGET.judge(variant.label, peaks)
+        rows.append(f"{head}  {harness.pass_fail(verdict.passed)}")
+        verdicts.append(verdict)
+    caption = [
+        "Server worker RSS, MiB: before = VmRSS with the page loaded; peak = VmHWM after the",
+        "upload, highest over the repeats (a fresh server each)",
+    ]
+    return harness.Table(caption, rows, verdicts)
 
 
-def target_lines(verdicts: Sequence[Verdict]) -> list[str]:
-    """One line per target, naming every case that misses it, or the closest call if none."""
-    goals = {
-        "throughput": f"API/plain >= {RATIO_TARGET:.2f}, end to end",
-        "server peak RSS": (
-            f"< {MEMORY_LIMIT // MiB} MiB, and flat: within {FLATNESS_SLACK // MiB} MiB "
-            "across sizes"
-        ),
-    }
-    lines = []
-    for target, goal in goals.items():
-        cases = [v for v in verdicts if v.target == target]
-        failed = [v.detail for v in cases if not v.passed]
-        if failed:
-            lines.append(f"FAIL  {target} ({goal}): " + "; ".join(failed))
-        else:
-            worst = min(cases, key=lambda v: v.margin)
-            lines.append(f"PASS  {target} ({goal}): worst {worst.detail}")
-    return lines
+GOALS = {
+    "throughput": f"API/plain >= {RATIO_TARGET:.2f}, end to end",
+    MEMORY_TARGET.name: MEMORY_TARGET.goal,
+}
 
 
 def heading(config: Config) -> str:
-    padded = file_bucket(config.size)
-    padding = "no padding" if padded == config.size else f"padded to {describe_size(padded)}"
+    padding = harness.padding_note(config.size)
     overhead = ciphertext_limit(config.size) - config.size
     gunicorn = importlib.metadata.version("gunicorn")
     return (
         f"{describe_size(config.size)} file ({padding}; ciphertext {overhead:+,} bytes), "
         f"best of {config.repeat}, a fresh server per run\n"
         f"gunicorn {gunicorn} (1 worker, {THREADS} threads, loopback), "
-        f"Python {platform.python_version()}, cryptography {cryptography.__version__}"
+        + harness.versions(f"cryptography {cryptography.__version__}")
     )
 
 
 def report(config: Config, data: Measurements) -> tuple[str, bool]:
-    throughput, throughput_verdicts = throughput_table(config, data)
-    memory, memory_verdicts = memory_table(config, data)
-    verdicts = throughput_verdicts + memory_verdicts
-    lines = [
-        heading(config),
-        "",
-        "End to end: elapsed time from the first request to the confirming HEAD, client",
-        "encryption included; ratio = plain time / API time for the same file, higher is better",
-        *throughput,
-        "",
-        "Where the time goes, CPU seconds of the run with the least server CPU per byte;",
-        "server ratio = API wire bytes per server CPU second / plain bytes per server CPU second",
-        *breakdown_table(config, data),
-        "",
-        "Server worker RSS, MiB: before = VmRSS with the page loaded; peak = VmHWM after the",
-        "upload, highest over the repeats (a fresh server each)",
-        *memory,
-        "",
-        *target_lines(verdicts),
+    tables = [
+        throughput_table(config, data),
+        breakdown_table(config, data),
+        memory_table(config, data),
     ]
-    return "\n".join(lines), all(v.passed for v in verdicts)
+    return harness.render_report(heading(config), tables, GOALS)
 
 
 # --- Command line ----------------------------------------------------------------------------
@@ -821,7 +742,7 @@ def parse_request_size(text: str) -> int:
     """A PATCH size like ``4M``, or ``all`` / ``0`` for the whole file in one request."""
     if text.strip().lower() in ("all", "0"):
         return WHOLE
-    return parse_size(text)
+    return harness.parse_size(text)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -830,37 +751,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description="Encrypted resumable uploads vs a plain upload on the same server: "
         "throughput and the server's peak memory.",
     )
-    parser.add_argument(
-        "--size", type=parse_size, default=DEFAULT_SIZE, help="file size (default 1G)"
-    )
-    parser.add_argument(
-        "--small-size",
-        type=parse_size,
-        help="second file size for the memory flatness check (default: size/8)",
-    )
+    harness.add_size_arguments(parser, "file")
     parser.add_argument(
         "--request-size",
         type=parse_request_size,
         action="append",
         help="ciphertext bytes per PATCH, or 'all' for one request; repeat for several "
-        "(default: all, 4M and 1M)",
+        "(default: all and 16M)",
     )
-    parser.add_argument(
-        "--repeat", type=int, default=DEFAULT_REPEAT, help="runs of each upload (default 3)"
-    )
+    harness.add_repeat_argument(parser, DEFAULT_REPEAT, "each upload")
     args = parser.parse_args(argv)
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
+    harness.require_at_least(parser, "--repeat", args.repeat, 1)
     if max(args.size, args.small_size or 0) > MAX_SIZE:
         parser.error(f"sizes above {describe_size(MAX_SIZE)} are not supported")
     return args
 
 
 def config_from(args: argparse.Namespace) -> Config:
-    size: int = args.size
-    small_size: int = args.small_size or max(1, size // 8)
-    request_sizes = tuple(dict.fromkeys(args.request_size or DEFAULT_REQUEST_SIZES))
-    return Config(size, small_size, request_sizes, args.repeat)
+    request_sizes = harness.distinct(args.request_size, DEFAULT_REQUEST_SIZES)
+    return Config(*harness.CommonConfig.fields_from(args), request_sizes)
 
 
 def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
@@ -872,22 +781,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     config = config_from(args)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    # The stored files are synthetic data, so they may rest on disk; the folder goes at exit.
-    with tempfile.TemporaryDirectory(prefix="minhbach-bench-upload-") as workdir:
+    with harness.scratch_dir("minhbach-bench-upload-") as workdir:  # the instance and stored files
         max_file_size = min(64 * GiB, max(2 * GiB, 2 * max(config.size, config.small_size)))
-        instance = Instance.create(Path(workdir), max_file_size)
-        data = measure(config, instance, Path(workdir))
-    text, passed = report(config, data)
-    print(text)
-    return 0 if passed else 1
+        instance = Instance.create(workdir, max_file_size)
+        data = measure(config, instance, workdir)
+    return harness.print_report(*report(config, data))
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchmarkError as error:
-        print(f"benchmark error: {error}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)  # the server and files went on the way out
-        sys.exit(130)
+    # A Ctrl-C unwinds through main, which stops the server and removes the files.
+    harness.run_main(main, handle_interrupt=True)
