@@ -1,13 +1,16 @@
-"""Browser fixtures: one headless Chromium per session and a static server on 127.0.0.1.
+"""Browser fixtures: one headless Chromium per session, a static server, and the two apps.
 
-WebCrypto exists only in secure contexts, and http://127.0.0.1 is one, so a plain local
-HTTP server is enough. It serves the app's static files under /static/, the protocol's
-vectors under /vectors/, the in-page test modules under /tests/ and an empty page at
-/blank.html, all with a strict Content-Security-Policy so that any inline script, eval
-or new Function in the code under test fails here as it would in production.
+For the in-page tests of the browser code, a static server on 127.0.0.1: WebCrypto exists
+only in secure contexts, and http://127.0.0.1 is one, so a plain local HTTP server is
+enough. It serves the app's static files under /static/, the protocol's vectors under
+/vectors/, the in-page test modules under /tests/ and an empty page at /blank.html, all
+with a strict Content-Security-Policy so that any inline script, eval or new Function in
+the code under test fails here as it would in production.
 
-Browser tests of the Flask apps can reuse `browser` and `browser_context` with their own
-server.
+For the tests of the Flask apps, the submit app (`base_url`) and the review app
+(`review_url`) served live on one database and one instance folder, the unit's accounts,
+and `page`: a recorded page that fails the test on any error it logs. What the tests do
+with them (forms, codes, signing in, leak checks) is in helpers.py.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -29,8 +33,19 @@ from playwright.sync_api import (
     Playwright,
     sync_playwright,
 )
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
-ROOT = Path(__file__).resolve().parents[2]
+from casework.settings import Settings
+from review import create_app as create_review_app
+from store.blobs import FilesystemBlobStore
+from submit import create_app as create_submit_app
+from tests.browser.helpers import ROOT, Recorder, closed_then_checked, new_page
+from tests.live import serve
+from tests.review.conftest import Account, give_credentials, review_settings
+from tests.submit.conftest import TEST_ENV as SUBMIT_TEST_ENV
+from tests.worlds import World
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -58,11 +73,18 @@ CSP = (
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
+KIB = 1024
+MAX_FILE_SIZE = 512 * KIB
+MAX_REPORT_SIZE = 1024 * KIB
+
 JsCall = Callable[..., Any]
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: runs in headless Chromium through Playwright")
+    config.addinivalue_line(
+        "markers", 'no_javascript: `page` has JavaScript off, as Tor Browser at "Safest"'
+    )
 
 
 class StaticHandler(http.server.BaseHTTPRequestHandler):
@@ -158,8 +180,8 @@ def browser_context(browser: Browser) -> Iterator[BrowserContext]:
 
 
 @pytest.fixture
-def page(browser_context: BrowserContext, static_server: str) -> Iterator[Page]:
-    """A page at the blank page, failing the test if the page logs any error.
+def blank_page(browser_context: BrowserContext, static_server: str) -> Iterator[Page]:
+    """A page at the static server's blank page, failing the test if the page logs any error.
 
     Console errors include Content-Security-Policy violations, so code that needs an
     inline script or eval cannot pass silently.
@@ -179,7 +201,7 @@ def page(browser_context: BrowserContext, static_server: str) -> Iterator[Page]:
 
 
 @pytest.fixture
-def js(page: Page) -> JsCall:
+def js(blank_page: Page) -> JsCall:
     """Call an exported function of an in-page module: js("/tests/x.js", "name", *args).
 
     Arguments and results cross as JSON, so bytes travel as hex strings.
@@ -187,7 +209,7 @@ def js(page: Page) -> JsCall:
 
     def call(module: str, function: str, *args: Any) -> Any:
         try:
-            return page.evaluate(
+            return blank_page.evaluate(
                 "async ([module, name, args]) => (await import(module))[name](...args)",
                 [module, function, list(args)],
             )
@@ -195,3 +217,71 @@ def js(page: Page) -> JsCall:
             raise AssertionError(f"{module} {function}: {error.message}") from None
 
     return call
+
+
+# --- the apps, served live ------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(engine: Engine, tmp_path: Path) -> Settings:
+    """The submit app's settings, with file limits small enough to cross with kilobytes.
+
+    review_settings points them at the test database and at tmp_path/"instance", as it
+    does the review app's, so that both apps of a test share one database and one blob
+    store; the submit tests' environment adds their cheap proof of work.
+    """
+    limits = {
+        "MINHBACH_MAX_FILE_SIZE": str(MAX_FILE_SIZE),
+        "MINHBACH_MAX_REPORT_SIZE": str(MAX_REPORT_SIZE),
+    }
+    return review_settings(engine, tmp_path, **SUBMIT_TEST_ENV, **limits)
+
+
+@pytest.fixture
+def store(settings: Settings) -> FilesystemBlobStore:
+    """Where the submit app keeps files (and the review app reads them)."""
+    return FilesystemBlobStore(settings.blob_path)
+
+
+@pytest.fixture
+def submit_app(settings: Settings, world: World) -> Flask:
+    return create_submit_app(settings)
+
+
+@pytest.fixture
+def base_url(submit_app: Flask) -> Iterator[str]:
+    """The submit app on http://127.0.0.1:<port>: a secure context, so WebCrypto is there."""
+    with serve(submit_app) as base:
+        yield base
+
+
+@pytest.fixture
+def accounts(session: Session, world: World) -> dict[str, Account]:
+    """Everyone in the unit can sign in: a passphrase-sealed key and a TOTP secret each."""
+    return give_credentials(session, world)
+
+
+@pytest.fixture
+def review_url(engine: Engine, tmp_path: Path, accounts: dict[str, Account]) -> Iterator[str]:
+    """The review app on http://127.0.0.1:<port>, on the submit app's database and blobs."""
+    with serve(create_review_app(review_settings(engine, tmp_path))) as base:
+        yield base
+
+
+# --- a page of either app -------------------------------------------------------------------
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def page(browser: Browser, recorder: Recorder, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A desktop-sized page recorded by `recorder` that fails the test on any error it logs
+    (Content-Security-Policy violations included). JavaScript is on unless the test is
+    marked no_javascript."""
+    javascript = request.node.get_closest_marker("no_javascript") is None
+    page = new_page(browser, recorder, javascript=javascript)
+    with closed_then_checked(recorder, page):
+        yield page

@@ -14,49 +14,27 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import pytest
-from flask import Flask
-from playwright.sync_api import (
-    Browser,
-    ConsoleMessage,
-    FilePayload,
-    Page,
-    Request,
-)
+from playwright.sync_api import FilePayload, Page
 from sqlalchemy.orm import Session
 
 import crypto
 from casework import intake
-from casework.recipients import unit_recipients
-from casework.sealing import NewCaseKeys, seal_submission
 from casework.settings import Settings
 from crypto.encoding import CROCKFORD
 from store.blobs import FilesystemBlobStore
-from store.models import (
-    Attachment,
-    Case,
-    Message,
-    Party,
-    RetaliationKind,
-)
-from submit import create_app, followup_session
-from tests.browser.fixtures_submit import base_url, settings
-from tests.browser.screens import DESKTOP, screenshots
+from store.models import Attachment, Message, Party, RetaliationKind
+from submit import followup_session
+from tests.browser import helpers
+from tests.browser.helpers import Made, Recorder
 from tests.submit.test_report_form import case_key, open_attachment
 from tests.worlds import World
 
-__all__ = ["base_url", "settings"]  # fixtures
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT_MS = 20_000
-ENHANCED = "#followup-js-mode"  # the script's note that the code stays on this device
-CASE_HEADING = "#followup-app h1"
 UNKNOWN_CODE = "We could not find a report with this code. Check it and try again."
 
 # ASCII canaries, so that each has one spelling in UTF-8, JSON, URLs and headers.
@@ -79,47 +57,14 @@ CANARIES = [
 ]
 
 
-# --- the app ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def submit_app(settings: Settings, world: World) -> Flask:
-    return create_app(settings)
-
-
 # --- a case, made in Python ---------------------------------------------------------------
 
 
-@dataclass
-class Made:
-    case_id: str
-    code: crypto.FollowUpCode
-
-
-def make_case(session: Session, world: World, settings: Settings) -> Made:
-    keys = NewCaseKeys()
-    recipients = unit_recipients(session, world.unit)
-    report = {"schema": 1, "language": "en", "category": "land", "what": "Land for bribes"}
-    submission = seal_submission(keys, recipients, category="land", report=report, identity=None)
-    intake.validate(submission, world.unit, recipients)
-    intake.accept(session, submission, world.unit, settings.code_kdf, date.today())
-    session.commit()
-    return Made(keys.case_id, keys.code)
-
-
-def the_case(session: Session, made: Made) -> Case:
-    session.rollback()  # end the last read: SQLite would keep showing its snapshot
-    session.expire_all()  # and load what the server wrote since, collections included
-    [case] = [c for c in session.query(Case).all() if c.public_id == made.case_id]
-    return case
-
-
-def add_unit_reply(session: Session, world: World, settings: Settings, made: Made) -> None:
+def add_unit_reply(session: Session, world: World, store: FilesystemBlobStore) -> None:
     """The inspector "lan" answers with a file, sealed with the case key lan unwraps."""
-    case = the_case(session, made)
+    case = helpers.the_case(session)
     lan = world.people["lan"]
     key = case_key(case, lan.id, world.key_of("lan"))
-    store = FilesystemBlobStore(settings.blob_path)
     encryptor = crypto.FileEncryptor(key, case.public_id)
     blob_id = store.new_blob_id()
     with store.open_writer(blob_id) as writer:
@@ -149,128 +94,10 @@ def add_unit_reply(session: Session, world: World, settings: Settings, made: Mad
 
 
 @pytest.fixture
-def made(session: Session, world: World, settings: Settings) -> Made:
-    made = make_case(session, world, settings)
-    add_unit_reply(session, world, settings, made)
+def made(session: Session, world: World, settings: Settings, store: FilesystemBlobStore) -> Made:
+    made = helpers.accept_case(session, world, settings, received=date.today())
+    add_unit_reply(session, world, store)
     return made
-
-
-# --- the page, recorded -------------------------------------------------------------------
-
-
-@dataclass
-class Sent:
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Recorder:
-    """Every request the page sends, and every console message it writes."""
-
-    requests: list[Sent] = field(default_factory=list)
-    console: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def on_request(self, request: Request) -> None:
-        body = request.post_data_buffer or b""
-        self.requests.append(Sent(request.method, request.url, request.headers, body))
-
-    def on_console(self, message: ConsoleMessage) -> None:
-        self.console.append(message.text)
-        # 4xx answers (an unknown code, an ended session) are logged as load failures.
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.errors.append(message.text)
-
-    def api(self, path: str, method: str = "POST") -> list[Sent]:
-        return [s for s in self.requests if s.method == method and f"/api/v1{path}" in s.url]
-
-
-@pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
-def page(browser: Browser, recorder: Recorder) -> Iterator[Page]:
-    """A JavaScript page that records its traffic and fails on any error it logs (CSP too)."""
-    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.on("request", recorder.on_request)
-    page.on("console", recorder.on_console)
-    page.on("pageerror", lambda error: recorder.errors.append(f"page error: {error}"))
-    try:
-        yield page
-    finally:
-        context.close()
-    assert recorder.errors == []
-
-
-def open_start(page: Page, base_url: str) -> None:
-    page.goto(f"{base_url}/followup")
-    page.locator(ENHANCED).wait_for(state="visible")
-
-
-def enter_code(page: Page, text: str) -> None:
-    page.fill("#code", text)
-    page.press("#code", "Enter")
-
-
-def open_case(page: Page, base_url: str, code: crypto.FollowUpCode) -> None:
-    open_start(page, base_url)
-    # As people type it: lower case, spaces instead of dashes.
-    enter_code(page, code.display().lower().replace("-", " "))
-    page.locator(CASE_HEADING).wait_for(state="visible")
-
-
-def focused_tag(page: Page) -> str:
-    tag: str = page.evaluate("() => document.activeElement.tagName")
-    return tag
-
-
-def announced(page: Page, text: str) -> None:
-    """Wait until the case view says `text` politely (role="status")."""
-    notice = page.locator('#followup-app [data-slot="announce"]', has_text=text)
-    notice.wait_for(state="visible")
-    assert notice.get_attribute("role") == "status"
-
-
-def code_spellings(code: crypto.FollowUpCode) -> list[str]:
-    display = code.display()
-    canonical = display.replace("-", "")
-    return [
-        display,
-        canonical,
-        canonical.lower(),
-        display.lower(),
-        display.lower().replace("-", " "),
-    ]
-
-
-def b64_spellings(secret: bytes) -> list[bytes]:
-    """What any base64 text holding `secret` must contain, at each of the 3 alignments."""
-    found = []
-    for shift in range(3):
-        for encode in (base64.b64encode, base64.urlsafe_b64encode):
-            text = encode(b"\0" * shift + secret).rstrip(b"=")
-            start = (shift * 4 + 2) // 3  # skip characters mixing in the neighbours' bits
-            found.append(text[start : len(text) - 2])
-    return found
-
-
-def assert_nothing_leaked(recorder: Recorder, code: crypto.FollowUpCode) -> None:
-    secrets = [s.encode() for s in code_spellings(code)] + [c.encode() for c in CANARIES]
-    secrets += [s for c in CANARIES for s in b64_spellings(c.encode())]
-    assert recorder.requests, "nothing was recorded"
-    for sent in recorder.requests:
-        where = " ".join([sent.url, *sent.headers.values()]).encode() + b" " + sent.body
-        for secret in secrets:
-            assert secret not in where, f"{secret[:24]!r} in {sent.method} {sent.url}"
-    for line in recorder.console:
-        assert not any(s in line for s in code_spellings(code) + CANARIES)
 
 
 # --- opening, reading, downloading, replying, reporting retaliation ------------------------
@@ -283,14 +110,14 @@ def test_the_case_is_decrypted_and_answered_in_the_browser(
     made: Made,
     session: Session,
     world: World,
-    settings: Settings,
+    store: FilesystemBlobStore,
 ) -> None:
-    open_case(page, base_url, made.code)
+    helpers.open_case(page, base_url, made.code)
 
-    heading = page.locator(CASE_HEADING)
+    heading = page.locator(helpers.CASE_HEADING)
     reference = intake.public_reference(made.case_id)
     assert reference in heading.inner_text()
-    assert focused_tag(page) == "H1"
+    assert helpers.focused_tag(page) == "H1"
     assert page.locator("#followup-form").is_hidden()
     assert page.input_value("#code") == ""  # the code is not left in the page
     app = page.locator("#followup-app")
@@ -301,10 +128,10 @@ def test_the_case_is_decrypted_and_answered_in_the_browser(
     assert download.is_visible()
 
     # Exactly the token went out: the derivation the server checks, and no code.
-    [opened] = recorder.api("/followup/session")
+    [opened] = recorder.api("/followup/session", "POST")
     token = base64.urlsafe_b64encode(made.code.lookup_token()).rstrip(b"=")
     assert token in opened.body
-    screenshots(page, "followup-js-case")
+    helpers.screenshots(page, "followup-js-case")
 
     with page.expect_download() as downloading:
         download.click()
@@ -312,7 +139,7 @@ def test_the_case_is_decrypted_and_answered_in_the_browser(
     assert saved.suggested_filename == UNIT_FILE_NAME
     assert Path(saved.path()).read_bytes() == UNIT_FILE
     assert len(recorder.api("/followup/files/", "GET")) == 1
-    announced(page, "The file was decrypted on this device")
+    helpers.announced(page, "The file was decrypted on this device")
 
     # A reply with a file, sealed here, then opened by an inspector.
     page.fill("#followup-js-reply-text", REPLY_TEXT)
@@ -323,21 +150,21 @@ def test_the_case_is_decrypted_and_answered_in_the_browser(
     }
     page.set_input_files("#followup-js-reply-files", files=[reply_file])
     page.click('#followup-app [data-slot="form-reply"] button[type=submit]')
-    announced(page, "encrypted on this device and sent")
+    helpers.announced(page, "encrypted on this device and sent")
     mine = app.locator("li.message-you")
     mine.wait_for(state="visible")
     assert mine.locator(".message-text").inner_text() == REPLY_TEXT
     assert REPLY_FILE_NAME in mine.inner_text()
     assert page.input_value("#followup-js-reply-text") == ""
 
-    case = the_case(session, made)
+    case = helpers.the_case(session)
     key = case_key(case, world.people["minh"].id, world.key_of("minh"))
     [reply] = [m for m in case.messages if m.author is Party.REPORTER]
     document = crypto.open_json(key, crypto.Kind.MESSAGE, case.public_id, reply.body)
     assert document == {"schema": 1, "text": REPLY_TEXT, "attachments": []}
     [attached] = [a for a in case.attachments if a.message_id == reply.id]
     assert attached.origin is Party.REPORTER
-    meta, content = open_attachment(FilesystemBlobStore(settings.blob_path), case, key, attached)
+    meta, content = open_attachment(store, case, key, attached)
     assert (meta.name, meta.type, content) == (REPLY_FILE_NAME, "image/jpeg", REPLY_FILE)
 
     # Retaliation: the kind (and date) in plaintext for the unit, the account sealed.
@@ -346,8 +173,8 @@ def test_the_case_is_decrypted_and_answered_in_the_browser(
     page.fill("#followup-js-retaliation-date", RETALIATION_DATE)
     page.fill("#followup-js-retaliation-text", RETALIATION_TEXT)
     page.click('#followup-app [data-slot="form-retaliation"] button[type=submit]')
-    announced(page, "urgent")
-    case = the_case(session, made)
+    helpers.announced(page, "urgent")
+    case = helpers.the_case(session)
     assert case.urgent
     assert case.retaliation_reported
     [incident] = case.retaliation_incidents
@@ -357,21 +184,22 @@ def test_the_case_is_decrypted_and_answered_in_the_browser(
     assert incident.details is not None
     note = crypto.open_json(key, crypto.Kind.NOTE, case.public_id, incident.details)
     assert note == {"schema": 1, "text": RETALIATION_TEXT, "occurred_on": RETALIATION_DATE}
-    screenshots(page, "followup-js-sent")
+    helpers.screenshots(page, "followup-js-sent")
 
     # The session's anti-forgery token changed when it started; every state change
     # after that carried the new one (or it would have been refused).
-    posted = recorder.api("/followup/messages") + recorder.api("/followup/retaliation")
+    posted = recorder.api("/followup/messages", "POST")
+    posted += recorder.api("/followup/retaliation", "POST")
     assert len(posted) == 2
     assert len({s.headers.get("x-csrftoken") for s in posted}) == 1
     assert posted[0].headers.get("x-csrftoken") != opened.headers.get("x-csrftoken")
 
-    assert_nothing_leaked(recorder, made.code)
+    helpers.assert_nothing_leaked(recorder, made.code, CANARIES)
     stored = page.evaluate(
         "() => [localStorage.length, sessionStorage.length, document.cookie, location.href]"
     )
     assert stored[:3] == [0, 0, ""]
-    assert not any(s in stored[3] for s in code_spellings(made.code))
+    assert not any(s in stored[3] for s in helpers.code_spellings(made.code))
 
 
 # --- codes refused --------------------------------------------------------------------------
@@ -396,7 +224,7 @@ def refusal(page: Page, text: str) -> str:
     """Enter `text` and return the message the page shows for it, checking how it is shown:
     a summary (role="alert") that takes the focus and links to the field, and the message
     at the field, tied to it and marked invalid. (Each try first removes the last one's.)"""
-    enter_code(page, text)
+    helpers.enter_code(page, text)
     summary = page.locator(".error-summary", has=page.locator("#followup-js-code-summary"))
     summary.wait_for(state="visible")
     assert summary.get_attribute("role") == "alert"
@@ -415,7 +243,7 @@ def refusal(page: Page, text: str) -> str:
 def test_every_refused_code_says_why_and_a_wrong_code_reads_as_an_unknown_one(
     page: Page, base_url: str, recorder: Recorder, made: Made
 ) -> None:
-    open_start(page, base_url)
+    helpers.open_start(page, base_url)
     refusals = {
         "empty": refusal(page, "   "),
         "length": refusal(page, made.code.display()[:-2]),
@@ -433,21 +261,21 @@ def test_every_refused_code_says_why_and_a_wrong_code_reads_as_an_unknown_one(
         ),
         "checksum": "This code looks like it has a typo. Check each character and try again.",
     }
-    assert recorder.api("/followup/session") == []  # a mistyped code is never sent
-    screenshots(page, "followup-js-code-error")
+    assert recorder.api("/followup/session", "POST") == []  # a mistyped code is never sent
+    helpers.screenshots(page, "followup-js-code-error")
 
     wrong = refusal(page, changed(made.code, recheck=True))
     unknown = refusal(page, crypto.FollowUpCode.generate().display())
     assert wrong == unknown == UNKNOWN_CODE
-    assert len(recorder.api("/followup/session")) == 2
+    assert len(recorder.api("/followup/session", "POST")) == 2
     assert page.input_value("#code") != ""  # what was typed stays, to be corrected
 
     # After all that, the right code still opens the case; no code went anywhere.
-    enter_code(page, made.code.display())
-    page.locator(CASE_HEADING).wait_for(state="visible")
+    helpers.enter_code(page, made.code.display())
+    page.locator(helpers.CASE_HEADING).wait_for(state="visible")
     assert page.locator("#followup-js-code-summary").count() == 0
     assert not page.title().startswith("Error:")
-    assert_nothing_leaked(recorder, made.code)
+    helpers.assert_nothing_leaked(recorder, made.code, CANARIES)
 
 
 # --- leaving, an ended session, withdrawing -----------------------------------------------
@@ -456,7 +284,7 @@ def test_every_refused_code_says_why_and_a_wrong_code_reads_as_an_unknown_one(
 def test_leaving_forgets_the_case_here_and_on_the_server(
     page: Page, base_url: str, recorder: Recorder, made: Made
 ) -> None:
-    open_case(page, base_url, made.code)
+    helpers.open_case(page, base_url, made.code)
     page.click('#followup-app [data-slot="form-leave"] button')
     notice = page.get_by_role("status").filter(has_text="You have left your report")
     notice.wait_for(state="visible")
@@ -465,19 +293,19 @@ def test_leaving_forgets_the_case_here_and_on_the_server(
     assert page.locator("#followup-form").is_visible()
     assert page.locator("h1").inner_text() == "Follow up on your report"
     assert UNIT_TEXT not in page.content()
-    assert len(recorder.api("/followup/leave")) == 1
+    assert len(recorder.api("/followup/leave", "POST")) == 1
     status = page.evaluate(
         "async url => (await fetch(url, {credentials: 'same-origin'})).status",
         f"{base_url}/api/v1/followup/case",
     )
     assert status == 401
-    screenshots(page, "followup-js-left")
+    helpers.screenshots(page, "followup-js-left")
 
 
 def test_an_ended_session_closes_the_case_and_keeps_what_was_typed(
     page: Page, base_url: str, made: Made, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    open_case(page, base_url, made.code)
+    helpers.open_case(page, base_url, made.code)
     # An hour passes on the server (the app runs in this process): the session expires.
     later = followup_session.now() + 3600
     monkeypatch.setattr(followup_session, "now", lambda: later)
@@ -488,18 +316,18 @@ def test_an_ended_session_closes_the_case_and_keeps_what_was_typed(
     assert unsent.input_value() == REPLY_TEXT
     assert page.locator("#followup-app").is_hidden()
     assert "session has ended" in page.get_by_role("status").first.inner_text()
-    assert [m for m in the_case(session, made).messages if m.author is Party.REPORTER] == []
+    assert [m for m in helpers.the_case(session).messages if m.author is Party.REPORTER] == []
 
     # Opening the case again puts the text back where it was typed.
-    enter_code(page, made.code.display())
-    page.locator(CASE_HEADING).wait_for(state="visible")
+    helpers.enter_code(page, made.code.display())
+    page.locator(helpers.CASE_HEADING).wait_for(state="visible")
     assert page.input_value("#followup-js-reply-text") == REPLY_TEXT
 
 
 def test_withdrawing_needs_a_tick_and_seals_the_reasons(
     page: Page, base_url: str, made: Made, session: Session, world: World
 ) -> None:
-    open_case(page, base_url, made.code)
+    helpers.open_case(page, base_url, made.code)
     form = page.locator('#followup-app [data-slot="form-withdraw"]')
     page.fill("#followup-js-withdraw-text", "I was threatened. CANARYWITHDRAW41")
     form.locator("button[type=submit]").click()
@@ -507,16 +335,16 @@ def test_withdrawing_needs_a_tick_and_seals_the_reasons(
     alert.wait_for(state="visible")
     assert "Tick the box" in alert.inner_text()
     assert page.get_attribute("#followup-js-withdraw-confirm", "aria-invalid") == "true"
-    assert the_case(session, made).status == "received"
-    screenshots(page, "followup-js-form-error")
+    assert helpers.the_case(session).status == "received"
+    helpers.screenshots(page, "followup-js-form-error")
 
     page.check("#followup-js-withdraw-confirm")
     form.locator("button[type=submit]").click()
-    announced(page, "withdrawn")
+    helpers.announced(page, "withdrawn")
     page.locator('#followup-app [data-slot="ended"]').wait_for(state="visible")
     assert form.is_hidden()
     assert "Withdrawn" in page.locator('#followup-app [data-slot="status"]').inner_text()
-    case = the_case(session, made)
+    case = helpers.the_case(session)
     assert case.status == "withdrawn"
     [event] = [e for e in case.events if e.to_status == "withdrawn"]
     assert event.grounds is not None
@@ -527,9 +355,9 @@ def test_withdrawing_needs_a_tick_and_seals_the_reasons(
 
 # --- the code itself ----------------------------------------------------------------------
 
-FOLLOWUP_JS = ROOT / "submit" / "static" / "js" / "followup"
+FOLLOWUP_JS = helpers.ROOT / "submit" / "static" / "js" / "followup"
 MAIN_JS = FOLLOWUP_JS.parent / "main.js"
-PARTIAL = ROOT / "submit" / "templates" / "followup_js.html"
+PARTIAL = helpers.ROOT / "submit" / "templates" / "followup_js.html"
 # Every string key the scripts ask for starts with one of these.
 STRING_KEY = re.compile(
     r"\"((?:case|code|session|failure|error|reply|retaliation|withdraw|progress|sent|author"

@@ -8,22 +8,17 @@ test-artifacts/screenshots/ for review.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, FilePayload, Page
-from sqlalchemy import Engine
+from playwright.sync_api import FilePayload, Page
 from sqlalchemy.orm import Session
 
 import crypto
 from casework.settings import Settings
 from store.blobs import FilesystemBlobStore
 from store.models import Party
-from submit import create_app
-from tests.browser.screens import DESKTOP, screenshots
-from tests.live import serve
-from tests.submit.conftest import TEST_ENV
+from tests.browser import helpers
 from tests.submit.test_followup_pages import (
     QUESTION,
     UNIT_FILE,
@@ -35,67 +30,18 @@ from tests.submit.test_followup_pages import (
 )
 from tests.worlds import World
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.no_javascript]
 
 ANSWER = "Có, tôi còn giữ biên lai gốc.\nTôi gửi kèm bản chụp."
 SCAN = "Bản chụp biên lai số 0231.\n".encode() * 300
 
 
 @pytest.fixture
-def settings(engine: Engine, tmp_path: Path) -> Settings:
-    return Settings.from_env(
-        {
-            **TEST_ENV,
-            "MINHBACH_INSTANCE": str(tmp_path / "instance"),
-            "MINHBACH_DATABASE_URL": str(engine.url),
-            "MINHBACH_DEFAULT_LANGUAGE": "en",
-        }
-    )
-
-
-@pytest.fixture
-def story(session: Session, world: World, settings: Settings) -> Story:
+def story(session: Session, world: World, settings: Settings, store: FilesystemBlobStore) -> Story:
+    """A case whose unit asked a question and sent a file with it."""
     story = new_case(session, world, settings)
-    store = FilesystemBlobStore(settings.blob_path)
     unit_message(session, store, world, story, QUESTION, (("biên bản làm việc.pdf", UNIT_FILE),))
     return story
-
-
-@pytest.fixture
-def base_url(settings: Settings, world: World, story: Story) -> Iterator[str]:
-    with serve(create_app(settings)) as base:
-        yield base
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A page with JavaScript off that fails the test on any console error (CSP included).
-
-    HTTP error statuses are reported to the console too; the tests check those themselves.
-    """
-    context = browser.new_context(
-        java_script_enabled=False, viewport=DESKTOP, accept_downloads=True
-    )
-    page = context.new_page()
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            errors.append(message.text)
-
-    page.on("console", on_console)
-    try:
-        yield page
-    finally:
-        context.close()
-    assert errors == []
-
-
-def type_code(page: Page, code: str) -> None:
-    page.focus("#code")
-    page.keyboard.type(code)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
 
 
 def test_the_reporter_reads_downloads_and_answers_without_javascript(
@@ -103,19 +49,19 @@ def test_the_reporter_reads_downloads_and_answers_without_javascript(
     base_url: str,
     session: Session,
     world: World,
-    settings: Settings,
+    store: FilesystemBlobStore,
     story: Story,
     tmp_path: Path,
 ) -> None:
     page.goto(f"{base_url}/followup")
     assert page.locator("#followup-app").is_hidden()
-    screenshots(page, "followup-start")
+    helpers.screenshots(page, "followup-start")
 
-    type_code(page, story.code.lower().replace("-", " "))
+    helpers.type_code(page, story.code.lower().replace("-", " "))
     assert page.url == f"{base_url}/followup/case"
     assert page.locator(".message-unit .message-text").inner_text() == QUESTION
     assert page.get_by_text("Received, not yet read").is_visible()
-    screenshots(page, "followup-case")
+    helpers.screenshots(page, "followup-case")
 
     with page.expect_download() as arrival:
         page.get_by_role("link", name="biên bản làm việc.pdf").click()
@@ -125,15 +71,13 @@ def test_the_reporter_reads_downloads_and_answers_without_javascript(
     download.save_as(saved)
     assert saved.read_bytes() == UNIT_FILE
 
-    page.focus("#reply_text")
-    page.keyboard.type(ANSWER)
+    helpers.type_into(page, "#reply_text", ANSWER)
     scan: FilePayload = {"name": "biên lai.jpg", "mimeType": "image/jpeg", "buffer": SCAN}
     page.set_input_files("#reply_files", files=[scan])
-    with page.expect_navigation():
-        page.get_by_role("button", name="Send message").click()
+    helpers.submit_with(page, "Send message")
     assert page.get_by_role("status").first.inner_text().startswith("Your message was sent.")
     assert page.locator(".message-you .message-text").inner_text() == ANSWER
-    screenshots(page, "followup-case-answered")
+    helpers.screenshots(page, "followup-case-answered")
 
     case = reload(session, story)
     answer = case.messages[-1]
@@ -144,12 +88,11 @@ def test_the_reporter_reads_downloads_and_answers_without_javascript(
     [sent] = [a for a in case.attachments if a.message_id == answer.id]
     meta = crypto.open_file_meta(key, case.public_id, sent.meta)
     assert (meta.name, meta.type) == ("biên lai.jpg", "image/jpeg")
-    with FilesystemBlobStore(settings.blob_path).open_reader(sent.blob_id) as reader:
+    with store.open_reader(sent.blob_id) as reader:
         pieces = crypto.read_pieces(reader)
         assert b"".join(crypto.decrypt_stream(key, case.public_id, meta, pieces)) == SCAN
 
-    with page.expect_navigation():
-        page.get_by_role("button", name="Leave").click()
+    helpers.submit_with(page, "Leave")
     assert page.get_by_text("You have left your report").is_visible()
     page.goto(f"{base_url}/followup/case")
     assert page.url == f"{base_url}/followup?reason=none"
@@ -160,12 +103,12 @@ def test_a_mistyped_code_is_explained_and_the_box_left_empty(
 ) -> None:
     page.goto(f"{base_url}/followup")
     typo = story.code[:-1] + ("0" if story.code[-1] != "0" else "1")
-    type_code(page, typo)
+    helpers.type_code(page, typo)
     alert = page.get_by_role("alert")
     assert "looks like it has a typo" in alert.inner_text()
     assert page.locator("#code").get_attribute("aria-invalid") == "true"
     assert page.locator("#code").input_value() == ""
-    screenshots(page, "followup-start-error")
+    helpers.screenshots(page, "followup-start-error")
     page.get_by_role("link", name="This code looks like it has a typo").click()
     assert page.evaluate("document.activeElement.id") == "code"
 
@@ -176,14 +119,13 @@ def test_an_empty_reply_is_explained_next_to_the_box(
     """The browser checks the other forms itself (required, max); an empty reply is
     allowed by the page, since files alone may be sent, so the server explains."""
     page.goto(f"{base_url}/followup")
-    type_code(page, story.code)
+    helpers.type_code(page, story.code)
     page.select_option("#retaliation_kind", "intimidation")  # another form: left as it is
-    with page.expect_navigation():
-        page.get_by_role("button", name="Send message").click()
+    helpers.submit_with(page, "Send message")
     assert "Write a message, or choose a file" in page.get_by_role("alert").inner_text()
     assert page.locator("#reply_text").get_attribute("aria-invalid") == "true"
     page.get_by_role("link", name="Write a message, or choose a file to send.").click()
     page.keyboard.type("Tôi sẽ gửi sau.")
     assert page.locator("#reply_text").input_value() == "Tôi sẽ gửi sau."
-    screenshots(page, "followup-case-error")
+    helpers.screenshots(page, "followup-case-error")
     assert reload(session, story).messages[-1].author is Party.INSPECTOR

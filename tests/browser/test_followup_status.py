@@ -11,48 +11,27 @@ ciphertext that the unit's keys open.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, ConsoleMessage, Page
-from sqlalchemy import Engine
+from playwright.sync_api import Page
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import intake, workflow
+from casework import workflow
 from casework.calendar import PeriodUnit
 from casework.dates import unit_today
 from casework.profiles import load_profile
-from casework.recipients import unit_recipients
-from casework.sealing import NewCaseKeys, seal_submission
 from casework.settings import Settings
 from store.models import Case, CaseTransfer, Party, RetaliationKind
 from submit import create_app
-from tests.browser.fixtures_submit import base_url, settings
-from tests.browser.screens import DESKTOP, screenshots
-from tests.browser.test_followup_js import (
-    CASE_HEADING,
-    Made,
-    Recorder,
-    announced,
-    assert_nothing_leaked,
-    b64_spellings,
-    open_case,
-    page,
-    recorder,
-    the_case,
-)
-from tests.live import serve
+from tests.browser import helpers
+from tests.browser.helpers import Made, Recorder
 from tests.store.factories import add_unit
-from tests.submit.conftest import TEST_ENV
-from tests.submit.test_followup_pages import granted
-from tests.submit.test_report_form import case_key
+from tests.submit.test_followup_pages import granted, inspector_key
 from tests.worlds import World
 
-__all__ = ["base_url", "page", "recorder", "settings"]  # fixtures
 pytestmark = pytest.mark.browser
 
 PROFILE = load_profile("vn-denunciation-2018")
@@ -62,23 +41,7 @@ RETALIATION_TEXT = "They cut my pay. CANARYRETALIATE52"
 ADDITION_TEXT = "Now they moved me to the archive. CANARYADDITION53"
 PROTECTION_TEXT = "My wife is followed home. CANARYPROTECTION54"
 ASK_TEXT = "Please also keep my address out of the file. CANARYASK55"
-CANARIES = [ESCALATION_TEXT, RETALIATION_TEXT, ADDITION_TEXT]
-
-
-def make_named_case(session: Session, world: World, settings: Settings) -> Made:
-    """A named report received 60 days ago: its 7-working-day triage is long overdue."""
-    keys = NewCaseKeys()
-    recipients = unit_recipients(session, world.unit)
-    report = {"schema": 1, "language": "en", "category": "land", "what": "Land for bribes"}
-    identity = {"schema": 1, "name": "Nguyen Van A"}
-    submission = seal_submission(
-        keys, recipients, category="land", report=report, identity=identity
-    )
-    intake.validate(submission, world.unit, recipients)
-    received = unit_today() - timedelta(days=60)
-    intake.accept(session, submission, world.unit, settings.code_kdf, received)
-    session.commit()
-    return Made(keys.case_id, keys.code)
+CANARIES = [ESCALATION_TEXT, RETALIATION_TEXT, ADDITION_TEXT, PROTECTION_TEXT, ASK_TEXT]
 
 
 def triage_due() -> date:
@@ -91,14 +54,15 @@ def long_date(day: date) -> str:
     return f"{day:%B} {day.day}, {day.year}"
 
 
-def inspector_key(session: Session, world: World, made: Made) -> tuple[Case, bytes]:
-    case = the_case(session, made)
-    return case, case_key(case, world.people["minh"].id, world.key_of("minh"))
+def case_and_key(session: Session, world: World) -> tuple[Case, bytes]:
+    """The case as the server left it, and the case key inspector "minh" unwraps."""
+    case = helpers.the_case(session)
+    return case, inspector_key(world, case)
 
 
-def check_stored(session: Session, world: World, made: Made) -> None:
+def check_stored(session: Session, world: World) -> None:
     """What the reporter wrote is in the database sealed, and the unit's key opens it."""
-    case, key = inspector_key(session, world, made)
+    case, key = case_and_key(session, world)
     assert case.urgent
     [escalation] = [e for e in case.events if e.kind == "escalation"]
     [incident] = case.retaliation_incidents
@@ -112,7 +76,9 @@ def check_stored(session: Session, world: World, made: Made) -> None:
     }
     for text, blob in sealed.items():
         assert blob is not None
-        assert not any(form in blob for form in [text.encode(), *b64_spellings(text.encode())])
+        assert not any(
+            form in blob for form in [text.encode(), *helpers.b64_spellings(text.encode())]
+        )
         assert crypto.open_json(key, crypto.Kind.NOTE, case.public_id, blob)["text"] == text
 
 
@@ -124,21 +90,19 @@ def submit_app(settings: Settings, world: World) -> Flask:
 
 @pytest.fixture
 def made(session: Session, world: World, settings: Settings) -> Made:
-    return make_named_case(session, world, settings)
+    """A named report received 60 days ago: its 7-working-day triage is long overdue."""
+    received = unit_today() - timedelta(days=60)
+    identity = {"schema": 1, "name": "Nguyen Van A"}
+    return helpers.accept_case(session, world, settings, received=received, identity=identity)
 
 
 # --- with JavaScript ----------------------------------------------------------------------
 
 
 def test_the_page_shows_deadlines_escalates_and_adds_to_retaliation_in_the_browser(
-    page: Page,
-    base_url: str,
-    recorder: Recorder,
-    made: Made,
-    session: Session,
-    world: World,
+    page: Page, base_url: str, recorder: Recorder, made: Made, session: Session, world: World
 ) -> None:
-    open_case(page, base_url, made.code)
+    helpers.open_case(page, base_url, made.code)
     app = page.locator("#followup-app")
     assert "Received, not yet read" in app.locator('[data-slot="status"]').inner_text()
     assert "Named, confidential report" in app.inner_text()
@@ -149,14 +113,14 @@ def test_the_page_shows_deadlines_escalates_and_adds_to_retaliation_in_the_brows
     assert triage.locator(".overdue").is_visible()
     assert triage.locator(".deadline-basis").inner_text() == "Set by law: 7 working days."
     assert page.locator('[data-slot="forwarded"]').is_hidden()
-    screenshots(page, "followup-js-overdue")
+    helpers.screenshots(page, "followup-js-overdue")
 
     # Escalate: the form is there while the legal deadline is overdue, then gone.
     escalate = page.locator('#followup-app [data-slot="form-escalate"]')
     assert "within 5 working days" in page.locator('[data-slot="escalate-intro"]').inner_text()
     page.fill("#followup-js-escalate-text", ESCALATION_TEXT)
     escalate.locator("button[type=submit]").click()
-    announced(page, "escalated to the head of the unit")
+    helpers.announced(page, "escalated to the head of the unit")
     escalated = page.locator('#followup-app [data-slot="escalated"]')
     escalated.wait_for(state="visible")
     answer_by = PROFILE.calendar.due_date(unit_today(), 5, PeriodUnit.WORKING_DAYS)
@@ -173,7 +137,7 @@ def test_the_page_shows_deadlines_escalates_and_adds_to_retaliation_in_the_brows
     page.select_option("#followup-js-retaliation-kind", "pay_cut")
     page.fill("#followup-js-retaliation-text", RETALIATION_TEXT)
     page.click('#followup-app [data-slot="form-retaliation"] button[type=submit]')
-    announced(page, "urgent matter")
+    helpers.announced(page, "urgent matter")
     incident = page.locator('#followup-app [data-slot="incidents"] li.incident')
     incident.wait_for(state="visible")
     assert incident.locator("h3").inner_text() == "Pay cut"
@@ -186,25 +150,22 @@ def test_the_page_shows_deadlines_escalates_and_adds_to_retaliation_in_the_brows
     assert form.locator("textarea").get_attribute("aria-invalid") == "true"
     form.locator("textarea").fill(ADDITION_TEXT)
     form.locator("button[type=submit]").click()
-    announced(page, "What you added was sent.")
+    helpers.announced(page, "What you added was sent.")
     page.get_by_text(f"You added to it on: {long_date(unit_today())}.").wait_for()
-    screenshots(page, "followup-js-escalated")
+    helpers.screenshots(page, "followup-js-escalated")
 
-    check_stored(session, world, made)
-    [posted] = recorder.api("/followup/escalate")
+    check_stored(session, world)
+    [posted] = recorder.api("/followup/escalate", "POST")
     assert b'"note"' in posted.body
-    assert len(recorder.api("/followup/retaliation/")) == 1  # the addition, to its incident
-    assert_nothing_leaked(recorder, made.code)
-    for sent in recorder.requests:
-        for text in CANARIES:
-            for form_of_text in [text.encode(), *b64_spellings(text.encode())]:
-                assert form_of_text not in sent.body, f"{text} in {sent.url}"
+    assert len(recorder.api("/followup/retaliation/", "POST")) == 1  # an addition to its incident
+    # No canary, as it is or in base64, in any request's body, URL or headers.
+    helpers.assert_nothing_leaked(recorder, made.code, CANARIES)
 
 
 def test_a_protection_request_is_checked_sealed_and_listed_in_the_browser(
     page: Page, base_url: str, recorder: Recorder, made: Made, session: Session, world: World
 ) -> None:
-    open_case(page, base_url, made.code)
+    helpers.open_case(page, base_url, made.code)
     form = page.locator('#followup-app [data-slot="form-protection"]')
     assert "within 3 working days" in form.inner_text()  # the profile's period
     assert page.locator('[data-slot="no-protections"]').is_visible()
@@ -214,13 +175,13 @@ def test_a_protection_request_is_checked_sealed_and_listed_in_the_browser(
     alert.wait_for(state="visible")
     assert "Choose who needs protection." in alert.inner_text()
     assert "Choose what needs protecting." in alert.inner_text()
-    assert recorder.api("/followup/protection") == []  # refused before anything is sent
+    assert recorder.api("/followup/protection", "POST") == []  # refused before anything is sent
 
     page.select_option("#followup-js-protection-person", "spouse")
     page.select_option("#followup-js-protection-category", "life_health")
     page.check("#followup-js-protection-urgent")
     form.locator("button[type=submit]").click()
-    announced(page, "Your request for protection was sent.")
+    helpers.announced(page, "Your request for protection was sent.")
     listed = page.locator('#followup-app [data-slot="protections"] li.protection')
     listed.wait_for(state="visible")
     assert "My husband or wife: Life and health" in listed.inner_text()
@@ -228,7 +189,7 @@ def test_a_protection_request_is_checked_sealed_and_listed_in_the_browser(
     assert "Urgent." in listed.inner_text()
     assert page.input_value("#followup-js-protection-text") == ""
 
-    case, key = inspector_key(session, world, made)
+    case, key = case_and_key(session, world)
     [record] = case.protections
     assert (record.requested_by, record.urgent) == (Party.REPORTER, True)
     assert record.written_confirmation_due is not None
@@ -236,17 +197,19 @@ def test_a_protection_request_is_checked_sealed_and_listed_in_the_browser(
     assert PROTECTION_TEXT.encode() not in record.details
     opened = crypto.open_json(key, crypto.Kind.NOTE, case.public_id, record.details)
     assert opened == {"schema": 1, "text": PROTECTION_TEXT}
-    [posted] = recorder.api("/followup/protection")
-    assert all(spelling not in posted.body for spelling in b64_spellings(PROTECTION_TEXT.encode()))
+    [posted] = recorder.api("/followup/protection", "POST")
+    assert all(
+        spelling not in posted.body for spelling in helpers.b64_spellings(PROTECTION_TEXT.encode())
+    )
     assert PROTECTION_TEXT.encode() not in posted.body
-    assert_nothing_leaked(recorder, made.code)
+    helpers.assert_nothing_leaked(recorder, made.code, CANARIES)
 
 
 def test_the_reporter_asks_about_protection_in_place_from_the_browser(
     page: Page, base_url: str, recorder: Recorder, made: Made, session: Session, world: World
 ) -> None:
-    record = granted(session, world, the_case(session, made))
-    open_case(page, base_url, made.code)
+    record = granted(session, world, helpers.the_case(session))
+    helpers.open_case(page, base_url, made.code)
     item = page.locator(f"#followup-js-protection-{record.id}")
     assert "Granted: protection is in place" in item.inner_text()
     form = item.locator("form")
@@ -258,27 +221,27 @@ def test_the_reporter_asks_about_protection_in_place_from_the_browser(
     assert "Choose what you ask for." in alert.inner_text()
     page.select_option(f"#followup-js-protection-{record.id}-ask", "add")
     form.locator("button[type=submit]").click()
-    announced(page, "What you asked was sent.")
+    helpers.announced(page, "What you asked was sent.")
     item.get_by_text("Its answer is pending.").wait_for()
     assert page.input_value(f"#followup-js-protection-{record.id}-text") == ""
 
-    case, key = inspector_key(session, world, made)
+    case, key = case_and_key(session, world)
     [ask] = [e for e in case.events if e.kind == "protection_ask"]
     assert ask.data == {"protection_id": record.id, "ask": "add"}
     assert ask.grounds is not None
     assert ASK_TEXT.encode() not in ask.grounds
     opened = crypto.open_json(key, crypto.Kind.NOTE, case.public_id, ask.grounds)
     assert opened == {"schema": 1, "text": ASK_TEXT}
-    [posted] = recorder.api(f"/followup/protection/{record.id}/asks")
+    [posted] = recorder.api(f"/followup/protection/{record.id}/asks", "POST")
     assert ASK_TEXT.encode() not in posted.body
-    assert all(spelling not in posted.body for spelling in b64_spellings(ASK_TEXT.encode()))
-    assert_nothing_leaked(recorder, made.code)
+    assert all(spelling not in posted.body for spelling in helpers.b64_spellings(ASK_TEXT.encode()))
+    helpers.assert_nothing_leaked(recorder, made.code, CANARIES)
 
 
 def test_a_forwarded_report_says_where_it_went_and_opens_with_the_same_code(
     page: Page, base_url: str, made: Made, session: Session, world: World
 ) -> None:
-    case = the_case(session, made)
+    case = helpers.the_case(session)
     other = add_unit(session, "thanh-tra-bo")
     other.name = "Thanh tra Bo Tai nguyen"
     session.add(
@@ -294,7 +257,7 @@ def test_a_forwarded_report_says_where_it_went_and_opens_with_the_same_code(
     case.unit = other
     workflow.arrive(case, today=unit_today())
     session.commit()
-    open_case(page, base_url, made.code)
+    helpers.open_case(page, base_url, made.code)
     notice = page.locator('#followup-app [data-slot="forwarded"]')
     assert notice.is_visible()
     assert notice.inner_text().startswith(
@@ -307,59 +270,23 @@ def test_a_forwarded_report_says_where_it_went_and_opens_with_the_same_code(
 # --- without JavaScript -------------------------------------------------------------------
 
 
-@pytest.fixture
-def nojs_page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(java_script_enabled=False, viewport=DESKTOP)
-    page = context.new_page()
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            errors.append(message.text)
-
-    page.on("console", on_console)
-    try:
-        yield page
-    finally:
-        context.close()
-    assert errors == []
-
-
-@pytest.fixture
-def nojs_base(engine: Engine, tmp_path: Path, world: World, made: Made) -> Iterator[str]:
-    settings = Settings.from_env(
-        {
-            **TEST_ENV,
-            "MINHBACH_INSTANCE": str(tmp_path / "nojs"),
-            "MINHBACH_DATABASE_URL": str(engine.url),
-        }
-    )
-    with serve(create_app(settings)) as base:
-        yield base
-
-
-def submit(page: Page, button: str) -> None:
-    with page.expect_navigation():
-        page.get_by_role("button", name=button).click()
-
-
+@pytest.mark.no_javascript
 def test_without_javascript_the_same_page_shows_deadlines_and_takes_the_same_steps(
-    nojs_page: Page, nojs_base: str, made: Made, session: Session, world: World
+    page: Page, base_url: str, made: Made, session: Session, world: World
 ) -> None:
-    page = nojs_page
-    page.goto(f"{nojs_base}/followup")
+    page.goto(f"{base_url}/followup")
     page.fill("#code", made.code.display())
-    submit(page, "Open my report")
-    assert page.url == f"{nojs_base}/followup/case"
+    helpers.submit_with(page, "Open my report")
+    assert page.url == f"{base_url}/followup/case"
     assert page.locator("#followup-app").is_hidden()
     triage = page.locator("#deadline-triage")
     assert triage.locator(".deadline-due").inner_text() == f"Due by {long_date(triage_due())}."
     assert triage.locator(".overdue").inner_text().lower() == "overdue"
     assert "Set by law: 7 working days." in triage.inner_text()
-    screenshots(page, "followup-overdue")
+    helpers.screenshots(page, "followup-overdue")
 
     page.fill("#escalate_text", ESCALATION_TEXT)
-    submit(page, "Escalate my report")
+    helpers.submit_with(page, "Escalate my report")
     assert "escalated to the head of the unit" in page.get_by_role("status").first.inner_text()
     assert page.locator("#escalated-notice").is_visible()
     assert page.locator("#escalate-form").count() == 0
@@ -367,7 +294,7 @@ def test_without_javascript_the_same_page_shows_deadlines_and_takes_the_same_ste
 
     page.select_option("#retaliation_kind", "pay_cut")
     page.fill("#retaliation_text", RETALIATION_TEXT)
-    submit(page, "Report retaliation")
+    helpers.submit_with(page, "Report retaliation")
     incident = page.locator("li.incident")
     assert incident.locator("h3").inner_text() == "Pay cut"
     incident.locator("textarea").fill(ADDITION_TEXT)
@@ -375,7 +302,7 @@ def test_without_javascript_the_same_page_shows_deadlines_and_takes_the_same_ste
         incident.get_by_role("button", name="Add to this report").click()
     assert "What you added was sent." in page.get_by_role("status").first.inner_text()
     assert f"You added to it on: {long_date(unit_today())}." in incident.inner_text()
-    screenshots(page, "followup-escalated")
+    helpers.screenshots(page, "followup-escalated")
 
-    assert page.locator(CASE_HEADING).count() == 0  # the no-JS page, not the script's
-    check_stored(session, world, made)
+    assert page.locator(helpers.CASE_HEADING).count() == 0  # the no-JS page, not the script's
+    check_stored(session, world)

@@ -10,23 +10,12 @@ report with exclusions, and the form's own checks.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import (
-    Browser,
-    ConsoleMessage,
-    FilePayload,
-    Page,
-    Request,
-    Route,
-)
-from sqlalchemy import select
+from playwright.sync_api import Page, Route
 from sqlalchemy.orm import Session
 
 import crypto
@@ -42,26 +31,18 @@ from store.models import (
     WrapPurpose,
 )
 from submit import pow
-from tests.browser.fixtures_submit import (
-    MAX_FILE_SIZE,
-    base_url,
-    settings,
-    submit_app,
-)
-from tests.browser.screens import DESKTOP, screenshots
+from tests.browser import helpers
+from tests.browser.conftest import MAX_FILE_SIZE
+from tests.browser.helpers import Recorder
 from tests.store.factories import add_inspector
-from tests.submit.test_report_form import CODE, case_key, open_attachment, open_report
+from tests.submit.test_report_form import case_key, open_attachment, open_report
 from tests.worlds import World
 
-__all__ = ["base_url", "settings", "submit_app"]  # fixtures
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-REPORT_JS = ROOT / "submit" / "static" / "js" / "report"
-MAIN_JS = ROOT / "submit" / "static" / "js" / "main.js"
-PARTIAL = ROOT / "submit" / "templates" / "report_js.html"
-TIMEOUT_MS = 20_000
-ENCRYPTED_HERE = "encrypted on this device before they are sent"
+REPORT_JS = helpers.ROOT / "submit" / "static" / "js" / "report"
+MAIN_JS = helpers.ROOT / "submit" / "static" / "js" / "main.js"
+PARTIAL = helpers.ROOT / "submit" / "templates" / "report_js.html"
 CANNOT_ENCRYPT = "This browser cannot encrypt your report itself"
 
 # ASCII canaries, so that each has one spelling in UTF-8, JSON, URLs and headers.
@@ -91,128 +72,9 @@ BIG = file_bytes(300 * 1024 + 123, b"big")  # several chunks, several PATCH requ
 SMALL = file_bytes(5000, b"small")
 
 
-@dataclass
-class Sent:
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Recorder:
-    """Every request the page sends, and every console message it writes."""
-
-    requests: list[Sent] = field(default_factory=list)
-    console: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def on_request(self, request: Request) -> None:
-        body = request.post_data_buffer or b""
-        self.requests.append(Sent(request.method, request.url, request.headers, body))
-
-    def on_console(self, message: ConsoleMessage) -> None:
-        self.console.append(message.text)
-        # An aborted request (the resume test) and a missing favicon log a load failure.
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.errors.append(message.text)
-
-    def api(self, method: str | None = None) -> list[Sent]:
-        return [
-            sent
-            for sent in self.requests
-            if "/api/" in sent.url and (method is None or sent.method == method)
-        ]
-
-
-@pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
-def page(browser: Browser, recorder: Recorder) -> Iterator[Page]:
-    """A JavaScript page that records its traffic and fails on any error it logs (CSP too)."""
-    context = browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.on("request", recorder.on_request)
-    page.on("console", recorder.on_console)
-    page.on("pageerror", lambda error: recorder.errors.append(f"page error: {error}"))
-    try:
-        yield page
-    finally:
-        context.close()
-    assert recorder.errors == []
-
-
-def open_form(page: Page, base_url: str) -> None:
-    page.goto(f"{base_url}/report")
-    page.wait_for_function(
-        "text => document.getElementById('encryption-mode').textContent.includes(text)",
-        arg=ENCRYPTED_HERE,
-    )
-
-
-def fill(page: Page, values: dict[str, str]) -> None:
-    page.select_option("#category", "land")
-    for name, text in values.items():
-        page.fill(f"#{name}", text)
-
-
-def attach(page: Page, *files: tuple[str, str, bytes]) -> None:
-    payloads: list[FilePayload] = [
-        {"name": name, "mimeType": kind, "buffer": data} for name, kind, data in files
-    ]
-    page.set_input_files("#files", files=payloads)
-
-
-def send_and_read_code(page: Page) -> str:
-    page.click("#report-form button[type=submit]")
-    code = page.locator("#follow-up-code")
-    code.wait_for(state="visible")
-    text = code.inner_text().strip()
-    assert CODE.fullmatch(text)
-    return text
-
-
-def cases(session: Session) -> list[Case]:
-    session.rollback()  # end the read transaction, so the app's commits are seen
-    return list(session.scalars(select(Case)).all())
-
-
-def the_case(session: Session) -> Case:
-    [case] = cases(session)
-    return case
-
-
-def spellings(secret: bytes) -> list[bytes]:
-    """The secret, and what any base64 text holding it must contain, at each alignment."""
-    found = [secret]
-    for shift in range(3):
-        for encode in (base64.b64encode, base64.urlsafe_b64encode):
-            text = encode(b"\0" * shift + secret).rstrip(b"=")
-            # Drop the characters that mix in the neighbours' bits at either end.
-            start = (shift * 4 + 2) // 3
-            end = len(text) - 2
-            found.append(text[start:end])
-    return found
-
-
 def canaries(text: str) -> list[str]:
     """The canary words alone: found whatever escaping the text around them got."""
     return re.findall(r"CANARY[A-Z]+[0-9]+", text)
-
-
-def assert_nothing_leaks(recorder: Recorder, secrets: list[bytes]) -> None:
-    assert recorder.requests, "no request was recorded"
-    for sent in recorder.requests:
-        haystack = b"\n".join(
-            [sent.url.encode(), repr(sorted(sent.headers.items())).encode(), sent.body]
-        )
-        for secret in secrets:
-            for spelling in spellings(secret):
-                assert spelling not in haystack, (sent.method, sent.url, secret)
 
 
 def reporter_wrap(case: Case, purpose: WrapPurpose) -> bytes:
@@ -259,17 +121,18 @@ def test_report_and_files_leave_the_page_encrypted_and_open_for_the_inspector(
     session: Session,
     world: World,
     settings: Settings,
+    store: FilesystemBlobStore,
 ) -> None:
-    open_form(page, base_url)
+    helpers.open_form(page, base_url)
     # Spaces around an answer are dropped, as the server drops them; line breaks inside stay.
-    fill(page, {**TEXT, "evidence": f"  {TEXT['evidence']}\n\n", "where": " \u3000 "})
-    attach(page, (BIG_NAME, "application/pdf", BIG), (SMALL_NAME, "image/jpeg", SMALL))
-    code_text = send_and_read_code(page)
+    helpers.fill(page, {**TEXT, "evidence": f"  {TEXT['evidence']}\n\n", "where": " \u3000 "})
+    helpers.attach(page, (BIG_NAME, "application/pdf", BIG), (SMALL_NAME, "image/jpeg", SMALL))
+    code_text = helpers.send_and_read_code(page)
 
-    assert page.evaluate("document.activeElement.tagName") == "H1"
+    assert helpers.focused_tag(page) == "H1"
     assert "MB-" in page.locator("#report-reference").inner_text()
     assert page.locator("#report-form").count() == 0
-    screenshots(page, "report-js-confirmation")
+    helpers.screenshots(page, "report-js-confirmation")
 
     code = crypto.FollowUpCode.parse(code_text)
     canonical = code_text.replace("-", "")
@@ -277,17 +140,17 @@ def test_report_and_files_leave_the_page_encrypted_and_open_for_the_inspector(
     secrets += [canary.encode() for value in TEXT.values() for canary in canaries(value)]
     secrets += [FILE_CANARY, BIG_NAME.encode(), SMALL_NAME.encode(), b"CANARYNAME8"]
     secrets += [code_text.encode(), canonical.encode(), code.lookup_token().hex().encode()]
-    assert_nothing_leaks(recorder, secrets)
-    assert not any(code_text in text or canonical in text for text in recorder.console)
+    helpers.assert_not_sent(recorder, secrets)
+    helpers.assert_not_logged(recorder, [code_text, canonical])
     assert_nothing_stored_in_the_browser(page, code_text)
 
-    patches = recorder.api("PATCH")
+    patches = recorder.api(method="PATCH")
     assert len(patches) >= 3  # the big file took more than one request
     sent = sum(len(p.body) for p in patches)
     assert sent == uploads.ciphertext_limit(len(BIG)) + uploads.ciphertext_limit(len(SMALL))
     assert all(p.headers.get("x-csrftoken") for p in recorder.api() if p.method != "GET")
 
-    case = the_case(session)
+    case = helpers.the_case(session)
     assert case.submitted_with_js
     assert case.track is Track.ANONYMOUS
     assert page.locator("#report-reference").inner_text() == intake.public_reference(case.public_id)
@@ -299,7 +162,6 @@ def test_report_and_files_leave_the_page_encrypted_and_open_for_the_inspector(
         "where": "",
         **TEXT,
     }
-    store = FilesystemBlobStore(settings.blob_path)
     opened = [open_attachment(store, case, key, a) for a in case.attachments]
     assert [(m.name, m.type, data) for m, data in opened] == [
         (BIG_NAME, "application/pdf", BIG),
@@ -329,7 +191,7 @@ def test_an_interrupted_upload_resumes_where_the_server_stopped(
     recorder: Recorder,
     session: Session,
     world: World,
-    settings: Settings,
+    store: FilesystemBlobStore,
 ) -> None:
     """The first PATCH delivers half its bytes (cut inside a chunk), then the connection
     drops: the page must ask the offset and send only the rest."""
@@ -353,20 +215,20 @@ def test_an_interrupted_upload_resumes_where_the_server_stopped(
         route.abort("connectionreset")
 
     page.route("**/api/v1/uploads/*", cut_first_patch)
-    open_form(page, base_url)
-    fill(page, {"what": TEXT["what"]})
-    attach(page, (BIG_NAME, "application/pdf", BIG))
-    send_and_read_code(page)
+    helpers.open_form(page, base_url)
+    helpers.fill(page, {"what": TEXT["what"]})
+    helpers.attach(page, (BIG_NAME, "application/pdf", BIG))
+    helpers.send_and_read_code(page)
 
     [half] = delivered
     methods = [(sent.method, sent.headers.get("upload-offset")) for sent in recorder.api()]
     first_patch = methods.index(("PATCH", "0"))
     assert ("HEAD", None) in methods[first_patch:]
     assert ("PATCH", str(half)) in methods[first_patch:]
-    case = the_case(session)
+    case = helpers.the_case(session)
     key = case_key(case, world.people["minh"].id, world.key_of("minh"))
     [attachment] = case.attachments
-    meta, data = open_attachment(FilesystemBlobStore(settings.blob_path), case, key, attachment)
+    meta, data = open_attachment(store, case, key, attachment)
     assert (meta.name, data) == (BIG_NAME, BIG)
 
 
@@ -396,14 +258,11 @@ def test_without_x25519_the_form_posts_and_the_server_encrypts(
         "text => document.getElementById('encryption-mode').textContent.includes(text)",
         arg=CANNOT_ENCRYPT,
     )
-    fill(page, {"what": TEXT["what"], "who": TEXT["who"]})
-    with page.expect_navigation():
-        page.click("#report-form button[type=submit]")
-    code_text = page.locator("#follow-up-code").inner_text().strip()
-    assert CODE.fullmatch(code_text)
+    helpers.fill(page, {"what": TEXT["what"], "who": TEXT["who"]})
+    helpers.post_and_read_code(page)
 
     assert recorder.api() == []
-    case = the_case(session)
+    case = helpers.the_case(session)
     assert not case.submitted_with_js
     key = case_key(case, world.people["lan"].id, world.key_of("lan"))
     assert open_report(case, key)["what"] == TEXT["what"]
@@ -424,20 +283,22 @@ def test_a_named_report_opens_its_identity_only_to_the_custodian(
     page: Page, base_url: str, recorder: Recorder, session: Session, world: World
 ) -> None:
     minh, lan, hoa = (world.people[name].id for name in ("minh", "lan", "hoa"))
-    open_form(page, base_url)
-    fill(page, {"what": TEXT["what"], **IDENTITY, "protection_details": "Bi de doa CANARYP66"})
+    helpers.open_form(page, base_url)
+    helpers.fill(
+        page, {"what": TEXT["what"], **IDENTITY, "protection_details": "Bi de doa CANARYP66"}
+    )
     page.check(f"#excluded-{minh}")
     page.check("#protection_people-reporter")
     page.check("#protection_people-child")
     page.check("#protection_kinds-job")
-    code = crypto.FollowUpCode.parse(send_and_read_code(page))
-    assert_nothing_leaks(
+    code = crypto.FollowUpCode.parse(helpers.send_and_read_code(page))
+    helpers.assert_not_sent(
         recorder,
         [b"CANARYP66"]
         + [canary.encode() for value in IDENTITY.values() for canary in canaries(value)],
     )
 
-    case = the_case(session)
+    case = helpers.the_case(session)
     assert case.track is Track.NAMED
     assert {e.inspector_id for e in case.exclusions} == {minh}
     assert inspectors_with(case, WrapPurpose.CASE_KEY) == {lan, hoa}
@@ -498,16 +359,16 @@ def test_a_refused_report_says_why_and_keeps_everything_typed(
     def refuse(route: Route) -> None:
         # While the envelope is on its way: progress shown, the form locked.
         seen_while_sending.append(page.locator("progress").is_visible())
-        seen_while_sending.append(page.locator("#report-form button[type=submit]").is_disabled())
-        screenshots(page, "report-js-progress", around="progress")
+        seen_while_sending.append(page.locator(helpers.SEND_REPORT).is_disabled())
+        helpers.screenshots(page, "report-js-progress", around="progress")
         route.fulfill(status=413, json=refusal)
 
     page.route("**/api/v1/reports", refuse)
-    open_form(page, base_url)
-    fill(page, {"what": TEXT["what"], "who": TEXT["who"]})
-    attach(page, (SMALL_NAME, "image/jpeg", SMALL))
+    helpers.open_form(page, base_url)
+    helpers.fill(page, {"what": TEXT["what"], "who": TEXT["who"]})
+    helpers.attach(page, (SMALL_NAME, "image/jpeg", SMALL))
     with page.expect_request(lambda request: request.method == "DELETE"):
-        page.click("#report-form button[type=submit]")  # the upload is not left to expire
+        page.click(helpers.SEND_REPORT)  # the upload is not left to expire
 
     alert = page.locator("[role=alert]", has_text="The report is too large.")
     alert.wait_for(state="visible")
@@ -517,14 +378,14 @@ def test_a_refused_report_says_why_and_keeps_everything_typed(
     assert page.evaluate("document.activeElement.closest('[role=alert]') !== null")
     assert not page.locator(".report-js-fallback").is_visible()  # the server would refuse too
     assert page.locator("#who").input_value() == TEXT["who"]
-    assert page.locator("#report-form button[type=submit]").is_enabled()
-    assert len(recorder.api("DELETE")) == 1
-    assert cases(session) == []
-    screenshots(page, "report-js-failure", around="[role=alert]")
+    assert page.locator(helpers.SEND_REPORT).is_enabled()
+    assert len(recorder.api(method="DELETE")) == 1
+    assert helpers.committed_cases(session) == []
+    helpers.screenshots(page, "report-js-failure", around="[role=alert]")
 
     page.unroute("**/api/v1/reports")
-    send_and_read_code(page)
-    assert the_case(session).submitted_with_js
+    helpers.send_and_read_code(page)
+    assert helpers.the_case(session).submitted_with_js
 
 
 def test_when_the_readers_change_meanwhile_the_keys_are_wrapped_again(
@@ -547,16 +408,16 @@ def test_when_the_readers_change_meanwhile_the_keys_are_wrapped_again(
         route.fulfill(status=409, json=refusal)
 
     page.route("**/api/v1/reports", join_then_refuse)
-    open_form(page, base_url)
-    fill(page, {"what": TEXT["what"]})
-    attach(page, (SMALL_NAME, "image/jpeg", SMALL))
-    send_and_read_code(page)
+    helpers.open_form(page, base_url)
+    helpers.fill(page, {"what": TEXT["what"]})
+    helpers.attach(page, (SMALL_NAME, "image/jpeg", SMALL))
+    helpers.send_and_read_code(page)
 
-    posts = [sent.url.rsplit("/", 1)[-1] for sent in recorder.api("POST")]
+    posts = [sent.url.rsplit("/", 1)[-1] for sent in recorder.api(method="POST")]
     assert posts.count("reports") == 2
     assert posts.count("uploads") == 1
-    assert len([s for s in recorder.api("GET") if s.url.endswith("/recipients")]) == 2
-    case = the_case(session)
+    assert len([s for s in recorder.api(method="GET") if s.url.endswith("/recipients")]) == 2
+    case = helpers.the_case(session)
     [newcomer] = joined
     assert newcomer in inspectors_with(case, WrapPurpose.CASE_KEY)
     key = case_key(case, newcomer, newcomer_key)
@@ -580,19 +441,19 @@ def test_when_the_browser_fails_the_server_path_is_offered(
     """Encryption passed its checks at load, then fails: the page says so and offers to
     send the form as without JavaScript, which then works."""
     page.context.add_init_script(BREAKABLE_ENCRYPTION)
-    open_form(page, base_url)
+    helpers.open_form(page, base_url)
     page.evaluate("globalThis.breakEncryption = true")
-    fill(page, {"what": TEXT["what"]})
-    page.click("#report-form button[type=submit]")
+    helpers.fill(page, {"what": TEXT["what"]})
+    page.click(helpers.SEND_REPORT)
     fallback = page.locator(".report-js-fallback button")
     fallback.wait_for(state="visible")
     assert "could not finish encrypting" in page.locator("[role=alert]").inner_text()
-    assert recorder.api("POST") == []  # nothing was sent before the keys were needed
+    assert recorder.api(method="POST") == []  # nothing was sent before the keys were needed
 
     with page.expect_navigation():
         fallback.click()
-    assert CODE.fullmatch(page.locator("#follow-up-code").inner_text().strip())
-    assert not the_case(session).submitted_with_js
+    helpers.read_code(page)
+    assert not helpers.the_case(session).submitted_with_js
 
 
 # --- the form's own checks ---------------------------------------------------------------
@@ -601,13 +462,13 @@ def test_when_the_browser_fails_the_server_path_is_offered(
 def test_mistakes_are_shown_by_the_fields_and_nothing_is_sent(
     page: Page, base_url: str, recorder: Recorder, session: Session
 ) -> None:
-    open_form(page, base_url)
+    helpers.open_form(page, base_url)
     page.select_option("#category", "land")
     page.fill("#what", "   ")
     page.fill("#who", TEXT["who"])
     page.check("#protection_people-reporter")
-    attach(page, (BIG_NAME, "application/pdf", b"x" * (MAX_FILE_SIZE + 1)))
-    page.click("#report-form button[type=submit]")
+    helpers.attach(page, (BIG_NAME, "application/pdf", b"x" * (MAX_FILE_SIZE + 1)))
+    page.click(helpers.SEND_REPORT)
 
     summary = page.locator(".error-summary")
     summary.wait_for(state="visible")
@@ -625,7 +486,7 @@ def test_mistakes_are_shown_by_the_fields_and_nothing_is_sent(
     assert page.locator("#who").input_value() == TEXT["who"]
     assert page.locator("#protection_people-reporter").is_checked()
     assert len(page.locator(".error-summary li").all()) == 3
-    screenshots(page, "report-js-errors")
+    helpers.screenshots(page, "report-js-errors")
     assert recorder.api() == []
 
     # Corrected, the same form goes through, and the old messages are gone.
@@ -634,9 +495,9 @@ def test_mistakes_are_shown_by_the_fields_and_nothing_is_sent(
     page.keyboard.type(TEXT["what"])
     page.uncheck("#protection_people-reporter")
     page.set_input_files("#files", files=[])
-    send_and_read_code(page)
+    helpers.send_and_read_code(page)
     assert page.locator(".field-error, .error-summary, [aria-invalid]").count() == 0
-    assert the_case(session).submitted_with_js
+    assert helpers.the_case(session).submitted_with_js
 
 
 # --- pieces -----------------------------------------------------------------------------
