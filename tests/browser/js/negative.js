@@ -337,6 +337,9 @@ function mentions(fragment) {
 export async function files() {
   const report = new Report();
   const data = bytes.randomBytes(SIZE);
+  // Never zero: a size one short must then cut a byte that is not padding (a random zero
+  // there would pass as padding, one run in 256).
+  data[SIZE - 1] = 0xff;
   const { stream, meta } = await encrypt(data);
   const { head, parts } = chunks(stream);
   report.equal("round trip", bytes.toHex(await decrypt(stream, meta)), bytes.toHex(data));
