@@ -111,6 +111,8 @@ def find_case(
 
     Every candidate with the token's 40-bit index is verified (and none at all still
     costs one Argon2id run), so a wrong code and an unknown one take the same time.
+    The transaction is ended before that slow run, so that no lock waits on it: call this
+    with nothing pending. The candidates stay loaded.
     """
     candidates = session.scalars(
         select(Case)
@@ -121,6 +123,7 @@ def find_case(
         )
         .order_by(Case.id)
     ).all()
+    session.commit()
     position = crypto.verify_lookup_token(
         lookup_token, [case.lookup_hash for case in candidates], params
     )

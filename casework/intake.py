@@ -109,10 +109,22 @@ def validate(submission: Submission, unit: Unit, recipients: UnitRecipients) -> 
     _check_attachments(submission.attachments)
 
 
+def lookup_hash(submission: Submission, code_kdf: crypto.Argon2Params) -> bytes:
+    """The slow hash of the submission's lookup token, to store with the case.
+
+    Run it before the transaction that stores the case: Argon2id takes a good part of a
+    second and 64 MiB, and no lock should wait on it.
+    """
+    return crypto.hash_lookup_token(submission.lookup_token, code_kdf)
+
+
 def accept(
-    session: Session, submission: Submission, unit: Unit, code_kdf: crypto.Argon2Params, today: date
+    session: Session, submission: Submission, unit: Unit, lookup_hash: bytes, today: date
 ) -> Case:
-    """Add the case and everything it carries to ``session``; the caller commits."""
+    """Add the case and everything it carries to ``session``; the caller commits.
+
+    ``lookup_hash`` is ``lookup_hash(submission, ...)``, computed beforehand.
+    """
     if session.scalar(select(Case.id).where(Case.public_id == submission.case_id)) is not None:
         raise IntakeError("duplicate_case", "This report was already received.")
     case = Case(
@@ -124,7 +136,7 @@ def accept(
         received_on=today,
         status_changed_on=today,
         lookup_index=crypto.lookup_index(submission.lookup_token),
-        lookup_hash=crypto.hash_lookup_token(submission.lookup_token, code_kdf),
+        lookup_hash=lookup_hash,
         reporter_public_key=submission.reporter_public_key,
         body=submission.report,
         identity=submission.identity,

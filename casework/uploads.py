@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from crypto.encoding import b64u_decode, b64u_encode
@@ -158,6 +158,15 @@ def offset(session: Session, store: BlobStore, token: str, now: datetime) -> Pro
     return Progress(_arrived(store, upload), upload.declared_size)
 
 
+@dataclass(frozen=True)
+class Appending:
+    """An append that may start: the upload's stored id, where it stands, how far it may go."""
+
+    upload_id: str
+    position: int
+    declared_size: int
+
+
 def append(
     session: Session,
     store: BlobStore,
@@ -168,11 +177,35 @@ def append(
     *,
     length: int | None = None,
 ) -> int:
-    """Append ``pieces`` at ``expected_offset``, each made durable as it arrives.
+    """Append ``pieces`` at ``expected_offset``, each made durable as it arrives, and
+    record the new offset in ``session``. Returns the new offset.
+
+    The three steps, for a caller that must not hold a transaction open while the pieces
+    arrive (the HTTP route): ``begin_append``, ``write_pieces``, ``record_offset``.
+    """
+    appending = begin_append(session, store, token, expected_offset, now, length=length)
+    try:
+        position = write_pieces(store, appending, pieces)
+    except (OffsetConflict, BeyondDeclaredSize) as stopped:
+        record_offset(session, appending.upload_id, stopped.current)
+        raise
+    record_offset(session, appending.upload_id, position)
+    return position
+
+
+def begin_append(
+    session: Session,
+    store: BlobStore,
+    token: str,
+    expected_offset: int,
+    now: datetime,
+    *,
+    length: int | None = None,
+) -> Appending:
+    """Check that an append at ``expected_offset`` may start; reads only.
 
     ``length`` (the request's Content-Length, if known) refuses an oversized body before
-    reading it. If ``pieces`` raises (the client went away), what was appended stays.
-    Returns the new offset.
+    reading it. Raises UploadNotFound, OffsetConflict or BeyondDeclaredSize.
     """
     upload = _live(session, token, now)
     position = _arrived(store, upload)
@@ -180,19 +213,39 @@ def append(
         raise OffsetConflict(position)
     if length is not None and position + length > upload.declared_size:
         raise BeyondDeclaredSize(position)
+    return Appending(upload.id, position, upload.declared_size)
+
+
+def write_pieces(store: BlobStore, appending: Appending, pieces: Iterable[bytes]) -> int:
+    """Append ``pieces`` to the scratch file, each durable as it arrives; no database.
+
+    If ``pieces`` raises (the client went away), what was appended stays. Raises
+    BeyondDeclaredSize or OffsetConflict (with the offset reached) or UploadNotFound.
+    Returns the new offset.
+    """
+    position = appending.position
     for piece in pieces:
-        if position + len(piece) > upload.declared_size:
-            _record(upload, position)
+        if position + len(piece) > appending.declared_size:
             raise BeyondDeclaredSize(position)
         try:
-            position = store.scratch_append(upload.id, piece, position)
+            position = store.scratch_append(appending.upload_id, piece, position)
         except OffsetMismatch as exc:  # another request appended in the meantime
-            _record(upload, exc.current)
             raise OffsetConflict(exc.current) from None
         except ScratchNotFound:  # collected or claimed in the meantime
             raise UploadNotFound("no such upload") from None
-    _record(upload, position)
     return position
+
+
+def record_offset(session: Session, upload_id: str, position: int) -> None:
+    """Bring the row's ``offset`` and ``completed`` in step with the scratch file.
+
+    One UPDATE, no read: an upload claimed or collected meanwhile is simply not there.
+    """
+    session.execute(
+        update(Upload)
+        .where(Upload.id == upload_id)
+        .values(offset=position, completed=Upload.declared_size == position)
+    )
 
 
 def delete(session: Session, store: BlobStore, token: str, now: datetime) -> None:
@@ -213,8 +266,9 @@ def claim(
     """Turn complete uploads of ``unit`` into blobs and delete their rows.
 
     All or nothing: if any upload is unknown, expired, of another unit or incomplete,
-    nothing is committed. If the caller's transaction fails afterwards, it must
-    ``release`` the returned blobs (the uploads are gone either way).
+    nothing is committed. If the caller's transaction fails afterwards, it rolls back and
+    calls ``unclaim``: the uploads are then as they were, and the same submission can be
+    sent again.
     """
     if len(set(upload_ids)) != len(upload_ids):
         raise UploadNotFound("an upload is claimed twice")
@@ -235,15 +289,18 @@ def claim(
             session.delete(upload)
         session.flush()
     except BaseException:
-        release(store, [item.blob_id for item in claimed])
+        unclaim(store, claimed)
         raise
     return claimed
 
 
-def release(store: BlobStore, blob_ids: Iterable[str]) -> None:
-    """Delete blobs made by ``claim`` for a submission that then failed."""
-    for blob_id in blob_ids:
-        store.delete(blob_id)
+def unclaim(store: BlobStore, claimed: Iterable[Claimed]) -> None:
+    """Give blobs made by ``claim`` back to their uploads, after the claiming transaction
+    was rolled back (which restored the uploads' rows)."""
+    for item in claimed:
+        upload_id = storage_id(item.upload_id)
+        if upload_id is not None:  # claim took only well-formed tokens
+            store.scratch_restore(item.blob_id, upload_id)
 
 
 def collect_garbage(
@@ -284,8 +341,3 @@ def _arrived(store: BlobStore, upload: Upload) -> int:
         return store.scratch_size(upload.id)
     except ScratchNotFound:
         raise UploadNotFound("no such upload") from None
-
-
-def _record(upload: Upload, position: int) -> None:
-    upload.offset = position
-    upload.completed = position == upload.declared_size

@@ -31,6 +31,7 @@ from cli.passphrases import generate_passphrase
 from cli.runtime import Runtime, pass_runtime
 from cli.units import create_unit
 from crypto import Argon2Params
+from store.fs import process_lock
 from store.models import Inspector, InspectorRole, Unit
 
 SLUG = "demo"
@@ -82,7 +83,8 @@ def demo(runtime: Runtime, submit_url: str, review_url: str, reuse: bool) -> Non
         )
     files = DemoFiles.under(settings.instance_path)
     migrate(runtime)
-    with runtime.session() as session:
+    # Two demos started at once: the second waits for the first, then finds it set up.
+    with process_lock(settings.instance_path / ".demo.lock"), runtime.session() as session:
         if session.scalar(select(Unit.id).where(Unit.slug == SLUG)) is not None:
             if reuse and files.credentials.exists():
                 print_summary(read_credentials(files.credentials), files)

@@ -225,7 +225,9 @@ def _submit(
         else None,
         protection=protection,
     )
-    case = intake.accept(session, submission, unit, code_kdf, plan.received_on)
+    case = intake.accept(
+        session, submission, unit, intake.lookup_hash(submission, code_kdf), plan.received_on
+    )
     session.flush()
     return case, keys
 

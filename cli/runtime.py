@@ -25,6 +25,7 @@ from store.db import (
     is_sqlite,
     make_engine,
     session_factory,
+    writing,
 )
 from store.models import Unit
 
@@ -70,8 +71,9 @@ class Runtime:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session on the migrated database. Commands commit explicitly; the rest is
-        rolled back when the block ends."""
-        with session_factory(self.migrated_engine())() as session:
+        rolled back when the block ends. Its transactions write (``store.db.writing``):
+        the apps may be writing at the same moment."""
+        with session_factory(writing(self.migrated_engine()))() as session:
             yield session
 
     def close(self) -> None:

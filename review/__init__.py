@@ -26,7 +26,7 @@ from review.labels import init_labels
 from review.limits import init_limits
 from review.network import init_network_allowlist
 from review.settings import EXTENSION as SETTINGS
-from web.database import init_database
+from web.database import init_database, replay_on_transient_errors
 from web.errors import error_response, init_errors
 from web.i18n import init_i18n
 from web.secret_key import load_or_create
@@ -50,7 +50,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_security(app, cookie_name="mb_review", https=settings.review_https)
     init_errors(app)
     init_i18n(app, settings.default_language)
-    init_database(app, settings.database_url)
+    # Every request may move its session on or audit what it shows: all of them write.
+    init_database(app, settings.database_url, read_on_safe_methods=False)
     CSRFProtect(app)
     app.register_error_handler(CSRFError, _csrf_failed)
     init_auth(app)
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(protection.blueprint)
     app.register_blueprint(custody.blueprint)
     app.register_blueprint(dashboard.blueprint)
+    replay_on_transient_errors(app)
     init_limits(app, settings)
     return app
 

@@ -1,21 +1,37 @@
-"""Engines, sessions and schema migrations.
+"""Engines, sessions, transactions and schema migrations.
 
 SQLite is the embedded default and PostgreSQL the production database; the same code and
 the same Alembic revisions serve both. Alembic runs programmatically from the environment
 shipped inside this package, so ``minhbach init`` works from an installed wheel without an
 ``alembic.ini`` in the working directory.
+
+Concurrency (docs/architecture.md, "Transactions"). Several processes and threads write at
+once. On SQLite a transaction that has read and then writes must upgrade its lock, and
+SQLite refuses the upgrade at once, without waiting, whenever another connection wrote in
+the meantime: the write fails with "database is locked" and the work is lost. So the apps
+and the command line write through ``writing(engine)``, whose transactions take the write
+lock when they begin (``BEGIN IMMEDIATE``) and wait their turn (the busy timeout) instead,
+and read through ``read_only(engine)``, whose transactions take no lock at all. A plain
+engine keeps SQLite's deferred transactions, for one-off scripts and tests. PostgreSQL
+keeps its own row locks and isolation. What can still fail for a moment (a lock not
+granted within the timeout, a deadlock, a serialization failure) is ``is_transient``, and
+``retry_transient`` runs the work again.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import random
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.fs import create_private_dirs
@@ -27,21 +43,40 @@ if TYPE_CHECKING:
 
 MIGRATIONS_PATH = Path(__file__).resolve().parent / "migrations"
 
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
 # Milliseconds a connection waits for another writer's lock before failing with
-# "database is locked": both apps and the CLI share one SQLite file.
+# "database is locked": both apps and the CLI share one SQLite file. Write transactions
+# are short (no slow work happens inside one), so a wait this long means a pile-up that
+# retry_transient then rides out.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
-# Set on every new SQLite connection. foreign_keys is off by default in SQLite and must be
-# set per connection. WAL lets readers proceed while one writer commits. synchronous=FULL
-# makes a commit survive power loss: a reporter has been shown a follow-up code by then.
-# secure_delete overwrites deleted content, so purged key wraps do not linger in free pages.
+# Set on every new SQLite connection. The busy timeout comes first, so that switching a
+# new database to WAL waits for a lock held by another process starting at the same time.
+# foreign_keys is off by default in SQLite and must be set per connection. WAL lets readers
+# proceed while one writer commits. synchronous=FULL makes a commit survive power loss: a
+# reporter has been shown a follow-up code by then. secure_delete overwrites deleted
+# content, so purged key wraps do not linger in free pages.
 _SQLITE_PRAGMAS = (
+    f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}",
     "PRAGMA foreign_keys = ON",
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = FULL",
     "PRAGMA secure_delete = ON",
-    f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}",
 )
+
+# The execution options of read_only() and writing() engines.
+READ_ONLY = "minhbach_read_only"
+IMMEDIATE = "minhbach_immediate"
+# SQLite's primary result codes for a lock not granted; the extended codes
+# (SQLITE_BUSY_SNAPSHOT, ...) carry them in their low byte.
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+# PostgreSQL: serialization_failure, deadlock_detected. Both mean "run it again".
+_RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+# One key for the advisory lock that lets a single process migrate at a time.
+_MIGRATION_LOCK_KEY = 0x6D696E6862616368  # "minhbach"
+RETRY_ATTEMPTS = 5
 
 
 class MigrationError(RuntimeError):
@@ -60,6 +95,8 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     """
     sa_url = make_url(url)
     if sa_url.get_backend_name() != "sqlite":
+        # A connection left over from before a database restart is replaced, not used.
+        kwargs.setdefault("pool_pre_ping", True)
         return create_engine(sa_url, **kwargs)
     path = _sqlite_file(sa_url)
     if path is not None:
@@ -67,6 +104,64 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     engine = create_engine(sa_url, **kwargs)
     _install_sqlite_hooks(engine)
     return engine
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same database, for transactions that only read.
+
+    On SQLite they begin deferred, so they take no lock and never wait for a writer, under
+    ``PRAGMA query_only``, so that a write attempted by mistake fails at once instead of
+    racing for a lock it can never be granted. On PostgreSQL they are READ ONLY.
+    """
+    options: dict[str, Any] = {READ_ONLY: True}
+    if not is_sqlite(engine.url):
+        options["postgresql_readonly"] = True
+    return engine.execution_options(**options)
+
+
+def writing(engine: Engine) -> Engine:
+    """The same database, for transactions that write: on SQLite they take the write lock
+    when they begin, so that no read inside them can leave them unable to write."""
+    return engine.execution_options(**{IMMEDIATE: True})
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` is a database refusing *for now*: the same work may succeed if run
+    again (a lock not granted in time, a deadlock, a serialization failure)."""
+    if not isinstance(error, DBAPIError):
+        return False
+    original = error.orig
+    sqlite_code = getattr(original, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int):
+        return sqlite_code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    return getattr(original, "sqlstate", None) in _RETRY_SQLSTATES
+
+
+def retry_transient(
+    work: Callable[[], T],
+    *,
+    before_retry: Callable[[], None],
+    attempts: int = RETRY_ATTEMPTS,
+    may_retry: Callable[[], bool] = lambda: True,
+) -> T:
+    """Run ``work``; when it fails with a transient database error, call ``before_retry``
+    (which must roll back what ``work`` left) and run it again, up to ``attempts`` times
+    and as long as ``may_retry()`` says so.
+
+    Waits grow and are jittered, so that writers who collided do not collide again.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except DBAPIError as error:
+            if attempt == attempts or not is_transient(error) or not may_retry():
+                raise
+            before_retry()
+            # No detail of the statement: it may carry ciphertext or ids.
+            log.warning("database busy (%s); attempt %d of %d", type(error.orig).__name__,
+                        attempt + 1, attempts)  # fmt: skip
+            time.sleep(random.uniform(0.5, 1.5) * 0.05 * 2**attempt)  # noqa: S311 (jitter)
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -115,8 +210,15 @@ def _install_sqlite_hooks(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            connection.exec_driver_sql("BEGIN")
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return
+        # Set at every BEGIN: read_only(), writing() and plain engines share one pool.
+        connection.exec_driver_sql(
+            f"PRAGMA query_only = {'ON' if options.get(READ_ONLY) else 'OFF'}"
+        )
+        # The write lock now, not at the first write: see the module's docstring.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(IMMEDIATE) else "BEGIN")
 
 
 # --- migrations ---------------------------------------------------------------------------
@@ -205,12 +307,19 @@ def migration_connection(engine: Engine) -> Iterator[Connection]:
     erasing cases. ``PRAGMA foreign_key_check`` then verifies the result before commit.
     """
     with engine.connect() as connection:
+        connection.execution_options(**{IMMEDIATE: True})  # one migration at a time
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             # Outside any transaction: SQLite ignores this pragma inside one.
             _raw_execute(connection, "PRAGMA foreign_keys = OFF")
         try:
             with connection.begin():
+                if not sqlite:
+                    # Processes starting at once migrate one after the other; the later
+                    # ones then find the schema at head and have nothing to do.
+                    connection.exec_driver_sql(
+                        f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})"
+                    )
                 yield connection
                 if sqlite:
                     _check_foreign_keys(connection)

@@ -13,7 +13,7 @@ from casework.profiles import profile_label
 from casework.settings import Settings
 from submit.limits import init_limits
 from web import labels
-from web.database import init_database
+from web.database import init_database, replay_on_transient_errors
 from web.errors import init_errors
 from web.i18n import init_i18n
 from web.secret_key import load_or_create
@@ -42,7 +42,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_errors(app)
     init_i18n(app, settings.default_language)
     labels.add_label_source(profile_label)  # a newer profile's own words for its statuses
-    init_database(app, settings.database_url)
+    # Pages only read; every POST, and any GET view marked as writing, writes.
+    init_database(app, settings.database_url, read_on_safe_methods=True)
     CSRFProtect(app)
 
     from submit import api
@@ -52,5 +53,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(report.blueprint)
     app.register_blueprint(followup.blueprint)
     app.register_blueprint(api.blueprint)
+    replay_on_transient_errors(app)
     init_limits(app, settings)
     return app

@@ -42,6 +42,7 @@ from werkzeug.sansio.multipart import (
 import crypto
 from casework.intake import AttachmentIn
 from store.blobs import BlobStore
+from web.errors import storage_refusal
 
 PIECE_SIZE = 64 * 1024
 # What the decoder may hold at once: part headers, or the rest of a piece it cannot yet
@@ -89,6 +90,19 @@ class FileRefused(FormError):
     def __init__(self, limit: int, form: ReceivedForm) -> None:
         super().__init__(self.code)
         self.limit = limit
+        self.form = form
+
+
+class FileNotStored(FormError):
+    """A file could not be written (the disk is full, say); the text read so far is in
+    ``form``, to show it again, and ``error`` is what the blob store raised."""
+
+    status = 503
+    code = "not_stored"
+
+    def __init__(self, error: OSError, form: ReceivedForm) -> None:
+        super().__init__(self.code)
+        self.error = error
         self.form = form
 
 
@@ -315,7 +329,12 @@ class _FormReader:
             raise TooManyFiles(self._spec.max_files, form)
         name = clean_file_name(event.filename)
         type_ = clean_file_type(event.headers.get("Content-Type"))
-        form.attachments.append(self._sink.seal(name, type_, self._limited(pieces)))
+        try:
+            form.attachments.append(self._sink.seal(name, type_, self._limited(pieces)))
+        except OSError as error:
+            if not storage_refusal(error):  # a dropped connection, say: not the disk
+                raise
+            raise FileNotStored(error, form) from error
 
     def _limited(self, pieces: Iterator[bytes]) -> Iterator[bytes]:
         """Stop, as soon as a limit is crossed, before the piece that crosses it is used."""

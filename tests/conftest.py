@@ -33,8 +33,9 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
     engine = make_engine(sqlite_url(path))
     upgrade_to_head(engine)
-    with engine.connect() as connection:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         # Move everything from the -wal file into the main file, so one file is a copy.
+        # A checkpoint runs outside any transaction.
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     return path

@@ -7,14 +7,23 @@ the public side is ciphertext at best and a reporter's words at worst.
 
 from __future__ import annotations
 
+import errno
 import traceback
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from store.db import is_transient
+
 API_PREFIX = "/api/"
+NOT_SAVED = "storage_unavailable"
+# Seconds a client is asked to wait after a 503: long enough for a database to restart.
+RETRY_AFTER_SECONDS = 30
+# OSError numbers that mean "no room or no disk", not a defect.
+_STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
 
 
 class PublicError(Exception):
@@ -33,6 +42,28 @@ def error_response(status: int, code: str, message: str) -> tuple[Response | str
     if wants_json():
         return jsonify(error={"code": code, "message": message}), status
     return render_template("error.html", status=status, message=message), status
+
+
+def storage_refusal(error: BaseException) -> bool:
+    """Whether ``error`` means the service cannot store anything just now: the database
+    unreachable, out of space or busy past every retry, or a disk that is full."""
+    if isinstance(error, DBAPIError):
+        return isinstance(error, OperationalError) or is_transient(error)
+    return isinstance(error, OSError) and error.errno in _STORAGE_ERRNOS
+
+
+def not_saved_message() -> str:
+    return str(
+        gettext(
+            "The service cannot store anything at the moment, so nothing you sent was saved. "
+            "Please try again in a few minutes."
+        )
+    )
+
+
+def not_saved_response() -> tuple[Response | str, int, dict[str, str]]:
+    body, status = error_response(503, NOT_SAVED, not_saved_message())
+    return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def init_errors(app: Flask) -> None:
@@ -55,8 +86,21 @@ def init_errors(app: Flask) -> None:
         return error_response(exc.code, code, exc.description or "")
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> tuple[Response | str, int]:
+    def _unexpected(
+        exc: Exception,
+    ) -> tuple[Response | str, int] | tuple[Response | str, int, dict[str, str]]:
+        if storage_refusal(exc):
+            # The kind of refusal only: a driver's message can quote the statement's values.
+            app.logger.error("storage refused the request: %s", _kind(exc))
+            return not_saved_response()
         frames = "".join(traceback.format_tb(exc.__traceback__))
         app.logger.error("unhandled %s at\n%s", type(exc).__name__, frames)
         fallback = InternalServerError()
         return error_response(500, "internal_error", fallback.description or "")
+
+
+def _kind(error: BaseException) -> str:
+    if isinstance(error, DBAPIError):
+        return type(error.orig).__name__
+    code = getattr(error, "errno", None) or 0
+    return f"{type(error).__name__} {errno.errorcode.get(code, code)}"

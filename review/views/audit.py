@@ -11,19 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session, sessionmaker
 
 from casework import audit as audit_log
 from review.auth import current_inspector, login_required
 from review.labels import ROLE_LABELS
 from store.models import AuditEntry, Case, Inspector, InspectorRole
-from web.database import EXTENSION as DATABASE
-from web.database import db
+from web.database import db, reading_session
 
 blueprint = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -44,8 +42,7 @@ class Page:
 
 def verify_chain() -> audit_log.VerifyResult:
     """Walk the chain in a session of its own, as ``verify`` asks."""
-    factory: sessionmaker[Session] = current_app.extensions[DATABASE]
-    with factory() as session:
+    with reading_session() as session:
         return audit_log.verify(session)
 
 

@@ -147,6 +147,19 @@ class FilesystemBlobStore:
             os.fsync(descriptor)
             self._publish(path, final)
 
+    def scratch_restore(self, blob_id: str, upload_id: str) -> None:
+        source, target = self._blob_path(blob_id), self._scratch_path(upload_id)
+        if not _is_file(source):
+            raise BlobNotFound(f"no blob {blob_id}")
+        try:
+            # A hard link refuses an existing target, where a rename would replace it.
+            os.link(source, target, follow_symlinks=False)
+        except FileExistsError:
+            raise ScratchExists("the upload already has a scratch file") from None
+        source.unlink()
+        _fsync_dir(self._scratch)
+        _fsync_dir(source.parent)
+
     def scratch_discard(self, upload_id: str) -> bool:
         try:
             self._scratch_path(upload_id).unlink()

@@ -118,6 +118,12 @@ class BlobStore(Protocol):
         """Turn the scratch file into blob ``blob_id`` atomically; the upload is gone."""
         ...
 
+    def scratch_restore(self, blob_id: str, upload_id: str) -> None:
+        """Undo ``scratch_commit``: blob ``blob_id`` becomes the upload's scratch file again
+        (the claim that made it was rolled back, so the upload can be claimed once more).
+        BlobNotFound if there is no such blob, ScratchExists if the upload has a file."""
+        ...
+
     def scratch_discard(self, upload_id: str) -> bool:
         """Remove a scratch file; True if it existed. Safe to repeat."""
         ...

@@ -42,12 +42,12 @@ from store.models import (
 from submit import followup_session, shown
 from submit.api import binary_field, blob_store, blueprint, field, json_object
 from submit.api.challenges import require_pow
-from submit.api.uploads import claim_uploads
+from submit.api.uploads import store_with_uploads
 from submit.followup_session import SessionProblem
 from submit.pow import Purpose
 from submit.unit import current_unit, settings
 from web import labels
-from web.database import db
+from web.database import db, retry_commit, runs_once
 from web.errors import PublicError
 
 CSRF_HEADER = "X-CSRFToken"
@@ -86,6 +86,7 @@ class FileRef:
 
 
 @blueprint.post("/followup/session", endpoint="followup_session")
+@runs_once  # the proof of work is spent once
 def open_session() -> Response:
     document = json_object(allowed={"lookup_token", "pow"})
     token = binary_field(document, "lookup_token", size=32)
@@ -99,8 +100,7 @@ def open_session() -> Response:
             "unknown_code",
             _("We could not find a report with this code. Check it and try again."),
         )
-    followup.touch(case, unit_today())
-    session.commit()
+    retry_commit(lambda _session: followup.touch(case, unit_today()))
     csrf = followup_session.start(case.public_id)
     response = jsonify(case_document(case))
     response.headers[CSRF_HEADER] = csrf
@@ -121,14 +121,10 @@ def post_message() -> tuple[Response, int]:
     with _refusing():
         followup.check_message(envelope)
         followup.check_files([ref.meta for ref in refs])
-    session, store, unit = db(), blob_store(), current_unit()
-    claimed = claim_uploads(session, store, unit, [ref.upload for ref in refs])
-    try:
-        message_id = _store_message(session, case, envelope, refs, claimed)
-    except BaseException:
-        session.rollback()
-        uploads.release(store, [item.blob_id for item in claimed])
-        raise
+    message_id = store_with_uploads(
+        [ref.upload for ref in refs],
+        lambda session, claimed: _store_message(session, case, envelope, refs, claimed),
+    )
     return jsonify(id=message_id), 201
 
 
@@ -443,7 +439,7 @@ def _store_message(
         today,
     )
     message = followup.add_message(session, case, envelope, files, today)
-    session.commit()
+    session.flush()
     return message.id
 
 

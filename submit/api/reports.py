@@ -2,8 +2,8 @@
 
 The same intake as the no-JavaScript path: ``casework.intake.validate`` then ``accept``.
 Uploads are claimed only once everything else is known to be valid, and if anything
-fails after that, the claimed blobs are deleted and the transaction rolled back, so
-nothing partial ever becomes a case.
+fails after that, the transaction is rolled back and the uploads given back, so nothing
+partial ever becomes a case and the browser can send the same report again.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from casework import intake, uploads
 from casework.dates import unit_today
 from casework.recipients import unit_recipients
 from store.models import Case, Unit
-from submit.api import blob_store, blueprint, json_object
+from submit.api import blueprint, json_object
 from submit.api.challenges import require_pow
 from submit.api.envelope import FIELDS, Envelope, parse_envelope
-from submit.api.uploads import claim_uploads
+from submit.api.uploads import store_with_uploads
 from submit.pow import Purpose
 from submit.unit import current_unit, settings
-from web.database import db
+from web.database import db, runs_once
 from web.errors import PublicError
 
 # A report and an identity of up to 4 MiB each (intake's limit) in b64u, with the wraps
@@ -61,19 +61,20 @@ INTAKE_ERRORS: dict[str, tuple[int, LazyString]] = {
 
 
 @blueprint.post("/reports")
+@runs_once  # the proof of work is spent once
 def submit_report() -> tuple[Response, int]:
     document = json_object(MAX_REPORT_JSON_BYTES, allowed=FIELDS)
     require_pow(document, Purpose.REPORT)
     envelope = parse_envelope(document)
-    session, unit, store = db(), current_unit(), blob_store()
+    # The slow hash before any transaction: no lock waits on it.
+    lookup_hash = intake.lookup_hash(envelope.submission, settings().code_kdf)
+    session, unit = db(), current_unit()
     _validate(session, envelope, unit)
-    claimed = claim_uploads(session, store, unit, [ref.upload for ref in envelope.attachments])
-    try:
-        _accept(session, envelope, claimed, unit)
-    except BaseException:
-        session.rollback()
-        uploads.release(store, [item.blob_id for item in claimed])
-        raise
+    session.commit()  # the checks read; what follows writes, in a transaction of its own
+    store_with_uploads(
+        [ref.upload for ref in envelope.attachments],
+        lambda session, claimed: _accept(session, envelope, claimed, unit, lookup_hash),
+    )
     return jsonify(reference=intake.public_reference(envelope.submission.case_id)), 201
 
 
@@ -89,7 +90,11 @@ def _validate(session: Session, envelope: Envelope, unit: Unit) -> None:
 
 
 def _accept(
-    session: Session, envelope: Envelope, claimed: Sequence[uploads.Claimed], unit: Unit
+    session: Session,
+    envelope: Envelope,
+    claimed: Sequence[uploads.Claimed],
+    unit: Unit,
+    lookup_hash: bytes,
 ) -> None:
     total = sum(item.size for item in claimed)
     if total > uploads.ciphertext_limit(settings().max_report_size):
@@ -98,8 +103,8 @@ def _accept(
         )
     submission = envelope.with_blobs([(item.blob_id, item.size) for item in claimed])
     try:
-        intake.accept(session, submission, unit, settings().code_kdf, unit_today())
-        session.commit()
+        intake.accept(session, submission, unit, lookup_hash, unit_today())
+        session.flush()
     except intake.IntakeError as exc:
         raise _refusal(exc.code) from None
     except IntegrityError:

@@ -7,8 +7,8 @@ piece and whatever arrives before a dropped connection is kept for the client to
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import NoReturn
+from collections.abc import Callable, Iterator, Sequence
+from typing import NoReturn, TypeVar
 
 from flask import Response, jsonify, make_response, request, url_for
 from flask_babel import gettext as _
@@ -23,7 +23,7 @@ from submit.api import blob_store, blueprint, field, json_object
 from submit.api.challenges import require_pow
 from submit.pow import Purpose
 from submit.unit import current_unit, settings
-from web.database import db
+from web.database import db, retry_commit, runs_once
 from web.errors import PublicError, error_response
 
 OFFSET_STREAM = "application/offset+octet-stream"
@@ -31,6 +31,7 @@ OFFSET_STREAM = "application/offset+octet-stream"
 # enough to bound memory. A dropped connection still keeps every byte that arrived.
 PIECE_SIZE = 1024 * 1024
 _MAX_OFFSET_DIGITS = 20
+T = TypeVar("T")
 
 
 def max_upload_size() -> int:
@@ -38,6 +39,7 @@ def max_upload_size() -> int:
 
 
 @blueprint.post("/uploads")
+@runs_once  # the proof of work is spent once
 def create_upload() -> tuple[Response, int]:
     document = json_object(allowed={"size", "pow"})
     size = field(document, "size", int)
@@ -50,17 +52,18 @@ def create_upload() -> tuple[Response, int]:
         message = _("Each file can be at most %(megabytes)d MB.", megabytes=megabytes)
         raise PublicError(413, "too_large", message)
     require_pow(document, Purpose.UPLOAD)
-    session = db()
-    created = uploads.create(
-        session,
-        blob_store(),
-        current_unit(),
-        size,
-        max_size=limit,
-        ttl_seconds=settings().upload_ttl_seconds,
-        now=utc_now(),
+    store, unit = blob_store(), current_unit()
+    created = retry_commit(
+        lambda session: uploads.create(
+            session,
+            store,
+            unit,
+            size,
+            max_size=limit,
+            ttl_seconds=settings().upload_ttl_seconds,
+            now=utc_now(),
+        )
     )
-    session.commit()
     response = jsonify(
         id=created.token,
         offset=0,
@@ -83,6 +86,7 @@ def upload_offset(upload_id: str) -> Response:
 
 
 @blueprint.patch("/uploads/<upload_id>")
+@runs_once  # the body is read as a stream
 def upload_append(upload_id: str) -> Response:
     if request.mimetype != OFFSET_STREAM:
         raise PublicError(
@@ -90,40 +94,52 @@ def upload_append(upload_id: str) -> Response:
             "unsupported_media_type",
             _("Upload data must be sent as %(type)s.", type=OFFSET_STREAM),
         )
-    expected = _offset_header()
-    session = db()
+    expected, store = _offset_header(), blob_store()
     try:
-        position = uploads.append(
-            session,
-            blob_store(),
-            upload_id,
-            expected,
-            _pieces(),
-            utc_now(),
-            length=request.content_length,
+        appending = uploads.begin_append(
+            db(), store, upload_id, expected, utc_now(), length=request.content_length
         )
     except uploads.UploadNotFound:
         _not_found()
     except uploads.OffsetConflict as exc:
-        session.commit()  # the row's offset, brought in step with the scratch file
-        return _with_offset(
-            409,
-            "offset_mismatch",
-            _("The upload is at another position; continue from Upload-Offset."),
-            exc.current,
-        )
+        return _offset_conflict(exc.current)
     except uploads.BeyondDeclaredSize as exc:
-        session.commit()  # as above: what did fit was appended
-        return _with_offset(
-            413,
-            "beyond_declared_size",
-            _("This upload is larger than its declared size."),
-            exc.current,
-        )
-    session.commit()
+        return _beyond_declared_size(exc.current)
+    # No transaction stays open while the body streams in: over Tor that takes minutes.
+    db().commit()
+    try:
+        position = uploads.write_pieces(store, appending, _pieces())
+    except uploads.UploadNotFound:
+        _not_found()
+    except uploads.OffsetConflict as exc:
+        _record(appending, exc.current)  # the row, brought in step with the scratch file
+        return _offset_conflict(exc.current)
+    except uploads.BeyondDeclaredSize as exc:
+        _record(appending, exc.current)  # as above: what did fit was appended
+        return _beyond_declared_size(exc.current)
+    _record(appending, position)
     response = Response(status=204)
     response.headers["Upload-Offset"] = str(position)
     return response
+
+
+def _record(appending: uploads.Appending, position: int) -> None:
+    retry_commit(lambda session: uploads.record_offset(session, appending.upload_id, position))
+
+
+def _offset_conflict(current: int) -> Response:
+    return _with_offset(
+        409,
+        "offset_mismatch",
+        _("The upload is at another position; continue from Upload-Offset."),
+        current,
+    )
+
+
+def _beyond_declared_size(current: int) -> Response:
+    return _with_offset(
+        413, "beyond_declared_size", _("This upload is larger than its declared size."), current
+    )
 
 
 @blueprint.delete("/uploads/<upload_id>")
@@ -163,6 +179,30 @@ def _not_found() -> NoReturn:
     raise PublicError(
         404, "upload_not_found", _("This upload does not exist or has expired. Please start again.")
     )
+
+
+def store_with_uploads(
+    tokens: Sequence[str], store: Callable[[Session, list[uploads.Claimed]], T]
+) -> T:
+    """Claim the uploads ``tokens`` names, ``store`` what refers to them, and commit.
+
+    A transient refusal runs it all again. Any failure rolls back and gives the uploads
+    back to their owner, so the same submission can be sent again.
+    """
+    session, blobs, unit = db(), blob_store(), current_unit()
+
+    def attempt() -> T:
+        claimed = claim_uploads(session, blobs, unit, tokens)
+        try:
+            result = store(session, claimed)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            uploads.unclaim(blobs, claimed)
+            raise
+        return result
+
+    return retry_commit(lambda _session: attempt())
 
 
 def claim_uploads(

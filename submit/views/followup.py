@@ -38,6 +38,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import LazyString, format_date, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import Headers
 from wtforms import ValidationError
 
@@ -61,6 +62,7 @@ from store.models import (
 from submit import followup_session, shown
 from submit.followup_session import SessionProblem
 from submit.streaming import (
+    FileNotStored,
     FileRefused,
     FileSealer,
     FilesTooLarge,
@@ -76,8 +78,8 @@ from submit.streaming import (
 from submit.unit import current_unit, settings
 from submit.views.report import MAX_CHARS, too_long_message
 from web import labels
-from web.database import db
-from web.errors import PublicError, error_response
+from web.database import db, retry_commit, runs_once
+from web.errors import PublicError, error_response, storage_refusal
 
 blueprint = Blueprint("followup", __name__, url_prefix="/followup")
 Choice = TypeVar("Choice", ProtectedPerson, ProtectionCategory)
@@ -111,6 +113,10 @@ REASONS: Mapping[str, LazyString] = {
     ),
     "invalid": _l("Your follow-up session could not be used. Please enter your code again."),
     "left": _l("You have left your report. To come back to it, enter your code again."),
+    "not_saved": _l(
+        "The service could not store what you sent just now, so it was NOT sent. Please "
+        "try again in a few minutes."
+    ),
 }
 CODE_ERRORS: Mapping[str, LazyString] = {
     "empty": _l("Enter your follow-up code."),
@@ -382,6 +388,7 @@ def _shown(message: followup.MessageView, opened: Opened) -> ShownMessage:
 
 
 @blueprint.post("/reply")
+@runs_once
 def reply() -> ResponseReturnValue:
     boundary = boundary_of(request.headers.get("Content-Type"))
     if boundary is None:
@@ -401,6 +408,9 @@ def reply() -> ResponseReturnValue:
     with FileSealer(_blob_store(), opened.key, opened.case.public_id) as sealer:
         try:
             received = read_form(request.stream, boundary, _reply_spec(), sealer, _check_csrf)
+        except FileNotStored as failed:
+            drain(request.stream)
+            return _not_saved(failed.error, failed.form.get(REPLY_TEXT))
         except FileRefused as refused:
             drain(request.stream)
             state = _reply_state(refused.form, {REPLY_FILES: _file_error(refused)})
@@ -410,7 +420,12 @@ def reply() -> ResponseReturnValue:
         errors = _reply_errors(received)
         if errors:
             return _case_page(opened, state=_reply_state(received, errors)), 400
-        _store_reply(opened, received)
+        try:
+            _store_reply(opened, received)
+        except Exception as error:
+            if not storage_refusal(error):
+                raise
+            return _not_saved(error, received.get(REPLY_TEXT))
         sealer.keep()
     return _done("message")
 
@@ -460,8 +475,9 @@ def _reply_state(received: ReceivedForm, errors: dict[str, str]) -> FormState:
 
 
 def _store_reply(opened: Opened, received: ReceivedForm) -> None:
-    session, case, today = db(), opened.case, unit_today()
-    try:
+    case, today = opened.case, unit_today()
+
+    def store(session: Session) -> None:
         files = followup.add_files(session, case, received.attachments, today)
         document = {
             "schema": 1,
@@ -470,10 +486,12 @@ def _store_reply(opened: Opened, received: ReceivedForm) -> None:
         }
         body = crypto.seal_json(opened.key, crypto.Kind.MESSAGE, case.public_id, document)
         followup.add_message(session, case, body, files, today)
+
+    try:
+        retry_commit(store)
     except followup.FollowUpError:
-        session.rollback()
+        db().rollback()
         raise PublicError(400, "not_accepted", _not_accepted_message()) from None
-    session.commit()
 
 
 class _DroppedFiles:
@@ -527,6 +545,7 @@ def retaliation() -> ResponseReturnValue:
     return _stored(
         lambda: followup.record_retaliation(db(), case, kind, note, occurred_on, today),
         "retaliation",
+        text,
     )
 
 
@@ -550,18 +569,35 @@ def withdraw() -> ResponseReturnValue:
         return _case_page(opened, state=state), status
     case = opened.case
     note = access.seal_note(opened.key, case, reason)
-    return _stored(lambda: followup.withdraw(db(), case, note, unit_today()), "withdrawn", 409)
+    return _stored(
+        lambda: followup.withdraw(db(), case, note, unit_today()), "withdrawn", reason, 409
+    )
 
 
-def _stored(action: Callable[[], object], done: str, status: int = 400) -> ResponseReturnValue:
-    """Take the reporter's action and commit it, or roll back and refuse it as a whole."""
+def _stored(
+    action: Callable[[], object], done: str, unsent: str, status: int = 400
+) -> ResponseReturnValue:
+    """Take the reporter's action and commit it, or roll back and refuse it as a whole.
+
+    If the service cannot store it, the reporter is told so and gets ``unsent`` (what
+    they typed) back to copy.
+    """
     try:
-        action()
+        retry_commit(lambda _session: action())
     except CaseworkError:
         db().rollback()
         raise PublicError(status, "not_accepted", _not_accepted_message()) from None
-    db().commit()
+    except Exception as error:
+        if not storage_refusal(error):
+            raise
+        return _not_saved(error, unsent)
     return _done(done)
+
+
+def _not_saved(error: BaseException, unsent: str) -> tuple[str, int]:
+    current_app.logger.error("a follow-up could not be stored: %s", type(error).__name__)
+    db().rollback()
+    return _start_page(reason="not_saved", unsent=unsent), 503
 
 
 def _seal_note(opened: Opened, text: str) -> bytes:
@@ -593,7 +629,9 @@ def escalate() -> ResponseReturnValue:
         state = FormState(name="escalate", values=values, errors=errors)
         return _case_page(opened, state=state), status
     note = _seal_note(opened, text)
-    return _stored(lambda: followup.escalate(db(), opened.case, note, today), "escalated", 409)
+    return _stored(
+        lambda: followup.escalate(db(), opened.case, note, today), "escalated", text, 409
+    )
 
 
 # --- protection, and additions to a retaliation report --------------------------------------
@@ -625,6 +663,7 @@ def request_protection() -> ResponseReturnValue:
             db(), case, person, category, urgent, note, today, due
         ),
         "protection",
+        text,
     )
 
 
@@ -649,6 +688,7 @@ def add_to_incident(incident_id: int) -> ResponseReturnValue:
     return _stored(
         lambda: protection.add_note(db(), incident, Party.REPORTER, note, unit_today()),
         "incident",
+        text,
     )
 
 
@@ -672,7 +712,9 @@ def ask_about_protection(record_id: int) -> ResponseReturnValue:
         state = FormState(name=f"{ASK_FORM}{record.id}", values=values, errors=errors)
         return _case_page(opened, state=state), 400
     note = _seal_note(opened, text)
-    return _stored(lambda: protection.reporter_asks(db(), record, ask, note, unit_today()), "asked")
+    return _stored(
+        lambda: protection.reporter_asks(db(), record, ask, note, unit_today()), "asked", text
+    )
 
 
 def _reported_incident(case: Case, incident_id: int) -> RetaliationIncident | None:
@@ -812,7 +854,7 @@ def _start_page(
     return render_template(
         "followup_start.html",
         reason=REASONS.get(reason or ""),
-        reason_is_error=reason in ("expired", "invalid"),
+        reason_is_error=reason in ("expired", "invalid", "not_saved"),
         code_error=code_error,
         unsent=unsent.strip(),
         # For the JavaScript enhancement (followup_js.html), which builds the case view

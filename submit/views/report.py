@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import Blueprint, render_template, request, session
+from flask import Blueprint, current_app, render_template, request, session
 from flask.blueprints import BlueprintSetupState
 from flask_babel import format_decimal, gettext
 from flask_wtf.csrf import validate_csrf
@@ -25,6 +25,7 @@ from casework.sealing import NewCaseKeys, seal_submission
 from store.blobs import FilesystemBlobStore
 from store.models import ProtectedPerson, ProtectionCategory, Unit
 from submit.streaming import (
+    FileNotStored,
     FileRefused,
     FileSealer,
     FilesTooLarge,
@@ -38,8 +39,8 @@ from submit.streaming import (
 )
 from submit.unit import current_unit, settings
 from web import labels
-from web.database import db
-from web.errors import PublicError
+from web.database import db, retry_commit, runs_once
+from web.errors import PublicError, storage_refusal
 from web.i18n import current_language
 
 blueprint = Blueprint("report", __name__)
@@ -124,6 +125,7 @@ def form() -> str:
 
 
 @blueprint.post("/report")
+@runs_once
 def submit() -> str | tuple[str, int]:
     config, unit = settings(), current_unit()
     recipients = unit_recipients(db(), unit)
@@ -140,6 +142,9 @@ def submit() -> str | tuple[str, int]:
     with FileSealer(FilesystemBlobStore(config.blob_path), keys.case_key, keys.case_id) as sealer:
         try:
             received = read_form(request.stream, boundary, spec, sealer, _check_csrf)
+        except FileNotStored as failed:
+            drain(request.stream)
+            return _not_received(unit, recipients, failed.form, failed.error)
         except FileRefused as refused:
             drain(request.stream)
             errors = {FILE_FIELD: _file_error(refused)}
@@ -149,7 +154,12 @@ def submit() -> str | tuple[str, int]:
         valid, errors = _validate(received, unit, recipients)
         if valid is None:
             return _refuse(unit, recipients, received, errors)
-        submission = _store_case(keys, unit, recipients, valid, received)
+        try:
+            submission = _store_case(keys, unit, recipients, valid, received)
+        except Exception as error:
+            if not storage_refusal(error):
+                raise
+            return _not_received(unit, recipients, received, error)
         sealer.keep()
     # A reloaded confirmation page would post the report again: the next post needs a new
     # token, and the page below gets one.
@@ -171,7 +181,12 @@ def _store_case(
     valid: ValidReport,
     received: ReceivedForm,
 ) -> intake.Submission:
-    """Seal the report and commit it as a case, through the one intake path."""
+    """Seal the report and commit it as a case, through the one intake path.
+
+    The slow hash comes first, outside any transaction; the commit is tried again if the
+    database refuses for a moment. Raises what ``storage_refusal`` recognises when the
+    case cannot be stored at all.
+    """
     submission = seal_submission(
         keys,
         recipients,
@@ -182,12 +197,14 @@ def _store_case(
         excluded=valid.excluded,
         protection=valid.protection,
     )
+    lookup_hash = intake.lookup_hash(submission, settings().code_kdf)
+    intake.validate(submission, unit, recipients)
     try:
-        intake.validate(submission, unit, recipients)
-        intake.accept(db(), submission, unit, settings().code_kdf, unit_today())
+        retry_commit(
+            lambda session: intake.accept(session, submission, unit, lookup_hash, unit_today())
+        )
     except intake.IntakeError as error:
         raise PublicError(400, error.code, _intake_message()) from None
-    db().commit()
     return submission
 
 
@@ -336,6 +353,19 @@ def _excluded(
     return excluded
 
 
+def _not_received(
+    unit: Unit, recipients: UnitRecipients, received: ReceivedForm, error: BaseException
+) -> tuple[str, int]:
+    """The form again, with what was typed, saying plainly that nothing was received."""
+    current_app.logger.error("a report could not be stored: %s", type(error).__name__)
+    db().rollback()
+    entered = ReportInput.from_form(received)
+    page = _render_form(
+        unit, recipients, entered, {}, files_dropped=received.files_chosen, not_received=True
+    )
+    return page, 503
+
+
 def _refuse(
     unit: Unit,
     recipients: UnitRecipients,
@@ -357,6 +387,7 @@ def _render_form(
     errors: dict[str, str],
     *,
     files_dropped: int = 0,
+    not_received: bool = False,
 ) -> str:
     config = settings()
     ordered = [(name, errors[name]) for name in FIELD_ORDER if name in errors]
@@ -374,6 +405,7 @@ def _render_form(
         errors=errors,
         error_list=ordered,
         files_dropped=files_dropped,
+        not_received=not_received,
         max_chars=MAX_CHARS,
         max_chars_text=format_decimal(MAX_CHARS),  # 20,000 or 20.000 by language
         max_file_size=labels.file_size(config.max_file_size),

@@ -187,7 +187,9 @@ def accept_case(
         keys, recipients, category="land", report=report, identity=identity
     )
     intake.validate(submission, world.unit, recipients)
-    intake.accept(session, submission, world.unit, settings.code_kdf, received)
+    intake.accept(
+        session, submission, world.unit, intake.lookup_hash(submission, settings.code_kdf), received
+    )
     session.commit()
     return Made(keys.case_id, keys.code)
 

@@ -94,7 +94,9 @@ def seal_case(
         protection=frozenset({(ProtectedPerson.REPORTER, ProtectionCategory.JOB)}),
     )
     intake.validate(submission, world.unit, recipients)
-    case = intake.accept(session, submission, world.unit, params, TODAY)
+    case = intake.accept(
+        session, submission, world.unit, intake.lookup_hash(submission, params), TODAY
+    )
     session.commit()
     return SealedCase(case, keys)
 

@@ -54,7 +54,9 @@ def new_case(
         report={"schema": 1, "what": "Nhận hối lộ"},
         identity={"schema": 1, "name": "Nguyễn Văn A"} if identity else None,
     )
-    case = intake.accept(session, submission, world.unit, params, received)
+    case = intake.accept(
+        session, submission, world.unit, intake.lookup_hash(submission, params), received
+    )
     session.commit()
     return keys, case
 

@@ -53,7 +53,9 @@ def test_anonymous_report_reaches_inspectors_and_custodian_only(
     session: Session, world: World, fast_argon2: Argon2Params
 ) -> None:
     keys, submission = submit(session, world)
-    case = intake.accept(session, submission, world.unit, fast_argon2, TODAY)
+    case = intake.accept(
+        session, submission, world.unit, intake.lookup_hash(submission, fast_argon2), TODAY
+    )
     session.commit()
     stored = session.get(Case, case.id)
     assert stored is not None
@@ -81,7 +83,9 @@ def test_nothing_readable_is_stored(
     session: Session, world: World, fast_argon2: Argon2Params
 ) -> None:
     keys, submission = submit(session, world, identity={"name": "Trần Thị Bình"})
-    intake.accept(session, submission, world.unit, fast_argon2, TODAY)
+    intake.accept(
+        session, submission, world.unit, intake.lookup_hash(submission, fast_argon2), TODAY
+    )
     session.commit()
     dump = b"".join(
         bytes(str(value), "utf-8") if not isinstance(value, bytes) else value
@@ -98,7 +102,9 @@ def test_identity_key_goes_to_custodians_only(
     session: Session, world: World, fast_argon2: Argon2Params
 ) -> None:
     _, submission = submit(session, world, identity={"name": "Trần Thị Bình"})
-    case = intake.accept(session, submission, world.unit, fast_argon2, TODAY)
+    case = intake.accept(
+        session, submission, world.unit, intake.lookup_hash(submission, fast_argon2), TODAY
+    )
     session.commit()
     identity_readers = {
         w.inspector_id
@@ -127,14 +133,18 @@ def test_excluded_inspector_gets_no_key(
 ) -> None:
     excluded = frozenset({world.people["minh"].id})
     _, submission = submit(session, world, excluded=excluded)
-    case = intake.accept(session, submission, world.unit, fast_argon2, TODAY)
+    case = intake.accept(
+        session, submission, world.unit, intake.lookup_hash(submission, fast_argon2), TODAY
+    )
     assert world.people["minh"].id not in {w.inspector_id for w in case.key_wraps}
     assert [e.inspector_id for e in case.exclusions] == [world.people["minh"].id]
 
 
 def test_code_finds_the_case(session: Session, world: World, fast_argon2: Argon2Params) -> None:
     keys, submission = submit(session, world)
-    case = intake.accept(session, submission, world.unit, fast_argon2, TODAY)
+    case = intake.accept(
+        session, submission, world.unit, intake.lookup_hash(submission, fast_argon2), TODAY
+    )
     token = crypto.FollowUpCode.parse(keys.code.display()).lookup_token()
     assert case.lookup_index == crypto.lookup_index(token)
     assert crypto.verify_lookup_token(token, [case.lookup_hash], fast_argon2) == 0
@@ -213,10 +223,14 @@ def test_same_case_twice_is_refused(
     session: Session, world: World, fast_argon2: Argon2Params
 ) -> None:
     _, submission = submit(session, world)
-    intake.accept(session, submission, world.unit, fast_argon2, TODAY)
+    intake.accept(
+        session, submission, world.unit, intake.lookup_hash(submission, fast_argon2), TODAY
+    )
     session.commit()
     with pytest.raises(intake.IntakeError) as caught:
-        intake.accept(session, submission, world.unit, fast_argon2, TODAY)
+        intake.accept(
+            session, submission, world.unit, intake.lookup_hash(submission, fast_argon2), TODAY
+        )
     assert caught.value.code == "duplicate_case"
 
 
@@ -235,7 +249,9 @@ def test_protection_requests_become_urgent_records(
         keys, recipients, category="land", report={"what": "x"}, identity=None, protection=wanted
     )
     intake.validate(submission, world.unit, recipients)
-    case = intake.accept(session, submission, world.unit, fast_argon2, TODAY)
+    case = intake.accept(
+        session, submission, world.unit, intake.lookup_hash(submission, fast_argon2), TODAY
+    )
     session.commit()
     assert case.protection_requested
     assert case.urgent

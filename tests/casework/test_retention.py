@@ -109,7 +109,9 @@ def build_closed_case(
         ],
         excluded=frozenset({world.people["minh"].id}),
     )
-    case = intake.accept(session, submission, world.unit, params, received)
+    case = intake.accept(
+        session, submission, world.unit, intake.lookup_hash(submission, params), received
+    )
     session.flush()
     case.body = CANARY
     lan = world.people["lan"]

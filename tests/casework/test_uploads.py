@@ -179,8 +179,27 @@ def test_claim_turns_complete_uploads_into_blobs(
     assert scratch(store) == []
     with pytest.raises(uploads.UploadNotFound):  # a claim uses an upload up
         uploads.claim(session, store, world.unit, [first], now=NOW)
-    uploads.release(store, [c.blob_id for c in claimed])
+
+
+def test_unclaim_after_a_rollback_gives_the_uploads_back(
+    session: Session, store: FilesystemBlobStore, world: World
+) -> None:
+    """The submission that claimed them could not be stored: it can be sent again."""
+    first, second = new(session, store, world, 3), new(session, store, world, 4)
+    uploads.append(session, store, first, 0, [b"abc"], NOW)
+    uploads.append(session, store, second, 0, [b"defg"], NOW)
+    session.commit()
+    claimed = uploads.claim(session, store, world.unit, [first, second], now=NOW)
+    session.rollback()
+    uploads.unclaim(store, claimed)
+
     assert not any(store.exists(c.blob_id) for c in claimed)
+    assert scratch(store) == sorted([stored_id(first), stored_id(second)])
+    assert uploads.offset(session, store, second, NOW).offset == 4
+    again = uploads.claim(session, store, world.unit, [first, second], now=NOW)
+    session.commit()
+    with store.open_reader(again[1].blob_id) as reader:
+        assert reader.read() == b"defg"
 
 
 def test_claim_is_all_or_nothing(

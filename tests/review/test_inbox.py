@@ -251,7 +251,13 @@ def test_a_sealed_submission_reaches_the_inbox_of_everyone_but_the_excluded(
         protection=frozenset({(ProtectedPerson.REPORTER, ProtectionCategory.JOB)}),
     )
     intake.validate(submission, world.unit, recipients)
-    intake.accept(session, submission, world.unit, settings.code_kdf, unit_today())
+    intake.accept(
+        session,
+        submission,
+        world.unit,
+        intake.lookup_hash(submission, settings.code_kdf),
+        unit_today(),
+    )
     session.commit()
     reference = public_reference(keys.case_id)
 

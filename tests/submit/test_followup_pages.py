@@ -109,7 +109,9 @@ def new_case(
         report={"schema": 1, "what": "Cán bộ địa chính nhận tiền"},
         identity={"schema": 1, "name": "Nguyễn Văn A"} if named else None,
     )
-    case = intake.accept(session, submission, world.unit, settings.code_kdf, received)
+    case = intake.accept(
+        session, submission, world.unit, intake.lookup_hash(submission, settings.code_kdf), received
+    )
     session.commit()
     return Story(keys, case)
 
