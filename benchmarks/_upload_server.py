@@ -19,20 +19,18 @@ from casework.settings import Settings
 from store.fs import create_private_dirs
 from submit import SETTINGS, create_app
 from submit.api.uploads import PIECE_SIZE
-from submit.limits import SCALE
 
 PLAIN_PATH = "/bench/plain"
 PLAIN_DIR = "bench-plain"  # under the instance folder; the benchmark reads and removes it
 # Production allows 600 appends per minute per upload: 1 MiB appends would be refused past
 # 10 MiB/s, which loopback exceeds. The limiter still runs on every request (the cost is
-# measured), only the amounts are raised.
+# measured), only the amounts are raised, through the setting (MINHBACH_RATE_LIMIT_SCALE).
 RATE_LIMIT_SCALE = 1000
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def create_bench_app() -> Flask:
     app = create_app()
-    app.config[SCALE] = RATE_LIMIT_SCALE
     # Under the same CSRF protection and security headers as the API: the client sends
     # the same token and cookie, so both sides pay for the same request handling.
     app.add_url_rule(PLAIN_PATH, "bench_plain", plain_upload, methods=["POST"])

@@ -42,7 +42,7 @@ import cryptography
 
 from benchmarks import _harness as harness
 from benchmarks._harness import BenchmarkError, GiB, MiB, Plaintext, Verdict, describe_size
-from benchmarks._upload_server import PLAIN_DIR, PLAIN_PATH
+from benchmarks._upload_server import PLAIN_DIR, PLAIN_PATH, RATE_LIMIT_SCALE
 from casework.uploads import ciphertext_limit, storage_id
 from crypto.errors import CryptoError
 from crypto.files import FileEncryptor, FileMeta, decrypt_stream, read_pieces
@@ -148,6 +148,7 @@ class Instance:
             MINHBACH_INSTANCE=str(path),
             MINHBACH_DATABASE_URL=database_url,
             MINHBACH_POW_DIFFICULTY=str(POW_DIFFICULTY),
+            MINHBACH_RATE_LIMIT_SCALE=str(RATE_LIMIT_SCALE),
             MINHBACH_MAX_FILE_SIZE=str(max_file_size),
             MINHBACH_DEFAULT_LANGUAGE="en",
         )

@@ -9,9 +9,10 @@ Production defaults never change for a test; tests lower costs through these var
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from crypto.kdf import Argon2Params
@@ -58,6 +59,10 @@ class Settings:
     review_allowed_networks: tuple[IPNetwork, ...]  # REMOTE_ADDR must be in one of these
     review_https: bool  # Secure cookies and HSTS for the review app
     scratch_dir: Path = Path(DEFAULT_SCRATCH_DIR)  # RAM-backed, for cleaning files
+    # Rate limits: a factor for every amount, and limits replaced by endpoint and subject
+    # ({"report.submit": {"global": "12 per minute"}}); the apps check the names.
+    rate_limit_scale: float = 1.0
+    rate_limits: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -86,7 +91,40 @@ class Settings:
             ),
             review_https=_flag(env, "REVIEW_HTTPS"),
             scratch_dir=Path(env.get(PREFIX + "SCRATCH_DIR", DEFAULT_SCRATCH_DIR)),
+            rate_limit_scale=_scale(env, "RATE_LIMIT_SCALE"),
+            rate_limits=_limit_overrides(env, "RATE_LIMITS"),
         )
+
+
+def _scale(env: Mapping[str, str], name: str) -> float:
+    raw = env.get(PREFIX + name)
+    if raw is None:
+        return 1.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{name} must be a number, e.g. 2 or 0.5") from None
+    if not 0.001 <= value <= 1_000_000:  # also refuses nan and inf
+        raise ConfigError(f"{PREFIX}{name} must be between 0.001 and 1000000")
+    return value
+
+
+def _limit_overrides(env: Mapping[str, str], name: str) -> dict[str, dict[str, str]]:
+    """A JSON object of endpoint -> {subject: limit string}."""
+    raw = env.get(PREFIX + name)
+    if raw is None:
+        return {}
+    shape = f'{PREFIX}{name} must be JSON like {{"report.submit": {{"global": "12 per minute"}}}}'
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        raise ConfigError(shape) from None
+    if not isinstance(document, dict) or not all(
+        isinstance(rules, dict) and all(isinstance(v, str) for v in rules.values())
+        for rules in document.values()
+    ):
+        raise ConfigError(shape)
+    return {str(endpoint): dict(rules) for endpoint, rules in document.items()}
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

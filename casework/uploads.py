@@ -33,6 +33,7 @@ from crypto.errors import MalformedEnvelope
 from crypto.files import CHUNK_SIZE, STREAM_HEADER_SIZE, TAG_SIZE
 from crypto.padding import file_bucket
 from store.blobs import BlobStore, OffsetMismatch, ScratchNotFound
+from store.consistency import orphan_blobs
 from store.models import Unit, Upload
 from store.types import utc_now
 
@@ -324,6 +325,26 @@ def collect_garbage(
         known = set(session.scalars(select(Upload.id).where(Upload.id.in_(stale))))
         removed += sum(store.scratch_discard(name) for name in stale if name not in known)
     return removed
+
+
+@dataclass(frozen=True)
+class Collected:
+    uploads: int  # expired uploads and orphaned scratch files
+    blobs: int  # blobs no attachment refers to (store.consistency)
+    unfinished_writes: int  # blob writes a killed process left behind
+
+
+def collect(session: Session, store: BlobStore, now: datetime, *, ttl_seconds: int) -> Collected:
+    """Everything abandoned: ``collect_garbage``, then orphaned blobs and unfinished blob
+    writes older than the upload lifetime (``ttl_seconds``). The caller commits."""
+    grace = timedelta(seconds=ttl_seconds)
+    removed_uploads = collect_garbage(session, store, now, ttl_seconds=ttl_seconds)
+    orphans = orphan_blobs(session, store, now, grace)
+    return Collected(
+        uploads=removed_uploads,
+        blobs=sum(store.delete(blob_id) for blob_id in orphans),
+        unfinished_writes=store.remove_stale_temp_files(now - grace),
+    )
 
 
 def _live(session: Session, token: str, now: datetime, unit: Unit | None = None) -> Upload:

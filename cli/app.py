@@ -10,6 +10,7 @@ from cli.deadlines import deadlines
 from cli.demo import demo
 from cli.errors import GuardedGroup
 from cli.escrow import escrow
+from cli.fsck import fsck
 from cli.inspectors import inspector
 from cli.retention import retention
 from cli.runtime import Runtime
@@ -30,7 +31,9 @@ def cli(ctx: click.Context) -> None:
     ctx.call_on_close(runtime.close)
 
 
-for command in (init, unit, escrow, inspector, demo, audit, uploads, retention, deadlines):
+for command in (
+    init, unit, escrow, inspector, demo, audit, uploads, fsck, retention, deadlines
+):  # fmt: skip
     cli.add_command(command)
 
 

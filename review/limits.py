@@ -6,8 +6,9 @@ Only attempts that do not sign in count (``deduct_when``), so colleagues signing
 the start of the day do not lock each other out; once the cap is reached, every attempt
 is refused until the window passes, which caps guessing across all accounts together.
 
-The limit is read on every request from ``app.config[LOGIN_LIMIT]`` (tests set a tiny
-one), falling back to ``DEFAULT_LOGIN_LIMIT``.
+The limit is read on every request: ``app.config[LOGIN_LIMIT]`` if set (tests set a tiny
+one), else ``DEFAULT_LOGIN_LIMIT`` as the settings replace or scale it (``web.limits``:
+endpoint ``auth.login_submit``, subject ``global``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 
 from casework.settings import Settings
 from web.errors import error_response
+from web.limits import configure, effective_limit
 
 EXTENSION = "review.limits"
 LOGIN_LIMIT = "MINHBACH_REVIEW_LOGIN_LIMIT"
@@ -32,6 +34,7 @@ SIGNED_IN = 303  # the status of a successful login: a redirect to the next page
 
 def init_limits(app: Flask, settings: Settings) -> Limiter:
     """Limit the login endpoint. Call after the blueprints are registered."""
+    configure(app, settings, {LOGIN_ENDPOINT: {"global"}})
     limiter = Limiter(
         lambda: "all",
         app=app,
@@ -53,7 +56,10 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
 
 
 def _login_limit() -> str:
-    return str(current_app.config.get(LOGIN_LIMIT) or DEFAULT_LOGIN_LIMIT)
+    fixed = current_app.config.get(LOGIN_LIMIT)
+    if fixed:
+        return str(fixed)
+    return effective_limit(current_app.config, LOGIN_ENDPOINT, "global", DEFAULT_LOGIN_LIMIT)
 
 
 def _rate_limited(_exc: RateLimitExceeded) -> Response:

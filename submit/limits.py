@@ -11,14 +11,9 @@ endpoint of the table that the app does not have (yet) is skipped, and the skip 
 recorded in ``app.extensions[EXTENSION].skipped``: the follow-up endpoints, for one, are
 added by a later feature and pick their limits up from here as soon as they exist.
 
-Tuning without code changes, in ``app.config``:
-
-- ``MINHBACH_RATE_LIMITS``: ``{endpoint: {subject: "limit string"}}`` replaces the
-  table's limit for that endpoint and subject (tests set tiny limits this way);
-- ``MINHBACH_RATE_LIMIT_SCALE``: a factor for every amount (a busy unit raises it).
-
-Both are read on every request. The same storage records spent proof-of-work challenges
-(``ledger()``), so a challenge is refused everywhere once used.
+Every limit here can be replaced or scaled from the settings without code changes
+(``web.limits``). The same storage records spent proof-of-work challenges (``ledger()``),
+so a challenge is refused everywhere once used.
 """
 
 from __future__ import annotations
@@ -35,16 +30,14 @@ from typing import Any
 from flask import Flask, Response, current_app, make_response, request, session
 from flask_babel import ngettext
 from flask_limiter import Limiter, RateLimitExceeded
-from limits import parse_many
 from limits.storage import Storage
 
 from casework.settings import Settings
 from crypto.kdf import hkdf
 from web.errors import error_response
+from web.limits import configure, effective_limit
 
 EXTENSION = "minhbach.limits"
-OVERRIDES = "MINHBACH_RATE_LIMITS"
-SCALE = "MINHBACH_RATE_LIMIT_SCALE"
 KEY_LABEL = b"minhbach/submit/limits"
 
 
@@ -125,6 +118,11 @@ def init_limits(app: Flask, settings: Settings) -> Limits:
 
     Call after all blueprints are registered.
     """
+    configure(
+        app,
+        settings,
+        {name: {rule.subject.value for rule in rules} for name, rules in LIMITS.items()},
+    )
     secret: bytes = app.config["SECRET_KEY"]  # bytes: see web.secret_key
     key = hkdf(secret, salt=None, info=KEY_LABEL)
     keys: dict[Subject, Callable[[], str]] = {
@@ -160,23 +158,6 @@ def ledger() -> Storage:
     return state.limiter.storage
 
 
-def effective_limit(config: Mapping[str, object], endpoint: str, rule: Rule) -> str:
-    """The limit string in force: an override if configured, then scaled."""
-    overrides = config.get(OVERRIDES) or {}
-    chosen = rule.limit
-    if isinstance(overrides, Mapping):
-        for_endpoint = overrides.get(endpoint) or {}
-        if isinstance(for_endpoint, Mapping):
-            chosen = str(for_endpoint.get(rule.subject.value, chosen))
-    scale = config.get(SCALE, 1)
-    if not isinstance(scale, int | float) or scale == 1:
-        return chosen
-    return "; ".join(
-        f"{max(1, math.ceil(item.amount * scale))} per {item.multiples} {item.GRANULARITY.name}"
-        for item in parse_many(chosen)
-    )
-
-
 def _limited(
     limiter: Limiter,
     view: Callable[..., Any],
@@ -193,7 +174,7 @@ def _limited(
 
 
 def _provider(endpoint: str, rule: Rule) -> Callable[[], str]:
-    return lambda: effective_limit(current_app.config, endpoint, rule)
+    return lambda: effective_limit(current_app.config, endpoint, rule.subject.value, rule.limit)
 
 
 def _view_arg(name: str) -> str:

@@ -196,6 +196,28 @@ class FileSealer:
             self.discard()
 
 
+class DropFiles:
+    """Reads a file part to its end and keeps nothing: for a form whose files cannot be
+    encrypted (no key to encrypt under, no place to store them), only its text is kept."""
+
+    def seal(self, name: str, type_: str, pieces: Iterable[bytes]) -> AttachmentIn:
+        for _piece in pieces:
+            pass
+        return AttachmentIn(blob_id="", meta=b"", stored_size=0)
+
+
+def read_text_only(
+    stream: IO[bytes], boundary: bytes, spec: FormSpec, check_token: Callable[[str], None]
+) -> ReceivedForm:
+    """The form's text, its files read and dropped (``files_chosen`` counts them), the rest
+    of a body that breaks a limit drained: to show someone what they typed."""
+    try:
+        return read_form(stream, boundary, spec, DropFiles(), check_token)
+    except FileRefused as refused:
+        drain(stream)
+        return refused.form
+
+
 def boundary_of(content_type: str | None) -> bytes | None:
     """The boundary of a multipart/form-data Content-Type, or None if it has none usable."""
     mimetype, options = parse_options_header(content_type)
@@ -251,6 +273,11 @@ class _Parts:
     def __init__(self, stream: IO[bytes], boundary: bytes, max_parts: int) -> None:
         self._stream = stream
         self._decoder = MultipartDecoder(boundary, DECODER_BUFFER, max_parts=max_parts)
+        # Werkzeug's decoder, given a read that ends inside a closing delimiter
+        # ("\r\n--boundary-"), takes its "\r" for data: the last part would gain a byte. So
+        # whatever may start a delimiter is held back until the next read completes it.
+        self._held = b""
+        self._delimiter_length = len(b"\r\n--" + boundary + b"--")
 
     def next(self) -> Event:
         while True:
@@ -280,10 +307,28 @@ class _Parts:
             piece = self._stream.read(PIECE_SIZE)
         except RequestEntityTooLarge:  # a chunked body longer than the request may be
             raise FormTooLarge() from None
+        if piece:
+            piece, self._held = _hold_back(self._held + piece, self._delimiter_length)
+            self._receive(piece)
+        else:  # the end: all of it
+            self._receive(self._held)
+            self._held = b""
+            self._receive(None)
+
+    def _receive(self, piece: bytes | None) -> None:
         try:
-            self._decoder.receive_data(piece or None)
+            self._decoder.receive_data(piece)
         except RequestEntityTooLarge:
             raise FormTooLarge() from None
+
+
+def _hold_back(data: bytes, window: int) -> tuple[bytes, bytes]:
+    """``data`` split at its first line break among the last ``window`` bytes (where a
+    delimiter may begin and be cut short): what to decode now, and what to hold back."""
+    start = max(0, len(data) - window)
+    breaks = [at for at in (data.find(b"\r", start), data.find(b"\n", start)) if at >= 0]
+    cut = min(breaks, default=len(data))
+    return data[:cut], data[cut:]
 
 
 class _FormReader:

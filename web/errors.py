@@ -22,6 +22,7 @@ API_PREFIX = "/api/"
 NOT_SAVED = "storage_unavailable"
 # Seconds a client is asked to wait after a 503: long enough for a database to restart.
 RETRY_AFTER_SECONDS = 30
+RETRY_LATER = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 # OSError numbers that mean "no room or no disk", not a defect.
 _STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
 
@@ -63,7 +64,7 @@ def not_saved_message() -> str:
 
 def not_saved_response() -> tuple[Response | str, int, dict[str, str]]:
     body, status = error_response(503, NOT_SAVED, not_saved_message())
-    return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return body, status, RETRY_LATER
 
 
 def init_errors(app: Flask) -> None:

@@ -110,6 +110,15 @@ class FilesystemBlobStore:
         _fsync_dir(path.parent)
         return True
 
+    def blob_ids(self, *, modified_before: datetime | None = None) -> list[str]:
+        cutoff = modified_before or datetime.max.replace(tzinfo=UTC)
+        found: list[str] = []
+        with os.scandir(self._blobs) as shards:
+            for shard in shards:
+                if len(shard.name) == 2 and shard.is_dir(follow_symlinks=False):
+                    found += _names_older_than(Path(shard.path), cutoff, _is_valid_id)
+        return sorted(found)
+
     # --- scratch files of resumable uploads --------------------------------------------
 
     def scratch_create(self, upload_id: str) -> None:
@@ -171,14 +180,10 @@ class FilesystemBlobStore:
     def scratch_list_older_than(self, cutoff: datetime) -> list[str]:
         return sorted(_names_older_than(self._scratch, cutoff, _is_valid_id))
 
-    # --- housekeeping specific to this backend -----------------------------------------
+    # --- housekeeping ------------------------------------------------------------------
 
     def remove_stale_temp_files(self, cutoff: datetime) -> int:
-        """Remove blob writes abandoned before ``cutoff`` by a crashed process.
-
-        A writer cleans up after itself on any exception; only a killed process leaves
-        a ``.part`` file behind. Returns how many were removed.
-        """
+        # Only a killed process leaves a ``.part`` file behind.
         removed = 0
         for name in _names_older_than(self._tmp, cutoff, _TEMP_NAME.fullmatch):
             try:

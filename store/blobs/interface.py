@@ -100,6 +100,18 @@ class BlobStore(Protocol):
         """Remove a blob; True if it existed. Safe to repeat (retention purges retry)."""
         ...
 
+    def blob_ids(self, *, modified_before: datetime | None = None) -> list[str]:
+        """Every blob's id, or only those last written before ``modified_before`` (aware).
+
+        Times are as coarse as the store keeps them (the filesystem store: the day).
+        """
+        ...
+
+    def remove_stale_temp_files(self, cutoff: datetime) -> int:
+        """Remove blob writes that a killed process left unfinished before ``cutoff``;
+        returns how many. A writer cleans up after itself on any exception."""
+        ...
+
     def scratch_create(self, upload_id: str) -> None:
         """Start an empty scratch file; ScratchExists if the upload already has one."""
         ...

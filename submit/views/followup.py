@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, BinaryIO, TypeVar
@@ -46,7 +46,6 @@ import crypto
 from casework import access, followup, protection
 from casework.dates import unit_today
 from casework.errors import CaseworkError
-from casework.intake import AttachmentIn
 from store.blobs import BlobNotFound, FilesystemBlobStore
 from store.models import (
     Case,
@@ -74,12 +73,13 @@ from submit.streaming import (
     clean_file_name,
     drain,
     read_form,
+    read_text_only,
 )
 from submit.unit import current_unit, settings
 from submit.views.report import MAX_CHARS, too_long_message
 from web import labels
 from web.database import db, retry_commit, runs_once
-from web.errors import PublicError, error_response, storage_refusal
+from web.errors import RETRY_LATER, PublicError, error_response, storage_refusal
 
 blueprint = Blueprint("followup", __name__, url_prefix="/followup")
 Choice = TypeVar("Choice", ProtectedPerson, ProtectionCategory)
@@ -494,22 +494,9 @@ def _store_reply(opened: Opened, received: ReceivedForm) -> None:
         raise PublicError(400, "not_accepted", _not_accepted_message()) from None
 
 
-class _DroppedFiles:
-    """Reads a file part to its end and keeps nothing: with no session there is no key to
-    encrypt under, so the file is dropped unread, and only the text is shown back."""
-
-    def seal(self, name: str, type_: str, pieces: Iterable[bytes]) -> AttachmentIn:
-        for _piece in pieces:
-            pass
-        return AttachmentIn(blob_id="", meta=b"", stored_size=0)
-
-
 def _read_without_files(boundary: bytes) -> ReceivedForm:
     try:
-        return read_form(request.stream, boundary, _reply_spec(), _DroppedFiles(), _check_csrf)
-    except FileRefused as refused:
-        drain(request.stream)
-        return refused.form
+        return read_text_only(request.stream, boundary, _reply_spec(), _check_csrf)
     except FormError as error:
         raise PublicError(error.status, error.code, _form_error(error)) from None
 
@@ -594,10 +581,10 @@ def _stored(
     return _done(done)
 
 
-def _not_saved(error: BaseException, unsent: str) -> tuple[str, int]:
+def _not_saved(error: BaseException, unsent: str) -> tuple[str, int, dict[str, str]]:
     current_app.logger.error("a follow-up could not be stored: %s", type(error).__name__)
     db().rollback()
-    return _start_page(reason="not_saved", unsent=unsent), 503
+    return _start_page(reason="not_saved", unsent=unsent), 503, RETRY_LATER
 
 
 def _seal_note(opened: Opened, text: str) -> bytes:

@@ -9,12 +9,14 @@ shown once, in the answer to the POST, and kept nowhere.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, render_template, request, session
 from flask.blueprints import BlueprintSetupState
 from flask_babel import format_decimal, gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
@@ -36,11 +38,12 @@ from submit.streaming import (
     boundary_of,
     drain,
     read_form,
+    read_text_only,
 )
 from submit.unit import current_unit, settings
 from web import labels
 from web.database import db, retry_commit, runs_once
-from web.errors import PublicError, storage_refusal
+from web.errors import RETRY_LATER, PublicError, storage_refusal
 from web.i18n import current_language
 
 blueprint = Blueprint("report", __name__)
@@ -76,6 +79,24 @@ FIELD_ORDER = (
 TEXT_ALLOWANCE = 4 * 1024 * 1024
 MAX_TEXT_BYTES = 2 * 1024 * 1024
 SPARE_PARTS = 16  # parts a browser may add, such as a named submit button
+# Parts of a form read while the unit's readers are unknown: room for a large unit's.
+MAX_PARTS_UNKNOWN_READERS = 500
+# What the tipster typed, as the form labels it: shown back to copy when nothing can be
+# stored and the form itself cannot be drawn.
+TYPED_FIELDS = {
+    "what": _l("What happened?"),
+    "who": _l("Who is involved?"),
+    "where": _l("Where did it happen?"),
+    "when": _l("When did it happen?"),
+    "how_known": _l("How do you know?"),
+    "evidence": _l("What evidence is there, and where is it?"),
+    "identity_name": _l("Your full name"),
+    "identity_contact": _l("How can the unit contact you?"),
+    "identity_address": _l("Your address"),
+    "identity_position": _l("Your workplace and position"),
+    "identity_notes": _l("Anything else about you or how to reach you safely"),
+    "protection_details": _l("Why is protection needed?"),
+}
 
 
 @blueprint.record_once
@@ -126,13 +147,19 @@ def form() -> str:
 
 @blueprint.post("/report")
 @runs_once
-def submit() -> str | tuple[str, int]:
-    config, unit = settings(), current_unit()
-    recipients = unit_recipients(db(), unit)
+def submit() -> str | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    config = settings()
     boundary = boundary_of(request.headers.get("Content-Type"))
     if boundary is None:
         raise PublicError(400, "malformed_form", _malformed_message())
     _limit_body(config.max_report_size + TEXT_ALLOWANCE)
+    try:
+        unit = current_unit()
+        recipients = unit_recipients(db(), unit)
+    except Exception as error:
+        if not storage_refusal(error):
+            raise
+        return _unsent(boundary, error)
     spec = _form_spec(recipients)
     # Give the database connection back while the body streams in: over Tor an upload can
     # take many minutes, and a connection held in an open transaction meanwhile would
@@ -223,9 +250,10 @@ def _limit_body(limit: int) -> None:
     request.max_content_length = limit
 
 
-def _form_spec(recipients: UnitRecipients) -> FormSpec:
+def _form_spec(recipients: UnitRecipients | None) -> FormSpec:
     config = settings()
-    choices = len(ProtectedPerson) + len(ProtectionCategory) + len(recipients.excludable())
+    readers = 0 if recipients is None else len(recipients.excludable())
+    choices = len(ProtectedPerson) + len(ProtectionCategory) + readers
     return FormSpec(
         token_field="csrf_token",  # noqa: S106 - a field name, not a secret
         text_fields=TEXT_FIELDS,
@@ -353,9 +381,31 @@ def _excluded(
     return excluded
 
 
+def _unsent(boundary: bytes, error: BaseException) -> tuple[str, int, dict[str, str]]:
+    """The database is out of reach, so the form cannot be drawn again: what was typed is
+    shown to copy, and no file is read into anything."""
+    current_app.logger.error("a report could not be stored: %s", type(error).__name__)
+    try:
+        received = read_text_only(request.stream, boundary, _text_only_spec(), _check_csrf)
+    except FormError as failed:
+        raise PublicError(failed.status, failed.code, _form_error(failed)) from None
+    typed = [(label, received.get(name)) for name, label in TYPED_FIELDS.items()]
+    page = render_template(
+        "report_unsent.html",
+        typed=[(label, text) for label, text in typed if text.strip()],
+        files_dropped=received.files_chosen,
+    )
+    return page, 503, RETRY_LATER
+
+
+def _text_only_spec() -> FormSpec:
+    """The report form, whoever reads the unit's reports (nothing of the database is known)."""
+    return dataclasses.replace(_form_spec(None), max_parts=MAX_PARTS_UNKNOWN_READERS)
+
+
 def _not_received(
     unit: Unit, recipients: UnitRecipients, received: ReceivedForm, error: BaseException
-) -> tuple[str, int]:
+) -> tuple[str, int, dict[str, str]]:
     """The form again, with what was typed, saying plainly that nothing was received."""
     current_app.logger.error("a report could not be stored: %s", type(error).__name__)
     db().rollback()
@@ -363,7 +413,7 @@ def _not_received(
     page = _render_form(
         unit, recipients, entered, {}, files_dropped=received.files_chosen, not_received=True
     )
-    return page, 503
+    return page, 503, RETRY_LATER
 
 
 def _refuse(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +11,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import (
-    URL,
     CheckConstraint,
     Column,
     Connection,
@@ -21,9 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    create_engine,
     inspect,
-    make_url,
     text,
 )
 
@@ -37,15 +32,12 @@ from store.db import (
     upgrade_to_head,
 )
 from store.models import Base
+from tests import postgres
 from tests.store.factories import sqlite_url
 
 # PostgreSQL truncates longer identifiers silently: the names would then differ from the
 # models' and every later comparison would report drift.
 POSTGRES_MAX_IDENTIFIER = 63
-
-# Optional: the same migration tests against an EMPTY PostgreSQL database, e.g.
-# postgresql+psycopg://user@/minhbach_test?host=/run/postgresql (needs a driver installed).
-POSTGRES_URL = os.environ.get("MINHBACH_TEST_POSTGRES_URL")
 
 
 def schema_diff(connection: Connection, metadata: MetaData) -> list[object]:
@@ -67,29 +59,17 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
             yield engine
         finally:
             engine.dispose()
-    elif POSTGRES_URL is None:
-        pytest.skip("set MINHBACH_TEST_POSTGRES_URL (scripts/with-postgres) to run on PostgreSQL")
-    else:
-        yield from _fresh_postgres_database(make_url(POSTGRES_URL))
-
-
-def _fresh_postgres_database(server: URL) -> Iterator[Engine]:
-    """A database of its own for each test (tests run in parallel), dropped afterwards."""
-    name = f"minhbach_test_{uuid.uuid4().hex}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        engine = make_engine(server.set(database=name))
+        return
+    server = postgres.server_url()
+    if server is None:
+        pytest.skip(postgres.NOT_SET)
+    with postgres.fresh_database(server) as url:
+        engine = make_engine(url)
         try:
             assert application_tables(engine) == set(), "the test database must start empty"
             yield engine
         finally:
             engine.dispose()
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE "{name}"'))
-    finally:
-        admin.dispose()
 
 
 def test_head_matches_the_models_exactly(empty_engine: Engine) -> None:

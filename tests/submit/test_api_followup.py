@@ -22,7 +22,6 @@ from casework.settings import Settings
 from crypto.encoding import b64u_decode, b64u_encode
 from store.blobs import FilesystemBlobStore
 from store.models import Message, Party, RetaliationIncident, RetaliationKind
-from submit.limits import OVERRIDES
 from tests.submit.test_api_support import API_PREFIX, Api, api, openapi_checked, seal_file
 from tests.submit.test_followup_pages import (
     QUESTION,
@@ -41,6 +40,7 @@ from tests.submit.test_followup_pages import (
     unit_message,
 )
 from tests.worlds import World
+from web.limits import OVERRIDES
 
 __all__ = [  # fixtures
     "api",

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from limits import parse_many
 from limits.storage import MemoryStorage
 
-from casework.settings import Settings
+from casework.settings import ConfigError, Settings
 from submit import create_app, limits
-from submit.limits import CASE, GLOBAL, LIMITS, OVERRIDES, SCALE, UPLOAD, Rule
+from submit.limits import CASE, GLOBAL, LIMITS, UPLOAD, Rule
 from tests.submit.test_api_support import Api, api, openapi_checked
 from tests.worlds import World
+from web.limits import OVERRIDES, SCALE, effective_limit
 
 __all__ = ["api", "openapi_checked"]  # fixtures
 pytestmark = pytest.mark.usefixtures("openapi_checked")
@@ -63,18 +67,67 @@ def test_endpoints_the_app_lacks_are_skipped_explicitly(app: Flask) -> None:
     assert {"api.submit_report", "api.create_upload", "api.pow_challenge"} <= set(applied)
 
 
+def in_force(config: Mapping[str, object], endpoint: str, rule: Rule) -> str:
+    return effective_limit(config, endpoint, rule.subject.value, rule.limit)
+
+
 def test_overrides_and_scale_change_the_limit_in_force() -> None:
     rule = Rule("10 per minute; 100 per hour", UPLOAD)
-    assert limits.effective_limit({}, "api.x", rule) == rule.limit
+    assert in_force({}, "api.x", rule) == rule.limit
     overridden = {OVERRIDES: {"api.x": {"upload": "2 per minute"}}}
-    assert limits.effective_limit(overridden, "api.x", rule) == "2 per minute"
-    assert limits.effective_limit(overridden, "api.y", rule) == rule.limit
-    assert limits.effective_limit(
-        {OVERRIDES: {"api.x": {"global": "1/second"}}}, "api.x", rule
-    ) == (rule.limit)
-    scaled = limits.effective_limit({SCALE: 2.5}, "api.x", rule)
+    assert in_force(overridden, "api.x", rule) == "2 per minute"
+    assert in_force(overridden, "api.y", rule) == rule.limit
+    assert in_force({OVERRIDES: {"api.x": {"global": "1/second"}}}, "api.x", rule) == rule.limit
+    scaled = in_force({SCALE: 2.5}, "api.x", rule)
     assert per_second(scaled) == {60: 25, 3600: 250}
-    assert per_second(limits.effective_limit({SCALE: 0.001}, "api.x", rule)) == {60: 1, 3600: 1}
+    assert per_second(in_force({SCALE: 0.001}, "api.x", rule)) == {60: 1, 3600: 1}
+
+
+def test_limits_are_set_from_the_environment(settings: Settings, world: World) -> None:
+    env = {
+        "MINHBACH_RATE_LIMIT_SCALE": "1000",
+        "MINHBACH_RATE_LIMITS": '{"report.submit": {"global": "7 per minute"}}',
+    }
+    configured = dataclasses.replace(
+        settings,
+        rate_limit_scale=Settings.from_env(env).rate_limit_scale,
+        rate_limits=Settings.from_env(env).rate_limits,
+    )
+    app = create_app(configured)
+    assert per_second(in_force(app.config, "report.submit", LIMITS["report.submit"][0])) == {
+        60: 7000
+    }
+    assert (
+        per_second(in_force(app.config, "api.submit_report", LIMITS["api.submit_report"][0]))[60]
+        == 20 * 1000
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "complaint"),
+    [
+        ('{"report.submit": {"global": "7 per minute"', "must be JSON"),
+        ('{"report.submit": "7 per minute"}', "must be JSON"),
+        ('{"report.nothing": {"global": "7 per minute"}}', "no limit report.nothing/global"),
+        ('{"report.submit": {"upload": "7 per minute"}}', "no limit report.submit/upload"),
+        ('{"report.submit": {"global": "seven a minute"}}', "is not a limit"),
+    ],
+)
+def test_a_limit_setting_that_cannot_be_used_stops_the_app(
+    settings: Settings, world: World, raw: str, complaint: str
+) -> None:
+    def start() -> None:
+        limits_of = Settings.from_env({"MINHBACH_RATE_LIMITS": raw}).rate_limits
+        create_app(dataclasses.replace(settings, rate_limits=limits_of))
+
+    with pytest.raises(ConfigError, match=complaint):
+        start()
+
+
+def test_a_scale_that_is_not_a_number_is_refused() -> None:
+    for raw in ("fast", "0", "nan", "inf", "-2"):
+        with pytest.raises(ConfigError, match="MINHBACH_RATE_LIMIT_SCALE"):
+            Settings.from_env({"MINHBACH_RATE_LIMIT_SCALE": raw})
 
 
 def test_the_request_past_a_tiny_limit_gets_429_json(app: Flask, api: Api) -> None:

@@ -1,0 +1,43 @@
+"""A fresh PostgreSQL database of its own, for tests and benchmarks that need the
+production database.
+
+The server is ``MINHBACH_TEST_POSTGRES_URL``, which ``scripts/with-postgres`` (run by
+``make test``) sets to a throwaway cluster; every caller gets a database nobody else
+uses (tests run in parallel), dropped when it is done.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import URL, create_engine, make_url, text
+
+SERVER_VARIABLE = "MINHBACH_TEST_POSTGRES_URL"
+NOT_SET = f"set {SERVER_VARIABLE} (scripts/with-postgres does) to run on PostgreSQL"
+
+
+def server_url() -> URL | None:
+    raw = os.environ.get(SERVER_VARIABLE)
+    return None if not raw else make_url(raw)
+
+
+@contextmanager
+def fresh_database(server: URL, prefix: str = "minhbach_test") -> Iterator[URL]:
+    """Create an empty database on ``server``; yield its URL; drop it afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex}"
+    # pre_ping: the server may have restarted meanwhile (a test that stops it does).
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield server.set(database=name)
+        finally:
+            with admin.connect() as connection:
+                # Connections a killed process left behind must not keep it alive.
+                connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

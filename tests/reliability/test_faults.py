@@ -1,0 +1,513 @@
+"""Faults: a worker killed mid-request, a full disk, a database that goes away. The apps run
+under gunicorn with the production settings; afterwards nothing is half-stored, nothing is
+left in plaintext, and whatever could be resumed resumes.
+
+A worker is killed at a chosen moment by making it wait there: the test holds the
+database's lock (SQLite's write lock, or a PostgreSQL table lock) that the next step needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import json
+import os
+import signal
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from casework import audit as audit_log
+from casework import intake
+from casework.recipients import unit_recipients
+from casework.sealing import NewCaseKeys, seal_submission
+from cli import cli
+from crypto.encoding import b64u_decode
+from store.blobs import FilesystemBlobStore
+from store.db import make_engine, session_factory
+from store.models import Attachment, Case, CaseEvent
+from submit import pow
+from tests import gunicorn, postgres
+from tests.instances import DATABASES, Instance, instance
+from tests.reliability.conftest import Cluster
+from tests.review.conftest import Account
+from tests.submit.test_api_support import case_key_of, envelope_of, open_attachment, seal_file
+from tests.visitor import (
+    FORM_TOKEN,
+    META_TOKEN,
+    Reply,
+    Sending,
+    Tally,
+    Visitor,
+    multipart,
+    token_in,
+)
+
+MiB = 1024 * 1024
+CATEGORY = "land"
+NOT_RECEIVED = "Your report was NOT received"
+TRACEBACK_WORDS = ("Traceback", "OperationalError", "psycopg", "sqlite3", 'File "')
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def wait_until(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.05)
+
+
+def kill_worker(server: gunicorn.Gunicorn) -> None:
+    """SIGKILL the one worker and wait for the master to start a fresh one."""
+    [worker] = server.workers()
+    os.kill(worker, signal.SIGKILL)
+    wait_until(lambda: server.workers() not in ([], [worker]), "a new worker started")
+    wait_until(lambda: Visitor(server.url, Tally()).get("/report").status == 200, "it serves")
+
+
+@contextlib.contextmanager
+def submit_app(place: Instance, log: Path, workers: int = 1) -> Iterator[gunicorn.Gunicorn]:
+    with gunicorn.running(
+        "submit:create_app()", place.env, log, workers=workers, ready_path="/report"
+    ) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def session_of(place: Instance) -> Iterator[Session]:
+    engine = make_engine(place.database_url)
+    try:
+        with session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def count(place: Instance, model: type[Case] | type[Attachment] | type[CaseEvent]) -> int:
+    with session_of(place) as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def run_cli(place: Instance, *args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), env=place.env)
+
+
+def backdate(paths: list[Path], days: int = 3) -> None:
+    """As if written ``days`` ago: past the upload lifetime that guards reports on their way."""
+    moment = (datetime.now(UTC) - timedelta(days=days)).timestamp()
+    for path in paths:
+        os.utime(path, (moment, moment))
+
+
+def files_under(root: Path) -> list[Path]:
+    return [path for path in root.rglob("*") if path.is_file()]
+
+
+def holding(root: Path, canary: bytes) -> list[Path]:
+    """Files under ``root`` whose bytes contain ``canary``: none may, ever."""
+    found = []
+    for path in files_under(root):
+        with contextlib.suppress(FileNotFoundError):
+            if canary in path.read_bytes():
+                found.append(path)
+    return found
+
+
+def evidence(canary: str, size: int) -> bytes:
+    return (canary.encode() * (size // len(canary) + 1))[:size]
+
+
+def finish_quietly(sending: Sending) -> None:
+    """The worker was killed: the connection drops, whatever the client was doing."""
+    with contextlib.suppress(OSError, http.client.HTTPException):
+        sending.finish()
+
+
+Parts = list[tuple[str, str | bytes]]
+
+
+def report_form(visitor: Visitor, canary: str, *files: bytes) -> Parts:
+    """The report form as a tipster fills it in, with ``files``."""
+    token = token_in(visitor.get("/report"), FORM_TOKEN)
+    parts: Parts = [("csrf_token", token), ("category", CATEGORY), ("what", canary)]
+    return parts + [("files", file) for file in files]
+
+
+@pytest.fixture
+def place(tmp_path: Path) -> Iterator[Instance]:
+    with instance("sqlite", tmp_path) as made:
+        yield made
+
+
+# --- a worker killed --------------------------------------------------------------------------
+
+
+def test_a_worker_killed_while_a_report_streams_in_leaves_no_case_and_no_plaintext(
+    place: Instance, tmp_path: Path
+) -> None:
+    canary = f"CANARY-{uuid.uuid4().hex}"
+    with submit_app(place, tmp_path / "submit.log") as server:
+        visitor = Visitor(server.url, Tally())
+        body, content_type = multipart(report_form(visitor, canary, evidence(canary, 3 * MiB)))
+        sending = visitor.start("POST", "/report", {"Content-Type": content_type}, len(body))
+        sending.send(body[: len(body) // 2])
+        temp = place.blob_root / "tmp"
+        wait_until(lambda: any(p.stat().st_size for p in temp.glob("*.part")), "a blob is written")
+        kill_worker(server)
+        finish_quietly(sending)
+
+    assert count(place, Case) == 0
+    assert count(place, Attachment) == 0
+    assert holding(place.root, canary.encode()) == []
+    unfinished = list(temp.glob("*.part"))
+    assert len(unfinished) == 1  # ciphertext a killed process left; collected below
+    backdate(unfinished)
+    collected = run_cli(place, "uploads", "collect")
+    assert "1 unfinished write(s)" in collected.output, collected.output
+    assert list(temp.glob("*.part")) == []
+    assert run_cli(place, "fsck").exit_code == 0
+
+
+def test_a_resumable_upload_resumes_after_its_worker_is_killed(
+    place: Instance, tmp_path: Path
+) -> None:
+    keys, submission = sealed_report(place, "resumed")
+    data = evidence(f"CANARY-{uuid.uuid4().hex}", 3 * MiB)
+    sealed = seal_file(keys.case_key, keys.case_id, data, "evidence.pdf", "application/pdf")
+    with submit_app(place, tmp_path / "submit.log") as server:
+        api = ApiVisitor(server.url)
+        upload = api.create_upload(len(sealed.stream))
+        sending = api.start_append(upload, 0, len(sealed.stream))
+        sending.send(sealed.stream[: 2 * MiB + 100])
+        scratch = place.blob_root / "scratch" / hashlib.sha256(b64u_decode(upload)).hexdigest()
+        wait_until(lambda: scratch.stat().st_size >= MiB, "a piece is durable")
+        kill_worker(server)
+        finish_quietly(sending)
+
+        resumed = api.offset(upload)
+        assert MiB <= resumed <= 2 * MiB + 100
+        assert api.append(upload, resumed, sealed.stream[resumed:]).status == 204
+        document = envelope_of(submission, api.solution("report"), [(upload, sealed.meta)])
+        assert api.visitor.post_json("/api/v1/reports", document, api.token).status == 201
+
+    with session_of(place) as session:
+        case = session.scalars(select(Case)).one()
+        key = case_key_of(case, place.world.people["lan"].id, place.world.key_of("lan"))
+        [attachment] = case.attachments
+        assert open_attachment(store_of(place), case, key, attachment)[1] == data
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_a_worker_killed_between_its_files_and_the_commit_leaves_an_orphan_fsck_finds(
+    database: str, tmp_path: Path
+) -> None:
+    """The blob is written, the case not yet committed: killed there, no half case stays,
+    and the blob nobody will claim is reported, then collected."""
+    if database == "postgresql" and postgres.server_url() is None:
+        pytest.skip(postgres.NOT_SET)
+    canary = f"CANARY-{uuid.uuid4().hex}"
+    with instance(database, tmp_path) as place, submit_app(place, tmp_path / "s.log") as server:
+        visitor = Visitor(server.url, Tally())
+        files = evidence(canary, MiB), evidence(canary + "/second", MiB)
+        body, content_type = multipart(report_form(visitor, canary, *files))
+        # Half-way through the second file the first one's blob is complete.
+        cut = len(body) - MiB // 2
+        sending = visitor.start("POST", "/report", {"Content-Type": content_type}, len(body))
+        sending.send(body[:cut])
+        wait_until(lambda: store_of(place).blob_ids() != [], "the first file's blob is written")
+        with database_lock(place):
+            sending.send(body[cut:])
+            time.sleep(1.5)  # the worker reaches intake's commit and waits for the lock
+            kill_worker(server)
+        finish_quietly(sending)
+
+        assert count(place, Case) == 0
+        assert count(place, Attachment) == 0
+        orphans = store_of(place).blob_ids()
+        assert len(orphans) == 2
+        assert holding(place.root, canary.encode()) == []
+        backdate([store_of(place).root / "blobs" / blob[:2] / blob for blob in orphans])
+        checked = run_cli(place, "fsck")
+        assert checked.exit_code == 1
+        assert all(f"orphan: blob {blob}" in checked.output for blob in orphans)
+        assert "2 orphaned blob(s)" in run_cli(place, "uploads", "collect").output
+        assert run_cli(place, "fsck").exit_code == 0
+
+
+@contextlib.contextmanager
+def database_lock(place: Instance) -> Iterator[None]:
+    """Hold what intake's commit needs: SQLite's write lock, or PostgreSQL's cases table."""
+    if place.database_url.startswith("sqlite"):
+        connection = sqlite3.connect(place.database_url.removeprefix("sqlite:///"), timeout=30)
+        connection.isolation_level = None
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.execute("ROLLBACK")
+            connection.close()
+        return
+    engine = make_engine(place.database_url)
+    try:
+        with engine.connect() as locker:
+            locker.execute(text("LOCK TABLE cases IN ACCESS EXCLUSIVE MODE"))
+            yield
+            locker.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_a_review_worker_killed_mid_step_leaves_the_case_and_the_audit_chain_intact(
+    tmp_path: Path,
+) -> None:
+    """The step's changes are written, the audit entry waits: killed there, PostgreSQL
+    drops the whole transaction."""
+    if postgres.server_url() is None:
+        pytest.skip(postgres.NOT_SET)
+    with instance("postgresql", tmp_path) as place:
+        case_id = store_case(place, "a step")
+        account = place.accounts["lan"]
+        with gunicorn.running(
+            "review:create_app()", place.env, tmp_path / "review.log", workers=1,
+            ready_path="/login",
+        ) as server:  # fmt: skip
+            visitor = Visitor(server.url, Tally())
+            sign_in(visitor, account)
+            page = visitor.get(f"/cases/{case_id}/workflow")
+            token = token_in(page, FORM_TOKEN)
+            engine = make_engine(place.database_url)
+            try:
+                with engine.connect() as lock:
+                    lock.execute(text("LOCK TABLE audit_entries IN ACCESS EXCLUSIVE MODE"))
+                    step = visitor.start(
+                        "POST", f"/cases/{case_id}/status",
+                        {"Content-Type": "application/x-www-form-urlencoded"},
+                        len(form := f"csrf_token={token}&status=triage&grounds=".encode()),
+                    )  # fmt: skip
+                    step.send(form)
+                    time.sleep(1.5)  # the step is written; its audit entry waits
+                    [worker] = server.workers()
+                    os.kill(worker, signal.SIGKILL)
+                    wait_until(lambda: server.workers() not in ([], [worker]), "a new worker")
+                    finish_quietly(step)
+                    lock.rollback()
+            finally:
+                engine.dispose()
+
+        with session_of(place) as session:
+            case = session.scalars(select(Case).where(Case.public_id == case_id)).one()
+            assert case.status == "received"
+            assert session.scalar(select(func.count()).select_from(CaseEvent)) == 0
+            assert audit_log.verify(session).ok
+
+
+# --- a full disk ------------------------------------------------------------------------------
+
+
+def fill(disk: Path) -> Path:
+    """Write a file until the disk is full; return it (remove it to free the space)."""
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as file:  # unbuffered: nothing left to flush
+        for block in (65536, 512):  # then the last few small blocks
+            with contextlib.suppress(OSError):
+                while file.write(b"\0" * block):
+                    pass
+    return filler
+
+
+def test_a_full_disk_refuses_clearly_keeps_the_text_and_recovers(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    canary = f"CANARY-{uuid.uuid4().hex}"
+    with instance("sqlite", small_disk) as place, submit_app(place, tmp_path / "s.log") as server:
+        database = place.database_url.removeprefix("sqlite:///")
+        with sqlite3.connect(database) as connection:  # the log back to nothing: every
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # write needs new space
+        filler = fill(small_disk)
+
+        visitor = Visitor(server.url, Tally())
+        with_file = visitor.post_multipart(
+            "/report", report_form(visitor, canary, evidence(canary, MiB))
+        )
+        text_only = Visitor(server.url, Tally())
+        without_file = text_only.post_multipart("/report", report_form(text_only, canary))
+        for reply in (with_file, without_file):
+            assert reply.status == 503
+            assert NOT_RECEIVED in reply.text
+            assert canary in reply.text  # what they wrote, back in the form
+            assert not any(word in reply.text for word in TRACEBACK_WORDS)
+        assert "please choose them again" in with_file.text
+        api = ApiVisitor(server.url)  # no room for the upload's row: refused, and said so
+        document = {"size": MiB, "pow": api.solution("upload")}
+        refused = api.visitor.post_json("/api/v1/uploads", document, api.token)
+        assert refused.status == 503
+        assert '"storage_unavailable"' in refused.text
+
+        assert count(place, Case) == 0
+        with sqlite3.connect(database) as connection:
+            assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert list((place.blob_root / "tmp").glob("*")) == []
+        assert holding(small_disk, canary.encode()) == []
+
+        filler.unlink()
+        again = Visitor(server.url, Tally())
+        sent = again.post_multipart("/report", report_form(again, canary, evidence(canary, MiB)))
+        assert sent.status == 200, sent.text
+        assert count(place, Case) == 1
+
+
+# --- the database goes away -------------------------------------------------------------------
+
+
+def test_a_database_that_stops_gives_clear_503s_and_the_apps_recover(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    canary = f"CANARY-{uuid.uuid4().hex}"
+    with instance("postgresql", tmp_path, cluster.url) as place:
+        env, logs = place.env, (tmp_path / "submit.log", tmp_path / "review.log")
+        with (
+            gunicorn.running("submit:create_app()", env, logs[0], ready_path="/report") as submit,
+            gunicorn.running("review:create_app()", env, logs[1], ready_path="/login") as review,
+        ):
+            tipster, api = Visitor(submit.url, Tally()), ApiVisitor(submit.url)
+            fields = report_form(tipster, canary, evidence(canary, 4096))
+            _keys, submission = sealed_report(place, canary)
+            document = envelope_of(submission, api.solution("report"))
+            inspector = Visitor(review.url, Tally())
+            login_token = token_in(inspector.get("/login"), FORM_TOKEN)
+
+            cluster.stop()
+            try:
+                answers: list[Reply] = [
+                    Visitor(submit.url, Tally()).get("/report"),
+                    tipster.post_multipart("/report", fields),
+                    api.visitor.post_json("/api/v1/reports", document, api.token),
+                    sign_in(inspector, place.accounts["lan"], login_token, expect=None),
+                ]
+                for answer in answers:
+                    assert answer.status == 503, (answer.status, answer.text[:300])
+                    assert not any(word in answer.text for word in TRACEBACK_WORDS)
+                assert NOT_RECEIVED in answers[1].text
+                assert canary in answers[1].text
+                assert '"storage_unavailable"' in answers[2].text
+                assert all("Retry-After" in answer.headers for answer in answers)
+
+            finally:
+                cluster.start()
+            wait_until(lambda: Visitor(submit.url, Tally()).get("/report").status == 200, "up")
+            again = Visitor(submit.url, Tally())
+            sent = again.post_multipart(
+                "/report", report_form(again, canary, evidence(canary, 4096))
+            )
+            assert sent.status == 200
+            sent_api = api.visitor.post_json(
+                "/api/v1/reports", envelope_of(submission, api.solution("report")), api.token
+            )
+            assert sent_api.status == 201
+            assert sign_in(Visitor(review.url, Tally()), place.accounts["lan"]).status == 303
+        assert count(place, Case) == 2
+
+
+# --- shared steps -----------------------------------------------------------------------------
+
+
+def store_of(place: Instance) -> FilesystemBlobStore:
+    return FilesystemBlobStore(place.blob_root)
+
+
+def sealed_report(place: Instance, what: str) -> tuple[NewCaseKeys, intake.Submission]:
+    """A report sealed as the browser seals it, to the unit's readers."""
+    with session_of(place) as session:
+        unit = session.merge(place.world.unit, load=True)
+        keys = NewCaseKeys()
+        report = {"schema": 1, "language": "en", "category": CATEGORY, "what": what}
+        submission = seal_submission(
+            keys, unit_recipients(session, unit), category=CATEGORY, report=report, identity=None
+        )
+        return keys, submission
+
+
+def store_case(place: Instance, what: str) -> str:
+    keys, submission = sealed_report(place, what)
+    params = place.settings.code_kdf
+    with session_of(place) as session:
+        unit = session.merge(place.world.unit, load=True)
+        today = datetime.now(UTC).date()
+        intake.accept(session, submission, unit, intake.lookup_hash(submission, params), today)
+        session.commit()
+    return keys.case_id
+
+
+def sign_in(
+    visitor: Visitor, account: Account, token: str | None = None, expect: int | None = 303
+) -> Reply:
+    token = token or token_in(visitor.get("/login"), FORM_TOKEN)
+    reply = visitor.post_form(
+        "/login",
+        [("csrf_token", token), ("username", account.username),
+         ("passphrase", account.passphrase), ("code", account.code()), ("next", "/")],
+    )  # fmt: skip
+    if expect is not None:
+        assert reply.status == expect, reply.text[:300]
+    return reply
+
+
+class ApiVisitor:
+    """The report page's script: the anti-forgery header, proofs of work, uploads."""
+
+    def __init__(self, base_url: str) -> None:
+        self.visitor = Visitor(base_url, Tally())
+        self.token = token_in(self.visitor.get("/report"), META_TOKEN)
+
+    def solution(self, purpose: str) -> str:
+        reply = self.visitor.post_json("/api/v1/pow", {"purpose": purpose}, self.token)
+        assert reply.status == 200, reply.text
+        challenge = reply_json(reply)
+        return pow.solve(challenge["challenge"], challenge["difficulty"])
+
+    def create_upload(self, size: int) -> str:
+        document = {"size": size, "pow": self.solution("upload")}
+        reply = self.visitor.post_json("/api/v1/uploads", document, self.token)
+        assert reply.status == 201, reply.text
+        return str(reply_json(reply)["id"])
+
+    def start_append(self, upload: str, offset: int, length: int) -> Sending:
+        return self.visitor.start(
+            "PATCH", f"/api/v1/uploads/{upload}", self._append(offset), length
+        )
+
+    def append(self, upload: str, offset: int, data: bytes) -> Reply:
+        return self.visitor.request(
+            "PATCH", f"/api/v1/uploads/{upload}", data, self._append(offset)
+        )
+
+    def offset(self, upload: str) -> int:
+        reply = self.visitor.request("HEAD", f"/api/v1/uploads/{upload}")
+        assert reply.status == 200
+        return int(reply.headers["Upload-Offset"])
+
+    def _append(self, offset: int) -> dict[str, str]:
+        return {
+            "Content-Type": "application/offset+octet-stream",
+            "Upload-Offset": str(offset),
+            "X-CSRFToken": self.token,
+        }
+
+
+def reply_json(reply: Reply) -> dict[str, Any]:
+    document = json.loads(reply.body)
+    assert isinstance(document, dict)
+    return document
