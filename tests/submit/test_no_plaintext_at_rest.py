@@ -86,14 +86,33 @@ def canary(label: str) -> str:
 
 
 def files_under(root: Path) -> Iterator[Path]:
+    """Every file below ``root``; folders that vanish while they are walked (another
+    process's temporary files) are passed over."""
     if root.is_file():
         yield root
-    elif root.is_dir():
-        yield from (path for path in root.rglob("*") if path.is_file())
+        return
+    for folder, _folders, names in os.walk(root, onerror=lambda _error: None):
+        for name in names:
+            path = Path(folder) / name
+            if path.is_file():
+                yield path
 
 
-def temp_listing() -> set[Path]:
-    return set(files_under(Path(tempfile.gettempdir())))
+def own_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temporary folder for this process alone, in place of the system's: whatever the
+    app under test spools goes there, and other processes cannot add or remove entries."""
+    folder = tmp_path / "tmp"
+    folder.mkdir(mode=0o700)
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    monkeypatch.setenv("TMPDIR", str(folder))
+    return folder
+
+
+SYSTEM_TEMP = Path(tempfile.gettempdir())
+
+
+def system_temp_listing() -> set[Path]:
+    return set(files_under(SYSTEM_TEMP))
 
 
 def found_in_file(path: Path, needles: dict[str, set[bytes]]) -> list[str]:
@@ -233,6 +252,8 @@ def test_a_streamed_report_leaves_no_plaintext_anywhere(
     world: World,
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     values = {name: f"{canary(name)} Tiếng Việt có dấu" for name in TEXT_FIELDS}
@@ -242,7 +263,8 @@ def test_a_streamed_report_leaves_no_plaintext_anywhere(
     filename = f"{canary('filename')} biên bản.pdf"
     marker = canary("contents").encode()
     user_agent = f"Mozilla/5.0 ({canary('useragent')})"
-    temp_before = temp_listing()
+    system_before = system_temp_listing()
+    temp = own_temp(tmp_path, monkeypatch)
 
     with serve(app) as base, WriteRecorder() as writes:
         status, answer = stream_report(base, user_agent, values, filename, marker)
@@ -256,14 +278,15 @@ def test_a_streamed_report_leaves_no_plaintext_anywhere(
     needles["follow-up code"] = {code.encode(), code.replace("-", "").encode()}
     database = Path(engine.url.database or "")
     places = [Path(f"{database}{suffix}") for suffix in ("", "-wal", "-shm")]
-    places.append(settings.instance_path)
+    places += [settings.instance_path, temp]  # all of the app's own temporary folder
     leaks: list[str] = []
     for place in places:
         for path in files_under(place):
             leaks += found_in_file(path, {**needles, "client address": {CLIENT_ADDRESS.encode()}})
-    # Other processes share the temp directory, so only canaries (unique to this test) are
-    # looked for in new files there; the written-files check below covers this process.
-    for path in temp_listing() - temp_before:
+    # Other processes share the system's temporary folder, so only canaries (unique to this
+    # test) are looked for in new files there; the written-files check below covers this
+    # process.
+    for path in system_temp_listing() - system_before:
         leaks += found_in_file(path, needles)
     messages = "\n".join([caplog.text, *(r.getMessage() for r in caplog.records)])
     output = capfd.readouterr()
