@@ -388,6 +388,45 @@ def test_a_refused_report_says_why_and_keeps_everything_typed(
     assert helpers.the_case(session).submitted_with_js
 
 
+def test_a_report_the_service_cannot_store_is_said_unsent_and_sent_again_by_one_button(
+    page: Page, base_url: str, session: Session
+) -> None:
+    """The database is out of reach: the page tries again by itself, then says plainly that
+    nothing was sent, keeps everything typed, and one button sends it all once more."""
+    unavailable = {
+        "error": {
+            "code": "storage_unavailable",
+            "message": "The service cannot store anything at the moment, so nothing you "
+            "sent was saved. Please try again in a few minutes.",
+        }
+    }
+    tries: list[int] = []
+
+    def refuse(route: Route) -> None:
+        tries.append(1)
+        route.fulfill(status=503, json=unavailable, headers={"Retry-After": "0"})
+
+    page.route("**/api/v1/reports", refuse)
+    helpers.open_form(page, base_url)
+    helpers.fill(page, {"what": TEXT["what"], "who": TEXT["who"]})
+    page.click(helpers.SEND_REPORT)
+    alert = page.locator("[role=alert]", has_text="nothing you sent was saved")
+    alert.wait_for(state="visible")
+    assert len(tries) > 1  # tried again by itself before giving up
+    assert "Your report has not been sent" in alert.inner_text()
+    assert page.locator("#what").input_value() == TEXT["what"]
+    assert page.locator("#who").input_value() == TEXT["who"]
+    assert helpers.committed_cases(session) == []
+    retry = alert.get_by_role("button", name="Send it again")
+    assert retry.is_visible()
+
+    page.unroute("**/api/v1/reports")
+    retry.click()
+    page.locator("#follow-up-code").wait_for(state="visible")
+    helpers.read_code(page)  # checks its form
+    assert helpers.the_case(session).submitted_with_js
+
+
 def test_when_the_readers_change_meanwhile_the_keys_are_wrapped_again(
     page: Page, base_url: str, recorder: Recorder, session: Session, world: World
 ) -> None:

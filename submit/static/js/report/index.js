@@ -151,7 +151,8 @@ class ReportForm {
     // Only a failure of this browser leaves the server's path as a way out: where the
     // network or the server failed, that path would fail as well.
     const local = !(error instanceof ApiError) && known === undefined;
-    showFailure(this.page, this.form, reason, local ? () => this.#sendToServer() : null);
+    const sendToServer = local ? () => this.#sendToServer() : null;
+    showFailure(this.page, this.form, reason, sendToServer, () => this.submit());
   }
 
   /** Post the form as it is, as without JavaScript: the server encrypts it on arrival. */

@@ -53,11 +53,15 @@ export class Progress {
  * @param {string} reason
  * @param {(() => void) | null} sendToServer - offered as a way out when the browser
  *   itself failed; null when the network or the server did
+ * @param {() => void} tryAgain - sends the form as it is once more
  * @returns {HTMLElement}
  */
-export function showFailure(page, form, reason, sendToServer) {
+export function showFailure(page, form, reason, sendToServer, tryAgain) {
   const view = instantiate(page.doc, "report-js-failure");
   /** @type {HTMLElement} */ (view.querySelector(".report-js-reason")).textContent = reason;
+  view.querySelector(".report-js-retry button")?.addEventListener("click", tryAgain, {
+    once: true,
+  });
   if (sendToServer !== null) {
     const fallback = /** @type {HTMLElement} */ (view.querySelector(".report-js-fallback"));
     fallback.hidden = false;
