@@ -2,8 +2,8 @@
 
 A request reads through a read-only session or writes through a writing one (see
 ``store.db``: on SQLite, writing transactions take the write lock when they begin). The
-submit app reads on GET and HEAD unless a view is marked ``writes``; the review app writes
-on every request, since each one may touch its sign-in session or the audit log.
+submit app reads on GET and HEAD; the review app writes on every request, since each one
+may touch its sign-in session or the audit log.
 
 A view that fails because the database refused *for now* (``store.db.is_transient``) is
 run again from the start with a fresh session, a few times; its request body is already
@@ -29,7 +29,6 @@ from store.db import make_engine, read_only, retry_transient, session_factory, w
 
 EXTENSION = "minhbach.database"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-WRITES = "minhbach_writes"  # attribute of a view function: writes on GET too
 RUNS_ONCE = "minhbach_runs_once"  # attribute of a view function: never run again
 _OWN_RETRIES = "minhbach_own_retries"  # in g: the view retried its own commit
 
@@ -60,12 +59,6 @@ def replay_on_transient_errors(app: Flask) -> None:
     for endpoint, view in list(app.view_functions.items()):
         if endpoint != "static" and not getattr(view, RUNS_ONCE, False):
             app.view_functions[endpoint] = _replaying(view)
-
-
-def writes(view: Callable[P, R]) -> Callable[P, R]:
-    """Mark a GET view that writes (an audit entry, say): it gets a writing session."""
-    setattr(view, WRITES, True)
-    return view
 
 
 def runs_once(view: Callable[P, R]) -> Callable[P, R]:
@@ -106,10 +99,7 @@ def retry_commit(work: Callable[[Session], R]) -> R:
 
 
 def _reads_only(database: Database) -> bool:
-    if not database.read_on_safe_methods or request.method not in SAFE_METHODS:
-        return False
-    view = current_app.view_functions.get(request.endpoint or "")
-    return not getattr(view, WRITES, False)
+    return database.read_on_safe_methods and request.method in SAFE_METHODS
 
 
 def _replaying(view: Callable[..., Any]) -> Callable[..., Any]:
