@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import http.client
-import json
 import os
 import signal
 import sqlite3
@@ -20,31 +19,32 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
 
 from casework import audit as audit_log
-from casework import intake
-from casework.recipients import unit_recipients
-from casework.sealing import NewCaseKeys, seal_submission
 from cli import cli
 from crypto.encoding import b64u_decode
-from store.blobs import FilesystemBlobStore
-from store.db import make_engine, session_factory
+from store.db import make_engine
 from store.models import Attachment, Case, CaseEvent
-from submit import pow
 from tests import gunicorn, postgres
 from tests.instances import DATABASES, Instance, instance
 from tests.reliability.conftest import Cluster
-from tests.review.conftest import Account
+from tests.reliability.helpers import (
+    CATEGORY,
+    ApiVisitor,
+    count,
+    sealed_report,
+    session_of,
+    sign_in,
+    store_case,
+    store_of,
+)
 from tests.submit.test_api_support import case_key_of, envelope_of, open_attachment, seal_file
 from tests.visitor import (
     FORM_TOKEN,
-    META_TOKEN,
     Reply,
     Sending,
     Tally,
@@ -54,7 +54,6 @@ from tests.visitor import (
 )
 
 MiB = 1024 * 1024
-CATEGORY = "land"
 NOT_RECEIVED = "Your report was NOT received"
 TRACEBACK_WORDS = ("Traceback", "OperationalError", "psycopg", "sqlite3", 'File "')
 
@@ -84,21 +83,6 @@ def submit_app(place: Instance, log: Path, workers: int = 1) -> Iterator[gunicor
         "submit:create_app()", place.env, log, workers=workers, ready_path="/report"
     ) as server:
         yield server
-
-
-@contextlib.contextmanager
-def session_of(place: Instance) -> Iterator[Session]:
-    engine = make_engine(place.database_url)
-    try:
-        with session_factory(engine)() as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
-def count(place: Instance, model: type[Case] | type[Attachment] | type[CaseEvent]) -> int:
-    with session_of(place) as session:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def run_cli(place: Instance, *args: str) -> Result:
@@ -419,95 +403,3 @@ def test_a_database_that_stops_gives_clear_503s_and_the_apps_recover(
             assert sent_api.status == 201
             assert sign_in(Visitor(review.url, Tally()), place.accounts["lan"]).status == 303
         assert count(place, Case) == 2
-
-
-# --- shared steps -----------------------------------------------------------------------------
-
-
-def store_of(place: Instance) -> FilesystemBlobStore:
-    return FilesystemBlobStore(place.blob_root)
-
-
-def sealed_report(place: Instance, what: str) -> tuple[NewCaseKeys, intake.Submission]:
-    """A report sealed as the browser seals it, to the unit's readers."""
-    with session_of(place) as session:
-        unit = session.merge(place.world.unit, load=True)
-        keys = NewCaseKeys()
-        report = {"schema": 1, "language": "en", "category": CATEGORY, "what": what}
-        submission = seal_submission(
-            keys, unit_recipients(session, unit), category=CATEGORY, report=report, identity=None
-        )
-        return keys, submission
-
-
-def store_case(place: Instance, what: str) -> str:
-    keys, submission = sealed_report(place, what)
-    params = place.settings.code_kdf
-    with session_of(place) as session:
-        unit = session.merge(place.world.unit, load=True)
-        today = datetime.now(UTC).date()
-        intake.accept(session, submission, unit, intake.lookup_hash(submission, params), today)
-        session.commit()
-    return keys.case_id
-
-
-def sign_in(
-    visitor: Visitor, account: Account, token: str | None = None, expect: int | None = 303
-) -> Reply:
-    token = token or token_in(visitor.get("/login"), FORM_TOKEN)
-    reply = visitor.post_form(
-        "/login",
-        [("csrf_token", token), ("username", account.username),
-         ("passphrase", account.passphrase), ("code", account.code()), ("next", "/")],
-    )  # fmt: skip
-    if expect is not None:
-        assert reply.status == expect, reply.text[:300]
-    return reply
-
-
-class ApiVisitor:
-    """The report page's script: the anti-forgery header, proofs of work, uploads."""
-
-    def __init__(self, base_url: str) -> None:
-        self.visitor = Visitor(base_url, Tally())
-        self.token = token_in(self.visitor.get("/report"), META_TOKEN)
-
-    def solution(self, purpose: str) -> str:
-        reply = self.visitor.post_json("/api/v1/pow", {"purpose": purpose}, self.token)
-        assert reply.status == 200, reply.text
-        challenge = reply_json(reply)
-        return pow.solve(challenge["challenge"], challenge["difficulty"])
-
-    def create_upload(self, size: int) -> str:
-        document = {"size": size, "pow": self.solution("upload")}
-        reply = self.visitor.post_json("/api/v1/uploads", document, self.token)
-        assert reply.status == 201, reply.text
-        return str(reply_json(reply)["id"])
-
-    def start_append(self, upload: str, offset: int, length: int) -> Sending:
-        return self.visitor.start(
-            "PATCH", f"/api/v1/uploads/{upload}", self._append(offset), length
-        )
-
-    def append(self, upload: str, offset: int, data: bytes) -> Reply:
-        return self.visitor.request(
-            "PATCH", f"/api/v1/uploads/{upload}", data, self._append(offset)
-        )
-
-    def offset(self, upload: str) -> int:
-        reply = self.visitor.request("HEAD", f"/api/v1/uploads/{upload}")
-        assert reply.status == 200
-        return int(reply.headers["Upload-Offset"])
-
-    def _append(self, offset: int) -> dict[str, str]:
-        return {
-            "Content-Type": "application/offset+octet-stream",
-            "Upload-Offset": str(offset),
-            "X-CSRFToken": self.token,
-        }
-
-
-def reply_json(reply: Reply) -> dict[str, Any]:
-    document = json.loads(reply.body)
-    assert isinstance(document, dict)
-    return document
