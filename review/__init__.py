@@ -29,6 +29,7 @@ from review.settings import EXTENSION as SETTINGS
 from web.database import init_database, replay_on_transient_errors
 from web.errors import error_response, init_errors
 from web.i18n import init_i18n
+from web.routing import init_routing
 from web.secret_key import load_or_create
 from web.security import init_security
 
@@ -36,6 +37,7 @@ from web.security import init_security
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    init_routing(app)  # before any route is added
     app.config.update(
         SECRET_KEY=load_or_create(settings.instance_path / "review-secret.key"),
         # A form may stay open as long as a session lasts; the token is renewed at login.

@@ -16,6 +16,7 @@ from web import labels
 from web.database import init_database, replay_on_transient_errors
 from web.errors import init_errors
 from web.i18n import init_i18n
+from web.routing import init_routing
 from web.secret_key import load_or_create
 from web.security import init_security
 
@@ -25,6 +26,7 @@ SETTINGS = "minhbach.settings"
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    init_routing(app)  # before any route is added
     app.config.update(
         SECRET_KEY=load_or_create(settings.instance_path / "submit-secret.key"),
         # The CSRF token lives as long as the browser session, not an hour: a tipster

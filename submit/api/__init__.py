@@ -23,7 +23,10 @@ blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
 def json_body() -> dict[str, Any]:
     """The request's JSON object, or a 400 that says what is wrong."""
-    document = request.get_json(silent=True)
+    try:
+        document = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes: not the object either
+        document = None
     if not isinstance(document, dict):
         raise PublicError(400, "malformed_json", "The request body must be a JSON object.")
     return document
