@@ -43,7 +43,8 @@ from casework.errors import CaseworkError
 
 MAT2 = Path("/usr/bin/mat2")
 FILE = Path("/usr/bin/file")  # libmagic's command line
-DEFAULT_SCRATCH_PARENT = Path("/dev/shm")  # noqa: S108 (checked to be tmpfs; a private 0700 directory is made in it)
+# Checked to be tmpfs; a private 0700 directory is made in it.
+DEFAULT_SCRATCH_PARENT = Path("/dev/shm")  # noqa: S108  # nosec B108
 MOUNTS = Path("/proc/self/mounts")
 RAM_FILESYSTEMS = frozenset({"tmpfs", "ramfs"})
 SCRATCH_PREFIX = "minhbach-scratch-"

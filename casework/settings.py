@@ -28,7 +28,8 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # proxy there, or through a client-authorised onion service whose Tor daemon runs there).
 DEFAULT_REVIEW_NETWORKS = "127.0.0.0/8,::1/128"
 # Where the export for verifiers writes decrypted files for mat2: must be tmpfs (checked).
-DEFAULT_SCRATCH_DIR = "/dev/shm"  # noqa: S108 (a private 0700 directory is made inside)
+# A private 0700 directory is made inside.
+DEFAULT_SCRATCH_DIR = "/dev/shm"  # noqa: S108  # nosec B108
 
 
 class ConfigError(ValueError):
