@@ -50,12 +50,17 @@ class Tally:
 
 
 class Visitor:
-    """One browser: its own cookies, one request at a time."""
+    """One browser: its own cookies, one request at a time; from ``source`` (a loopback
+    address) and with ``user_agent`` if given, for tests that look for them afterwards."""
 
-    def __init__(self, base_url: str, tally: Tally) -> None:
+    def __init__(
+        self, base_url: str, tally: Tally, *, source: str | None = None, user_agent: str = ""
+    ) -> None:
         self._port = int(base_url.rsplit(":", 1)[1])
         self._cookies: dict[str, str] = {}
         self._tally = tally
+        self._source = None if source is None else (source, 0)
+        self._agent = {"User-Agent": user_agent} if user_agent else {}
 
     def get(self, path: str) -> Reply:
         return self.request("GET", path)
@@ -69,10 +74,13 @@ class Visitor:
 
     def start(self, method: str, path: str, headers: Mapping[str, str], length: int) -> Sending:
         """Send the head of a request whose body of ``length`` bytes follows in pieces."""
-        connection = http.client.HTTPConnection(HOST, self._port, timeout=300)
+        connection = http.client.HTTPConnection(
+            HOST, self._port, timeout=300, source_address=self._source
+        )
         cookie = "; ".join(f"{name}={value}" for name, value in self._cookies.items())
         connection.putrequest(method, path, skip_accept_encoding=True)
-        for name, value in {**headers, "Cookie": cookie, "Content-Length": str(length)}.items():
+        sent = {**self._agent, **headers, "Cookie": cookie, "Content-Length": str(length)}
+        for name, value in sent.items():
             connection.putheader(name, value)
         connection.endheaders()
         return Sending(self, connection)

@@ -86,8 +86,8 @@ def sign_in(
 class ApiVisitor:
     """The report page's script: the anti-forgery header, proofs of work, uploads."""
 
-    def __init__(self, base_url: str) -> None:
-        self.visitor = Visitor(base_url, Tally())
+    def __init__(self, base_url: str, visitor: Visitor | None = None) -> None:
+        self.visitor = visitor or Visitor(base_url, Tally())
         self.token = token_in(self.visitor.get("/report"), META_TOKEN)
 
     def solution(self, purpose: str) -> str:

@@ -32,9 +32,13 @@ from sqlalchemy.orm import Session
 
 import crypto
 from casework.settings import Settings
+from crypto.encoding import b64u_encode
 from store.blobs import FilesystemBlobStore
 from store.models import Case, Track, WrapPurpose
 from tests.live import serve
+from tests.reliability.helpers import ApiVisitor
+from tests.submit.test_api_reports import sealed as sealed_report
+from tests.submit.test_api_support import envelope_of, seal_file
 from tests.submit.test_report_form import (
     BOUNDARY,
     CODE,
@@ -43,6 +47,7 @@ from tests.submit.test_report_form import (
     csrf_token_of,
     open_report,
 )
+from tests.visitor import Tally, Visitor
 from tests.worlds import World
 
 FILE_SIZE = 50 * 1024 * 1024
@@ -350,3 +355,50 @@ def test_canary_encodings_catch_base64_at_any_offset() -> None:
             encoded = encode(prefix + secret + b"tail")
             assert any(form in encoded for form in forms)
     assert not any(form in base64.b64encode(b"unrelated" * 20) for form in forms)
+
+
+def test_the_javascript_path_records_no_address_and_no_browser(
+    app: Flask,
+    settings: Settings,
+    engine: Engine,
+    session: Session,
+    world: World,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A report as the page's script sends it (proof of work, an upload, the envelope) and a
+    follow-up with its code, from an unusual address with a marked User-Agent: neither is
+    found afterwards in the database, the instance folder or the logs."""
+    caplog.set_level(logging.DEBUG)
+    user_agent = f"Mozilla/5.0 ({canary('useragent')})"
+    keys, submission = sealed_report(session, world)
+    data = canary("contents").encode() * 100
+    sealed = seal_file(keys.case_key, keys.case_id, data, "a.pdf", "application/pdf")
+    with serve(app) as base:
+        browser = Visitor(base, Tally(), source=CLIENT_ADDRESS, user_agent=user_agent)
+        api = ApiVisitor(base, browser)
+        upload = api.create_upload(len(sealed.stream))
+        assert api.append(upload, 0, sealed.stream).status == 204
+        document = envelope_of(submission, api.solution("report"), [(upload, sealed.meta)])
+        assert browser.post_json("/api/v1/reports", document, api.token).status == 201
+        lookup = b64u_encode(keys.code.lookup_token())
+        opened = {"lookup_token": lookup, "pow": api.solution("followup")}
+        assert browser.post_json("/api/v1/followup/session", opened, api.token).status == 200
+
+    needles = {
+        "client address": {CLIENT_ADDRESS.encode()},
+        "user agent": encodings(user_agent.encode()),
+    }
+    database = Path(engine.url.database or "")
+    places = [Path(f"{database}{suffix}") for suffix in ("", "-wal", "-shm")]
+    leaks = [
+        found
+        for place in [*places, settings.instance_path]
+        for path in files_under(place)
+        for found in found_in_file(path, needles)
+    ]
+    output = capfd.readouterr()
+    for text, where in ((caplog.text, "logs"), (output.out, "stdout"), (output.err, "stderr")):
+        leaks += found_in_text(text, where, needles)
+    assert leaks == []
+    assert session.scalars(select(Case)).one().submitted_with_js
