@@ -19,6 +19,9 @@ from crypto.kdf import Argon2Params
 from store.instance import database_url, instance_path
 
 PREFIX = "MINHBACH_"
+# The embedded default's rate-limit storage (web.limit_storage): a file of the instance.
+LIMITS_SCHEME = "minhbach-sqlite"
+LIMITS_FILE = "limits.sqlite3"
 MIB = 1024 * 1024
 GIB = 1024 * MIB
 
@@ -48,7 +51,9 @@ class Settings:
     unit: str | None  # slug of the unit the submit app serves; None: the only unit
     public_https: bool  # Secure cookies and HSTS; off for loopback and onion services
     onion_location: str | None  # advertised to Tor Browser users of the clearnet site
-    ratelimit_storage_uri: str  # memory:// by default, redis://... in production
+    # Shared by every process: a SQLite file in the instance folder by default
+    # (web.limit_storage), redis://... in production.
+    ratelimit_storage_uri: str
     pow_difficulty: int  # leading zero bits of SHA-256 a JavaScript client must find
     max_file_size: int
     max_report_size: int  # all attachments of one submission together
@@ -79,7 +84,9 @@ class Settings:
             unit=env.get(PREFIX + "UNIT") or None,
             public_https=_flag(env, "PUBLIC_HTTPS"),
             onion_location=env.get(PREFIX + "ONION_LOCATION") or None,
-            ratelimit_storage_uri=env.get(PREFIX + "RATELIMIT_STORAGE_URI", "memory://"),
+            ratelimit_storage_uri=env.get(
+                PREFIX + "RATELIMIT_STORAGE_URI", f"{LIMITS_SCHEME}://{instance / LIMITS_FILE}"
+            ),
             pow_difficulty=_int(env, "POW_DIFFICULTY", 16, 0, 32),
             max_file_size=_int(env, "MAX_FILE_SIZE", GIB, 1, 64 * GIB),
             max_report_size=_int(env, "MAX_REPORT_SIZE", GIB, 1, 64 * GIB),

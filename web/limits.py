@@ -19,6 +19,7 @@ from flask import Flask
 from limits import parse_many
 
 from casework.settings import ConfigError, Settings
+from web import limit_storage  # noqa: F401 - registers the minhbach-sqlite:// storage
 
 OVERRIDES = "MINHBACH_RATE_LIMITS"
 SCALE = "MINHBACH_RATE_LIMIT_SCALE"

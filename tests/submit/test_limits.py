@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from collections.abc import Mapping
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from limits import parse_many
-from limits.storage import MemoryStorage
 
 from casework.settings import ConfigError, Settings
 from submit import create_app, limits
 from submit.limits import CASE, GLOBAL, LIMITS, UPLOAD, Rule
 from tests.submit.test_api_support import Api, api, openapi_checked
 from tests.worlds import World
+from web.limit_storage import SqliteStorage
 from web.limits import OVERRIDES, SCALE, effective_limit
 
 __all__ = ["api", "openapi_checked"]  # fixtures
@@ -191,32 +192,41 @@ def test_per_case_limits_follow_the_follow_up_session(
     assert client_of("case-a").get("/language/vi").status_code == 429  # same case, new browser
 
 
+def stored_keys(app: Flask) -> list[str]:
+    """The keys in the app's limit storage: the instance's SQLite file by default."""
+    storage = state(app).limiter.storage
+    assert isinstance(storage, SqliteStorage)
+    with sqlite3.connect(storage.path) as connection:
+        return [key for (key,) in connection.execute("SELECT key FROM counters")]
+
+
 def test_the_limit_storage_holds_no_upload_id(app: Flask, api: Api) -> None:
     token = api.create_upload(10)
     api.head(token)
     api.patch(token, 0, b"abc")
-    storage = state(app).limiter.storage
-    assert isinstance(storage, MemoryStorage)
-    keys = " ".join(storage.storage)
+    keys = " ".join(stored_keys(app))
     assert "upload:" in keys  # the per-upload counters are there...
     assert token not in keys  # ...under a keyed digest, not the capability
 
 
-def test_each_app_counts_for_itself(settings: Settings, world: World) -> None:
+def test_apps_of_one_instance_count_together(settings: Settings, world: World) -> None:
+    """Two processes of one instance (two gunicorn workers) share one limit; an app
+    configured with storage of its own counts for itself."""
     apps = [create_app(settings), create_app(settings)]
+    apps.append(create_app(dataclasses.replace(settings, ratelimit_storage_uri="memory://")))
     for app in apps:
         app.config[OVERRIDES] = {"api.pow_challenge": {"global": "1 per minute"}}
     clients = [Api(app, app.test_client()) for app in apps]
     assert clients[0].post("/pow", {"purpose": "report"}).status_code == 200
     assert clients[0].post("/pow", {"purpose": "report"}).status_code == 429
-    assert clients[1].post("/pow", {"purpose": "report"}).status_code == 200
+    assert clients[1].post("/pow", {"purpose": "report"}).status_code == 429
+    assert clients[2].post("/pow", {"purpose": "report"}).status_code == 200
 
 
 def test_spent_challenges_are_recorded_in_the_limit_storage(app: Flask, api: Api) -> None:
     api.create_upload(10)
-    storage = state(app).limiter.storage
-    assert isinstance(storage, MemoryStorage)
-    spent = [key for key in storage.storage if "minhbach/pow/" in key]
+    spent = [key for key in stored_keys(app) if "minhbach/pow/" in key]
     assert len(spent) == 1
+    storage = state(app).limiter.storage
     with app.app_context():
         assert limits.ledger() is storage
