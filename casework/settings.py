@@ -58,6 +58,7 @@ class Settings:
     max_file_size: int
     max_report_size: int  # all attachments of one submission together
     upload_ttl_seconds: int  # abandoned resumable uploads are collected after this
+    max_scratch_size: int  # all uploads in progress together (casework.uploads.create)
     default_language: str
     # The restricted side (review app).
     review_idle_minutes: int  # a session ends after this long without a request
@@ -74,7 +75,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         instance = instance_path(env)
-        return cls(
+        settings = cls(
             instance_path=instance,
             database_url=database_url(env),
             blob_path=Path(env.get(PREFIX + "BLOB_DIR", str(instance / "blobs"))).resolve(),
@@ -91,6 +92,7 @@ class Settings:
             max_file_size=_int(env, "MAX_FILE_SIZE", GIB, 1, 64 * GIB),
             max_report_size=_int(env, "MAX_REPORT_SIZE", GIB, 1, 64 * GIB),
             upload_ttl_seconds=_int(env, "UPLOAD_TTL_SECONDS", 24 * 3600, 60, 30 * 24 * 3600),
+            max_scratch_size=_int(env, "MAX_SCRATCH_SIZE", 4 * GIB, 1, 1024 * GIB),
             default_language=_choice(env, "DEFAULT_LANGUAGE", "vi", ("vi", "en")),
             review_idle_minutes=_int(env, "REVIEW_IDLE_MINUTES", 30, 1, 24 * 60),
             review_absolute_hours=_int(env, "REVIEW_ABSOLUTE_HOURS", 12, 1, 7 * 24),
@@ -102,6 +104,9 @@ class Settings:
             rate_limit_scale=_scale(env, "RATE_LIMIT_SCALE"),
             rate_limits=_limit_overrides(env, "RATE_LIMITS"),
         )
+        if settings.max_scratch_size < settings.max_file_size:
+            raise ConfigError(f"{PREFIX}MAX_SCRATCH_SIZE must be at least {PREFIX}MAX_FILE_SIZE")
+        return settings
 
 
 def _scale(env: Mapping[str, str], name: str) -> float:

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from crypto.encoding import b64u_decode, b64u_encode
@@ -34,6 +34,7 @@ from crypto.files import CHUNK_SIZE, STREAM_HEADER_SIZE, TAG_SIZE
 from crypto.padding import file_bucket
 from store.blobs import BlobStore, OffsetMismatch, ScratchNotFound
 from store.consistency import orphan_blobs
+from store.db import exclusive
 from store.models import Unit, Upload
 from store.types import utc_now
 
@@ -55,6 +56,10 @@ class SizeRefused(UploadError):
     def __init__(self, size: int, limit: int) -> None:
         super().__init__(f"declared size {size} is outside 1..{limit}")
         self.limit = limit
+
+
+class ScratchFull(UploadError):
+    """Uploads in progress already reserve all the scratch space the service allows."""
 
 
 class OffsetConflict(UploadError):
@@ -134,9 +139,18 @@ def create(
     max_size: int,
     ttl_seconds: int,
     now: datetime,
+    scratch_limit: int | None = None,
 ) -> NewUpload:
+    """Reserve ``size`` bytes of scratch space for a new upload.
+
+    With ``scratch_limit``, the sizes of every upload still alive (not expired, not yet
+    claimed) may not add up to more: a flood of reservations is refused (ScratchFull)
+    before the disk fills. A reservation lasts its upload's lifetime.
+    """
     if not 0 < size <= max_size:
         raise SizeRefused(size, max_size)
+    if scratch_limit is not None and reserved(session, now) + size > scratch_limit:
+        raise ScratchFull(f"{size} more bytes would pass the limit of {scratch_limit}")
     raw = secrets.token_bytes(TOKEN_BYTES)
     upload = Upload(
         id=hashlib.sha256(raw).hexdigest(),
@@ -152,6 +166,14 @@ def create(
     # collection removes once it is older than the TTL.
     store.scratch_create(upload.id)
     return NewUpload(b64u_encode(raw), size, upload.expires_at)
+
+
+def reserved(session: Session, now: datetime) -> int:
+    """Scratch bytes reserved by live uploads. Holds the reservation lock until the
+    caller's transaction ends, so two reservations cannot both pass a cap."""
+    exclusive(session, "uploads.reserve")
+    total = session.scalar(select(func.sum(Upload.declared_size)).where(Upload.expires_at > now))
+    return int(total or 0)
 
 
 def offset(session: Session, store: BlobStore, token: str, now: datetime) -> Progress:

@@ -20,6 +20,7 @@ granted within the timeout, a deadlock, a serialization failure) is ``is_transie
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import random
@@ -29,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -117,6 +118,17 @@ def read_only(engine: Engine) -> Engine:
     if not is_sqlite(engine.url):
         options["postgresql_readonly"] = True
     return engine.execution_options(**options)
+
+
+def exclusive(session: Session, name: str) -> None:
+    """Hold ``name`` until the transaction ends, across processes: for a decision read
+    from several rows that a concurrent transaction must not make at the same time (a
+    total that must stay under a cap). On SQLite a writing transaction already holds the
+    database's write lock; on PostgreSQL this takes an advisory transaction lock."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def writing(engine: Engine) -> Engine:

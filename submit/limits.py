@@ -137,6 +137,11 @@ def init_limits(app: Flask, settings: Settings) -> Limits:
         strategy="fixed-window",
         key_prefix="minhbach-submit",
         headers_enabled=False,  # X-RateLimit-Remaining would tell everyone the traffic
+        # A count that cannot be written (its storage full or out of reach) lets the
+        # request through to its view, which then stores it or says plainly that nothing
+        # was kept, with the tipster's text: a refusal here would lose what they typed.
+        # Spent challenges are not swallowed (pow.spend raises): that path stays closed.
+        swallow_errors=True,
     )
     applied, skipped = [], []
     for endpoint, rules in LIMITS.items():

@@ -8,6 +8,7 @@ the public side is ciphertext at best and a reporter's words at worst.
 from __future__ import annotations
 
 import errno
+import sqlite3
 import traceback
 
 from flask import Flask, Response, jsonify, render_template, request
@@ -23,6 +24,8 @@ NOT_SAVED = "storage_unavailable"
 # Seconds a client is asked to wait after a 503: long enough for a database to restart.
 RETRY_AFTER_SECONDS = 30
 RETRY_LATER = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+# SQLite's BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN: the file's state, not a defect.
+_SQLITE_STORAGE_CODES = frozenset({5, 6, 8, 10, 13, 14})
 # OSError numbers that mean "no room or no disk", not a defect.
 _STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
 
@@ -47,9 +50,12 @@ def error_response(status: int, code: str, message: str) -> tuple[Response | str
 
 def storage_refusal(error: BaseException) -> bool:
     """Whether ``error`` means the service cannot store anything just now: the database
-    unreachable, out of space or busy past every retry, or a disk that is full."""
+    unreachable, out of space or busy past every retry, a disk that is full, or the
+    rate-limit counters' file (web.limit_storage) unable to take a count."""
     if isinstance(error, DBAPIError):
         return isinstance(error, OperationalError) or is_transient(error)
+    if isinstance(error, sqlite3.Error):
+        return (getattr(error, "sqlite_errorcode", 0) & 0xFF) in _SQLITE_STORAGE_CODES
     return isinstance(error, OSError) and error.errno in _STORAGE_ERRNOS
 
 
@@ -69,8 +75,10 @@ def not_saved_response() -> tuple[Response | str, int, dict[str, str]]:
 
 def init_errors(app: Flask) -> None:
     @app.errorhandler(PublicError)
-    def _public(exc: PublicError) -> tuple[Response | str, int]:
-        return error_response(exc.status, exc.code, exc.message)
+    def _public(exc: PublicError) -> tuple[Response | str, int, dict[str, str]]:
+        body, status = error_response(exc.status, exc.code, exc.message)
+        # Every 503 says when to come back: clients (the report page's script) wait that long.
+        return body, status, RETRY_LATER if status == 503 else {}
 
     @app.errorhandler(CSRFError)
     def _csrf(_exc: CSRFError) -> tuple[Response | str, int]:

@@ -24,7 +24,7 @@ from submit.api.challenges import require_pow
 from submit.pow import Purpose
 from submit.unit import current_unit, settings
 from web.database import db, retry_commit, runs_once
-from web.errors import PublicError, error_response
+from web.errors import RETRY_LATER, PublicError, error_response
 
 OFFSET_STREAM = "application/offset+octet-stream"
 # One scratch append (and fsync) per piece: large enough to keep fsyncs rare, small
@@ -52,18 +52,22 @@ def create_upload() -> tuple[Response, int]:
         message = _("Each file can be at most %(megabytes)d MB.", megabytes=megabytes)
         raise PublicError(413, "too_large", message)
     require_pow(document, Purpose.UPLOAD)
-    store, unit = blob_store(), current_unit()
-    created = retry_commit(
-        lambda session: uploads.create(
-            session,
-            store,
-            unit,
-            size,
-            max_size=limit,
-            ttl_seconds=settings().upload_ttl_seconds,
-            now=utc_now(),
+    store, unit, config = blob_store(), current_unit(), settings()
+    try:
+        created = retry_commit(
+            lambda session: uploads.create(
+                session,
+                store,
+                unit,
+                size,
+                max_size=limit,
+                ttl_seconds=config.upload_ttl_seconds,
+                now=utc_now(),
+                scratch_limit=config.max_scratch_size,
+            )
         )
-    )
+    except uploads.ScratchFull:
+        return _uploads_full()
     response = jsonify(
         id=created.token,
         offset=0,
@@ -125,6 +129,16 @@ def upload_append(upload_id: str) -> Response:
 
 def _record(appending: uploads.Appending, position: int) -> None:
     retry_commit(lambda session: uploads.record_offset(session, appending.upload_id, position))
+
+
+def _uploads_full() -> tuple[Response, int]:
+    message = _(
+        "Too many files are being sent to this service at the moment. Nothing was kept: "
+        "please try again in a few minutes."
+    )
+    response = make_response(error_response(503, "uploads_full", message))
+    response.headers.update(RETRY_LATER)
+    return response, 503
 
 
 def _offset_conflict(current: int) -> Response:

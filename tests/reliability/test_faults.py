@@ -16,7 +16,7 @@ import signal
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -78,9 +78,12 @@ def kill_worker(server: gunicorn.Gunicorn) -> None:
 
 
 @contextlib.contextmanager
-def submit_app(place: Instance, log: Path, workers: int = 1) -> Iterator[gunicorn.Gunicorn]:
+def submit_app(
+    place: Instance, log: Path, workers: int = 1, settings: Mapping[str, str] | None = None
+) -> Iterator[gunicorn.Gunicorn]:
+    env = {**place.env, **(settings or {})}
     with gunicorn.running(
-        "submit:create_app()", place.env, log, workers=workers, ready_path="/report"
+        "submit:create_app()", env, log, workers=workers, ready_path="/report"
     ) as server:
         yield server
 
@@ -316,7 +319,27 @@ def test_a_full_disk_refuses_clearly_keeps_the_text_and_recovers(
     small_disk: Path, tmp_path: Path
 ) -> None:
     canary = f"CANARY-{uuid.uuid4().hex}"
-    with instance("sqlite", small_disk) as place, submit_app(place, tmp_path / "s.log") as server:
+    scratch_limit = {"MINHBACH_MAX_SCRATCH_SIZE": str(4 * MiB), "MINHBACH_MAX_FILE_SIZE": str(MiB)}
+    with (
+        instance("sqlite", small_disk) as place,
+        submit_app(place, tmp_path / "s.log", settings=scratch_limit) as server,
+    ):
+        # Uploads in progress are capped below the disk's size: a flood of them is refused
+        # clearly while there is still room, and gives the room back when deleted.
+        reserved = ApiVisitor(server.url)
+        uploads = [reserved.create_upload(MiB) for _ in range(4)]
+        assert all(reserved.append(u, 0, os.urandom(MiB)).status == 204 for u in uploads)
+        document = {"size": MiB, "pow": reserved.solution("upload")}
+        flood = reserved.visitor.post_json("/api/v1/uploads", document, reserved.token)
+        assert flood.status == 503
+        assert '"uploads_full"' in flood.text
+        for upload in uploads:
+            headers = {"X-CSRFToken": reserved.token}
+            assert (
+                reserved.visitor.request("DELETE", f"/api/v1/uploads/{upload}", b"", headers).status
+                == 204
+            )
+
         database = place.database_url.removeprefix("sqlite:///")
         with sqlite3.connect(database) as connection:  # the log back to nothing: every
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # write needs new space

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import http.client
 import os
@@ -24,6 +25,7 @@ from casework.settings import Settings
 from crypto.encoding import b64u_decode
 from store.blobs import FilesystemBlobStore
 from store.models import Case, Upload
+from submit import create_app
 from tests.live import serve
 from tests.submit.test_api_support import (
     OFFSET_STREAM,
@@ -314,3 +316,27 @@ def wait_for_offset(host: str, port: int, token: str, expected: int) -> int:
             break
         time.sleep(0.05)
     return offset
+
+
+def test_uploads_in_progress_may_not_reserve_more_than_the_scratch_limit(
+    settings: Settings, world: World, session: Session
+) -> None:
+    """A flood of reservations is refused clearly (503, Retry-After) before the disk fills;
+    space comes back when an upload is deleted, claimed or expires."""
+    capped = dataclasses.replace(settings, max_scratch_size=3 * 1000)
+    app = create_app(capped)
+    app.config["TESTING"] = True
+    api = Api(app, app.test_client())
+    tokens = [api.create_upload(1000) for _ in range(3)]
+    refused = api.post("/uploads", {"size": 1, "pow": api.solution("upload")})
+    assert refused.status_code == 503
+    assert error_code(refused) == "uploads_full"
+    assert refused.headers["Retry-After"]
+    assert len(session.scalars(select(Upload)).all()) == 3
+    session.rollback()  # a fresh snapshot: the app writes meanwhile
+
+    assert api.client.delete(f"/api/v1/uploads/{tokens[0]}", headers=api.headers).status_code == 204
+    api.create_upload(1000)  # the deleted one's space is free again
+    session.execute(text("UPDATE uploads SET expires_at = '2000-01-01 00:00:00+00:00'"))
+    session.commit()
+    api.create_upload(3000)  # expired uploads hold nothing, collected or not
