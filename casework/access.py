@@ -3,8 +3,10 @@
 A case is readable by exactly the people who hold a wrap of its case key. Opening a case
 means unwrapping one's own wrap with one's private key; granting means re-wrapping the
 case key to another reader of the unit (docs/crypto.md §3); revoking deletes a person's
-wraps. The reporter's conflict-of-interest exclusions bind every grant, not only the
-first wraps written at submission.
+wrap of the case key, never of the identity key (docs/identity-custody.md, "Who may take
+a case away"). The reporter's conflict-of-interest exclusions bind every grant, not only
+the first wraps written at submission. Only the unit that holds a case acts on it: a unit
+that forwarded it and kept read access reads it, nothing more (``acts_on``).
 
 Everything decrypted here lives in memory for one request only: callers render it and
 let it go. Pure Python: no Flask. Callers own the transaction and commit.
@@ -29,6 +31,7 @@ from store.models import (
     Case,
     CaseRead,
     Inspector,
+    InspectorRole,
     KeyWrap,
     Message,
     Party,
@@ -177,23 +180,64 @@ def grant(
     return wrap
 
 
-def revoke(session: Session, case: Case, person_id: int) -> Inspector:
-    """Delete every wrap ``person_id`` holds for this case (case key and identity key).
+def revoke(session: Session, case: Case, revoker: Inspector, person_id: int) -> Inspector:
+    """Delete ``person_id``'s wrap of the case key, as ``revoker`` asks (check_revoke's
+    rules). The identity key's wraps are never touched here: a custodian who is given the
+    case again can open the identity again, and the identity is given or taken only on
+    the custodian path (``casework.custody``, a forward with the identity)."""
+    person = check_revoke(case, revoker, person_id)
+    wrap = inspector_wrap(case, person.id)
+    assert wrap is not None  # check_revoke found them among the readers
+    case.key_wraps.remove(wrap)
+    session.flush()
+    return person
 
-    The reporter's and the escrow's wraps are never touched, and the last reader is never
-    removed: a case nobody in the unit can open would be handled by nobody.
+
+def check_revoke(case: Case, revoker: Inspector, person_id: int) -> Inspector:
+    """The reader ``revoker`` may take the case from, or why not (the confirmation page
+    asks this before anything changes).
+
+    NoAccess if the revoker reads no case key; AccessError ``not_a_reader`` if the person
+    holds none either; ``custodian`` if the person is a custodian and the revoker is not
+    (an inspector must not cut the head's custodians off a case, least of all a named
+    one); ``last_reader`` if nobody else active could still open the case afterwards: a
+    case nobody in the unit can open would be handled by nobody.
     """
     current = readers(case)
+    if not any(person.id == revoker.id for person in current):
+        raise NoAccess()
     person = next((p for p in current if p.id == person_id), None)
     if person is None:
         raise AccessError("not_a_reader", "this person cannot read the case")
-    if len(current) <= 1:
+    if not _may_revoke(revoker, person):
+        raise AccessError("custodian", "only a custodian can take a custodian off a case")
+    if not any(other.active and other.id != person.id for other in current):
         raise AccessError("last_reader", "the last reader of a case cannot be removed")
-    for wrap in list(case.key_wraps):
-        if wrap.recipient_kind is RecipientKind.INSPECTOR and wrap.inspector_id == person_id:
-            case.key_wraps.remove(wrap)
-    session.flush()
     return person
+
+
+def revocable(case: Case, revoker: Inspector) -> list[Inspector]:
+    """The readers ``revoker`` may take the case from, in reader order (for the page)."""
+    found = []
+    for person in readers(case):
+        try:
+            found.append(check_revoke(case, revoker, person.id))
+        except AccessError:
+            continue
+    return found
+
+
+def _may_revoke(revoker: Inspector, person: Inspector) -> bool:
+    # Custodians may take anyone off a case (themselves included); inspectors only
+    # inspectors, themselves included.
+    return person.role is not InspectorRole.CUSTODIAN or revoker.role is InspectorRole.CUSTODIAN
+
+
+def acts_on(case: Case, person: Inspector) -> bool:
+    """Whether ``person`` may change the case (reply, grant, revoke, take a workflow
+    step, record protection): only people of the unit that holds it now. After a forward
+    the sending unit may keep read access (its profile's choice), never more."""
+    return case.unit_id == person.unit_id
 
 
 # --- reading what the case holds --------------------------------------------------------

@@ -9,7 +9,7 @@ nothing partial becomes a case.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -20,7 +20,7 @@ import crypto
 from casework import workflow
 from casework.errors import CaseworkError
 from casework.profiles import load_profile
-from casework.recipients import UnitRecipients
+from casework.recipients import IDENTITY_READERS, UnitRecipients
 from crypto.envelope import Kind, check_header
 from crypto.wrapping import WRAP_SIZE
 from store.models import (
@@ -41,6 +41,13 @@ from store.models import (
 
 MAX_RECORD_SIZE = 4 * 1024 * 1024  # a report's text; files travel as attachments
 MAX_ATTACHMENTS = 100
+# Exclusions that would leave a report nobody in the unit can read (``exclusion_problem``).
+EXCLUDES_EVERY_READER = "excludes_every_reader"
+EXCLUDES_EVERY_CUSTODIAN = "excludes_every_custodian"
+_EXCLUSION_MESSAGES = {
+    EXCLUDES_EVERY_READER: "Someone in the unit must be able to read the report.",
+    EXCLUDES_EVERY_CUSTODIAN: "A named report must leave a custodian to hold the identity.",
+}
 
 
 class IntakeError(CaseworkError):
@@ -105,8 +112,34 @@ def validate(submission: Submission, unit: Unit, recipients: UnitRecipients) -> 
     readers = {person.id for person in recipients.excludable()}
     if not submission.excluded <= readers:
         raise IntakeError("unknown_exclusion", "An excluded person is not in this unit.")
+    problem = exclusion_problem(
+        submission.excluded, recipients, named=submission.identity is not None
+    )
+    if problem is not None:
+        raise IntakeError(problem, _EXCLUSION_MESSAGES[problem])
     _check_wraps(submission, recipients)
     _check_attachments(submission.attachments)
+
+
+def exclusion_problem(
+    excluded: Collection[int], recipients: UnitRecipients, *, named: bool
+) -> str | None:
+    """Why these exclusions cannot stand (``EXCLUDES_EVERY_READER`` or
+    ``EXCLUDES_EVERY_CUSTODIAN``), or None.
+
+    The reporter may exclude people for a conflict of interest, but not everyone: someone
+    in the unit must hold the case key, and a named report's identity key goes to
+    custodians only, so one of them must be left too (a unit without custodians cannot
+    be asked to, nor a unit without readers). The one rule of both paths: the no-JavaScript
+    form says it next to the field, the API with the code, and ``validate`` enforces it.
+    """
+    readers = recipients.excludable()
+    if readers and all(person.id in excluded for person in readers):
+        return EXCLUDES_EVERY_READER
+    custodians = [person for person in readers if person.role in IDENTITY_READERS]
+    if named and custodians and all(person.id in excluded for person in custodians):
+        return EXCLUDES_EVERY_CUSTODIAN
+    return None
 
 
 def lookup_hash(submission: Submission, code_kdf: crypto.Argon2Params) -> bytes:

@@ -120,5 +120,5 @@ def open_json(key: bytes, kind: Kind, case_id: str, blob: bytes) -> Any:
             parse_constant=_refuse_constant,
             parse_float=_refuse_float,
         )
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # nested past the parser's depth
         raise MalformedEnvelope(f"the {RECORD_LABELS[kind]} record is not canonical JSON") from None

@@ -25,3 +25,30 @@ limit_request_field_size = 8190
 forwarded_allow_ips = ""
 # Two gunicorns (submit and review) would otherwise claim the same control socket path.
 control_socket_disable = True
+# HTTP/1.1 only: gunicorn's default, written down because post_worker_init below relies on
+# it (gunicorn's HTTP/2 responses add a Server header of their own, by another path).
+http_protocols = "h1"
+
+
+def post_worker_init(worker):
+    """Each worker, once its app is loaded and before it serves: no Server header."""
+    _drop_server_header()
+
+
+def _drop_server_header():
+    # gunicorn writes "Server: gunicorn" itself, below the apps (which remove theirs in
+    # web.security), and has no setting to leave it out (benoitc/gunicorn#825, #1617). It
+    # names the software to anyone scanning for a known flaw, so the HTTP/1 response's
+    # default headers are filtered here: the one place every response's head is made.
+    from gunicorn.http import wsgi
+
+    default_headers = wsgi.Response.default_headers
+    if getattr(default_headers, "drops_server", False):
+        return
+
+    def without_server(response):
+        lines = default_headers(response)
+        return [line for line in lines if not line.lower().startswith("server:")]
+
+    without_server.drops_server = True
+    wsgi.Response.default_headers = without_server

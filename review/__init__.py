@@ -29,9 +29,12 @@ from review.settings import EXTENSION as SETTINGS
 from web.database import init_database, replay_on_transient_errors
 from web.errors import error_response, init_errors
 from web.i18n import init_i18n
+from web.multipart import init_multipart_guard
 from web.routing import init_routing
 from web.secret_key import load_or_create
 from web.security import init_security
+
+MAX_BODY = 4 * 1024 * 1024
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -45,10 +48,16 @@ def create_app(settings: Settings | None = None) -> Flask:
         WTF_CSRF_SSL_STRICT=False,  # no Referer is ever sent (Referrer-Policy no-referrer)
         # Inspectors read times in the unit's own zone.
         BABEL_DEFAULT_TIMEZONE=UNIT_TIME_ZONE.key,
+        # Every form here is a few fields of text (a reply is at most 20,000 characters):
+        # nothing legitimate comes near this, and the app takes no uploads.
+        MAX_CONTENT_LENGTH=MAX_BODY,
     )
     app.extensions[SETTINGS] = settings
     # First: nothing else runs for a request from outside the allowed networks.
     init_network_allowlist(app, settings.review_allowed_networks)
+    # Then, before CSRFProtect reads request.form: no multipart body is ever parsed here,
+    # since Werkzeug would spool its files to temporary files (web.multipart).
+    init_multipart_guard(app)
     init_security(app, cookie_name="mb_review", https=settings.review_https)
     init_errors(app)
     init_i18n(app, settings.default_language)

@@ -219,6 +219,24 @@ def sweep_expired() -> int:
     return len(stale)
 
 
+def end_sessions_of(inspector: Inspector, reason: str, *, keep_current: bool = False) -> int:
+    """End the account's sessions, each audited as ``session_invalid`` with ``reason`` and
+    its reference, like any session that ends without its owner signing out; with
+    ``keep_current``, all but the one this request runs in. Returns how many ended; the
+    caller audits the change that called for it and commits both together."""
+    opened = current_session() if keep_current else None
+    keeping = opened.row.id if opened is not None else None
+    ended = session_store.end_all_of(db(), inspector, keeping=keeping)
+    for reference in ended:
+        audit_log.append(
+            db(),
+            actor=inspector,
+            action=audit_log.Action.SESSION_INVALID,
+            details={"reason": reason, "session": reference},
+        )
+    return len(ended)
+
+
 def ended_reason() -> str | None:
     """Why this request ended a session (TIMED_OUT, ENDED, SIGNED_OUT), if it did."""
     reason: str | None = g.get(_ENDED_REASON)
@@ -256,7 +274,7 @@ def _load() -> OpenSession | None:
 
 
 def _end(row: ReviewSession, inspector: Inspector, action: str, details: Mapping[str, Any]) -> None:
-    reference = row.id.hex()[:16]
+    reference = session_store.reference_of(row.id)
     if session_store.end(db(), row):  # recorded once, by whoever ended it first
         audit_log.append(
             db(), actor=inspector, action=action, details={**details, "session": reference}

@@ -1,10 +1,14 @@
-"""A global cap on failed logins, on top of each account's own lockout (review.login).
+"""A global cap on failed sign-ins, on top of each account's own lockout (review.login).
 
 Keyed globally, never by client address: behind a client-authorised onion service or a
 reverse proxy every inspector has the same address, and the app records none anyway.
 Only attempts that do not sign in count (``deduct_when``), so colleagues signing in at
 the start of the day do not lock each other out; once the cap is reached, every attempt
 is refused until the window passes, which caps guessing across all accounts together.
+
+The login form and the recovery form (``account.recover_submit``: a recovery code and a
+TOTP code sign one in as surely as a passphrase does) share one cap and one counter:
+guesses spread over both forms are capped together.
 
 The limit is read on every request: ``app.config[LOGIN_LIMIT]`` if set (tests set a tiny
 one), else ``DEFAULT_LOGIN_LIMIT`` as the settings replace or scale it (``web.limits``:
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, current_app, make_response
@@ -29,11 +34,18 @@ EXTENSION = "review.limits"
 LOGIN_LIMIT = "MINHBACH_REVIEW_LOGIN_LIMIT"
 DEFAULT_LOGIN_LIMIT = "20 per minute; 200 per hour"
 LOGIN_ENDPOINT = "auth.login_submit"
-SIGNED_IN = 303  # the status of a successful login: a redirect to the next page
+RECOVERY_ENDPOINT = "account.recover_submit"
+SCOPE = "failed-sign-in"  # the shared counter's name in the limit storage
+# What each form answers when it signs someone in; every other answer counts as a failure.
+SUCCESS = {
+    LOGIN_ENDPOINT: 303,  # a redirect to the next page
+    RECOVERY_ENDPOINT: 200,  # the page showing the new recovery code
+}
 
 
 def init_limits(app: Flask, settings: Settings) -> Limiter:
-    """Limit the login endpoint. Call after the blueprints are registered."""
+    """Limit the sign-in forms. Call after the blueprints are registered."""
+    # The recovery form has no setting of its own: it shares the login's cap.
     configure(app, settings, {LOGIN_ENDPOINT: {"global"}})
     limiter = Limiter(
         lambda: "all",
@@ -43,16 +55,17 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
         key_prefix="minhbach-review",
         headers_enabled=False,
     )
-    limit = limiter.limit(
-        _login_limit,
-        scope="login",
-        deduct_when=lambda response: response.status_code != SIGNED_IN,
-    )
-    limited: Any = limit(app.view_functions[LOGIN_ENDPOINT])
-    app.view_functions[LOGIN_ENDPOINT] = limited
+    for endpoint, success in SUCCESS.items():
+        limit = limiter.shared_limit(_login_limit, scope=SCOPE, deduct_when=_failed(success))
+        limited: Any = limit(app.view_functions[endpoint])
+        app.view_functions[endpoint] = limited
     app.extensions[EXTENSION] = limiter
     app.register_error_handler(RateLimitExceeded, _rate_limited)
     return limiter
+
+
+def _failed(success: int) -> Callable[[Response], bool]:
+    return lambda response: response.status_code != success
 
 
 def _login_limit() -> str:

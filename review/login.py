@@ -9,8 +9,11 @@ Lockout, per account: after ``LOCK_AFTER`` consecutive failures the account is l
 for ``LOCK_FIRST``, and each further failure once the lock has run out locks it for
 twice as long as the last time, up to ``LOCK_MAX``. A success resets the count. While
 locked, credentials are not even checked, so guessing during a lock learns nothing.
-(A global rate limit on the login endpoint, in ``review.limits``, caps the
-guessing across all accounts.)
+Every attempt is counted as a failure *before* it is checked (``admit``, one atomic
+statement), and a success takes the count back: so however many attempts race, at most
+``LOCK_AFTER`` are ever checked before the lock. The recovery form
+(``review.views.account``) goes through the same door. (A global rate limit on both
+forms, in ``review.limits``, caps the guessing across all accounts.)
 
 A TOTP code is accepted for the current 30-second step and one step either side (phone
 clocks drift), and only for a step later than the last one accepted for the account:
@@ -59,19 +62,6 @@ class Failure(enum.StrEnum):
     TOTP_SECRET = "totp_secret"  # noqa: S105
 
 
-# Failures that count towards a lock: someone tried this account's credentials. Attempts
-# at a locked or disabled account do not, nor do unknown names (there is no account).
-COUNTED = frozenset(
-    {
-        Failure.PASSPHRASE,
-        Failure.KEYRING,
-        Failure.TOTP,
-        Failure.TOTP_REUSED,
-        Failure.TOTP_SECRET,
-    }
-)
-
-
 @dataclass(frozen=True)
 class Credentials:
     username: str
@@ -97,31 +87,75 @@ def authenticate(
     append a ``login_failed`` audit entry on failure. The caller commits either way (the
     failure count must stick) and, on success, starts the session and audits the login.
 
-    Runs in three steps. The account is read and the transaction *committed* (call this
-    with nothing else pending), so that none is open during the slow Argon2id run: on
-    SQLite, a transaction that read before someone else wrote cannot write any more.
-    Then the credentials are checked without the database. Then the outcome is written,
-    starting with an atomic UPDATE of the account, so that two logins racing with the same
-    code cannot both succeed and two failures racing cannot count as one.
+    Runs in three steps. The account is read, the attempt admitted (``admit``: counted
+    and, if that many call for it, the account locked) and the transaction *committed*
+    (call this with nothing else pending), so that none is open during the slow Argon2id
+    run: on SQLite, a transaction that read before someone else wrote cannot write any
+    more. Then the credentials are checked without the database. Then the outcome is
+    written: a success claims the TOTP step with an atomic UPDATE that also takes the
+    failure back, so that two logins racing with the same code cannot both succeed.
     """
-    inspector = session.scalar(
-        select(Inspector).where(Inspector.username == normalize_username(credentials.username))
-    )
+    inspector = find_account(session, credentials.username)
+    admitted = inspector is not None and admit(session, inspector, now)
     session.commit()
-    verdict = _verify(inspector, credentials, kdf, now)
+    verdict = _verify(inspector, admitted, credentials, kdf, now)
     if inspector is None:
         return _refuse(session, None, Failure.UNKNOWN_USER)
     if isinstance(verdict, Failure):
-        if verdict in COUNTED:
-            _count_failure(session, inspector, now)
-        return _refuse(session, inspector, verdict)
+        return _refuse(session, inspector, verdict)  # counted when admitted
     private_key, counter = verdict
     if not _claim_counter(session, inspector, counter):
         if not inspector.active:  # disabled while the passphrase was being checked
             return _refuse(session, inspector, Failure.INACTIVE)
-        _count_failure(session, inspector, now)
         return _refuse(session, inspector, Failure.TOTP_REUSED)
     return LoginResult(inspector, private_key)
+
+
+def find_account(session: Session, typed: str) -> Inspector | None:
+    """The account a typed user name names, or None.
+
+    What cannot be a user name (the model's rule: a-z, digits, '.', '_', '-', at most 64)
+    is never sent to the database: PostgreSQL refuses a NUL character in text with an
+    error, which answered a login or recovery form with a server error instead of the
+    same refusal as any unknown name.
+    """
+    username = normalize_username(typed)
+    if not _could_be_username(username):
+        return None
+    return session.scalar(select(Inspector).where(Inspector.username == username))
+
+
+def admit(session: Session, inspector: Inspector, now: datetime) -> bool:
+    """Let one attempt at the account's credentials be checked, or not (False: the
+    account is locked or inactive, and nothing is counted).
+
+    An admitted attempt is counted as a failure *now*, in one atomic UPDATE that also
+    checks the lock, and the account is locked at once if the new count calls for it;
+    a success takes the failure back (``_claim_counter``, or a recovery's reseal). Counted
+    afterwards instead, attempts racing each other were all checked before any of them
+    was counted: ten parallel guesses got ten checks under a lock of five. The caller
+    commits before the slow check, so that the count and the lock hold for everyone.
+    """
+    counted = session.execute(
+        update(Inspector)
+        .where(
+            Inspector.id == inspector.id,
+            Inspector.active.is_(True),
+            or_(Inspector.locked_until.is_(None), Inspector.locked_until <= now),
+        )
+        .values(failed_logins=Inspector.failed_logins + 1)
+        .execution_options(synchronize_session=False)
+    )
+    # The UPDATE holds the row (PostgreSQL) or the database (SQLite) until the commit, so
+    # the count read back is this attempt's own.
+    session.refresh(inspector)
+    if _rowcount(counted) != 1:
+        return False
+    duration = lock_duration(inspector.failed_logins)
+    if duration is not None:
+        inspector.locked_until = now + duration
+        session.flush()
+    return True
 
 
 def matching_totp_counter(secret: str, code: str, now: datetime) -> int | None:
@@ -165,14 +199,18 @@ def _dummy_sealed_key(kdf: crypto.Argon2Params) -> bytes:
 
 
 def _verify(
-    inspector: Inspector | None, credentials: Credentials, kdf: crypto.Argon2Params, now: datetime
+    inspector: Inspector | None,
+    admitted: bool,
+    credentials: Credentials,
+    kdf: crypto.Argon2Params,
+    now: datetime,
 ) -> tuple[X25519PrivateKey, int] | Failure:
     """The slow part, without the database: exactly one Argon2id run, whatever happens."""
     if inspector is None:
         failure = Failure.UNKNOWN_USER
     elif not inspector.active:
         failure = Failure.INACTIVE
-    elif inspector.locked_until is not None and now < inspector.locked_until:
+    elif not admitted:
         failure = Failure.LOCKED
     else:
         return _check(inspector, credentials, now)
@@ -228,19 +266,12 @@ def _claim_counter(session: Session, inspector: Inspector, counter: int) -> bool
     return _rowcount(claimed) == 1
 
 
-def _count_failure(session: Session, inspector: Inspector, now: datetime) -> None:
-    """Add one failure atomically, then lock the account if that many calls for it."""
-    session.execute(
-        update(Inspector)
-        .where(Inspector.id == inspector.id)
-        .values(failed_logins=Inspector.failed_logins + 1)
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(inspector)
-    duration = lock_duration(inspector.failed_logins)
-    if duration is not None:
-        inspector.locked_until = now + duration
-        session.flush()
+def _could_be_username(username: str) -> bool:
+    try:
+        Inspector(username=username)  # the model's own rule, as enrolment applies it
+    except ValueError:
+        return False
+    return True
 
 
 def _rowcount(result: Any) -> int:

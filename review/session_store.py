@@ -64,6 +64,12 @@ ABSOLUTE = "absolute"  # the absolute timeout since login
 INACTIVE = "inactive"  # the account was deactivated meanwhile
 BAD_KEY = "bad_key"  # the cookie's key does not open the sealed key: tampering
 
+# Reasons for ending all of an account's sessions at once (``end_all_of``).
+PASSPHRASE_CHANGED = "passphrase_changed"  # noqa: S105 (a reason, not a password)
+RECOVERED = "recovered"  # a recovery with the recovery code replaced the passphrase
+TOTP_RESET = "totp_reset"  # an administrator replaced the TOTP secret
+DEACTIVATED = "deactivated"  # an administrator deactivated the account
+
 
 @dataclass(frozen=True)
 class Timeouts:
@@ -87,9 +93,13 @@ class OpenSession:
 
     @property
     def reference(self) -> str:
-        """A short, public handle for audit entries: 64 bits of the row id, itself a
-        hash of the token, so it neither is nor leads to a usable cookie."""
-        return self.row.id.hex()[:16]
+        return reference_of(self.row.id)
+
+
+def reference_of(session_id: bytes) -> str:
+    """A short, public handle for audit entries: 64 bits of the row id, itself a hash of
+    the token, so it neither is nor leads to a usable cookie."""
+    return session_id.hex()[:16]
 
 
 def create(
@@ -181,14 +191,26 @@ def expiry_reason(row: ReviewSession, now: datetime, timeouts: Timeouts) -> str 
     return None
 
 
-def end_all_of(session: Session, inspector: Inspector) -> int:
-    """End every session of an account (deactivation, passphrase or key change)."""
-    result = session.execute(
+def end_all_of(
+    session: Session, inspector: Inspector, *, keeping: bytes | None = None
+) -> list[str]:
+    """End every session of an account but the one whose id is ``keeping`` (if any):
+    after a deactivation, a passphrase change, a recovery or a TOTP reset. Returns the
+    ended sessions' references, oldest first, for the caller to audit each.
+
+    One DELETE ... RETURNING: a session another request ends at the same moment is
+    neither missed nor counted twice.
+    """
+    condition = ReviewSession.inspector_id == inspector.id
+    if keeping is not None:
+        condition = condition & (ReviewSession.id != keeping)
+    rows = session.execute(
         delete(ReviewSession)
-        .where(ReviewSession.inspector_id == inspector.id)
+        .where(condition)
+        .returning(ReviewSession.id, ReviewSession.created_at)
         .execution_options(synchronize_session="fetch")
-    )
-    return _rowcount(result)
+    ).all()
+    return [reference_of(row.id) for row in sorted(rows, key=lambda row: row.created_at)]
 
 
 def _touch(session: Session, row: ReviewSession, now: datetime) -> None:

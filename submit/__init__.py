@@ -11,11 +11,13 @@ from flask_wtf import CSRFProtect
 
 from casework.profiles import profile_label
 from casework.settings import Settings
+from casework.uploads import ciphertext_limit
 from submit.limits import init_limits
 from web import labels
 from web.database import init_database, replay_on_transient_errors
 from web.errors import init_errors
 from web.i18n import init_i18n
+from web.multipart import init_multipart_guard
 from web.routing import init_routing
 from web.secret_key import load_or_create
 from web.security import init_security
@@ -35,6 +37,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         WTF_CSRF_SSL_STRICT=False,  # no Referer is ever sent (Referrer-Policy no-referrer)
     )
     app.extensions[SETTINGS] = settings
+    # Before CSRFProtect, whose check reads request.form: only the two views that stream
+    # their multipart bodies themselves ever get one (web.multipart).
+    init_multipart_guard(app)
     init_security(
         app,
         cookie_name="mb_submit",
@@ -51,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from submit import api
     from submit.views import followup, pages, report
 
+    app.config["MAX_CONTENT_LENGTH"] = max_body(settings)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(report.blueprint)
     app.register_blueprint(followup.blueprint)
@@ -58,3 +64,22 @@ def create_app(settings: Settings | None = None) -> Flask:
     replay_on_transient_errors(app)
     init_limits(app, settings)
     return app
+
+
+def max_body(settings: Settings) -> int:
+    """The largest body any request of this app may send; Werkzeug refuses a larger one
+    (413) before reading it. The views set tighter limits of their own; this bounds the
+    rest, and whatever reads a body before a view does.
+
+    The largest legitimate bodies: a no-JavaScript report (all its files and the text
+    allowance), one upload append carrying a whole file's ciphertext, and a report's JSON.
+    """
+    from submit.api.reports import MAX_REPORT_JSON_BYTES
+    from submit.views import followup, report
+
+    text = max(report.TEXT_ALLOWANCE, followup.TEXT_ALLOWANCE)
+    return max(
+        settings.max_report_size + text,
+        ciphertext_limit(settings.max_file_size),
+        MAX_REPORT_JSON_BYTES,
+    )

@@ -1,14 +1,20 @@
-"""The follow-up session, kept in the signed session cookie (docs/submission.md §2).
+"""The follow-up session: the signed session cookie, and a row on the server that says it
+is still open (docs/submission.md §2).
 
-``session["followup"] = {"case": <public id>, "expires": <Unix time>, "key": <b64u>}``
+``session["followup"] = {"case": <public id>, "token": <b64u>, "started": <Unix time>,
+"seen": <Unix time>, "key": <b64u>}``
 
-The expiry is 30 minutes after the last request and moves on with every request. ``key``
-exists only on the no-JavaScript path, where the server decrypts: the reporter's X25519
-private key, sealed with AES-256-GCM under a key derived from the app's secret key, with
-the case id as associated data. The cookie is signed, not encrypted, so everyone holding
-it can read the case id, but only this app can unseal the key, and the app keeps no copy:
-neither a stolen cookie nor a copy of the server opens a case. The code itself is never
-stored.
+The session ends 30 minutes after the last request (``seen`` moves on with every request)
+and, however busy, two hours after it began (``started``); the cookie is signed, so
+neither time can be moved by its holder. ``token`` names the server's row
+(``store.models.FollowupSession``, by its SHA-256): leaving deletes the row, so a copy of
+the cookie taken before is refused afterwards. Rows of sessions nobody ended are purged
+once their day is over; the row keeps no time of day. ``key`` exists only on the
+no-JavaScript path, where the server decrypts: the reporter's X25519 private key, sealed
+with AES-256-GCM under a key derived from the app's secret key, with the case id as
+associated data. The cookie is signed, not encrypted, so everyone holding it can read the
+case id, but only this app can unseal the key, and the app keeps no copy: neither a
+stolen cookie nor a copy of the server opens a case. The code itself is never stored.
 
 The case id is mirrored to ``session["followup_case"]``, where ``submit.limits``
 keys its per-case rate limits.
@@ -16,9 +22,11 @@ keys its per-case rate limits.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -26,15 +34,22 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app, g, session
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 import crypto
+from casework import followup
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.kdf import hkdf
 from crypto.keys import private_bytes
+from store.models import Case, FollowupSession
+from web.database import retry_commit
 
 SESSION_KEY = "followup"
 LIMITS_KEY = "followup_case"  # read by submit.limits
-LIFETIME_SECONDS = 30 * 60
+LIFETIME_SECONDS = 30 * 60  # without a request
+ABSOLUTE_SECONDS = 2 * 3600  # however busy
+TOKEN_BYTES = 32
 KEY_INFO = b"minhbach/submit/followup-session"
 NONCE_SIZE = 12
 CSRF_FIELD = "csrf_token"  # Flask-WTF's session key and its per-request cache in ``g``
@@ -56,6 +71,13 @@ class NoSession(SessionProblem):
 class SessionExpired(SessionProblem):
     def __init__(self) -> None:
         super().__init__("expired")
+
+
+class SessionEnded(SessionProblem):
+    """The session was ended on the server: left, or over since yesterday."""
+
+    def __init__(self) -> None:
+        super().__init__("ended")
 
 
 class SessionInvalid(SessionProblem):
@@ -85,43 +107,113 @@ def now() -> int:
     return int(time.time())
 
 
-def start(case_id: str, reporter_key: X25519PrivateKey | None = None) -> str:
-    """Begin a session for ``case_id``, with ``reporter_key`` on the no-JS path; returns
-    the new anti-forgery token."""
-    state: dict[str, Any] = {"case": case_id, "expires": now() + LIFETIME_SECONDS}
+def begin(case: Case, today: date, reporter_key: X25519PrivateKey | None = None) -> str:
+    """The reporter came back with the code: record the visit (a date) and start a session,
+    committed (again if the database refuses for a moment). Returns the new anti-forgery
+    token."""
+
+    def store(db: Session) -> str:
+        followup.touch(case, today)
+        return start(db, case, today, reporter_key)
+
+    return retry_commit(store)
+
+
+def start(
+    db: Session, case: Case, today: date, reporter_key: X25519PrivateKey | None = None
+) -> str:
+    """Begin a session for ``case``, with ``reporter_key`` on the no-JS path; returns the
+    new anti-forgery token. Adds the server's row to ``db``: the caller commits."""
+    token = secrets.token_bytes(TOKEN_BYTES)
+    # Sessions that began before yesterday are over whatever their cookie says.
+    db.execute(delete(FollowupSession).where(FollowupSession.started_on < today - timedelta(1)))
+    db.add(FollowupSession(id=_digest(token), case_id=case.id, started_on=today))
+    moment = now()
+    state: dict[str, Any] = {
+        "case": case.public_id,
+        "token": b64u_encode(token),
+        "started": moment,
+        "seen": moment,
+    }
     if reporter_key is not None:
-        state["key"] = _seal(private_bytes(reporter_key), case_id)
+        state["key"] = _seal(private_bytes(reporter_key), case.public_id)
     session[SESSION_KEY] = state
-    session[LIMITS_KEY] = case_id
+    session[LIMITS_KEY] = case.public_id
     return rotate_csrf()
 
 
-def current() -> FollowUp:
-    """The live session, its expiry moved on; raises a SessionProblem otherwise.
-
-    An expired session is cleared, so its sealed key does not linger in the cookie.
-    """
+def current(db: Session) -> FollowUp:
+    """The live session, its last use moved on; raises a SessionProblem otherwise (and
+    forgets the cookie's session, so a sealed key does not linger in it)."""
     state = session.get(SESSION_KEY)
     if not isinstance(state, dict):
         raise NoSession()
-    case_id, expires, sealed = state.get("case"), state.get("expires"), state.get("key")
-    if not isinstance(case_id, str) or not isinstance(expires, int):
-        end()
-        raise SessionInvalid()
-    if expires <= now():
-        end()
-        raise SessionExpired()
-    if sealed is not None and not isinstance(sealed, str):
-        end()
-        raise SessionInvalid()
-    session[SESSION_KEY] = {**state, "expires": now() + LIFETIME_SECONDS}
-    return FollowUp(case_id, sealed)
+    try:
+        followup, token = _checked(state)
+    except SessionProblem:
+        forget()
+        raise
+    if not _recorded(db, token, followup.case_id):
+        forget()
+        raise SessionEnded()
+    session[SESSION_KEY] = {**state, "seen": now()}
+    return followup
 
 
-def end() -> None:
-    """Forget the session (the sealed key with it)."""
+def end(db: Session) -> None:
+    """Leave: delete the server's row (the caller commits) and forget the cookie's session."""
+    state = session.get(SESSION_KEY)
+    token = state.get("token") if isinstance(state, dict) else None
+    if isinstance(token, str):
+        raw = _token_bytes(token)
+        if raw is not None:
+            db.execute(delete(FollowupSession).where(FollowupSession.id == _digest(raw)))
+    forget()
+
+
+def forget() -> None:
+    """Drop the session from the cookie (the sealed key with it)."""
     session.pop(SESSION_KEY, None)
     session.pop(LIMITS_KEY, None)
+
+
+def _checked(state: dict[str, Any]) -> tuple[FollowUp, bytes]:
+    case_id, token, sealed = state.get("case"), state.get("token"), state.get("key")
+    started, seen = state.get("started"), state.get("seen")
+    if not (isinstance(case_id, str) and isinstance(token, str)):
+        raise SessionInvalid()
+    if not (isinstance(started, int) and isinstance(seen, int)):
+        raise SessionInvalid()
+    if sealed is not None and not isinstance(sealed, str):
+        raise SessionInvalid()
+    moment = now()
+    if moment >= seen + LIFETIME_SECONDS or moment >= started + ABSOLUTE_SECONDS:
+        raise SessionExpired()
+    raw = _token_bytes(token)
+    if raw is None:
+        raise SessionInvalid()
+    return FollowUp(case_id, sealed), raw
+
+
+def _recorded(db: Session, token: bytes, case_id: str) -> bool:
+    row = db.scalar(
+        select(FollowupSession.id)
+        .join(Case, FollowupSession.case_id == Case.id)
+        .where(FollowupSession.id == _digest(token), Case.public_id == case_id)
+    )
+    return row is not None
+
+
+def _token_bytes(token: str) -> bytes | None:
+    try:
+        raw = b64u_decode(token)
+    except crypto.CryptoError:
+        return None
+    return raw if len(raw) == TOKEN_BYTES else None
+
+
+def _digest(token: bytes) -> bytes:
+    return hashlib.sha256(token).digest()
 
 
 def rotate_csrf() -> str:

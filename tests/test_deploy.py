@@ -1,10 +1,16 @@
-"""The gunicorn settings write no access log and trust no proxy headers."""
+"""The gunicorn settings write no access log, trust no proxy headers and name no server."""
 
 from __future__ import annotations
 
+import http.client
+import socket
 from pathlib import Path
 
+import pytest
 from gunicorn.config import Config
+
+from tests import gunicorn
+from tests.instances import instance
 
 CONF = Path(__file__).resolve().parents[1] / "deploy" / "gunicorn.conf.py"
 
@@ -19,3 +25,67 @@ def test_gunicorn_logs_no_requests() -> None:
     assert config.accesslog is None
     assert config.forwarded_allow_ips == []
     assert config.loglevel == "warning"
+
+
+# --- no Server header, under a real gunicorn ------------------------------------------------
+
+APPS = {
+    # app: requests (method, path) covering pages, redirects, static files, refusals
+    "submit:create_app()": [
+        ("GET", "/"),
+        ("HEAD", "/"),
+        ("GET", "/report"),
+        ("GET", "/language/en?next=/report"),
+        ("GET", "/static/css/site.css"),
+        ("GET", "/api/v1/recipients"),
+        ("GET", "/no-such-page"),
+        ("POST", "/followup"),  # no anti-forgery token: refused
+        ("DELETE", "/"),
+    ],
+    "review:create_app()": [
+        ("GET", "/"),
+        ("HEAD", "/login"),
+        ("GET", "/login"),
+        ("GET", "/language/en?next=/login"),
+        ("GET", "/static/css/review.css"),
+        ("GET", "/no-such-page"),
+        ("POST", "/login"),  # no anti-forgery token: refused
+    ],
+}
+
+
+def _answers(port: int, method: str, path: str) -> http.client.HTTPResponse:
+    connection = http.client.HTTPConnection(gunicorn.HOST, port, timeout=30)
+    try:
+        connection.request(method, path)
+        response = connection.getresponse()
+        response.read()
+        return response
+    finally:
+        connection.close()
+
+
+def _raw_answer(port: int, data: bytes) -> bytes:
+    """What gunicorn itself answers to a request it cannot parse (the app never sees it)."""
+    with socket.create_connection((gunicorn.HOST, port), timeout=30) as connection:
+        connection.sendall(data)
+        chunks = []
+        while chunk := connection.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("app", sorted(APPS))
+def test_no_response_names_the_server(app: str, tmp_path: Path) -> None:
+    with (
+        instance("sqlite", tmp_path) as ready,
+        gunicorn.running(app, ready.env, tmp_path / "gunicorn.log", workers=1, threads=2) as server,
+    ):
+        for method, path in APPS[app]:
+            response = _answers(server.port, method, path)
+            assert response.status < 500, (method, path, response.status)
+            assert response.getheader("Server") is None, (method, path, response.getheaders())
+        refused = _raw_answer(server.port, b"NOT A REQUEST\r\n\r\n")
+        head = refused.split(b"\r\n\r\n", 1)[0].lower()
+        assert head.startswith(b"http/1.1 400")
+        assert b"\r\nserver:" not in head

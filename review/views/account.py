@@ -1,11 +1,19 @@
 """One's own account: change the passphrase (``account.passphrase``), or recover a lost
 one with the recovery code (``account.recover``, reachable without signing in).
 
-A change needs the current passphrase; a recovery needs the recovery code and a fresh
-TOTP code (the one-time rule of login applies), and hands out a new recovery code once:
-the old one has been typed into a browser, so it is spent. Whatever failed in a recovery,
-the message is the same, so the page cannot tell which accounts exist or which factor
-was wrong; the audit log records the reason. Secrets are never written back into a page.
+A change needs the current passphrase, and ends the account's other sessions (whoever
+knew the old passphrase is out; the session that made the change stays). A recovery needs
+the recovery code and a fresh TOTP code (the one-time rule of login applies), and hands
+out a new recovery code once: the old one has been typed into a browser, so it is spent.
+
+A recovery is a sign-in by other means, and is held to the login's rules
+(``review.login``): each attempt is admitted and counted like a login, so failed
+recoveries lock the account as failed logins do, a locked account cannot recover until
+the lock has run out, and only a successful recovery clears the count; the global cap on
+failed sign-ins (``review.limits``) counts both forms together. Whatever failed, the
+message is the same, so the page cannot tell which accounts exist or which factor was
+wrong; the audit log records every attempt and its reason. Secrets are never written back
+into a page.
 """
 
 from __future__ import annotations
@@ -14,13 +22,13 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 import crypto
@@ -32,7 +40,7 @@ from review import auth, login, session_store
 from review.auth import current_inspector, login_required
 from review.settings import settings
 from review.views.auth import MAX_CODE_INPUT, MAX_PASSPHRASE, MAX_USERNAME
-from store.models import Inspector, normalize_username
+from store.models import Inspector
 from web.database import db
 
 blueprint = Blueprint("account", __name__, url_prefix="/account")
@@ -125,7 +133,14 @@ def passphrase_submit() -> ResponseReturnValue:
         return render_template("account_passphrase.html", form=form), 400
     keyrings.store_keyring(inspector, resealed)
     inspector.passphrase_changed_at = auth.now()
-    auth.audit(KeyringAction.PASSPHRASE_CHANGED, target=inspector.username)
+    # Whoever signed in with the old passphrase elsewhere is out; this session, which
+    # just proved the passphrase, stays (docs/review-sessions.md).
+    ended = auth.end_sessions_of(inspector, session_store.PASSPHRASE_CHANGED, keep_current=True)
+    auth.audit(
+        KeyringAction.PASSPHRASE_CHANGED,
+        target=inspector.username,
+        details={"sessions_ended": ended},
+    )
     db().commit()
     return render_template("account_passphrase_changed.html")
 
@@ -186,23 +201,26 @@ def recover_submit() -> ResponseReturnValue:
     form, recovery = read_recovery(request.form)
     if recovery is None:
         return render_template("account_recover.html", form=form), 400
-    inspector = db().scalar(
-        select(Inspector).where(Inspector.username == normalize_username(recovery.username))
-    )
+    now = auth.now()
+    inspector = login.find_account(db(), recovery.username)
+    # Counted and, if that many call for it, locked before anything is checked, exactly
+    # as a login is: the recovery form is no way around the lock.
+    admitted = inspector is not None and login.admit(db(), inspector, now)
     db().commit()  # nothing pending, no snapshot held during the slow part
-    outcome = _unseal(inspector, recovery)
+    outcome = _unseal(inspector, admitted, recovery, now)
     if inspector is None or isinstance(outcome, str):
         _refuse(inspector, outcome if isinstance(outcome, str) else "unknown_user")
-        return render_template("account_recover.html", form=form, failed=RECOVERY_FAILED), 401
+        return _failed(form)
     private_key, counter = outcome
     if not keyrings.claim_totp_counter(db(), inspector, counter):
         _refuse(inspector, login.Failure.TOTP_REUSED.value)
-        return render_template("account_recover.html", form=form, failed=RECOVERY_FAILED), 401
+        return _failed(form)
+    # Also clears the failure count and any lock: the full recovery is the success.
     new_code = keyrings.reseal_recovered(
-        inspector, private_key, recovery.passphrase, settings().passphrase_kdf, now=auth.now()
+        inspector, private_key, recovery.passphrase, settings().passphrase_kdf, now=now
     )
     # Whoever found the lost passphrase loses any session they opened with it.
-    ended = session_store.end_all_of(db(), inspector)
+    ended = auth.end_sessions_of(inspector, session_store.RECOVERED)
     audit_log.append(
         db(),
         actor=inspector,
@@ -216,19 +234,27 @@ def recover_submit() -> ResponseReturnValue:
     )
 
 
-def _unseal(inspector: Inspector | None, recovery: Recovery) -> tuple[X25519PrivateKey, int] | str:
+def _failed(form: Form) -> tuple[str, int]:
+    return render_template("account_recover.html", form=form, failed=RECOVERY_FAILED), 401
+
+
+def _unseal(
+    inspector: Inspector | None, admitted: bool, recovery: Recovery, now: datetime
+) -> tuple[X25519PrivateKey, int] | str:
     """The key and the TOTP step, or the reason for refusing (for the audit log only)."""
     if inspector is None:
         return "unknown_user"
     if not inspector.active:
         return login.Failure.INACTIVE.value
+    if not admitted:  # locked: nothing is checked, as at login
+        return login.Failure.LOCKED.value
     # Both factors are checked whatever the first gives, so timing tells nothing more.
     try:
         private_key: X25519PrivateKey | None = keyrings.keyring_of(inspector).recover(recovery.code)
     except (crypto.CryptoError, ValueError):
         private_key = None
     try:
-        counter = login.matching_totp_counter(inspector.totp_secret, recovery.totp, auth.now())
+        counter = login.matching_totp_counter(inspector.totp_secret, recovery.totp, now)
     except ValueError:
         counter = None
     if private_key is None:

@@ -8,7 +8,10 @@ account, so they also need the administrator's own passphrase typed again: a ses
 left open on a shared computer is not enough.
 
 Deactivation revokes nothing cryptographic: the account can no longer sign in, its open
-sessions end, and ``casework.recipients`` gives it no new case keys.
+sessions end, and ``casework.recipients`` gives it no new case keys. A TOTP reset ends the
+account's open sessions too: the old authenticator may be in someone else's hands. Each
+ended session is audited (``session_invalid``), and the administrator's own session
+stays (an administrator may reset their own TOTP).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import crypto
 from casework import keyrings
 from casework.keyrings import KeyringAction
 from review import session_store
-from review.auth import audit, current_inspector, login_required
+from review.auth import audit, current_inspector, end_sessions_of, login_required
 from review.labels import ROLE_DESCRIPTIONS, ROLE_LABELS
 from review.settings import settings
 from review.views.account import Form, read_current_passphrase, read_new_passphrase
@@ -224,7 +227,7 @@ def deactivate(inspector_id: int) -> ResponseReturnValue:
         return _person_page(person, {"deactivate": form}, 400)
     was_active = person.active
     person.active = False
-    ended = session_store.end_all_of(db(), person)
+    ended = end_sessions_of(person, session_store.DEACTIVATED)
     if was_active:
         audit(KeyringAction.DEACTIVATED, target=person.username, details={"sessions_ended": ended})
     db().commit()
@@ -239,6 +242,13 @@ def reset_totp(inspector_id: int) -> ResponseReturnValue:
     if not _confirmed(form, person, KeyringAction.TOTP_RESET):
         return _person_page(person, {"reset": form}, 400)
     uri = keyrings.reset_totp(person)
-    audit(KeyringAction.TOTP_RESET, target=person.username)
+    ended = end_sessions_of(person, session_store.TOTP_RESET, keep_current=True)
+    audit(KeyringAction.TOTP_RESET, target=person.username, details={"sessions_ended": ended})
     db().commit()
-    return render_template("admin_totp_reset.html", person=person, totp_uri=uri, qr=qr_svg(uri))
+    return render_template(
+        "admin_totp_reset.html",
+        person=person,
+        totp_uri=uri,
+        qr=qr_svg(uri),
+        is_self=person.id == current_inspector().id,
+    )

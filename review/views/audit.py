@@ -4,7 +4,14 @@ Who opened, changed or tried what: the trail of one case, and of one person (wha
 did, and what was done to their account). Newest first, a page at a time with a keyset
 on the chain's own numbering. Every page starts with the result of checking the whole
 hash chain (``casework.audit.verify``), so a reader never takes an edited log at face
-value. Only cases and people of the reader's own unit are shown.
+value.
+
+Each unit sees its own entries only: those whose actor is a person of the reader's unit
+(and, for a case the unit holds now, those of no person: the system, the command line).
+A forwarded case is followed by both units, and neither reads the other's staff names,
+identity-opening reasons or anything else the other unit did with it
+(``unit_entries``). Only cases the unit holds or forwarded, and people of the unit, are
+looked up at all.
 """
 
 from __future__ import annotations
@@ -15,12 +22,12 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 
 from casework import audit as audit_log
 from review.auth import current_inspector, login_required
 from review.labels import ROLE_LABELS
-from store.models import AuditEntry, Case, Inspector, InspectorRole
+from store.models import AuditEntry, Case, CaseTransfer, Inspector, InspectorRole
 from web.database import db, reading_session
 
 blueprint = Blueprint("audit", __name__, url_prefix="/audit")
@@ -61,13 +68,29 @@ def _render(template: str, page: Page, **context: object) -> str:
     return render_template(template, page=page, chain=verify_chain(), **context)
 
 
-def _unit_case(public_id: str) -> str | None:
-    """The case's public id if it is a case of the reader's unit."""
-    if not public_id or len(public_id) > MAX_CASE_ID:
-        return None
+def unit_people(unit_id: int) -> Select[int]:
+    """The ids of the unit's people, for ``AuditEntry.actor_id.in_(...)``."""
+    return select(Inspector.id).where(Inspector.unit_id == unit_id)
+
+
+def unit_entries(unit_id: int, *, holds_case: bool = False) -> ColumnElement[bool]:
+    """Entries the unit may read: its own people's, and, where the unit holds the case
+    in question now, those no person made (a purge by the system, a command)."""
+    own = AuditEntry.actor_id.in_(unit_people(unit_id))
+    return or_(own, AuditEntry.actor_id.is_(None)) if holds_case else own
+
+
+def _unit_case(public_id: str) -> Case | None:
+    """The case if the reader's unit holds it, or forwarded it: the sending unit still
+    answers for what its people did with the case before it left."""
+    if not public_id or len(public_id) > MAX_CASE_ID or "\x00" in public_id:
+        return None  # PostgreSQL refuses a NUL in text: no such case, not a server error
+    unit_id = current_inspector().unit_id
+    forwarded = select(CaseTransfer.case_id).where(CaseTransfer.from_unit_id == unit_id)
     return db().scalar(
-        select(Case.public_id).where(
-            Case.public_id == public_id, Case.unit_id == current_inspector().unit_id
+        select(Case).where(
+            Case.public_id == public_id,
+            or_(Case.unit_id == unit_id, Case.id.in_(forwarded)),
         )
     )
 
@@ -104,7 +127,7 @@ def find_case() -> ResponseReturnValue:
     found = _unit_case(typed.lower())
     if found is None:
         return _index_page(typed, NO_SUCH_CASE, 404)
-    return redirect(url_for("audit.case", public_id=found), code=303)
+    return redirect(url_for("audit.case", public_id=found.public_id), code=303)
 
 
 @blueprint.get("/case/<public_id>")
@@ -113,7 +136,11 @@ def case(public_id: str) -> ResponseReturnValue:
     found = _unit_case(public_id)
     if found is None:
         abort(404)
-    return _render("audit_case.html", page_of(AuditEntry.case_public_id == found), public_id=found)
+    unit_id = current_inspector().unit_id
+    condition = (AuditEntry.case_public_id == found.public_id) & unit_entries(
+        unit_id, holds_case=found.unit_id == unit_id
+    )
+    return _render("audit_case.html", page_of(condition), public_id=found.public_id)
 
 
 @blueprint.get("/person/<int:inspector_id>")
@@ -122,7 +149,12 @@ def person(inspector_id: int) -> ResponseReturnValue:
     subject = db().get(Inspector, inspector_id)
     if subject is None or subject.unit_id != current_inspector().unit_id:
         abort(404)
-    condition = or_(AuditEntry.actor_id == subject.id, AuditEntry.target == subject.username)
+    # What was done to the account: by the unit's people or by no person (a command),
+    # never by another unit's people (a receiving unit revoking a sender's access).
+    done_to = (AuditEntry.target == subject.username) & or_(
+        AuditEntry.actor_id.in_(unit_people(subject.unit_id)), AuditEntry.actor_id.is_(None)
+    )
+    condition = or_(AuditEntry.actor_id == subject.id, done_to)
     return _render(
         "audit_person.html", page_of(condition), subject=subject, role=ROLE_LABELS[subject.role]
     )

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 from review import auth, login
 from review.settings import settings
 from web.database import db
-from web.i18n import safe_local_path
+from web.redirects import local_path
 
 blueprint = Blueprint("auth", __name__)
 
@@ -93,8 +93,9 @@ class LoginForm:
 
 
 def next_path(target: str | None) -> str:
-    """Where to go after login: a path on this site, never the login or logout page."""
-    path = safe_local_path(target)
+    """Where to go after login: a path on this site (``web.redirects``), never the login or
+    logout page."""
+    path = local_path(target)
     if path.startswith(("/login", "/logout")):
         return "/"
     return path

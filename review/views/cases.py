@@ -1,11 +1,16 @@
 """One case: the report decrypted, its files, the conversation, and who may read it.
 
 ``cases.show`` GET ``/cases/<public_id>``; ``cases.download`` GET
-``/cases/<public_id>/files/<attachment_id>``; ``cases.reply``, ``cases.grant`` and
-``cases.revoke`` POST. Decryption happens here, in the request's memory, with the key
-``current_private_key()`` lends this request; nothing decrypted is stored or logged, and
-templates autoescape all of it. Whoever holds no wrap of the case key gets 404, whether or
-not the case exists. Every opening, download, reply, grant and revoke is audited.
+``/cases/<public_id>/files/<attachment_id>``; ``cases.reply`` and ``cases.grant`` POST;
+``cases.revoke`` GET ``/cases/<public_id>/readers/<person_id>/revoke`` asks first, on a
+page of its own, and ``cases.revoke_submit`` POST to the same address does it. Decryption
+happens here, in the request's memory, with the key ``current_private_key()`` lends this
+request; nothing decrypted is stored or logged, and templates autoescape all of it.
+Whoever holds no wrap of the case key gets 404, whether or not the case exists. Every
+opening, download, reply, grant and revoke is audited.
+
+Every view of the review app that changes a case opens it with ``acting_on`` rather than
+``open_case``: a case forwarded to another unit is read only for the unit that sent it.
 
 Replies are text only: an inspector's files would need the streaming multipart reader of
 the submit app (plaintext must never reach a temporary file), which the review app may
@@ -31,14 +36,15 @@ import crypto
 from casework import access, followup, workflow
 from casework.dates import unit_today
 from casework.intake import public_reference
-from review import auth
+from review import auth, documents
 from review.auth import current_inspector, current_private_key, login_required
 from review.labels import ROLE_LABELS
 from review.settings import settings
 from store.blobs import BlobNotFound, FilesystemBlobStore
-from store.models import Case, Track
+from store.models import Case, Inspector, InspectorRole, Track
 from web.database import db
 from web.errors import PublicError
+from web.filenames import isolated_name
 
 blueprint = Blueprint("cases", __name__)
 
@@ -58,6 +64,7 @@ REPLIED = "reply"
 GRANTED = "grant"
 REVOKED = "revoke"
 
+MAX_CASE_ID = 36  # the length of a case's public id (a UUID)
 MAX_FILE_NAME = 120  # characters kept of a decrypted name in Content-Disposition
 _UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;,%]+')
 
@@ -113,7 +120,7 @@ def download(public_id: str, attachment_id: int) -> Response:
 @blueprint.post("/cases/<public_id>/reply")
 @login_required()
 def reply(public_id: str) -> ResponseReturnValue:
-    case, case_key = open_case(public_id)
+    case, case_key = acting_on(public_id)
     # Browsers send a textarea's line breaks as CRLF; the reporter's side expects LF.
     text = request.form.get("text", "").replace("\r\n", "\n").replace("\r", "\n")
     try:
@@ -128,7 +135,7 @@ def reply(public_id: str) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/grant")
 @login_required()
 def grant(public_id: str) -> ResponseReturnValue:
-    case, case_key = open_case(public_id)
+    case, case_key = acting_on(public_id)
     person_id = _person_id()
     try:
         wrap = access.grant(
@@ -147,15 +154,34 @@ def grant(public_id: str) -> ResponseReturnValue:
     return redirect(url_for("cases.show", public_id=case.public_id, _anchor="readers"), 303)
 
 
-@blueprint.post("/cases/<public_id>/revoke")
+@blueprint.get("/cases/<public_id>/readers/<int:person_id>/revoke")
 @login_required()
-def revoke(public_id: str) -> ResponseReturnValue:
-    case, case_key = open_case(public_id)
-    person_id = _person_id()
+def revoke(public_id: str, person_id: int) -> ResponseReturnValue:
+    """Ask first: who loses what, and a button that posts. Nothing changes on a GET."""
+    case, case_key = acting_on(public_id)
     try:
-        person = access.revoke(db(), case, person_id)
+        person = access.check_revoke(case, current_inspector(), person_id)
     except access.AccessError as error:
-        return _page((case, case_key), Problem("revoke", _revoke_problem(error.code)), 400)
+        return _revoke_refused((case, case_key), error)
+    return render_template(
+        "case_revoke.html",
+        case=case,
+        reference=public_reference(case.public_id),
+        person=person,
+        role=ROLE_LABELS[person.role],
+        custodian=person.role is InspectorRole.CUSTODIAN,
+        is_self=person.id == current_inspector().id,
+    )
+
+
+@blueprint.post("/cases/<public_id>/readers/<int:person_id>/revoke")
+@login_required()
+def revoke_submit(public_id: str, person_id: int) -> ResponseReturnValue:
+    case, case_key = acting_on(public_id)
+    try:
+        person = access.revoke(db(), case, current_inspector(), person_id)
+    except access.AccessError as error:
+        return _revoke_refused((case, case_key), error)
     auth.audit(
         REVOKED,
         case_public_id=case.public_id,
@@ -165,16 +191,32 @@ def revoke(public_id: str) -> ResponseReturnValue:
     db().commit()
     if person.id == current_inspector().id:  # gave up one's own access: nothing to show
         return redirect(url_for("home.index"), 303)
-    return redirect(url_for("cases.show", public_id=case.public_id, _anchor="readers"), 303)
+    back = url_for("cases.show", public_id=case.public_id, revoked=person.id, _anchor="readers")
+    return redirect(back, 303)
 
 
 # --- helpers ----------------------------------------------------------------------------
+
+
+def acting_on(public_id: str) -> tuple[Case, bytes]:
+    """``open_case`` for a view that changes the case: 403 for a reader of a unit that
+    forwarded it away (``access.acts_on``). The one check every writing view shares."""
+    case, case_key = open_case(public_id)
+    if not access.acts_on(case, current_inspector()):
+        raise PublicError(
+            403,
+            "forwarded_away",
+            _("This case was forwarded to another unit: you can read it, not act on it."),
+        )
+    return case, case_key
 
 
 def open_case(public_id: str) -> tuple[Case, bytes]:
     """The case and its key for the signed-in inspector, or the one 404 for "no such case"
     and "not yours to open"."""
     inspector = current_inspector()
+    if len(public_id) > MAX_CASE_ID or "\x00" in public_id:
+        raise not_found()  # PostgreSQL refuses a NUL in text: a server error, not a 404
     case = followup.get_case(db(), inspector.unit, public_id)
     if case is None:
         raise not_found()
@@ -194,9 +236,10 @@ def _page(
 ) -> tuple[str, int]:
     case, case_key = opened
     inspector = current_inspector()
+    acting = access.acts_on(case, inspector)
     auth.audit(OPENED, case_public_id=case.public_id)
     read_up_to = access.unread_since(db(), case, inspector)
-    report = access.open_report(case_key, case)
+    report = documents.open_report(case_key, case)
     page = render_template(
         "case.html",
         case=case,
@@ -204,7 +247,8 @@ def _page(
         named=case.track is Track.NAMED,
         report=report,
         report_fields=_report_fields(report),
-        protection=_protection(report),
+        report_malformed=_malformed_parts(report),
+        protection=report.protection if report else None,
         protections=case.protections,
         clocks=workflow.current_deadlines(case),
         today=unit_today(),
@@ -213,11 +257,15 @@ def _page(
             for incident in case.retaliation_incidents
         ],
         files=access.report_files(case_key, case),
+        file_label=isolated_name,  # a sender's name for a file, shown inert (web.filenames)
         messages=access.open_messages(case_key, case),
         read_up_to=read_up_to,
         readers=access.readers(case),
         excluded=access.excluded(case),
-        grantable=access.grantable(db(), case),
+        acting=acting,
+        grantable=access.grantable(db(), case) if acting else [],
+        revocable={person.id for person in access.revocable(case, inspector)} if acting else set(),
+        revoked=_just_revoked(case),
         role_labels=ROLE_LABELS,
         me=inspector,
         problem=problem,
@@ -229,30 +277,41 @@ def _page(
     return page, status
 
 
-def _report_fields(report: dict[str, Any] | None) -> list[tuple[str, LazyString, str]]:
+def _revoke_refused(opened: tuple[Case, bytes], error: access.AccessError) -> ResponseReturnValue:
+    if isinstance(error, access.NoAccess):
+        raise not_found()
+    # Refused for the role is a matter of rights (403); the rest are a form's mistakes.
+    status = 403 if error.code == "custodian" else 400
+    return _page(opened, Problem("revoke", _revoke_problem(error.code)), status)
+
+
+def _just_revoked(case: Case) -> Inspector | None:
+    """The person whose access the last revoke took (``?revoked=<id>``), for the page to
+    say so; None unless that person is of the unit and no longer reads the case, so a
+    link cannot make the page claim what did not happen."""
+    raw = request.args.get("revoked", "")
+    if not raw.isdigit() or len(raw) > 18:
+        return None
+    person = db().get(Inspector, int(raw))
+    if person is None or person.unit_id != current_inspector().unit_id:
+        return None
+    if any(reader.id == person.id for reader in access.readers(case)):
+        return None
+    return person
+
+
+def _report_fields(report: documents.CheckedReport | None) -> list[tuple[str, LazyString, str]]:
     if report is None:
         return []
-    fields = []
-    for name, label in REPORT_LABELS.items():
-        value = report.get(name)
-        if isinstance(value, str) and value.strip():
-            fields.append((name, label, value))
-    return fields
+    return [(name, REPORT_LABELS[name], text) for name, text in report.texts]
 
 
-def _protection(report: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The report's protection request, with only the values of the expected types."""
-    section = report.get("protection") if report else None
-    if not isinstance(section, dict):
-        return None
-    people = [p for p in section.get("people", []) if isinstance(p, str)]
-    kinds = [k for k in section.get("kinds", []) if isinstance(k, str)]
-    details = section.get("details")
-    return {
-        "people": people,
-        "kinds": kinds,
-        "details": details if isinstance(details, str) else "",
-    }
+def _malformed_parts(report: documents.CheckedReport | None) -> str:
+    """The parts of the report left out for their shape, by their labels ("" if none)."""
+    if report is None:
+        return ""
+    labels = {**REPORT_LABELS, documents.PROTECTION: _l("Protection requested")}
+    return ", ".join(str(labels[name]) for name in report.malformed)
 
 
 def _person_id() -> int:
@@ -287,6 +346,8 @@ def _revoke_problem(code: str) -> str:
         return str(
             _("This is the last person who can read the case. Give it to someone else first.")
         )
+    if code == "custodian":
+        return str(_("Only a custodian can remove a custodian's access to a case."))
     return str(_("This person cannot read the case."))
 
 

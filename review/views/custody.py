@@ -36,7 +36,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 import crypto
 from casework import access, custody, metadata
@@ -44,10 +43,10 @@ from casework.intake import public_reference
 from review import auth
 from review.auth import current_inspector, current_private_key, login_required
 from review.settings import settings
-from review.views.audit import page_of
+from review.views.audit import page_of, unit_entries
 from review.views.cases import REPORT_LABELS, open_case, safe_file_name
 from store.blobs import BlobNotFound, FilesystemBlobStore
-from store.models import Attachment, AuditEntry, Case, Inspector, InspectorRole
+from store.models import Attachment, AuditEntry, Case, InspectorRole
 from web.database import db
 from web.errors import PublicError
 
@@ -168,8 +167,10 @@ def _reason_problem(code: str) -> str:
 @blueprint.get("/audit/identity-openings")
 @login_required(*OPENINGS_READERS)
 def openings() -> ResponseReturnValue:
-    unit_people = select(Inspector.id).where(Inspector.unit_id == current_inspector().unit_id)
-    page = page_of((AuditEntry.action == IDENTITY_OPENED) & AuditEntry.actor_id.in_(unit_people))
+    # Openings by the unit's own custodians only (audit.unit_entries): after a forward the
+    # other unit's openings of the same case, and their reasons, are not this unit's.
+    own = unit_entries(current_inspector().unit_id)
+    page = page_of((AuditEntry.action == IDENTITY_OPENED) & own)
     rows = [
         Opening(
             entry=entry,

@@ -13,7 +13,9 @@ forms that act on them (plain POST forms with the anti-forgery token; no JavaScr
   ``.../incidents/<incident_id>/notes``; ``protection.link`` POST
   ``.../incidents/<incident_id>/link``.
 
-The same 404 as the case page for anyone without a wrap of the case key. Decryption
+The same 404 as the case page for anyone without a wrap of the case key, and the same 403
+for every form of a case forwarded to another unit (``cases.acting_on``): the sender may
+read it there, not act on it. Decryption
 happens in the request's memory; every page view and every change is audited, with ids
 and states only, never what anyone wrote. A refused form comes back with what was typed.
 """
@@ -33,12 +35,13 @@ from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from casework import access
 from casework import protection as casework
 from casework.dates import unit_today
 from casework.intake import public_reference
 from review import auth
 from review.auth import current_inspector, login_required
-from review.views.cases import open_case
+from review.views.cases import acting_on, open_case
 from store.models import (
     Case,
     ProtectedPerson,
@@ -142,7 +145,7 @@ def show(public_id: str) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/protection/open")
 @login_required()
 def open_record(public_id: str) -> ResponseReturnValue:
-    case, case_key = open_case(public_id)
+    case, case_key = acting_on(public_id)
     values = _typed("person", "category", "relative", "request", "urgent", "confirmation_due")
     try:
         urgent = values["urgent"] == "1"
@@ -178,7 +181,7 @@ def open_record(public_id: str) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/protection/<int:record_id>/state")
 @login_required()
 def change(public_id: str, record_id: int) -> ResponseReturnValue:
-    case, case_key = open_case(public_id)
+    case, case_key = acting_on(public_id)
     record = _record(case, record_id)
     values = _typed("to", *FIELDS, "started_on")
     target = values["to"]
@@ -216,7 +219,7 @@ def change(public_id: str, record_id: int) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/protection/<int:record_id>/answer")
 @login_required()
 def answer(public_id: str, record_id: int) -> ResponseReturnValue:
-    case, case_key = open_case(public_id)
+    case, case_key = acting_on(public_id)
     record = _record(case, record_id)
     values = _typed("text")
     try:
@@ -236,7 +239,7 @@ def answer(public_id: str, record_id: int) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/incidents")
 @login_required()
 def log_incident(public_id: str) -> ResponseReturnValue:
-    case, case_key = open_case(public_id)
+    case, case_key = acting_on(public_id)
     values = _typed("kind", "occurred_on", "text", "protection", "person", "category", "urgent")
     try:
         kind = _choice(RetaliationKind, values["kind"], "kind")
@@ -274,7 +277,7 @@ def log_incident(public_id: str) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/incidents/<int:incident_id>/notes")
 @login_required()
 def add_note(public_id: str, incident_id: int) -> ResponseReturnValue:
-    case, case_key = open_case(public_id)
+    case, case_key = acting_on(public_id)
     incident = _incident(case, incident_id)
     values = _typed("text")
     try:
@@ -297,7 +300,7 @@ def add_note(public_id: str, incident_id: int) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/incidents/<int:incident_id>/link")
 @login_required()
 def link(public_id: str, incident_id: int) -> ResponseReturnValue:
-    case, case_key = open_case(public_id)
+    case, case_key = acting_on(public_id)
     incident = _incident(case, incident_id)
     values = _typed("protection")
     try:
@@ -452,6 +455,7 @@ def _page(
     page = render_template(
         "protection.html",
         case=case,
+        acting=access.acts_on(case, current_inspector()),
         reference=public_reference(case.public_id),
         records=[_record_view(case_key, record) for record in case.protections],
         incidents=[_incident_view(case_key, case, item) for item in case.retaliation_incidents],

@@ -29,6 +29,7 @@ from casework.workflow import WorkflowError
 from review import auth
 from review.auth import current_inspector, current_private_key, login_required
 from review.views.cases import OPENED, open_case
+from review.views.cases import acting_on as _acting_on
 from store.models import Case, CaseEvent, InspectorRole, Unit, WrapPurpose
 from web.database import db
 from web.errors import PublicError
@@ -239,17 +240,6 @@ def answer_escalation(public_id: str) -> ResponseReturnValue:
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _acting_on(public_id: str) -> tuple[Case, bytes]:
-    case, case_key = open_case(public_id)
-    if case.unit_id != current_inspector().unit_id:
-        raise PublicError(
-            403,
-            "forwarded_away",
-            _("This case was forwarded to another unit: you can read it, not act on it."),
-        )
-    return case, case_key
-
-
 def _done(case: Case) -> ResponseReturnValue:
     db().commit()
     return redirect(url_for("workflow.show", public_id=case.public_id), 303)
@@ -302,7 +292,7 @@ def _page(
     case, case_key = opened
     me = current_inspector()
     today = unit_today()
-    acting = case.unit_id == me.unit_id
+    acting = access.acts_on(case, me)
     profile = workflow.profile_of(case)
     clocks = workflow.current_deadlines(case)
     # The history's grounds are decrypted here: an opening like the case page's.

@@ -27,7 +27,7 @@ from store.models.protection import (
     RetaliationIncident,
     RetaliationNote,
 )
-from store.models.sessions import ReviewSession
+from store.models.sessions import FollowupSession, ReviewSession
 from store.models.transfers import CaseTransfer
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "CaseExclusion",
     "CaseRead",
     "CaseTransfer",
+    "FollowupSession",
     "Inspector",
     "InspectorRole",
     "KeyWrap",

@@ -1,4 +1,5 @@
-"""Signed-in sessions of the review app (docs/review-sessions.md).
+"""Signed-in sessions of the review app (docs/review-sessions.md), and the server's record
+of reporters' follow-up sessions (docs/submission.md §2).
 
 A row holds the inspector's private key only sealed under a key that exists nowhere but
 in the browser's cookie, so neither this table alone nor the cookie alone opens a case.
@@ -9,9 +10,9 @@ stored to the microsecond.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary
+from sqlalchemy import CheckConstraint, Date, ForeignKey, LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.models.base import Base, byte_length
@@ -44,3 +45,18 @@ class ReviewSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
     inspector: Mapped[Inspector] = relationship()
+
+
+class FollowupSession(Base):
+    """A reporter's follow-up session exists on the server as long as this row does:
+    leaving deletes it, so a copy of the cookie taken before is of no use after. The id is
+    the SHA-256 of the random token in the cookie. A reporter's times are not kept: the
+    cookie carries the session's start and last use (signed), the row only the day it
+    began, so that rows of sessions nobody ended are purged after a day."""
+
+    __tablename__ = "followup_sessions"
+    __table_args__ = (CheckConstraint(byte_length("id", SESSION_ID_SIZE), name="id_size"),)
+
+    id: Mapped[bytes] = mapped_column(LargeBinary(SESSION_ID_SIZE), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    started_on: Mapped[date] = mapped_column(Date, index=True)

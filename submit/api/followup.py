@@ -100,8 +100,7 @@ def open_session() -> Response:
             "unknown_code",
             _("We could not find a report with this code. Check it and try again."),
         )
-    retry_commit(lambda _session: followup.touch(case, unit_today()))
-    csrf = followup_session.start(case.public_id)
+    csrf = followup_session.begin(case, unit_today())
     response = jsonify(case_document(case))
     response.headers[CSRF_HEADER] = csrf
     return response
@@ -264,7 +263,7 @@ def get_file(attachment_id: int) -> Response:
 
 @blueprint.post("/followup/leave", endpoint="followup_leave")
 def leave() -> Response:
-    followup_session.end()
+    retry_commit(followup_session.end)  # the server's record too: a copied cookie dies here
     response = Response(status=204)
     response.headers[CSRF_HEADER] = followup_session.rotate_csrf()
     return response
@@ -379,12 +378,12 @@ def _iso(day: date | None) -> str | None:
 
 def _current_case() -> Case:
     try:
-        state = followup_session.current()
+        state = followup_session.current(db())
     except SessionProblem:
         raise _no_session() from None
     case = followup.get_case(db(), current_unit(), state.case_id)
     if case is None:
-        followup_session.end()
+        followup_session.forget()
         raise _no_session()
     return case
 

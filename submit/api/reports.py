@@ -48,6 +48,21 @@ INTAKE_ERRORS: dict[str, tuple[int, LazyString]] = {
             "Please reload the page and submit again."
         ),
     ),
+    intake.EXCLUDES_EVERY_READER: (
+        400,
+        _l(
+            "Someone must be able to read your report, but you excluded everyone who can. "
+            "Leave at least one person not excluded."
+        ),
+    ),
+    intake.EXCLUDES_EVERY_CUSTODIAN: (
+        400,
+        _l(
+            "Only the head of the unit can open your name and contact details, but you "
+            "excluded them. Leave them not excluded, or leave your details empty to report "
+            "anonymously."
+        ),
+    ),
     "recipients_changed": (
         409,
         _l("The people who receive reports have changed. Please reload the page and submit again."),

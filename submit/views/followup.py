@@ -80,6 +80,8 @@ from submit.views.report import MAX_CHARS, too_long_message
 from web import labels
 from web.database import db, retry_commit, runs_once
 from web.errors import RETRY_LATER, PublicError, error_response, storage_refusal
+from web.filenames import shown_name
+from web.multipart import streams_multipart
 
 blueprint = Blueprint("followup", __name__, url_prefix="/followup")
 Choice = TypeVar("Choice", ProtectedPerson, ProtectionCategory)
@@ -108,11 +110,15 @@ TRACK_LABELS: Mapping[Track, LazyString] = {
 REASONS: Mapping[str, LazyString] = {
     "none": _l("Please enter your follow-up code to see your report."),
     "expired": _l(
-        "Your follow-up session ended after 30 minutes without activity. For your "
-        "safety, please enter your code again."
+        "Your follow-up session ended: 30 minutes passed without activity, or two hours "
+        "since you opened it. For your safety, please enter your code again."
     ),
     "invalid": _l("Your follow-up session could not be used. Please enter your code again."),
     "left": _l("You have left your report. To come back to it, enter your code again."),
+    "ended": _l(
+        "Your follow-up session has ended: it was left, or it is over. For your safety, "
+        "please enter your code again."
+    ),
     "not_saved": _l(
         "The service could not store what you sent just now, so it was NOT sent. Please "
         "try again in a few minutes."
@@ -175,10 +181,10 @@ class Opened:
 
 def open_current() -> Opened:
     """The session's case and its key, or a SessionProblem (the session is then ended)."""
-    state = followup_session.current()
+    state = followup_session.current(db())
     case = followup.get_case(db(), current_unit(), state.case_id)
     if case is None:
-        followup_session.end()
+        followup_session.forget()
         raise followup_session.NoSession()
     try:
         private = state.reporter_key(case.reporter_public_key)
@@ -187,7 +193,7 @@ def open_current() -> Opened:
             raise followup_session.SessionInvalid()
         key = crypto.unwrap(wrap, private, crypto.Purpose.CASE_KEY, case.public_id)
     except (SessionProblem, crypto.CryptoError):
-        followup_session.end()
+        followup_session.forget()
         raise followup_session.SessionInvalid() from None
     return Opened(case, key)
 
@@ -211,15 +217,13 @@ def open_code() -> ResponseReturnValue:
     case = followup.find_case(db(), unit, code.lookup_token(), settings().code_kdf)
     if case is None:
         return _start_page(code_error=CODE_ERRORS["not_found"]), 400
-    followup.touch(case, unit_today())
-    db().commit()
-    followup_session.start(case.public_id, code.reporter_private_key())
+    followup_session.begin(case, unit_today(), code.reporter_private_key())
     return redirect(url_for("followup.case"), code=303)
 
 
 @blueprint.post("/leave")
 def leave() -> ResponseReturnValue:
-    followup_session.end()
+    retry_commit(followup_session.end)  # the server's record too: a copied cookie dies here
     followup_session.rotate_csrf()
     return redirect(url_for("followup.start", reason="left"), code=303)
 
@@ -241,7 +245,7 @@ def case_page() -> ResponseReturnValue:
 @dataclass(frozen=True)
 class ShownFile:
     id: int
-    name: str | None  # None: the description did not open
+    name: str | None  # as shown (web.filenames.shown_name); None: the description did not open
     size: str
     downloadable: bool
 
@@ -371,7 +375,8 @@ def _shown(message: followup.MessageView, opened: Opened) -> ShownMessage:
     for item in message.attachments:
         try:
             meta = crypto.open_file_meta(opened.key, case_id, item.meta)
-            name, size = meta.name, labels.file_size(meta.size)
+            # Shown inert (bidirectional controls marked); the download keeps the name.
+            name, size = shown_name(meta.name), labels.file_size(meta.size)
         except crypto.CryptoError:
             name, size = None, labels.file_size(item.size)
         files.append(ShownFile(item.id, name, size, item.downloadable))
@@ -389,6 +394,7 @@ def _shown(message: followup.MessageView, opened: Opened) -> ShownMessage:
 
 @blueprint.post("/reply")
 @runs_once
+@streams_multipart  # a reply's files, read and encrypted as they arrive
 def reply() -> ResponseReturnValue:
     boundary = boundary_of(request.headers.get("Content-Type"))
     if boundary is None:
@@ -841,7 +847,7 @@ def _start_page(
     return render_template(
         "followup_start.html",
         reason=REASONS.get(reason or ""),
-        reason_is_error=reason in ("expired", "invalid", "not_saved"),
+        reason_is_error=reason in ("expired", "invalid", "ended", "not_saved"),
         code_error=code_error,
         unsent=unsent.strip(),
         # For the JavaScript enhancement (followup_js.html), which builds the case view

@@ -22,7 +22,7 @@ from wtforms import ValidationError
 
 from casework import intake
 from casework.dates import unit_today
-from casework.recipients import IDENTITY_READERS, UnitRecipients, unit_recipients
+from casework.recipients import UnitRecipients, unit_recipients
 from casework.sealing import NewCaseKeys, seal_submission
 from store.blobs import FilesystemBlobStore
 from store.models import ProtectedPerson, ProtectionCategory, Unit
@@ -45,6 +45,7 @@ from web import labels
 from web.database import db, retry_commit, runs_once
 from web.errors import RETRY_LATER, PublicError, storage_refusal
 from web.i18n import current_language
+from web.multipart import streams_multipart
 
 blueprint = Blueprint("report", __name__)
 Choice = TypeVar("Choice", ProtectedPerson, ProtectionCategory)
@@ -147,6 +148,7 @@ def form() -> str:
 
 @blueprint.post("/report")
 @runs_once
+@streams_multipart  # the only way a report's files may arrive without JavaScript
 def submit() -> str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     config = settings()
     boundary = boundary_of(request.headers.get("Content-Type"))
@@ -225,8 +227,8 @@ def _store_case(
         protection=valid.protection,
     )
     lookup_hash = intake.lookup_hash(submission, settings().code_kdf)
-    intake.validate(submission, unit, recipients)
     try:
+        intake.validate(submission, unit, recipients)
         retry_commit(
             lambda session: intake.accept(session, submission, unit, lookup_hash, unit_today())
         )
@@ -367,12 +369,13 @@ def _excluded(
         errors["excluded"] = _("Choose from the list.")
         return frozenset()
     excluded = frozenset(readers[value].id for value in entered.excluded)
-    custodians = {p.id for p in readers.values() if p.role in IDENTITY_READERS}
-    if readers and len(excluded) == len(readers):
+    # The rule intake enforces for both paths; the form says it in its own words.
+    problem = intake.exclusion_problem(excluded, recipients, named=named)
+    if problem == intake.EXCLUDES_EVERY_READER:
         errors["excluded"] = _(
             "Someone must be able to read your report: leave at least one person unticked."
         )
-    elif named and custodians and custodians <= excluded:
+    elif problem == intake.EXCLUDES_EVERY_CUSTODIAN:
         # Only custodians receive the identity key: the unit could not open the name.
         errors["excluded"] = _(
             "Only the head of the unit can open your name and contact details: leave them "

@@ -401,3 +401,41 @@ def test_the_partial_has_every_string_the_scripts_ask_for_and_no_other() -> None
     given = set(re.findall(r'data-key="([a-z-]+)"', PARTIAL.read_text(encoding="utf-8")))
     scripts = "\n".join(p.read_text(encoding="utf-8") for p in FOLLOWUP_JS.glob("*.js"))
     assert set(STRING_KEY.findall(scripts)) == given
+
+
+# --- file names with bidirectional controls -----------------------------------------------
+
+DISGUISED_NAME = "invoice\u202efdp.exe"  # reads "invoiceexe.pdf" where printed raw
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+def rename_unit_file(session: Session, world: World, name: str) -> None:
+    """The unit's file of ``made``, given ``name`` (its description sealed again)."""
+    case = helpers.the_case(session)
+    key = case_key(case, world.people["lan"].id, world.key_of("lan"))
+    [attachment] = case.attachments
+    meta = crypto.open_file_meta(key, case.public_id, attachment.meta)
+    renamed = crypto.FileMeta(name=name, type=meta.type, size=meta.size, stream=meta.stream)
+    attachment.meta = crypto.seal_file_meta(key, case.public_id, renamed)
+    session.commit()
+
+
+def test_a_file_name_with_bidirectional_controls_is_shown_inert(
+    page: Page, base_url: str, made: Made, session: Session, world: World
+) -> None:
+    name = f"{DISGUISED_NAME} {BIDI_CONTROLS}"
+    rename_unit_file(session, world, name)
+    helpers.open_case(page, base_url, made.code)
+    unit_message = page.locator("#followup-app li.message-unit")
+    button = unit_message.locator("button")
+    button.wait_for(state="visible")
+    shown = button.inner_text()
+    assert not any(ch in shown for ch in BIDI_CONTROLS)
+    assert shown.startswith("invoice\ufffdfdp.exe")
+    assert button.locator("bdi").count() == 1  # isolated from the words around it
+    assert not any(ch in unit_message.inner_text() for ch in BIDI_CONTROLS)
+    with page.expect_download() as downloading:
+        button.click()
+    saved = downloading.value
+    assert "\ufffd" not in saved.suggested_filename  # the download is not the shown name
+    assert Path(saved.path()).read_bytes() == UNIT_FILE

@@ -23,14 +23,13 @@ from store.blobs import FilesystemBlobStore
 from store.models import (
     Case,
     CaseRead,
-    KeyWrap,
     Party,
     ProtectedPerson,
     ProtectionCategory,
     RecipientKind,
     WrapPurpose,
 )
-from tests.worlds import World
+from tests.worlds import World, build_world
 
 TODAY = date(2026, 11, 27)
 REPORT: dict[str, Any] = {
@@ -209,30 +208,32 @@ def test_someone_without_the_key_cannot_grant(
         )
 
 
-def test_revoke_deletes_only_that_persons_wraps_and_keeps_a_reader(
+def test_revoke_deletes_only_that_persons_case_key_wrap_and_keeps_a_reader(
     session: Session, world: World, fast_argon2: crypto.Argon2Params
 ) -> None:
     sealed = seal_case(session, world, fast_argon2, identity={"schema": 1, "name": "Nguyễn A"})
-    hoa = world.people["hoa"]
+    hoa, lan = world.people["hoa"], world.people["lan"]
     kinds_before = {(w.recipient_kind, w.purpose) for w in sealed.case.key_wraps}
-    removed = access.revoke(session, sealed.case, hoa.id)
+    removed = access.revoke(session, sealed.case, hoa, hoa.id)  # a custodian steps aside
     session.commit()
     assert removed == hoa
-    assert all(w.inspector_id != hoa.id for w in session.query(KeyWrap).all())
+    assert access.inspector_wrap(sealed.case, hoa.id) is None
     with pytest.raises(access.NoAccess):
         access.open_case_key(sealed.case, hoa, world.key_of("hoa"))
+    # the identity stays with the custodian: only the custodian path gives or takes it
+    assert access.identity_wrap(sealed.case, hoa.id) is not None
     # the reporter's and the escrow's wraps of both keys are still there
     kinds_after = {(w.recipient_kind, w.purpose) for w in sealed.case.key_wraps}
     for kind in (RecipientKind.REPORTER, RecipientKind.ESCROW):
         for purpose in (WrapPurpose.CASE_KEY, WrapPurpose.IDENTITY_KEY):
             assert (kind, purpose) in kinds_before
             assert (kind, purpose) in kinds_after
-    access.revoke(session, sealed.case, world.people["minh"].id)
+    access.revoke(session, sealed.case, lan, world.people["minh"].id)
     with pytest.raises(access.AccessError) as last:
-        access.revoke(session, sealed.case, world.people["lan"].id)
+        access.revoke(session, sealed.case, lan, lan.id)
     assert last.value.code == "last_reader"
     with pytest.raises(access.AccessError) as nobody:
-        access.revoke(session, sealed.case, world.people["son"].id)
+        access.revoke(session, sealed.case, lan, world.people["son"].id)
     assert nobody.value.code == "not_a_reader"
 
 
@@ -318,3 +319,66 @@ def test_read_markers_move_forward_only(session: Session, world: World, sealed: 
     marker = session.get(CaseRead, (lan.id, sealed.case.id))
     assert marker is not None
     assert marker.last_read_message_id == first.id
+
+
+# --- who may revoke whom ------------------------------------------------------------------
+
+
+@pytest.fixture
+def named(session: Session, world: World, fast_argon2: crypto.Argon2Params) -> SealedCase:
+    return seal_case(session, world, fast_argon2, identity={"schema": 1, "name": "Nguyễn A"})
+
+
+def test_an_inspector_cannot_revoke_a_custodian(
+    session: Session, world: World, named: SealedCase
+) -> None:
+    lan, hoa = world.people["lan"], world.people["hoa"]
+    with pytest.raises(access.AccessError) as refused:
+        access.revoke(session, named.case, lan, hoa.id)
+    assert refused.value.code == "custodian"
+    session.commit()
+    assert access.open_case_key(named.case, hoa, world.key_of("hoa")) == named.keys.case_key
+    identity_key = access.open_identity_key(named.case, hoa, world.key_of("hoa"))
+    assert identity_key == named.keys.identity_key
+    minh = world.people["minh"]
+    assert access.revocable(named.case, lan) == [lan, minh]
+    assert access.revocable(named.case, hoa) == [lan, minh, hoa]
+
+
+def test_a_custodian_given_the_case_again_opens_the_identity_again(
+    session: Session, world: World, named: SealedCase
+) -> None:
+    hoa, lan = world.people["hoa"], world.people["lan"]
+    access.revoke(session, named.case, hoa, hoa.id)
+    session.commit()
+    access.grant(session, named.case, lan, world.key_of("lan"), hoa.id, TODAY)
+    session.commit()
+    assert access.open_case_key(named.case, hoa, world.key_of("hoa")) == named.keys.case_key
+    identity_key = access.open_identity_key(named.case, hoa, world.key_of("hoa"))
+    assert identity_key == named.keys.identity_key
+
+
+def test_only_a_reader_revokes_and_never_the_last_one_who_can_open_it(
+    session: Session, world: World, sealed: SealedCase
+) -> None:
+    lan, hoa, minh = world.people["lan"], world.people["hoa"], world.people["minh"]
+    with pytest.raises(access.NoAccess):  # minh was excluded: he holds no wrap
+        access.revoke(session, sealed.case, minh, lan.id)
+    hoa.active = False  # a deactivated reader opens nothing: lan is the last who can
+    session.flush()
+    with pytest.raises(access.AccessError) as last:
+        access.revoke(session, sealed.case, lan, lan.id)
+    assert last.value.code == "last_reader"
+    assert access.inspector_wrap(sealed.case, lan.id) is not None
+
+
+def test_a_case_forwarded_away_is_read_only_for_the_sender(
+    session: Session, world: World, sealed: SealedCase
+) -> None:
+    lan = world.people["lan"]
+    assert access.acts_on(sealed.case, lan)
+    other = build_world(session, "thanh-tra-huyen")
+    sealed.case.unit = other.unit
+    session.flush()
+    assert not access.acts_on(sealed.case, lan)
+    assert access.acts_on(sealed.case, other.people["lan"])

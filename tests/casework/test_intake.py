@@ -261,3 +261,76 @@ def test_protection_requests_become_urgent_records(
 
 def test_public_reference_is_short_and_stable() -> None:
     assert intake.public_reference("3f0c6f1e-8a4b-4c2d-9e7f-1a2b3c4d5e6f") == "MB-3F0C6F1E"
+
+
+# --- exclusions must leave someone to read the report -------------------------------------
+
+
+def sealed_only(
+    session: Session,
+    world: World,
+    *,
+    excluded: frozenset[int],
+    identity: dict[str, str] | None = None,
+) -> intake.Submission:
+    """Sealed as a browser would, for exactly the people not excluded; not validated."""
+    return seal_submission(
+        NewCaseKeys(),
+        unit_recipients(session, world.unit),
+        category="land",
+        report={"what": "Nhận hối lộ"},
+        identity=identity,
+        excluded=excluded,
+    )
+
+
+def ids(world: World, *names: str) -> frozenset[int]:
+    return frozenset(world.people[name].id for name in names)
+
+
+@pytest.mark.parametrize("identity", [None, {"name": "Nguyễn Văn A"}])
+def test_a_report_that_excludes_every_reader_is_refused(
+    session: Session, world: World, identity: dict[str, str] | None
+) -> None:
+    everyone = ids(world, "lan", "minh", "hoa")
+    submission = sealed_only(session, world, excluded=everyone, identity=identity)
+    refuse(session, world, submission, intake.EXCLUDES_EVERY_READER)
+
+
+def test_a_named_report_that_excludes_every_custodian_is_refused(
+    session: Session, world: World
+) -> None:
+    submission = sealed_only(
+        session, world, excluded=ids(world, "hoa"), identity={"name": "Nguyễn Văn A"}
+    )
+    refuse(session, world, submission, intake.EXCLUDES_EVERY_CUSTODIAN)
+
+
+@pytest.mark.parametrize(
+    ("excluded", "identity"),
+    [
+        (("hoa",), None),  # anonymous: no identity for a custodian to hold
+        (("lan", "minh"), {"name": "Nguyễn Văn A"}),  # the custodian is left
+        (("lan", "hoa"), None),
+    ],
+)
+def test_exclusions_that_leave_a_reader_are_accepted(
+    session: Session, world: World, excluded: tuple[str, ...], identity: dict[str, str] | None
+) -> None:
+    submission = sealed_only(session, world, excluded=ids(world, *excluded), identity=identity)
+    intake.validate(submission, world.unit, unit_recipients(session, world.unit))
+
+
+def test_a_unit_without_custodians_takes_a_named_report_and_without_readers_any(
+    session: Session, world: World
+) -> None:
+    recipients = unit_recipients(session, world.unit)
+    inspectors = dataclasses.replace(
+        recipients, readers=tuple(p for p in recipients.readers if p.role.value == "inspector")
+    )
+    nobody = dataclasses.replace(recipients, readers=())
+    assert intake.exclusion_problem(ids(world, "lan"), inspectors, named=True) is None
+    assert intake.exclusion_problem(frozenset(), nobody, named=True) is None
+    assert intake.exclusion_problem(ids(world, "lan", "minh"), inspectors, named=False) == (
+        intake.EXCLUDES_EVERY_READER
+    )

@@ -106,6 +106,14 @@ def test_open_json_refuses_non_json() -> None:
         crypto.open_json(KEY, Kind.NOTE, CASE, sealed)
 
 
+def test_open_json_refuses_json_nested_past_the_parsers_depth() -> None:
+    """A writer can seal any bytes under the case key: a reader must refuse, never crash."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    key, case = bytes(32), "case"
+    with pytest.raises(crypto.MalformedEnvelope):
+        crypto.open_json(key, Kind.MESSAGE, case, crypto.seal(key, Kind.MESSAGE, case, deep))
+
+
 def test_json_round_trip_keeps_vietnamese() -> None:
     document = {"what": "Tham nhũng đất đai", "when": "2026-11-01", "n": [1, 2]}
     sealed = crypto.seal_json(KEY, Kind.REPORT, CASE, document)

@@ -59,6 +59,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from casework.dates import unit_today
 from casework.intake import AttachmentIn
 from casework.recipients import unit_recipients
 from casework.sealing import NewCaseKeys, seal_submission
@@ -95,6 +96,7 @@ from tests.submit.test_api_support import (
 from tests.submit.test_followup_pages import Story, new_case
 from tests.submit.test_report_form import csrf_token_of
 from tests.worlds import World
+from web.database import db
 from web.routing import MAX_DATABASE_ID  # the largest id a database column holds
 
 MAX_FILE_SIZE = 64 * 1024
@@ -125,8 +127,10 @@ def start_followup(
     """Put a follow-up session for ``case_id`` into ``client``'s cookie, as opening it with
     the code does (with ``reporter_key``: the no-JavaScript session); returns the new
     anti-forgery token."""
-    with app.test_request_context():
-        token = followup_session.start(case_id, reporter_key)
+    with app.test_request_context(method="POST"):  # a writing request, as opening one is
+        case = db().scalars(select(Case).where(Case.public_id == case_id)).one()
+        token = followup_session.start(db(), case, unit_today(), reporter_key)
+        db().commit()
         values = dict(flask.session)
     with client.session_transaction() as cookie:
         cookie.clear()

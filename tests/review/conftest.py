@@ -7,6 +7,7 @@ English so that assertions on text do not depend on the Vietnamese catalogue.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,11 +22,15 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from casework import access, transfer, workflow
+from casework.profiles import Profile
 from casework.settings import Settings
 from crypto import Argon2Params
 from crypto.keyring import seal_with_passphrase
 from review import auth, create_app
-from tests.worlds import World
+from store.models import Case
+from tests.casework.test_access import SealedCase
+from tests.worlds import World, build_world
 
 TEST_ENV = {
     "MINHBACH_PASSPHRASE_ARGON2": "1,8",
@@ -151,3 +156,36 @@ def post_login(
 def session_cookie(client: FlaskClient) -> str | None:
     cookie = client.get_cookie(auth.COOKIE)
     return None if cookie is None else cookie.value
+
+
+@pytest.fixture
+def forwarded_away(
+    session: Session, world: World, sealed: SealedCase, monkeypatch: pytest.MonkeyPatch
+) -> World:
+    """The case forwarded to another unit, under a profile that lets the sender keep read
+    access: the sender's readers still open it, and must not act on it."""
+    district = build_world(session, "thanh-tra-huyen")
+    original = workflow.profile_of
+
+    def generous(case: Case) -> Profile:
+        found = original(case)
+        if case.unit_id == world.unit.id:
+            return dataclasses.replace(found, forward_keeps_read_access=True)
+        return found
+
+    monkeypatch.setattr(workflow, "profile_of", generous)
+    lan = world.people["lan"]
+    case_key = access.open_case_key(sealed.case, lan, world.key_of("lan"))
+    transfer.forward(
+        session,
+        sealed.case,
+        to_unit=district.unit,
+        inspector=lan,
+        case_key=case_key,
+        identity_key=None,
+        grounds=access.seal_note(case_key, sealed.case, "Thuộc thẩm quyền"),
+        today=sealed.case.received_on,
+        now=datetime.now(UTC),
+    )
+    session.commit()
+    return district

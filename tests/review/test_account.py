@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session
 import crypto
 from casework.keyrings import KeyringAction, keyring_of
 from crypto.keyring import seal_with_recovery
+from review import limits, login
 from store.models import AuditEntry, Inspector, ReviewSession
 from tests.review.conftest import Account, Clock, csrf_token, post_login, session_cookie
 from tests.worlds import World
 
 NEW = "một passphrase mới rất dài"
+RECOVERY_FAILED_TEXT = "The user name, recovery code or code from the authenticator app"
 _RECOVERY = re.compile(r'id="recovery-code">([^<]+)<')
 
 
@@ -194,7 +196,8 @@ def test_recovery_reseals_the_key_and_hands_out_a_new_code_once(
     browser, thief = app.test_client(), app.test_client()
     post_login(thief, lan, at=clock.now)  # someone who found the lost passphrase
     inspector = reloaded(session, lan)
-    inspector.failed_logins, inspector.locked_until = 7, clock.now + timedelta(hours=1)
+    # Failures left from the lost passphrase, the last lock served: a recovery clears them.
+    inspector.failed_logins, inspector.locked_until = 7, clock.now - timedelta(minutes=1)
     session.commit()
 
     clock.advance(timedelta(seconds=30))
@@ -304,3 +307,131 @@ def test_the_recovery_page_works_without_a_session(client: FlaskClient) -> None:
     assert page.status_code == 200
     assert session_cookie(client) is None
     assert 'name="csrf_token"' in page.get_data(as_text=True)
+
+
+# --- a changed passphrase ends the account's other sessions ---------------------------------
+
+
+def session_references(session: Session, account: Account, action: str) -> list[str]:
+    session.rollback()
+    rows = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action == action, AuditEntry.actor_id == account.inspector_id)
+        .order_by(AuditEntry.seq)
+    )
+    return [str(row.details["session"]) for row in rows]
+
+
+def test_changing_the_passphrase_ends_the_other_sessions_and_keeps_this_one(
+    app: Flask, accounts: dict[str, Account], session: Session, clock: Clock
+) -> None:
+    lan = accounts["lan"]
+    here, elsewhere = app.test_client(), app.test_client()
+    assert post_login(elsewhere, lan, at=clock.now).status_code == 303  # a forgotten tab
+    clock.advance(timedelta(seconds=30))
+    assert post_login(here, lan, at=clock.now).status_code == 303
+    old_session, this_session = session_references(session, lan, "login")
+
+    page = change(here, lan.passphrase)
+    assert page.startswith("200 ")
+    assert "Your other sessions have ended; this one stays." in page
+    assert here.get("/").status_code == 200  # the person who changed it stays signed in
+    assert elsewhere.get("/").status_code == 303
+    session.rollback()  # a fresh snapshot: the app committed through its own connection
+    assert len(session.scalars(select(ReviewSession)).all()) == 1
+    [changed] = entries(session, KeyringAction.PASSPHRASE_CHANGED)
+    assert changed.details["sessions_ended"] == 1
+    assert changed.details["session"] == this_session
+    [ended] = entries(session, "session_invalid")
+    assert ended.details == {"reason": "passphrase_changed", "session": old_session}
+    assert ended.actor == lan.username
+
+
+# --- recovery shares the login's lockout and cap --------------------------------------------
+
+
+def lock(session: Session, account: Account, until: datetime, failures: int = 5) -> None:
+    inspector = reloaded(session, account)
+    inspector.failed_logins, inspector.locked_until = failures, until
+    session.commit()
+
+
+def reasons(session: Session) -> list[str]:
+    session.rollback()
+    return [str(entry.details["reason"]) for entry in entries(session, "recovery_failed")]
+
+
+def test_a_locked_account_cannot_recover_until_the_lock_has_passed(
+    client: FlaskClient,
+    accounts: dict[str, Account],
+    recovery: crypto.RecoveryCode,
+    session: Session,
+    clock: Clock,
+) -> None:
+    lan = accounts["lan"]
+    lock(session, lan, clock.now + login.LOCK_FIRST)
+    before = reloaded(session, lan).sealed_key_passphrase
+    status, page = recover(client, lan, recovery.display(), clock=clock)
+    assert status == 401
+    assert RECOVERY_FAILED_TEXT in page
+    assert reasons(session) == ["locked"]
+    inspector = reloaded(session, lan)
+    assert inspector.sealed_key_passphrase == before
+    assert (inspector.failed_logins, inspector.locked_until) == (5, clock.now + login.LOCK_FIRST)
+
+    clock.advance(login.LOCK_FIRST)
+    status, page = recover(client, lan, recovery.display(), clock=clock)
+    assert status == 200, page
+    inspector = reloaded(session, lan)
+    assert (inspector.failed_logins, inspector.locked_until) == (0, None)  # a full recovery
+
+
+def test_failed_recoveries_count_towards_the_lock_of_the_login(
+    app: Flask,
+    accounts: dict[str, Account],
+    recovery: crypto.RecoveryCode,
+    session: Session,
+    clock: Clock,
+) -> None:
+    lan = accounts["lan"]
+    for _ in range(login.LOCK_AFTER):
+        status, _page = recover(
+            app.test_client(), lan, recovery.display(), totp=lan.wrong_code(clock.now)
+        )
+        assert status == 401
+    inspector = reloaded(session, lan)
+    assert inspector.failed_logins == login.LOCK_AFTER
+    assert inspector.locked_until == clock.now + login.LOCK_FIRST
+    assert post_login(app.test_client(), lan, at=clock.now).status_code == 401
+    assert reasons(session) == ["totp"] * login.LOCK_AFTER
+
+
+def test_every_kind_of_failed_recovery_is_audited(
+    app: Flask,
+    accounts: dict[str, Account],
+    recovery: crypto.RecoveryCode,
+    session: Session,
+    clock: Clock,
+) -> None:
+    lan = accounts["lan"]
+    assert post_login(app.test_client(), lan, at=clock.now).status_code == 303
+    recover(app.test_client(), lan, recovery.display(), clock=clock)  # that code is spent
+    recover(app.test_client(), lan, _wrong_code(), clock=clock)
+    recover(app.test_client(), lan, recovery.display(), username="lan\x00", clock=clock)
+    lock(session, lan, clock.now + login.LOCK_FIRST)
+    recover(app.test_client(), lan, recovery.display(), clock=clock)
+    assert reasons(session) == ["totp_reused", "recovery_code", "unknown_user", "locked"]
+
+
+def test_recovery_shares_the_global_cap_on_failed_sign_ins(
+    app: Flask, accounts: dict[str, Account], recovery: crypto.RecoveryCode, clock: Clock
+) -> None:
+    app.config[limits.LOGIN_LIMIT] = "3 per minute"
+    lan, minh = accounts["lan"], accounts["minh"]
+    post_login(app.test_client(), minh, passphrase="not the passphrase at all")
+    recover(app.test_client(), lan, _wrong_code(), clock=clock)
+    recover(app.test_client(), lan, _wrong_code(), clock=clock)
+    refused, page = recover(app.test_client(), lan, recovery.display(), clock=clock)
+    assert refused == 429
+    assert "too many failed sign-in attempts" in page
+    assert post_login(app.test_client(), accounts["hoa"]).status_code == 429

@@ -377,3 +377,88 @@ def test_a_user_name_taken_while_the_key_was_sealed_is_named_not_a_crash(
     assert status == 400
     assert "already taken" in page
     assert entries(session, KeyringAction.ENROLLED) == []
+
+
+# --- ending the account's sessions, each audited --------------------------------------------
+
+
+def signed_in_twice(app: Flask, account: Account, clock: Clock) -> tuple[FlaskClient, FlaskClient]:
+    """Two browsers of the account, signed in with two successive codes."""
+    first, second = app.test_client(), app.test_client()
+    assert post_login(first, account, at=clock.now).status_code == 303
+    clock.advance(timedelta(seconds=30))
+    assert post_login(second, account, at=clock.now).status_code == 303
+    return first, second
+
+
+def login_sessions(session: Session, account: Account) -> list[str]:
+    return [
+        str(entry.details["session"])
+        for entry in entries(session, "login")
+        if entry.actor_id == account.inspector_id
+    ]
+
+
+def ended_sessions(session: Session, reason: str) -> list[tuple[str, str]]:
+    return sorted(
+        (entry.actor, str(entry.details["session"]))
+        for entry in entries(session, "session_invalid")
+        if entry.details.get("reason") == reason
+    )
+
+
+def test_a_totp_reset_ends_the_accounts_sessions_each_audited(
+    admin: FlaskClient,
+    app: Flask,
+    accounts: dict[str, Account],
+    session: Session,
+    world: World,
+    clock: Clock,
+) -> None:
+    lan, lan_id = accounts["lan"], world.people["lan"].id
+    browsers = signed_in_twice(app, lan, clock)
+    status, page = confirm_post(
+        admin, f"/admin/people/{lan_id}/reset-totp", accounts["admin"].passphrase, lan_id
+    )
+    assert status == 200, page
+    assert f"The open sessions of {lan.username} have ended" in page
+    for browser in browsers:
+        assert browser.get("/").status_code == 303
+    started = login_sessions(session, lan)
+    assert ended_sessions(session, "totp_reset") == sorted((lan.username, ref) for ref in started)
+    [entry] = entries(session, KeyringAction.TOTP_RESET)
+    assert entry.details["sessions_ended"] == 2
+    assert admin.get(f"/admin/people/{lan_id}").status_code == 200  # the admin's stays
+
+
+def test_an_admin_resetting_their_own_totp_keeps_the_session_they_did_it_in(
+    admin: FlaskClient, accounts: dict[str, Account], session: Session, world: World
+) -> None:
+    own = world.people["admin"].id
+    status, _page = confirm_post(
+        admin, f"/admin/people/{own}/reset-totp", accounts["admin"].passphrase, own
+    )
+    assert status == 200
+    assert admin.get(f"/admin/people/{own}").status_code == 200
+    [entry] = entries(session, KeyringAction.TOTP_RESET)
+    assert entry.details["sessions_ended"] == 0
+
+
+def test_deactivation_audits_every_session_it_ends(
+    admin: FlaskClient,
+    app: Flask,
+    accounts: dict[str, Account],
+    session: Session,
+    world: World,
+    clock: Clock,
+) -> None:
+    lan, lan_id = accounts["lan"], world.people["lan"].id
+    signed_in_twice(app, lan, clock)
+    status, _page = confirm_post(
+        admin, f"/admin/people/{lan_id}/deactivate", accounts["admin"].passphrase, lan_id
+    )
+    assert status == 200
+    started = login_sessions(session, lan)
+    assert ended_sessions(session, "deactivated") == sorted((lan.username, ref) for ref in started)
+    [entry] = entries(session, KeyringAction.DEACTIVATED)
+    assert entry.details["sessions_ended"] == 2

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from casework import audit as audit_log
 from review.views.audit import PAGE_SIZE
-from store.models import AuditEntry, Case
-from tests.review.conftest import Account, post_login
+from store.models import AuditEntry, Case, CaseTransfer
+from tests.review.conftest import Account, give_credentials, post_login
 from tests.store.factories import add_case, add_unit
-from tests.worlds import World
+from tests.worlds import World, build_world
 
 _ROW_SEQ = re.compile(r"<tr>\s*<td>(\d+)</td>")
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>**bold** [a](http://e.vn)'
@@ -211,3 +213,98 @@ def test_home_links_to_the_audit_log_for_its_readers_only(
 ) -> None:
     page = sign_in(client, accounts, name).get("/").get_data(as_text=True)
     assert ('href="/audit/"' in page) is linked
+
+
+# --- after a forward, each unit sees its own entries ---------------------------------------
+
+
+@pytest.fixture
+def district(session: Session) -> World:
+    return build_world(session, "thanh-tra-huyen")
+
+
+def forward_case(session: Session, case: Case, world: World, district: World) -> None:
+    """Move the case as a forward does: the row to the receiving unit, a record kept."""
+    case.transfers.append(
+        CaseTransfer(
+            from_unit=world.unit,
+            to_unit=district.unit,
+            inspector=world.people["lan"],
+            forwarded_on=date(2026, 11, 30),
+            sender_keeps_access=False,
+        )
+    )
+    case.unit = district.unit
+    session.commit()
+
+
+def test_after_a_forward_each_unit_sees_only_its_own_entries_of_the_case(
+    app: Flask,
+    accounts: dict[str, Account],
+    session: Session,
+    world: World,
+    district: World,
+    case: Case,
+) -> None:
+    sender_reason = "Sender-Reason: cần xác minh nhân thân người tố cáo"
+    record(session, world, "lan", "case_open", case_public_id=case.public_id)
+    record(
+        session,
+        world,
+        "hoa",
+        "identity_open",
+        case_public_id=case.public_id,
+        details={"reason": sender_reason},
+    )
+    forward_case(session, case, world, district)
+    record(session, district, "lan", "case_open", case_public_id=case.public_id)
+    receiver_reason = "Receiver-Reason: đối chiếu với hồ sơ của huyện"
+    record(
+        session,
+        district,
+        "hoa",
+        "identity_open",
+        case_public_id=case.public_id,
+        details={"reason": receiver_reason},
+    )
+    district_accounts = give_credentials(session, district)
+    receiving = sign_in(app.test_client(), district_accounts, "son")
+    sending = sign_in(app.test_client(), accounts, "son")
+
+    received = receiving.get(f"/audit/case/{case.public_id}").get_data(as_text=True)
+    assert receiver_reason in received
+    assert district.people["lan"].username in received
+    for leaked in (sender_reason, world.people["lan"].username, world.people["hoa"].username):
+        assert leaked not in received
+    openings = receiving.get("/audit/identity-openings").get_data(as_text=True)
+    assert receiver_reason in openings
+    assert sender_reason not in openings
+
+    # The sending unit still answers for what its own people did before the forward.
+    sent = sending.get(f"/audit/case/{case.public_id}")
+    assert sent.status_code == 200
+    sent_text = sent.get_data(as_text=True)
+    assert sender_reason in sent_text
+    assert world.people["lan"].username in sent_text
+    for leaked in (receiver_reason, district.people["lan"].username):
+        assert leaked not in sent_text
+    found = sending.get("/audit/case", query_string={"case": case.public_id})
+    assert found.status_code == 303
+
+
+def test_a_persons_trail_leaves_out_what_another_unit_did_to_them(
+    app: Flask,
+    accounts: dict[str, Account],
+    session: Session,
+    world: World,
+    district: World,
+    case: Case,
+) -> None:
+    lan = world.people["lan"]
+    record(session, world, "hoa", "grant", case_public_id=case.public_id, target=lan.username)
+    record(session, district, "lan", "revoke", case_public_id=case.public_id, target=lan.username)
+    text = sign_in(app.test_client(), accounts, "son").get(f"/audit/person/{lan.id}")
+    page = text.get_data(as_text=True)
+    assert ">grant<" in page
+    assert ">revoke<" not in page
+    assert district.people["lan"].username not in page

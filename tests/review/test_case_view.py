@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 from urllib.parse import unquote
 
 import pytest
@@ -16,7 +17,7 @@ from casework import access, followup
 from casework.settings import Settings
 from review.views.cases import content_disposition
 from store.blobs import FilesystemBlobStore
-from store.models import AuditEntry, CaseRead, Message, RecipientKind, WrapPurpose
+from store.models import AuditEntry, Case, CaseRead, Message, RecipientKind, WrapPurpose
 from tests.casework.test_access import REPORT, SealedCase, seal_case
 from tests.review.conftest import FAST, Account, csrf_token, post_login
 from tests.worlds import World
@@ -53,6 +54,7 @@ def signed_in(client: FlaskClient, account: Account) -> FlaskClient:
 
 
 def audit_actions(session: Session, case: SealedCase) -> list[tuple[str, str]]:
+    session.rollback()  # a fresh snapshot: the app committed through its own connection
     session.expire_all()
     entries = session.scalars(
         select(AuditEntry)
@@ -66,6 +68,10 @@ def case_url(sealed: SealedCase, tail: str = "") -> str:
     return f"/cases/{sealed.case.public_id}{tail}"
 
 
+def revoke_url(sealed: SealedCase, person_id: int) -> str:
+    return case_url(sealed, f"/readers/{person_id}/revoke")
+
+
 def test_the_report_is_decrypted_labelled_and_audited(
     client: FlaskClient, session: Session, accounts: dict[str, Account], sealed: SealedCase
 ) -> None:
@@ -77,7 +83,7 @@ def test_the_report_is_decrypted_labelled_and_audited(
         assert f'id="report-{field}">{REPORT[field]}</dd>' in html
     assert 'class="multiline" id="report-what">Cán bộ nhận hối lộ\nđể cấp sổ đỏ.</dd>' in html
     assert "Sợ bị đuổi việc" in html  # the protection request's details
-    assert "Download biên lai.pdf" in html
+    assert "Download <bdi>biên lai.pdf</bdi>" in html  # the name isolated (web.filenames)
     assert "application/pdf" in html
     assert audit_actions(session, sealed) == [("lan.thanh-tra-tinh", "case_open")]
     marker = session.get(CaseRead, (accounts["lan"].inspector_id, sealed.case.id))
@@ -258,37 +264,35 @@ def test_revoke_then_grant_moves_access_and_refuses_the_excluded(
     accounts: dict[str, Account],
     sealed: SealedCase,
 ) -> None:
-    lan, hoa_client = app_client_pair
-    hoa, minh = world.people["hoa"], world.people["minh"]
-    token = csrf_token(lan, case_url(sealed))
+    lan_client, hoa_client = app_client_pair
+    lan, minh = world.people["lan"], world.people["minh"]
+    token = csrf_token(hoa_client, case_url(sealed))
 
-    excluded = lan.post(
+    excluded = hoa_client.post(
         case_url(sealed, "/grant"), data={"csrf_token": token, "person": str(minh.id)}
     )
     assert excluded.status_code == 400
     assert "excluded this person for a conflict of interest" in excluded.get_data(as_text=True)
 
-    revoked = lan.post(
-        case_url(sealed, "/revoke"), data={"csrf_token": token, "person": str(hoa.id)}
-    )
+    revoked = hoa_client.post(revoke_url(sealed, lan.id), data={"csrf_token": token})
     assert revoked.status_code == 303
-    assert hoa_client.get(case_url(sealed)).status_code == 404
+    assert lan_client.get(case_url(sealed)).status_code == 404
 
-    granted = lan.post(
-        case_url(sealed, "/grant"), data={"csrf_token": token, "person": str(hoa.id)}
+    granted = hoa_client.post(
+        case_url(sealed, "/grant"), data={"csrf_token": token, "person": str(lan.id)}
     )
     assert granted.status_code == 303
-    html = hoa_client.get(case_url(sealed)).get_data(as_text=True)
+    html = lan_client.get(case_url(sealed)).get_data(as_text=True)
     assert REPORT["who"] in html
 
     actions = audit_actions(session, sealed)
-    assert ("lan.thanh-tra-tinh", "revoke") in actions
-    assert ("lan.thanh-tra-tinh", "grant") in actions
+    assert ("hoa.thanh-tra-tinh", "revoke") in actions
+    assert ("hoa.thanh-tra-tinh", "grant") in actions
     session.expire_all()
     targets = session.scalars(
         select(AuditEntry.target).where(AuditEntry.action.in_(["grant", "revoke"]))
     ).all()
-    assert targets == [hoa.username, hoa.username]
+    assert targets == [lan.username, lan.username]
     # the excluded inspector still cannot open it
     minh_client = signed_in(app.test_client(), accounts["minh"])
     assert minh_client.get(case_url(sealed)).status_code == 404
@@ -301,14 +305,16 @@ def test_the_last_reader_cannot_be_removed(
     accounts: dict[str, Account],
     sealed: SealedCase,
 ) -> None:
-    access.revoke(session, sealed.case, world.people["hoa"].id)
+    hoa = world.people["hoa"]
+    access.revoke(session, sealed.case, hoa, hoa.id)
     session.commit()
     signed_in(client, accounts["lan"])
     token = csrf_token(client, case_url(sealed))
     lan_id = accounts["lan"].inspector_id
-    refused = client.post(
-        case_url(sealed, "/revoke"), data={"csrf_token": token, "person": str(lan_id)}
-    )
+    asked = client.get(revoke_url(sealed, lan_id))
+    assert asked.status_code == 400
+    assert "last person who can read the case" in asked.get_data(as_text=True)
+    refused = client.post(revoke_url(sealed, lan_id), data={"csrf_token": token})
     assert refused.status_code == 400
     assert "last person who can read the case" in refused.get_data(as_text=True)
     assert client.get(case_url(sealed)).status_code == 200
@@ -343,3 +349,267 @@ def test_reporter_messages_are_marked_new_until_opened(
     again = client.get(case_url(sealed)).get_data(as_text=True)
     assert "Tôi có thêm ảnh." in again
     assert 'class="case-new"' not in again
+
+
+# --- who may revoke whom, after asking ------------------------------------------------------
+
+IDENTITY_REASON = "Cơ quan điều tra yêu cầu xác minh người tố cáo"
+
+
+def test_revoking_asks_first_on_a_page_of_its_own(
+    app_client_pair: tuple[FlaskClient, FlaskClient],
+    session: Session,
+    world: World,
+    sealed: SealedCase,
+) -> None:
+    lan_client, hoa_client = app_client_pair
+    lan = world.people["lan"]
+    case_page = hoa_client.get(case_url(sealed)).get_data(as_text=True)
+    assert f'href="{revoke_url(sealed, lan.id)}"' in case_page  # a link: nothing happens yet
+
+    asked = hoa_client.get(revoke_url(sealed, lan.id))
+    assert asked.status_code == 200
+    text = unescape(asked.get_data(as_text=True))
+    assert f"Revoke {lan.display_name}'s access to this case?" in text
+    assert "no longer be able to open this case" in text
+    assert "recorded in the audit log" in text
+    form = re.search(r'<form method="post" action="([^"]+)" id="revoke">(.*?)</form>', text, re.S)
+    assert form is not None
+    assert form.group(1) == revoke_url(sealed, lan.id)
+    assert 'name="csrf_token"' in form.group(2)
+    assert f'href="{case_url(sealed)}"' in text  # and a way back that changes nothing
+    assert lan_client.get(case_url(sealed)).status_code == 200  # asking removed nothing
+    assert ("hoa.thanh-tra-tinh", "revoke") not in audit_actions(session, sealed)
+
+    token = csrf_token(hoa_client, revoke_url(sealed, lan.id))
+    done = hoa_client.post(revoke_url(sealed, lan.id), data={"csrf_token": token})
+    assert done.status_code == 303
+    assert done.headers["Location"].endswith(f"{case_url(sealed)}?revoked={lan.id}#readers")
+    said = unescape(hoa_client.get(done.headers["Location"]).get_data(as_text=True))
+    assert f"{lan.display_name} can no longer read this case." in said
+    assert lan_client.get(case_url(sealed)).status_code == 404
+    assert ("hoa.thanh-tra-tinh", "revoke") in audit_actions(session, sealed)
+
+
+def test_an_inspector_cannot_revoke_a_custodian_nor_is_offered_to(
+    client: FlaskClient,
+    session: Session,
+    world: World,
+    accounts: dict[str, Account],
+    sealed: SealedCase,
+) -> None:
+    hoa, lan = world.people["hoa"], world.people["lan"]
+    signed_in(client, accounts["lan"])
+    case_page = unescape(client.get(case_url(sealed)).get_data(as_text=True))
+    assert revoke_url(sealed, hoa.id) not in case_page
+    assert revoke_url(sealed, lan.id) in case_page  # their own access they may give up
+    assert "Only a custodian can remove a custodian's access" in case_page
+    asked = client.get(revoke_url(sealed, hoa.id))
+    assert asked.status_code == 403
+    token = csrf_token(client, case_url(sealed))
+    refused = client.post(revoke_url(sealed, hoa.id), data={"csrf_token": token})
+    assert refused.status_code == 403
+    assert "Only a custodian can remove a custodian's access" in unescape(
+        refused.get_data(as_text=True)
+    )
+    session.expire_all()
+    assert access.inspector_wrap(sealed.case, hoa.id) is not None
+    assert ("lan.thanh-tra-tinh", "revoke") not in audit_actions(session, sealed)
+
+
+def test_a_custodian_who_steps_aside_keeps_the_identity_and_has_it_again_with_the_case(
+    app_client_pair: tuple[FlaskClient, FlaskClient],
+    session: Session,
+    world: World,
+) -> None:
+    named = seal_case(session, world, FAST, identity={"schema": 1, "name": "Trần Thị Kín"})
+    lan_client, hoa_client = app_client_pair
+    hoa = world.people["hoa"]
+    token = csrf_token(hoa_client, case_url(named))
+    gone = hoa_client.post(revoke_url(named, hoa.id), data={"csrf_token": token})
+    assert gone.status_code == 303
+    assert hoa_client.get(case_url(named, "/identity")).status_code == 404
+    session.expire_all()
+    assert access.identity_wrap(named.case, hoa.id) is not None  # kept, out of reach
+
+    lan_token = csrf_token(lan_client, case_url(named))
+    granted = lan_client.post(
+        case_url(named, "/grant"), data={"csrf_token": lan_token, "person": str(hoa.id)}
+    )
+    assert granted.status_code == 303
+    token = csrf_token(hoa_client, case_url(named, "/identity"))
+    opened = hoa_client.post(
+        case_url(named, "/identity"), data={"csrf_token": token, "reason": IDENTITY_REASON}
+    )
+    assert opened.status_code == 200
+    assert "Trần Thị Kín" in opened.get_data(as_text=True)
+
+
+# --- a case forwarded away is read only ---------------------------------------------------
+
+
+def test_a_case_forwarded_away_is_read_only_on_its_page(
+    client: FlaskClient,
+    session: Session,
+    world: World,
+    accounts: dict[str, Account],
+    sealed: SealedCase,
+    forwarded_away: World,
+) -> None:
+    hoa = world.people["hoa"]
+    signed_in(client, accounts["lan"])
+    page = client.get(case_url(sealed))
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert REPORT["who"] in text  # still readable
+    assert 'id="forwarded-away"' in text
+    for form in ('id="reply"', 'id="grant"', "/revoke"):
+        assert form not in text
+    token = csrf_token(client, case_url(sealed))
+    before = len(sealed.case.key_wraps)
+    attempts = [
+        client.post(case_url(sealed, "/reply"), data={"csrf_token": token, "text": "Chào"}),
+        client.post(
+            case_url(sealed, "/grant"),
+            data={"csrf_token": token, "person": str(world.people["minh"].id)},
+        ),
+        client.get(revoke_url(sealed, hoa.id)),
+        client.post(revoke_url(sealed, hoa.id), data={"csrf_token": token}),
+    ]
+    for response in attempts:
+        assert response.status_code == 403
+        assert "forwarded to another unit" in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.scalars(select(Message)).all() == []
+    assert len(session.get_one(Case, sealed.case.id).key_wraps) == before
+    done = {action for _, action in audit_actions(session, sealed)}
+    assert not done & {"reply", "grant", "revoke"}
+
+
+# --- a malformed sealed report: the good parts and a note, never a 5xx ----------------------
+
+TEXTS = {field: REPORT[field] for field in access.REPORT_FIELDS}
+DETAILS = REPORT["protection"]["details"]
+NESTED: object = "đáy"
+for _level in range(200):  # deep, but within what the JSON parser reads
+    NESTED = [NESTED, {"junk": NESTED if _level % 50 == 0 else None}]
+MALFORMED_REPORTS = [
+    pytest.param(
+        {**TEXTS, "protection": {"people": 5, "kinds": ["job"], "details": DETAILS}},
+        ["Protection requested"],
+        id="people-a-number",
+    ),
+    pytest.param(
+        {**TEXTS, "protection": {"people": None, "kinds": "job", "details": DETAILS}},
+        ["Protection requested"],
+        id="kinds-a-string",
+    ),
+    pytest.param(
+        {**TEXTS, "protection": {"people": [1, "reporter", None], "kinds": {"a": 1}, "details": 7}},
+        ["Protection requested"],
+        id="protection-wrong-inside",
+    ),
+    pytest.param({**TEXTS, "protection": "yes"}, ["Protection requested"], id="protection-text"),
+    pytest.param(
+        {**TEXTS, "protection": [DETAILS]}, ["Protection requested"], id="protection-list"
+    ),
+    pytest.param({**TEXTS, "protection": 0}, ["Protection requested"], id="protection-zero"),
+    pytest.param({**TEXTS, "what": 5}, ["What happened"], id="what-a-number"),
+    pytest.param(
+        {key: value for key, value in TEXTS.items() if key != "what"},
+        ["What happened"],
+        id="what-missing",
+    ),
+    pytest.param(
+        {**TEXTS, "who": ["nested", {"junk": [1, [2, [3]]]}], "when": True, "evidence": {}},
+        ["Who is involved", "When", "Evidence, and where it is"],
+        id="fields-wrong-types",
+    ),
+    pytest.param(
+        {"schema": "x", "language": 7, "category": [], **dict.fromkeys(TEXTS, 0)},
+        ["What happened", "Who is involved", "Where", "When", "How the reporter knows"],
+        id="every-field-wrong",
+    ),
+    pytest.param(
+        {**TEXTS, "extra": {"deep": NESTED}, "schema": 99, "protection": {"details": DETAILS}},
+        [],
+        id="extra-keys-and-nested-junk",
+    ),
+    pytest.param(
+        {**TEXTS, "protection": {"people": [NESTED], "kinds": ["job"], "details": DETAILS}},
+        ["Protection requested"],
+        id="nested-junk-in-protection",
+    ),
+    pytest.param(
+        {
+            **TEXTS,
+            "what": "Tham nhũng " * 100_000,
+            "protection": {"people": ["reporter"] * 50_000, "kinds": [], "details": DETAILS},
+        },
+        [],
+        id="huge-values",
+    ),
+]
+
+
+@pytest.mark.parametrize(("report", "left_out"), MALFORMED_REPORTS)
+def test_a_malformed_report_shows_its_good_parts_and_says_what_is_left_out(
+    client: FlaskClient,
+    session: Session,
+    world: World,
+    accounts: dict[str, Account],
+    report: dict[str, object],
+    left_out: list[str],
+) -> None:
+    case = seal_case(session, world, FAST, report=report)
+    for name in ("lan", "hoa"):  # every reader, not only the first
+        reader = signed_in(app_client(client), accounts[name])
+        page = reader.get(case_url(case))
+        assert page.status_code == 200
+        html = unescape(page.get_data(as_text=True))
+        for field in access.REPORT_FIELDS:
+            value = report.get(field)
+            shown = f'id="report-{field}">{value}</dd>' in html
+            assert shown == (isinstance(value, str) and bool(value.strip())), field
+        protection = report.get("protection")
+        if isinstance(protection, dict) and isinstance(protection.get("details"), str):
+            assert f'id="protection-details">{protection["details"]}</p>' in html
+        note = re.search(r'<p class="notice notice-error" id="report-malformed">(.*?)</p>', html)
+        if left_out:
+            assert note is not None
+            assert "cannot be shown" in note.group(1)
+            for label in left_out:
+                assert label in note.group(1)
+        else:
+            assert note is None
+
+
+@pytest.mark.parametrize(
+    "plaintext",
+    [
+        pytest.param(b'{"what":"x","junk":' + b"[" * 5000 + b"]" * 5000 + b"}", id="too-deep"),
+        pytest.param(b'{"what":1' + b"0" * 5000 + b"}", id="integer-too-long"),
+        pytest.param(b'["what","x"]', id="not-an-object"),
+        pytest.param(b'"what"', id="a-string"),
+    ],
+)
+def test_a_report_no_parser_reads_is_said_so_and_the_page_stands(
+    client: FlaskClient,
+    session: Session,
+    world: World,
+    accounts: dict[str, Account],
+    plaintext: bytes,
+) -> None:
+    case = seal_case(session, world, FAST)
+    stored = session.get_one(Case, case.case.id)
+    stored.body = crypto.seal(case.keys.case_key, crypto.Kind.REPORT, stored.public_id, plaintext)
+    session.commit()
+    signed_in(client, accounts["lan"])
+    page = client.get(case_url(case))
+    assert page.status_code == 200
+    assert "The report cannot be decrypted" in page.get_data(as_text=True)
+
+
+def app_client(client: FlaskClient) -> FlaskClient:
+    """Another browser on the same app."""
+    return client.application.test_client()

@@ -419,3 +419,16 @@ def test_failures_racing_each_other_all_count(
     form = {"username": account.username, "passphrase": "wrong wrong wrong", "code": "123456"}
     assert race(app, monkeypatch, [form, form, form]) == [401, 401, 401]
     assert account_row(session, account).failed_logins == 3
+
+
+def test_parallel_wrong_passphrases_are_checked_no_more_often_than_the_lock_allows(
+    app: Flask, accounts: dict[str, Account], session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = accounts["lan"]
+    wrong = {"username": account.username, "passphrase": "wrong wrong wrong", "code": "123456"}
+    assert race(app, monkeypatch, [wrong] * 10) == [401] * 10
+    reasons = sorted(str(details["reason"]) for _, action, details in entries(session))
+    assert reasons == ["locked"] * (10 - login.LOCK_AFTER) + ["passphrase"] * login.LOCK_AFTER
+    row = account_row(session, account)
+    assert row.failed_logins == login.LOCK_AFTER
+    assert row.locked_until is not None

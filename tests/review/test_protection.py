@@ -475,3 +475,37 @@ def test_the_inbox_flags_an_urgent_request_until_it_is_taken_up(
     assert step(client, sealed, intake_record(sealed).id, "under_review").status_code == 303
     assert reference not in client.get("/cases?urgent=1").get_data(as_text=True)
     assert reference in client.get("/cases").get_data(as_text=True)
+
+
+# --- a case forwarded away ------------------------------------------------------------------
+
+
+def test_a_case_forwarded_away_is_read_only_on_the_protection_page(
+    client: FlaskClient,
+    session: Session,
+    accounts: dict[str, Account],
+    sealed: SealedCase,
+    forwarded_away: World,
+) -> None:
+    record, state = intake_record(sealed).id, intake_record(sealed).state
+    signed_in(client, accounts["lan"])
+    page = client.get(url(sealed))
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert 'id="forwarded-away"' in text
+    assert form_ids(text) == set()  # no form acts on the case
+    attempts = {
+        url(sealed, "/open"): {"person": "reporter", "category": "job", "request": "Bảo vệ"},
+        url(sealed, f"/{record}/state"): {"to": "under_review"},
+        url(sealed, f"/{record}/answer"): {"text": "Đã nhận"},
+        incidents_url(sealed): {"kind": "dismissal", "text": SECRET},
+        incidents_url(sealed, "/1/notes"): {"text": "Ghi chú"},
+        incidents_url(sealed, "/1/link"): {"protection": str(record)},
+    }
+    for path, data in attempts.items():
+        response = post(client, sealed, path, data)
+        assert response.status_code == 403, path
+        assert "forwarded to another unit" in response.get_data(as_text=True)
+    assert changes(session, sealed) == []
+    assert session.scalars(select(RetaliationIncident)).all() == []
+    assert [item.state for item in session.scalars(select(ProtectionRecord))] == [state]

@@ -326,7 +326,7 @@ def test_ending_all_sessions_of_an_account(
     signed_in(second, accounts["lan"], at=datetime.now(UTC) + timedelta(seconds=30))
     session.rollback()
     person = session.get_one(Inspector, accounts["lan"].inspector_id)
-    assert session_store.end_all_of(session, person) == 2
+    assert len(session_store.end_all_of(session, person)) == 2
     session.commit()
     assert first.get("/").status_code == 303
     assert second.get("/").status_code == 303

@@ -184,12 +184,28 @@ def test_the_session_holds_no_key_and_the_anti_forgery_token_changes(
     assert open_session(api, story).status_code == 200
     assert api.token != before
     with api.client.session_transaction() as cookie:
-        assert set(cookie["followup"]) == {"case", "expires"}
+        assert set(cookie["followup"]) == {"case", "token", "started", "seen"}
     stale = api.client.post(
         f"{API_PREFIX}/followup/leave", json={}, headers={"X-CSRFToken": before}
     )
     assert stale.status_code == 400
     assert api.client.get(f"{API_PREFIX}/followup/case").status_code == 200
+
+
+def test_a_copy_of_the_session_cookie_is_refused_once_the_session_is_left(
+    api: Api, story: Story
+) -> None:
+    """Leaving ends the session on the server (its row goes), not only in this browser."""
+    assert open_session(api, story).status_code == 200
+    with api.client.session_transaction() as cookie:
+        copied = dict(cookie)
+    assert api.post("/followup/leave", {}).status_code == 204
+    thief = api.app.test_client()
+    with thief.session_transaction() as cookie:
+        cookie.update(copied)
+    answer = thief.get(f"{API_PREFIX}/followup/case")
+    assert answer.status_code == 401
+    assert answer.get_json()["error"]["code"] == "no_session"
 
 
 def test_wrong_and_unknown_tokens_get_one_answer_for_one_argon2_run(

@@ -460,3 +460,40 @@ def test_attachments_larger_than_a_report_may_be_are_given_back(
         answer = client.head(token)
         assert answer.status_code == 200
         assert answer.headers["Upload-Offset"] == str(len(file.stream))
+
+
+# --- exclusions: the same rule as the form -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("excluded", "identity", "code"),
+    [
+        (("lan", "minh", "hoa"), None, "excludes_every_reader"),
+        (("lan", "minh", "hoa"), {"schema": 1, "name": "B"}, "excludes_every_reader"),
+        (("hoa",), {"schema": 1, "name": "B"}, "excludes_every_custodian"),
+    ],
+)
+def test_a_report_nobody_in_the_unit_could_read_is_refused(
+    api: Api,
+    session: Session,
+    world: World,
+    excluded: tuple[str, ...],
+    identity: dict[str, Any] | None,
+    code: str,
+) -> None:
+    people = frozenset(world.people[name].id for name in excluded)
+    keys, submission = sealed(session, world, excluded=people, identity=identity)
+    response = api.post("/reports", envelope_of(submission, api.solution("report")))
+    assert refusal(response) == (400, code)
+    assert "exclude" in response.get_json()["error"]["message"]
+    assert stored_case(session, keys.case_id) is None
+
+
+def test_a_named_report_that_leaves_the_custodian_is_accepted(
+    api: Api, session: Session, world: World
+) -> None:
+    people = frozenset(world.people[name].id for name in ("lan", "minh"))
+    keys, submission = sealed(session, world, excluded=people, identity={"schema": 1, "name": "B"})
+    response = api.post("/reports", envelope_of(submission, api.solution("report")))
+    assert response.status_code == 201
+    assert stored_case(session, keys.case_id) is not None

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -42,6 +42,7 @@ from store.models import (
     Attachment,
     Case,
     CaseEvent,
+    FollowupSession,
     Message,
     Party,
     ProtectedPerson,
@@ -419,7 +420,8 @@ def test_the_session_holds_the_case_and_a_sealed_key_but_never_the_code(
         state = dict(cookie["followup"])
         everything = repr(dict(cookie))
     assert state["case"] == story.case.public_id
-    assert isinstance(state["expires"], int)
+    assert isinstance(state["started"], int)
+    assert isinstance(state["seen"], int)
     private = story.keys.code.reporter_private_key().private_bytes_raw()
     assert b64u_encode(private) not in everything
     assert private.hex() not in everything
@@ -683,7 +685,7 @@ def test_the_session_expires_after_30_idle_minutes_and_moves_on_with_each_reques
     assert response.status_code == 303
     assert response.headers["Location"] == "/followup?reason=expired"
     page = client.get(response.headers["Location"]).text
-    assert "ended after 30 minutes without activity" in page
+    assert "30 minutes passed without activity" in page
     with client.session_transaction() as cookie:
         assert "followup" not in cookie  # the sealed key is gone, not only stale
     assert client.get("/followup/case").headers["Location"] == "/followup?reason=none"
@@ -789,6 +791,57 @@ def test_leaving_ends_the_session_and_changes_the_anti_forgery_token(
     assert stale.status_code == 400
     with client.session_transaction() as cookie:
         assert "followup" not in cookie
+
+
+def test_a_copy_of_the_cookie_taken_before_leaving_is_refused_after(
+    app: Flask, client: FlaskClient, story: Story, opened: str
+) -> None:
+    """Leaving ends the session on the server: someone who copied the cookie (a shared
+    computer, a seized browser profile) cannot use it afterwards."""
+    with client.session_transaction() as cookie:
+        copied = dict(cookie)
+    assert (
+        client.post("/followup/leave", data={"csrf_token": form_token(client)}).status_code == 303
+    )
+    thief = app.test_client()
+    with thief.session_transaction() as cookie:
+        cookie.update(copied)
+    answer = thief.get("/followup/case")
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == "/followup?reason=ended"
+    assert "please enter your code again" in thief.get(answer.headers["Location"]).text
+
+
+def test_a_session_in_use_still_ends_two_hours_after_it_began(
+    client: FlaskClient, story: Story, clock: list[int]
+) -> None:
+    """Each request moves the idle end on, never the absolute one: a copied cookie kept
+    busy does not live for ever."""
+    opened_at = clock[0]
+    assert open_case(client, story.code).status_code == 303
+    for minutes in (25, 50, 75, 100, 119):  # never idle for 30 minutes
+        clock[0] = opened_at + minutes * 60
+        assert client.get("/followup/case").status_code == 200
+    clock[0] = opened_at + 121 * 60  # two minutes after the last request
+    response = client.get("/followup/case")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/followup?reason=expired"
+
+
+def test_rows_of_sessions_nobody_ended_are_purged_after_their_day(
+    client: FlaskClient, session: Session, story: Story
+) -> None:
+    """The server keeps a row per live session, with its day only; a day later the next
+    session to begin removes it."""
+    assert open_case(client, story.code).status_code == 303
+    session.execute(update(FollowupSession).values(started_on=date(2000, 1, 1)))
+    session.commit()
+    other = client.application.test_client()
+    assert open_case(other, story.code).status_code == 303
+    session.rollback()
+    days = session.scalars(select(FollowupSession.started_on)).all()
+    assert days == [unit_today()]
+    assert client.get("/followup/case").headers["Location"] == "/followup?reason=ended"
 
 
 def test_opening_a_case_changes_the_anti_forgery_token(client: FlaskClient, story: Story) -> None:

@@ -234,7 +234,7 @@ OPENED_BY_BACKUP = "Only the unit can open it: its inspectors, its head and its 
 OPENED_NO_BACKUP = "Only the unit can open it: its inspectors and its head."
 K1 = (
     "Anyone with your code can open this page. It closes by itself after 30 minutes without"
-    " activity."
+    " activity, and two hours after you opened it."
 )
 K3_LABEL = "A short note for the unit (optional)"
 K3_HINT = (

@@ -8,6 +8,7 @@
  */
 
 import { instantiate, template } from "../report/page.js";
+import { isolatedName } from "./names.js";
 
 /** @typedef {import("./page.js").FollowupPage} FollowupPage */
 /** @typedef {import("./access.js").CaseView} CaseView */
@@ -470,7 +471,7 @@ export class CaseScreen {
     const button = /** @type {HTMLButtonElement} */ (part(item, "button"));
     const hint = part(item, ".hint");
     if (attachment.downloadable) {
-      button.textContent = meta.name;
+      button.replaceChildren(isolatedName(doc, meta.name)); // the download keeps the name
       hint.textContent = ` ${strings.get("file-download", { size })}`;
       hint.id = `followup-js-file-${attachment.id}`;
       button.setAttribute("aria-describedby", hint.id);
@@ -478,7 +479,7 @@ export class CaseScreen {
     } else {
       // The reporter's own file: named, not offered again (the server does not send it).
       const name = doc.createElement("span");
-      name.textContent = meta.name;
+      name.replaceChildren(isolatedName(doc, meta.name));
       button.replaceWith(name);
       hint.textContent = ` ${strings.get("file-own", { size })}`;
     }
