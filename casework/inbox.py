@@ -59,6 +59,7 @@ from store.models import (
     Track,
     WrapPurpose,
 )
+from store.types import MAX_ID
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -364,6 +365,7 @@ def _row(values: Any, today: date, due_soon_days: int) -> InboxRow:
 
 
 def _positive_int(value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError("not a positive integer")
+    """An id: a positive integer a database column can hold."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ID:
+        raise ValueError("not an id")
     return value

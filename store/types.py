@@ -9,6 +9,10 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect, Enum
 from sqlalchemy.types import TypeDecorator
 
+# The largest integer an id column holds (SQL BIGINT, SQLite INTEGER): a larger number
+# from a request can name no row, and would overflow the query's parameter.
+MAX_ID = 2**63 - 1
+
 # Every enumeration column has the same width, so a later value up to this length needs a
 # new CHECK constraint but never a wider column (a table rebuild on SQLite).
 ENUM_LENGTH = 32

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import IntegerConverter, Map
 
-MAX_DATABASE_ID = 2**63 - 1  # SQL BIGINT, SQLite INTEGER
+from store.types import MAX_ID as MAX_DATABASE_ID
 
 
 class DatabaseId(IntegerConverter):

@@ -28,6 +28,7 @@ from casework import audit as audit_log
 from review.auth import current_inspector, login_required
 from review.labels import ROLE_LABELS
 from store.models import AuditEntry, Case, CaseTransfer, Inspector, InspectorRole
+from store.types import MAX_ID
 from web.database import db, reading_session
 
 blueprint = Blueprint("audit", __name__, url_prefix="/audit")
@@ -56,8 +57,8 @@ def verify_chain() -> audit_log.VerifyResult:
 def page_of(condition: ColumnElement[bool]) -> Page:
     before = request.args.get("before", type=int)
     query = select(AuditEntry).where(condition)
-    if before is not None:
-        query = query.where(AuditEntry.seq < before)
+    if before is not None:  # past any entry there can be: the first page
+        query = query.where(AuditEntry.seq < min(before, MAX_ID))
     rows = list(db().scalars(query.order_by(AuditEntry.seq.desc()).limit(PAGE_SIZE + 1)))
     more = len(rows) > PAGE_SIZE
     entries = rows[:PAGE_SIZE]

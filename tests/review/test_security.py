@@ -3,7 +3,9 @@ third-party resources, nothing logged about requests."""
 
 from __future__ import annotations
 
+import base64
 import ipaddress
+import json
 import logging
 import re
 from dataclasses import replace
@@ -190,3 +192,17 @@ def test_an_id_no_database_can_hold_is_not_found(
     for number in (MAX_DATABASE_ID + 1, 2**256):
         url = path.format(id=number, case="00000000-0000-4000-8000-000000000000")
         assert client.get(url).status_code == 404
+
+
+def test_a_cursor_past_any_id_is_refused_or_read_as_the_first_page(
+    client: FlaskClient, accounts: dict[str, Account]
+) -> None:
+    """Paging values from the address bar: the inbox's cursor and the audit log's "before".
+    A number no database column holds never reaches a query (a 500 once)."""
+    assert post_login(client, accounts["lan"]).status_code == 303
+    cursor = base64.urlsafe_b64encode(json.dumps({"s": "newest", "i": 2**64}).encode()).decode()
+    inbox = client.get(f"/cases?after={cursor.rstrip('=')}")
+    assert inbox.status_code == 400
+    supervisor = client.application.test_client()
+    assert post_login(supervisor, accounts["son"]).status_code == 303
+    assert supervisor.get(f"/audit/?before={2**70}").status_code == 200
