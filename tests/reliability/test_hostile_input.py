@@ -66,6 +66,7 @@ from casework.sealing import NewCaseKeys, seal_submission
 from casework.settings import Settings
 from casework.uploads import ciphertext_limit
 from store.models import Case, Message
+from store.types import MAX_ID as MAX_DATABASE_ID  # the largest id a column holds
 from submit import create_app, followup_session
 from submit.limits import EXTENSION, Limits
 from submit.streaming import (
@@ -97,7 +98,6 @@ from tests.submit.test_followup_pages import Story, new_case
 from tests.submit.test_report_form import csrf_token_of
 from tests.worlds import World
 from web.database import db
-from web.routing import MAX_DATABASE_ID  # the largest id a database column holds
 
 MAX_FILE_SIZE = 64 * 1024
 MAX_REPORT_SIZE = 96 * 1024

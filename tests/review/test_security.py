@@ -18,8 +18,8 @@ from flask.testing import FlaskClient
 from casework.settings import Settings
 from review import create_app
 from review.network import is_allowed
+from store.types import MAX_ID as MAX_DATABASE_ID
 from tests.review.conftest import Account, csrf_token, post_login
-from web.routing import MAX_DATABASE_ID
 from web.security import BASE_HEADERS
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "review" / "templates"
