@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from casework.settings import Settings
 from crypto.kdf import Argon2Params
 from store.db import make_engine, session_factory, upgrade_to_head
 from tests.store.factories import sqlite_url
@@ -26,6 +27,14 @@ FAST_ARGON2 = Argon2Params(ops=1, memory_kib=8)
 @pytest.fixture
 def fast_argon2() -> Argon2Params:
     return FAST_ARGON2
+
+
+def settings_for(engine: Engine, instance: Path, **env: str) -> Settings:
+    """Settings of an app under test: the test's database, an instance folder of its own,
+    and ``env`` (MINHBACH_* names) on top."""
+    return Settings.from_env(
+        {"MINHBACH_INSTANCE": str(instance), "MINHBACH_DATABASE_URL": str(engine.url), **env}
+    )
 
 
 @pytest.fixture(scope="session")

@@ -85,6 +85,7 @@ from submit.streaming import (
     read_form,
 )
 from submit.views.report import MAX_CHARS
+from tests.conftest import settings_for
 from tests.submit.conftest import TEST_ENV
 from tests.submit.test_api_support import (
     API_PREFIX,
@@ -585,14 +586,12 @@ def test_files_past_a_limit_are_refused_before_a_byte_past_it_is_used(
 
 @pytest.fixture
 def settings_(engine: Engine, tmp_path: Path) -> Settings:
-    return Settings.from_env(
-        {
-            **TEST_ENV,
-            "MINHBACH_INSTANCE": str(tmp_path / "instance"),
-            "MINHBACH_DATABASE_URL": str(engine.url),
-            "MINHBACH_MAX_FILE_SIZE": str(MAX_FILE_SIZE),
-            "MINHBACH_MAX_REPORT_SIZE": str(MAX_REPORT_SIZE),
-        }
+    return settings_for(
+        engine,
+        tmp_path / "instance",
+        **TEST_ENV,
+        MINHBACH_MAX_FILE_SIZE=str(MAX_FILE_SIZE),
+        MINHBACH_MAX_REPORT_SIZE=str(MAX_REPORT_SIZE),
     )
 
 

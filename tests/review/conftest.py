@@ -30,6 +30,7 @@ from crypto.keyring import seal_with_passphrase
 from review import auth, create_app
 from store.models import Case
 from tests.casework.test_access import SealedCase
+from tests.conftest import settings_for
 from tests.worlds import World, build_world
 
 TEST_ENV = {
@@ -72,14 +73,7 @@ class Clock:
 
 
 def review_settings(engine: Engine, tmp_path: Path, **extra: str) -> Settings:
-    return Settings.from_env(
-        {
-            **TEST_ENV,
-            "MINHBACH_INSTANCE": str(tmp_path / "instance"),
-            "MINHBACH_DATABASE_URL": str(engine.url),
-            **extra,
-        }
-    )
+    return settings_for(engine, tmp_path / "instance", **{**TEST_ENV, **extra})
 
 
 def give_credentials(session: Session, world: World) -> dict[str, Account]:

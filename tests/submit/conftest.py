@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from casework.settings import Settings
 from submit import create_app
+from tests.conftest import settings_for
 from tests.worlds import World
 
 TEST_ENV = {
@@ -24,13 +25,7 @@ TEST_ENV = {
 
 @pytest.fixture
 def settings(engine: Engine, tmp_path: Path) -> Settings:
-    return Settings.from_env(
-        {
-            **TEST_ENV,
-            "MINHBACH_INSTANCE": str(tmp_path / "instance"),
-            "MINHBACH_DATABASE_URL": str(engine.url),
-        }
-    )
+    return settings_for(engine, tmp_path / "instance", **TEST_ENV)
 
 
 @pytest.fixture

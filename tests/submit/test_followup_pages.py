@@ -54,6 +54,7 @@ from store.models import (
 )
 from submit import create_app, followup_session
 from submit.views.followup import download_names, safe_file_name
+from tests.conftest import settings_for
 from tests.live import serve
 from tests.submit.conftest import TEST_ENV
 from tests.submit.test_report_form import (
@@ -216,15 +217,12 @@ def granted(session: Session, world: World, case: Case) -> ProtectionRecord:
 
 @pytest.fixture
 def settings(engine: Engine, tmp_path: Path) -> Settings:
-    return Settings.from_env(
-        {
-            **TEST_ENV,
-            "MINHBACH_INSTANCE": str(tmp_path / "instance"),
-            "MINHBACH_DATABASE_URL": str(engine.url),
-            "MINHBACH_MAX_FILE_SIZE": str(MAX_FILE_SIZE),
-            "MINHBACH_MAX_REPORT_SIZE": str(MAX_REPORT_SIZE),
-            "MINHBACH_DEFAULT_LANGUAGE": "en",
-        }
+    return settings_for(
+        engine,
+        tmp_path / "instance",
+        **TEST_ENV,
+        MINHBACH_MAX_FILE_SIZE=str(MAX_FILE_SIZE),
+        MINHBACH_MAX_REPORT_SIZE=str(MAX_REPORT_SIZE),
     )
 
 

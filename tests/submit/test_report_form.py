@@ -40,7 +40,7 @@ from store.models import (
     WrapPurpose,
 )
 from submit.views import report
-from tests.conftest import FAST_ARGON2
+from tests.conftest import FAST_ARGON2, settings_for
 from tests.submit.conftest import TEST_ENV
 from tests.worlds import World
 from web import labels
@@ -147,15 +147,12 @@ def stored_files(root: Path) -> list[Path]:
 
 @pytest.fixture
 def settings(engine: Engine, tmp_path: Path) -> Settings:
-    return Settings.from_env(
-        {
-            **TEST_ENV,
-            "MINHBACH_INSTANCE": str(tmp_path / "instance"),
-            "MINHBACH_DATABASE_URL": str(engine.url),
-            "MINHBACH_MAX_FILE_SIZE": str(MAX_FILE_SIZE),
-            "MINHBACH_MAX_REPORT_SIZE": str(MAX_REPORT_SIZE),
-            "MINHBACH_DEFAULT_LANGUAGE": "en",
-        }
+    return settings_for(
+        engine,
+        tmp_path / "instance",
+        **TEST_ENV,
+        MINHBACH_MAX_FILE_SIZE=str(MAX_FILE_SIZE),
+        MINHBACH_MAX_REPORT_SIZE=str(MAX_REPORT_SIZE),
     )
 
 

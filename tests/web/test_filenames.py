@@ -23,6 +23,7 @@ from store.blobs import FilesystemBlobStore
 from store.models import Attachment, Message, Party
 from submit.views.followup import download_names
 from tests.casework.test_access import seal_case
+from tests.conftest import settings_for
 from tests.review.conftest import FAST, Account, give_credentials, post_login, review_settings
 from tests.submit.conftest import TEST_ENV
 from tests.submit.test_followup_pages import Story, new_case, open_case
@@ -101,13 +102,7 @@ def test_the_case_page_shows_a_file_name_inert_and_downloads_the_real_one(
 
 @pytest.fixture
 def submit_settings(engine: Engine, tmp_path: Path) -> Settings:
-    return Settings.from_env(
-        {
-            **TEST_ENV,
-            "MINHBACH_INSTANCE": str(tmp_path / "submit-instance"),
-            "MINHBACH_DATABASE_URL": str(engine.url),
-        }
-    )
+    return settings_for(engine, tmp_path / "submit-instance", **TEST_ENV)
 
 
 @pytest.fixture
