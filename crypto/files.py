@@ -106,7 +106,11 @@ class FileEncryptor:
         self._aead = _file_aead(case_key, case_id, self.salt)
         self._header = header(Kind.FILE_STREAM) + self.salt
         self._pending = bytearray(self._header)  # output not yet returned
-        self._buffer = bytearray()  # plaintext waiting to fill a chunk
+        # Plaintext waiting to fill a chunk: allocated once, filled in place. A chunk that
+        # spans two pieces must be copied to be contiguous; nothing else is.
+        self._buffer = bytearray(CHUNK_SIZE)
+        self._window = memoryview(self._buffer)
+        self._filled = 0
         self._counter = 0
         self.size = 0
         self._finished = False
@@ -133,19 +137,21 @@ class FileEncryptor:
             yield bytes(self._pending)
             self._pending.clear()
         view = memoryview(data)
-        if self._buffer:
-            take = min(len(view), CHUNK_SIZE - len(self._buffer))
-            self._buffer += view[:take]
+        if self._filled:
+            take = min(len(view), CHUNK_SIZE - self._filled)
+            self._window[self._filled : self._filled + take] = view[:take]
+            self._filled += take
             view = view[take:]
-            if len(self._buffer) < CHUNK_SIZE or not view:
+            if self._filled < CHUNK_SIZE or not view:
                 return  # a full buffer with nothing after it may be the last chunk
             yield self._seal(self._buffer, last=False)
-            self._buffer.clear()
+            self._filled = 0
         # Seal straight from the caller's memory while at least one more byte follows.
         while len(view) > CHUNK_SIZE:
             yield self._seal(view[:CHUNK_SIZE], last=False)
             view = view[CHUNK_SIZE:]
-        self._buffer += view
+        self._window[: len(view)] = view
+        self._filled = len(view)
 
     def finalize(self) -> Iterator[bytes]:
         """Pad to the file's bucket and seal the rest; the final chunk carries the last flag."""
@@ -154,8 +160,11 @@ class FileEncryptor:
         self._finished = True
         if self._pending:
             yield bytes(self._pending)
-        remaining = file_bucket(self.size) - self.size + len(self._buffer)
-        chunk = bytes(self._buffer) + _ZEROS[: min(remaining, CHUNK_SIZE) - len(self._buffer)]
+        remaining = file_bucket(self.size) - self.size + self._filled
+        chunk = (
+            bytes(self._window[: self._filled])
+            + _ZEROS[: min(remaining, CHUNK_SIZE) - self._filled]
+        )
         remaining -= len(chunk)
         while remaining:
             yield self._seal(chunk, last=False)
@@ -181,15 +190,18 @@ class FileDecryptor:
         self._case_key, self._case_id, self._meta = case_key, case_id, meta
         self._aead: AESGCM | None = None
         self._header = b""
-        self._buffer = bytearray()
+        # Ciphertext waiting to fill a chunk (or the header): allocated once, filled in place.
+        self._buffer = bytearray(CIPHER_CHUNK_SIZE)
+        self._window = memoryview(self._buffer)
+        self._filled = 0
         self._counter = 0
         self._position = 0  # plaintext bytes decrypted so far, padding included
         self._padded_size = file_bucket(meta.size)
         self._finished = False
 
     def _start(self) -> None:
-        self._header = bytes(self._buffer[:STREAM_HEADER_SIZE])
-        del self._buffer[:STREAM_HEADER_SIZE]
+        self._header = bytes(self._window[:STREAM_HEADER_SIZE])
+        self._filled = 0
         check_header(self._header, Kind.FILE_STREAM, STREAM_HEADER_SIZE)
         if self._header[2:] != self._meta.stream:
             raise DecryptionFailed("this file stream does not belong to this metadata")
@@ -223,37 +235,40 @@ class FileDecryptor:
             raise ValueError("the stream is already finalized")
         view = memoryview(data)
         if self._aead is None:
-            take = STREAM_HEADER_SIZE - len(self._buffer)
-            self._buffer += view[:take]
-            view = view[take:]
-            if len(self._buffer) < STREAM_HEADER_SIZE:
+            part = view[: STREAM_HEADER_SIZE - self._filled]
+            self._window[self._filled : self._filled + len(part)] = part
+            self._filled += len(part)
+            view = view[len(part) :]
+            if self._filled < STREAM_HEADER_SIZE:
                 return
             self._start()
-        # Only a partial chunk is ever copied into the buffer; whole chunks are opened in
-        # place, straight from the caller's memory.
-        if self._buffer:
-            take = min(len(view), CIPHER_CHUNK_SIZE - len(self._buffer))
-            self._buffer += view[:take]
+        # Only a chunk that spans two pieces is copied into the buffer; whole chunks are
+        # opened in place, straight from the caller's memory.
+        if self._filled:
+            take = min(len(view), CIPHER_CHUNK_SIZE - self._filled)
+            self._window[self._filled : self._filled + take] = view[:take]
+            self._filled += take
             view = view[take:]
-            if len(self._buffer) < CIPHER_CHUNK_SIZE or not view:
+            if self._filled < CIPHER_CHUNK_SIZE or not view:
                 return  # a full chunk with nothing after it may be the last one
             yield self._open(self._buffer, last=False)
-            self._buffer.clear()
+            self._filled = 0
         # A full chunk followed by more data cannot be the last one.
         while len(view) > CIPHER_CHUNK_SIZE:
             yield self._open(view[:CIPHER_CHUNK_SIZE], last=False)
             view = view[CIPHER_CHUNK_SIZE:]
-        self._buffer += view
+        self._window[: len(view)] = view
+        self._filled = len(view)
 
     def finalize(self) -> bytes:
         if self._finished:
             raise ValueError("the stream is already finalized")
         self._finished = True
         if self._aead is None:
-            if len(self._buffer) >= HEADER_SIZE:  # a foreign envelope is not "truncated"
-                check_header(bytes(self._buffer), Kind.FILE_STREAM)
+            if self._filled >= HEADER_SIZE:  # a foreign envelope is not "truncated"
+                check_header(bytes(self._window[: self._filled]), Kind.FILE_STREAM)
             raise TruncatedStream("the file stream ends before its first chunk")
-        sealed = bytes(self._buffer)
+        sealed = bytes(self._window[: self._filled])
         if len(sealed) < TAG_SIZE:
             raise TruncatedStream("the file stream ends inside a chunk")
         try:
