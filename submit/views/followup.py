@@ -64,8 +64,6 @@ from submit.streaming import (
     FileNotStored,
     FileRefused,
     FileSealer,
-    FilesTooLarge,
-    FileTooLarge,
     FormError,
     FormSpec,
     ReceivedForm,
@@ -76,7 +74,7 @@ from submit.streaming import (
     read_text_only,
 )
 from submit.unit import current_unit, settings
-from submit.views.report import MAX_CHARS, too_long_message
+from submit.views.report import MAX_CHARS, file_error, too_long_message
 from web import labels
 from web.database import db, retry_commit, runs_once
 from web.errors import RETRY_LATER, PublicError, error_response, storage_refusal
@@ -419,7 +417,7 @@ def reply() -> ResponseReturnValue:
             return _not_saved(failed.error, failed.form.get(REPLY_TEXT))
         except FileRefused as refused:
             drain(request.stream)
-            state = _reply_state(refused.form, {REPLY_FILES: _file_error(refused)})
+            state = _reply_state(refused.form, {REPLY_FILES: file_error(refused)})
             return _case_page(opened, state=state), 413
         except FormError as error:
             raise PublicError(error.status, error.code, _form_error(error)) from None
@@ -863,17 +861,6 @@ def _start_page(
 def _(text: str, **values: Any) -> str:
     """gettext, typed (Flask-Babel has no type hints)."""
     return str(gettext(text, **values))
-
-
-def _file_error(refused: FileRefused) -> str:
-    if isinstance(refused, FileTooLarge):
-        return _("A file is larger than %(limit)s.", limit=labels.file_size(refused.limit))
-    if isinstance(refused, FilesTooLarge):
-        return _(
-            "Together, the files are larger than %(limit)s.",
-            limit=labels.file_size(refused.limit),
-        )
-    return _("Choose at most %(count)s files.", count=refused.limit)
 
 
 def _form_error(error: FormError) -> str:

@@ -176,7 +176,7 @@ def submit() -> str | tuple[str, int] | tuple[str, int, dict[str, str]]:
             return _not_received(unit, recipients, failed.form, failed.error)
         except FileRefused as refused:
             drain(request.stream)
-            errors = {FILE_FIELD: _file_error(refused)}
+            errors = {FILE_FIELD: file_error(refused)}
             return _refuse(unit, recipients, refused.form, errors, status=413)
         except FormError as error:
             raise PublicError(error.status, error.code, _form_error(error)) from None
@@ -468,7 +468,8 @@ def _render_form(
     )
 
 
-def _file_error(refused: FileRefused) -> str:
+def file_error(refused: FileRefused) -> str:
+    """Shared with the follow-up reply: the same limits, the same words."""
     if isinstance(refused, FileTooLarge):
         return _("A file is larger than %(limit)s.", limit=labels.file_size(refused.limit))
     if isinstance(refused, FilesTooLarge):
