@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 
 from casework import audit as audit_log
 from cli import cli
@@ -217,7 +217,9 @@ def test_a_worker_killed_between_its_files_and_the_commit_leaves_an_orphan_fsck_
         wait_until(lambda: store_of(place).blob_ids() != [], "the first file's blob is written")
         with database_lock(place):
             sending.send(body[cut:])
-            time.sleep(1.5)  # the worker reaches intake's commit and waits for the lock
+            both = "both files' blobs are written"
+            wait_until(lambda: len(store_of(place).blob_ids()) == 2, both)
+            time.sleep(1.0)  # sealing and the lookup hash: then intake waits for the lock
             kill_worker(server)
         finish_quietly(sending)
 
@@ -285,7 +287,8 @@ def test_a_review_worker_killed_mid_step_leaves_the_case_and_the_audit_chain_int
                         len(form := f"csrf_token={token}&status=triage&grounds=".encode()),
                     )  # fmt: skip
                     step.send(form)
-                    time.sleep(1.5)  # the step is written; its audit entry waits
+                    wait_until(lambda: waits_for(engine, "audit_entries"), "the audit entry waits")
+                    assert holds(engine, "cases")  # ...after the step itself was written
                     [worker] = server.workers()
                     os.kill(worker, signal.SIGKILL)
                     wait_until(lambda: server.workers() not in ([], [worker]), "a new worker")
@@ -299,6 +302,27 @@ def test_a_review_worker_killed_mid_step_leaves_the_case_and_the_audit_chain_int
             assert case.status == "received"
             assert session.scalar(select(func.count()).select_from(CaseEvent)) == 0
             assert audit_log.verify(session).ok
+
+
+def waits_for(engine: Engine, table: str) -> bool:
+    """Whether some transaction waits for a lock on ``table`` (PostgreSQL)."""
+    return _locks(engine, table, granted=False) > 0
+
+
+def holds(engine: Engine, table: str) -> bool:
+    """Whether a transaction of another process holds a write lock on ``table``."""
+    return _locks(engine, table, granted=True, mode="RowExclusiveLock") > 0
+
+
+def _locks(engine: Engine, table: str, *, granted: bool, mode: str | None = None) -> int:
+    query = (
+        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON l.relation = c.oid "
+        "WHERE c.relname = :table AND l.granted = :granted AND l.pid <> pg_backend_pid() "
+        "AND (CAST(:mode AS text) IS NULL OR l.mode = :mode)"
+    )
+    with engine.connect() as connection:
+        parameters = {"table": table, "granted": granted, "mode": mode}
+        return int(connection.execute(text(query), parameters).scalar_one())
 
 
 # --- a full disk ------------------------------------------------------------------------------
