@@ -96,3 +96,17 @@ def seal_submission(
         protection=protection,
         submitted_with_js=False,
     )
+
+
+def protection_document(
+    pairs: frozenset[tuple[ProtectedPerson, ProtectionCategory]], details: str
+) -> dict[str, Any]:
+    """The REPORT's ``protection`` object (docs/crypto.md): people and kinds in the enums'
+    order, then the reporter's own words."""
+    people = {person for person, _kind in pairs}
+    kinds = {kind for _person, kind in pairs}
+    return {
+        "people": [person.value for person in ProtectedPerson if person in people],
+        "kinds": [kind.value for kind in ProtectionCategory if kind in kinds],
+        "details": details,
+    }

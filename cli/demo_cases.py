@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from casework import access, followup, intake, transfer, workflow
 from casework.dates import UNIT_TIME_ZONE
 from casework.recipients import unit_recipients
-from casework.sealing import NewCaseKeys, seal_submission
+from casework.sealing import NewCaseKeys, protection_document, seal_submission
 from crypto import Argon2Params
 from store.models import (
     Case,
@@ -144,6 +144,18 @@ REPORTS: tuple[dict[str, str], ...] = (
     },
 )
 
+# The IDENTITY document as both real paths write it (docs/crypto.md §5): every field of
+# the form, trimmed, empty when not filled in.
+DEMO_IDENTITY: dict[str, str] = {
+    "name": "Người tố cáo (dữ liệu thử)",
+    "contact": "0900 000 000",
+    "address": "",
+    "position": "",
+    "notes": "",
+}
+
+DEMO_PROTECTION_DETAILS = "Tôi lo bị trù dập ở cơ quan sau khi tố cáo."
+
 GROUNDS = {
     "triage": "Đã đọc, phân loại là tố cáo thuộc thẩm quyền.",
     "accepted": "Đủ điều kiện thụ lý theo Điều 29 Luật Tố cáo.",
@@ -215,14 +227,14 @@ def _submit(
         else frozenset()
     )
     document: dict[str, Any] = {"schema": 1, "language": "vi", **report}
+    if protection:
+        document["protection"] = protection_document(protection, DEMO_PROTECTION_DETAILS)
     submission = seal_submission(
         keys,
         unit_recipients(session, unit),
         category=report["category"],
         report=document,
-        identity={"name": "Người tố cáo (dữ liệu thử)", "contact": "0900 000 000"}
-        if plan.track_named
-        else None,
+        identity={"schema": 1, **DEMO_IDENTITY} if plan.track_named else None,
         protection=protection,
     )
     case = intake.accept(

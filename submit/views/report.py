@@ -23,7 +23,7 @@ from wtforms import ValidationError
 from casework import intake
 from casework.dates import unit_today
 from casework.recipients import UnitRecipients, unit_recipients
-from casework.sealing import NewCaseKeys, seal_submission
+from casework.sealing import NewCaseKeys, protection_document, seal_submission
 from store.blobs import FilesystemBlobStore
 from store.models import ProtectedPerson, ProtectionCategory, Unit
 from submit.streaming import (
@@ -308,7 +308,7 @@ def _validate(
         **{name: entered.text(name) for name in REPORT_FIELDS},
     }
     if protection:
-        report["protection"] = _protection_document(protection, entered.text("protection_details"))
+        report["protection"] = protection_document(protection, entered.text("protection_details"))
     valid = ValidReport(
         category=category,
         report=report,
@@ -339,18 +339,6 @@ def _protection(
             "To ask for protection, choose who needs it and what needs protecting."
         )
     return frozenset((person, kind) for person in people for kind in kinds)
-
-
-def _protection_document(
-    pairs: frozenset[tuple[ProtectedPerson, ProtectionCategory]], details: str
-) -> dict[str, Any]:
-    people = {person for person, _kind in pairs}
-    kinds = {kind for _person, kind in pairs}
-    return {
-        "people": [person.value for person in ProtectedPerson if person in people],
-        "kinds": [kind.value for kind in ProtectionCategory if kind in kinds],
-        "details": details,
-    }
 
 
 def _choices(values: list[str], enum: type[Choice]) -> list[Choice] | None:
