@@ -11,6 +11,7 @@ import enum
 from crypto.errors import MalformedEnvelope, UnsupportedVersion
 
 VERSION = 1
+VERSION_2 = 2  # sealed records bound to their place and signed (docs/crypto.md §13)
 HEADER_SIZE = 2
 
 
@@ -26,15 +27,17 @@ class Kind(enum.IntEnum):
     SEALED_BY_RECOVERY = 0x09  # inspector private key under the recovery code
 
 
-def header(kind: Kind) -> bytes:
-    return bytes((VERSION, kind))
+def header(kind: Kind, version: int = VERSION) -> bytes:
+    return bytes((version, kind))
 
 
-def check_header(blob: bytes, kind: Kind, min_size: int = HEADER_SIZE) -> None:
+def check_header(
+    blob: bytes, kind: Kind, min_size: int = HEADER_SIZE, *, version: int = VERSION
+) -> None:
     """Refuse an envelope of another version or kind, or shorter than ``min_size``."""
     if len(blob) < 1:
         raise MalformedEnvelope("empty envelope")
-    if blob[0] != VERSION:
+    if blob[0] != version:
         raise UnsupportedVersion(f"envelope format version {blob[0]} is not supported")
     if len(blob) < HEADER_SIZE or blob[1] != kind:
         raise MalformedEnvelope(f"not a {kind.name.lower()} envelope")

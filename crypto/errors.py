@@ -33,6 +33,10 @@ class WrongRecoveryCode(DecryptionFailed):
     """The recovery code does not open this sealed key."""
 
 
+class BadSignature(CryptoError):
+    """A version-2 record's signature is not its stated author's: forged or altered."""
+
+
 class KeyMismatch(CryptoError):
     """An unsealed private key does not belong to the public key it was stored with."""
 

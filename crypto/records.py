@@ -113,7 +113,11 @@ def seal_json(
 
 
 def open_json(key: bytes, kind: Kind, case_id: str, blob: bytes) -> Any:
-    plaintext = open_(key, kind, case_id, blob)
+    return parse_json(kind, open_(key, kind, case_id, blob))
+
+
+def parse_json(kind: Kind, plaintext: bytes) -> Any:
+    """A record's JSON document; both protocol versions read it the same way (§5)."""
     try:
         return json.loads(
             plaintext.decode("utf-8"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 import crypto
-from crypto import files, keyring, padding, wrapping
+from crypto import bound, files, keyring, padding, signing, transcript, wrapping
 from crypto.kdf import Argon2Params
 from tests.hpke_reference import derive_key_pair, setup_base_sender, single_shot_seal
 from tests.vectors import generate
@@ -158,3 +159,36 @@ def test_keyring_vector_opens() -> None:
 def test_padding_vector(vector: dict[str, int]) -> None:
     assert padding.record_bucket(vector["length"]) == vector["record_bucket"]
     assert padding.file_bucket(vector["length"]) == vector["file_bucket"]
+
+
+BOUND = load("bound.json")
+
+
+@pytest.mark.parametrize("vector", BOUND["signing_keys"], ids=lambda v: v["author"])
+def test_signing_key_vector(vector: dict[str, Any]) -> None:
+    private = X25519PrivateKey.from_private_bytes(h(vector["x25519_private_key"]))
+    key = signing.signing_key(private)
+    assert key.private_bytes_raw() == h(vector["ed25519_seed"])
+    assert signing.verifying_bytes(key) == h(vector["ed25519_public_key"])
+
+
+@pytest.mark.parametrize("vector", BOUND["vectors"], ids=lambda v: v["place"]["purpose"])
+def test_bound_vector_opens(vector: dict[str, Any]) -> None:
+    public = {k["author"]: h(k["ed25519_public_key"]) for k in BOUND["signing_keys"]}
+    kind = crypto.Kind(vector["kind_byte"])
+    envelope = h(vector["envelope"])
+    place, plaintext = bound.open_bound(h(vector["key"]), kind, envelope, public[vector["signer"]])
+    assert place.document() == vector["place"]
+    assert envelope[4 : 4 + len(h(vector["place_bytes"]))] == h(vector["place_bytes"])
+    assert plaintext == h(vector["plaintext"])
+    if "link_before" in vector:
+        assert place.prev == vector["link_before"]
+        assert (
+            transcript.next_link(h(vector["link_before"]), envelope).hex() == vector["link_after"]
+        )
+
+
+def test_bound_vectors_chain_from_the_genesis_link() -> None:
+    links = [v for v in BOUND["vectors"] if "link_before" in v]
+    assert links[0]["link_before"] == BOUND["genesis"] == transcript.genesis(BOUND["case_id"]).hex()
+    assert all(a["link_after"] == b["link_before"] for a, b in itertools.pairwise(links))

@@ -14,8 +14,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from crypto import bound, files, keyring, padding, places, records, signing, transcript
 from crypto import code as codes
-from crypto import files, keyring, padding, records
 from crypto.envelope import Kind
 from crypto.kdf import Argon2Params
 from crypto.keys import fingerprint, public_bytes
@@ -219,6 +219,80 @@ def padding_vectors() -> list[dict[str, int]]:
     ]
 
 
+def signing_vectors() -> list[dict[str, Any]]:
+    """The Ed25519 key of each kind of author, from the X25519 private key they hold."""
+    out = []
+    for name, private in _signers().items():
+        key = signing.signing_key(private)
+        out.append(
+            {
+                "author": name,
+                "x25519_private_key": private.private_bytes_raw().hex(),
+                "ed25519_seed": key.private_bytes_raw().hex(),
+                "ed25519_public_key": signing.verifying_bytes(key).hex(),
+            }
+        )
+    return out
+
+
+def _signers() -> dict[str, X25519PrivateKey]:
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    body = "".join(alphabet[b % 32] for b in fixed("code first", codes.RANDOM_CHARS))
+    code = codes.FollowUpCode.parse(body + codes._check_chars(body))
+    return {
+        "reporter": code.reporter_private_key(),
+        "staff/7": fixed_private_key("signing staff 7"),
+        "escrow": fixed_private_key("signing escrow"),
+    }
+
+
+def bound_vectors() -> list[dict[str, Any]]:
+    """A small case: file, report, identity, a staff message, a withdrawal and a grounds note,
+    the transcript entries chained as §13.5 says."""
+    signers = {name: signing.signing_key(key) for name, key in _signers().items()}
+    case_key, identity_key = fixed("bound case key"), fixed("bound identity key")
+    link = transcript.genesis(CASE_ID)
+    out = []
+
+    def add(kind: Kind, key: bytes, place: places.Place, text: str) -> bytes:
+        nonlocal link
+        salt = fixed(f"bound salt {len(out)}")
+        plaintext = text.encode("utf-8")
+        envelope = bound.seal_bound(key, kind, place, plaintext, signers[place.author], salt=salt)
+        vector = {
+            "kind": kind.name.lower().replace("_", "-"),
+            "kind_byte": int(kind),
+            "key": key.hex(),
+            "salt": salt.hex(),
+            "place": place.document(),
+            "place_bytes": places.encode_place(kind, place).hex(),
+            "plaintext": plaintext.hex(),
+            "signer": place.author,
+            "envelope": envelope.hex(),
+        }
+        if place.entry is not None:
+            vector["link_before"] = link.hex()
+            link = transcript.next_link(link, envelope)
+            vector["link_after"] = link.hex()
+        out.append(vector)
+        return envelope
+
+    def entry(number: int, purpose: str, author: str, **extra: Any) -> places.Place:
+        return places.Place(CASE_ID, purpose, author, entry=number, prev=link.hex(), **extra)
+
+    meta = '{"name":"hợp đồng.pdf","size":4,"type":"application/pdf"}'
+    file_meta = add(Kind.FILE_META, case_key, places.Place(CASE_ID, "file", "reporter"), meta)
+    files_ = (transcript.file_digest(file_meta),)
+    report_place = entry(0, "report", "reporter", files=files_, facts={"category": "bidding"})
+    add(Kind.REPORT, case_key, report_place, '{"what":"Nhận hối lộ"}')
+    add(Kind.IDENTITY, identity_key, places.Place(CASE_ID, "identity", "reporter"), "{}")
+    add(Kind.MESSAGE, case_key, entry(1, "message", "staff/7"), '{"text":"Cảm ơn"}')
+    add(Kind.MESSAGE, case_key, entry(2, "withdrawal", "reporter"), '{"reason":""}')
+    note = places.Place(CASE_ID, "grounds", "staff/7", ref="case_events/12")
+    add(Kind.NOTE, fixed("bound unit key"), note, '{"text":"internal"}')
+    return out
+
+
 def build() -> dict[str, Any]:
     """File name -> document, for every generated vector file."""
     return {
@@ -231,6 +305,12 @@ def build() -> dict[str, Any]:
         "codes.json": code_vectors(),
         "keyring.json": keyring_vectors(),
         "padding.json": {"vectors": padding_vectors()},
+        "bound.json": {
+            "case_id": CASE_ID,
+            "genesis": transcript.genesis(CASE_ID).hex(),
+            "signing_keys": signing_vectors(),
+            "vectors": bound_vectors(),
+        },
     }
 
 
