@@ -24,8 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
+from casework import records, transcript
 from casework.errors import CaseworkError
 from casework.recipients import CASE_READERS, IDENTITY_READERS
+from casework.records import CaseKeys, Reading, Trust
+from crypto.transcript import Position
 from store.models import (
     Attachment,
     Case,
@@ -63,6 +66,7 @@ class NoAccess(AccessError):
 _PURPOSES = {
     WrapPurpose.CASE_KEY: (crypto.Purpose.CASE_KEY, CASE_READERS),
     WrapPurpose.IDENTITY_KEY: (crypto.Purpose.IDENTITY_KEY, IDENTITY_READERS),
+    WrapPurpose.UNIT_KEY: (crypto.Purpose.UNIT_KEY, CASE_READERS),
 }
 
 
@@ -92,6 +96,67 @@ def open_case_key(case: Case, inspector: Inspector, private_key: X25519PrivateKe
 def open_identity_key(case: Case, inspector: Inspector, private_key: X25519PrivateKey) -> bytes:
     """This custodian's identity key for the case; NoAccess for anyone holding no wrap."""
     return _open_key(case, inspector, private_key, WrapPurpose.IDENTITY_KEY)
+
+
+def open_unit_key(case: Case, inspector: Inspector, private_key: X25519PrivateKey) -> bytes | None:
+    """This reader's unit key (docs/crypto.md §13.1), or None while the case has none."""
+    if inspector_wrap(case, inspector.id, WrapPurpose.UNIT_KEY) is None:
+        return None
+    return _open_key(case, inspector, private_key, WrapPurpose.UNIT_KEY)
+
+
+def ensure_unit_key(
+    session: Session, case: Case, inspector: Inspector, private_key: X25519PrivateKey, today: date
+) -> bytes:
+    """The case's unit key, made now if the case has none yet: wrapped to everyone who
+    holds the case key and to the unit's escrow key, never to the reporter. The case row
+    is locked first, so two first notes written at once make one key."""
+    open_case_key(case, inspector, private_key)  # only a reader may make or open it
+    session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
+    session.refresh(case, ["key_wraps"])
+    existing = open_unit_key(case, inspector, private_key)
+    if existing is not None:
+        return existing
+    if any(wrap.purpose is WrapPurpose.UNIT_KEY for wrap in case.key_wraps):
+        raise NoAccess()  # a unit key exists and this reader was not given it
+    return create_unit_key(session, case, today)
+
+
+def create_unit_key(session: Session, case: Case, today: date) -> bytes:
+    """Make the case's unit key and wrap it to every case key holder and the escrow key.
+    The caller holds the case's lock and has checked that it has none yet."""
+    unit_key = crypto.random_key()
+    for person in readers(case):
+        _add_wrap(case, WrapPurpose.UNIT_KEY, unit_key, RecipientKind.INSPECTOR, person, today)
+    if case.unit.escrow_public_key is not None:
+        _add_wrap(case, WrapPurpose.UNIT_KEY, unit_key, RecipientKind.ESCROW, None, today)
+    session.flush()
+    return unit_key
+
+
+def _add_wrap(
+    case: Case,
+    purpose: WrapPurpose,
+    key: bytes,
+    kind: RecipientKind,
+    person: Inspector | None,
+    today: date,
+) -> KeyWrap:
+    public_key = case.unit.escrow_public_key if person is None else person.public_key
+    if public_key is None:
+        raise AccessError("no_escrow", "the unit has no escrow key")
+    crypto_purpose, _roles = _PURPOSES[purpose]
+    wrap = KeyWrap(
+        purpose=purpose,
+        recipient_kind=kind,
+        inspector_id=None if person is None else person.id,
+        wrapped=crypto.wrap(
+            key, crypto.load_public_key(public_key), crypto_purpose, case.public_id
+        ),
+        created_on=today,
+    )
+    case.key_wraps.append(wrap)
+    return wrap
 
 
 def _open_key(
@@ -162,20 +227,10 @@ def grant(
         raise AccessError("not_a_reader", "this person cannot read cases")
     if inspector_wrap(case, grantee.id) is not None:
         raise AccessError("already_reader", "this person can already read the case")
-    envelope = crypto.wrap(
-        case_key,
-        crypto.load_public_key(grantee.public_key),
-        crypto.Purpose.CASE_KEY,
-        case.public_id,
-    )
-    wrap = KeyWrap(
-        purpose=WrapPurpose.CASE_KEY,
-        recipient_kind=RecipientKind.INSPECTOR,
-        inspector_id=grantee.id,
-        wrapped=envelope,
-        created_on=today,
-    )
-    case.key_wraps.append(wrap)
+    unit_key = open_unit_key(case, granter, private_key)
+    wrap = _add_wrap(case, WrapPurpose.CASE_KEY, case_key, RecipientKind.INSPECTOR, grantee, today)
+    if unit_key is not None:  # whoever reads the case reads the unit's notes on it
+        _add_wrap(case, WrapPurpose.UNIT_KEY, unit_key, RecipientKind.INSPECTOR, grantee, today)
     session.flush()
     return wrap
 
@@ -186,9 +241,10 @@ def revoke(session: Session, case: Case, revoker: Inspector, person_id: int) -> 
     case again can open the identity again, and the identity is given or taken only on
     the custodian path (``casework.custody``, a forward with the identity)."""
     person = check_revoke(case, revoker, person_id)
-    wrap = inspector_wrap(case, person.id)
-    assert wrap is not None  # check_revoke found them among the readers
-    case.key_wraps.remove(wrap)
+    for purpose in (WrapPurpose.CASE_KEY, WrapPurpose.UNIT_KEY):
+        wrap = inspector_wrap(case, person.id, purpose)
+        if wrap is not None:
+            case.key_wraps.remove(wrap)
     session.flush()
     return person
 
@@ -246,10 +302,11 @@ def acts_on(case: Case, person: Inspector) -> bool:
 @dataclass(frozen=True)
 class OpenedFile:
     id: int
-    name: str | None  # None: the description does not open
+    name: str | None  # None: the description does not open, or was altered
     type: str | None
     size: int | None
     origin: Party
+    trust: Trust = Trust.UNSIGNED
 
 
 @dataclass(frozen=True)
@@ -258,27 +315,37 @@ class OpenedMessage:
     author: Party
     inspector: Inspector | None
     created_on: date
-    text: str | None  # None: the message does not open
+    text: str | None  # None: the message was altered (does not open, or not as written)
     files: tuple[OpenedFile, ...]
+    purpose: str = "message"
+    trust: Trust = Trust.UNSIGNED
+    position: Position = Position.CARRIED
+
+    @property
+    def altered(self) -> bool:
+        return self.trust is Trust.ALTERED
+
+    @property
+    def out_of_order(self) -> bool:
+        return self.position is Position.OUT_OF_ORDER
 
 
 def open_report(case_key: bytes, case: Case) -> dict[str, Any] | None:
-    """The REPORT document, or None if it is purged or does not open."""
-    if case.body is None:
-        return None
-    try:
-        document = crypto.open_json(case_key, crypto.Kind.REPORT, case.public_id, case.body)
-    except crypto.CryptoError:
-        return None
-    return document if isinstance(document, dict) else None
+    """The REPORT document, or None if it is purged or was altered."""
+    return checked_report(case_key, case).document
+
+
+def checked_report(case_key: bytes, case: Case) -> Reading:
+    """The REPORT, checked as entry 0 of the transcript (its category, its files)."""
+    entries = transcript.read(case, case_key, {})
+    return entries[0].reading if entries else Reading(None, Trust.UNSIGNED)
 
 
 def open_file(case_key: bytes, case: Case, item: Attachment) -> OpenedFile:
-    try:
-        meta = crypto.open_file_meta(case_key, case.public_id, item.meta)
-    except crypto.CryptoError:
-        return OpenedFile(item.id, None, None, None, item.origin)
-    return OpenedFile(item.id, meta.name, meta.type, meta.size, item.origin)
+    meta, trust = records.open_file_meta(case_key, case, item)
+    if meta is None:
+        return OpenedFile(item.id, None, None, None, item.origin, Trust.ALTERED)
+    return OpenedFile(item.id, meta.name, meta.type, meta.size, item.origin, trust)
 
 
 def report_files(case_key: bytes, case: Case) -> list[OpenedFile]:
@@ -287,48 +354,38 @@ def report_files(case_key: bytes, case: Case) -> list[OpenedFile]:
 
 
 def open_messages(case_key: bytes, case: Case) -> list[OpenedMessage]:
+    """Every message, in transcript order, each checked (signed, in its place, in order)."""
     files: dict[int, list[OpenedFile]] = {}
     for item in case.attachments:
         if item.message_id is not None:
             files.setdefault(item.message_id, []).append(open_file(case_key, case, item))
     return [
         OpenedMessage(
-            id=message.id,
-            author=message.author,
-            inspector=message.inspector,
-            created_on=message.created_on,
-            text=_text_of(case_key, crypto.Kind.MESSAGE, case.public_id, message.body),
-            files=tuple(files.get(message.id, ())),
+            id=entry.message.id,
+            author=entry.message.author,
+            inspector=entry.message.inspector,
+            created_on=entry.message.created_on,
+            text=entry.reading.text() if not entry.reading.altered else None,
+            files=tuple(files.get(entry.message.id, ())),
+            purpose=entry.message.purpose,
+            trust=entry.reading.trust,
+            position=entry.position,
         )
-        for message in case.messages
+        for entry in transcript.read_checked(case, case_key)
+        if entry.message is not None
     ]
 
 
-def open_note(case_key: bytes, case: Case, blob: bytes | None) -> str | None:
-    """A NOTE's text (retaliation details, protection details); None if absent or unreadable."""
-    if blob is None:
-        return None
-    return _text_of(case_key, crypto.Kind.NOTE, case.public_id, blob)
+def open_note(keys: CaseKeys, case: Case, blob: bytes | None, purpose: str) -> Reading | None:
+    """A NOTE (grounds, protection details, an incident's assessment) of either protocol
+    version; None if there is none."""
+    return keys.open_note(case, blob, purpose)
 
 
-def seal_note(case_key: bytes, case: Case, text: str, **fields: Any) -> bytes:
-    """Seal text (a decision's grounds, a reporter's note) as a NOTE ``{"schema": 1,
-    "text", ...fields}``: the shape ``open_note`` and the reporter's browser read."""
-    return seal_document(case_key, case, {"schema": 1, "text": text, **fields})
-
-
-def seal_document(case_key: bytes, case: Case, document: Mapping[str, Any]) -> bytes:
-    """Seal a NOTE document of any shape under the case key."""
-    return crypto.seal_json(case_key, crypto.Kind.NOTE, case.public_id, dict(document))
-
-
-def _text_of(case_key: bytes, kind: crypto.Kind, case_id: str, blob: bytes) -> str | None:
-    try:
-        document = crypto.open_json(case_key, kind, case_id, blob)
-    except crypto.CryptoError:
-        return None
-    text = document.get("text") if isinstance(document, dict) else None
-    return text if isinstance(text, str) else None
+def seal_note(keys: CaseKeys, case: Case, purpose: str, text: str, **fields: Any) -> bytes:
+    """Seal text (a decision's grounds, an inspector's note) as a NOTE ``{"schema": 1,
+    "text", ...fields}`` only the unit reads (docs/crypto.md §13.1)."""
+    return keys.seal_note(case, purpose, {"schema": 1, "text": text, **fields})
 
 
 def case_file(case: Case, attachment_id: int) -> Attachment | None:
@@ -348,16 +405,31 @@ def check_reply(text: str) -> str:
 
 
 def reply(
-    session: Session, case: Case, author: Inspector, case_key: bytes, text: str, today: date
+    session: Session, case: Case, author: Inspector, keys: CaseKeys, text: str, today: date
 ) -> Message:
-    """Seal an inspector's MESSAGE ``{"schema": 1, "text"}``; the reporter opens it with
-    the code, every reader of the case with their own wrap."""
-    document = {"schema": 1, "text": check_reply(text)}
-    body = crypto.seal_json(case_key, crypto.Kind.MESSAGE, case.public_id, document)
-    message = Message(author=Party.INSPECTOR, inspector_id=author.id, body=body, created_on=today)
-    case.messages.append(message)
-    session.flush()
-    return message
+    """Seal an inspector's MESSAGE ``{"schema": 1, "text"}`` as the next transcript entry,
+    signed by them; the reporter opens it with the code, every reader with their wrap."""
+    return write_staff_entry(
+        session, case, author, keys, "message", {"schema": 1, "text": check_reply(text)}, today
+    )
+
+
+def write_staff_entry(
+    session: Session,
+    case: Case,
+    author: Inspector,
+    keys: CaseKeys,
+    purpose: str,
+    document: Mapping[str, Any],
+    today: date,
+) -> Message:
+    """A staff member's transcript entry (a message, a notice to the reporter), sealed
+    under the case key: the reporter reads it."""
+    if keys.signer is None:
+        raise ValueError("a staff entry needs its author's signer")
+    entry = transcript.NewEntry(purpose, Party.INSPECTOR, inspector_id=author.id)
+    envelope = transcript.seal_entry(session, case, keys.case, entry, document, keys.signer)
+    return transcript.append(session, case, envelope, entry, today)
 
 
 def unread_since(session: Session, case: Case, inspector: Inspector) -> int | None:
@@ -380,3 +452,28 @@ def mark_read(
     marker.last_opened_at = now
     session.flush()
     return marker
+
+
+# --- the keys of one request ------------------------------------------------------------
+
+
+def reader_keys(case: Case, inspector: Inspector, private_key: X25519PrivateKey) -> CaseKeys:
+    """What a reader holds for a case: its case key, its unit key if it has one yet, and
+    their own signer (NoAccess without a usable case key wrap)."""
+    return CaseKeys(
+        case=open_case_key(case, inspector, private_key),
+        unit=open_unit_key(case, inspector, private_key),
+        signer=records.Signer.staff(inspector, private_key),
+    )
+
+
+def writer_keys(
+    session: Session, case: Case, inspector: Inspector, private_key: X25519PrivateKey, today: date
+) -> CaseKeys:
+    """``reader_keys`` for someone about to write: the case gets its unit key now if it
+    has none, so that every note they seal is out of the reporter's reach."""
+    keys = reader_keys(case, inspector, private_key)
+    if keys.unit is not None:
+        return keys
+    unit_key = ensure_unit_key(session, case, inspector, private_key, today)
+    return CaseKeys(case=keys.case, unit=unit_key, signer=keys.signer)

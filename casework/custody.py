@@ -18,11 +18,12 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-import crypto
-from casework import access
+from casework import access, records
 from casework.access import identity_wrap
 from casework.errors import CaseworkError
 from casework.recipients import IDENTITY_READERS
+from crypto.envelope import Kind
+from crypto.places import Place
 from store.models import Case, Inspector, Track
 
 MIN_REASON = 10
@@ -97,13 +98,11 @@ def open_identity(
     except access.NoAccess:
         raise NoIdentityAccess() from None
     assert case.identity is not None  # has_identity checked it
-    try:
-        document = crypto.open_json(
-            identity_key, crypto.Kind.IDENTITY, case.public_id, case.identity
-        )
-    except crypto.CryptoError:
-        raise CustodyError("unreadable", "the identity record does not open") from None
-    return checked, _fields_of(document)
+    expected = Place(case=case.public_id, purpose="identity", author=records.REPORTER)
+    reading = records.open_record(identity_key, Kind.IDENTITY, case, case.identity, expected)
+    if reading is None or reading.document is None:
+        raise CustodyError("unreadable", "the identity record does not open as written")
+    return checked, _fields_of(reading.document)
 
 
 def _fields_of(document: object) -> OpenedIdentity:

@@ -12,20 +12,23 @@ Pure Python: no Flask. Callers own the transaction: functions add to or flush
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import workflow
+from casework import transcript, workflow
 from casework.deadlines import Deadline
 from casework.errors import CaseworkError
 from casework.intake import AttachmentIn, public_reference
 from casework.profiles import REPORTER_SIDE
-from crypto.envelope import Kind, check_header
+from casework.records import CaseKeys
+from casework.transcript import NewEntry
+from crypto.envelope import VERSION_2, Kind, check_header
 from store.models import (
     Attachment,
     Case,
@@ -42,8 +45,9 @@ from store.models import (
 )
 
 WITHDRAWN = "withdrawn"
-# The smallest sealed record (docs/crypto.md §5): header, salt, a 1 KiB bucket, the tag.
-MIN_RECORD_SIZE = 2 + 32 + 1024 + 16
+# The smallest sealed record of protocol 2 (docs/crypto.md §13.4): header, place length,
+# salt, a 1 KiB bucket, the tag and the signature (the place comes on top).
+MIN_RECORD_SIZE = 4 + 32 + 1024 + 16 + 64
 # A message or note of 20,000 characters (docs/submission.md), even if every one of them
 # is escaped in the JSON, fits a 128 KiB bucket; twice that leaves room without inviting
 # abuse.
@@ -69,6 +73,8 @@ class MessageView:
     author: Party
     created_on: date
     envelope: bytes  # MESSAGE envelope
+    seq: int | None  # its number in the transcript (docs/crypto.md §13.5); None: protocol 1
+    purpose: str
     attachments: tuple[AttachmentView, ...]
 
 
@@ -201,6 +207,8 @@ def case_view(case: Case, today: date, unit: Unit | None = None) -> CaseView:
                 author=message.author,
                 created_on=message.created_on,
                 envelope=message.body,
+                seq=message.seq,
+                purpose=message.purpose,
                 attachments=tuple(files.get(message.id, ())),
             )
             for message in case.messages
@@ -216,6 +224,15 @@ def case_view(case: Case, today: date, unit: Unit | None = None) -> CaseView:
 # --- what the reporter does -----------------------------------------------------------------
 
 
+def register_signing_key(case: Case, signing_key: bytes) -> None:
+    """Record the reporter's verifying key on a case that has none (one of protocol 1,
+    before the reporter came back); a key on record is never replaced."""
+    if len(signing_key) != 32:
+        raise FollowUpError("malformed_key", "a signing key is 32 bytes")
+    if case.reporter_signing_key is None:
+        case.reporter_signing_key = signing_key
+
+
 def touch(case: Case, today: date) -> None:
     """Record that the reporter came back: a date only, so the unit knows they follow."""
     case.last_reporter_activity_on = today
@@ -223,10 +240,6 @@ def touch(case: Case, today: date) -> None:
 
 def check_message(envelope: bytes) -> None:
     _check_record(envelope, Kind.MESSAGE, "message")
-
-
-def check_note(envelope: bytes) -> None:
-    _check_record(envelope, Kind.NOTE, "note")
 
 
 def check_files(metas: Sequence[bytes]) -> None:
@@ -262,33 +275,47 @@ def add_files(
 
 
 def add_message(
-    session: Session, case: Case, envelope: bytes, files: Sequence[Attachment], today: date
+    session: Session,
+    case: Case,
+    envelope: bytes,
+    files: Sequence[Attachment],
+    today: date,
 ) -> Message:
-    """The reporter's message, with files from ``add_files`` of the same case."""
+    """The reporter's message (a transcript entry sealed in the browser), with files from
+    ``add_files`` of the same case."""
     check_message(envelope)
-    if any(item.case_id != case.id or item.message_id is not None for item in files):
-        raise FollowUpError("foreign_file", "a file belongs to another case or message")
-    message = Message(author=Party.REPORTER, body=envelope, created_on=today)
-    case.messages.append(message)
-    session.flush()
-    for item in files:
-        item.message_id = message.id
+    entry = NewEntry("message", Party.REPORTER, files=_own_files(case, files))
+    message = transcript.append(session, case, envelope, entry, today)
     touch(case, today)
-    session.flush()
     return message
+
+
+def write_entry(
+    session: Session,
+    case: Case,
+    keys: CaseKeys,
+    entry: NewEntry,
+    document: Mapping[str, Any],
+    today: date,
+) -> Message:
+    """Seal and append a reporter's entry on the server (no JavaScript): the reporter's
+    signing key was derived from the code in this request's memory."""
+    if keys.signer is None:
+        raise ValueError("the reporter's entry needs the reporter's signer")
+    envelope = transcript.seal_entry(session, case, keys.case, entry, document, keys.signer)
+    return transcript.append(session, case, envelope, entry, today)
 
 
 def record_retaliation(
     session: Session,
     case: Case,
     kind: RetaliationKind,
-    note: bytes,
+    entry: Message,
     occurred_on: date | None,
     today: date,
 ) -> RetaliationIncident:
-    """Log an incident and flag the case urgent, whatever its status: retaliation can
-    follow a report long after it is closed."""
-    check_note(note)
+    """Log an incident, told in the transcript ``entry``, and flag the case urgent,
+    whatever its status: retaliation can follow a report long after it is closed."""
     if occurred_on is not None and occurred_on > today:
         raise FollowUpError("date_in_future", "a retaliation incident cannot be in the future")
     incident = RetaliationIncident(
@@ -296,7 +323,7 @@ def record_retaliation(
         occurred_on=occurred_on,
         reported_on=today,
         source=Party.REPORTER,
-        details=note,
+        message_id=entry.id,
     )
     case.retaliation_incidents.append(incident)
     case.retaliation_reported = True
@@ -306,12 +333,11 @@ def record_retaliation(
     return incident
 
 
-def withdraw(session: Session, case: Case, note: bytes, today: date) -> CaseEvent:
-    """The reporter withdraws; the grounds stay sealed. The unit then notifies and ends
-    the case by its own workflow."""
-    check_note(note)
+def withdraw(session: Session, case: Case, entry: Message, today: date) -> CaseEvent:
+    """The reporter withdraws, with their reasons in the transcript ``entry``. The unit
+    then notifies and ends the case by its own workflow."""
     try:
-        event = workflow.transition(case, WITHDRAWN, today=today, grounds=note)
+        event = workflow.transition(case, WITHDRAWN, today=today, entry=entry)
     except workflow.WorkflowError:
         raise FollowUpError("already_ended", "the case can no longer be withdrawn") from None
     touch(case, today)
@@ -319,11 +345,10 @@ def withdraw(session: Session, case: Case, note: bytes, today: date) -> CaseEven
     return event
 
 
-def escalate(session: Session, case: Case, note: bytes, today: date) -> CaseEvent:
+def escalate(session: Session, case: Case, entry: Message, today: date) -> CaseEvent:
     """Art. 38: the reporter asks the supervising head to act on an overdue case."""
-    check_note(note)
     try:
-        event = workflow.escalate(case, today=today, note=note)
+        event = workflow.escalate(case, today=today, entry=entry)
     except workflow.WorkflowError as error:
         raise FollowUpError(error.code, str(error)) from None
     touch(case, today)
@@ -331,10 +356,16 @@ def escalate(session: Session, case: Case, note: bytes, today: date) -> CaseEven
     return event
 
 
+def _own_files(case: Case, files: Sequence[Attachment]) -> Sequence[Attachment]:
+    if any(item.case_id != case.id or item.message_id is not None for item in files):
+        raise FollowUpError("foreign_file", "a file belongs to another case or message")
+    return files
+
+
 def _check_record(envelope: bytes, kind: Kind, what: str) -> None:
     if len(envelope) > MAX_RECORD_SIZE:
         raise FollowUpError("too_large", f"the {what} is too large")
     try:
-        check_header(envelope, kind, MIN_RECORD_SIZE)
+        check_header(envelope, kind, MIN_RECORD_SIZE, version=VERSION_2)
     except crypto.CryptoError:
         raise FollowUpError("malformed_envelope", f"the {what} is not a valid envelope") from None

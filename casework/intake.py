@@ -21,7 +21,11 @@ from casework import workflow
 from casework.errors import CaseworkError
 from casework.profiles import load_profile
 from casework.recipients import IDENTITY_READERS, UnitRecipients
-from crypto.envelope import Kind, check_header
+from casework.records import REPORTER
+from crypto.bound import MIN_SIZE, verify_bound
+from crypto.envelope import VERSION_2, Kind, check_header
+from crypto.places import Place
+from crypto.transcript import file_digest, genesis
 from crypto.wrapping import WRAP_SIZE
 from store.models import (
     Attachment,
@@ -40,6 +44,8 @@ from store.models import (
 )
 
 MAX_RECORD_SIZE = 4 * 1024 * 1024  # a report's text; files travel as attachments
+# The smallest sealed record of protocol 2 with a place of at least 2 bytes, padded to 1 KiB.
+MIN_SIGNED_RECORD = MIN_SIZE + 1024
 MAX_ATTACHMENTS = 100
 # Exclusions that would leave a report nobody in the unit can read (``exclusion_problem``).
 EXCLUDES_EVERY_READER = "excludes_every_reader"
@@ -76,6 +82,8 @@ class Submission:
     report: bytes
     identity: bytes | None
     reporter_public_key: bytes
+    # Protocol 2: the reporter's Ed25519 verifying key, from the code (docs/crypto.md §13.2).
+    reporter_signing_key: bytes
     lookup_token: bytes
     wraps: Sequence[WrapIn]
     attachments: Sequence[AttachmentIn] = ()
@@ -104,11 +112,11 @@ def validate(submission: Submission, unit: Unit, recipients: UnitRecipients) -> 
     _check_case_id(submission.case_id)
     if submission.category not in unit.categories:
         raise IntakeError("unknown_category", "Please choose one of the listed categories.")
-    _check_envelope(submission.report, Kind.REPORT, "report")
-    if submission.identity is not None:
-        _check_envelope(submission.identity, Kind.IDENTITY, "identity")
     if len(submission.reporter_public_key) != 32 or len(submission.lookup_token) != 32:
         raise IntakeError("malformed_keys", "The reporter key or lookup token is malformed.")
+    if len(submission.reporter_signing_key) != 32:
+        raise IntakeError("malformed_keys", "The reporter's signing key is malformed.")
+    _check_signed_records(submission)
     readers = {person.id for person in recipients.excludable()}
     if not submission.excluded <= readers:
         raise IntakeError("unknown_exclusion", "An excluded person is not in this unit.")
@@ -171,6 +179,8 @@ def accept(
         lookup_index=crypto.lookup_index(submission.lookup_token),
         lookup_hash=lookup_hash,
         reporter_public_key=submission.reporter_public_key,
+        reporter_signing_key=submission.reporter_signing_key,
+        protocol=2,
         body=submission.report,
         identity=submission.identity,
         submitted_with_js=submission.submitted_with_js,
@@ -228,9 +238,46 @@ def _check_envelope(blob: bytes, kind: Kind, what: str) -> None:
     if len(blob) > MAX_RECORD_SIZE:
         raise IntakeError("too_large", f"The {what} is too large.")
     try:
-        check_header(blob, kind, 2 + 32 + 1024 + 16)  # the smallest sealed record
+        check_header(blob, kind, MIN_SIGNED_RECORD, version=VERSION_2)
     except crypto.CryptoError:
         raise IntakeError("malformed_envelope", f"The {what} is not a valid envelope.") from None
+
+
+def _check_signed_records(submission: Submission) -> None:
+    """Every record is of protocol 2, where it claims to be, and signed by the reporter
+    (docs/crypto.md §13.4): the server reads places and checks signatures, opening nothing."""
+    case_id = submission.case_id
+    metas = [item.meta for item in submission.attachments]
+    digests = tuple(sorted(file_digest(meta) for meta in metas))
+    report = Place(
+        case_id,
+        "report",
+        REPORTER,
+        entry=0,
+        prev=genesis(case_id).hex(),
+        files=digests,
+        facts={"category": submission.category},
+    )
+    _check_signed(submission, submission.report, Kind.REPORT, report, "report")
+    if submission.identity is not None:
+        identity = Place(case_id, "identity", REPORTER)
+        _check_signed(submission, submission.identity, Kind.IDENTITY, identity, "identity")
+    for meta in metas:
+        _check_signed(submission, meta, Kind.FILE_META, Place(case_id, "file", REPORTER), "file")
+
+
+def _check_signed(
+    submission: Submission, blob: bytes, kind: Kind, expected: Place, what: str
+) -> None:
+    _check_envelope(blob, kind, what)
+    try:
+        place = verify_bound(kind, blob, submission.reporter_signing_key)
+    except crypto.CryptoError:
+        raise IntakeError(
+            "malformed_envelope", f"The {what} is not signed with the reporter's key."
+        ) from None
+    if place != expected:
+        raise IntakeError("misplaced_record", f"The {what} does not say where it belongs.")
 
 
 def _check_wraps(submission: Submission, recipients: UnitRecipients) -> None:
@@ -264,5 +311,5 @@ def _check_envelope_kind(blob: bytes, kind: Kind) -> None:
 def _check_attachments(attachments: Sequence[AttachmentIn]) -> None:
     if len(attachments) > MAX_ATTACHMENTS:
         raise IntakeError("too_many_files", f"At most {MAX_ATTACHMENTS} files per report.")
-    for item in attachments:
-        _check_envelope(item.meta, Kind.FILE_META, "file description")
+    if len({item.meta for item in attachments}) != len(attachments):
+        raise IntakeError("duplicate_file", "A file description is sent twice.")

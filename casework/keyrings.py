@@ -23,6 +23,7 @@ from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session
 
 from crypto import Argon2Params, RecoveryCode, SealedKeyring, create_keyring
+from crypto.signing import signing_key, verifying_bytes
 from store.models import Inspector, InspectorRole, ReviewSession, Unit
 
 TOTP_ISSUER = "minhbach"
@@ -90,12 +91,15 @@ def enrol_inspector(
     """Add an account to the session (flushed, not committed), with a keyring escrowed to
     the unit's escrow key when the unit has one."""
     keyring, recovery = create_keyring(passphrase, params, unit.escrow_public_key)
+    # The recovery copy opens without Argon2id: the cheap way to the signing key here.
+    signing = signing_key(keyring.recover(recovery))
     inspector = Inspector(
         unit=unit,
         username=username,
         display_name=display_name,
         role=role,
         public_key=keyring.public_key,
+        signing_key=verifying_bytes(signing),
         sealed_key_passphrase=keyring.by_passphrase,
         sealed_key_recovery=keyring.by_recovery,
         sealed_key_escrow=keyring.by_escrow,

@@ -29,14 +29,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-import crypto
-from casework import access, followup, workflow
+from casework import followup, transcript, workflow
 from casework.errors import CaseworkError
+from casework.records import CaseKeys, Reading
 from store.models import (
     ActorKind,
     Case,
     CaseEvent,
     Inspector,
+    Message,
     Party,
     ProtectedPerson,
     ProtectionCategory,
@@ -58,6 +59,7 @@ PROTECTION_EVENTS = frozenset({STATE_CHANGE, ASK, ANSWER})
 
 ASKS = ("change", "add", "end")
 MAX_TEXT = 20_000  # the same limit as every text a reporter or inspector writes
+ALTERED = "altered"  # the key of open_document's answer for a record altered in the store
 DOCUMENT = "protection"  # marks an inspector-written protection document ("kind" key)
 
 NEXT_STATES: Mapping[State, tuple[State, ...]] = {
@@ -152,7 +154,7 @@ class TimelineEntry:
 def open_by_inspector(
     session: Session,
     case: Case,
-    case_key: bytes,
+    keys: CaseKeys,
     inspector: Inspector,
     person: ProtectedPerson,
     category: ProtectionCategory,
@@ -173,13 +175,13 @@ def open_by_inspector(
         "request",
     )
     record = _new_record(case, person, category, urgent, Party.INSPECTOR, today, confirmation_due)
-    record.details = access.seal_document(case_key, case, document)
+    record.details = keys.seal_note(case, "protection", document)
     session.flush()
     _inspector_event(
         case,
         inspector,
         _state_data(record, None, State.REQUESTED),
-        access.seal_document(case_key, case, document),
+        keys.seal_note(case, "grounds", document),
         today,
         now,
     )
@@ -194,19 +196,16 @@ def request_by_reporter(
     person: ProtectedPerson,
     category: ProtectionCategory,
     urgent: bool,
-    sealed_note: bytes,
+    entry: Message,
     today: date,
     confirmation_due: date | None = None,
 ) -> ProtectionRecord:
-    """A request from the reporter's follow-up page; the note arrives sealed (NOTE
-    ``{"schema": 1, "text"}``) and is only checked. Dated, never timed."""
-    _check_note(sealed_note)
+    """A request from the reporter's follow-up page, in their words in the transcript
+    ``entry`` (its signed place binds person, category and urgency). Dated, never timed."""
     record = _new_record(case, person, category, urgent, Party.REPORTER, today, confirmation_due)
-    record.details = sealed_note
+    record.message_id = entry.id
     session.flush()
-    _reporter_event(
-        case, STATE_CHANGE, _state_data(record, None, State.REQUESTED), sealed_note, today
-    )
+    _reporter_event(case, STATE_CHANGE, _state_data(record, None, State.REQUESTED), entry, today)
     followup.touch(case, today)
     recompute_urgent(case)
     session.flush()
@@ -248,7 +247,7 @@ def allowed_next(record: ProtectionRecord) -> tuple[State, ...]:
 def transition(
     session: Session,
     record: ProtectionRecord,
-    case_key: bytes,
+    keys: CaseKeys,
     inspector: Inspector,
     to_state: State,
     fields: StepFields,
@@ -272,21 +271,21 @@ def transition(
     if to_state is State.ACTIVE:
         _check_start(record, fields.started_on)
     case = record.case
-    current = open_details(case_key, record)
+    current = open_details(keys, record)
     merged = {key: current[key] for key in CARRIED if current.get(key)}
     merged.update({key: value for key, value in step.items() if value})
     step_document = _document(to_state, step, SUMMARY[to_state])
     from_state = record.state
     record.state = to_state
-    record.details = access.seal_document(
-        case_key, case, _document(to_state, merged, SUMMARY[to_state])
+    record.details = keys.seal_note(
+        case, "protection", _document(to_state, merged, SUMMARY[to_state])
     )
     _apply_dates(record, to_state, fields, today)
     event = _inspector_event(
         case,
         inspector,
         _state_data(record, from_state, to_state),
-        access.seal_document(case_key, case, step_document),
+        keys.seal_note(case, "grounds", step_document),
         today,
         now,
     )
@@ -331,7 +330,7 @@ def _apply_dates(
 
 
 def reporter_asks(
-    session: Session, record: ProtectionRecord, ask: str, sealed_note: bytes, today: date
+    session: Session, record: ProtectionRecord, ask: str, entry: Message, today: date
 ) -> CaseEvent:
     """The protected person asks to change, add to or end running measures: an event the
     unit must answer (by a transition or ``answer_ask``); the case is urgent until then."""
@@ -339,9 +338,8 @@ def reporter_asks(
         raise ProtectionError("unknown_ask", f"an ask is one of: {', '.join(ASKS)}")
     if record.state not in RUNNING:
         raise ProtectionError("not_running", "only running protection can be changed or ended")
-    _check_note(sealed_note)
     case = record.case
-    event = _reporter_event(case, ASK, {"protection_id": record.id, "ask": ask}, sealed_note, today)
+    event = _reporter_event(case, ASK, {"protection_id": record.id, "ask": ask}, entry, today)
     followup.touch(case, today)
     case.urgent = True
     session.flush()
@@ -351,7 +349,7 @@ def reporter_asks(
 def answer_ask(
     session: Session,
     record: ProtectionRecord,
-    case_key: bytes,
+    keys: CaseKeys,
     inspector: Inspector,
     text: str,
     today: date,
@@ -362,7 +360,7 @@ def answer_ask(
         raise ProtectionError("nothing_asked", "the reporter has asked nothing unanswered")
     text = _required_text(text)
     case = record.case
-    grounds = access.seal_document(case_key, case, {"schema": 1, "kind": DOCUMENT, "text": text})
+    grounds = keys.seal_note(case, "grounds", {"schema": 1, "kind": DOCUMENT, "text": text})
     event = _inspector_event(
         case, inspector, {"protection_id": record.id}, grounds, today, now, ANSWER
     )
@@ -390,7 +388,7 @@ def pending_asks(record: ProtectionRecord) -> list[CaseEvent]:
 def log_incident_by_inspector(
     session: Session,
     case: Case,
-    case_key: bytes,
+    keys: CaseKeys,
     inspector: Inspector,
     kind: RetaliationKind,
     occurred_on: date | None,
@@ -418,7 +416,7 @@ def log_incident_by_inspector(
         occurred_on=occurred_on,
         reported_on=today,
         source=Party.INSPECTOR,
-        details=access.seal_document(case_key, case, document),
+        details=keys.seal_note(case, "incident", document),
     )
     case.retaliation_incidents.append(incident)
     case.retaliation_reported = True
@@ -427,7 +425,7 @@ def log_incident_by_inspector(
         record = open_by_inspector(
             session,
             case,
-            case_key,
+            keys,
             inspector,
             person,
             category,
@@ -445,18 +443,14 @@ def log_incident_by_inspector(
     return incident
 
 
-def add_note(
-    session: Session, incident: RetaliationIncident, source: Party, details: bytes, today: date
+def add_reporter_note(
+    session: Session, incident: RetaliationIncident, entry: Message, today: date
 ) -> RetaliationNote:
-    """Something added to an incident later. ``details`` is a sealed NOTE: from the
-    reporter as it arrived; from an inspector sealed by ``add_inspector_note``."""
-    _check_note(details)
-    note = RetaliationNote(source=source, added_on=today, details=details)
+    """The reporter adds to an incident they reported, in the transcript ``entry``."""
+    note = RetaliationNote(source=Party.REPORTER, added_on=today, message_id=entry.id)
     incident.notes.append(note)
-    case = incident.case
-    if source is Party.REPORTER:
-        followup.touch(case, today)
-    recompute_urgent(case)
+    followup.touch(incident.case, today)
+    recompute_urgent(incident.case)
     session.flush()
     return note
 
@@ -464,7 +458,7 @@ def add_note(
 def add_inspector_note(
     session: Session,
     incident: RetaliationIncident,
-    case_key: bytes,
+    keys: CaseKeys,
     inspector: Inspector,
     text: str,
     today: date,
@@ -472,8 +466,10 @@ def add_inspector_note(
 ) -> RetaliationNote:
     """An inspector's note on an incident, sealed here; the event records who and when."""
     case = incident.case
-    sealed = access.seal_document(case_key, case, {"schema": 1, "text": _required_text(text)})
-    note = add_note(session, incident, Party.INSPECTOR, sealed, today)
+    sealed = keys.seal_note(case, "incident-note", {"schema": 1, "text": _required_text(text)})
+    note = RetaliationNote(source=Party.INSPECTOR, added_on=today, details=sealed)
+    incident.notes.append(note)
+    recompute_urgent(case)
     _incident_event(case, inspector, incident, "note", today, now)
     session.flush()
     return note
@@ -552,34 +548,48 @@ def recompute_urgent(case: Case) -> bool:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def open_details(case_key: bytes, record: ProtectionRecord) -> dict[str, str]:
-    """The record's current document as text fields; a reporter's request note shows as
-    ``request``. Empty if there is none or it does not open."""
-    document = open_document(case_key, record.case, record.details)
+def open_details(keys: CaseKeys, record: ProtectionRecord) -> dict[str, str]:
+    """The record's current document as text fields; a reporter's request shows as
+    ``request``. Empty if there is none; ``{"altered": "yes"}`` if it was altered."""
+    if record.details is None and record.message_id is not None:
+        return _request_entry(keys, record.case, record.message_id)
+    document = open_document(keys, record.case, record.details, "protection")
     if document and "kind" not in document and "text" in document:
         return {"request": document["text"]}
     return document
 
 
-def open_document(case_key: bytes, case: Case, blob: bytes | None) -> dict[str, str]:
-    """A sealed NOTE's string fields (details, grounds, notes); empty when absent or
-    unreadable, so one damaged record does not hide the rest of a page."""
-    if blob is None:
+def open_document(
+    keys: CaseKeys, case: Case, blob: bytes | None, purpose: str, entry_id: int | None = None
+) -> dict[str, str]:
+    """A sealed NOTE's string fields (details, grounds, notes), or a reporter's transcript
+    entry (``entry_id``) as ``{"text"}``; empty when absent, ``{"altered": "yes"}`` when it
+    does not open as written, so one damaged record does not hide the rest of a page."""
+    if blob is None and entry_id is not None:
+        return _fields(transcript.entry_reading(case, keys.case, entry_id))
+    return _fields(keys.open_note(case, blob, purpose))
+
+
+def _request_entry(keys: CaseKeys, case: Case, message_id: int) -> dict[str, str]:
+    fields = _fields(transcript.entry_reading(case, keys.case, message_id))
+    return {"request": fields["text"]} if "text" in fields else fields
+
+
+def _fields(reading: Reading | None) -> dict[str, str]:
+    if reading is None:
         return {}
-    try:
-        document: Any = crypto.open_json(case_key, crypto.Kind.NOTE, case.public_id, blob)
-    except crypto.CryptoError:
-        return {}
-    if not isinstance(document, dict):
-        return {}
-    values = {name: document.get(name) for name in (*TEXT_FIELDS, "kind", "occurred_on")}
+    if reading.document is None:
+        return {ALTERED: "yes"}
+    values = {name: reading.document.get(name) for name in (*TEXT_FIELDS, "kind", "occurred_on")}
     return {name: value for name, value in values.items() if isinstance(value, str)}
 
 
-def timeline(case_key: bytes, record: ProtectionRecord) -> list[TimelineEntry]:
+def timeline(keys: CaseKeys, record: ProtectionRecord) -> list[TimelineEntry]:
     """The record's steps and asks, oldest first, each with its opened grounds."""
     return [
-        TimelineEntry(event, open_document(case_key, record.case, event.grounds))
+        TimelineEntry(
+            event, open_document(keys, record.case, event.grounds, "grounds", event.message_id)
+        )
         for event in record.case.events
         if event.kind in PROTECTION_EVENTS and _record_id(event) == record.id
     ]
@@ -605,13 +615,6 @@ def _document(state: State, values: Mapping[str, str], summary: str) -> dict[str
     document.update({name: value for name, value in values.items() if value})
     document["text"] = values.get(summary, "")
     return document
-
-
-def _check_note(sealed: bytes) -> None:
-    try:
-        followup.check_note(sealed)
-    except followup.FollowUpError as error:
-        raise ProtectionError(error.code, str(error)) from None
 
 
 def _state_data(record: ProtectionRecord, old: State | None, new: State) -> dict[str, Any]:
@@ -647,14 +650,14 @@ def _inspector_event(
 
 
 def _reporter_event(
-    case: Case, kind: str, data: dict[str, Any], grounds: bytes, today: date
+    case: Case, kind: str, data: dict[str, Any], entry: Message, today: date
 ) -> CaseEvent:
     # A date only: a time next to what a reporter did could be matched to network logs.
     event = CaseEvent(
         kind=kind,
         actor_kind=ActorKind.REPORTER,
         occurred_on=today,
-        grounds=grounds,
+        message_id=entry.id,
         data=data,
     )
     case.events.append(event)

@@ -1,4 +1,5 @@
-"""Sealing a submission on the server, for browsers without JavaScript (docs/crypto.md §9).
+"""Sealing a submission on the server, for browsers without JavaScript (docs/crypto.md §9,
+§13: every record bound to its place and signed with the reporter's key).
 
 The very same envelopes the browser would make, made in this request's memory. The code
 and keys live only as long as the request; the caller shows the code once and forgets it.
@@ -12,13 +13,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import crypto
+from casework import records
 from casework.intake import AttachmentIn, Submission, WrapIn
 from casework.recipients import UnitRecipients
+from casework.records import Signer
+from crypto.places import Place
+from crypto.transcript import genesis
 from store.models import ProtectedPerson, ProtectionCategory, WrapPurpose
 
 CRYPTO_PURPOSE = {
     WrapPurpose.CASE_KEY: crypto.Purpose.CASE_KEY,
     WrapPurpose.IDENTITY_KEY: crypto.Purpose.IDENTITY_KEY,
+    WrapPurpose.UNIT_KEY: crypto.Purpose.UNIT_KEY,
 }
 
 
@@ -32,6 +38,11 @@ class NewCaseKeys:
     @property
     def reporter_public_key(self) -> bytes:
         return crypto.public_bytes(self.code.reporter_private_key())
+
+    @property
+    def signer(self) -> Signer:
+        """The reporter's signer, derived from the code in this request's memory."""
+        return Signer.reporter(self.code.reporter_private_key())
 
 
 def wrap_for(
@@ -66,14 +77,15 @@ def seal_submission(
     excluded: frozenset[int] = frozenset(),
     protection: frozenset[tuple[ProtectedPerson, ProtectionCategory]] = frozenset(),
 ) -> Submission:
-    reporter_key = keys.reporter_public_key
+    reporter_key, signer = keys.reporter_public_key, keys.signer
     wraps = wrap_for(
         recipients, WrapPurpose.CASE_KEY, keys.case_key, keys.case_id, excluded, reporter_key
     )
     sealed_identity = None
     if identity is not None:
-        sealed_identity = crypto.seal_json(
-            keys.identity_key, crypto.Kind.IDENTITY, keys.case_id, identity
+        place = Place(keys.case_id, "identity", signer.author)
+        sealed_identity = records.seal(
+            keys.identity_key, crypto.Kind.IDENTITY, place, identity, signer
         )
         wraps += wrap_for(
             recipients,
@@ -86,15 +98,35 @@ def seal_submission(
     return Submission(
         case_id=keys.case_id,
         category=category,
-        report=crypto.seal_json(keys.case_key, crypto.Kind.REPORT, keys.case_id, report),
+        report=records.seal(
+            keys.case_key,
+            crypto.Kind.REPORT,
+            report_place(keys.case_id, category, attachments),
+            report,
+            signer,
+        ),
         identity=sealed_identity,
         reporter_public_key=reporter_key,
+        reporter_signing_key=signer.verifying_key,
         lookup_token=keys.code.lookup_token(),
         wraps=wraps,
         attachments=attachments,
         excluded=excluded,
         protection=protection,
         submitted_with_js=False,
+    )
+
+
+def report_place(case_id: str, category: str, attachments: Sequence[AttachmentIn]) -> Place:
+    """Where a report sits (docs/crypto.md §13.3): entry 0, its category, its files."""
+    return Place(
+        case=case_id,
+        purpose="report",
+        author=records.REPORTER,
+        entry=0,
+        prev=genesis(case_id).hex(),
+        files=records.file_digests([item.meta for item in attachments]),
+        facts={"category": category},
     )
 
 

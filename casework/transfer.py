@@ -1,6 +1,7 @@
 """Forwarding a case to the competent body (*chuyển đơn*).
 
-The case key is wrapped afresh to the receiving unit's readers and escrow key; the case
+The case key, and the unit key once the case has one (docs/crypto.md §13.1), are wrapped
+afresh to the receiving unit's readers and escrow key; the case
 row moves there and enters that unit's first status, so its clocks follow the receiving
 unit's profile from the day of arrival. The sending unit keeps a ``CaseTransfer`` record
 and, only if its own profile says so, its readers' key wraps (read access, no more).
@@ -25,6 +26,7 @@ import crypto
 from casework import workflow
 from casework.errors import CaseworkError
 from casework.recipients import Recipient, unit_recipients
+from casework.sealing import CRYPTO_PURPOSE
 from store.models import (
     Case,
     CaseTransfer,
@@ -55,6 +57,7 @@ def forward(
     to_unit: Unit,
     inspector: Inspector,
     case_key: bytes,
+    unit_key: bytes | None,
     identity_key: bytes | None,
     grounds: bytes,
     today: date,
@@ -87,6 +90,9 @@ def forward(
         recipients.expected(WrapPurpose.CASE_KEY, (), reporter_key),
         today,
     )
+    if unit_key is not None:
+        for_unit_key = recipients.expected(WrapPurpose.CASE_KEY, (), reporter_key)
+        _wrap_all(case, WrapPurpose.UNIT_KEY, unit_key, for_unit_key, today)
     if identity_key is not None:
         identity_recipients = recipients.expected(WrapPurpose.IDENTITY_KEY, (), reporter_key)
         _wrap_all(case, WrapPurpose.IDENTITY_KEY, identity_key, identity_recipients, today)
@@ -136,9 +142,7 @@ def _drop_sender_wraps(case: Case, keeps_access: bool, identity_moves: bool) -> 
 def _wrap_all(
     case: Case, purpose: WrapPurpose, key: bytes, recipients: list[Recipient], today: date
 ) -> None:
-    crypto_purpose = (
-        crypto.Purpose.CASE_KEY if purpose is WrapPurpose.CASE_KEY else crypto.Purpose.IDENTITY_KEY
-    )
+    crypto_purpose = CRYPTO_PURPOSE[purpose]
     for recipient in recipients:
         if recipient.kind is RecipientKind.REPORTER:
             continue  # the reporter's wrap is the same key: it never changes

@@ -18,7 +18,7 @@ from typing import Any
 from casework import deadlines as clocks
 from casework.errors import CaseworkError
 from casework.profiles import REPORTER_SIDE, UNIT_SIDE, Profile, load_profile
-from store.models import ActorKind, Case, CaseEvent, Inspector, InspectorRole
+from store.models import ActorKind, Case, CaseEvent, Inspector, InspectorRole, Message
 
 STATUS_CHANGE = "status_change"
 ARRIVAL = "arrival"  # the case reached this unit by a forward: its clocks start afresh
@@ -46,18 +46,23 @@ def transition(
     now: datetime | None = None,
     grounds: bytes | None = None,
     data: Mapping[str, Any] | None = None,
+    entry: Message | None = None,
 ) -> CaseEvent:
-    """Move ``case`` to ``target``: by ``inspector``, or by the reporter when None."""
+    """Move ``case`` to ``target``: by ``inspector``, or by the reporter when None.
+
+    A reporter's reasons arrive as a transcript ``entry`` (protocol 2), a unit's as sealed
+    ``grounds``; either satisfies a step that needs written grounds."""
     profile = profile_of(case)
     side = REPORTER_SIDE if inspector is None else UNIT_SIDE
     step = profile.transition(case.status, target, case.track, side)
     if step is None:
         raise WorkflowError("transition_not_allowed", _not_allowed(profile, case, target, side))
-    if step.grounds_required and not grounds:
+    if step.grounds_required and not grounds and entry is None:
         raise WorkflowError("grounds_required", f"moving to {target!r} needs written grounds")
     event = _event(
         case, STATUS_CHANGE, today, inspector, now, grounds, data, from_status=case.status
     )
+    event.message_id = None if entry is None else entry.id
     event.to_status = target
     case.status = target
     case.status_changed_on = today
@@ -114,11 +119,13 @@ def recordable(case: Case, inspector: Inspector) -> list[str]:
     return [kind for kind in RECORDED_EVENTS if kind in kinds]
 
 
-def escalate(case: Case, *, today: date, note: bytes) -> CaseEvent:
-    """The reporter escalates an overdue case to the supervising head (Art. 38)."""
+def escalate(case: Case, *, today: date, entry: Message) -> CaseEvent:
+    """The reporter escalates an overdue case to the supervising head (Art. 38); their
+    words are the transcript ``entry``."""
     if not may_escalate(case, today):
         raise WorkflowError("not_overdue", "only an overdue case can be escalated")
-    event = _event(case, ESCALATION, today, None, None, note, None)
+    event = _event(case, ESCALATION, today, None, None, None, None)
+    event.message_id = entry.id
     case.urgent = True
     refresh(case, today)
     return event

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import click
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.categories import DEFAULT_CATEGORIES
 from casework.dates import unit_today
+from casework.keyrings import keyring_of
 from casework.profiles import VN_DENUNCIATION_2018
 from cli import params
 from cli.database import migrate
@@ -30,7 +32,7 @@ from cli.output import json_bytes, print_table, private_file, refuse_existing
 from cli.passphrases import generate_passphrase
 from cli.runtime import Runtime, pass_runtime
 from cli.units import create_unit
-from crypto import Argon2Params
+from crypto import Argon2Params, RecoveryCode
 from store.fs import process_lock
 from store.models import Inspector, InspectorRole, Unit
 
@@ -155,7 +157,10 @@ def build_demo(
     )
     users += [enrol_demo_user(session, other, *user, kdf=kdf) for user in OTHER_USERS]
     session.flush()
-    people = DemoPeople(unit, _person(session, "lan"), _person(session, "hoa"), other)
+    handler, head = _person(session, "lan"), _person(session, "hoa")
+    people = DemoPeople(
+        unit, handler, head, other, _key(handler, users, "lan"), _key(head, users, "hoa")
+    )
     codes = add_demo_cases(session, people, code_kdf, unit_today())
     credentials = {
         "submit_url": submit_url,
@@ -172,6 +177,12 @@ def _person(session: Session, username: str) -> Inspector:
     person = session.scalar(select(Inspector).where(Inspector.username == username))
     assert person is not None, "enrolled just above"
     return person
+
+
+def _key(person: Inspector, users: list[dict[str, str]], username: str) -> X25519PrivateKey:
+    """A demo account's private key, from its recovery code (the demo keeps them all)."""
+    user = next(user for user in users if user["username"] == username)
+    return keyring_of(person).recover(RecoveryCode.parse(user["recovery_code"]))
 
 
 def enrol_demo_user(

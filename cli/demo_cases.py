@@ -10,20 +10,25 @@ seed: the same demo every time, and a few follow-up codes to try the reporter's 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy.orm import Session
 
-from casework import access, followup, intake, transfer, workflow
+from casework import access, entry_facts, followup, intake, transfer, workflow
 from casework.dates import UNIT_TIME_ZONE
 from casework.recipients import unit_recipients
+from casework.records import CaseKeys
 from casework.sealing import NewCaseKeys, protection_document, seal_submission
+from casework.transcript import NewEntry
 from crypto import Argon2Params
 from store.models import (
     Case,
     Inspector,
+    Message,
+    Party,
     ProtectedPerson,
     ProtectionCategory,
     RetaliationKind,
@@ -179,6 +184,8 @@ class DemoPeople:
     handler: Inspector  # takes the workflow steps
     head: Inspector  # a custodian: may forward the identity too
     other_unit: Unit | None  # where one case is forwarded
+    handler_key: X25519PrivateKey = field(repr=False)  # to sign the steps (protocol 2)
+    head_key: X25519PrivateKey = field(repr=False)
 
 
 @dataclass
@@ -254,17 +261,23 @@ def _follow(
     today: date,
 ) -> None:
     on = plan.received_on
+    reporter = CaseKeys(case=keys.case_key, signer=keys.signer)
     for step in plan.path:
         on = min(today, on + timedelta(days=rng.randint(2, 9)))
-        grounds = access.seal_note(keys.case_key, case, GROUNDS.get(step, ""))
+        staff = _staff_keys(session, case, people, on)
+        grounds = access.seal_note(staff, case, "grounds", GROUNDS.get(step, ""))
         if step == "escalate":
             on = today  # the case is overdue by now: its triage ran out long ago
             if workflow.may_escalate(case, on):
-                followup.escalate(session, case, grounds, on)
+                text = GROUNDS["escalate"]
+                entry = _reporter_entry(session, case, reporter, "escalation", on, text)
+                followup.escalate(session, case, entry, on)
         elif step == "forward":
-            _forward(session, case, keys, people, grounds, on)
+            _forward(session, case, keys, people, on)
         elif step == "withdrawn":
-            followup.withdraw(session, case, grounds, on)
+            text = "Tôi rút đơn tố cáo."
+            entry = _reporter_entry(session, case, reporter, "withdrawal", on, text)
+            followup.withdraw(session, case, entry, on)
         elif step == "extend":
             workflow.extend(
                 case,
@@ -280,10 +293,31 @@ def _follow(
             )
             on = _maybe_notify(case, people.handler, rng, on, today)
     if case.protections and rng.random() < 0.5:
-        note = access.seal_note(keys.case_key, case, "Tôi bị điều chuyển công tác sau khi tố cáo.")
-        followup.record_retaliation(
-            session, case, RetaliationKind.TRANSFER, note, on - timedelta(days=1), on
-        )
+        kind, when = RetaliationKind.TRANSFER, on - timedelta(days=1)
+        text = "Tôi bị điều chuyển công tác sau khi tố cáo."
+        facts = entry_facts.retaliation(kind, when)
+        entry = _reporter_entry(session, case, reporter, "retaliation", on, text, facts)
+        followup.record_retaliation(session, case, kind, entry, when, on)
+
+
+def _staff_keys(session: Session, case: Case, people: DemoPeople, on: date) -> CaseKeys:
+    """The handler's keys, as the review app holds them when the handler takes a step."""
+    return access.writer_keys(session, case, people.handler, people.handler_key, on)
+
+
+def _reporter_entry(
+    session: Session,
+    case: Case,
+    reporter: CaseKeys,
+    purpose: str,
+    on: date,
+    text: str,
+    facts: entry_facts.Facts | None = None,
+) -> Message:
+    """The reporter's words, as the follow-up page writes them (docs/crypto.md §13.5)."""
+    entry = NewEntry(purpose, Party.REPORTER, facts=facts or {})
+    document = {"schema": 1, "text": text}
+    return followup.write_entry(session, case, reporter, entry, document, on)
 
 
 def _maybe_notify(
@@ -296,24 +330,19 @@ def _maybe_notify(
     return on
 
 
-def _forward(
-    session: Session,
-    case: Case,
-    keys: NewCaseKeys,
-    people: DemoPeople,
-    grounds: bytes,
-    on: date,
-) -> None:
+def _forward(session: Session, case: Case, keys: NewCaseKeys, people: DemoPeople, on: date) -> None:
     if people.other_unit is None:
         return
+    head = access.writer_keys(session, case, people.head, people.head_key, on)
     transfer.forward(
         session,
         case,
         to_unit=people.other_unit,
         inspector=people.head,
         case_key=keys.case_key,
+        unit_key=head.unit,
         identity_key=keys.identity_key if case.identity is not None else None,
-        grounds=grounds,
+        grounds=access.seal_note(head, case, "grounds", GROUNDS.get("forward", "")),
         today=on,
         now=_at(on),
     )

@@ -35,7 +35,9 @@ PURPOSES: dict[Kind, frozenset[str]] = {
             "withdrawal",
             "escalation",
             "retaliation",
+            "retaliation-note",
             "protection-request",
+            "protection-ask",
             "upgrade",
         }
     ),
@@ -137,7 +139,7 @@ def check_place(kind: Kind, place: Place) -> None:
     _require(kind in LINKED_KINDS or not place.files, "files only on reports and messages")
     _require(len(place.files) <= MAX_FILES, "number of files")
     _require(all(_is_digest(item) for item in place.files), "file digests")
-    _require(len(set(place.files)) == len(place.files), "files listed once each")
+    _require(list(place.files) == sorted(set(place.files)), "files: once each, sorted")
     _require(all(_is_fact(name, value) for name, value in place.facts.items()), "facts")
     if place.ref is not None:
         _require(kind == Kind.NOTE and _is_ref(place.ref), "ref only on notes")

@@ -30,6 +30,7 @@ _CONTEXT = re.compile(r"[A-Za-z0-9-]{1,64}")
 class Purpose(enum.StrEnum):
     CASE_KEY = "case-key"
     IDENTITY_KEY = "identity-key"
+    UNIT_KEY = "unit-key"  # protocol 2: what only the unit reads (docs/crypto.md §13.1)
     INSPECTOR_KEY = "inspector-key"
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from casework import access
+from casework.records import Reading
 from store.models import Case
 
 REPORT_FIELDS = access.REPORT_FIELDS
@@ -39,14 +40,17 @@ class CheckedReport:
 
 
 def open_report(case_key: bytes, case: Case) -> CheckedReport | None:
-    """The case's report checked for shape, or None if it does not open (purged, not
-    decryptable, or not a JSON object)."""
+    """The case's report checked for shape, or None if it does not open (purged, altered,
+    or not a JSON object)."""
     try:
-        document = access.open_report(case_key, case)
+        return checked(access.checked_report(case_key, case))
     except RecursionError:
         # JSON nested deeper than the parser goes: no report anyone could read either.
         return None
-    return None if document is None else check_report(document)
+
+
+def checked(reading: Reading) -> CheckedReport | None:
+    return None if reading.document is None else check_report(reading.document)
 
 
 def check_report(document: dict[str, Any]) -> CheckedReport:

@@ -107,13 +107,21 @@ def now() -> int:
     return int(time.time())
 
 
-def begin(case: Case, today: date, reporter_key: X25519PrivateKey | None = None) -> str:
+def begin(
+    case: Case,
+    today: date,
+    reporter_key: X25519PrivateKey | None = None,
+    signing_key: bytes | None = None,
+) -> str:
     """The reporter came back with the code: record the visit (a date) and start a session,
     committed (again if the database refuses for a moment). Returns the new anti-forgery
-    token."""
+    token. ``signing_key`` is the reporter's verifying key, recorded if the case has none
+    (a case of protocol 1, docs/crypto.md §13.7)."""
 
     def store(db: Session) -> str:
         followup.touch(case, today)
+        if signing_key is not None:
+            followup.register_signing_key(case, signing_key)
         return start(db, case, today, reporter_key)
 
     return retry_commit(store)

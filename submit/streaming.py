@@ -8,7 +8,7 @@ memory stays bounded by one read piece, one chunk and the text fields, whatever 
 
 Use::
 
-    with FileSealer(store, case_key, case_id) as sealer:
+    with FileSealer(store, case_key, case_id, signer) as sealer:
         form = read_form(request.stream, boundary, spec, sealer, check_token)
         ...                                    # validate, store the case, commit
         sealer.keep()
@@ -40,7 +40,9 @@ from werkzeug.sansio.multipart import (
 )
 
 import crypto
+from casework import records
 from casework.intake import AttachmentIn
+from casework.records import Signer
 from store.blobs import BlobStore
 from web.errors import storage_refusal
 
@@ -155,10 +157,11 @@ class FileSink(Protocol):
 class FileSealer:
     """Encrypts files under a case key into blobs, and deletes them all unless kept."""
 
-    def __init__(self, store: BlobStore, case_key: bytes, case_id: str) -> None:
+    def __init__(self, store: BlobStore, case_key: bytes, case_id: str, signer: Signer) -> None:
         self._store = store
         self._case_key = case_key
         self._case_id = case_id
+        self._signer = signer
         self._blob_ids: list[str] = []
         self._kept = False
 
@@ -171,7 +174,8 @@ class FileSealer:
         with self._store.open_writer(blob_id) as writer:
             for sealed in crypto.encrypt_stream(encryptor, pieces):
                 stored += writer.write(sealed)
-        meta = crypto.seal_file_meta(self._case_key, self._case_id, encryptor.metadata(name, type_))
+        described = encryptor.metadata(name, type_)
+        meta = records.seal_file_meta(self._case_key, self._case_id, described, self._signer)
         return AttachmentIn(blob_id=blob_id, meta=meta, stored_size=stored)
 
     def keep(self) -> None:

@@ -203,3 +203,28 @@ PROTECTION_ASKS: Mapping[str, LazyString] = {
     "add": _l("Asks for more measures"),
     "end": _l("Asks to end the protection"),
 }
+
+
+# What both apps say of a record that does not open as written (docs/crypto.md §13.6).
+ALTERED_RECORD = _l(
+    "This record was altered in storage: it does not open as it was written, or it is not "
+    "where it was written. Tell the person responsible for the service."
+)
+
+# What a transcript entry is (docs/crypto.md §13.3), shown above its text in both apps.
+ENTRY_PURPOSES: Mapping[str, LazyString] = {
+    "message": _l("Message"),
+    "notice": _l("Notice to the reporter"),
+    "withdrawal": _l("Withdrawal of the report"),
+    "escalation": _l("Escalation to the head of the unit"),
+    "retaliation": _l("Retaliation reported"),
+    "retaliation-note": _l("Added to a retaliation report"),
+    "protection-request": _l("Request for protection"),
+    "protection-ask": _l("Request about protection in place"),
+    "upgrade": _l("Records signed from here on (the case moved to protocol version 2)"),
+}
+
+
+def entry_label(purpose: str) -> str:
+    label = ENTRY_PURPOSES.get(purpose)
+    return purpose if label is None else str(label)

@@ -33,15 +33,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 import crypto
-from casework import access, followup, workflow
+from casework import access, followup, records, transcript, upgrade, workflow
 from casework.dates import unit_today
 from casework.intake import public_reference
+from casework.records import CaseKeys, Reading
 from review import auth, documents
 from review.auth import current_inspector, current_private_key, login_required
 from review.labels import ROLE_LABELS
 from review.settings import settings
 from store.blobs import BlobNotFound, FilesystemBlobStore
-from store.models import Case, Inspector, InspectorRole, Track
+from store.models import Case, Inspector, InspectorRole, RetaliationIncident, Track
 from web.database import db
 from web.errors import PublicError
 from web.filenames import isolated_name
@@ -63,6 +64,10 @@ DOWNLOADED = "file_download"
 REPLIED = "reply"
 GRANTED = "grant"
 REVOKED = "revoke"
+UPGRADED = "case_upgraded"  # protocol 1 to 2, on opening (docs/crypto.md §13.7)
+ALTERED_FILE = _l(
+    "This file's description was altered in storage: it does not open as it was written."
+)
 
 MAX_CASE_ID = 36  # the length of a case's public id (a UUID)
 MAX_FILE_NAME = 120  # characters kept of a decrypted name in Content-Disposition
@@ -91,16 +96,13 @@ def show(public_id: str) -> ResponseReturnValue:
 @blueprint.get("/cases/<public_id>/files/<int:attachment_id>")
 @login_required()
 def download(public_id: str, attachment_id: int) -> Response:
-    case, case_key = open_case(public_id)
+    case, keys = open_case(public_id)
     item = access.case_file(case, attachment_id)
     if item is None:
         raise not_found()
-    try:
-        meta = crypto.open_file_meta(case_key, case.public_id, item.meta)
-    except crypto.CryptoError:
-        raise PublicError(
-            422, "unreadable_file", _("This file's description cannot be decrypted.")
-        ) from None
+    meta, _trust = records.open_file_meta(keys.case, case, item)
+    if meta is None:
+        raise PublicError(422, "altered_file", ALTERED_FILE)
     store = FilesystemBlobStore(settings().blob_path)
     try:
         reader = store.open_reader(item.blob_id)
@@ -109,7 +111,7 @@ def download(public_id: str, attachment_id: int) -> Response:
     auth.audit(DOWNLOADED, case_public_id=case.public_id, details={"attachment": item.id})
     db().commit()  # audited before a single byte leaves
     response = Response(
-        _stream(case_key, case.public_id, meta, reader), mimetype="application/octet-stream"
+        _stream(keys.case, case.public_id, meta, reader), mimetype="application/octet-stream"
     )
     response.headers["Content-Disposition"] = content_disposition(meta.name)
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -120,13 +122,13 @@ def download(public_id: str, attachment_id: int) -> Response:
 @blueprint.post("/cases/<public_id>/reply")
 @login_required()
 def reply(public_id: str) -> ResponseReturnValue:
-    case, case_key = acting_on(public_id)
+    case, keys = acting_on(public_id)
     # Browsers send a textarea's line breaks as CRLF; the reporter's side expects LF.
     text = request.form.get("text", "").replace("\r\n", "\n").replace("\r", "\n")
     try:
-        access.reply(db(), case, current_inspector(), case_key, text, unit_today())
+        access.reply(db(), case, current_inspector(), keys, text, unit_today())
     except access.AccessError as error:
-        return _page((case, case_key), Problem("reply", _reply_problem(error.code), text), 400)
+        return _page((case, keys), Problem("reply", _reply_problem(error.code), text), 400)
     auth.audit(REPLIED, case_public_id=case.public_id)
     db().commit()
     return redirect(url_for("cases.show", public_id=case.public_id, _anchor="messages"), 303)
@@ -135,14 +137,14 @@ def reply(public_id: str) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/grant")
 @login_required()
 def grant(public_id: str) -> ResponseReturnValue:
-    case, case_key = acting_on(public_id)
+    case, keys = acting_on(public_id)
     person_id = _person_id()
     try:
         wrap = access.grant(
             db(), case, current_inspector(), current_private_key(), person_id, unit_today()
         )
     except access.AccessError as error:
-        return _page((case, case_key), Problem("grant", _grant_problem(error.code)), 400)
+        return _page((case, keys), Problem("grant", _grant_problem(error.code)), 400)
     grantee = wrap.inspector
     auth.audit(
         GRANTED,
@@ -158,11 +160,11 @@ def grant(public_id: str) -> ResponseReturnValue:
 @login_required()
 def revoke(public_id: str, person_id: int) -> ResponseReturnValue:
     """Ask first: who loses what, and a button that posts. Nothing changes on a GET."""
-    case, case_key = acting_on(public_id)
+    case, keys = acting_on(public_id)
     try:
         person = access.check_revoke(case, current_inspector(), person_id)
     except access.AccessError as error:
-        return _revoke_refused((case, case_key), error)
+        return _revoke_refused((case, keys), error)
     return render_template(
         "case_revoke.html",
         case=case,
@@ -177,11 +179,11 @@ def revoke(public_id: str, person_id: int) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/readers/<int:person_id>/revoke")
 @login_required()
 def revoke_submit(public_id: str, person_id: int) -> ResponseReturnValue:
-    case, case_key = acting_on(public_id)
+    case, keys = acting_on(public_id)
     try:
         person = access.revoke(db(), case, current_inspector(), person_id)
     except access.AccessError as error:
-        return _revoke_refused((case, case_key), error)
+        return _revoke_refused((case, keys), error)
     auth.audit(
         REVOKED,
         case_public_id=case.public_id,
@@ -198,22 +200,27 @@ def revoke_submit(public_id: str, person_id: int) -> ResponseReturnValue:
 # --- helpers ----------------------------------------------------------------------------
 
 
-def acting_on(public_id: str) -> tuple[Case, bytes]:
+def acting_on(public_id: str) -> tuple[Case, CaseKeys]:
     """``open_case`` for a view that changes the case: 403 for a reader of a unit that
-    forwarded it away (``access.acts_on``). The one check every writing view shares."""
-    case, case_key = open_case(public_id)
-    if not access.acts_on(case, current_inspector()):
+    forwarded it away (``access.acts_on``). The one check every writing view shares. The
+    keys hold the case's unit key, made now if the case had none."""
+    case, keys = open_case(public_id)
+    inspector = current_inspector()
+    if not access.acts_on(case, inspector):
         raise PublicError(
             403,
             "forwarded_away",
             _("This case was forwarded to another unit: you can read it, not act on it."),
         )
-    return case, case_key
+    if keys.unit is None:
+        keys = access.writer_keys(db(), case, inspector, current_private_key(), unit_today())
+    return case, keys
 
 
-def open_case(public_id: str) -> tuple[Case, bytes]:
-    """The case and its key for the signed-in inspector, or the one 404 for "no such case"
-    and "not yours to open"."""
+def open_case(public_id: str) -> tuple[Case, CaseKeys]:
+    """The case and this inspector's keys for it, or the one 404 for "no such case" and
+    "not yours to open". A case of protocol 1 opened by a reader of the unit that holds
+    it is upgraded first (docs/crypto.md §13.7)."""
     inspector = current_inspector()
     if len(public_id) > MAX_CASE_ID or "\x00" in public_id:
         raise not_found()  # PostgreSQL refuses a NUL in text: a server error, not a 404
@@ -221,9 +228,16 @@ def open_case(public_id: str) -> tuple[Case, bytes]:
     if case is None:
         raise not_found()
     try:
-        return case, access.open_case_key(case, inspector, current_private_key())
+        if case.protocol < 2 and access.acts_on(case, inspector):
+            _upgrade(case, inspector)
+        return case, access.reader_keys(case, inspector, current_private_key())
     except access.NoAccess:
         raise not_found() from None
+
+
+def _upgrade(case: Case, inspector: Inspector) -> None:
+    if upgrade.by_reader(db(), case, inspector, current_private_key(), unit_today()):
+        auth.audit(UPGRADED, case_public_id=case.public_id, details={"protocol": 2})
 
 
 def not_found() -> PublicError:
@@ -232,14 +246,16 @@ def not_found() -> PublicError:
 
 
 def _page(
-    opened: tuple[Case, bytes], problem: Problem | None = None, status: int = 200
+    opened: tuple[Case, CaseKeys], problem: Problem | None = None, status: int = 200
 ) -> tuple[str, int]:
-    case, case_key = opened
+    case, keys = opened
+    case_key = keys.case
     inspector = current_inspector()
     acting = access.acts_on(case, inspector)
     auth.audit(OPENED, case_public_id=case.public_id)
     read_up_to = access.unread_since(db(), case, inspector)
-    report = documents.open_report(case_key, case)
+    reading = access.checked_report(case_key, case)
+    report = documents.checked(reading)
     page = render_template(
         "case.html",
         case=case,
@@ -252,8 +268,10 @@ def _page(
         protections=case.protections,
         clocks=workflow.current_deadlines(case),
         today=unit_today(),
+        report_altered=reading.altered,
+        protocol_1=case.protocol < 2,
         incidents=[
-            (incident, access.open_note(case_key, case, incident.details))
+            (incident, _incident_text(keys, case, incident))
             for incident in case.retaliation_incidents
         ],
         files=access.report_files(case_key, case),
@@ -277,7 +295,16 @@ def _page(
     return page, status
 
 
-def _revoke_refused(opened: tuple[Case, bytes], error: access.AccessError) -> ResponseReturnValue:
+def _incident_text(keys: CaseKeys, case: Case, incident: RetaliationIncident) -> Reading | None:
+    """The words of an incident: the reporter's transcript entry, or the unit's NOTE."""
+    if incident.message_id is not None:
+        return transcript.entry_reading(case, keys.case, incident.message_id)
+    return access.open_note(keys, case, incident.details, "incident")
+
+
+def _revoke_refused(
+    opened: tuple[Case, CaseKeys], error: access.AccessError
+) -> ResponseReturnValue:
     if isinstance(error, access.NoAccess):
         raise not_found()
     # Refused for the role is a matter of rights (403); the rest are a form's mistakes.

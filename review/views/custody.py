@@ -38,7 +38,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 import crypto
-from casework import access, custody, metadata
+from casework import access, custody, metadata, records
 from casework.intake import public_reference
 from review import auth
 from review.auth import current_inspector, current_private_key, login_required
@@ -47,6 +47,7 @@ from review.views.audit import page_of, unit_entries
 from review.views.cases import REPORT_LABELS, open_case, safe_file_name
 from store.blobs import BlobNotFound, FilesystemBlobStore
 from store.models import Attachment, AuditEntry, Case, InspectorRole
+from web import labels
 from web.database import db
 from web.errors import PublicError
 
@@ -93,9 +94,7 @@ def open_identity(public_id: str) -> ResponseReturnValue:
         raise _no_identity_key() from None
     except custody.CustodyError as error:
         if error.code == "unreadable":
-            raise PublicError(
-                422, "unreadable_identity", _("The identity section cannot be decrypted.")
-            ) from None
+            raise PublicError(422, "unreadable_identity", str(labels.ALTERED_RECORD)) from None
         return _reason_page(case, _reason_problem(error.code), typed, 400)
     auth.audit(IDENTITY_OPENED, case_public_id=case.public_id, details={"reason": reason})
     db().commit()  # recorded before anything of the identity is sent
@@ -110,7 +109,7 @@ def open_identity(public_id: str) -> ResponseReturnValue:
 
 def _identity_case(public_id: str) -> Case:
     """The case if this custodian reads it and it has an identity they hold a key to."""
-    case, _case_key = open_case(public_id)
+    case, _keys = open_case(public_id)
     if not custody.has_identity(case):
         raise PublicError(
             404,
@@ -214,10 +213,10 @@ class ExportedFile:
 @blueprint.post("/cases/<public_id>/export")
 @login_required()
 def export(public_id: str) -> Response:
-    case, case_key = open_case(public_id)
+    case, keys = open_case(public_id)
     scratch = _scratch()
     try:
-        texts, files = _prepare_export(scratch, case, case_key)
+        texts, files = _prepare_export(scratch, case, keys.case)
     except BaseException:
         scratch.close()  # nothing decrypted outlives a failed export
         raise
@@ -301,10 +300,9 @@ def _clean_one(
     item: Attachment,
     taken: set[str],
 ) -> ExportedFile:
-    try:
-        meta = crypto.open_file_meta(case_key, case.public_id, item.meta)
-    except crypto.CryptoError:
-        return ExportedFile(_unique(f"file-{item.id}", taken), None, _("cannot be decrypted"))
+    meta, _trust = records.open_file_meta(case_key, case, item)
+    if meta is None:
+        return ExportedFile(_unique(f"file-{item.id}", taken), None, _("altered in storage"))
     name = safe_file_name(meta.name)
     try:
         reader = store.open_reader(item.blob_id)

@@ -39,6 +39,7 @@ from casework import access
 from casework import protection as casework
 from casework.dates import unit_today
 from casework.intake import public_reference
+from casework.records import CaseKeys
 from review import auth
 from review.auth import current_inspector, login_required
 from review.views.cases import acting_on, open_case
@@ -50,6 +51,7 @@ from store.models import (
     ProtectionState,
     RetaliationIncident,
     RetaliationKind,
+    RetaliationNote,
 )
 from web import labels
 from web.database import db
@@ -57,6 +59,7 @@ from web.errors import PublicError
 
 blueprint = Blueprint("protection", __name__)
 
+ALTERED_RECORD = labels.ALTERED_RECORD
 VIEWED = "protection_view"
 OPENED = "protection_open"
 CHANGED = "protection_change"
@@ -145,14 +148,14 @@ def show(public_id: str) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/protection/open")
 @login_required()
 def open_record(public_id: str) -> ResponseReturnValue:
-    case, case_key = acting_on(public_id)
+    case, keys = acting_on(public_id)
     values = _typed("person", "category", "relative", "request", "urgent", "confirmation_due")
     try:
         urgent = values["urgent"] == "1"
         record = casework.open_by_inspector(
             db(),
             case,
-            case_key,
+            keys,
             current_inspector(),
             _choice(ProtectedPerson, values["person"], "person"),
             _choice(ProtectionCategory, values["category"], "category"),
@@ -163,7 +166,7 @@ def open_record(public_id: str) -> ResponseReturnValue:
             _confirmation_due(case, values["confirmation_due"]) if urgent else None,
         )
     except (casework.ProtectionError, Refused) as error:
-        return _refused(case, case_key, "open", error, values)
+        return _refused(case, keys, "open", error, values)
     auth.audit(
         OPENED,
         case_public_id=case.public_id,
@@ -181,7 +184,7 @@ def open_record(public_id: str) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/protection/<int:record_id>/state")
 @login_required()
 def change(public_id: str, record_id: int) -> ResponseReturnValue:
-    case, case_key = acting_on(public_id)
+    case, keys = acting_on(public_id)
     record = _record(case, record_id)
     values = _typed("to", *FIELDS, "started_on")
     target = values["to"]
@@ -203,10 +206,10 @@ def change(public_id: str, record_id: int) -> ResponseReturnValue:
         )
         from_state = record.state
         casework.transition(
-            db(), record, case_key, current_inspector(), state, fields, unit_today(), auth.now()
+            db(), record, keys, current_inspector(), state, fields, unit_today(), auth.now()
         )
     except (casework.ProtectionError, Refused) as error:
-        return _refused(case, case_key, form_id, error, values)
+        return _refused(case, keys, form_id, error, values)
     auth.audit(
         CHANGED,
         case_public_id=case.public_id,
@@ -219,15 +222,15 @@ def change(public_id: str, record_id: int) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/protection/<int:record_id>/answer")
 @login_required()
 def answer(public_id: str, record_id: int) -> ResponseReturnValue:
-    case, case_key = acting_on(public_id)
+    case, keys = acting_on(public_id)
     record = _record(case, record_id)
     values = _typed("text")
     try:
         casework.answer_ask(
-            db(), record, case_key, current_inspector(), values["text"], unit_today(), auth.now()
+            db(), record, keys, current_inspector(), values["text"], unit_today(), auth.now()
         )
     except casework.ProtectionError as error:
-        return _refused(case, case_key, f"answer-{record.id}", error, values)
+        return _refused(case, keys, f"answer-{record.id}", error, values)
     auth.audit(ANSWERED, case_public_id=case.public_id, details={"protection_id": record.id})
     db().commit()
     return _back(case, f"record-{record.id}")
@@ -239,7 +242,7 @@ def answer(public_id: str, record_id: int) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/incidents")
 @login_required()
 def log_incident(public_id: str) -> ResponseReturnValue:
-    case, case_key = acting_on(public_id)
+    case, keys = acting_on(public_id)
     values = _typed("kind", "occurred_on", "text", "protection", "person", "category", "urgent")
     try:
         kind = _choice(RetaliationKind, values["kind"], "kind")
@@ -248,7 +251,7 @@ def log_incident(public_id: str) -> ResponseReturnValue:
         incident = casework.log_incident_by_inspector(
             db(),
             case,
-            case_key,
+            keys,
             current_inspector(),
             kind,
             occurred,
@@ -260,7 +263,7 @@ def log_incident(public_id: str) -> ResponseReturnValue:
             urgent=values["urgent"] == "1",
         )
     except (casework.ProtectionError, Refused) as error:
-        return _refused(case, case_key, "incident", error, values)
+        return _refused(case, keys, "incident", error, values)
     auth.audit(
         LOGGED,
         case_public_id=case.public_id,
@@ -277,21 +280,21 @@ def log_incident(public_id: str) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/incidents/<int:incident_id>/notes")
 @login_required()
 def add_note(public_id: str, incident_id: int) -> ResponseReturnValue:
-    case, case_key = acting_on(public_id)
+    case, keys = acting_on(public_id)
     incident = _incident(case, incident_id)
     values = _typed("text")
     try:
         casework.add_inspector_note(
             db(),
             incident,
-            case_key,
+            keys,
             current_inspector(),
             values["text"],
             unit_today(),
             auth.now(),
         )
     except casework.ProtectionError as error:
-        return _refused(case, case_key, f"note-{incident.id}", error, values)
+        return _refused(case, keys, f"note-{incident.id}", error, values)
     auth.audit(NOTED, case_public_id=case.public_id, details={"incident_id": incident.id})
     db().commit()
     return _back(case, f"incident-{incident.id}")
@@ -300,14 +303,14 @@ def add_note(public_id: str, incident_id: int) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/incidents/<int:incident_id>/link")
 @login_required()
 def link(public_id: str, incident_id: int) -> ResponseReturnValue:
-    case, case_key = acting_on(public_id)
+    case, keys = acting_on(public_id)
     incident = _incident(case, incident_id)
     values = _typed("protection")
     try:
         record = _linked_record(case, values["protection"])
         casework.record_link(db(), incident, record, current_inspector(), unit_today(), auth.now())
     except (casework.ProtectionError, Refused) as error:
-        return _refused(case, case_key, f"link-{incident.id}", error, values)
+        return _refused(case, keys, f"link-{incident.id}", error, values)
     auth.audit(
         LINKED,
         case_public_id=case.public_id,
@@ -398,7 +401,7 @@ def _back(case: Case, anchor: str) -> ResponseReturnValue:
 
 def _refused(
     case: Case,
-    case_key: bytes,
+    keys: CaseKeys,
     form_id: str,
     error: casework.ProtectionError | Refused,
     values: Mapping[str, str],
@@ -410,7 +413,7 @@ def _refused(
     else:
         name, message = _explain(error.code)
         problem = Problem(form_id, name, message, values)
-    return _page(case, case_key, problem, 400)
+    return _page(case, keys, problem, 400)
 
 
 def _explain(code: str) -> tuple[str, str]:
@@ -448,7 +451,7 @@ def _explain(code: str) -> tuple[str, str]:
 
 
 def _page(
-    case: Case, case_key: bytes, problem: Problem | None = None, status: int = 200
+    case: Case, keys: CaseKeys, problem: Problem | None = None, status: int = 200
 ) -> tuple[str, int]:
     auth.audit(VIEWED, case_public_id=case.public_id)
     records = {record.id: record for record in case.protections}
@@ -457,8 +460,8 @@ def _page(
         case=case,
         acting=access.acts_on(case, current_inspector()),
         reference=public_reference(case.public_id),
-        records=[_record_view(case_key, record) for record in case.protections],
-        incidents=[_incident_view(case_key, case, item) for item in case.retaliation_incidents],
+        records=[_record_view(keys, record) for record in case.protections],
+        incidents=[_incident_view(keys, case, item) for item in case.retaliation_incidents],
         records_by_id=records,
         record_choices=[(str(record.id), _record_name(record)) for record in case.protections],
         problem=problem,
@@ -480,12 +483,12 @@ def _page(
     return page, status
 
 
-def _record_view(case_key: bytes, record: ProtectionRecord) -> dict[str, Any]:
+def _record_view(keys: CaseKeys, record: ProtectionRecord) -> dict[str, Any]:
     return {
         "record": record,
-        "details": _shown(casework.open_details(case_key, record)),
+        "details": _shown(casework.open_details(keys, record)),
         "timeline": [
-            (entry.event, _shown(entry.details)) for entry in casework.timeline(case_key, record)
+            (entry.event, _shown(entry.details)) for entry in casework.timeline(keys, record)
         ],
         "steps": [_step_form(record, state) for state in casework.allowed_next(record)],
         "pending": casework.pending_asks(record),
@@ -502,7 +505,7 @@ def _step_form(record: ProtectionRecord, state: ProtectionState) -> StepForm:
     )
 
 
-def _incident_view(case_key: bytes, case: Case, incident: RetaliationIncident) -> dict[str, Any]:
+def _incident_view(keys: CaseKeys, case: Case, incident: RetaliationIncident) -> dict[str, Any]:
     logged_by = next(
         (
             event.inspector
@@ -515,12 +518,11 @@ def _incident_view(case_key: bytes, case: Case, incident: RetaliationIncident) -
     )
     return {
         "incident": incident,
-        "text": casework.open_document(case_key, case, incident.details).get("text"),
+        "text": _text(
+            casework.open_document(keys, case, incident.details, "incident", incident.message_id)
+        ),
         "logged_by": logged_by,
-        "notes": [
-            (note, casework.open_document(case_key, case, note.details).get("text"))
-            for note in incident.notes
-        ],
+        "notes": [(note, _text(_note_document(keys, case, note))) for note in incident.notes],
         "pending": casework.incident_pending(incident),
     }
 
@@ -528,6 +530,8 @@ def _incident_view(case_key: bytes, case: Case, incident: RetaliationIncident) -
 def _shown(details: Mapping[str, str]) -> list[tuple[LazyString | str, str]]:
     """The fields worth showing, labelled; a bare ``text`` (a reporter's note, an answer)
     only when nothing more specific is there."""
+    if details.get(casework.ALTERED):
+        return [(_l("Record"), str(ALTERED_RECORD))]
     shown: list[tuple[LazyString | str, str]] = [
         (label, details[name]) for name, label in FIELDS.items() if details.get(name)
     ]
@@ -565,3 +569,14 @@ def _typed_for(problem: Problem | None) -> Callable[[str, str], str]:
         return problem.values.get(name, "")
 
     return typed
+
+
+def _note_document(keys: CaseKeys, case: Case, note: RetaliationNote) -> Mapping[str, str]:
+    return casework.open_document(keys, case, note.details, "incident-note", note.message_id)
+
+
+def _text(details: Mapping[str, str]) -> str | None:
+    """The text to show; the altered notice for a record altered in storage."""
+    if details.get(casework.ALTERED):
+        return str(ALTERED_RECORD)
+    return details.get("text")

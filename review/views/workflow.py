@@ -21,10 +21,11 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from casework import access, protection, transfer, workflow
+from casework import access, protection, transcript, transfer, workflow
 from casework.dates import unit_today
 from casework.deadlines import Deadline
 from casework.intake import public_reference
+from casework.records import CaseKeys, Reading
 from casework.workflow import WorkflowError
 from review import auth
 from review.auth import current_inspector, current_private_key, login_required
@@ -68,7 +69,7 @@ class HistoryItem:
     to_status: str | None
     who: str
     on: date
-    grounds: str | None
+    grounds: Reading | None
     detail: str | None
 
 
@@ -84,11 +85,11 @@ def show(public_id: str) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/status")
 @login_required()
 def change_status(public_id: str) -> ResponseReturnValue:
-    case, case_key = _acting_on(public_id)
+    case, keys = _acting_on(public_id)
     target, text = request.form.get("status", ""), _grounds()
     if target == transfer.FORWARDED:  # only the forward form moves the keys with the case
         message = _('Use the form "Forward to the competent body" to forward a case.')
-        return _page((case, case_key), Problem("status", message, text), 400)
+        return _page((case, keys), Problem("status", message, text), 400)
     try:
         workflow.transition(
             case,
@@ -96,10 +97,11 @@ def change_status(public_id: str) -> ResponseReturnValue:
             today=unit_today(),
             inspector=current_inspector(),
             now=auth.now(),
-            grounds=_sealed(case_key, case, text),
+            grounds=_sealed(keys, case, text),
         )
     except WorkflowError as error:
-        return _page((case, case_key), Problem("status", _step_problem(error), text), 400)
+        return _page((case, keys), Problem("status", _step_problem(error), text), 400)
+    _send_notice(case, keys)
     auth.audit(STATUS_CHANGED, case_public_id=case.public_id, details={"status": target})
     return _done(case)
 
@@ -107,7 +109,7 @@ def change_status(public_id: str) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/extend")
 @login_required()
 def extend(public_id: str) -> ResponseReturnValue:
-    case, case_key = _acting_on(public_id)
+    case, keys = _acting_on(public_id)
     key, text = request.form.get("deadline", ""), _grounds()
     try:
         workflow.extend(
@@ -116,10 +118,10 @@ def extend(public_id: str) -> ResponseReturnValue:
             inspector=current_inspector(),
             today=unit_today(),
             now=auth.now(),
-            grounds=_sealed(case_key, case, text) or b"",
+            grounds=_sealed(keys, case, text) or b"",
         )
     except WorkflowError as error:
-        return _page((case, case_key), Problem("extend", _step_problem(error), text), 400)
+        return _page((case, keys), Problem("extend", _step_problem(error), text), 400)
     auth.audit(EXTENDED, case_public_id=case.public_id, details={"deadline": key})
     return _done(case)
 
@@ -127,7 +129,7 @@ def extend(public_id: str) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/record")
 @login_required()
 def record(public_id: str) -> ResponseReturnValue:
-    case, case_key = _acting_on(public_id)
+    case, keys = _acting_on(public_id)
     kind, text = request.form.get("kind", ""), _grounds()
     try:
         workflow.record(
@@ -136,10 +138,11 @@ def record(public_id: str) -> ResponseReturnValue:
             inspector=current_inspector(),
             today=unit_today(),
             now=auth.now(),
-            grounds=_sealed(case_key, case, text),
+            grounds=_sealed(keys, case, text),
         )
     except WorkflowError as error:
-        return _page((case, case_key), Problem("record", _step_problem(error), text), 400)
+        return _page((case, keys), Problem("record", _step_problem(error), text), 400)
+    _send_notice(case, keys)
     auth.audit(RECORDED, case_public_id=case.public_id, details={"kind": kind})
     return _done(case)
 
@@ -147,7 +150,7 @@ def record(public_id: str) -> ResponseReturnValue:
 @blueprint.post("/cases/<public_id>/forward")
 @login_required()
 def forward(public_id: str) -> ResponseReturnValue:
-    case, case_key = _acting_on(public_id)
+    case, keys = _acting_on(public_id)
     text = _grounds()
     destination = _destination(case)
     if destination is None or not text.strip():
@@ -156,7 +159,7 @@ def forward(public_id: str) -> ResponseReturnValue:
             if destination is None
             else _("Write the grounds for forwarding the case.")
         )
-        return _page((case, case_key), Problem("forward", message, text), 400)
+        return _page((case, keys), Problem("forward", message, text), 400)
     sender = case.unit
     try:
         transfer.forward(
@@ -164,14 +167,15 @@ def forward(public_id: str) -> ResponseReturnValue:
             case,
             to_unit=destination,
             inspector=current_inspector(),
-            case_key=case_key,
+            case_key=keys.case,
+            unit_key=keys.unit,
             identity_key=_identity_key(case) if request.form.get("identity") == "yes" else None,
-            grounds=access.seal_note(case_key, case, text),
+            grounds=access.seal_note(keys, case, "grounds", text),
             today=unit_today(),
             now=auth.now(),
         )
     except (WorkflowError, transfer.TransferError) as error:
-        return _page((case, case_key), Problem("forward", _step_problem(error), text), 400)
+        return _page((case, keys), Problem("forward", _step_problem(error), text), 400)
     auth.audit(
         FORWARDED,
         case_public_id=case.public_id,
@@ -256,8 +260,28 @@ def _grounds() -> str:
     return text
 
 
-def _sealed(case_key: bytes, case: Case, text: str) -> bytes | None:
-    return access.seal_note(case_key, case, text) if text.strip() else None
+def _sealed(keys: CaseKeys, case: Case, text: str) -> bytes | None:
+    """The grounds, for the unit only: sealed under the unit key (docs/crypto.md §13.1)."""
+    return access.seal_note(keys, case, "grounds", text) if text.strip() else None
+
+
+def _send_notice(case: Case, keys: CaseKeys) -> None:
+    """The notice the reporter is to read about this step, written apart from the grounds
+    (which stay the unit's): its own transcript entry under the case key."""
+    text = _notice()
+    if text.strip():
+        document = {"schema": 1, "text": text}
+        me, today = current_inspector(), unit_today()
+        access.write_staff_entry(db(), case, me, keys, "notice", document, today)
+
+
+def _notice() -> str:
+    text = request.form.get("notice", "").replace("\r\n", "\n").replace("\r", "\n")
+    if len(text) > access.MAX_REPLY_CHARS:
+        count = access.MAX_REPLY_CHARS
+        message = _("The notice is too long: at most %(count)d characters.", count=count)
+        raise PublicError(400, "notice_too_long", message)
+    return text
 
 
 def _destination(case: Case) -> Unit | None:
@@ -287,9 +311,9 @@ def _step_problem(error: Exception) -> str:
 
 
 def _page(
-    opened: tuple[Case, bytes], problem: Problem | None = None, status: int = 200
+    opened: tuple[Case, CaseKeys], problem: Problem | None = None, status: int = 200
 ) -> tuple[str, int]:
-    case, case_key = opened
+    case, keys = opened
     me = current_inspector()
     today = unit_today()
     acting = access.acts_on(case, me)
@@ -313,7 +337,8 @@ def _page(
         recordable=workflow.recordable(case, me) if acting else [],
         destinations=transfer.destinations(db(), case) if acting else [],
         holds_identity=_holds_identity(case),
-        history=_history(case, case_key),
+        history=_history(case, keys),
+        max_notice=access.MAX_REPLY_CHARS,
         problem=problem,
         max_grounds=MAX_GROUNDS,
     )
@@ -328,7 +353,7 @@ def _holds_identity(case: Case) -> bool:
     )
 
 
-def _history(case: Case, case_key: bytes) -> list[HistoryItem]:
+def _history(case: Case, keys: CaseKeys) -> list[HistoryItem]:
     items = []
     for event in reversed(case.events):
         if event.inspector is not None:
@@ -349,8 +374,15 @@ def _history(case: Case, case_key: bytes) -> list[HistoryItem]:
                 to_status=event.to_status,
                 who=who,
                 on=event.occurred_on,
-                grounds=access.open_note(case_key, case, event.grounds),
+                grounds=_grounds_of(case, keys, event),
                 detail=detail,
             )
         )
     return items
+
+
+def _grounds_of(case: Case, keys: CaseKeys, event: CaseEvent) -> Reading | None:
+    """A step's grounds: the unit's NOTE, or the reporter's own entry (a withdrawal)."""
+    if event.message_id is not None:
+        return transcript.entry_reading(case, keys.case, event.message_id)
+    return access.open_note(keys, case, event.grounds, "grounds")

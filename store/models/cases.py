@@ -59,6 +59,10 @@ class Case(Base):
         CheckConstraint(
             byte_length("reporter_public_key", PUBLIC_KEY_SIZE), name="reporter_key_size"
         ),
+        CheckConstraint(
+            byte_length("reporter_signing_key", PUBLIC_KEY_SIZE), name="reporter_signing_key_size"
+        ),
+        CheckConstraint("protocol IN (1, 2)", name="protocol_known"),
         # The body may only be missing once a retention purge has wiped it.
         CheckConstraint("body IS NOT NULL OR purged_on IS NOT NULL", name="body_until_purged"),
         # An anonymous report never carries an identity section.
@@ -89,6 +93,10 @@ class Case(Base):
     lookup_index: Mapped[bytes] = mapped_column(LargeBinary(LOOKUP_INDEX_SIZE), index=True)
     lookup_hash: Mapped[bytes] = mapped_column(LargeBinary)  # Argon2id encoded hash
     reporter_public_key: Mapped[bytes] = mapped_column(LargeBinary(PUBLIC_KEY_SIZE))
+    # Protocol 2 (docs/crypto.md §13): the reporter's Ed25519 verifying key, from the code.
+    # NULL only for a case of protocol 1 whose reporter has not come back since its upgrade.
+    reporter_signing_key: Mapped[bytes | None] = mapped_column(LargeBinary(PUBLIC_KEY_SIZE))
+    protocol: Mapped[int] = mapped_column(default=1, server_default="1")
     body: Mapped[bytes | None] = mapped_column(LargeBinary)  # ciphertext
     identity: Mapped[bytes | None] = mapped_column(LargeBinary)  # ciphertext, own key
     submitted_with_js: Mapped[bool]

@@ -43,6 +43,9 @@ class Message(Base):
         ),
         # Target of the attachments' (case_id, message_id) foreign key.
         UniqueConstraint("case_id", "id"),
+        # Protocol 2: one transcript entry per number (docs/crypto.md §13.5).
+        UniqueConstraint("case_id", "seq"),
+        CheckConstraint("seq IS NULL OR seq >= 1", name="seq_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # the order of a conversation
@@ -51,6 +54,10 @@ class Message(Base):
     inspector_id: Mapped[int | None] = mapped_column(ForeignKey("inspectors.id"), index=True)
     body: Mapped[bytes] = mapped_column(LargeBinary)  # ciphertext
     created_on: Mapped[date] = mapped_column(Date)
+    # Protocol 2: the entry's number in the transcript (the report is 0), and its purpose
+    # (message, notice, withdrawal, ...), both also in the signed place. NULL: protocol 1.
+    seq: Mapped[int | None]
+    purpose: Mapped[str] = mapped_column(String(32), default="message", server_default="message")
 
     case: Mapped[Case] = relationship(back_populates="messages")
     inspector: Mapped[Inspector | None] = relationship()

@@ -24,6 +24,7 @@ class Track(enum.StrEnum):
 class WrapPurpose(enum.StrEnum):
     CASE_KEY = "case_key"
     IDENTITY_KEY = "identity_key"
+    UNIT_KEY = "unit_key"  # protocol 2: what only the unit reads (docs/crypto.md §13.1)
 
 
 class RecipientKind(enum.StrEnum):

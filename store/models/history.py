@@ -52,6 +52,10 @@ class CaseEvent(Base):
     occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Ciphertext: grounds written by an inspector may well mention the reporter.
     grounds: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Protocol 2: the reporter's words are a transcript entry (docs/crypto.md §13.1).
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), index=True
+    )
     # Non-secret structured values only, e.g. {"days": 30} for an extension.
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

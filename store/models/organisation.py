@@ -33,6 +33,9 @@ class Unit(Base):
     __tablename__ = "units"
     __table_args__ = (
         CheckConstraint(byte_length("escrow_public_key", PUBLIC_KEY_SIZE), name="escrow_key_size"),
+        CheckConstraint(
+            byte_length("escrow_signing_key", PUBLIC_KEY_SIZE), name="escrow_signing_key_size"
+        ),
         CheckConstraint("retention_days IS NULL OR retention_days > 0", name="retention_positive"),
     )
 
@@ -43,6 +46,8 @@ class Unit(Base):
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     reception_schedule: Mapped[str] = mapped_column(Text, default="")  # public text
     escrow_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(PUBLIC_KEY_SIZE))
+    # Ed25519 verifying key of the escrow key (docs/crypto.md §13.2), once a command used it.
+    escrow_signing_key: Mapped[bytes | None] = mapped_column(LargeBinary(PUBLIC_KEY_SIZE))
     # Days a closed case is kept before its contents are purged; None: the profile's default.
     retention_days: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
@@ -61,6 +66,7 @@ class Inspector(Base):
     __table_args__ = (
         CheckConstraint("username = lower(username)", name="username_lower_case"),
         CheckConstraint(byte_length("public_key", PUBLIC_KEY_SIZE), name="public_key_size"),
+        CheckConstraint(byte_length("signing_key", PUBLIC_KEY_SIZE), name="signing_key_size"),
         CheckConstraint("failed_logins >= 0", name="failed_logins_non_negative"),
     )
 
@@ -72,6 +78,9 @@ class Inspector(Base):
     # Accounts are deactivated, never deleted: audit entries and key wraps refer to them.
     active: Mapped[bool] = mapped_column(default=True)
     public_key: Mapped[bytes] = mapped_column(LargeBinary(PUBLIC_KEY_SIZE), unique=True)
+    # Ed25519 verifying key derived from the private key (docs/crypto.md §13.2): set when
+    # the keyring is made, or at the first unlock of a keyring made before protocol 2.
+    signing_key: Mapped[bytes | None] = mapped_column(LargeBinary(PUBLIC_KEY_SIZE))
     sealed_key_passphrase: Mapped[bytes] = mapped_column(LargeBinary)
     sealed_key_recovery: Mapped[bytes] = mapped_column(LargeBinary)
     sealed_key_escrow: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -55,6 +55,10 @@ class ProtectionRecord(Base):
     started_on: Mapped[date | None] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date)
     details: Mapped[bytes | None] = mapped_column(LargeBinary)  # ciphertext
+    # Protocol 2: the reporter's words are a transcript entry (docs/crypto.md §13.1).
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), index=True
+    )
 
     case: Mapped[Case] = relationship(back_populates="protections")
 
@@ -77,6 +81,10 @@ class RetaliationIncident(Base):
     source: Mapped[Party] = mapped_column(str_enum(Party, "source"))
     protection_id: Mapped[int | None] = mapped_column(index=True)
     details: Mapped[bytes | None] = mapped_column(LargeBinary)  # ciphertext
+    # Protocol 2: the reporter's words are a transcript entry (docs/crypto.md §13.1).
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), index=True
+    )
 
     case: Mapped[Case] = relationship(back_populates="retaliation_incidents")
     notes: Mapped[list[RetaliationNote]] = relationship(
@@ -99,5 +107,9 @@ class RetaliationNote(Base):
     source: Mapped[Party] = mapped_column(str_enum(Party, "source"))
     added_on: Mapped[date] = mapped_column(Date)
     details: Mapped[bytes | None] = mapped_column(LargeBinary)  # ciphertext (None once purged)
+    # Protocol 2: the reporter's words are a transcript entry (docs/crypto.md §13.1).
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), index=True
+    )
 
     incident: Mapped[RetaliationIncident] = relationship(back_populates="notes")

@@ -24,14 +24,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from casework import followup, protection, uploads
+from casework import entry_facts, followup, protection, transcript, uploads
 from casework.dates import unit_today
 from casework.intake import AttachmentIn
+from casework.transcript import EntryRefused, NewEntry
 from crypto.encoding import b64u_encode
 from crypto.files import read_pieces
 from store.blobs import BlobNotFound
 from store.models import (
     Case,
+    Message,
     Party,
     ProtectedPerson,
     ProtectionCategory,
@@ -76,6 +78,15 @@ REFUSALS: dict[str, tuple[int, LazyString]] = {
         ),
     ),
     "confirmation_in_past": (400, _l("The request could not be accepted.")),
+    # docs/crypto.md §13.5: sealed over an older head; the page reads the case and seals again.
+    "conversation_changed": (
+        409,
+        _l("Something new arrived in this conversation. Read it, then send yours again."),
+    ),
+    "bad_entry": (
+        400,
+        _l("The entry does not say where it belongs, or is not signed with your code's key."),
+    ),
 }
 
 
@@ -88,9 +99,10 @@ class FileRef:
 @blueprint.post("/followup/session", endpoint="followup_session")
 @runs_once  # the proof of work is spent once
 def open_session() -> Response:
-    document = json_object(allowed={"lookup_token", "pow"})
+    document = json_object(allowed={"lookup_token", "pow", "signing_key"})
     token = binary_field(document, "lookup_token", size=32)
     assert token is not None  # not optional
+    signing_key = binary_field(document, "signing_key", size=32, optional=True)
     require_pow(document, Purpose.FOLLOWUP)
     session = db()
     case = followup.find_case(session, current_unit(), token, settings().code_kdf)
@@ -100,7 +112,7 @@ def open_session() -> Response:
             "unknown_code",
             _("We could not find a report with this code. Check it and try again."),
         )
-    csrf = followup_session.begin(case, unit_today())
+    csrf = followup_session.begin(case, unit_today(), signing_key=signing_key)
     response = jsonify(case_document(case))
     response.headers[CSRF_HEADER] = csrf
     return response
@@ -130,13 +142,14 @@ def post_message() -> tuple[Response, int]:
 @blueprint.post("/followup/retaliation", endpoint="followup_retaliation")
 def post_retaliation() -> tuple[Response, int]:
     case = _current_case()
-    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"kind", "note", "occurred_on"})
+    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"kind", "envelope", "occurred_on"})
     kind = _retaliation_kind(field(document, "kind", str))
-    note = _required_binary(document, "note")
     occurred_on = _date(field(document, "occurred_on", str, optional=True))
-    session = db()
+    session, today = db(), unit_today()
+    facts = entry_facts.retaliation(kind, occurred_on)
     with _refusing():
-        incident = followup.record_retaliation(session, case, kind, note, occurred_on, unit_today())
+        entry = _append(session, case, document, "retaliation", facts)
+        incident = followup.record_retaliation(session, case, kind, entry, occurred_on, today)
     session.commit()
     return jsonify(id=incident.id), 201
 
@@ -144,11 +157,11 @@ def post_retaliation() -> tuple[Response, int]:
 @blueprint.post("/followup/withdraw", endpoint="followup_withdraw")
 def post_withdraw() -> Response:
     case = _current_case()
-    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"note"})
-    note = _required_binary(document, "note")
+    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"envelope"})
     session = db()
     with _refusing():
-        followup.withdraw(session, case, note, unit_today())
+        entry = _append(session, case, document, "withdrawal")
+        followup.withdraw(session, case, entry, unit_today())
     session.commit()
     return jsonify(case_document(case))
 
@@ -157,11 +170,11 @@ def post_withdraw() -> Response:
 def post_escalate() -> Response:
     """Art. 38: an overdue case goes to the head of the unit, with the reporter's note."""
     case = _current_case()
-    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"note"})
-    note = _required_binary(document, "note")
+    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"envelope"})
     session = db()
     with _refusing():
-        followup.escalate(session, case, note, unit_today())
+        entry = _append(session, case, document, "escalation")
+        followup.escalate(session, case, entry, unit_today())
     session.commit()
     return jsonify(case_document(case))
 
@@ -169,22 +182,18 @@ def post_escalate() -> Response:
 @blueprint.post("/followup/protection", endpoint="followup_protection")
 def post_protection() -> tuple[Response, int]:
     case = _current_case()
-    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"person", "category", "urgent", "note"})
+    allowed = {"person", "category", "urgent", "envelope"}
+    document = json_object(MAX_NOTE_JSON_BYTES, allowed=allowed)
     person = _enum_field(document, "person", ProtectedPerson)
     category = _enum_field(document, "category", ProtectionCategory)
     urgent: bool = field(document, "urgent", bool)
-    note = _required_binary(document, "note")
     session, today = db(), unit_today()
+    facts = entry_facts.protection_request(person, category, urgent)
+    due = shown.confirmation_due(case, today, urgent)
     with _refusing():
+        entry = _append(session, case, document, "protection-request", facts)
         record = protection.request_by_reporter(
-            session,
-            case,
-            person,
-            category,
-            urgent,
-            note,
-            today,
-            shown.confirmation_due(case, today, urgent),
+            session, case, person, category, urgent, entry, today, due
         )
     session.commit()
     return jsonify(id=record.id), 201
@@ -194,7 +203,7 @@ def post_protection() -> tuple[Response, int]:
 def post_protection_ask(record_id: int) -> tuple[Response, int]:
     """The protected person asks to change, add to or end the measures in place."""
     case = _current_case()
-    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"ask", "note"})
+    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"ask", "envelope"})
     ask = field(document, "ask", str)
     if ask not in shown.ASKS:
         raise PublicError(
@@ -202,7 +211,6 @@ def post_protection_ask(record_id: int) -> tuple[Response, int]:
             "malformed_field",
             _("Field 'ask' must be one of: %(names)s.", names=", ".join(shown.ASKS)),
         )
-    note = _required_binary(document, "note")
     record = shown.protection_record(case, record_id)
     if record is None or not shown.may_ask(record):
         raise PublicError(
@@ -210,9 +218,11 @@ def post_protection_ask(record_id: int) -> tuple[Response, int]:
             "protection_not_found",
             _("No protection of this report can be changed with this request."),
         )
-    session = db()
+    session, today = db(), unit_today()
+    facts = entry_facts.protection_ask(record.id, ask)
     with _refusing():
-        event = protection.reporter_asks(session, record, ask, note, unit_today())
+        entry = _append(session, case, document, "protection-ask", facts)
+        event = protection.reporter_asks(session, record, ask, entry, today)
     session.commit()
     return jsonify(id=event.id), 201
 
@@ -223,8 +233,7 @@ def post_protection_ask(record_id: int) -> tuple[Response, int]:
 def post_retaliation_note(incident_id: int) -> tuple[Response, int]:
     """Something added to a retaliation report the reporter made earlier."""
     case = _current_case()
-    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"note"})
-    note = _required_binary(document, "note")
+    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"envelope"})
     incident = next(
         (item for item in shown.reporter_incidents(case) if item.id == incident_id), None
     )
@@ -232,9 +241,11 @@ def post_retaliation_note(incident_id: int) -> tuple[Response, int]:
         raise PublicError(
             404, "incident_not_found", _("This retaliation report does not exist here.")
         )
-    session = db()
+    session, today = db(), unit_today()
     with _refusing():
-        added = protection.add_note(session, incident, Party.REPORTER, note, unit_today())
+        facts = entry_facts.retaliation_note(incident.id)
+        entry = _append(session, case, document, "retaliation-note", facts)
+        added = protection.add_reporter_note(session, incident, entry, today)
     session.commit()
     return jsonify(id=added.id), 201
 
@@ -396,6 +407,23 @@ def _no_session() -> PublicError:
     )
 
 
+def _append(
+    session: Session,
+    case: Case,
+    document: dict[str, Any],
+    purpose: str,
+    facts: entry_facts.Facts | None = None,
+) -> Message:
+    """The reporter's entry, sealed and signed in the browser, appended once its place
+    says exactly this purpose and these facts and its signature is the reporter's."""
+    envelope = _required_binary(document, "envelope")
+    followup.check_message(envelope)
+    entry = NewEntry(purpose, Party.REPORTER, facts=facts or {})
+    message = transcript.append(session, case, envelope, entry, unit_today())
+    followup.touch(case, unit_today())
+    return message
+
+
 def _required_binary(document: dict[str, Any], name: str) -> bytes:
     value = binary_field(document, name)
     assert value is not None  # not optional
@@ -487,7 +515,7 @@ def _refusing() -> Iterator[None]:
     """Answer a refusal of the follow-up service with its status and a clear message."""
     try:
         yield
-    except (followup.FollowUpError, protection.ProtectionError) as error:
+    except (followup.FollowUpError, protection.ProtectionError, EntryRefused) as error:
         raise _refusal(error.code) from None
 
 

@@ -43,12 +43,17 @@ from werkzeug.datastructures import Headers
 from wtforms import ValidationError
 
 import crypto
-from casework import access, followup, protection
+from casework import access, entry_facts, followup, protection, records, transcript
 from casework.dates import unit_today
 from casework.errors import CaseworkError
+from casework.records import CaseKeys, Signer
+from casework.transcript import NewEntry
+from crypto.transcript import Position
 from store.blobs import BlobNotFound, FilesystemBlobStore
 from store.models import (
+    Attachment,
     Case,
+    Message,
     Party,
     ProtectedPerson,
     ProtectionCategory,
@@ -171,10 +176,16 @@ def _csrf_failed(_error: CSRFError) -> tuple[Response | str, int]:
 
 @dataclass(frozen=True)
 class Opened:
-    """The case of the current session, with its key opened in this request's memory."""
+    """The case of the current session, with its key opened in this request's memory and
+    the reporter's signer (derived from the reporter key the session holds)."""
 
     case: Case
     key: bytes = field(repr=False)
+    signer: Signer = field(repr=False)
+
+    @property
+    def keys(self) -> CaseKeys:
+        return CaseKeys(case=self.key, signer=self.signer)
 
 
 def open_current() -> Opened:
@@ -193,7 +204,7 @@ def open_current() -> Opened:
     except (SessionProblem, crypto.CryptoError):
         followup_session.forget()
         raise followup_session.SessionInvalid() from None
-    return Opened(case, key)
+    return Opened(case, key, Signer.reporter(private))
 
 
 @blueprint.get("", endpoint="start")
@@ -215,7 +226,9 @@ def open_code() -> ResponseReturnValue:
     case = followup.find_case(db(), unit, code.lookup_token(), settings().code_kdf)
     if case is None:
         return _start_page(code_error=CODE_ERRORS["not_found"]), 400
-    followup_session.begin(case, unit_today(), code.reporter_private_key())
+    private = code.reporter_private_key()
+    signing_key = Signer.reporter(private).verifying_key
+    followup_session.begin(case, unit_today(), private, signing_key)
     return redirect(url_for("followup.case"), code=303)
 
 
@@ -253,8 +266,10 @@ class ShownMessage:
     id: int
     from_unit: bool
     created_on: str
-    text: str | None  # None: the message did not open
+    text: str | None  # None: the message was altered (docs/crypto.md §13.6)
     files: list[ShownFile]
+    kind: str | None  # what the entry is, when it is not a plain message
+    out_of_order: bool  # an entry before it is missing, or it was moved
 
 
 @dataclass
@@ -282,7 +297,7 @@ def _case_page(opened: Opened, *, state: FormState | None = None, sent: str | No
         deadlines=deadlines,
         escalation=shown.escalation(deadlines),
         escalation_period=shown.escalation_period(case),
-        messages=[_shown(message, opened) for message in view.messages],
+        messages=_thread(view, opened),
         protections=[_shown_protection(record) for record in shown.protections(case)],
         incidents=[_shown_incident(incident) for incident in shown.reporter_incidents(case)],
         kinds=[(kind.value, labels.RETALIATION_KINDS[kind]) for kind in RetaliationKind],
@@ -362,29 +377,44 @@ def _shown_incident(incident: RetaliationIncident) -> ShownIncident:
     )
 
 
-def _shown(message: followup.MessageView, opened: Opened) -> ShownMessage:
-    case_id = opened.case.public_id
-    try:
-        document = crypto.open_json(opened.key, crypto.Kind.MESSAGE, case_id, message.envelope)
-        text = document.get("text") if isinstance(document, dict) else None
-    except crypto.CryptoError:
-        text = None
+def _thread(view: followup.CaseView, opened: Opened) -> list[ShownMessage]:
+    """The messages, each checked against the transcript (signed, in place, in order)."""
+    checked = {
+        entry.message.id: entry
+        for entry in transcript.read_checked(opened.case, opened.key)
+        if entry.message is not None
+    }
+    return [_shown(message, opened, checked.get(message.id)) for message in view.messages]
+
+
+def _shown(
+    message: followup.MessageView, opened: Opened, entry: transcript.EntryReading | None
+) -> ShownMessage:
+    reading = entry.reading if entry is not None else records.ALTERED
     files = []
     for item in message.attachments:
-        try:
-            meta = crypto.open_file_meta(opened.key, case_id, item.meta)
+        meta, _trust = records.open_file_meta(opened.key, opened.case, _row(opened, item.id))
+        if meta is not None:
             # Shown inert (bidirectional controls marked); the download keeps the name.
             name, size = shown_name(meta.name), labels.file_size(meta.size)
-        except crypto.CryptoError:
+        else:
             name, size = None, labels.file_size(item.size)
         files.append(ShownFile(item.id, name, size, item.downloadable))
     return ShownMessage(
         id=message.id,
         from_unit=message.author is Party.INSPECTOR,
         created_on=format_date(message.created_on, format="long"),
-        text=text if isinstance(text, str) else None,
+        text=None if reading.altered else (reading.text() or ""),
         files=files,
+        kind=None if message.purpose == "message" else labels.entry_label(message.purpose),
+        out_of_order=entry is not None and entry.position is Position.OUT_OF_ORDER,
     )
+
+
+def _row(opened: Opened, attachment_id: int) -> Attachment:
+    row = access.case_file(opened.case, attachment_id)
+    assert row is not None  # the view lists the case's own attachments
+    return row
 
 
 # --- replying, with files -----------------------------------------------------------------
@@ -409,7 +439,7 @@ def reply() -> ResponseReturnValue:
         return _start_page(reason=problem.reason, unsent=received.get(REPLY_TEXT)), 401
     # Give the database connection back while the body streams in (see report.submit).
     db().commit()
-    with FileSealer(_blob_store(), opened.key, opened.case.public_id) as sealer:
+    with FileSealer(_blob_store(), opened.key, opened.case.public_id, opened.signer) as sealer:
         try:
             received = read_form(request.stream, boundary, _reply_spec(), sealer, _check_csrf)
         except FileNotStored as failed:
@@ -488,8 +518,9 @@ def _store_reply(opened: Opened, received: ReceivedForm) -> None:
             "text": received.get(REPLY_TEXT).strip(),
             "attachments": [item.id for item in files],
         }
-        body = crypto.seal_json(opened.key, crypto.Kind.MESSAGE, case.public_id, document)
-        followup.add_message(session, case, body, files, today)
+        entry = NewEntry("message", Party.REPORTER, files=files)
+        followup.write_entry(session, case, opened.keys, entry, document, today)
+        followup.touch(case, today)
 
     try:
         retry_commit(store)
@@ -532,12 +563,16 @@ def retaliation() -> ResponseReturnValue:
         return _case_page(opened, state=state), 400
     case = opened.case
     when = None if occurred_on is None else occurred_on.isoformat()
-    note = access.seal_note(opened.key, case, text, occurred_on=when)
-    return _stored(
-        lambda: followup.record_retaliation(db(), case, kind, note, occurred_on, today),
-        "retaliation",
-        text,
+    document = {"schema": 1, "text": text, "occurred_on": when}
+    entry = NewEntry(
+        "retaliation", Party.REPORTER, facts=entry_facts.retaliation(kind, occurred_on)
     )
+
+    def store() -> object:
+        message = followup.write_entry(db(), case, opened.keys, entry, document, today)
+        return followup.record_retaliation(db(), case, kind, message, occurred_on, today)
+
+    return _stored(store, "retaliation", text)
 
 
 @blueprint.post("/withdraw")
@@ -558,11 +593,13 @@ def withdraw() -> ResponseReturnValue:
     if errors:
         state = FormState(name="withdraw", values=values, errors=errors)
         return _case_page(opened, state=state), status
-    case = opened.case
-    note = access.seal_note(opened.key, case, reason)
-    return _stored(
-        lambda: followup.withdraw(db(), case, note, unit_today()), "withdrawn", reason, 409
-    )
+    case, today = opened.case, unit_today()
+
+    def store() -> object:
+        message = _write(opened, "withdrawal", reason, today)
+        return followup.withdraw(db(), case, message, today)
+
+    return _stored(store, "withdrawn", reason, 409)
 
 
 def _stored(
@@ -591,9 +628,13 @@ def _not_saved(error: BaseException, unsent: str) -> tuple[str, int, dict[str, s
     return _start_page(reason="not_saved", unsent=unsent), 503, RETRY_LATER
 
 
-def _seal_note(opened: Opened, text: str) -> bytes:
-    """A NOTE as the browser seals it, under the case key."""
-    return access.seal_note(opened.key, opened.case, text)
+def _write(
+    opened: Opened, purpose: str, text: str, today: date, facts: entry_facts.Facts | None = None
+) -> Message:
+    """The reporter's words as a transcript entry, sealed and signed as the browser would."""
+    entry = NewEntry(purpose, Party.REPORTER, facts=facts or {})
+    document = {"schema": 1, "text": text}
+    return followup.write_entry(db(), opened.case, opened.keys, entry, document, today)
 
 
 # --- escalation (Art. 38) -------------------------------------------------------------------
@@ -619,10 +660,12 @@ def escalate() -> ResponseReturnValue:
     if errors:
         state = FormState(name="escalate", values=values, errors=errors)
         return _case_page(opened, state=state), status
-    note = _seal_note(opened, text)
-    return _stored(
-        lambda: followup.escalate(db(), opened.case, note, today), "escalated", text, 409
-    )
+
+    def store() -> object:
+        message = _write(opened, "escalation", text, today)
+        return followup.escalate(db(), opened.case, message, today)
+
+    return _stored(store, "escalated", text, 409)
 
 
 # --- protection, and additions to a retaliation report --------------------------------------
@@ -648,14 +691,16 @@ def request_protection() -> ResponseReturnValue:
         return _case_page(opened, state=state), 400
     today, case = unit_today(), opened.case
     urgent = values["protection_urgent"] == "yes"
-    note, due = _seal_note(opened, text), shown.confirmation_due(case, today, urgent)
-    return _stored(
-        lambda: protection.request_by_reporter(
-            db(), case, person, category, urgent, note, today, due
-        ),
-        "protection",
-        text,
-    )
+    due = shown.confirmation_due(case, today, urgent)
+    facts = entry_facts.protection_request(person, category, urgent)
+
+    def store() -> object:
+        message = _write(opened, "protection-request", text, today, facts)
+        return protection.request_by_reporter(
+            db(), case, person, category, urgent, message, today, due
+        )
+
+    return _stored(store, "protection", text)
 
 
 @blueprint.post("/incidents/<int:incident_id>/notes")
@@ -675,12 +720,14 @@ def add_to_incident(incident_id: int) -> ResponseReturnValue:
     if errors:
         state = FormState(name=f"{INCIDENT_FORM}{incident.id}", values=values, errors=errors)
         return _case_page(opened, state=state), 400
-    note = _seal_note(opened, text)
-    return _stored(
-        lambda: protection.add_note(db(), incident, Party.REPORTER, note, unit_today()),
-        "incident",
-        text,
-    )
+    today = unit_today()
+    facts = entry_facts.retaliation_note(incident.id)
+
+    def store() -> object:
+        message = _write(opened, "retaliation-note", text, today, facts)
+        return protection.add_reporter_note(db(), incident, message, today)
+
+    return _stored(store, "incident", text)
 
 
 @blueprint.post("/protection/<int:record_id>/asks")
@@ -702,10 +749,14 @@ def ask_about_protection(record_id: int) -> ResponseReturnValue:
     if errors:
         state = FormState(name=f"{ASK_FORM}{record.id}", values=values, errors=errors)
         return _case_page(opened, state=state), 400
-    note = _seal_note(opened, text)
-    return _stored(
-        lambda: protection.reporter_asks(db(), record, ask, note, unit_today()), "asked", text
-    )
+    today = unit_today()
+    facts = entry_facts.protection_ask(record.id, ask)
+
+    def store() -> object:
+        message = _write(opened, "protection-ask", text, today, facts)
+        return protection.reporter_asks(db(), record, ask, message, today)
+
+    return _stored(store, "asked", text)
 
 
 def _reported_incident(case: Case, incident_id: int) -> RetaliationIncident | None:

@@ -168,7 +168,8 @@ def submit() -> str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     # starve the pool. Loaded objects stay usable (expire_on_commit is off).
     db().commit()
     keys = NewCaseKeys()
-    with FileSealer(FilesystemBlobStore(config.blob_path), keys.case_key, keys.case_id) as sealer:
+    store = FilesystemBlobStore(config.blob_path)
+    with FileSealer(store, keys.case_key, keys.case_id, keys.signer) as sealer:
         try:
             received = read_form(request.stream, boundary, spec, sealer, _check_csrf)
         except FileNotStored as failed:

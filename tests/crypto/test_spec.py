@@ -8,6 +8,7 @@ from pathlib import Path
 from crypto.envelope import Kind
 from crypto.files import CHUNK_SIZE, CIPHER_CHUNK_SIZE
 from crypto.keyring import RECOVERY_SIZE
+from crypto.places import PURPOSES
 from crypto.records import RECORD_LABELS
 from crypto.wrapping import WRAP_SIZE, Purpose
 
@@ -20,8 +21,16 @@ def test_every_kind_is_specified_with_its_byte() -> None:
 
 
 def test_every_record_label_is_specified() -> None:
-    rows = dict(re.findall(r"^\| (\w+) \| `([a-z-]+)` \|", SPEC, re.MULTILINE))
+    section_5 = SPEC[SPEC.index("## 5.") : SPEC.index("## 6.")]
+    rows = dict(re.findall(r"^\| (\w+) \| `([a-z-]+)` \|", section_5, re.MULTILINE))
     assert rows == {kind.name: text for kind, text in RECORD_LABELS.items()}
+
+
+def test_every_purpose_of_version_2_is_specified() -> None:
+    section_13 = SPEC[SPEC.index("### 13.3") : SPEC.index("### 13.4")]
+    rows = dict(re.findall(r"^\| (\w+) \| (`[a-z-]+`(?:, `[a-z-]+`)*) \|$", section_13, re.M))
+    table = {kind: set(re.findall(r"`([a-z-]+)`", text)) for kind, text in rows.items()}
+    assert table == {kind.name: set(purposes) for kind, purposes in PURPOSES.items()}
 
 
 def test_every_wrap_purpose_is_specified() -> None:

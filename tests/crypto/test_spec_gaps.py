@@ -693,7 +693,7 @@ def test_who_receives_the_case_key_and_the_identity_key(session: Session, world:
 def test_database_names_of_wrap_purposes_and_recipients() -> None:
     rows = dict(re.findall(r"^\| `([a-z-]+)` \| `([a-z_]+)` \|", section("## 12"), re.MULTILINE))
     assert rows == {crypto_purpose.value: db.value for db, crypto_purpose in CRYPTO_PURPOSE.items()}
-    assert {p.value for p in WrapPurpose} == {"case_key", "identity_key"}
+    assert {p.value for p in WrapPurpose} == {"case_key", "identity_key", "unit_key"}
     assert {k.value for k in RecipientKind} == {"inspector", "escrow", "reporter"}
     for kind in RecipientKind:
         assert f"`{kind.value}`" in section("## 12")
