@@ -25,6 +25,7 @@ RUNNERS = {
     "codes.json": "codeVectors",
     "padding.json": "paddingVectors",
     "keyring.json": "keyringPublicParts",
+    "bound.json": "boundVectors",
 }
 
 
@@ -33,6 +34,8 @@ def count(name: str) -> int:
     document: Any = json.loads((VECTORS / name).read_text(encoding="utf-8"))
     if name == "codes.json":
         return len(document["valid"]) + len(document["invalid"])
+    if name == "bound.json":  # every author's signing key, then every record
+        return len(document["signing_keys"]) + len(document["vectors"])
     if "vectors" in document:
         return len(document["vectors"])
     return 1

@@ -2,10 +2,16 @@
  * Refusals, mirroring tests/crypto/test_*.py: each tampering, mix-up or misuse must
  * throw the error class Python throws for it (checked by `name`).
  *
+ * The version 2 section at the end (bound records, places, the transcript) also holds the
+ * in-page halves of tests/browser/test_crypto_v2.py's checks against Python.
+ *
  * @module tests/negative
  */
 
 import * as api from "/static/js/crypto/index.js";
+import { PLACE_MAX } from "/static/js/crypto/places.js";
+import { keyAndNonce } from "/static/js/crypto/records.js";
+import { SIGNATURE_SIZE } from "/static/js/crypto/signing.js";
 import { aead, bytes, fileStream, json, kdf, padding, x25519 } from "/static/js/crypto/testing.js";
 import { collect, cut, Report } from "./harness.js";
 
@@ -732,4 +738,529 @@ export async function jsonRefusals() {
   );
   report.equal("null prototype", json.canonicalJson(Object.create(null)), "{}");
   return report.result();
+}
+
+// --- version 2: bound records, places, the transcript (docs/crypto.md §13) -----------------
+
+/**
+ * A bound record around any place bytes, with a valid AEAD and signature, as a buggy or
+ * hostile writer could make it: the reader must refuse the place itself.
+ *
+ * @param {number} kind
+ * @param {Uint8Array} placeBytes
+ * @param {CryptoKey} signer
+ * @param {{salt?: Uint8Array, sealed?: Uint8Array}} [parts] - a salt and ciphertext taken
+ *   from another record; by default "{}" sealed under KEY and CASE
+ * @returns {Promise<Uint8Array>}
+ */
+async function sealRawPlace(kind, placeBytes, signer, parts = {}) {
+  const prefix = concat(new Uint8Array([2, kind]), bytes.u16(placeBytes.length), placeBytes);
+  let { salt, sealed } = parts;
+  if (salt === undefined || sealed === undefined) {
+    salt = new Uint8Array(32).fill(0x33);
+    const { aesKey, nonce } = await keyAndNonce(KEY, kind, CASE, salt, api.VERSION_2);
+    sealed = await aead.aesGcmSeal(
+      aesKey,
+      nonce,
+      padding.padRecord(bytes.utf8Encode("{}")),
+      prefix,
+    );
+  }
+  const body = concat(prefix, salt, sealed);
+  return concat(body, await api.sign(signer, body));
+}
+
+/**
+ * @param {Uint8Array} envelope - a bound record
+ * @returns {{prefixEnd: number, salt: Uint8Array, sealed: Uint8Array}} its parts after the place
+ */
+function boundParts(envelope) {
+  const prefixEnd = 4 + envelope[2] * 256 + envelope[3];
+  return {
+    prefixEnd,
+    salt: envelope.subarray(prefixEnd, prefixEnd + 32),
+    sealed: envelope.subarray(prefixEnd + 32, envelope.length - SIGNATURE_SIZE),
+  };
+}
+
+/**
+ * @param {Report} report
+ * @param {string} name
+ * @param {() => Promise<unknown>} action
+ * @param {string[]} names - the error names accepted
+ */
+async function throwsOneOf(report, name, action, names) {
+  try {
+    await action();
+    report.check(name, false, `did not throw (want ${names.join(" or ")})`);
+  } catch (error) {
+    const got = /** @type {any} */ (error)?.name;
+    report.check(name, names.includes(got), `threw ${got}, want ${names.join(" or ")}`);
+  }
+}
+
+/** Tampering with a bound record: every byte, the place re-signed, another author's key. */
+export async function boundRecords() {
+  const report = new Report();
+  const reporter = await api.signingKey(api.randomKey());
+  const staff = await api.signingKey(api.randomKey());
+  const kind = api.Kind.MESSAGE;
+  const place = {
+    case: CASE,
+    purpose: "retaliation",
+    author: "reporter",
+    entry: 3,
+    prev: "ab".repeat(32),
+    files: ["cd".repeat(32)],
+    facts: { kind: "demotion", occurred_on: "2024-05-01" },
+  };
+  const document = { text: "Tôi bị điều chuyển công tác" };
+  const envelope = await api.sealBoundJson(KEY, kind, place, document, reporter.privateKey);
+  /**
+   * @param {Uint8Array} blob
+   * @param {Uint8Array} [verifyingKey]
+   * @param {Uint8Array} [key]
+   */
+  const open = (blob, verifyingKey = reporter.publicKey, key = KEY) =>
+    api.openBoundJson(key, kind, blob, verifyingKey);
+
+  const opened = await open(envelope);
+  report.equal("round trip", JSON.stringify(opened.document), JSON.stringify(document));
+  report.equal(
+    "round trip place",
+    json.canonicalJson(api.placeDocument(opened.place)),
+    json.canonicalJson(place),
+  );
+  report.check("the place is frozen", Object.isFrozen(opened.place));
+  const placeEnd = boundParts(envelope).prefixEnd;
+  report.equal("smallest bucket", envelope.length, placeEnd + 32 + 1024 + 16 + SIGNATURE_SIZE);
+  const again = await api.sealBoundJson(KEY, kind, place, document, reporter.privateKey);
+  report.check("fresh salt each time", bytes.toHex(again) !== bytes.toHex(envelope));
+
+  // Every byte flipped: the header and place are refused as they are read, anything
+  // after them by the signature, before any decryption.
+  for (let position = 0; position < envelope.length; position++) {
+    /** @type {string[]} */
+    let names = ["BadSignature"];
+    if (position === 0) {
+      names = ["UnsupportedVersion"];
+    } else if (position < 4) {
+      names = ["MalformedEnvelope"];
+    } else if (position < placeEnd) {
+      names = ["MalformedEnvelope", "BadSignature"]; // some flips leave a valid place
+    }
+    await throwsOneOf(
+      report,
+      `flipped byte ${position}`,
+      () => open(flip(envelope, position)),
+      names,
+    );
+  }
+  for (const mask of [0x80, 0xff]) {
+    await throwsOneOf(
+      report,
+      `signature flipped with ${mask}`,
+      () => api.verifyBound(kind, flip(envelope, envelope.length - 1, mask), reporter.publicKey),
+      ["BadSignature"],
+    );
+  }
+
+  await report.throws(
+    "another author's key",
+    () => open(envelope, staff.publicKey),
+    "BadSignature",
+  );
+  await report.throws(
+    "another author's key, no decryption key",
+    () => api.verifyBound(kind, envelope, staff.publicKey),
+    "BadSignature",
+  );
+  await report.throws(
+    "signed by another author",
+    async () => open(await api.sealBoundJson(KEY, kind, place, document, staff.privateKey)),
+    "BadSignature",
+  );
+  const other = await api.sealBoundJson(KEY, kind, place, { text: "khác" }, reporter.privateKey);
+  await report.throws(
+    "a signature moved from another record",
+    () => open(concat(envelope.subarray(0, -SIGNATURE_SIZE), other.subarray(-SIGNATURE_SIZE))),
+    "BadSignature",
+  );
+  await report.throws(
+    "the right signature, the wrong key",
+    () => open(envelope, undefined, new Uint8Array(32).fill(0x12)),
+    "DecryptionFailed",
+  );
+
+  // A key holder changes the place and signs again: the AEAD still refuses.
+  const { salt, sealed } = boundParts(envelope);
+  /**
+   * @param {object} change
+   * @param {{privateKey: CryptoKey}} signer
+   */
+  const resign = (change, signer) =>
+    sealRawPlace(kind, api.encodePlace(kind, { ...place, ...change }), signer.privateKey, {
+      salt,
+      sealed,
+    });
+  const resigned = await open(await resign({}, reporter));
+  report.equal("re-signed, unchanged", JSON.stringify(resigned.document), JSON.stringify(document));
+  /** @type {[string, object, {privateKey: CryptoKey, publicKey: Uint8Array}][]} */
+  const changes = [
+    ["purpose", { purpose: "withdrawal" }, reporter],
+    ["entry", { entry: 4 }, reporter],
+    ["prev", { prev: "ef".repeat(32) }, reporter],
+    ["facts", { facts: { kind: "dismissal" } }, reporter],
+    ["files", { files: ["01".repeat(32)] }, reporter],
+    ["case", { case: OTHER_CASE }, reporter],
+    ["author", { author: "staff/7" }, staff],
+  ];
+  for (const [name, change, signer] of changes) {
+    const forged = await resign(change, signer);
+    await report.throws(
+      `re-signed with another ${name}`,
+      () => open(forged, signer.publicKey),
+      "DecryptionFailed",
+    );
+  }
+
+  // Lengths, versions and kinds, in the reader's order (§13.4).
+  const v1 = await api.sealJson(KEY, kind, CASE, document);
+  await report.throws("version 1 read as version 2", () => open(v1), "UnsupportedVersion");
+  await report.throws(
+    "version 2 read as version 1",
+    () => api.openJson(KEY, kind, CASE, envelope),
+    "UnsupportedVersion",
+  );
+  await report.throws(
+    "another kind",
+    () => api.openBound(KEY, api.Kind.NOTE, envelope, reporter.publicKey),
+    "MalformedEnvelope",
+  );
+  await report.throws(
+    "a version 1 byte alone",
+    () => open(new Uint8Array([1])),
+    "UnsupportedVersion",
+  );
+  for (const length of [0, 1, 2, 3, 4, 117, placeEnd + 32 + 16 + 63]) {
+    await report.throws(
+      `truncated to ${length}`,
+      () => open(envelope.subarray(0, length)),
+      "MalformedEnvelope",
+    );
+  }
+  await report.throws("one byte short", () => open(envelope.subarray(0, -1)), "BadSignature");
+  await report.throws(
+    "one byte more",
+    () => open(concat(envelope, new Uint8Array(1))),
+    "BadSignature",
+  );
+  for (const length of [0, 1, PLACE_MAX + 1, 0xffff, envelope.length]) {
+    const relength = concat(envelope.subarray(0, 2), bytes.u16(length), envelope.subarray(4));
+    await report.throws(`place length ${length}`, () => open(relength), "MalformedEnvelope");
+  }
+  // Sixteen facts of 256 characters each: valid one by one, too long together.
+  const manyFacts = Object.fromEntries([..."abcdefghijklmnop"].map((n) => [n, "x".repeat(256)]));
+  await report.throws(
+    "a place too long to write",
+    () =>
+      api.sealBound(
+        KEY,
+        kind,
+        { ...place, facts: manyFacts },
+        new Uint8Array(0),
+        reporter.privateKey,
+      ),
+    "RangeError",
+  );
+
+  // Writers' mistakes are argument errors.
+  await report.throws(
+    "a place that breaks §13.3",
+    () =>
+      api.sealBound(
+        KEY,
+        kind,
+        { ...place, purpose: "report" },
+        new Uint8Array(0),
+        reporter.privateKey,
+      ),
+    "RangeError",
+  );
+  await report.throws(
+    "a misspelt member",
+    () => api.encodePlace(kind, /** @type {any} */ ({ ...place, fact: { kind: "demotion" } })),
+    "RangeError",
+  );
+  await report.throws(
+    "not a record kind",
+    () => api.sealBound(KEY, api.Kind.WRAP, place, new Uint8Array(0), reporter.privateKey),
+    "RangeError",
+  );
+  await report.throws(
+    "a short salt",
+    () =>
+      api.sealBound(KEY, kind, place, new Uint8Array(0), reporter.privateKey, {
+        salt: new Uint8Array(31),
+      }),
+    "RangeError",
+  );
+  await report.throws(
+    "a short key",
+    () => api.sealBound(KEY.subarray(1), kind, place, new Uint8Array(0), reporter.privateKey),
+    "RangeError",
+  );
+  const x25519Key = await x25519.importPrivateKey(api.randomKey());
+  await report.throws(
+    "an X25519 key as signer",
+    () => api.sealBound(KEY, kind, place, new Uint8Array(0), x25519Key),
+    "TypeError",
+  );
+  await report.throws(
+    "a verifying key of 31 bytes",
+    () => open(envelope, reporter.publicKey.subarray(1)),
+    "RangeError",
+  );
+  await report.throws(
+    "signing bytes, not a key",
+    () => api.sign(/** @type {any} */ (reporter.publicKey), new Uint8Array(0)),
+    "TypeError",
+  );
+  await report.throws(
+    "a signature of the wrong size",
+    () => api.verify(reporter.publicKey, new Uint8Array(0), new Uint8Array(63)),
+    "BadSignature",
+  );
+  report.equal("envelopeVersion", api.envelopeVersion(envelope), 2);
+  report.equal("envelopeVersion of version 1", api.envelopeVersion(v1), 1);
+  await report.throws(
+    "envelopeVersion of nothing",
+    () => api.envelopeVersion(new Uint8Array(0)),
+    "MalformedEnvelope",
+  );
+  return report.result();
+}
+
+/**
+ * A record sealed here, signed with the key derived from the author's X25519 key; for
+ * Python to open and to compare the verifying key with its own derivation.
+ *
+ * @param {string} keyHex
+ * @param {number} kind
+ * @param {object} place
+ * @param {unknown} document
+ * @param {string} x25519Hex - the author's X25519 private key
+ * @returns {Promise<{envelope: string, verifyingKey: string}>}
+ */
+export async function sealBound(keyHex, kind, place, document, x25519Hex) {
+  const signer = await api.signingKey(bytes.fromHex(x25519Hex));
+  const envelope = await api.sealBoundJson(
+    bytes.fromHex(keyHex),
+    kind,
+    /** @type {any} */ (place),
+    document,
+    signer.privateKey,
+  );
+  return { envelope: bytes.toHex(envelope), verifyingKey: bytes.toHex(signer.publicKey) };
+}
+
+/**
+ * Open a record Python sealed.
+ *
+ * @param {string} keyHex
+ * @param {number} kind
+ * @param {string} envelopeHex
+ * @param {string} verifyingKeyHex
+ * @returns {Promise<{place: object, document: unknown}>}
+ */
+export async function openBound(keyHex, kind, envelopeHex, verifyingKeyHex) {
+  const { place, document } = await api.openBoundJson(
+    bytes.fromHex(keyHex),
+    kind,
+    bytes.fromHex(envelopeHex),
+    bytes.fromHex(verifyingKeyHex),
+  );
+  return { place: api.placeDocument(place), document };
+}
+
+/**
+ * The reporter's verifying key, from the code as typed.
+ *
+ * @param {string} typed
+ * @returns {Promise<string>}
+ */
+export async function reporterVerifyingKey(typed) {
+  const code = await api.FollowUpCode.parse(typed);
+  return bytes.toHex((await code.reporterSigningKey()).publicKey);
+}
+
+/**
+ * What decodePlace makes of each place: "ok" and the canonical bytes written back, or the
+ * error's name; and the same through readPlace on a record that is otherwise valid.
+ *
+ * @param {[number, string][]} cases - kind and the place's bytes in hex
+ * @returns {Promise<{direct: string, record: string, written: string | null}[]>}
+ */
+export async function placeVerdicts(cases) {
+  const signer = await api.signingKey(api.randomKey());
+  const out = [];
+  for (const [kind, hex] of cases) {
+    const raw = bytes.fromHex(hex);
+    /** @type {{direct: string, record: string, written: string | null}} */
+    const verdict = { direct: "ok", record: "ok", written: null };
+    try {
+      verdict.written = bytes.toHex(api.encodePlace(kind, api.decodePlace(kind, raw)));
+    } catch (error) {
+      verdict.direct = /** @type {any} */ (error).name;
+    }
+    try {
+      if (raw.length <= 0xffff) {
+        api.readPlace(kind, await sealRawPlace(kind, raw, signer.privateKey));
+      } else {
+        verdict.record = "too long to frame";
+      }
+    } catch (error) {
+      verdict.record = /** @type {any} */ (error).name;
+    }
+    out.push(verdict);
+  }
+  return out;
+}
+
+/**
+ * The purposes each kind accepts, to compare with crypto.places.PURPOSES.
+ *
+ * @returns {Record<string, string[]>}
+ */
+export function purposes() {
+  return Object.fromEntries([...api.PURPOSES].map(([kind, set]) => [kind, [...set].sort()]));
+}
+
+/**
+ * checkOrder over the entries Python gives, in the order given: a version 2 entry's place
+ * is read from its record, a version 1 entry has none.
+ *
+ * @param {string} caseId
+ * @param {[number, string][]} entries - kind and envelope hex
+ * @returns {Promise<{positions: string[], genesis: string, links: string[]}>}
+ */
+export async function transcriptOrder(caseId, entries) {
+  const stored = entries.map(([kind, hex]) => {
+    const envelope = bytes.fromHex(hex);
+    return { envelope, place: envelope[0] === 2 ? api.readPlace(kind, envelope) : null };
+  });
+  const links = [];
+  let link = await api.genesis(caseId);
+  for (const { envelope } of stored) {
+    link = await api.nextLink(link, envelope);
+    links.push(bytes.toHex(link));
+  }
+  return {
+    positions: await api.checkOrder(caseId, stored),
+    genesis: bytes.toHex(await api.genesis(caseId)),
+    links,
+  };
+}
+
+/** A transcript sealed here, then an entry deleted, two swapped, one moved, the end cut. */
+export async function transcriptTampering() {
+  const report = new Report();
+  const reporter = await api.signingKey(api.randomKey());
+  const caseKey = api.randomKey();
+  /** @type {{envelope: Uint8Array, place: any}[]} */
+  const entries = [];
+  let link = await api.genesis(CASE);
+  for (let entry = 0; entry < 5; entry++) {
+    const kind = entry === 0 ? api.Kind.REPORT : api.Kind.MESSAGE;
+    const purpose = entry === 0 ? "report" : "message";
+    const place = { case: CASE, purpose, author: "reporter", entry, prev: bytes.toHex(link) };
+    const envelope = await api.sealBoundJson(
+      caseKey,
+      kind,
+      place,
+      { text: `${entry}` },
+      reporter.privateKey,
+    );
+    entries.push({ envelope, place: await api.verifyBound(kind, envelope, reporter.publicKey) });
+    link = await api.nextLink(link, envelope);
+  }
+  const [a, b, c, d, e] = entries;
+  /** @type {[string, typeof entries, string][]} */
+  const cases = [
+    ["all in order", entries, "in_order in_order in_order in_order in_order"],
+    ["entry 2 deleted", [a, b, d, e], "in_order in_order out_of_order in_order"],
+    ["the report deleted", [b, c, d, e], "out_of_order in_order in_order in_order"],
+    [
+      "2 and 3 swapped",
+      [a, b, d, c, e],
+      "in_order in_order out_of_order out_of_order out_of_order",
+    ],
+    [
+      "4 moved to the front",
+      [e, a, b, c, d],
+      "out_of_order out_of_order in_order in_order in_order",
+    ],
+    [
+      "entry 3 twice",
+      [a, b, c, d, d, e],
+      "in_order in_order in_order in_order out_of_order in_order",
+    ],
+    ["the end cut (not visible)", [a, b, c], "in_order in_order in_order"],
+    [
+      "a version 1 entry carried",
+      [a, { envelope: b.envelope, place: null }, c],
+      "in_order carried in_order",
+    ],
+    [
+      "a carried entry inserted",
+      [a, b, { envelope: e.envelope, place: null }, c],
+      "in_order in_order carried out_of_order",
+    ],
+  ];
+  for (const [name, list, expected] of cases) {
+    report.equal(name, (await api.checkOrder(CASE, list)).join(" "), expected);
+  }
+  report.equal(
+    "another case's genesis",
+    (await api.checkOrder(OTHER_CASE, entries)).join(" "),
+    "out_of_order in_order in_order in_order in_order",
+  );
+  report.equal(
+    "file digest",
+    await api.fileDigest(new Uint8Array(0)),
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+  );
+  await report.throws("genesis of a bad case id", () => api.genesis("a/b"), "RangeError");
+  return report.result();
+}
+
+/**
+ * supportsEncryption() in a browser whose WebCrypto lacks Ed25519 (X25519 present),
+ * simulated by refusing every Ed25519 operation as an unknown algorithm is refused.
+ *
+ * @returns {Promise<boolean>}
+ */
+export async function supportedWithoutEd25519() {
+  const subtle = /** @type {any} */ (SubtleCrypto.prototype);
+  const names = ["importKey", "generateKey", "sign", "verify"];
+  const originals = Object.fromEntries(names.map((name) => [name, subtle[name]]));
+  /**
+   * @param {any} algorithm
+   * @returns {boolean}
+   */
+  const isEd25519 = (algorithm) => (algorithm?.name ?? algorithm) === "Ed25519";
+  for (const name of names) {
+    // The algorithm is argument 2 of importKey, argument 0 of the others.
+    const at = name === "importKey" ? 2 : 0;
+    subtle[name] = function (/** @type {any[]} */ ...args) {
+      return isEd25519(args[at])
+        ? Promise.reject(new DOMException("Algorithm: Unrecognized name", "NotSupportedError"))
+        : originals[name].apply(this, args);
+    };
+  }
+  try {
+    return await api.supportsEncryption();
+  } finally {
+    Object.assign(subtle, originals);
+  }
 }

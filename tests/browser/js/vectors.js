@@ -14,11 +14,16 @@ import {
   fileMeta,
   fileStream,
   hpke,
+  json,
   padding,
   records,
   wrapping,
   x25519,
 } from "/static/js/crypto/testing.js";
+import * as bound from "/static/js/crypto/bound.js";
+import * as places from "/static/js/crypto/places.js";
+import * as signing from "/static/js/crypto/signing.js";
+import * as transcript from "/static/js/crypto/transcript.js";
 import { collect, cut, fetchJson, pattern, Report } from "./harness.js";
 
 const { fromHex, toHex, concat } = bytes;
@@ -289,4 +294,115 @@ export async function keyringPublicParts() {
     report.equal("fingerprint", await api.fingerprint(fromHex(v.public_key)), v.fingerprint);
   });
   return finish(report, 1);
+}
+
+/**
+ * bound.json: each author's signing key from their X25519 key, then each record sealed
+ * again byte for byte (Ed25519 is deterministic, so the signature too), opened, and
+ * chained into the transcript from the genesis link.
+ */
+export async function boundVectors() {
+  const report = new Report();
+  const doc = await fetchJson("/vectors/bound.json");
+  report.bytes("genesis", await api.genesis(doc.case_id), doc.genesis);
+
+  /** @type {Map<string, signing.SigningKey>} */
+  const signers = new Map();
+  for (const k of doc.signing_keys) {
+    const id = `signing key ${k.author}`;
+    await report.step(id, async () => {
+      const x25519Key = fromHex(k.x25519_private_key);
+      report.bytes(`${id} seed`, await signing.signingSeed(x25519Key), k.ed25519_seed);
+      const signer = await api.signingKey(x25519Key);
+      report.bytes(`${id} public key`, signer.publicKey, k.ed25519_public_key);
+      report.bytes(
+        `${id} from the seed`,
+        (await signing.importSigningSeed(fromHex(k.ed25519_seed))).publicKey,
+        k.ed25519_public_key,
+      );
+      signers.set(k.author, signer);
+    });
+  }
+  await report.step("reporter key from the follow-up code", async () => {
+    // The reporter's X25519 key is a follow-up code's (codes.json): derive it from the code.
+    const reporter = doc.signing_keys.find((/** @type {any} */ k) => k.author === "reporter");
+    const { valid } = await fetchJson("/vectors/codes.json");
+    const v = valid.find(
+      (/** @type {any} */ c) => c.reporter_private_key === reporter.x25519_private_key,
+    );
+    const fromCode = await (await api.FollowUpCode.parse(v.canonical)).reporterSigningKey();
+    report.bytes("reporterSigningKey", fromCode.publicKey, reporter.ed25519_public_key);
+  });
+
+  let link = await api.genesis(doc.case_id);
+  /** @type {{envelope: Uint8Array, place: any}[]} */
+  const entries = [];
+  /** @type {Map<string, string>} */
+  const digests = new Map(); // FILE_META envelope digests, for the places that list them
+  for (const [index, v] of doc.vectors.entries()) {
+    const id = `bound ${index} (${v.kind}, ${v.place.purpose})`;
+    await report.step(id, async () => {
+      const signer = /** @type {signing.SigningKey} */ (signers.get(v.signer));
+      const key = fromHex(v.key);
+      const options = { salt: fromHex(v.salt) };
+      report.equal(`${id} kind byte`, records.RECORD_LABELS.get(v.kind_byte), v.kind);
+      report.bytes(`${id} place bytes`, places.encodePlace(v.kind_byte, v.place), v.place_bytes);
+      const plaintext = fromHex(v.plaintext);
+      const envelope = await api.sealBound(
+        key,
+        v.kind_byte,
+        v.place,
+        plaintext,
+        signer.privateKey,
+        options,
+      );
+      report.bytes(`${id} envelope`, envelope, v.envelope);
+      const document = JSON.parse(bytes.utf8Decode(plaintext));
+      report.bytes(
+        `${id} sealBoundJson`,
+        await api.sealBoundJson(key, v.kind_byte, v.place, document, signer.privateKey, options),
+        v.envelope,
+      );
+
+      const stored = fromHex(v.envelope);
+      const claimed = api.readPlace(v.kind_byte, stored);
+      report.equal(`${id} readPlace`, placeJson(claimed), json.canonicalJson(v.place));
+      const verified = await api.verifyBound(v.kind_byte, stored, signer.publicKey);
+      report.equal(`${id} verifyBound`, placeJson(verified), json.canonicalJson(v.place));
+      const opened = await api.openBound(key, v.kind_byte, stored, signer.publicKey);
+      report.equal(`${id} open place`, placeJson(opened.place), json.canonicalJson(v.place));
+      report.bytes(`${id} open plaintext`, opened.plaintext, v.plaintext);
+      const openedJson = await api.openBoundJson(key, v.kind_byte, stored, signer.publicKey);
+      report.equal(
+        `${id} openBoundJson`,
+        json.canonicalJson(openedJson.document),
+        json.canonicalJson(document),
+      );
+
+      if (v.kind === "file-meta") {
+        digests.set(await api.fileDigest(stored), id);
+      }
+      for (const digest of opened.place.files) {
+        report.check(`${id} carries ${digest}`, digests.has(digest));
+      }
+      if (v.link_before !== undefined) {
+        report.bytes(`${id} link before`, link, v.link_before);
+        report.equal(`${id} prev`, opened.place.prev, v.link_before);
+        link = await api.nextLink(fromHex(v.link_before), stored);
+        report.bytes(`${id} link after`, link, v.link_after);
+        entries.push({ envelope: stored, place: opened.place });
+      }
+    });
+  }
+  const positions = await api.checkOrder(doc.case_id, entries);
+  report.equal("transcript in order", positions.join(), entries.map(() => "in_order").join());
+  return finish(report, doc.signing_keys.length + doc.vectors.length);
+}
+
+/**
+ * @param {places.Place} place
+ * @returns {string} its canonical JSON, to compare with a vector's document
+ */
+function placeJson(place) {
+  return json.canonicalJson(places.placeDocument(place));
 }

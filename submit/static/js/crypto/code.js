@@ -3,8 +3,9 @@
  *
  * 18 random Crockford characters (90 bits) and 2 check characters (10 bits), shown as
  * five groups of four. From the canonical code HKDF derives the lookup token (all the
- * server receives) and the reporter's X25519 key pair. A code object never prints its
- * value: the page must call display() on purpose.
+ * server receives), the reporter's X25519 key pair and from that their Ed25519 signing
+ * key (§13.2). A code object never prints its value: the page must call display() on
+ * purpose.
  *
  * @module crypto/code
  */
@@ -13,6 +14,7 @@ import { CROCKFORD, group, normalizeCrockford } from "./base32.js";
 import { ascii, concat, equal, requireBytes } from "./bytes.js";
 import { CodeFormatError } from "./errors.js";
 import { hkdf, label, sha256 } from "./kdf.js";
+import { signingKey } from "./signing.js";
 import { importPrivateKey, publicKeyOf } from "./x25519.js";
 
 export const RANDOM_CHARS = 18;
@@ -129,6 +131,21 @@ export class FollowUpCode {
     try {
       const privateKey = await importPrivateKey(raw);
       return { privateKey, publicKey: await publicKeyOf(privateKey) };
+    } finally {
+      raw.fill(0);
+    }
+  }
+
+  /**
+   * The reporter's Ed25519 signing key (§13.2), derived from the raw HKDF bytes of the
+   * X25519 key before clamping, the bytes every implementation derives it from.
+   *
+   * @returns {Promise<import("./signing.js").SigningKey>}
+   */
+  async reporterSigningKey() {
+    const raw = await this.reporterPrivateKey();
+    try {
+      return await signingKey(raw);
     } finally {
       raw.fill(0);
     }

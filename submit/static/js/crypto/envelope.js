@@ -2,7 +2,8 @@
  * The two-byte header that starts every envelope (docs/crypto.md §2): version, then kind.
  *
  * Readers check the version first, so a future format fails with UnsupportedVersion
- * rather than as a confusing authentication error.
+ * rather than as a confusing authentication error. Only sealed records have a version 2
+ * (§13.4); every other envelope is version 1.
  *
  * @module crypto/envelope
  */
@@ -10,6 +11,7 @@
 import { MalformedEnvelope, UnsupportedVersion } from "./errors.js";
 
 export const VERSION = 1;
+export const VERSION_2 = 2;
 export const HEADER_SIZE = 2;
 
 /**
@@ -47,11 +49,12 @@ export function kindName(kind) {
 
 /**
  * @param {number} kind
+ * @param {number} [version] - VERSION_2 for a bound record
  * @returns {Uint8Array} version || kind
  */
-export function header(kind) {
+export function header(kind, version = VERSION) {
   kindName(kind);
-  return new Uint8Array([VERSION, kind]);
+  return new Uint8Array([version, kind]);
 }
 
 /**
@@ -60,15 +63,16 @@ export function header(kind) {
  * @param {Uint8Array} blob
  * @param {number} kind
  * @param {number} [minSize]
- * @throws {UnsupportedVersion} first byte is not VERSION
+ * @param {number} [version] - the one version the caller reads: VERSION_2 for a bound record
+ * @throws {UnsupportedVersion} first byte is not `version`
  * @throws {MalformedEnvelope} empty, another kind, or too short
  */
-export function checkHeader(blob, kind, minSize = HEADER_SIZE) {
+export function checkHeader(blob, kind, minSize = HEADER_SIZE, version = VERSION) {
   const name = kindName(kind);
   if (blob.length < 1) {
     throw new MalformedEnvelope("empty envelope");
   }
-  if (blob[0] !== VERSION) {
+  if (blob[0] !== version) {
     throw new UnsupportedVersion(`envelope format version ${blob[0]} is not supported`);
   }
   if (blob.length < HEADER_SIZE || blob[1] !== kind) {

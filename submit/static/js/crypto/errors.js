@@ -30,6 +30,14 @@ export class TruncatedStream extends DecryptionFailed {}
 TruncatedStream.prototype.name = "TruncatedStream";
 
 /**
+ * A version 2 record's signature is not that of its place's author (§13.4): forged,
+ * altered, or checked against another author's key. Not a DecryptionFailed: checking
+ * needs no decryption key, and the server refuses such a record before storing it.
+ */
+export class BadSignature extends CryptoError {}
+BadSignature.prototype.name = "BadSignature";
+
+/**
  * A follow-up code was typed wrongly. `reason` tells the page what to ask the person to
  * check, without the page (or a log) ever echoing the code.
  */

@@ -1,6 +1,6 @@
 /**
  * Hashing and key derivation on WebCrypto: SHA-256, HMAC-SHA256, HKDF-SHA256 (RFC 5869)
- * and the protocol's labels (docs/crypto.md §3).
+ * and the protocol's labels (docs/crypto.md §3; version 2's in §13).
  *
  * @module crypto/kdf
  */
@@ -8,6 +8,7 @@
 import { ascii, concat, requireBytes } from "./bytes.js";
 
 export const PROTOCOL = "minhbach/1/";
+export const PROTOCOL_2 = "minhbach/2/";
 export const HASH_SIZE = 32;
 
 // RFC 5869: an absent salt is HashLen zero bytes. WebCrypto needs the bytes spelled out,
@@ -23,6 +24,18 @@ const CONTEXT = /^[A-Za-z0-9-]{1,64}$/;
  */
 export function label(...parts) {
   return ascii(PROTOCOL + parts.join("/"));
+}
+
+/**
+ * "minhbach/2/" followed by the parts joined with "/": the labels version 2 added
+ * (signing keys, signatures, bound records, the transcript), so that nothing derived or
+ * signed under version 2 can be mistaken for a version 1 value.
+ *
+ * @param {...string} parts
+ * @returns {Uint8Array}
+ */
+export function label2(...parts) {
+  return ascii(PROTOCOL_2 + parts.join("/"));
 }
 
 /**

@@ -12,10 +12,10 @@
 
 import { aesGcmOpen, aesGcmSeal, importAesKey, KEY_SIZE, NONCE_SIZE, TAG_SIZE } from "./aead.js";
 import { concat, randomBytes, requireBytes } from "./bytes.js";
-import { checkHeader, header, HEADER_SIZE, Kind } from "./envelope.js";
+import { checkHeader, header, HEADER_SIZE, Kind, VERSION, VERSION_2 } from "./envelope.js";
 import { DecryptionFailed, MalformedEnvelope } from "./errors.js";
 import { decodeJson, encodeJson } from "./json.js";
-import { checkContext, hkdf, label } from "./kdf.js";
+import { checkContext, hkdf, label, label2 } from "./kdf.js";
 import { padRecord, unpadRecord } from "./padding.js";
 
 export const SALT_SIZE = 32;
@@ -35,9 +35,10 @@ export const RECORD_LABELS = new Map([
 
 /**
  * @param {number} kind
- * @returns {string}
+ * @returns {string} the kind's HKDF label, also used to name it in messages
+ * @throws {RangeError} for a kind that is not a sealed record
  */
-function recordLabel(kind) {
+export function recordLabel(kind) {
   const name = RECORD_LABELS.get(kind);
   if (name === undefined) {
     throw new RangeError("not a record kind");
@@ -46,18 +47,25 @@ function recordLabel(kind) {
 }
 
 /**
+ * A record's AES key and nonce. Version 2 (§13.4) derives them exactly as version 1 does,
+ * under its own label, so a record cannot be opened as the other version.
+ *
  * @param {Uint8Array} key
  * @param {number} kind
  * @param {string} caseId
  * @param {Uint8Array} salt
+ * @param {number} [version] - VERSION or VERSION_2
  * @returns {Promise<{aesKey: CryptoKey, nonce: Uint8Array}>}
  */
-async function keyAndNonce(key, kind, caseId, salt) {
+export async function keyAndNonce(key, kind, caseId, salt, version = VERSION) {
   requireBytes(key, "a record key", KEY_SIZE);
   checkContext(caseId);
+  if (version !== VERSION && version !== VERSION_2) {
+    throw new RangeError("records have versions 1 and 2");
+  }
   const okm = await hkdf(key, {
     salt,
-    info: label(recordLabel(kind), caseId),
+    info: (version === VERSION ? label : label2)(recordLabel(kind), caseId),
     length: KEY_SIZE + NONCE_SIZE,
   });
   const aesKey = await importAesKey(okm.subarray(0, KEY_SIZE));
@@ -133,7 +141,18 @@ export async function sealJson(key, kind, caseId, document, options = {}) {
  * @throws {UnsupportedVersion | MalformedEnvelope | DecryptionFailed}
  */
 export async function openJson(key, kind, caseId, blob) {
-  const plaintext = await open(key, kind, caseId, blob);
+  return parseRecordJson(kind, await open(key, kind, caseId, blob));
+}
+
+/**
+ * A record's JSON document; both versions read it the same way (§5).
+ *
+ * @param {number} kind
+ * @param {Uint8Array} plaintext
+ * @returns {unknown}
+ * @throws {MalformedEnvelope} not UTF-8 JSON
+ */
+export function parseRecordJson(kind, plaintext) {
   try {
     return decodeJson(plaintext);
   } catch {
