@@ -73,6 +73,7 @@ class MessageView:
     author: Party
     created_on: date
     envelope: bytes  # MESSAGE envelope
+    inspector_id: int | None  # the staff author, whose key signed it
     seq: int | None  # its number in the transcript (docs/crypto.md §13.5); None: protocol 1
     purpose: str
     attachments: tuple[AttachmentView, ...]
@@ -207,6 +208,7 @@ def case_view(case: Case, today: date, unit: Unit | None = None) -> CaseView:
                 author=message.author,
                 created_on=message.created_on,
                 envelope=message.body,
+                inspector_id=message.inspector_id,
                 seq=message.seq,
                 purpose=message.purpose,
                 attachments=tuple(files.get(message.id, ())),

@@ -19,8 +19,8 @@ from crypto.records import canonical_json
 from crypto.wrapping import check_context
 
 PLACE_MIN = 2
-PLACE_MAX = 4096
-MAX_FILES = 1000
+PLACE_MAX = 8192  # room for MAX_FILES digests (67 bytes each) and the rest
+MAX_FILES = 100  # a report or a message carries at most 100 files
 MAX_FACT_LENGTH = 256
 
 # Which purposes each kind may carry; a transcript purpose has an entry number and a link.
@@ -103,7 +103,11 @@ def decode_place(kind: Kind, raw: bytes) -> Place:
         raise MalformedEnvelope("the record's place is not JSON") from None
     place = _place_from(document)
     check_place(kind, place)
-    if canonical_json(place.document()) != raw:
+    try:
+        canonical = canonical_json(place.document())
+    except (ValueError, UnicodeEncodeError):  # a lone surrogate, say
+        raise MalformedEnvelope("the record's place is not in canonical form") from None
+    if canonical != raw:
         raise MalformedEnvelope("the record's place is not in canonical form")
     return place
 
@@ -133,7 +137,10 @@ def _place_from(document: Any) -> Place:
 def check_place(kind: Kind, place: Place) -> None:
     """Every rule of §13.3; raises MalformedEnvelope naming the first one broken."""
     _require(isinstance(place.case, str) and _is_context(place.case), "case id")
-    _require(place.purpose in PURPOSES.get(kind, ()), "purpose for this kind")
+    _require(
+        isinstance(place.purpose, str) and place.purpose in PURPOSES.get(kind, ()),
+        "purpose for this kind",
+    )
     _require(isinstance(place.author, str) and bool(_AUTHOR.fullmatch(place.author)), "author")
     _check_position(kind, place)
     _require(kind in LINKED_KINDS or not place.files, "files only on reports and messages")

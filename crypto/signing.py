@@ -12,7 +12,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from crypto.errors import BadSignature, MalformedEnvelope
+from crypto.errors import BadSignature
 from crypto.kdf import hkdf
 
 SIGNATURE_SIZE = 64
@@ -38,7 +38,7 @@ def sign(key: Ed25519PrivateKey, signed_bytes: bytes) -> bytes:
 def verify(public_key: bytes, signed_bytes: bytes, signature: bytes) -> None:
     """Raise BadSignature unless ``signature`` is the key's signature over ``signed_bytes``."""
     if len(public_key) != 32:
-        raise MalformedEnvelope("an Ed25519 public key is 32 bytes")
+        raise ValueError("an Ed25519 public key is 32 bytes")
     try:
         Ed25519PublicKey.from_public_bytes(public_key).verify(
             signature, SIGNATURE_LABEL + signed_bytes

@@ -55,7 +55,7 @@ def check_order(case_id: str, entries: Sequence[Stored]) -> list[Position]:
 
     Each entry is judged only against the one listed before it: it is in order when its
     signed link is that entry's link. So one entry deleted marks the one after it, not every
-    entry to the end; an entry moved marks where it left and where it arrived.
+    entry to the end; two entries swapped mark the pair and the entry after them.
     """
     positions = []
     link = genesis(case_id)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy.orm import Session
 
 import crypto
-from store.models import Inspector, InspectorRole, Unit
+from casework import access, followup
+from casework.records import CaseKeys
+from casework.sealing import NewCaseKeys
+from casework.transcript import NewEntry
+from crypto.places import FactValue
+from store.models import Case, Inspector, InspectorRole, Message, Party, Unit
 from tests.store.factories import add_inspector, add_unit
 
 PEOPLE = [
@@ -29,6 +36,27 @@ class World:
 
     def key_of(self, name: str) -> X25519PrivateKey:
         return self.keys[self.people[name].id]
+
+    def staff_keys(self, session: Session, case: Case, name: str, today: date) -> CaseKeys:
+        """What the review app holds when ``name`` writes on ``case``: case key, unit key
+        (made if the case has none yet) and their signer (docs/crypto.md §13)."""
+        return access.writer_keys(session, case, self.people[name], self.key_of(name), today)
+
+
+def reporter_entry(
+    session: Session,
+    case: Case,
+    keys: NewCaseKeys,
+    purpose: str,
+    today: date,
+    text: str = "",
+    facts: Mapping[str, FactValue] | None = None,
+) -> Message:
+    """A reporter's transcript entry, sealed and signed as the follow-up page does it."""
+    reporter = CaseKeys(case=keys.case_key, signer=keys.signer)
+    entry = NewEntry(purpose, Party.REPORTER, facts=dict(facts or {}))
+    document = {"schema": 1, "text": text}
+    return followup.write_entry(session, case, reporter, entry, document, today)
 
 
 def build_world(session: Session, slug: str = "thanh-tra-tinh") -> World:

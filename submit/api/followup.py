@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from casework import entry_facts, followup, protection, transcript, uploads
+from casework import entry_facts, followup, protection, records, transcript, uploads
 from casework.dates import unit_today
 from casework.intake import AttachmentIn
 from casework.transcript import EntryRefused, NewEntry
@@ -303,10 +303,18 @@ def case_document(case: Case) -> dict[str, Any]:
             "case_key": b64u_encode(view.case_key_wrap),
             "identity_key": None if identity is None else b64u_encode(identity),
         },
+        # docs/crypto.md §13.5: entry 0, so that the page can check every link itself.
+        "protocol": case.protocol,
+        "report": None if case.body is None else b64u_encode(case.body),
+        "report_files": [b64u_encode(item.meta) for item in records.message_files(case, None)],
+        "signing_keys": _signing_keys(case),
         "messages": [
             {
                 "id": message.id,
                 "author": message.author.value,
+                "inspector": message.inspector_id,
+                "seq": message.seq,
+                "purpose": message.purpose,
                 "created_on": message.created_on.isoformat(),
                 "envelope": b64u_encode(message.envelope),
                 "attachments": [
@@ -333,6 +341,18 @@ def case_document(case: Case) -> dict[str, Any]:
         "protections": [_protection_document(record) for record in shown.protections(case)],
         "incidents": [_incident_document(item) for item in shown.reporter_incidents(case)],
     }
+
+
+def _signing_keys(case: Case) -> dict[str, str]:
+    """The verifying key of every staff author of the thread, by place ``author``. The
+    page derives the reporter's own key from the code and trusts no copy of it."""
+    authors = {
+        records.author_of(message.author, message.inspector_id)
+        for message in case.messages
+        if message.author is Party.INSPECTOR
+    }
+    keys = {author: records.verifying_key(case, author) for author in sorted(authors)}
+    return {author: b64u_encode(key) for author, key in keys.items() if key is not None}
 
 
 def _deadline_document(deadline: shown.ShownDeadline) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import access, intake
+from casework import access, intake, records
 from casework.recipients import unit_recipients
 from casework.sealing import NewCaseKeys, seal_submission
 from store.blobs import FilesystemBlobStore
@@ -61,7 +61,8 @@ def encrypt_file(
     with store.open_writer(blob_id) as writer:
         for piece in crypto.encrypt_stream(encryptor, [data]):
             writer.write(piece)
-    meta = crypto.seal_file_meta(keys.case_key, keys.case_id, encryptor.metadata(name, type_))
+    described = encryptor.metadata(name, type_)
+    meta = records.seal_file_meta(keys.case_key, keys.case_id, described, keys.signer)
     return intake.AttachmentIn(blob_id, meta, store.size(blob_id))
 
 

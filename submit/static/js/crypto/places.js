@@ -17,8 +17,8 @@ import { decodeJson, encodeJson } from "./json.js";
 import { checkContext } from "./kdf.js";
 
 export const PLACE_MIN = 2;
-export const PLACE_MAX = 4096;
-export const MAX_FILES = 1000;
+export const PLACE_MAX = 8192;
+export const MAX_FILES = 100;
 export const MAX_FACT_LENGTH = 256;
 
 /**

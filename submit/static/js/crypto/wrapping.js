@@ -26,6 +26,7 @@ import { checkContext, label } from "./kdf.js";
 export const Purpose = Object.freeze({
   CASE_KEY: "case-key",
   IDENTITY_KEY: "identity-key",
+  UNIT_KEY: "unit-key",
   INSPECTOR_KEY: "inspector-key",
 });
 
