@@ -1,4 +1,6 @@
-"""The minhbach protocol, version 1 (spec: docs/crypto.md).
+"""The minhbach protocol, versions 1 and 2 (spec: docs/crypto.md; version 2's records,
+places, signatures and transcript are in ``crypto.bound``, ``places``, ``signing`` and
+``transcript``).
 
 A small safe API over `cryptography` and PyNaCl: callers never choose a nonce, a label or
 an HPKE mode. Pure code: no Flask, no database, nothing else of the project.
@@ -12,6 +14,7 @@ from crypto.code import (
 )
 from crypto.envelope import VERSION, Kind
 from crypto.errors import (
+    BadSignature,
     CodeFormatError,
     CryptoError,
     DecryptionFailed,
@@ -50,6 +53,7 @@ __all__ = [
     "CHUNK_SIZE",
     "VERSION",
     "Argon2Params",
+    "BadSignature",
     "CodeFormatError",
     "CryptoError",
     "DecryptionFailed",

@@ -35,6 +35,7 @@ from casework.sealing import CRYPTO_PURPOSE
 from cli.demo_cases import REPORTS, _Plan, _submit
 from cli.escrow import MAX_FILE_SIZE, EscrowFileError, EscrowKey, new_escrow_key, read_escrow_file
 from cli.output import json_bytes
+from crypto import bound, signing
 from crypto.code import _DUMMY_TOKEN
 from crypto.encoding import CROCKFORD
 from crypto.envelope import Kind, header
@@ -751,11 +752,12 @@ def test_demo_documents_have_the_real_paths_keys(session: Session, world: World)
         case, keys = _submit(session, world.unit, plan, REPORTS[index % len(REPORTS)], rng, FAST)
         assert case.identity is not None
         assert case.body is not None
-        identity = crypto.open_json(keys.identity_key, Kind.IDENTITY, case.public_id, case.identity)
+        signer = signing.verifying_bytes(signing.signing_key(keys.code.reporter_private_key()))
+        _, identity = bound.open_bound_json(keys.identity_key, Kind.IDENTITY, case.identity, signer)
         assert identity["schema"] == 1
         assert set(identity) == {"schema", *IDENTITY_FIELDS.values()}
         assert all(isinstance(identity[key], str) for key in IDENTITY_FIELDS.values())
-        report = crypto.open_json(keys.case_key, Kind.REPORT, case.public_id, case.body)
+        _, report = bound.open_bound_json(keys.case_key, Kind.REPORT, case.body, signer)
         expected = {"schema", "language", "category", *REPORT_FIELDS}
         if case.protections:
             seen_protection = True
