@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.audit import audit
+from cli.cases import cases
 from cli.database import init
 from cli.deadlines import deadlines
 from cli.demo import demo
@@ -32,7 +33,7 @@ def cli(ctx: click.Context) -> None:
 
 
 for command in (
-    init, unit, escrow, inspector, demo, audit, uploads, fsck, retention, deadlines
+    init, unit, escrow, inspector, cases, demo, audit, uploads, fsck, retention, deadlines
 ):  # fmt: skip
     cli.add_command(command)
 

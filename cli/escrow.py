@@ -33,6 +33,7 @@ from crypto import (
     Argon2Params,
     CryptoError,
     KeyMismatch,
+    WrongPassphrase,
     fingerprint,
     generate_private_key,
     load_public_key,
@@ -253,3 +254,22 @@ def check(runtime: Runtime, unit_slug: str, path: Path, passphrase_file: Path | 
     key.open(existing_passphrase(passphrase_file, "Passphrase of the escrow file"))
     click.echo(f"OK: {path} opens with this passphrase and is unit {unit.slug}'s escrow key.")
     click.echo(f"Fingerprint: {key.fingerprint}")
+
+
+def open_unit_escrow(unit: Unit, path: Path, passphrase_file: Path | None) -> X25519PrivateKey:
+    """The unit's escrow private key from its file, refusing a file of another unit before
+    asking for its passphrase."""
+    if unit.escrow_public_key is None:
+        raise click.ClickException(f"unit {unit.slug!r} has no escrow key")
+    try:
+        key = read_escrow_file(path)
+    except EscrowFileError as exc:
+        raise FileProblem(str(exc)) from None
+    if not constant_time_equal(key.public_key, unit.escrow_public_key):
+        raise click.ClickException(
+            f"{path} holds escrow key {key.fingerprint}, not the one of unit {unit.slug!r}"
+        )
+    try:
+        return key.open(existing_passphrase(passphrase_file, "Passphrase of the escrow file"))
+    except WrongPassphrase:
+        raise click.ClickException("this passphrase does not open the escrow file") from None

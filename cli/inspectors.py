@@ -21,13 +21,11 @@ from casework.keyrings import Enrolment, KeyringAction, end_sessions, reseal_rec
 from casework.keyrings import enrol_inspector as enrol_inspector
 from casework.keyrings import keyring_of as keyring_of
 from cli import params
-from cli.errors import FileProblem
-from cli.escrow import EscrowFileError, read_escrow_file
+from cli.escrow import open_unit_escrow
 from cli.output import print_table
-from cli.passphrases import existing_passphrase, new_passphrase, passphrase_file_option
+from cli.passphrases import new_passphrase, passphrase_file_option
 from cli.runtime import Runtime, find_unit, pass_runtime
-from crypto import CryptoError, WrongPassphrase, fingerprint, public_bytes
-from crypto.kdf import constant_time_equal
+from crypto import CryptoError, fingerprint, public_bytes
 from store.models import Inspector, InspectorRole
 from store.types import utc_now
 
@@ -168,25 +166,12 @@ def open_escrow_for(
 ) -> X25519PrivateKey:
     """The unit's escrow private key from its file, refusing a file of another unit
     before asking for its passphrase."""
-    escrow_key = inspector.unit.escrow_public_key
-    if inspector.sealed_key_escrow is None or escrow_key is None:
+    if inspector.sealed_key_escrow is None or inspector.unit.escrow_public_key is None:
         raise click.ClickException(
             f"the account {inspector.username!r} has no escrow copy of its key: only its "
             "recovery code can restore it"
         )
-    try:
-        key = read_escrow_file(path)
-    except EscrowFileError as exc:
-        raise FileProblem(str(exc)) from None
-    if not constant_time_equal(key.public_key, escrow_key):
-        raise click.ClickException(
-            f"{path} holds escrow key {key.fingerprint}, not the one of unit "
-            f"{inspector.unit.slug!r}"
-        )
-    try:
-        return key.open(existing_passphrase(passphrase_file, "Passphrase of the escrow file"))
-    except WrongPassphrase:
-        raise click.ClickException("this passphrase does not open the escrow file") from None
+    return open_unit_escrow(inspector.unit, path, passphrase_file)
 
 
 @inspector.command("recover-with-escrow")
