@@ -37,6 +37,10 @@ def by_reader(
     if case.protocol >= 2:
         return False
     keys = access.writer_keys(session, case, inspector, private_key, today)
+    transcript.lock(session, case)
+    session.refresh(case, ["protocol"])
+    if case.protocol >= 2:  # another reader upgraded it while this one waited for the lock
+        return False
     _carry_notes(case, keys)
     entry = transcript.NewEntry("upgrade", Party.INSPECTOR, inspector_id=inspector.id)
     document = {"schema": 1, "text": ""}
