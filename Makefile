@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: run test lint types audit unit coverage install browser translations messages vectors clean
 
@@ -32,6 +33,11 @@ audit: $(STAMP)
 browser:
 	scripts/ensure-system-packages
 
+# puppeteer-core, which drives Firefox ESR in tests/firefox; re-installed when the lock changes.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
 # Compiled catalogues are build products (git ignores them); their .po sources are committed.
 CATALOGS := $(wildcard web/translations/*/LC_MESSAGES/messages.po)
 translations: $(CATALOGS:.po=.mo)
@@ -47,13 +53,13 @@ messages: $(STAMP)
 	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations \
 		--no-fuzzy-matching --ignore-obsolete
 
-unit: $(STAMP) browser translations
+unit: $(STAMP) browser translations $(NODE_STAMP)
 	scripts/with-postgres $(BIN)/pytest -n 2
 
 test: lint types audit unit
 
 # The suite with line and branch coverage of the packages (pyproject's [tool.coverage]).
-coverage: $(STAMP) browser translations
+coverage: $(STAMP) browser translations $(NODE_STAMP)
 	scripts/with-postgres $(BIN)/pytest -n 2 --cov --cov-report=term-missing:skip-covered
 
 run: $(STAMP) translations
@@ -64,4 +70,4 @@ vectors: $(STAMP)
 	$(BIN)/python -m tests.vectors.generate
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .hypothesis
