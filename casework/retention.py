@@ -316,6 +316,7 @@ def _wipe_case(case: Case, today: date) -> None:
     case.lookup_hash = PURGED_LOOKUP_HASH
     case.lookup_index = PURGED_LOOKUP_INDEX
     case.reporter_public_key = PURGED_REPORTER_KEY
+    case.reporter_signing_key = None  # derived from the code too: it would confirm a guess
     case.deadlines = []
     case.next_due = None
     case.last_reporter_activity_on = None

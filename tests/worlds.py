@@ -42,6 +42,11 @@ class World:
         (made if the case has none yet) and their signer (docs/crypto.md §13)."""
         return access.writer_keys(session, case, self.people[name], self.key_of(name), today)
 
+    def reader_keys(self, case: Case, name: str) -> CaseKeys:
+        """What ``name`` holds when only reading ``case``: nothing is made (the unit key is
+        None while the case has none)."""
+        return access.reader_keys(case, self.people[name], self.key_of(name))
+
 
 def reporter_entry(
     session: Session,

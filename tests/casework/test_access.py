@@ -6,29 +6,44 @@ encrypted into a real blob store; the review app's tests use it too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import concurrent.futures
+import contextlib
+import shutil
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import access, intake, records
+from casework import access, followup, intake, records, transcript
 from casework.recipients import unit_recipients
+from casework.records import CaseKeys, Trust
 from casework.sealing import NewCaseKeys, seal_submission
+from crypto import bound, signing
+from crypto.places import Place
+from crypto.transcript import Position, genesis, next_link
 from store.blobs import FilesystemBlobStore
+from store.db import make_engine, session_factory, upgrade_to_head, writing
 from store.models import (
     Case,
     CaseRead,
+    Inspector,
+    KeyWrap,
     Party,
     ProtectedPerson,
     ProtectionCategory,
     RecipientKind,
     WrapPurpose,
 )
+from tests import postgres
+from tests.store.factories import sqlite_url
 from tests.worlds import World, build_world
 
 TODAY = date(2026, 11, 27)
@@ -174,9 +189,34 @@ def test_grant_wraps_the_case_key_to_the_grantee_only(
     assert wrap.recipient_kind is RecipientKind.INSPECTOR
     assert wrap.inspector_id == minh.id
     assert access.open_case_key(sealed.case, minh, world.key_of("minh")) == sealed.keys.case_key
+    # no unit key yet: nothing of it to give
+    assert access.open_unit_key(sealed.case, minh, world.key_of("minh")) is None
+    assert unit_key_wraps(sealed.case) == []
     with pytest.raises(access.AccessError) as again:
         access.grant(session, sealed.case, world.people["lan"], world.key_of("lan"), minh.id, TODAY)
     assert again.value.code == "already_reader"
+    # the unit key made later reaches the grantee like every other reader
+    keys = world.staff_keys(session, sealed.case, "lan", TODAY)
+    assert access.open_unit_key(sealed.case, minh, world.key_of("minh")) == keys.unit
+
+
+def test_grant_gives_the_grantee_the_unit_key_too(
+    session: Session, world: World, fast_argon2: crypto.Argon2Params
+) -> None:
+    sealed = seal_case(session, world, fast_argon2, excluded=frozenset({world.people["minh"].id}))
+    lan, minh = world.people["lan"], world.people["minh"]
+    keys = world.staff_keys(session, sealed.case, "lan", TODAY)
+    note = access.seal_note(keys, sealed.case, "note", "Cần xác minh thêm")
+    sealed.case.exclusions.clear()
+    session.commit()
+    access.grant(session, sealed.case, lan, world.key_of("lan"), minh.id, TODAY)
+    session.commit()
+    [wrap] = [w for w in unit_key_wraps(sealed.case) if w.inspector_id == minh.id]
+    assert wrap.created_on == TODAY
+    assert access.open_unit_key(sealed.case, minh, world.key_of("minh")) == keys.unit
+    reading = access.open_note(world.reader_keys(sealed.case, "minh"), sealed.case, note, "note")
+    assert reading is not None
+    assert (reading.text(), reading.trust) == ("Cần xác minh thêm", Trust.SIGNED)
 
 
 @pytest.mark.parametrize(("name", "code"), [("son", "not_a_reader"), ("admin", "not_a_reader")])
@@ -209,27 +249,42 @@ def test_someone_without_the_key_cannot_grant(
         )
 
 
-def test_revoke_deletes_only_that_persons_case_key_wrap_and_keeps_a_reader(
+def test_revoke_deletes_only_that_persons_case_and_unit_key_wraps_and_keeps_a_reader(
     session: Session, world: World, fast_argon2: crypto.Argon2Params
 ) -> None:
     sealed = seal_case(session, world, fast_argon2, identity={"schema": 1, "name": "Nguyễn A"})
-    hoa, lan = world.people["hoa"], world.people["lan"]
+    hoa, lan, minh = world.people["hoa"], world.people["lan"], world.people["minh"]
+    world.staff_keys(session, sealed.case, "lan", TODAY)  # the case has its unit key
+    assert access.open_unit_key(sealed.case, hoa, world.key_of("hoa")) is not None
     kinds_before = {(w.recipient_kind, w.purpose) for w in sealed.case.key_wraps}
     removed = access.revoke(session, sealed.case, hoa, hoa.id)  # a custodian steps aside
     session.commit()
     assert removed == hoa
-    assert access.inspector_wrap(sealed.case, hoa.id) is None
+    # the case key and the unit key go together
+    for purpose in (WrapPurpose.CASE_KEY, WrapPurpose.UNIT_KEY):
+        assert access.inspector_wrap(sealed.case, hoa.id, purpose) is None
     with pytest.raises(access.NoAccess):
         access.open_case_key(sealed.case, hoa, world.key_of("hoa"))
+    assert access.open_unit_key(sealed.case, hoa, world.key_of("hoa")) is None
+    with pytest.raises(access.NoAccess):
+        world.reader_keys(sealed.case, "hoa")
     # the identity stays with the custodian: only the custodian path gives or takes it
     assert access.identity_wrap(sealed.case, hoa.id) is not None
-    # the reporter's and the escrow's wraps of both keys are still there
+    # the reporter's wraps of both keys and the escrow's of all three are still there
     kinds_after = {(w.recipient_kind, w.purpose) for w in sealed.case.key_wraps}
-    for kind in (RecipientKind.REPORTER, RecipientKind.ESCROW):
-        for purpose in (WrapPurpose.CASE_KEY, WrapPurpose.IDENTITY_KEY):
-            assert (kind, purpose) in kinds_before
-            assert (kind, purpose) in kinds_after
-    access.revoke(session, sealed.case, lan, world.people["minh"].id)
+    expected = [
+        (RecipientKind.REPORTER, p) for p in (WrapPurpose.CASE_KEY, WrapPurpose.IDENTITY_KEY)
+    ]
+    expected += [(RecipientKind.ESCROW, p) for p in WrapPurpose]
+    for kind_and_purpose in expected:
+        assert kind_and_purpose in kinds_before
+        assert kind_and_purpose in kinds_after
+    assert (RecipientKind.REPORTER, WrapPurpose.UNIT_KEY) not in kinds_after
+    access.revoke(session, sealed.case, lan, minh.id)
+    assert access.inspector_wrap(sealed.case, minh.id, WrapPurpose.UNIT_KEY) is None
+    assert [w.inspector_id for w in unit_key_wraps(sealed.case, RecipientKind.INSPECTOR)] == [
+        lan.id
+    ]
     with pytest.raises(access.AccessError) as last:
         access.revoke(session, sealed.case, lan, lan.id)
     assert last.value.code == "last_reader"
@@ -238,45 +293,86 @@ def test_revoke_deletes_only_that_persons_case_key_wrap_and_keeps_a_reader(
     assert nobody.value.code == "not_a_reader"
 
 
+def reporter_case_key(sealed: SealedCase) -> bytes:
+    """The case key as the reporter gets it: the code gives the reporter key, which opens
+    the reporter's wrap."""
+    wrap = followup.reporter_wrap(sealed.case, WrapPurpose.CASE_KEY)
+    assert wrap is not None
+    reporter = sealed.keys.code.reporter_private_key()
+    return crypto.unwrap(wrap, reporter, crypto.Purpose.CASE_KEY, sealed.case.public_id)
+
+
 def test_a_reply_opens_for_the_reporter_and_the_readers(
     session: Session, world: World, sealed: SealedCase
 ) -> None:
     lan = world.people["lan"]
-    key = access.open_case_key(sealed.case, lan, world.key_of("lan"))
-    message = access.reply(session, sealed.case, lan, key, "Xin gửi thêm\nbằng chứng.", TODAY)
+    assert lan.signing_key is None  # a keyring from before protocol 2
+    keys = world.staff_keys(session, sealed.case, "lan", TODAY)
+    # the first write records lan's verifying key, derived from her keyring's key
+    assert lan.signing_key == signing.verifying_bytes(signing.signing_key(world.key_of("lan")))
+    message = access.reply(session, sealed.case, lan, keys, "Xin gửi thêm\nbằng chứng.", TODAY)
     session.commit()
-    assert message.author is Party.INSPECTOR
-    assert message.inspector_id == lan.id
-    # the reporter: the code gives the reporter key, which opens the reporter's wrap
-    reporter_wrap = next(
-        w.wrapped
-        for w in sealed.case.key_wraps
-        if w.recipient_kind is RecipientKind.REPORTER and w.purpose is WrapPurpose.CASE_KEY
+    assert (message.author, message.inspector_id, message.seq, message.purpose) == (
+        Party.INSPECTOR,
+        lan.id,
+        1,
+        "message",
     )
-    reporter_key = crypto.unwrap(
-        reporter_wrap,
-        sealed.keys.code.reporter_private_key(),
-        crypto.Purpose.CASE_KEY,
-        sealed.case.public_id,
-    )
-    document = crypto.open_json(
-        reporter_key, crypto.Kind.MESSAGE, sealed.case.public_id, message.body
+    # the reporter opens it with the case key from the code, and checks lan's signature
+    # and the place: this case, entry 1, linked to the report
+    assert sealed.case.body is not None
+    assert lan.signing_key is not None
+    place, document = bound.open_bound_json(
+        reporter_case_key(sealed), crypto.Kind.MESSAGE, message.body, lan.signing_key
     )
     assert document == {"schema": 1, "text": "Xin gửi thêm\nbằng chứng."}
+    assert place == Place(
+        case=sealed.case.public_id,
+        purpose="message",
+        author=f"staff/{lan.id}",
+        entry=1,
+        prev=next_link(genesis(sealed.case.public_id), sealed.case.body).hex(),
+    )
+    # a protocol 1 reader refuses it rather than misreading it
+    with pytest.raises(crypto.UnsupportedVersion):
+        crypto.open_json(keys.case, crypto.Kind.MESSAGE, sealed.case.public_id, message.body)
     hoa_key = access.open_case_key(sealed.case, world.people["hoa"], world.key_of("hoa"))
     [shown] = access.open_messages(hoa_key, sealed.case)
     assert shown.text == "Xin gửi thêm\nbằng chứng."
     assert shown.inspector == lan
+    assert (shown.trust, shown.position, shown.altered) == (Trust.SIGNED, Position.IN_ORDER, False)
     assert b"b\xe1\xba\xb1ng" not in message.body  # no plaintext in the stored row
+
+
+def test_replies_follow_each_other_in_the_transcript(
+    session: Session, world: World, sealed: SealedCase
+) -> None:
+    lan, hoa = world.people["lan"], world.people["hoa"]
+    first = access.reply(
+        session, sealed.case, lan, world.staff_keys(session, sealed.case, "lan", TODAY), "1", TODAY
+    )
+    second = access.reply(
+        session, sealed.case, hoa, world.staff_keys(session, sealed.case, "hoa", TODAY), "2", TODAY
+    )
+    session.commit()
+    assert (first.seq, second.seq) == (1, 2)
+    shown = access.open_messages(reporter_case_key(sealed), sealed.case)
+    assert [(m.text, m.inspector, m.trust, m.position) for m in shown] == [
+        ("1", lan, Trust.SIGNED, Position.IN_ORDER),
+        ("2", hoa, Trust.SIGNED, Position.IN_ORDER),
+    ]
+    place = bound.read_place(crypto.Kind.MESSAGE, second.body)
+    assert (place.entry, place.author) == (2, f"staff/{hoa.id}")
+    assert place.prev == transcript.head(sealed.case, [first]).link.hex()
 
 
 @pytest.mark.parametrize(("text", "code"), [("   \n", "empty"), ("x" * 20_001, "too_long")])
 def test_an_empty_or_overlong_reply_is_refused(
     session: Session, world: World, sealed: SealedCase, text: str, code: str
 ) -> None:
-    key = access.open_case_key(sealed.case, world.people["lan"], world.key_of("lan"))
+    keys = world.staff_keys(session, sealed.case, "lan", TODAY)
     with pytest.raises(access.AccessError) as refused:
-        access.reply(session, sealed.case, world.people["lan"], key, text, TODAY)
+        access.reply(session, sealed.case, world.people["lan"], keys, text, TODAY)
     assert refused.value.code == code
     assert sealed.case.messages == []
 
@@ -309,9 +405,9 @@ def test_files_open_with_name_type_and_size(
 
 def test_read_markers_move_forward_only(session: Session, world: World, sealed: SealedCase) -> None:
     lan = world.people["lan"]
-    key = access.open_case_key(sealed.case, lan, world.key_of("lan"))
+    keys = world.staff_keys(session, sealed.case, "lan", TODAY)
     assert access.unread_since(session, sealed.case, lan) is None
-    first = access.reply(session, sealed.case, lan, key, "một", TODAY)
+    first = access.reply(session, sealed.case, lan, keys, "một", TODAY)
     moment = datetime(2026, 11, 27, 8, tzinfo=UTC)
     access.mark_read(session, sealed.case, lan, sealed.case.messages, moment)
     session.commit()
@@ -359,6 +455,23 @@ def test_a_custodian_given_the_case_again_opens_the_identity_again(
     assert identity_key == named.keys.identity_key
 
 
+def test_a_reader_given_the_case_again_gets_the_unit_key_again(
+    session: Session, world: World, named: SealedCase
+) -> None:
+    hoa, lan = world.people["hoa"], world.people["lan"]
+    keys = world.staff_keys(session, named.case, "lan", TODAY)
+    grounds = access.seal_note(keys, named.case, "note", "Ghi chú nội bộ")
+    access.revoke(session, named.case, hoa, hoa.id)
+    session.commit()
+    assert access.open_unit_key(named.case, hoa, world.key_of("hoa")) is None
+    access.grant(session, named.case, lan, world.key_of("lan"), hoa.id, TODAY)
+    session.commit()
+    assert access.open_unit_key(named.case, hoa, world.key_of("hoa")) == keys.unit
+    reading = access.open_note(world.reader_keys(named.case, "hoa"), named.case, grounds, "note")
+    assert reading is not None
+    assert reading.text() == "Ghi chú nội bộ"
+
+
 def test_only_a_reader_revokes_and_never_the_last_one_who_can_open_it(
     session: Session, world: World, sealed: SealedCase
 ) -> None:
@@ -383,3 +496,186 @@ def test_a_case_forwarded_away_is_read_only_for_the_sender(
     session.flush()
     assert not access.acts_on(sealed.case, lan)
     assert access.acts_on(sealed.case, other.people["lan"])
+
+
+# --- the unit key (docs/crypto.md §13.1) --------------------------------------------------------
+
+
+def unit_key_wraps(case: Case, kind: RecipientKind | None = None) -> list[KeyWrap]:
+    return [
+        wrap
+        for wrap in case.key_wraps
+        if wrap.purpose is WrapPurpose.UNIT_KEY and kind in (None, wrap.recipient_kind)
+    ]
+
+
+def test_the_first_note_makes_one_unit_key_for_every_reader_and_the_escrow_never_the_reporter(
+    session: Session, world: World, sealed: SealedCase
+) -> None:
+    case, lan, hoa = sealed.case, world.people["lan"], world.people["hoa"]
+    assert unit_key_wraps(case) == []  # the submitter never makes one
+    unit_key = access.ensure_unit_key(session, case, lan, world.key_of("lan"), TODAY)
+    session.commit()
+    assert len(unit_key) == 32
+    assert unit_key not in (sealed.keys.case_key, sealed.keys.identity_key)
+    # exactly the case key's readers (minh was excluded) and the escrow, once each
+    holders = [w.inspector_id or 0 for w in unit_key_wraps(case, RecipientKind.INSPECTOR)]
+    assert sorted(holders) == sorted(person.id for person in access.readers(case))
+    assert sorted(holders) == sorted([lan.id, hoa.id])
+    [escrow] = unit_key_wraps(case, RecipientKind.ESCROW)
+    assert unit_key_wraps(case, RecipientKind.REPORTER) == []
+    assert {w.created_on for w in unit_key_wraps(case)} == {TODAY}
+    assert access.open_unit_key(case, hoa, world.key_of("hoa")) == unit_key
+    opened = crypto.unwrap(escrow.wrapped, world.escrow, crypto.Purpose.UNIT_KEY, case.public_id)
+    assert opened == unit_key
+    # the follow-up code opens none of them
+    reporter = sealed.keys.code.reporter_private_key()
+    for wrap in unit_key_wraps(case):
+        with pytest.raises(crypto.CryptoError):
+            crypto.unwrap(wrap.wrapped, reporter, crypto.Purpose.UNIT_KEY, case.public_id)
+    # a second call, by anyone holding it, finds the same key and makes nothing
+    count = len(case.key_wraps)
+    assert access.ensure_unit_key(session, case, hoa, world.key_of("hoa"), TODAY) == unit_key
+    assert world.staff_keys(session, case, "lan", TODAY).unit == unit_key
+    assert len(case.key_wraps) == count
+
+
+@pytest.mark.parametrize("name", ["minh", "son", "admin"])
+def test_only_a_reader_of_the_case_makes_or_opens_the_unit_key(
+    session: Session, world: World, sealed: SealedCase, name: str
+) -> None:
+    with pytest.raises(access.NoAccess):
+        access.ensure_unit_key(session, sealed.case, world.people[name], world.key_of(name), TODAY)
+    assert unit_key_wraps(sealed.case) == []
+    world.staff_keys(session, sealed.case, "lan", TODAY)
+    with pytest.raises(access.NoAccess):
+        access.ensure_unit_key(session, sealed.case, world.people[name], world.key_of(name), TODAY)
+    assert access.open_unit_key(sealed.case, world.people[name], world.key_of(name)) is None
+
+
+def test_a_reader_left_without_the_unit_key_gets_no_second_one(
+    session: Session, world: World, sealed: SealedCase
+) -> None:
+    hoa = world.people["hoa"]
+    unit_key = world.staff_keys(session, sealed.case, "lan", TODAY).unit
+    wrap = access.inspector_wrap(sealed.case, hoa.id, WrapPurpose.UNIT_KEY)
+    assert wrap is not None
+    sealed.case.key_wraps.remove(wrap)
+    session.commit()
+    count = len(unit_key_wraps(sealed.case))
+    with pytest.raises(access.NoAccess):
+        access.ensure_unit_key(session, sealed.case, hoa, world.key_of("hoa"), TODAY)
+    with pytest.raises(access.NoAccess):
+        world.staff_keys(session, sealed.case, "hoa", TODAY)
+    assert len(unit_key_wraps(sealed.case)) == count
+    assert world.staff_keys(session, sealed.case, "lan", TODAY).unit == unit_key
+
+
+def test_a_note_is_sealed_under_the_unit_key_and_does_not_open_with_the_case_key(
+    session: Session, world: World, sealed: SealedCase
+) -> None:
+    case, lan = sealed.case, world.people["lan"]
+    keys = world.staff_keys(session, case, "lan", TODAY)
+    note = access.seal_note(keys, case, "grounds", "Người tố cáo có thể bị lộ")
+    assert "Người tố cáo".encode() not in note
+    assert bound.read_place(crypto.Kind.NOTE, note) == Place(
+        case.public_id, "grounds", f"staff/{lan.id}"
+    )
+    for reader in ("lan", "hoa"):
+        reading = access.open_note(world.reader_keys(case, reader), case, note, "grounds")
+        assert reading is not None
+        assert (reading.text(), reading.trust) == ("Người tố cáo có thể bị lộ", Trust.SIGNED)
+        assert reading.document == {"schema": 1, "text": "Người tố cáo có thể bị lộ"}
+    # the case key, which the follow-up code opens, opens no note
+    assert lan.signing_key is not None
+    with pytest.raises(crypto.DecryptionFailed):
+        bound.open_bound_json(sealed.keys.case_key, crypto.Kind.NOTE, note, lan.signing_key)
+    with pytest.raises(crypto.UnsupportedVersion):
+        crypto.open_json(sealed.keys.case_key, crypto.Kind.NOTE, case.public_id, note)
+    reporter = CaseKeys(case=reporter_case_key(sealed), signer=sealed.keys.signer)
+    assert access.open_note(reporter, case, note, "grounds") == records.ALTERED
+    as_if = CaseKeys(case=sealed.keys.case_key, unit=sealed.keys.case_key)
+    assert access.open_note(as_if, case, note, "grounds") == records.ALTERED
+    # nor is a note read where another purpose belongs, and none at all is None
+    assert access.open_note(keys, case, note, "protection") == records.ALTERED
+    assert access.open_note(keys, case, None, "grounds") is None
+    # the reporter cannot write one: no unit key
+    with pytest.raises(ValueError, match="unit key"):
+        access.seal_note(reporter, case, "note", "x")
+
+
+DATABASES = ("sqlite", "postgresql")
+
+
+@contextlib.contextmanager
+def database(kind: str, template: Path, folder: Path) -> Iterator[Engine]:
+    """A migrated database of the test's own: a copy of the SQLite template, or a fresh
+    PostgreSQL database on the suite's server."""
+    if kind == "sqlite":
+        path = folder / "race.sqlite3"
+        shutil.copyfile(template, path)
+        engine = make_engine(sqlite_url(path))
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    server = postgres.server_url()
+    if server is None:
+        pytest.skip(postgres.NOT_SET)
+    with postgres.fresh_database(server) as url:
+        engine = make_engine(url)
+        try:
+            upgrade_to_head(engine)
+            yield engine
+        finally:
+            engine.dispose()
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_two_first_notes_at_once_make_one_unit_key(
+    kind: str,
+    migrated_template: Path,
+    tmp_path: Path,
+    fast_argon2: crypto.Argon2Params,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two readers write the first note of a case at the same moment, each in a writing
+    transaction of their own, as the review app's workers do: the case row's lock makes
+    the second wait and find the first one's key, never make another."""
+    with database(kind, migrated_template, tmp_path) as engine:
+        with session_factory(engine)() as setup:
+            world = build_world(setup)
+            case_id = seal_case(setup, world, fast_argon2).case.id
+        made: list[bytes] = []
+        real = access.create_unit_key
+
+        def slow_create(session: Session, case: Case, today: date) -> bytes:
+            key = real(session, case, today)
+            made.append(key)
+            time.sleep(0.3)  # hold the lock while the other writer arrives
+            return key
+
+        monkeypatch.setattr(access, "create_unit_key", slow_create)
+        start = threading.Barrier(2)
+
+        def first_note(name: str) -> bytes:
+            start.wait()
+            with session_factory(writing(engine))() as session:
+                case = session.get_one(Case, case_id)
+                person = session.get_one(Inspector, world.people[name].id)
+                key = access.ensure_unit_key(session, case, person, world.key_of(name), TODAY)
+                session.commit()
+                return key
+
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            keys = list(pool.map(first_note, ["lan", "hoa"]))
+        assert len(made) == 1
+        assert keys == [made[0], made[0]]
+        with session_factory(engine)() as check:
+            case = check.get_one(Case, case_id)
+            holders = sorted(
+                (w.recipient_kind.value, w.inspector_id or 0) for w in unit_key_wraps(case)
+            )
+            readers = sorted(("inspector", person.id) for person in access.readers(case))
+            assert holders == sorted([("escrow", 0), *readers])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import pytest
@@ -9,21 +11,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import followup, intake, workflow
+from casework import access, entry_facts, followup, intake, records, transcript, workflow
 from casework.calendar import PeriodUnit
 from casework.intake import AttachmentIn
 from casework.profiles import load_profile
 from casework.recipients import unit_recipients
+from casework.records import Signer, Trust
 from casework.sealing import NewCaseKeys, seal_submission
-from crypto import kdf
+from casework.transcript import EntryRefused, NewEntry
+from crypto import bound, kdf
 from crypto.kdf import Argon2Params
+from crypto.places import Place
+from crypto.transcript import Position, file_digest
 from store.models import (
     ActorKind,
     Attachment,
     Case,
     CaseEvent,
     CaseTransfer,
-    Message,
     Party,
     RetaliationIncident,
     RetaliationKind,
@@ -31,7 +36,7 @@ from store.models import (
     WrapPurpose,
 )
 from tests.store.factories import add_unit
-from tests.worlds import World
+from tests.worlds import World, reporter_entry
 
 TODAY = date(2026, 11, 27)
 RECEIVED = TODAY - timedelta(days=3)
@@ -45,7 +50,9 @@ def new_case(
     *,
     identity: bool = False,
     received: date = RECEIVED,
+    files: Sequence[str] = (),
 ) -> tuple[NewCaseKeys, Case]:
+    """A case as intake accepts it (protocol 2), with report files of these names."""
     keys = NewCaseKeys()
     submission = seal_submission(
         keys,
@@ -53,6 +60,12 @@ def new_case(
         category="land",
         report={"schema": 1, "what": "Nhận hối lộ"},
         identity={"schema": 1, "name": "Nguyễn Văn A"} if identity else None,
+        attachments=[
+            AttachmentIn(
+                blob_id=secrets.token_hex(16), meta=file_meta(keys, name), stored_size=4166
+            )
+            for name in files
+        ],
     )
     case = intake.accept(
         session, submission, world.unit, intake.lookup_hash(submission, params), received
@@ -61,13 +74,25 @@ def new_case(
     return keys, case
 
 
-def sealed(keys: NewCaseKeys, kind: crypto.Kind, document: dict[str, object]) -> bytes:
+def protocol_1(keys: NewCaseKeys, kind: crypto.Kind, document: dict[str, object]) -> bytes:
+    """A record as protocol 1 sealed it: neither bound to its place nor signed."""
     return crypto.seal_json(keys.case_key, kind, keys.case_id, document)
 
 
-def file_meta(keys: NewCaseKeys, name: str) -> bytes:
+def file_meta(keys: NewCaseKeys, name: str, signer: Signer | None = None) -> bytes:
+    """A file description as the reporter's browser (or ``signer``) seals it."""
     meta = crypto.FileMeta(name=name, type="text/plain", size=5, stream=bytes(32))
-    return crypto.seal_file_meta(keys.case_key, keys.case_id, meta)
+    return records.seal_file_meta(keys.case_key, keys.case_id, meta, signer or keys.signer)
+
+
+def browser_entry(
+    case: Case, keys: NewCaseKeys, entry: NewEntry, document: dict[str, object]
+) -> bytes:
+    """An entry sealed and signed in the reporter's browser, over the transcript it read."""
+    head = transcript.head(case, sorted(case.messages, key=lambda m: m.seq or 0))
+    return records.seal(
+        keys.case_key, crypto.Kind.MESSAGE, entry.place(case, head), document, keys.signer
+    )
 
 
 @pytest.fixture
@@ -156,24 +181,21 @@ def test_the_view_carries_the_reporter_wraps_deadlines_and_the_thread(
 ) -> None:
     keys, case = new_case(session, world, fast_argon2, identity=True)
     lan = world.people["lan"]
-    question = Message(
-        author=Party.INSPECTOR,
-        inspector_id=lan.id,
-        body=sealed(keys, crypto.Kind.MESSAGE, {"schema": 1, "text": "Ai?"}),
+    staff = world.staff_keys(session, case, "lan", TODAY)
+    assert staff.signer is not None
+    reply_file = Attachment(
+        blob_id="ab" * 16,
+        meta=file_meta(keys, "reply.pdf", staff.signer),
+        stored_size=4166,
+        origin=Party.INSPECTOR,
         created_on=TODAY,
     )
-    case.messages.append(question)
+    case.attachments.append(reply_file)
     session.flush()
-    case.attachments.append(
-        Attachment(
-            blob_id="ab" * 16,
-            meta=file_meta(keys, "reply.pdf"),
-            stored_size=4166,
-            origin=Party.INSPECTOR,
-            message_id=question.id,
-            created_on=TODAY,
-        )
-    )
+    entry = NewEntry("message", Party.INSPECTOR, inspector_id=lan.id, files=[reply_file])
+    document = {"schema": 1, "text": "Ai?"}
+    envelope = transcript.seal_entry(session, case, staff.case, entry, document, staff.signer)
+    question = transcript.append(session, case, envelope, entry, TODAY)
     session.commit()
     view = followup.case_view(case, TODAY, world.unit)
     assert view.reference == intake.public_reference(case.public_id)
@@ -198,33 +220,51 @@ def test_the_view_carries_the_reporter_wraps_deadlines_and_the_thread(
     )
     assert identity == keys.identity_key
     [message] = view.messages
-    assert (message.author, message.created_on) == (Party.INSPECTOR, TODAY)
+    assert (message.id, message.author, message.created_on, message.envelope) == (
+        question.id,
+        Party.INSPECTOR,
+        TODAY,
+        question.body,
+    )
+    # what the page needs to check the entry: its number, purpose and signer
+    assert (message.seq, message.purpose, message.inspector_id) == (1, "message", lan.id)
     [attachment] = message.attachments
     assert (attachment.size, attachment.downloadable) == (4166, True)
-    assert crypto.open_file_meta(keys.case_key, keys.case_id, attachment.meta).name == "reply.pdf"
+    place = bound.read_place(crypto.Kind.MESSAGE, message.envelope)
+    assert place.files == (file_digest(attachment.meta),)
+    meta, trust = records.open_file_meta(opened, case, reply_file)
+    assert meta is not None
+    assert (meta.name, trust) == ("reply.pdf", Trust.SIGNED)
+    [shown] = access.open_messages(opened, case)
+    assert (shown.text, shown.trust, [f.name for f in shown.files]) == (
+        "Ai?",
+        Trust.SIGNED,
+        ["reply.pdf"],
+    )
+    # the unit key made for lan's writing is nowhere in what the reporter is given
+    assert followup.reporter_wrap(case, WrapPurpose.UNIT_KEY) is None
 
 
 def test_report_files_stay_out_of_the_thread_and_no_deadline_shows_once_withdrawn(
     session: Session, world: World, fast_argon2: Argon2Params
 ) -> None:
-    keys, case = new_case(session, world, fast_argon2)
-    case.attachments.append(
-        Attachment(
-            blob_id="cd" * 16,
-            meta=file_meta(keys, "a.txt"),
-            stored_size=4166,
-            origin=Party.REPORTER,
-            created_on=TODAY,
-        )
-    )
-    session.commit()
+    keys, case = new_case(session, world, fast_argon2, files=["a.txt"])
+    # the file is the report's, bound in its place, and signed by the reporter
+    assert [(f.name, f.trust) for f in access.report_files(keys.case_key, case)] == [
+        ("a.txt", Trust.SIGNED)
+    ]
+    assert access.checked_report(keys.case_key, case).trust is Trust.SIGNED
     assert followup.case_view(case, TODAY).messages == ()
     assert [d.key for d in followup.case_view(case, TODAY).deadlines] == ["decision"]
-    followup.withdraw(session, case, sealed(keys, crypto.Kind.NOTE, {"schema": 1}), TODAY)
+    entry = reporter_entry(session, case, keys, "withdrawal", TODAY)
+    followup.withdraw(session, case, entry, TODAY)
     view = followup.case_view(case, TODAY)
     assert view.withdrawn
     assert (view.ended, view.may_withdraw) == (True, False)
     assert view.deadlines == ()  # an anonymous report owes no notice of the withdrawal
+    # the withdrawal is an entry of the thread; the report's file is still not
+    [withdrawal] = view.messages
+    assert (withdrawal.purpose, withdrawal.attachments) == ("withdrawal", ())
 
 
 # --- messages -------------------------------------------------------------------------------
@@ -244,9 +284,8 @@ def test_a_message_with_files_is_stored_in_order_and_dated(
         TODAY,
     )
     document = {"schema": 1, "text": "Đây là biên lai.", "attachments": [f.id for f in files]}
-    message = followup.add_message(
-        session, case, sealed(keys, crypto.Kind.MESSAGE, document), files, TODAY
-    )
+    envelope = browser_entry(case, keys, NewEntry("message", Party.REPORTER, files=files), document)
+    message = followup.add_message(session, case, envelope, files, TODAY)
     session.commit()
     session.expire_all()
     stored = session.get(Case, case.id)
@@ -259,22 +298,40 @@ def test_a_message_with_files_is_stored_in_order_and_dated(
         None,
         TODAY,
     )
-    opened = crypto.open_json(keys.case_key, crypto.Kind.MESSAGE, keys.case_id, kept.body)
+    assert (kept.seq, kept.purpose) == (1, "message")
+    # signed by the reporter, and bound to the two files it carries
+    assert stored.reporter_signing_key == keys.signer.verifying_key
+    place, opened = bound.open_bound_json(
+        keys.case_key, crypto.Kind.MESSAGE, kept.body, stored.reporter_signing_key
+    )
     assert opened["text"] == "Đây là biên lai."
     assert [a.message_id for a in stored.attachments] == [message.id, message.id]
     assert opened["attachments"] == [a.id for a in stored.attachments]
+    assert place.files == tuple(sorted(file_digest(a.meta) for a in stored.attachments))
+    assert (place.entry, place.author) == (1, "reporter")
     assert {a.origin for a in stored.attachments} == {Party.REPORTER}
     [shown] = followup.case_view(stored, TODAY).messages
     assert [a.downloadable for a in shown.attachments] == [False, False]
+    [read] = access.open_messages(keys.case_key, stored)
+    assert (read.text, read.trust, read.position) == (
+        "Đây là biên lai.",
+        Trust.SIGNED,
+        Position.IN_ORDER,
+    )
+    assert sorted((f.name, f.trust) for f in read.files) == [
+        ("one.txt", Trust.SIGNED),
+        ("two.txt", Trust.SIGNED),
+    ]
 
 
 @pytest.mark.parametrize(
     ("envelope", "code"),
     [
         (b"", "malformed_envelope"),
-        (b"\x01\x07" + bytes(2000), "malformed_envelope"),  # a NOTE where a MESSAGE belongs
-        (b"\x01\x04" + bytes(100), "malformed_envelope"),  # shorter than any sealed record
-        (b"\x01\x04" + bytes(followup.MAX_RECORD_SIZE), "too_large"),
+        (b"\x02\x07" + bytes(2000), "malformed_envelope"),  # a NOTE where a MESSAGE belongs
+        (b"\x02\x04" + bytes(100), "malformed_envelope"),  # shorter than any sealed record
+        (b"\x01\x04" + bytes(2000), "malformed_envelope"),  # a protocol 1 message
+        (b"\x02\x04" + bytes(followup.MAX_RECORD_SIZE), "too_large"),
     ],
 )
 def test_a_message_that_is_not_a_message_envelope_is_refused(
@@ -287,6 +344,42 @@ def test_a_message_that_is_not_a_message_envelope_is_refused(
     assert case.messages == []
 
 
+def test_a_message_is_appended_only_over_the_thread_its_sender_read_and_as_sealed(
+    session: Session, world: World, fast_argon2: Argon2Params
+) -> None:
+    keys, case = new_case(session, world, fast_argon2)
+    [mine] = followup.add_files(
+        session, case, [AttachmentIn("0a" * 16, file_meta(keys, "a.txt"), 10)], TODAY
+    )
+    document = {"schema": 1, "text": "Tôi gửi thêm"}
+    without_files = browser_entry(case, keys, NewEntry("message", Party.REPORTER), document)
+    # the place lists no file, the row would carry one
+    with pytest.raises(EntryRefused) as refused:
+        followup.add_message(session, case, without_files, [mine], TODAY)
+    assert refused.value.code == "bad_entry"
+    # sealed with a key other than the reporter's
+    other = NewCaseKeys()
+    forged = records.seal(
+        keys.case_key,
+        crypto.Kind.MESSAGE,
+        NewEntry("message", Party.REPORTER).place(case, transcript.head(case, [])),
+        document,
+        other.signer,
+    )
+    with pytest.raises(EntryRefused) as refused:
+        followup.add_message(session, case, forged, [], TODAY)
+    assert refused.value.code == "bad_entry"
+    assert case.messages == []
+    # sealed over a thread that has grown since: the page reads again and seals again
+    lan = world.people["lan"]
+    access.reply(session, case, lan, world.staff_keys(session, case, "lan", TODAY), "?", TODAY)
+    with pytest.raises(EntryRefused) as refused:
+        followup.add_message(session, case, without_files, [], TODAY)
+    assert refused.value.code == "conversation_changed"
+    again = browser_entry(case, keys, NewEntry("message", Party.REPORTER), document)
+    assert followup.add_message(session, case, again, [], TODAY).seq == 2
+
+
 def test_files_are_refused_beyond_the_limit_or_with_a_bad_description(
     session: Session, world: World, fast_argon2: Argon2Params
 ) -> None:
@@ -296,10 +389,17 @@ def test_files_are_refused_beyond_the_limit_or_with_a_bad_description(
     with pytest.raises(followup.FollowUpError) as refused:
         followup.add_files(session, case, too_many, TODAY)
     assert refused.value.code == "too_many_files"
-    note = sealed(keys, crypto.Kind.NOTE, {"schema": 1})
-    with pytest.raises(followup.FollowUpError) as refused:
-        followup.add_files(session, case, [AttachmentIn("ef" * 16, note, 10)], TODAY)
-    assert refused.value.code == "malformed_envelope"
+    note_place = Place(keys.case_id, "note", "reporter")
+    note = records.seal(keys.case_key, crypto.Kind.NOTE, note_place, {"schema": 1}, keys.signer)
+    old = crypto.seal_file_meta(
+        keys.case_key,
+        keys.case_id,
+        crypto.FileMeta(name="x", type="text/plain", size=5, stream=bytes(32)),
+    )
+    for bad in (note, old):  # a NOTE; a file description of protocol 1
+        with pytest.raises(followup.FollowUpError) as refused:
+            followup.add_files(session, case, [AttachmentIn("ef" * 16, bad, 10)], TODAY)
+        assert refused.value.code == "malformed_envelope"
     assert case.attachments == []
 
 
@@ -311,11 +411,13 @@ def test_a_message_cannot_take_files_of_another_case(
     [foreign] = followup.add_files(
         session, other, [AttachmentIn("aa" * 16, file_meta(other_keys, "f"), 10)], TODAY
     )
-    body = sealed(keys, crypto.Kind.MESSAGE, {"schema": 1, "text": "x", "attachments": []})
+    entry = NewEntry("message", Party.REPORTER, files=[foreign])
+    body = browser_entry(case, keys, entry, {"schema": 1, "text": "x", "attachments": []})
     with pytest.raises(followup.FollowUpError) as refused:
         followup.add_message(session, case, body, [foreign], TODAY)
     assert refused.value.code == "foreign_file"
     assert foreign.message_id is None
+    assert case.messages == []
 
 
 # --- retaliation ----------------------------------------------------------------------------
@@ -326,15 +428,11 @@ def test_retaliation_is_logged_and_makes_the_case_urgent(
 ) -> None:
     keys, case = new_case(session, world, fast_argon2)
     assert not case.urgent
-    document = {"schema": 1, "text": "Bị điều chuyển", "occurred_on": "2026-11-20"}
-    followup.record_retaliation(
-        session,
-        case,
-        RetaliationKind.TRANSFER,
-        sealed(keys, crypto.Kind.NOTE, document),
-        date(2026, 11, 20),
-        TODAY,
-    )
+    occurred = date(2026, 11, 20)
+    facts = entry_facts.retaliation(RetaliationKind.TRANSFER, occurred)
+    assert facts == {"kind": "transfer", "occurred_on": "2026-11-20"}
+    entry = reporter_entry(session, case, keys, "retaliation", TODAY, "Bị điều chuyển", facts)
+    followup.record_retaliation(session, case, RetaliationKind.TRANSFER, entry, occurred, TODAY)
     session.commit()
     session.expire_all()
     stored = session.get(Case, case.id)
@@ -346,12 +444,15 @@ def test_retaliation_is_logged_and_makes_the_case_urgent(
     assert (incident.kind, incident.source, incident.occurred_on, incident.reported_on) == (
         RetaliationKind.TRANSFER,
         Party.REPORTER,
-        date(2026, 11, 20),
+        occurred,
         TODAY,
     )
-    assert incident.details is not None
-    opened = crypto.open_json(keys.case_key, crypto.Kind.NOTE, keys.case_id, incident.details)
-    assert opened == document
+    # the reporter's words are their signed entry, which binds the kind and the date
+    assert (incident.details, incident.message_id) == (None, entry.id)
+    reading = transcript.entry_reading(stored, keys.case_key, entry.id)
+    assert (reading.text(), reading.trust) == ("Bị điều chuyển", Trust.SIGNED)
+    place = bound.read_place(crypto.Kind.MESSAGE, entry.body)
+    assert (place.purpose, place.author, dict(place.facts)) == ("retaliation", "reporter", facts)
 
 
 def test_retaliation_is_accepted_on_a_closed_case_but_not_from_the_future(
@@ -359,30 +460,34 @@ def test_retaliation_is_accepted_on_a_closed_case_but_not_from_the_future(
 ) -> None:
     keys, case = new_case(session, world, fast_argon2)
     case.status = "closed"
-    note = sealed(keys, crypto.Kind.NOTE, {"schema": 1, "text": ""})
+    facts = entry_facts.retaliation(RetaliationKind.OTHER, None)
+    entry = reporter_entry(session, case, keys, "retaliation", TODAY, "", facts)
     with pytest.raises(followup.FollowUpError) as refused:
         followup.record_retaliation(
-            session, case, RetaliationKind.OTHER, note, TODAY + timedelta(days=1), TODAY
+            session, case, RetaliationKind.OTHER, entry, TODAY + timedelta(days=1), TODAY
         )
     assert refused.value.code == "date_in_future"
     assert not case.urgent
-    followup.record_retaliation(session, case, RetaliationKind.OTHER, note, None, TODAY)
+    assert case.retaliation_incidents == []
+    followup.record_retaliation(session, case, RetaliationKind.OTHER, entry, None, TODAY)
     assert case.urgent
     assert len(case.retaliation_incidents) == 1
-    message = sealed(keys, crypto.Kind.MESSAGE, {"schema": 1})
-    with pytest.raises(followup.FollowUpError):
-        followup.record_retaliation(session, case, RetaliationKind.OTHER, message, None, TODAY)
+    assert not transcript.entry_reading(case, keys.case_key, entry.id).altered
+    # an incident pointing at words that are not a report of it reads as altered
+    message = reporter_entry(session, case, keys, "message", TODAY, "Xin chào")
+    followup.record_retaliation(session, case, RetaliationKind.OTHER, message, None, TODAY)
+    assert transcript.entry_reading(case, keys.case_key, message.id).altered
 
 
 # --- withdrawal -----------------------------------------------------------------------------
 
 
-def test_withdrawal_changes_the_status_with_a_reporter_event_and_sealed_grounds(
+def test_withdrawal_changes_the_status_with_a_reporter_event_and_signed_words(
     session: Session, world: World, fast_argon2: Argon2Params
 ) -> None:
     keys, case = new_case(session, world, fast_argon2)
-    document = {"schema": 1, "text": "Tôi sợ bị trả thù."}
-    followup.withdraw(session, case, sealed(keys, crypto.Kind.NOTE, document), TODAY)
+    entry = reporter_entry(session, case, keys, "withdrawal", TODAY, "Tôi sợ bị trả thù.")
+    followup.withdraw(session, case, entry, TODAY)
     session.commit()
     session.expire_all()
     stored = session.get(Case, case.id)
@@ -404,9 +509,24 @@ def test_withdrawal_changes_the_status_with_a_reporter_event_and_sealed_grounds(
         None,
         TODAY,
     )
-    assert event.grounds is not None
-    opened = crypto.open_json(keys.case_key, crypto.Kind.NOTE, keys.case_id, event.grounds)
-    assert opened == document
+    # the reasons are no note anyone holding the case key could have written: the
+    # reporter's signed entry, which the event names
+    assert (event.grounds, event.message_id) == (None, entry.id)
+    [kept] = stored.messages
+    assert (kept.id, kept.author, kept.purpose, kept.seq) == (
+        entry.id,
+        Party.REPORTER,
+        "withdrawal",
+        1,
+    )
+    assert stored.reporter_signing_key is not None
+    place, document = bound.open_bound_json(
+        keys.case_key, crypto.Kind.MESSAGE, kept.body, stored.reporter_signing_key
+    )
+    assert document == {"schema": 1, "text": "Tôi sợ bị trả thù."}
+    assert (place.purpose, place.author, place.entry) == ("withdrawal", "reporter", 1)
+    reading = transcript.entry_reading(stored, keys.case_key, entry.id)
+    assert (reading.text(), reading.trust) == ("Tôi sợ bị trả thù.", Trust.SIGNED)
 
 
 @pytest.mark.parametrize("status", ["withdrawn", "closed"])
@@ -415,8 +535,9 @@ def test_withdrawal_is_refused_once_the_case_has_ended(
 ) -> None:
     keys, case = new_case(session, world, fast_argon2)
     case.status = status
+    entry = reporter_entry(session, case, keys, "withdrawal", TODAY)
     with pytest.raises(followup.FollowUpError) as refused:
-        followup.withdraw(session, case, sealed(keys, crypto.Kind.NOTE, {"schema": 1}), TODAY)
+        followup.withdraw(session, case, entry, TODAY)
     assert refused.value.code == "already_ended"
     assert case.status == status
     assert case.events == []
@@ -431,6 +552,22 @@ def test_the_reporter_wrap_is_found_by_purpose(
     reporter = keys.code.reporter_private_key()
     assert crypto.unwrap(wrap, reporter, crypto.Purpose.CASE_KEY, case.public_id) == keys.case_key
     assert followup.reporter_wrap(case, WrapPurpose.IDENTITY_KEY) is None  # anonymous
+    assert followup.reporter_wrap(case, WrapPurpose.UNIT_KEY) is None  # never the reporter's
+
+
+def test_a_reporters_verifying_key_is_recorded_once_and_never_replaced(
+    session: Session, world: World, fast_argon2: Argon2Params
+) -> None:
+    keys, case = new_case(session, world, fast_argon2)
+    assert case.reporter_signing_key == keys.signer.verifying_key  # from intake
+    followup.register_signing_key(case, NewCaseKeys().signer.verifying_key)
+    assert case.reporter_signing_key == keys.signer.verifying_key
+    case.reporter_signing_key = None  # a protocol 1 case the reporter has not revisited
+    followup.register_signing_key(case, keys.signer.verifying_key)
+    assert case.reporter_signing_key == keys.signer.verifying_key
+    with pytest.raises(followup.FollowUpError) as refused:
+        followup.register_signing_key(case, bytes(31))
+    assert refused.value.code == "malformed_key"
 
 
 # --- escalation and forwarding ----------------------------------------------------------------
@@ -441,8 +578,8 @@ def test_an_overdue_legal_deadline_may_be_escalated_once(
 ) -> None:
     keys, case = new_case(session, world, fast_argon2, identity=True, received=date(2026, 10, 1))
     assert followup.case_view(case, TODAY).may_escalate
-    note = sealed(keys, crypto.Kind.NOTE, {"schema": 1, "text": "Quá hạn"})
-    event = followup.escalate(session, case, note, TODAY)
+    entry = reporter_entry(session, case, keys, "escalation", TODAY, "Quá hạn")
+    event = followup.escalate(session, case, entry, TODAY)
     session.commit()
     assert (event.kind, event.actor_kind, event.occurred_on, event.occurred_at) == (
         workflow.ESCALATION,
@@ -450,14 +587,18 @@ def test_an_overdue_legal_deadline_may_be_escalated_once(
         TODAY,
         None,
     )
-    assert event.grounds == note
+    assert (event.grounds, event.message_id) == (None, entry.id)
+    reading = transcript.entry_reading(case, keys.case_key, entry.id)
+    assert (reading.text(), reading.trust) == ("Quá hạn", Trust.SIGNED)
+    assert bound.read_place(crypto.Kind.MESSAGE, entry.body).purpose == "escalation"
     assert (case.urgent, case.last_reporter_activity_on) == (True, TODAY)
     view = followup.case_view(case, TODAY)
     assert (view.may_escalate, view.escalated) == (False, True)
     [answer] = [d for d in view.deadlines if d.key == workflow.ESCALATION]
     assert answer.due_on == PROFILE.calendar.due_date(TODAY, 5, PeriodUnit.WORKING_DAYS)
+    again = reporter_entry(session, case, keys, "escalation", TODAY, "Quá hạn")
     with pytest.raises(followup.FollowUpError) as refused:
-        followup.escalate(session, case, note, TODAY)
+        followup.escalate(session, case, again, TODAY)
     assert refused.value.code == "not_overdue"
 
 
@@ -469,12 +610,17 @@ def test_a_case_without_an_overdue_legal_deadline_cannot_be_escalated(
     [decision] = followup.case_view(case, TODAY).deadlines
     assert (decision.statutory, decision.overdue(TODAY)) == (False, True)
     assert not followup.case_view(case, TODAY).may_escalate
+    entry = reporter_entry(session, case, keys, "escalation", TODAY)
     with pytest.raises(followup.FollowUpError) as refused:
-        followup.escalate(session, case, sealed(keys, crypto.Kind.NOTE, {"schema": 1}), TODAY)
+        followup.escalate(session, case, entry, TODAY)
     assert refused.value.code == "not_overdue"
     assert case.events == []
+    # what arrives is checked before it becomes an entry
     with pytest.raises(followup.FollowUpError) as malformed:
-        followup.escalate(session, case, b"not a note", TODAY)
+        followup.check_message(b"not a note")
+    assert malformed.value.code == "malformed_envelope"
+    with pytest.raises(followup.FollowUpError) as malformed:
+        followup.check_message(protocol_1(keys, crypto.Kind.MESSAGE, {"schema": 1}))
     assert malformed.value.code == "malformed_envelope"
 
 

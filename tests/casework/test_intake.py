@@ -9,10 +9,13 @@ import pytest
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import intake
+from casework import access, intake, records
 from casework.recipients import unit_recipients
-from casework.sealing import NewCaseKeys, seal_submission
+from casework.records import Trust
+from casework.sealing import NewCaseKeys, report_place, seal_submission
+from crypto import bound
 from crypto.kdf import Argon2Params
+from crypto.places import Place
 from store.models import (
     Case,
     InspectorRole,
@@ -74,9 +77,18 @@ def test_anonymous_report_reaches_inspectors_and_custodian_only(
         else:
             private = keys.code.reporter_private_key()
         case_key = crypto.unwrap(wrap.wrapped, private, crypto.Purpose.CASE_KEY, stored.public_id)
-        assert stored.body is not None
-        report = crypto.open_json(case_key, crypto.Kind.REPORT, stored.public_id, stored.body)
-        assert report["what"] == "Nhận hối lộ"
+        report = access.checked_report(case_key, stored)
+        assert report.trust is Trust.SIGNED
+        assert report.document is not None
+        assert report.document["what"] == "Nhận hối lộ"
+    # protocol 2: signed with the reporter's key, which intake keeps; no unit key yet (the
+    # review app makes it with the first note, never the submitter)
+    assert (stored.protocol, stored.reporter_signing_key) == (2, keys.signer.verifying_key)
+    assert {w.purpose for w in stored.key_wraps} == {WrapPurpose.CASE_KEY}
+    assert stored.body is not None
+    assert bound.read_place(crypto.Kind.REPORT, stored.body) == report_place(
+        stored.public_id, "land", ()
+    )
 
 
 def test_nothing_readable_is_stored(
@@ -101,7 +113,7 @@ def test_nothing_readable_is_stored(
 def test_identity_key_goes_to_custodians_only(
     session: Session, world: World, fast_argon2: Argon2Params
 ) -> None:
-    _, submission = submit(session, world, identity={"name": "Trần Thị Bình"})
+    keys, submission = submit(session, world, identity={"name": "Trần Thị Bình"})
     case = intake.accept(
         session, submission, world.unit, intake.lookup_hash(submission, fast_argon2), TODAY
     )
@@ -122,9 +134,15 @@ def test_identity_key_goes_to_custodians_only(
         wrap.wrapped, world.keys[custodian.id], crypto.Purpose.IDENTITY_KEY, case.public_id
     )
     assert case.identity is not None
-    assert crypto.open_json(key, crypto.Kind.IDENTITY, case.public_id, case.identity) == {
-        "name": "Trần Thị Bình"
-    }
+    place = Place(case.public_id, "identity", records.REPORTER)
+    assert bound.open_bound_json(
+        key, crypto.Kind.IDENTITY, case.identity, keys.signer.verifying_key
+    ) == (place, {"name": "Trần Thị Bình"})
+    # the case key does not open it
+    with pytest.raises(crypto.DecryptionFailed):
+        bound.open_bound_json(
+            keys.case_key, crypto.Kind.IDENTITY, case.identity, keys.signer.verifying_key
+        )
     assert case.track.value == "named"
 
 
@@ -198,6 +216,8 @@ def test_new_inspector_since_page_load_is_refused(session: Session, world: World
         ({"report": b"\x01\x02" + bytes(100)}, "malformed_envelope"),
         ({"report": b"\x02\x02" + bytes(2000)}, "malformed_envelope"),
         ({"lookup_token": b"short"}, "malformed_keys"),
+        ({"reporter_signing_key": bytes(31)}, "malformed_keys"),
+        ({"category": "procurement"}, "misplaced_record"),  # the report says "land"
         ({"excluded": frozenset({99999})}, "unknown_exclusion"),
     ],
 )
@@ -206,6 +226,66 @@ def test_malformed_parts_are_refused(
 ) -> None:
     _, submission = submit(session, world)
     refuse(session, world, dataclasses.replace(submission, **change), code)  # type: ignore[arg-type]
+
+
+def test_records_must_be_signed_with_the_reporters_key_and_say_where_they_belong(
+    session: Session, world: World
+) -> None:
+    keys, submission = submit(session, world, identity={"name": "Trần Thị Bình"})
+    other = NewCaseKeys()
+    # the key on record is not the one that signed
+    stranger = dataclasses.replace(submission, reporter_signing_key=other.signer.verifying_key)
+    refuse(session, world, stranger, "malformed_envelope")
+    # a report sealed as protocol 1 sealed it: unsigned, bound to nothing
+    unsigned = crypto.seal_json(keys.case_key, crypto.Kind.REPORT, keys.case_id, {"what": "x"})
+    refuse(session, world, dataclasses.replace(submission, report=unsigned), "malformed_envelope")
+    # signed by the reporter, but for another case, or not first in this case's transcript
+    elsewhere = records.seal(
+        keys.case_key,
+        crypto.Kind.REPORT,
+        report_place(other.case_id, "land", ()),
+        {"what": "x"},
+        keys.signer,
+    )
+    refuse(session, world, dataclasses.replace(submission, report=elsewhere), "misplaced_record")
+    later = dataclasses.replace(report_place(keys.case_id, "land", ()), prev="00" * 32)
+    moved = records.seal(keys.case_key, crypto.Kind.REPORT, later, {"what": "x"}, keys.signer)
+    refuse(session, world, dataclasses.replace(submission, report=moved), "misplaced_record")
+    # an identity whose place names another author than the reporter who signed it
+    assert submission.identity is not None
+    staff_place = Place(keys.case_id, "identity", "escrow")
+    forged = bound.seal_bound_json(
+        keys.identity_key, crypto.Kind.IDENTITY, staff_place, {"name": "x"}, keys.signer.key
+    )
+    refuse(session, world, dataclasses.replace(submission, identity=forged), "misplaced_record")
+
+
+def test_report_files_must_be_the_reports_own(session: Session, world: World) -> None:
+    keys = NewCaseKeys()
+    recipients = unit_recipients(session, world.unit)
+    meta = crypto.FileMeta(name="a.txt", type="text/plain", size=5, stream=bytes(32))
+    sealed_meta = records.seal_file_meta(keys.case_key, keys.case_id, meta, keys.signer)
+    attachment = intake.AttachmentIn("0b" * 16, sealed_meta, 4166)
+    submission = seal_submission(
+        keys, recipients, category="land", report={"what": "x"}, identity=None,
+        attachments=[attachment],
+    )  # fmt: skip
+    intake.validate(submission, world.unit, recipients)
+    # the report's place lists the file it carries: one more, or one fewer, is refused
+    extra = intake.AttachmentIn(
+        "0c" * 16, records.seal_file_meta(keys.case_key, keys.case_id, meta, keys.signer), 4166
+    )
+    refuse(session, world, dataclasses.replace(submission, attachments=[attachment, extra]),
+           "misplaced_record")  # fmt: skip
+    refuse(session, world, dataclasses.replace(submission, attachments=[]), "misplaced_record")
+    # a file description of protocol 1 is refused, even where the report lists it
+    old = intake.AttachmentIn(
+        "0d" * 16, crypto.seal_file_meta(keys.case_key, keys.case_id, meta), 10
+    )
+    listed = seal_submission(
+        keys, recipients, category="land", report={"what": "x"}, identity=None, attachments=[old]
+    )
+    refuse(session, world, listed, "malformed_envelope")
 
 
 def test_wrap_of_wrong_size_is_refused(session: Session, world: World) -> None:

@@ -9,15 +9,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import followup
+from casework import entry_facts, followup, transcript
 from casework import protection as p
+from casework.records import CaseKeys, Trust
 from casework.sealing import NewCaseKeys
-from crypto import Argon2Params
+from casework.transcript import EntryRefused, NewEntry
+from crypto import Argon2Params, bound
 from store.models import (
     ActorKind,
     Case,
     CaseEvent,
     Inspector,
+    Message,
     Party,
     ProtectedPerson,
     ProtectionCategory,
@@ -26,8 +29,8 @@ from store.models import (
     RetaliationIncident,
     RetaliationKind,
 )
-from tests.casework.test_followup import TODAY, new_case, sealed
-from tests.worlds import World
+from tests.casework.test_followup import TODAY, browser_entry, new_case
+from tests.worlds import World, reporter_entry
 
 S = ProtectionState
 NOW = datetime(2026, 11, 27, 3, 30, tzinfo=UTC)
@@ -71,10 +74,15 @@ def lan(world: World) -> Inspector:
     return world.people["lan"]
 
 
+def staff(session: Session, world: World, case: Case, name: str = "lan") -> CaseKeys:
+    """What the review app holds when ``name`` writes on ``case``."""
+    return world.staff_keys(session, case, name, TODAY)
+
+
 def open_record(
     session: Session,
     world: World,
-    keys: NewCaseKeys,
+    keys: CaseKeys,
     case: Case,
     *,
     urgent: bool = False,
@@ -84,7 +92,7 @@ def open_record(
     return p.open_by_inspector(
         session,
         case,
-        keys.case_key,
+        keys,
         lan(world),
         person,
         category,
@@ -99,16 +107,50 @@ def open_record(
 def walk(
     session: Session,
     world: World,
-    keys: NewCaseKeys,
+    keys: CaseKeys,
     record: ProtectionRecord,
     states: list[ProtectionState],
 ) -> None:
     for state in states:
-        p.transition(session, record, keys.case_key, lan(world), state, FULL, TODAY, NOW)
+        p.transition(session, record, keys, lan(world), state, FULL, TODAY, NOW)
 
 
-def note(keys: NewCaseKeys, text: str = "Tôi xin thêm biện pháp") -> bytes:
-    return sealed(keys, crypto.Kind.NOTE, {"schema": 1, "text": text})
+def ask_entry(
+    session: Session,
+    keys: NewCaseKeys,
+    record: ProtectionRecord,
+    ask: str,
+    text: str = "Tôi xin thêm biện pháp",
+) -> Message:
+    """The protected person's ask, as their follow-up page appends it."""
+    facts = entry_facts.protection_ask(record.id, ask)
+    return reporter_entry(session, record.case, keys, "protection-ask", TODAY, text, facts)
+
+
+def incident_entry(
+    session: Session,
+    keys: NewCaseKeys,
+    case: Case,
+    kind: RetaliationKind,
+    occurred_on: date | None,
+    text: str = "Bị gây khó dễ",
+) -> Message:
+    facts = entry_facts.retaliation(kind, occurred_on)
+    return reporter_entry(session, case, keys, "retaliation", TODAY, text, facts)
+
+
+def author(blob: bytes) -> str:
+    """Who signed a sealed NOTE, by its place."""
+    return bound.read_place(crypto.Kind.NOTE, blob).author
+
+
+def only_unit_reads(keys: CaseKeys, case: Case, blob: bytes, purpose: str) -> None:
+    """A NOTE opens with the unit key, and not with the case key the reporter holds."""
+    opened = keys.open_note(case, blob, purpose)
+    assert opened is not None
+    assert opened.trust is Trust.SIGNED
+    for other in (CaseKeys(case=keys.case), CaseKeys(case=keys.case, unit=keys.case)):
+        assert p.open_document(other, case, blob, purpose) == {p.ALTERED: "yes"}
 
 
 def protection_events(case: Case) -> list[CaseEvent]:
@@ -121,7 +163,8 @@ def protection_events(case: Case) -> list[CaseEvent]:
 def test_an_inspector_opens_a_sealed_timed_record(
     session: Session, world: World, opened: tuple[NewCaseKeys, Case]
 ) -> None:
-    keys, case = opened
+    _sealed, case = opened
+    keys = staff(session, world, case)
     record = open_record(session, world, keys, case, urgent=True)
     session.commit()
     assert (record.state, record.requested_by, record.requested_on) == (
@@ -134,8 +177,12 @@ def test_an_inspector_opens_a_sealed_timed_record(
     assert case.urgent
     assert record.details is not None
     assert SECRET.encode() not in record.details
-    assert p.open_details(keys.case_key, record)["relative"] == "Con gái út"
-    assert p.open_details(keys.case_key, record)["request"] == SECRET
+    assert p.open_details(keys, record)["relative"] == "Con gái út"
+    assert p.open_details(keys, record)["request"] == SECRET
+    # under the unit key, signed by lan: the reporter's case key opens none of it
+    assert author(record.details) == f"staff/{lan(world).id}"
+    only_unit_reads(keys, case, record.details, "protection")
+    assert p.open_details(world.reader_keys(case, "hoa"), record)["request"] == SECRET
     [event] = protection_events(case)
     assert (event.actor_kind, event.inspector_id, event.occurred_at) == (
         ActorKind.INSPECTOR,
@@ -143,16 +190,18 @@ def test_an_inspector_opens_a_sealed_timed_record(
         NOW,
     )
     assert event.data == {"protection_id": record.id, "from": None, "to": "requested"}
+    assert event.grounds is not None
+    only_unit_reads(keys, case, event.grounds, "grounds")
 
 
 def test_a_non_urgent_record_keeps_no_confirmation_date_and_leaves_the_case_calm(
     session: Session, world: World, opened: tuple[NewCaseKeys, Case]
 ) -> None:
-    keys, case = opened
+    _sealed, case = opened
     record = p.open_by_inspector(
         session,
         case,
-        keys.case_key,
+        staff(session, world, case),
         lan(world),
         ProtectedPerson.REPORTER,
         ProtectionCategory.JOB,
@@ -170,26 +219,34 @@ def test_a_non_urgent_record_keeps_no_confirmation_date_and_leaves_the_case_calm
 def test_a_reporter_request_is_dated_checked_and_urgent(
     session: Session, world: World, opened: tuple[NewCaseKeys, Case]
 ) -> None:
-    keys, case = opened
-    with pytest.raises(p.ProtectionError) as refused:
-        p.request_by_reporter(
+    sealed, case = opened
+    facts = entry_facts.protection_request(ProtectedPerson.SPOUSE, ProtectionCategory.HONOUR, True)
+    # the request's signed place must say what the request's fields say
+    calm = entry_facts.protection_request(ProtectedPerson.SPOUSE, ProtectionCategory.HONOUR, False)
+    document = {"schema": 1, "text": "x"}
+    misstated = browser_entry(
+        case, sealed, NewEntry("protection-request", Party.REPORTER, facts=calm), document
+    )
+    with pytest.raises(EntryRefused) as refused:
+        transcript.append(
             session,
             case,
-            ProtectedPerson.SPOUSE,
-            ProtectionCategory.HONOUR,
-            True,
-            sealed(keys, crypto.Kind.MESSAGE, {"schema": 1, "text": "x"}),
+            misstated,
+            NewEntry("protection-request", Party.REPORTER, facts=facts),
             TODAY,
         )
-    assert refused.value.code == "malformed_envelope"
-    assert case.protections == []
+    assert refused.value.code == "bad_entry"
+    assert (case.protections, case.messages) == ([], [])
+    entry = reporter_entry(
+        session, case, sealed, "protection-request", TODAY, "Vợ tôi bị bôi nhọ", facts
+    )
     record = p.request_by_reporter(
         session,
         case,
         ProtectedPerson.SPOUSE,
         ProtectionCategory.HONOUR,
         True,
-        note(keys, "Vợ tôi bị bôi nhọ"),
+        entry,
         TODAY,
         TODAY + timedelta(days=5),
     )
@@ -205,7 +262,14 @@ def test_a_reporter_request_is_dated_checked_and_urgent(
         None,
         None,
     )
-    assert p.open_details(keys.case_key, record) == {"request": "Vợ tôi bị bôi nhọ"}
+    # the reporter's words are their signed entry, which the record and the event name
+    assert (record.details, record.message_id) == (None, entry.id)
+    assert (event.grounds, event.message_id) == (None, entry.id)
+    assert entry_facts.bound_facts(case)[entry.id] == facts
+    keys = world.reader_keys(case, "lan")
+    assert p.open_details(keys, record) == {"request": "Vợ tôi bị bôi nhọ"}
+    assert p.timeline(keys, record)[0].details == {"text": "Vợ tôi bị bôi nhọ"}
+    assert transcript.entry_reading(case, sealed.case_key, entry.id).trust is Trust.SIGNED
 
 
 # --- transitions ----------------------------------------------------------------------------
@@ -220,18 +284,19 @@ def test_every_transition_is_allowed_or_refused_naming_the_allowed_ones(
     source: ProtectionState,
     target: ProtectionState,
 ) -> None:
-    keys, case = opened
+    _sealed, case = opened
+    keys = staff(session, world, case)
     record = open_record(session, world, keys, case)
     walk(session, world, keys, record, PATHS[source])
     assert record.state is source
     before = len(case.events)
     if (source, target) in ALLOWED:
-        event = p.transition(session, record, keys.case_key, lan(world), target, FULL, TODAY, NOW)
+        event = p.transition(session, record, keys, lan(world), target, FULL, TODAY, NOW)
         assert record.state is target
         assert event.data == {"protection_id": record.id, "from": source.value, "to": target.value}
         return
     with pytest.raises(p.ProtectionError) as refused:
-        p.transition(session, record, keys.case_key, lan(world), target, FULL, TODAY, NOW)
+        p.transition(session, record, keys, lan(world), target, FULL, TODAY, NOW)
     assert refused.value.code == "invalid_transition"
     allowed = [b.value for a, b in sorted(ALLOWED) if a is source]
     message = str(refused.value)
@@ -260,14 +325,15 @@ def test_each_state_requires_its_fields(
     target: ProtectionState,
     missing: str,
 ) -> None:
-    keys, case = opened
+    _sealed, case = opened
+    keys = staff(session, world, case)
     record = open_record(session, world, keys, case)
     walk(session, world, keys, record, PATHS[target][:-1])
     source = record.state
     blank: object = None if missing == "started_on" else "  \n"
     fields = p.StepFields(**{**FULL.__dict__, missing: blank})
     with pytest.raises(p.ProtectionError) as refused:
-        p.transition(session, record, keys.case_key, lan(world), target, fields, TODAY, NOW)
+        p.transition(session, record, keys, lan(world), target, fields, TODAY, NOW)
     assert refused.value.code == f"missing_{missing}"
     assert record.state is source
 
@@ -275,35 +341,38 @@ def test_each_state_requires_its_fields(
 def test_protection_cannot_start_before_it_was_requested(
     session: Session, world: World, opened: tuple[NewCaseKeys, Case]
 ) -> None:
-    keys, case = opened
+    _sealed, case = opened
+    keys = staff(session, world, case)
     record = open_record(session, world, keys, case)
     walk(session, world, keys, record, [S.UNDER_REVIEW])
     early = p.StepFields(**{**FULL.__dict__, "started_on": TODAY - timedelta(days=1)})
     with pytest.raises(p.ProtectionError) as refused:
-        p.transition(session, record, keys.case_key, lan(world), S.ACTIVE, early, TODAY, NOW)
+        p.transition(session, record, keys, lan(world), S.ACTIVE, early, TODAY, NOW)
     assert refused.value.code == "start_before_request"
 
 
 def test_the_life_of_a_record_keeps_every_step_sealed_and_dated(
     session: Session, world: World, opened: tuple[NewCaseKeys, Case]
 ) -> None:
-    keys, case = opened
+    sealed, case = opened
+    keys = staff(session, world, case)
     record = open_record(session, world, keys, case, urgent=True)
     assert case.urgent
     walk(session, world, keys, record, [S.UNDER_REVIEW])
     assert not case.urgent  # no longer an urgent request waiting
     start = TODAY + timedelta(days=2)
     fields = p.StepFields(measures="Bảo vệ tại nhà", responsible_body="Công an", started_on=start)
-    p.transition(session, record, keys.case_key, lan(world), S.ACTIVE, fields, TODAY, NOW)
+    p.transition(session, record, keys, lan(world), S.ACTIVE, fields, TODAY, NOW)
     assert (record.decided_on, record.started_on) == (TODAY, start)
     later = TODAY + timedelta(days=10)
     change = p.StepFields(changes="Thêm camera", measures="Bảo vệ tại nhà và camera")
-    p.transition(session, record, keys.case_key, lan(world), S.MODIFIED, change, later, NOW)
+    p.transition(session, record, keys, lan(world), S.MODIFIED, change, later, NOW)
+    hoa = world.people["hoa"]
     p.transition(
         session,
         record,
-        keys.case_key,
-        world.people["hoa"],
+        staff(session, world, case, "hoa"),
+        hoa,
         S.ENDED,
         p.StepFields(ground="Đã hết nguy cơ"),
         later,
@@ -314,12 +383,12 @@ def test_the_life_of_a_record_keeps_every_step_sealed_and_dated(
     stored = session.get(ProtectionRecord, record.id)
     assert stored is not None
     assert (stored.state, stored.decided_on, stored.ended_on) == (S.ENDED, later, later)
-    current = p.open_details(keys.case_key, stored)
+    current = p.open_details(keys, stored)
     assert current["measures"] == "Bảo vệ tại nhà và camera"
     assert current["responsible_body"] == "Công an"
     assert current["relative"] == "Con gái út"
     assert current["text"] == current["ground"] == "Đã hết nguy cơ"
-    steps = p.timeline(keys.case_key, stored)
+    steps = p.timeline(keys, stored)
     assert [entry.event.data["to"] for entry in steps] == [
         "requested",
         "under_review",
@@ -329,24 +398,37 @@ def test_the_life_of_a_record_keeps_every_step_sealed_and_dated(
     ]
     assert steps[2].details["measures"] == "Bảo vệ tại nhà"
     assert steps[3].details["changes"] == "Thêm camera"
-    assert steps[4].event.inspector_id == world.people["hoa"].id
+    assert steps[4].event.inspector_id == hoa.id
+    # each step's grounds are signed by whoever took it; the record's current document
+    # by the last of them
+    assert [author(entry.event.grounds or b"") for entry in steps] == [
+        f"staff/{lan(world).id}"
+    ] * 4 + [f"staff/{hoa.id}"]
+    assert stored.details is not None
+    assert author(stored.details) == f"staff/{hoa.id}"
     for event in case.events:
         assert event.grounds is not None
         for text in ("Bảo vệ", "Công an", "camera", "nguy cơ"):
             assert text.encode() not in event.grounds
-    # Sealed to this case: another key opens nothing.
-    assert p.open_details(bytes(32), stored) == {}
+        only_unit_reads(keys, case, event.grounds, "grounds")
+    # Sealed for the unit: the case key (which the follow-up code opens) opens nothing,
+    # and neither does another key.
+    assert p.open_details(CaseKeys(case=sealed.case_key), stored) == {p.ALTERED: "yes"}
+    other = CaseKeys(case=bytes(32), unit=bytes(32))
+    assert p.open_details(other, stored) == {p.ALTERED: "yes"}
+    assert all(entry.details == {p.ALTERED: "yes"} for entry in p.timeline(other, stored))
 
 
 def test_over_long_texts_are_refused(
     session: Session, world: World, opened: tuple[NewCaseKeys, Case]
 ) -> None:
-    keys, case = opened
+    _sealed, case = opened
+    keys = staff(session, world, case)
     record = open_record(session, world, keys, case)
     walk(session, world, keys, record, [S.UNDER_REVIEW])
     long = p.StepFields(reasons="x" * (p.MAX_TEXT + 1))
     with pytest.raises(p.ProtectionError) as refused:
-        p.transition(session, record, keys.case_key, lan(world), S.REJECTED, long, TODAY, NOW)
+        p.transition(session, record, keys, lan(world), S.REJECTED, long, TODAY, NOW)
     assert refused.value.code == "too_long"
 
 
@@ -356,36 +438,46 @@ def test_over_long_texts_are_refused(
 def test_an_ask_makes_the_case_urgent_until_the_unit_answers(
     session: Session, world: World, opened: tuple[NewCaseKeys, Case]
 ) -> None:
-    keys, case = opened
+    sealed, case = opened
+    keys = staff(session, world, case)
     record = open_record(session, world, keys, case)
     with pytest.raises(p.ProtectionError) as refused:
-        p.reporter_asks(session, record, "end", note(keys), TODAY)
+        p.reporter_asks(session, record, "end", ask_entry(session, sealed, record, "end"), TODAY)
     assert refused.value.code == "not_running"
     walk(session, world, keys, record, [S.UNDER_REVIEW, S.ACTIVE])
     with pytest.raises(p.ProtectionError) as refused:
-        p.reporter_asks(session, record, "cancel", note(keys), TODAY)
+        p.reporter_asks(
+            session, record, "cancel", ask_entry(session, sealed, record, "cancel"), TODAY
+        )
     assert refused.value.code == "unknown_ask"
     assert not case.urgent
-    ask = p.reporter_asks(session, record, "add", note(keys), TODAY)
+    entry = ask_entry(session, sealed, record, "add")
+    ask = p.reporter_asks(session, record, "add", entry, TODAY)
     assert (ask.actor_kind, ask.occurred_at, ask.data) == (
         ActorKind.REPORTER,
         None,
         {"protection_id": record.id, "ask": "add"},
     )
+    # the ask's words are the signed entry the event names, bound to this record and ask
+    assert (ask.grounds, ask.message_id) == (None, entry.id)
+    assert entry_facts.bound_facts(case)[entry.id] == {"protection": record.id, "ask": "add"}
+    assert p.timeline(keys, record)[-1].details == {"text": "Tôi xin thêm biện pháp"}
     assert case.urgent
     assert p.pending_asks(record) == [ask]
     assert p.recompute_urgent(case)
     walk(session, world, keys, record, [S.MODIFIED])  # a step answers it
     assert not case.urgent
     assert p.pending_asks(record) == []
-    p.reporter_asks(session, record, "change", note(keys), TODAY)
+    p.reporter_asks(session, record, "change", ask_entry(session, sealed, record, "change"), TODAY)
     assert case.urgent
-    answer = p.answer_ask(session, record, keys.case_key, lan(world), "Không thể", TODAY, NOW)
+    answer = p.answer_ask(session, record, keys, lan(world), "Không thể", TODAY, NOW)
     assert answer.kind == p.ANSWER
     assert not case.urgent
-    assert p.timeline(keys.case_key, record)[-1].details["text"] == "Không thể"
+    assert p.timeline(keys, record)[-1].details["text"] == "Không thể"
+    assert answer.grounds is not None
+    only_unit_reads(keys, case, answer.grounds, "grounds")
     with pytest.raises(p.ProtectionError) as refused:
-        p.answer_ask(session, record, keys.case_key, lan(world), "again", TODAY, NOW)
+        p.answer_ask(session, record, keys, lan(world), "again", TODAY, NOW)
     assert refused.value.code == "nothing_asked"
 
 
@@ -395,12 +487,13 @@ def test_an_ask_makes_the_case_urgent_until_the_unit_answers(
 def test_an_inspector_logs_an_incident_sealed_and_linked(
     session: Session, world: World, opened: tuple[NewCaseKeys, Case]
 ) -> None:
-    keys, case = opened
+    _sealed, case = opened
+    keys = staff(session, world, case)
     record = open_record(session, world, keys, case)
     incident = p.log_incident_by_inspector(
         session,
         case,
-        keys.case_key,
+        keys,
         lan(world),
         RetaliationKind.DEMOTION,
         TODAY - timedelta(days=2),
@@ -419,7 +512,9 @@ def test_an_inspector_logs_an_incident_sealed_and_linked(
     assert not case.urgent
     assert incident.details is not None
     assert SECRET.encode() not in incident.details
-    assert p.open_document(keys.case_key, case, incident.details)["text"] == SECRET
+    assert p.open_document(keys, case, incident.details, "incident")["text"] == SECRET
+    assert author(incident.details) == f"staff/{lan(world).id}"
+    only_unit_reads(keys, case, incident.details, "incident")
     [event] = [event for event in case.events if event.kind == p.INCIDENT]
     assert event.data == {"incident_id": incident.id, "action": "logged"}
     assert event.inspector_id == lan(world).id
@@ -428,11 +523,11 @@ def test_an_inspector_logs_an_incident_sealed_and_linked(
 def test_an_incident_can_open_a_requested_record(
     session: Session, world: World, opened: tuple[NewCaseKeys, Case]
 ) -> None:
-    keys, case = opened
+    _sealed, case = opened
     incident = p.log_incident_by_inspector(
         session,
         case,
-        keys.case_key,
+        staff(session, world, case),
         lan(world),
         RetaliationKind.THREAT_TO_LIFE_OR_HEALTH,
         None,
@@ -456,9 +551,11 @@ def test_an_incident_can_open_a_requested_record(
 def test_incident_dates_in_the_future_empty_texts_and_foreign_records_are_refused(
     session: Session, world: World, opened: tuple[NewCaseKeys, Case], fast_argon2: Argon2Params
 ) -> None:
-    keys, case = opened
-    other_keys, other = new_case(session, world, fast_argon2)
-    foreign = open_record(session, world, other_keys, other)
+    _sealed, case = opened
+    keys = staff(session, world, case)
+    session.commit()  # the unit key stays through the rollback below
+    _other_keys, other = new_case(session, world, fast_argon2)
+    foreign = open_record(session, world, staff(session, world, other), other)
 
     def log(
         occurred_on: date = TODAY, text: str = "Bị hạ bậc lương", protection_id: int | None = None
@@ -466,7 +563,7 @@ def test_incident_dates_in_the_future_empty_texts_and_foreign_records_are_refuse
         return p.log_incident_by_inspector(
             session,
             case,
-            keys.case_key,
+            keys,
             lan(world),
             RetaliationKind.PAY_CUT,
             occurred_on,
@@ -493,13 +590,12 @@ def test_incident_dates_in_the_future_empty_texts_and_foreign_records_are_refuse
 def test_linking_works_only_within_a_case(
     session: Session, world: World, opened: tuple[NewCaseKeys, Case], fast_argon2: Argon2Params
 ) -> None:
-    keys, case = opened
-    other_keys, other = new_case(session, world, fast_argon2)
-    foreign = open_record(session, world, other_keys, other)
-    own = open_record(session, world, keys, case)
-    followup.record_retaliation(
-        session, case, RetaliationKind.INTIMIDATION, note(keys), None, TODAY
-    )
+    sealed, case = opened
+    _other_keys, other = new_case(session, world, fast_argon2)
+    foreign = open_record(session, world, staff(session, world, other), other)
+    own = open_record(session, world, staff(session, world, case), case)
+    entry = incident_entry(session, sealed, case, RetaliationKind.INTIMIDATION, None)
+    followup.record_retaliation(session, case, RetaliationKind.INTIMIDATION, entry, None, TODAY)
     [incident] = case.retaliation_incidents
     with pytest.raises(p.ProtectionError) as refused:
         p.link_incident(incident, foreign)
@@ -514,30 +610,46 @@ def test_linking_works_only_within_a_case(
 def test_notes_by_both_sides_and_the_urgency_they_cause(
     session: Session, world: World, opened: tuple[NewCaseKeys, Case]
 ) -> None:
-    keys, case = opened
-    followup.record_retaliation(session, case, RetaliationKind.HARASSMENT, note(keys), TODAY, TODAY)
+    sealed, case = opened
+    keys = staff(session, world, case)
+    entry = incident_entry(session, sealed, case, RetaliationKind.HARASSMENT, TODAY)
+    followup.record_retaliation(session, case, RetaliationKind.HARASSMENT, entry, TODAY, TODAY)
     [incident] = case.retaliation_incidents
     assert case.urgent
     assert p.recompute_urgent(case)
-    answer = p.add_inspector_note(
-        session, incident, keys.case_key, lan(world), "Đã liên hệ", TODAY, NOW
-    )
+    answer = p.add_inspector_note(session, incident, keys, lan(world), "Đã liên hệ", TODAY, NOW)
     assert answer.source is Party.INSPECTOR
     assert not case.urgent
     assert answer.details is not None
     assert b"\xc4\x90\xc3\xa3 li" not in answer.details
-    assert p.open_document(keys.case_key, case, answer.details)["text"] == "Đã liên hệ"
+    assert p.open_document(keys, case, answer.details, "incident-note")["text"] == "Đã liên hệ"
+    only_unit_reads(keys, case, answer.details, "incident-note")
     later = TODAY + timedelta(days=4)
-    added = p.add_note(session, incident, Party.REPORTER, note(keys, "Lại bị gọi lên"), later)
+    facts = entry_facts.retaliation_note(incident.id)
+    addition = reporter_entry(
+        session, case, sealed, "retaliation-note", later, "Lại bị gọi lên", facts
+    )
+    added = p.add_reporter_note(session, incident, addition, later)
     assert added.added_on == later
+    assert (added.source, added.details, added.message_id) == (Party.REPORTER, None, addition.id)
     assert case.last_reporter_activity_on == later
     assert case.urgent  # the reporter's addition waits for the unit
-    with pytest.raises(p.ProtectionError) as refused:
-        p.add_note(session, incident, Party.REPORTER, b"plaintext", later)
-    assert refused.value.code == "malformed_envelope"
+    assert entry_facts.bound_facts(case)[addition.id] == {"incident": incident.id}
+    reading = transcript.entry_reading(case, sealed.case_key, addition.id)
+    assert (reading.text(), reading.trust) == ("Lại bị gọi lên", Trust.SIGNED)
+    # an addition the reporter did not seal and sign is not taken
+    with pytest.raises(EntryRefused) as refused:
+        transcript.append(
+            session,
+            case,
+            b"plaintext",
+            NewEntry("retaliation-note", Party.REPORTER, facts=facts),
+            later,
+        )
+    assert refused.value.code == "bad_entry"
     with pytest.raises(p.ProtectionError):
-        p.add_inspector_note(session, incident, keys.case_key, lan(world), "", TODAY, NOW)
-    p.add_inspector_note(session, incident, keys.case_key, lan(world), "Đã xử lý", TODAY, NOW)
+        p.add_inspector_note(session, incident, keys, lan(world), "", TODAY, NOW)
+    p.add_inspector_note(session, incident, keys, lan(world), "Đã xử lý", TODAY, NOW)
     session.commit()
     assert [item.source for item in incident.notes] == [
         Party.INSPECTOR,
@@ -550,7 +662,8 @@ def test_notes_by_both_sides_and_the_urgency_they_cause(
 def test_urgency_counts_every_source(
     session: Session, world: World, opened: tuple[NewCaseKeys, Case]
 ) -> None:
-    keys, case = opened
+    sealed, case = opened
+    keys = staff(session, world, case)
     calm = open_record(session, world, keys, case)
     assert not p.recompute_urgent(case)
     urgent = open_record(session, world, keys, case, urgent=True)
@@ -558,7 +671,7 @@ def test_urgency_counts_every_source(
     walk(session, world, keys, urgent, [S.UNDER_REVIEW])
     assert not p.recompute_urgent(case)
     walk(session, world, keys, calm, [S.UNDER_REVIEW, S.ACTIVE])
-    p.reporter_asks(session, calm, "end", note(keys), TODAY)
+    p.reporter_asks(session, calm, "end", ask_entry(session, sealed, calm, "end"), TODAY)
     assert p.recompute_urgent(case)
     walk(session, world, keys, calm, [S.ENDED])
     assert not p.recompute_urgent(case)

@@ -315,6 +315,7 @@ def test_a_purge_removes_the_contents_and_keeps_the_figures(
 ) -> None:
     case = built.case
     kept_events = [(e.kind, e.from_status, e.to_status, e.occurred_on) for e in case.events]
+    assert case.reporter_signing_key == built.keys.signer.verifying_key
     report = retention.purge(session, blobs, candidates(session, DUE_ON), DUE_ON)
     assert [c.case_id for c in report.purged] == [case.id]
     assert (report.blobs_deleted, report.blobs_missing, report.blobs_failed) == (3, 0, [])
@@ -331,6 +332,8 @@ def test_a_purge_removes_the_contents_and_keeps_the_figures(
     assert case.lookup_hash == b""
     assert case.lookup_index == bytes(5)
     assert case.reporter_public_key == bytes(32)
+    # the verifying key is derived from the code as the public key is: gone with it
+    assert case.reporter_signing_key is None
     assert case.last_reporter_activity_on is None
     for model in (KeyWrap, Message, Attachment, CaseRead, CaseExclusion):
         assert count(session, model, case) == 0, model

@@ -10,17 +10,20 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import access, followup, transfer, workflow
+from casework import access, followup, records, transfer, workflow
 from casework.access import NoAccess
 from casework.profiles import Profile
+from casework.records import Trust
 from casework.transfer import TransferError
-from store.models import Case, RecipientKind, Track, WrapPurpose
-from tests.casework.test_access import SealedCase, seal_case
+from crypto.places import Place
+from store.models import Case, KeyWrap, RecipientKind, Track, WrapPurpose
+from tests.casework.test_access import SealedCase, seal_case, unit_key_wraps
 from tests.worlds import World, build_world
 
 ARRIVED = date(2026, 12, 1)  # a Tuesday
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 IDENTITY = {"name": "Nguyễn Thị Bình", "contact": "0900 000 000"}
+GROUNDS = "Không thuộc thẩm quyền của đơn vị"
 
 
 @pytest.fixture
@@ -38,15 +41,18 @@ def named(session: Session, world: World, fast_argon2: crypto.Argon2Params) -> S
 def forward(
     session: Session, world: World, sealed: SealedCase, to: World, by: str = "lan", **kw: object
 ) -> Case:
+    """Forward as the review app does: with the sender's case key and unit key, and the
+    grounds sealed for the unit."""
     case = sealed.case
-    options: dict[str, object] = {"identity_key": None, **kw}
+    keys = world.staff_keys(session, case, by, ARRIVED)
+    options: dict[str, object] = {"identity_key": None, "unit_key": keys.unit, **kw}
     transfer.forward(
         session,
         case,
         to_unit=to.unit,
         inspector=world.people[by],
-        case_key=access.open_case_key(case, world.people[by], world.key_of(by)),
-        grounds=b"sealed grounds",
+        case_key=keys.case,
+        grounds=access.seal_note(keys, case, "grounds", GROUNDS),
         today=ARRIVED,
         now=NOW,
         **options,  # type: ignore[arg-type]
@@ -55,17 +61,27 @@ def forward(
     return case
 
 
+def escrow_wraps(case: Case, purpose: WrapPurpose) -> list[KeyWrap]:
+    return [
+        w
+        for w in case.key_wraps
+        if w.recipient_kind is RecipientKind.ESCROW and w.purpose is purpose
+    ]
+
+
 def identity_opens(case: Case, person_id: int, key: X25519PrivateKey) -> bool:
     for wrap in case.key_wraps:
         if wrap.purpose is WrapPurpose.IDENTITY_KEY and wrap.inspector_id == person_id:
             identity_key = crypto.unwrap(
                 wrap.wrapped, key, crypto.Purpose.IDENTITY_KEY, case.public_id
             )
-            assert case.identity is not None
-            opened = crypto.open_json(
-                identity_key, crypto.Kind.IDENTITY, case.public_id, case.identity
+            place = Place(case.public_id, "identity", records.REPORTER)
+            reading = records.open_record(
+                identity_key, crypto.Kind.IDENTITY, case, case.identity, place
             )
-            return bool(opened == IDENTITY)
+            assert reading is not None
+            assert reading.trust is Trust.SIGNED
+            return bool(reading.document == IDENTITY)
     return False
 
 
@@ -82,13 +98,66 @@ def test_the_receiving_unit_reads_the_case_and_the_sender_no_longer_does(
     )
     with pytest.raises(NoAccess):
         access.open_case_key(case, world.people["lan"], world.key_of("lan"))
-    [escrow] = [
-        w
-        for w in case.key_wraps
-        if w.recipient_kind is RecipientKind.ESCROW and w.purpose is WrapPurpose.CASE_KEY
-    ]
+    [escrow] = escrow_wraps(case, WrapPurpose.CASE_KEY)
     opened = crypto.unwrap(escrow.wrapped, district.escrow, crypto.Purpose.CASE_KEY, case.public_id)
     assert opened == named.keys.case_key
+
+
+def test_the_unit_key_goes_to_the_receiving_units_readers_and_escrow(
+    session: Session, world: World, district: World, named: SealedCase
+) -> None:
+    unit_key = world.staff_keys(session, named.case, "lan", ARRIVED).unit
+    case = forward(session, world, named, district)
+    # the receiving unit's readers and escrow, and nobody of the sender's
+    holders = sorted(w.inspector_id or 0 for w in unit_key_wraps(case, RecipientKind.INSPECTOR))
+    assert holders == sorted(person.id for person in access.readers(case))
+    assert holders == sorted(district.people[name].id for name in ("lan", "minh", "hoa"))
+    for name in ("lan", "minh", "hoa"):
+        assert access.open_unit_key(case, district.people[name], district.key_of(name)) == (
+            unit_key
+        )
+        assert access.open_unit_key(case, world.people[name], world.key_of(name)) is None
+    [escrow] = escrow_wraps(case, WrapPurpose.UNIT_KEY)
+    opened = crypto.unwrap(escrow.wrapped, district.escrow, crypto.Purpose.UNIT_KEY, case.public_id)
+    assert opened == unit_key
+    with pytest.raises(crypto.CryptoError):
+        crypto.unwrap(escrow.wrapped, world.escrow, crypto.Purpose.UNIT_KEY, case.public_id)
+    assert unit_key_wraps(case, RecipientKind.REPORTER) == []
+    # so the receiving unit reads the sender's grounds, written for the unit only
+    forward_event = case.events[-2]
+    keys = district.reader_keys(case, "lan")
+    reading = access.open_note(keys, case, forward_event.grounds, "grounds")
+    assert reading is not None
+    assert (reading.text(), reading.trust) == (GROUNDS, Trust.SIGNED)
+    reporter = records.CaseKeys(case=named.keys.case_key)
+    assert access.open_note(reporter, case, forward_event.grounds, "grounds") == records.ALTERED
+
+
+def test_a_case_without_a_unit_key_is_forwarded_without_one(
+    session: Session, world: World, district: World, named: SealedCase
+) -> None:
+    case = named.case
+    lan = world.people["lan"]
+    transfer.forward(
+        session,
+        case,
+        to_unit=district.unit,
+        inspector=lan,
+        case_key=access.open_case_key(case, lan, world.key_of("lan")),
+        unit_key=None,
+        identity_key=None,
+        grounds=b"sealed grounds",
+        today=ARRIVED,
+        now=NOW,
+    )
+    session.commit()
+    assert unit_key_wraps(case) == []
+    # the receiving unit makes it when it first writes, for its own readers
+    unit_key = district.staff_keys(session, case, "lan", ARRIVED).unit
+    assert access.open_unit_key(case, district.people["hoa"], district.key_of("hoa")) == unit_key
+    [escrow] = escrow_wraps(case, WrapPurpose.UNIT_KEY)
+    opened = crypto.unwrap(escrow.wrapped, district.escrow, crypto.Purpose.UNIT_KEY, case.public_id)
+    assert opened == unit_key
 
 
 def test_the_reporters_wrap_and_code_still_work_from_the_sending_units_page(
@@ -176,10 +245,19 @@ def test_a_profile_may_let_the_sender_keep_read_access(
         return found
 
     monkeypatch.setattr(workflow, "profile_of", generous)
+    unit_key = world.staff_keys(session, named.case, "lan", ARRIVED).unit
     case = forward(session, world, named, district)
     assert access.open_case_key(case, world.people["lan"], world.key_of("lan")) == (
         named.keys.case_key
     )
+    # reading the case, the sender reads the unit's notes on it too; the escrow is the
+    # receiving unit's alone
+    assert access.open_unit_key(case, world.people["lan"], world.key_of("lan")) == unit_key
+    assert access.open_unit_key(case, district.people["lan"], district.key_of("lan")) == unit_key
+    [escrow] = escrow_wraps(case, WrapPurpose.UNIT_KEY)
+    opened = crypto.unwrap(escrow.wrapped, district.escrow, crypto.Purpose.UNIT_KEY, case.public_id)
+    assert opened == unit_key
+    assert not access.acts_on(case, world.people["lan"])
     assert transfer.sent_by(session, world.unit)[0].sender_keeps_access
 
 

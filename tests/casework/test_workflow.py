@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from casework import protection, workflow
 from casework.workflow import WorkflowError
-from store.models import ActorKind, Case, Inspector, InspectorRole, Track
+from store.models import ActorKind, Case, Inspector, InspectorRole, Message, Party, Track
 from tests.store.factories import add_case, add_inspector, add_unit, ciphertext
 
 NOW = datetime(2027, 1, 4, 3, 0, tzinfo=UTC)
@@ -33,6 +33,20 @@ def new_case(session: Session, people: tuple[Inspector, Inspector], track: Track
 
 def due(case: Case) -> dict[str, date | None]:
     return {d.key: d.due_on for d in workflow.current_deadlines(case)}
+
+
+def reporter_entry(session: Session, case: Case, purpose: str, on: date) -> Message:
+    """A reporter's transcript entry as a row (the words are opaque to the workflow)."""
+    entry = Message(
+        author=Party.REPORTER,
+        body=ciphertext(1200),
+        created_on=on,
+        seq=len(case.messages) + 1,
+        purpose=purpose,
+    )
+    case.messages.append(entry)
+    session.flush()
+    return entry
 
 
 def step(case: Case, by: Inspector, target: str, on: date) -> None:
@@ -184,15 +198,20 @@ def test_overdue_is_computed_never_stored(named: Case) -> None:
 
 
 def test_an_overdue_case_can_be_escalated_once_and_the_head_answers(
-    named: Case, people: tuple[Inspector, Inspector]
+    session: Session, named: Case, people: tuple[Inspector, Inspector]
 ) -> None:
     inspector, head = people
     assert not workflow.may_escalate(named, date(2027, 2, 17))
+    early = reporter_entry(session, named, "escalation", date(2027, 2, 17))
     with pytest.raises(WorkflowError, match="overdue"):
-        workflow.escalate(named, today=date(2027, 2, 17), note=GROUNDS)
+        workflow.escalate(named, today=date(2027, 2, 17), entry=early)
+    assert named.events == []
     late = date(2027, 2, 18)
-    event = workflow.escalate(named, today=late, note=GROUNDS)
+    entry = reporter_entry(session, named, "escalation", late)
+    event = workflow.escalate(named, today=late, entry=entry)
     assert (event.actor_kind, event.occurred_at, named.urgent) == (ActorKind.REPORTER, None, True)
+    # the reporter's words are their entry, never grounds the unit could have written
+    assert (event.grounds, event.message_id) == (None, entry.id)
     assert due(named)["escalation"] == date(2027, 2, 25)
     assert not workflow.may_escalate(named, late)
     assert workflow.recordable(named, inspector) == []
@@ -204,16 +223,19 @@ def test_an_overdue_case_can_be_escalated_once_and_the_head_answers(
 
 
 def test_the_reporter_may_withdraw_until_a_decision(
-    named: Case, people: tuple[Inspector, Inspector]
+    session: Session, named: Case, people: tuple[Inspector, Inspector]
 ) -> None:
     step(named, people[0], "accepted", date(2027, 3, 1))
     step(named, people[0], "verifying", date(2027, 3, 2))
-    event = workflow.transition(named, "withdrawn", today=date(2027, 3, 3), grounds=GROUNDS)
+    entry = reporter_entry(session, named, "withdrawal", date(2027, 3, 3))
+    event = workflow.transition(named, "withdrawn", today=date(2027, 3, 3), entry=entry)
     assert (event.actor_kind, event.inspector, event.occurred_at) == (
         ActorKind.REPORTER,
         None,
         None,
     )
+    # the entry stands for the written grounds the step needs
+    assert (event.grounds, event.message_id) == (None, entry.id)
     assert set(due(named)) == {"notification"}
     with pytest.raises(WorkflowError):
         workflow.transition(named, "withdrawn", today=date(2027, 3, 3))
