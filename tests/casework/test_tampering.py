@@ -129,7 +129,8 @@ def test_the_code_and_a_database_copy_open_exactly_what_the_reporter_may_read(
     reporter = code.reporter_private_key()
     keys = _keys_the_code_opens(case, reporter)
     assert set(keys) == {"case-key", "identity-key"}  # never the unit key
-    opened, closed = set(), set()
+    opened: set[str] = set()
+    closed: set[str] = set()
     for name, kind, blob in _every_sealed_record(session, case):
         (opened if _opens(kind, blob, keys.values()) else closed).add(name)
     readable = {
