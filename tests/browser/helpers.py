@@ -29,11 +29,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import intake
+from casework import access, intake, records, transcript
 from casework.recipients import unit_recipients
 from casework.sealing import NewCaseKeys, seal_submission
 from casework.settings import Settings
-from store.models import Case
+from casework.transcript import EntryReading, NewEntry
+from crypto import bound
+from crypto.envelope import Kind
+from crypto.places import Place
+from crypto.transcript import Position, genesis
+from store.blobs import FilesystemBlobStore
+from store.models import Attachment, Case, Message, Party
 from tests.review.conftest import Account
 from tests.submit.test_report_form import CODE
 from tests.worlds import World
@@ -204,6 +210,131 @@ def the_case(session: Session) -> Case:
     """The one case in the database, as the servers left it."""
     [case] = committed_cases(session)
     return case
+
+
+# --- records of protocol version 2, as the servers and the pages write them -----------------
+
+Upload = tuple[str, str, bytes]  # a file: name, MIME type, content
+
+
+def staff_case_key(session: Session, world: World, name: str) -> bytes:
+    """The case key of the one case, as ``name`` unwraps it."""
+    case = the_case(session)
+    return access.reader_keys(case, world.people[name], world.key_of(name)).case
+
+
+def add_staff_entry(
+    session: Session,
+    world: World,
+    store: FilesystemBlobStore,
+    name: str,
+    text: str,
+    files: Sequence[Upload] = (),
+    purpose: str = "message",
+) -> Message:
+    """``name`` writes the next entry of the one case as the review app does: sealed under
+    the case key, signed, in its place; each file encrypted into the blob store and its
+    description signed by them too."""
+    case = the_case(session)
+    today = date.today()
+    keys = world.staff_keys(session, case, name, today)
+    assert keys.signer is not None
+    rows = []
+    for file_name, kind, content in files:
+        encryptor = crypto.FileEncryptor(keys.case, case.public_id)
+        blob_id = store.new_blob_id()
+        with store.open_writer(blob_id) as writer:
+            for piece in crypto.encrypt_stream(encryptor, [content]):
+                writer.write(piece)
+        meta = encryptor.metadata(file_name, kind)
+        rows.append(
+            Attachment(
+                blob_id=blob_id,
+                meta=records.seal_file_meta(keys.case, case.public_id, meta, keys.signer),
+                stored_size=store.size(blob_id),
+                origin=Party.INSPECTOR,
+                created_on=today,
+            )
+        )
+    case.attachments.extend(rows)
+    session.flush()
+    document = {"schema": 1, "text": text, "attachments": [row.id for row in rows]}
+    inspector = world.people[name].id
+    entry = NewEntry(purpose, Party.INSPECTOR, inspector_id=inspector, files=rows)
+    envelope = transcript.seal_entry(session, case, keys.case, entry, document, keys.signer)
+    message = transcript.append(session, case, envelope, entry, today)
+    session.commit()
+    return message
+
+
+def checked_entries(session: Session, world: World, name: str = "lan") -> list[EntryReading]:
+    """The transcript of the one case as the review app reads it for ``name``: every entry
+    opened, checked against its row and its place in the chain."""
+    return transcript.read_checked(the_case(session), staff_case_key(session, world, name))
+
+
+def assert_transcript_intact(entries: Sequence[EntryReading]) -> None:
+    """Every entry signed by its author, in its place, in order."""
+    for item in entries:
+        assert item.reading.trust is records.Trust.SIGNED, item.message
+        assert item.position is Position.IN_ORDER, item.message
+
+
+def open_signed(kind: Kind, case: Case, key: bytes, blob: bytes) -> tuple[Place, Any]:
+    """A record the reporter wrote, opened with crypto.bound: it must be of protocol 2 and
+    carry the signature of the reporter's key on record."""
+    assert blob[0] == 2, "not a record of protocol version 2"
+    assert case.reporter_signing_key is not None
+    return bound.open_bound_json(key, kind, blob, case.reporter_signing_key)
+
+
+def open_report(case: Case, key: bytes) -> Any:
+    """The report, entry 0 of the transcript, opened with crypto.bound: signed with the
+    reporter's key on record, and in exactly its place (its category, its files)."""
+    assert case.body is not None
+    place, document = open_signed(Kind.REPORT, case, key, case.body)
+    own_files = [item.meta for item in case.attachments if item.message_id is None]
+    assert place == Place(
+        case=case.public_id,
+        purpose="report",
+        author=records.REPORTER,
+        entry=0,
+        prev=genesis(case.public_id).hex(),
+        files=records.file_digests(own_files),
+        facts={"category": case.category},
+    )
+    return document
+
+
+def open_identity(case: Case, identity_key: bytes) -> Any:
+    """The identity section, opened with crypto.bound, signed by the reporter, in its place."""
+    assert case.identity is not None
+    place, document = open_signed(Kind.IDENTITY, case, identity_key, case.identity)
+    assert place == Place(case=case.public_id, purpose="identity", author=records.REPORTER)
+    return document
+
+
+def open_entry(case: Case, key: bytes, message_id: int | None) -> tuple[Place, Any]:
+    """The reporter's transcript entry of that id, opened as ``open_signed`` does."""
+    [message] = [m for m in case.messages if m.id == message_id]
+    assert message.author is Party.REPORTER
+    place, document = open_signed(Kind.MESSAGE, case, key, message.body)
+    assert place.entry == message.seq
+    assert place.purpose == message.purpose
+    return place, document
+
+
+def open_file(
+    store: FilesystemBlobStore, case: Case, key: bytes, attachment: Attachment
+) -> tuple[crypto.FileMeta, bytes]:
+    """A file's description, checked in its place (casework.records), and its content."""
+    meta, trust = records.open_file_meta(key, case, attachment)
+    assert meta is not None
+    assert trust is records.Trust.SIGNED
+    with store.open_reader(attachment.blob_id) as reader:
+        pieces = crypto.read_pieces(reader)
+        content = b"".join(crypto.decrypt_stream(key, case.public_id, meta, pieces))
+    return meta, content
 
 
 # --- the report form ----------------------------------------------------------------------

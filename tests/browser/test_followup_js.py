@@ -25,12 +25,13 @@ import crypto
 from casework import intake
 from casework.settings import Settings
 from crypto.encoding import CROCKFORD
+from crypto.envelope import Kind
+from crypto.transcript import file_digest
 from store.blobs import FilesystemBlobStore
-from store.models import Attachment, Message, Party, RetaliationKind
+from store.models import Party, RetaliationKind
 from submit import followup_session
 from tests.browser import helpers
 from tests.browser.helpers import Made, Recorder
-from tests.submit.test_report_form import case_key, open_attachment
 from tests.worlds import World
 
 pytestmark = pytest.mark.browser
@@ -61,36 +62,9 @@ CANARIES = [
 
 
 def add_unit_reply(session: Session, world: World, store: FilesystemBlobStore) -> None:
-    """The inspector "lan" answers with a file, sealed with the case key lan unwraps."""
-    case = helpers.the_case(session)
-    lan = world.people["lan"]
-    key = case_key(case, lan.id, world.key_of("lan"))
-    encryptor = crypto.FileEncryptor(key, case.public_id)
-    blob_id = store.new_blob_id()
-    with store.open_writer(blob_id) as writer:
-        for piece in crypto.encrypt_stream(encryptor, [UNIT_FILE]):
-            writer.write(piece)
-    meta = encryptor.metadata(UNIT_FILE_NAME, "application/pdf")
-    attachment = Attachment(
-        blob_id=blob_id,
-        meta=crypto.seal_file_meta(key, case.public_id, meta),
-        stored_size=store.size(blob_id),
-        origin=Party.INSPECTOR,
-        created_on=date.today(),
-    )
-    case.attachments.append(attachment)
-    session.flush()
-    document = {"schema": 1, "text": UNIT_TEXT, "attachments": [attachment.id]}
-    message = Message(
-        author=Party.INSPECTOR,
-        inspector_id=lan.id,
-        body=crypto.seal_json(key, crypto.Kind.MESSAGE, case.public_id, document),
-        created_on=date.today(),
-    )
-    case.messages.append(message)
-    session.flush()
-    attachment.message_id = message.id
-    session.commit()
+    """The inspector "lan" answers with a file: the next transcript entry, signed by lan."""
+    unit_file = (UNIT_FILE_NAME, "application/pdf", UNIT_FILE)
+    helpers.add_staff_entry(session, world, store, "lan", UNIT_TEXT, [unit_file])
 
 
 @pytest.fixture
@@ -157,14 +131,17 @@ def test_the_case_is_decrypted_and_answered_in_the_browser(
     assert REPLY_FILE_NAME in mine.inner_text()
     assert page.input_value("#followup-js-reply-text") == ""
 
+    # The reply is entry 2, signed by the reporter, naming its file; minh opens both.
+    key = helpers.staff_case_key(session, world, "minh")
     case = helpers.the_case(session)
-    key = case_key(case, world.people["minh"].id, world.key_of("minh"))
     [reply] = [m for m in case.messages if m.author is Party.REPORTER]
-    document = crypto.open_json(key, crypto.Kind.MESSAGE, case.public_id, reply.body)
+    place, document = helpers.open_signed(Kind.MESSAGE, case, key, reply.body)
     assert document == {"schema": 1, "text": REPLY_TEXT, "attachments": []}
     [attached] = [a for a in case.attachments if a.message_id == reply.id]
     assert attached.origin is Party.REPORTER
-    meta, content = open_attachment(store, case, key, attached)
+    assert (place.purpose, place.author, place.entry, reply.seq) == ("message", "reporter", 2, 2)
+    assert place.files == (file_digest(attached.meta),)
+    meta, content = helpers.open_file(store, case, key, attached)
     assert (meta.name, meta.type, content) == (REPLY_FILE_NAME, "image/jpeg", REPLY_FILE)
 
     # Retaliation: the kind (and date) in plaintext for the unit, the account sealed.
@@ -181,9 +158,16 @@ def test_the_case_is_decrypted_and_answered_in_the_browser(
     assert incident.kind is RetaliationKind.INTIMIDATION
     assert incident.occurred_on == date.fromisoformat(RETALIATION_DATE)
     assert incident.source is Party.REPORTER
-    assert incident.details is not None
-    note = crypto.open_json(key, crypto.Kind.NOTE, case.public_id, incident.details)
-    assert note == {"schema": 1, "text": RETALIATION_TEXT, "occurred_on": RETALIATION_DATE}
+    [told] = [m for m in case.messages if m.id == incident.message_id]
+    place, document = helpers.open_signed(Kind.MESSAGE, case, key, told.body)
+    assert document == {"schema": 1, "text": RETALIATION_TEXT, "occurred_on": RETALIATION_DATE}
+    assert (place.purpose, place.entry) == ("retaliation", 3)
+    assert place.facts == {"kind": "intimidation", "occurred_on": RETALIATION_DATE}
+    # The review app's reader agrees: every entry signed, in its place, in order.
+    helpers.assert_transcript_intact(helpers.checked_entries(session, world))
+    shown = app.locator("li.message-you", has_text=RETALIATION_TEXT)
+    shown.wait_for(state="visible")
+    assert "Retaliation reported" in shown.inner_text()
     helpers.screenshots(page, "followup-js-sent")
 
     # The session's anti-forgery token changed when it started; every state change
@@ -344,13 +328,16 @@ def test_withdrawing_needs_a_tick_and_seals_the_reasons(
     page.locator('#followup-app [data-slot="ended"]').wait_for(state="visible")
     assert form.is_hidden()
     assert "Withdrawn" in page.locator('#followup-app [data-slot="status"]').inner_text()
+    key = helpers.staff_case_key(session, world, "lan")
     case = helpers.the_case(session)
     assert case.status == "withdrawn"
     [event] = [e for e in case.events if e.to_status == "withdrawn"]
-    assert event.grounds is not None
-    key = case_key(case, world.people["lan"].id, world.key_of("lan"))
-    note = crypto.open_json(key, crypto.Kind.NOTE, case.public_id, event.grounds)
-    assert note == {"schema": 1, "text": "I was threatened. CANARYWITHDRAW41"}
+    [entry] = [m for m in case.messages if m.id == event.message_id]
+    place, document = helpers.open_signed(Kind.MESSAGE, case, key, entry.body)
+    assert document == {"schema": 1, "text": "I was threatened. CANARYWITHDRAW41"}
+    assert (place.purpose, place.author, place.facts) == ("withdrawal", "reporter", {})
+    shown = page.locator("#followup-app li.message-you")
+    assert "Withdrawal of the report" in shown.inner_text()
 
 
 # --- the code itself ----------------------------------------------------------------------
@@ -361,9 +348,13 @@ PARTIAL = helpers.ROOT / "submit" / "templates" / "followup_js.html"
 # Every string key the scripts ask for starts with one of these.
 STRING_KEY = re.compile(
     r"\"((?:case|code|session|failure|error|reply|retaliation|withdraw|progress|sent|author"
-    r"|unreadable|file|download|track|encrypted|forwarded|due|escalate|incident|protection)"
+    r"|unreadable|file|download|track|encrypted|forwarded|due|escalate|incident|protection"
+    r"|record|purpose)"
     r"-[a-z-]+)\""
 )
+# Transcript entry purposes (docs/crypto.md §13.3) the scripts name: words of the protocol,
+# not string keys, though they look like some.
+PURPOSES = {"retaliation-note", "protection-request", "protection-ask"}
 
 
 def test_the_scripts_run_no_dynamic_code_keep_nothing_and_import_only_this_site() -> None:
@@ -400,7 +391,7 @@ def test_the_partial_has_every_string_the_scripts_ask_for_and_no_other() -> None
     weight for the translator."""
     given = set(re.findall(r'data-key="([a-z-]+)"', PARTIAL.read_text(encoding="utf-8")))
     scripts = "\n".join(p.read_text(encoding="utf-8") for p in FOLLOWUP_JS.glob("*.js"))
-    assert set(STRING_KEY.findall(scripts)) == given
+    assert set(STRING_KEY.findall(scripts)) - PURPOSES == given
 
 
 # --- file names with bidirectional controls -----------------------------------------------
@@ -409,22 +400,18 @@ DISGUISED_NAME = "invoice\u202efdp.exe"  # reads "invoiceexe.pdf" where printed 
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 
 
-def rename_unit_file(session: Session, world: World, name: str) -> None:
-    """The unit's file of ``made``, given ``name`` (its description sealed again)."""
-    case = helpers.the_case(session)
-    key = case_key(case, world.people["lan"].id, world.key_of("lan"))
-    [attachment] = case.attachments
-    meta = crypto.open_file_meta(key, case.public_id, attachment.meta)
-    renamed = crypto.FileMeta(name=name, type=meta.type, size=meta.size, stream=meta.stream)
-    attachment.meta = crypto.seal_file_meta(key, case.public_id, renamed)
-    session.commit()
-
-
 def test_a_file_name_with_bidirectional_controls_is_shown_inert(
-    page: Page, base_url: str, made: Made, session: Session, world: World
+    page: Page,
+    base_url: str,
+    session: Session,
+    world: World,
+    settings: Settings,
+    store: FilesystemBlobStore,
 ) -> None:
+    made = helpers.accept_case(session, world, settings, received=date.today())
     name = f"{DISGUISED_NAME} {BIDI_CONTROLS}"
-    rename_unit_file(session, world, name)
+    unit_file = (name, "application/pdf", UNIT_FILE)
+    helpers.add_staff_entry(session, world, store, "lan", UNIT_TEXT, [unit_file])
     helpers.open_case(page, base_url, made.code)
     unit_message = page.locator("#followup-app li.message-unit")
     button = unit_message.locator("button")

@@ -18,7 +18,6 @@ from flask import Flask
 from playwright.sync_api import Page
 from sqlalchemy.orm import Session
 
-import crypto
 from casework import workflow
 from casework.calendar import PeriodUnit
 from casework.dates import unit_today
@@ -29,7 +28,7 @@ from submit import create_app
 from tests.browser import helpers
 from tests.browser.helpers import Made, Recorder
 from tests.store.factories import add_unit
-from tests.submit.test_followup_pages import granted, inspector_key
+from tests.submit.test_followup_pages import granted
 from tests.worlds import World
 
 pytestmark = pytest.mark.browser
@@ -56,12 +55,14 @@ def long_date(day: date) -> str:
 
 def case_and_key(session: Session, world: World) -> tuple[Case, bytes]:
     """The case as the server left it, and the case key inspector "minh" unwraps."""
-    case = helpers.the_case(session)
-    return case, inspector_key(world, case)
+    key = helpers.staff_case_key(session, world, "minh")
+    return helpers.the_case(session), key
 
 
 def check_stored(session: Session, world: World) -> None:
-    """What the reporter wrote is in the database sealed, and the unit's key opens it."""
+    """What the reporter wrote is in the database as transcript entries, sealed and signed
+    with the reporter's key, each bound to the facts the unit acts on; the unit's key opens
+    them, and the review app's reader finds every entry in its place."""
     case, key = case_and_key(session, world)
     assert case.urgent
     [escalation] = [e for e in case.events if e.kind == "escalation"]
@@ -69,17 +70,19 @@ def check_stored(session: Session, world: World) -> None:
     [addition] = incident.notes
     assert incident.kind is RetaliationKind.PAY_CUT
     assert addition.source is Party.REPORTER
-    sealed = {
-        ESCALATION_TEXT: escalation.grounds,
-        RETALIATION_TEXT: incident.details,
-        ADDITION_TEXT: addition.details,
+    entries = {
+        ESCALATION_TEXT: (escalation.message_id, "escalation", {}),
+        RETALIATION_TEXT: (incident.message_id, "retaliation", {"kind": "pay_cut"}),
+        ADDITION_TEXT: (addition.message_id, "retaliation-note", {"incident": incident.id}),
     }
-    for text, blob in sealed.items():
-        assert blob is not None
+    for text, (message_id, purpose, facts) in entries.items():
+        [message] = [m for m in case.messages if m.id == message_id]
         assert not any(
-            form in blob for form in [text.encode(), *helpers.b64_spellings(text.encode())]
+            form in message.body for form in [text.encode(), *helpers.b64_spellings(text.encode())]
         )
-        assert crypto.open_json(key, crypto.Kind.NOTE, case.public_id, blob)["text"] == text
+        place, document = helpers.open_entry(case, key, message_id)
+        assert (place.purpose, place.facts, document["text"]) == (purpose, facts, text)
+    helpers.assert_transcript_intact(helpers.checked_entries(session, world))
 
 
 @pytest.fixture
@@ -156,7 +159,8 @@ def test_the_page_shows_deadlines_escalates_and_adds_to_retaliation_in_the_brows
 
     check_stored(session, world)
     [posted] = recorder.api("/followup/escalate", "POST")
-    assert b'"note"' in posted.body
+    assert b'"envelope"' in posted.body
+    assert b'"note"' not in posted.body
     assert len(recorder.api("/followup/retaliation/", "POST")) == 1  # an addition to its incident
     # No canary, as it is or in base64, in any request's body, URL or headers.
     helpers.assert_nothing_leaked(recorder, made.code, CANARIES)
@@ -193,10 +197,11 @@ def test_a_protection_request_is_checked_sealed_and_listed_in_the_browser(
     [record] = case.protections
     assert (record.requested_by, record.urgent) == (Party.REPORTER, True)
     assert record.written_confirmation_due is not None
-    assert record.details is not None
-    assert PROTECTION_TEXT.encode() not in record.details
-    opened = crypto.open_json(key, crypto.Kind.NOTE, case.public_id, record.details)
+    place, opened = helpers.open_entry(case, key, record.message_id)
     assert opened == {"schema": 1, "text": PROTECTION_TEXT}
+    assert place.purpose == "protection-request"
+    assert place.facts == {"person": "spouse", "category": "life_health", "urgent": True}
+    helpers.assert_transcript_intact(helpers.checked_entries(session, world))
     [posted] = recorder.api("/followup/protection", "POST")
     assert all(
         spelling not in posted.body for spelling in helpers.b64_spellings(PROTECTION_TEXT.encode())
@@ -228,10 +233,13 @@ def test_the_reporter_asks_about_protection_in_place_from_the_browser(
     case, key = case_and_key(session, world)
     [ask] = [e for e in case.events if e.kind == "protection_ask"]
     assert ask.data == {"protection_id": record.id, "ask": "add"}
-    assert ask.grounds is not None
-    assert ASK_TEXT.encode() not in ask.grounds
-    opened = crypto.open_json(key, crypto.Kind.NOTE, case.public_id, ask.grounds)
+    place, opened = helpers.open_entry(case, key, ask.message_id)
     assert opened == {"schema": 1, "text": ASK_TEXT}
+    assert (place.purpose, place.facts) == (
+        "protection-ask",
+        {"protection": record.id, "ask": "add"},
+    )
+    helpers.assert_transcript_intact(helpers.checked_entries(session, world))
     [posted] = recorder.api(f"/followup/protection/{record.id}/asks", "POST")
     assert ASK_TEXT.encode() not in posted.body
     assert all(spelling not in posted.body for spelling in helpers.b64_spellings(ASK_TEXT.encode()))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 import crypto
 from casework import intake, uploads
 from casework.settings import Settings
+from crypto import signing
 from store.blobs import FilesystemBlobStore
 from store.models import (
     Case,
@@ -35,7 +36,7 @@ from tests.browser import helpers
 from tests.browser.conftest import MAX_FILE_SIZE
 from tests.browser.helpers import Recorder
 from tests.store.factories import add_inspector
-from tests.submit.test_report_form import case_key, open_attachment, open_report
+from tests.submit.test_report_form import case_key
 from tests.worlds import World
 
 pytestmark = pytest.mark.browser
@@ -155,14 +156,14 @@ def test_report_and_files_leave_the_page_encrypted_and_open_for_the_inspector(
     assert case.track is Track.ANONYMOUS
     assert page.locator("#report-reference").inner_text() == intake.public_reference(case.public_id)
     key = case_key(case, world.people["lan"].id, world.key_of("lan"))
-    assert open_report(case, key) == {
+    assert helpers.open_report(case, key) == {
         "schema": 1,
         "language": "en",
         "category": "land",
         "where": "",
         **TEXT,
     }
-    opened = [open_attachment(store, case, key, a) for a in case.attachments]
+    opened = [helpers.open_file(store, case, key, a) for a in case.attachments]
     assert [(m.name, m.type, data) for m, data in opened] == [
         (BIG_NAME, "application/pdf", BIG),
         (SMALL_NAME, "image/jpeg", SMALL),
@@ -177,6 +178,9 @@ def test_report_and_files_leave_the_page_encrypted_and_open_for_the_inspector(
         )
         == key
     )
+    # The verifying key sent is the one Python derives from the code (docs/crypto.md §13.2).
+    signer = signing.signing_key(code.reporter_private_key())
+    assert case.reporter_signing_key == signing.verifying_bytes(signer)
     assert crypto.lookup_index(code.lookup_token()) == case.lookup_index
     token = code.lookup_token()
     assert crypto.verify_lookup_token(token, [case.lookup_hash], settings.code_kdf) == 0
@@ -228,7 +232,7 @@ def test_an_interrupted_upload_resumes_where_the_server_stopped(
     case = helpers.the_case(session)
     key = case_key(case, world.people["minh"].id, world.key_of("minh"))
     [attachment] = case.attachments
-    meta, data = open_attachment(store, case, key, attachment)
+    meta, data = helpers.open_file(store, case, key, attachment)
     assert (meta.name, data) == (BIG_NAME, BIG)
 
 
@@ -265,7 +269,7 @@ def test_without_x25519_the_form_posts_and_the_server_encrypts(
     case = helpers.the_case(session)
     assert not case.submitted_with_js
     key = case_key(case, world.people["lan"].id, world.key_of("lan"))
-    assert open_report(case, key)["what"] == TEXT["what"]
+    assert helpers.open_report(case, key)["what"] == TEXT["what"]
 
 
 # --- a named report, with exclusions and protection --------------------------------------
@@ -304,8 +308,10 @@ def test_a_named_report_opens_its_identity_only_to_the_custodian(
     assert inspectors_with(case, WrapPurpose.CASE_KEY) == {lan, hoa}
     assert inspectors_with(case, WrapPurpose.IDENTITY_KEY) == {hoa}
     kinds = {(w.purpose, w.recipient_kind) for w in case.key_wraps}
-    for purpose in WrapPurpose:
+    for purpose in (WrapPurpose.CASE_KEY, WrapPurpose.IDENTITY_KEY):
         assert {(purpose, RecipientKind.ESCROW), (purpose, RecipientKind.REPORTER)} <= kinds
+    # No unit key yet: the review app makes it, never a reporter's browser (§13.1).
+    assert not any(purpose is WrapPurpose.UNIT_KEY for purpose, _ in kinds)
     assert {(p.person, p.category) for p in case.protections} == {
         (ProtectedPerson.REPORTER, ProtectionCategory.JOB),
         (ProtectedPerson.CHILD, ProtectionCategory.JOB),
@@ -321,7 +327,7 @@ def test_a_named_report_opens_its_identity_only_to_the_custodian(
         identity_wrap, world.key_of("hoa"), crypto.Purpose.IDENTITY_KEY, case.public_id
     )
     assert case.identity is not None
-    identity = crypto.open_json(identity_key, crypto.Kind.IDENTITY, case.public_id, case.identity)
+    identity = helpers.open_identity(case, identity_key)
     assert identity == {
         "schema": 1,
         **{k.removeprefix("identity_"): v for k, v in IDENTITY.items()},
@@ -338,7 +344,7 @@ def test_a_named_report_opens_its_identity_only_to_the_custodian(
     )
     assert reporter_identity_key == identity_key
 
-    report = open_report(case, case_key(case, lan, world.key_of("lan")))
+    report = helpers.open_report(case, case_key(case, lan, world.key_of("lan")))
     assert report["protection"] == {
         "people": ["reporter", "child"],
         "kinds": ["job"],
@@ -460,7 +466,7 @@ def test_when_the_readers_change_meanwhile_the_keys_are_wrapped_again(
     [newcomer] = joined
     assert newcomer in inspectors_with(case, WrapPurpose.CASE_KEY)
     key = case_key(case, newcomer, newcomer_key)
-    assert open_report(case, key)["what"] == TEXT["what"]
+    assert helpers.open_report(case, key)["what"] == TEXT["what"]
     assert len(case.attachments) == 1
 
 

@@ -20,7 +20,7 @@ from store.blobs import FilesystemBlobStore
 from store.models import ProtectedPerson, ProtectionCategory, Track
 from submit import create_app
 from tests.browser import helpers
-from tests.submit.test_report_form import case_key, open_attachment, open_report
+from tests.submit.test_report_form import case_key
 from tests.worlds import World
 
 pytestmark = [pytest.mark.browser, pytest.mark.no_javascript]
@@ -70,13 +70,13 @@ def test_report_sent_without_javascript_opens_for_the_inspector(
         (ProtectedPerson.REPORTER, ProtectionCategory.JOB)
     }
     key = case_key(case, world.people["lan"].id, world.key_of("lan"))
-    report = open_report(case, key)
+    report = helpers.open_report(case, key)
     assert report["language"] == "vi"
     assert report["what"] == "Cán bộ địa chính nhận tiền để cấp sổ đỏ."
     assert report["who"] == "Ông Trần Văn B, cán bộ địa chính xã"
     assert report["protection"]["people"] == ["reporter"]
     [attachment] = case.attachments
-    meta, plaintext = open_attachment(store, case, key, attachment)
+    meta, plaintext = helpers.open_file(store, case, key, attachment)
     assert (meta.name, meta.type) == ("biên lai.txt", "text/plain")
     assert plaintext == EVIDENCE
     reporter = crypto.FollowUpCode.parse(code_text)

@@ -126,6 +126,9 @@ def test_report_read_reply_and_follow_up(
     if javascript:
         helpers.open_case(tipster, base_url, crypto.FollowUpCode.parse(code))
         reply = tipster.locator("#followup-app li.message-unit .message-text")
+        # The page checked the report (signed, with its file) and the signed reply itself.
+        assert tipster.locator('#followup-app [data-slot="report-altered"]').is_hidden()
+        assert "altered in storage" not in tipster.locator("#followup-app").inner_text()
     else:
         tipster.goto(f"{base_url}/followup")
         helpers.type_code(tipster, code)

@@ -1,8 +1,10 @@
 /**
- * Opening a case with its follow-up code, in this browser (docs/crypto.md §7.3): the code
- * gives the lookup token (all the server receives) and the reporter's key, which opens
- * the case key wrapped to the reporter. The code, the reporter key and the case key stay
- * in this page's memory: never in storage, cookies, the URL or the console.
+ * Opening a case with its follow-up code, in this browser (docs/crypto.md §7.3, §13.2): the
+ * code gives the lookup token (all the server receives, with the reporter's verifying
+ * key), the reporter's key, which opens the case key wrapped to the reporter, and the
+ * reporter's signing key, which signs what the page sends and checks what the reporter
+ * wrote before. The code, the keys and the case key stay in this page's memory: never in
+ * storage, cookies, the URL or the console.
  *
  * @module followup/access
  */
@@ -18,6 +20,7 @@ import {
 import { getJson, postJson, proofOfWork, send } from "../report/api.js";
 
 /** @typedef {import("./page.js").FollowupPage} FollowupPage */
+/** @typedef {import("../crypto/signing.js").SigningKey} SigningKey */
 
 /**
  * The case view (docs/submission.md §3), as the API sends it.
@@ -31,6 +34,10 @@ import { getJson, postJson, proofOfWork, send } from "../report/api.js";
  * @property {string} received_on
  * @property {Deadline[]} deadlines
  * @property {{case_key: string, identity_key: string | null}} wraps
+ * @property {number} [protocol] - 1 or 2 (docs/crypto.md §13.7)
+ * @property {string | null} [report] - b64u REPORT, entry 0 of the transcript; null once purged
+ * @property {string[]} [report_files] - b64u FILE_META of the report's own files
+ * @property {Record<string, string>} [signing_keys] - "staff/<id>" -> b64u verifying key
  * @property {RawMessage[]} messages
  * @property {boolean} withdrawn
  * @property {boolean} ended - decided or stopped
@@ -90,9 +97,15 @@ import { getJson, postJson, proofOfWork, send } from "../report/api.js";
  */
 
 /**
+ * A transcript entry after the report (docs/crypto.md §13.5).
+ *
  * @typedef {object} RawMessage
  * @property {number} id
  * @property {string} author - "reporter" or "inspector"
+ * @property {number | null} [inspector] - the staff author's account number
+ * @property {number | null} [seq] - its number in the transcript; null: protocol 1, not
+ *   numbered yet
+ * @property {string} [purpose] - "message", "notice", "withdrawal", ...
  * @property {string} created_on
  * @property {string} envelope - b64u MESSAGE
  * @property {{id: number, meta: string, size: number, downloadable?: boolean}[]} attachments
@@ -111,19 +124,40 @@ export class CaseUnreadable extends Error {
   }
 }
 
+/**
+ * Where the next transcript entry goes (docs/crypto.md §13.5): its number and the link it
+ * names, computed here from the envelopes the page last read.
+ *
+ * @typedef {object} Head
+ * @property {number} entry
+ * @property {string} prev - 64 hex digits
+ */
+
 /** The keys of the open case; overwritten by forget(). */
 export class CaseAccess {
   /** @type {Uint8Array} */
   #caseKey;
+  /** @type {SigningKey | null} */
+  #signer;
   #forgotten = false;
 
   /**
    * @param {string} caseId
    * @param {Uint8Array} caseKey - taken over: forget() overwrites it
+   * @param {SigningKey} signer - the reporter's, from the code; the private half is not
+   *   extractable
    */
-  constructor(caseId, caseKey) {
+  constructor(caseId, caseKey, signer) {
     this.caseId = caseId;
     this.#caseKey = caseKey;
+    this.#signer = signer;
+    /**
+     * Where the reporter's next entry goes, as of the view last read; null before the
+     * first read, or when the case takes no entries (its report purged).
+     *
+     * @type {Head | null}
+     */
+    this.head = null;
   }
 
   /** @returns {Uint8Array} the case key; throws once forgotten */
@@ -134,6 +168,14 @@ export class CaseAccess {
     return this.#caseKey;
   }
 
+  /** @returns {SigningKey} the reporter's signing key; throws once forgotten */
+  get signer() {
+    if (this.#forgotten || this.#signer === null) {
+      throw new Error("the case keys were forgotten");
+    }
+    return this.#signer;
+  }
+
   /** @returns {boolean} */
   get forgotten() {
     return this.#forgotten;
@@ -142,8 +184,10 @@ export class CaseAccess {
   /** Overwrite the case key; nothing of this case can be opened any more. */
   forget() {
     this.#caseKey.fill(0);
+    this.#signer = null; // not extractable: dropping the only reference is all there is
     this.#forgotten = true;
     this.caseId = "";
+    this.head = null;
   }
 }
 
@@ -195,11 +239,15 @@ export function checkView(view) {
 export async function openCase(page, code) {
   const token = await code.lookupToken();
   const { privateKey } = await code.reporterKeyPair(); // a non-extractable CryptoKey
+  const signer = await code.reporterSigningKey();
   let answer;
   try {
     const pow = await proofOfWork(page.endpoints, "followup");
+    // The verifying key, so that a case of protocol 1 can check the reporter's entries
+    // from now on (§13.7); the server never replaces one it has.
     const { response, body } = await postJson(page.endpoints.session, {
       lookup_token: b64uEncode(token),
+      signing_key: b64uEncode(signer.publicKey),
       pow,
     });
     adoptCsrfToken(page.doc, response);
@@ -211,7 +259,7 @@ export async function openCase(page, code) {
   try {
     const wrapped = b64uDecode(view.wraps.case_key);
     const caseKey = await unwrap(wrapped, privateKey, Purpose.CASE_KEY, view.case_id);
-    return { access: new CaseAccess(view.case_id, caseKey), view };
+    return { access: new CaseAccess(view.case_id, caseKey, signer), view };
   } catch (error) {
     if (error instanceof CryptoError) {
       throw new CaseUnreadable();

@@ -37,7 +37,7 @@ import {
   today,
   typed,
 } from "./forms.js";
-import { openMessages } from "./messages.js";
+import { openThread } from "./messages.js";
 import { CaseScreen } from "./view.js";
 
 /** @typedef {import("./page.js").FollowupPage} FollowupPage */
@@ -103,6 +103,12 @@ export class FollowupApp {
   #covered = [];
   /** @type {Map<string, string>} what was typed but not sent when the case closed */
   #unsent = new Map();
+  /**
+   * The most transcript entries this page has shown of the open case, in its memory
+   * only: entries cut off the end leave no trace in the records (docs/crypto.md §13.5),
+   * so fewer coming back is said, and keeps being said.
+   */
+  #entries = 0;
 
   /**
    * @param {FollowupPage} page
@@ -186,14 +192,14 @@ export class FollowupApp {
    */
   async #show(view) {
     const access = /** @type {CaseAccess} */ (this.#access);
-    const messages = await openMessages(access, view.messages);
+    const thread = await this.#thread(access, view);
     const screen = new CaseScreen(
       this.page,
       (id, meta, button) => this.#download(id, meta, button),
       (kind, id, form) => this.#bindItem(kind, id, form),
     );
     this.#bind(screen);
-    screen.update(view, messages);
+    screen.update(view, thread, false);
     restore(screen.forms, this.#unsent); // what could not be sent last time
     this.#unsent = new Map();
     this.#screen = screen;
@@ -230,8 +236,29 @@ export class FollowupApp {
     }
     const view = await refreshView(this.page, access);
     this.idle.restart();
-    screen.update(view, await openMessages(access, view.messages));
+    const thread = await this.#thread(access, view);
+    if (this.#access !== access) {
+      return; // the reporter left meanwhile
+    }
+    screen.update(view, thread, thread.entries < this.#entries);
     this.#retitle();
+  }
+
+  /**
+   * Check and open the conversation; remember where the next entry goes and the most
+   * entries seen.
+   *
+   * @param {CaseAccess} access
+   * @param {CaseView} view
+   * @returns {Promise<import("./messages.js").Thread>}
+   */
+  async #thread(access, view) {
+    const thread = await openThread(access, view);
+    if (!access.forgotten) {
+      access.head = thread.head;
+      this.#entries = Math.max(this.#entries, thread.entries);
+    }
+    return thread;
   }
 
   // --- acting on the case ----------------------------------------------------------------
@@ -455,6 +482,7 @@ export class FollowupApp {
     this.idle.stop();
     this.#access?.forget();
     this.#access = null;
+    this.#entries = 0;
     this.#screen = null;
     this.#busy = false;
     this.downloads.revokeAll();

@@ -1,10 +1,15 @@
 /**
- * What the reporter sends to the unit, sealed in this browser with the case key
- * (docs/submission.md §1, §3): a message with files (MESSAGE, each file's stream through
- * the resumable upload client and its FILE_META), a retaliation report (NOTE, its kind in
- * plaintext so the unit can act before decrypting) and additions to it, a protection
- * request (NOTE; person, category and urgency in plaintext), an escalation and a
- * withdrawal (NOTE). The server receives ciphertext only.
+ * What the reporter sends to the unit, sealed in this browser with the case key and signed
+ * with the reporter's key from the code (docs/submission.md §1, §3; docs/crypto.md §13.5):
+ * each is the next entry of the case's transcript, a MESSAGE that names its place (purpose,
+ * number, the link to the entry before it, its files, and the facts the server stores in
+ * plaintext so the unit can act before decrypting). A message with files (each file's
+ * stream through the resumable upload client and its FILE_META, signed too), a retaliation
+ * report and additions to it, a protection request and asks about protection in place, an
+ * escalation and a withdrawal. The server receives ciphertext and those facts only.
+ *
+ * When another entry arrived since the page read the case, the server answers
+ * "conversation_changed": the page reads the case again and seals anew over its new end.
  *
  * @module followup/compose
  */
@@ -14,25 +19,46 @@ import {
   encryptBlob,
   FileEncryptor,
   Kind,
-  sealFileMeta,
-  sealJson,
+  sealBoundJson,
   streamLength,
 } from "../crypto/index.js";
-import { send } from "../report/api.js";
+import { ApiError, send } from "../report/api.js";
+import { fileDigests, REPORTER, sealReporterFileMeta } from "../report/signed.js";
 import { FileUnreadable } from "../report/submission.js";
 import { Retry, sendStream, Upload } from "../report/upload.js";
+import { refreshView } from "./access.js";
+import { headOf } from "./messages.js";
 
 /** @typedef {import("./access.js").CaseAccess} CaseAccess */
+/** @typedef {import("./access.js").Head} Head */
 /** @typedef {import("./page.js").FollowupPage} FollowupPage */
+/** @typedef {import("../crypto/places.js").FactValue} FactValue */
 
 // A file input without a type is sent by browsers as this; the no-JavaScript path too.
 const UNKNOWN_TYPE = "application/octet-stream";
 const FILES_SHARE = 0.95; // of the progress bar; the rest is the message itself
+// After each refusal the page reads the case again and seals anew: more than this many
+// entries arriving while one is being sent is no race but a server that never takes it.
+const MAX_SEALS = 4;
+const CONVERSATION_CHANGED = "conversation_changed";
 
 /**
  * How sending reports progress (the report page's Reporter, same shape).
  *
  * @typedef {import("../report/submission.js").Reporter} Reporter
+ */
+
+/**
+ * One transcript entry to send: what it is and says, and the rest of the request.
+ *
+ * @typedef {object} Entry
+ * @property {string} url
+ * @property {string} purpose
+ * @property {Record<string, unknown>} document - sealed
+ * @property {Record<string, FactValue>} [facts] - what its place binds of the plaintext the
+ *   server stores (docs/crypto.md §13.3): the request's fields, or the address's id
+ * @property {Uint8Array[]} [files] - the FILE_META envelopes it carries
+ * @property {Record<string, unknown>} [fields] - the request's fields besides the envelope
  */
 
 /**
@@ -65,15 +91,16 @@ async function* encryptedFile(encryptor, file) {
 }
 
 /**
- * Encrypt and upload each file, one after another. Each upload is recorded in `uploads`
- * as soon as it exists, so that a failure can discard it.
+ * Encrypt and upload each file, one after another, and seal its description, signed. Each
+ * upload is recorded in `uploads` as soon as it exists, so that a failure can discard it.
  *
  * @param {FollowupPage} page
  * @param {CaseAccess} access
  * @param {File[]} files
  * @param {Reporter} reporter
  * @param {Upload[]} uploads
- * @returns {Promise<{upload: string, meta: string}[]>} the request's "attachments"
+ * @returns {Promise<{upload: string, meta: string, sealed: Uint8Array}[]>} the request's
+ *   "attachments", each with its FILE_META envelope as bytes
  */
 async function sendFiles(page, access, files, reporter, uploads) {
   const total = files.reduce((sum, file) => sum + streamLength(file.size), 0);
@@ -92,10 +119,77 @@ async function sendFiles(page, access, files, reporter, uploads) {
     );
     done += length;
     const meta = encryptor.metadata(file.name, file.type || UNKNOWN_TYPE);
-    const sealedMeta = await sealFileMeta(access.caseKey, access.caseId, meta);
-    attachments.push({ upload: upload.id, meta: b64uEncode(sealedMeta) });
+    const sealed = await sealReporterFileMeta(access.caseKey, access.caseId, meta, access.signer);
+    attachments.push({ upload: upload.id, meta: b64uEncode(sealed), sealed });
   }
   return attachments;
+}
+
+/**
+ * Seal an entry at `head`: its place says where it goes, and the reporter signs it.
+ *
+ * @param {CaseAccess} access
+ * @param {Head} head
+ * @param {Entry} entry
+ * @returns {Promise<Uint8Array>}
+ */
+async function sealEntry(access, head, entry) {
+  const place = {
+    case: access.caseId,
+    purpose: entry.purpose,
+    author: REPORTER,
+    entry: head.entry,
+    prev: head.prev,
+    files: await fileDigests(entry.files ?? []),
+    facts: entry.facts ?? {},
+  };
+  return sealBoundJson(access.caseKey, Kind.MESSAGE, place, entry.document, access.signer.privateKey);
+}
+
+/**
+ * Where the next entry goes, read from the server afresh.
+ *
+ * @param {FollowupPage} page
+ * @param {CaseAccess} access
+ * @returns {Promise<Head | null>}
+ */
+async function readHead(page, access) {
+  const head = await headOf(await refreshView(page, access));
+  if (!access.forgotten) {
+    access.head = head;
+  }
+  return head;
+}
+
+/**
+ * Seal the entry over the end of the conversation the page knows, and post it. If
+ * something arrived meanwhile, read the case again and seal anew; what the reporter wrote
+ * is in `entry`, so nothing of it is lost however often that happens.
+ *
+ * @param {FollowupPage} page
+ * @param {CaseAccess} access
+ * @param {Entry} entry
+ * @returns {Promise<Response>}
+ * @throws {ApiError | import("../report/api.js").NetworkError |
+ *   import("./access.js").CaseUnreadable}
+ */
+async function sendEntry(page, access, entry) {
+  let head = access.head ?? (await readHead(page, access));
+  for (let seals = 1; ; seals++) {
+    if (head === null) {
+      throw new ApiError(0, "no_transcript", ""); // a purged case takes no entries
+    }
+    const envelope = await sealEntry(access, head, entry);
+    try {
+      return await post(entry.url, { ...entry.fields, envelope: b64uEncode(envelope) });
+    } catch (error) {
+      const changed = error instanceof ApiError && error.code === CONVERSATION_CHANGED;
+      if (!changed || seals >= MAX_SEALS) {
+        throw error;
+      }
+      head = await readHead(page, access);
+    }
+  }
 }
 
 /**
@@ -113,17 +207,19 @@ export async function sendReply(page, access, reply, reporter) {
   /** @type {Upload[]} */
   const uploads = [];
   try {
-    const attachments = await sendFiles(page, access, reply.files, reporter, uploads);
+    const sent = await sendFiles(page, access, reply.files, reporter, uploads);
     reporter.stage("progress-message");
     reporter.fraction(reply.files.length > 0 ? FILES_SHARE : null);
     // The server numbers attachments only once the message arrives, so the sealed list
-    // cannot name them; the server links the files to the message it posts them with.
-    const envelope = await sealJson(access.caseKey, Kind.MESSAGE, access.caseId, {
-      schema: 1,
-      text: reply.text,
-      attachments: [],
+    // cannot name them; the place names their descriptions instead (§13.3 files).
+    const attachments = sent.map(({ upload, meta }) => ({ upload, meta }));
+    await sendEntry(page, access, {
+      url: page.endpoints.messages,
+      purpose: "message",
+      document: { schema: 1, text: reply.text, attachments: [] },
+      files: sent.map((item) => item.sealed),
+      fields: { attachments },
     });
-    await post(page.endpoints.messages, { envelope: b64uEncode(envelope), attachments });
     reporter.fraction(1);
   } catch (error) {
     await Promise.all(uploads.map((upload) => upload.discard()));
@@ -132,37 +228,27 @@ export async function sendReply(page, access, reply, reporter) {
 }
 
 /**
- * A NOTE record.
- *
- * @param {CaseAccess} access
- * @param {Record<string, unknown>} document
- * @returns {Promise<string>} b64u
- */
-async function sealNote(access, document) {
-  return b64uEncode(await sealJson(access.caseKey, Kind.NOTE, access.caseId, document));
-}
-
-/**
- * Report retaliation: what happened sealed; the kind and the date also in plaintext, as
- * the no-JavaScript path records them, so that the unit sees the incident (and its date,
- * for the incident log) before decrypting anything.
+ * Report retaliation: what happened sealed; the kind and the date also in plaintext and in
+ * the entry's facts, as the no-JavaScript path records them, so that the unit sees the
+ * incident (and its date, for the incident log) before decrypting anything.
  *
  * @param {FollowupPage} page
  * @param {CaseAccess} access
  * @param {{kind: string, text: string, occurredOn: string | null}} report
  */
 export async function sendRetaliation(page, access, report) {
-  const note = await sealNote(access, {
-    schema: 1,
-    text: report.text,
-    occurred_on: report.occurredOn,
-  });
   /** @type {Record<string, string>} */
-  const request = { kind: report.kind, note };
+  const facts = { kind: report.kind };
   if (report.occurredOn !== null) {
-    request.occurred_on = report.occurredOn;
+    facts.occurred_on = report.occurredOn;
   }
-  await post(page.endpoints.retaliation, request);
+  await sendEntry(page, access, {
+    url: page.endpoints.retaliation,
+    purpose: "retaliation",
+    document: { schema: 1, text: report.text, occurred_on: report.occurredOn },
+    facts,
+    fields: facts,
+  });
 }
 
 /**
@@ -174,8 +260,11 @@ export async function sendRetaliation(page, access, report) {
  */
 export async function sendWithdrawal(page, access, reasons) {
   // As the no-JavaScript path seals it (views/followup.py): the reasons only.
-  const note = await sealNote(access, { schema: 1, text: reasons });
-  await post(page.endpoints.withdraw, { note });
+  await sendEntry(page, access, {
+    url: page.endpoints.withdraw,
+    purpose: "withdrawal",
+    document: { schema: 1, text: reasons },
+  });
 }
 
 /**
@@ -186,25 +275,30 @@ export async function sendWithdrawal(page, access, reasons) {
  * @param {string} text
  */
 export async function sendEscalation(page, access, text) {
-  const note = await sealNote(access, { schema: 1, text });
-  await post(page.endpoints.escalate, { note });
+  await sendEntry(page, access, {
+    url: page.endpoints.escalate,
+    purpose: "escalation",
+    document: { schema: 1, text },
+  });
 }
 
 /**
- * Ask for protection: who and what in plaintext, as the no-JavaScript path records them,
- * so that the unit can act on an urgent request before decrypting; the account sealed.
+ * Ask for protection: who, what and how urgent in plaintext and in the entry's facts, as
+ * the no-JavaScript path records them, so that the unit can act on an urgent request
+ * before decrypting; the account sealed.
  *
  * @param {FollowupPage} page
  * @param {CaseAccess} access
  * @param {{person: string, category: string, urgent: boolean, text: string}} request
  */
 export async function sendProtection(page, access, request) {
-  const note = await sealNote(access, { schema: 1, text: request.text });
-  await post(page.endpoints.protection, {
-    person: request.person,
-    category: request.category,
-    urgent: request.urgent,
-    note,
+  const facts = { person: request.person, category: request.category, urgent: request.urgent };
+  await sendEntry(page, access, {
+    url: page.endpoints.protection,
+    purpose: "protection-request",
+    document: { schema: 1, text: request.text },
+    facts,
+    fields: facts,
   });
 }
 
@@ -213,12 +307,16 @@ export async function sendProtection(page, access, request) {
  *
  * @param {FollowupPage} page
  * @param {CaseAccess} access
- * @param {number} incident - its id from the case view
+ * @param {number} incident - its id from the case view; the address names it too
  * @param {string} text
  */
 export async function sendIncidentNote(page, access, incident, text) {
-  const note = await sealNote(access, { schema: 1, text });
-  await post(page.incidentNoteUrl(incident), { note });
+  await sendEntry(page, access, {
+    url: page.incidentNoteUrl(incident),
+    purpose: "retaliation-note",
+    document: { schema: 1, text },
+    facts: { incident },
+  });
 }
 
 /**
@@ -226,10 +324,15 @@ export async function sendIncidentNote(page, access, incident, text) {
  *
  * @param {FollowupPage} page
  * @param {CaseAccess} access
- * @param {number} record - its id from the case view
+ * @param {number} record - its id from the case view; the address names it too
  * @param {{ask: string, text: string}} request
  */
 export async function sendAsk(page, access, record, request) {
-  const note = await sealNote(access, { schema: 1, text: request.text });
-  await post(page.protectionAskUrl(record), { ask: request.ask, note });
+  await sendEntry(page, access, {
+    url: page.protectionAskUrl(record),
+    purpose: "protection-ask",
+    document: { schema: 1, text: request.text },
+    facts: { protection: record, ask: request.ask },
+    fields: { ask: request.ask },
+  });
 }

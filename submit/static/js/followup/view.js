@@ -16,10 +16,25 @@ import { isolatedName } from "./names.js";
 /** @typedef {import("./access.js").Incident} Incident */
 /** @typedef {import("./access.js").Protection} Protection */
 /** @typedef {import("./messages.js").OpenMessage} OpenMessage */
+/** @typedef {import("./messages.js").Thread} Thread */
 /** @typedef {import("./messages.js").OpenAttachment} OpenAttachment */
 /** @typedef {import("../crypto/file-meta.js").FileMeta} FileMeta */
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+/**
+ * The label of each kind of transcript entry (web/labels.py ENTRY_PURPOSES) but a plain
+ * message, which needs none.
+ */
+const PURPOSE_KEYS = new Map([
+  ["notice", "purpose-notice"],
+  ["withdrawal", "purpose-withdrawal"],
+  ["escalation", "purpose-escalation"],
+  ["retaliation", "purpose-retaliation"],
+  ["retaliation-note", "purpose-retaliation-note"],
+  ["protection-request", "purpose-protection-request"],
+  ["protection-ask", "purpose-protection-ask"],
+  ["upgrade", "purpose-upgrade"],
+]);
 
 /**
  * A calendar date in the page's language. Dates are dates (no time, no zone): read and
@@ -151,12 +166,13 @@ export class CaseScreen {
   }
 
   /**
-   * Show `view` with its decrypted messages.
+   * Show `view` with its checked and decrypted conversation.
    *
    * @param {CaseView} view
-   * @param {OpenMessage[]} messages
+   * @param {Thread} thread
+   * @param {boolean} fewer - fewer entries came back than this page showed before
    */
-  update(view, messages) {
+  update(view, thread, fewer) {
     const { strings, language } = this.page;
     this.heading.textContent = strings.get("case-title", { reference: view.reference });
     slot(this.root, "status").textContent = this.#statusLabel(view);
@@ -173,7 +189,9 @@ export class CaseScreen {
     this.forms.withdraw.hidden = !view.may_withdraw;
     this.#deadlines(view.deadlines);
     this.#escalation(view);
-    this.#messages(messages);
+    this.#messages(thread.messages);
+    slot(this.root, "report-altered").hidden = !thread.reportAltered;
+    slot(this.root, "fewer").hidden = !fewer;
     this.#incidentList(view.incidents);
     this.#protections(view.protections);
     slot(this.root, "protection-urgent-hint").textContent = strings.get(
@@ -437,10 +455,15 @@ export class CaseScreen {
       fromUnit ? "author-inspector" : "author-reporter",
     );
     setDate(part(item, "time"), language, message.createdOn);
+    const kind = part(item, ".followup-js-kind");
+    const label = PURPOSE_KEYS.get(message.purpose);
+    kind.textContent = label === undefined ? "" : strings.get(label);
+    kind.hidden = label === undefined;
+    part(item, ".followup-js-out-of-order").hidden = !message.outOfOrder;
     const text = part(item, ".message-text");
     if (message.text === null) {
       text.className = "field-error";
-      text.textContent = strings.get("unreadable-message");
+      text.textContent = strings.get("record-altered");
     } else if (message.text === "") {
       text.remove();
     } else {

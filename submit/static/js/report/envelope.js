@@ -1,6 +1,10 @@
 /**
- * A new case's keys, its sealed documents and its key wraps (docs/crypto.md §3, §9), as
+ * A new case's keys, its sealed documents and its key wraps (docs/crypto.md §3, §9, §13), as
  * casework/sealing.py and casework/recipients.py make them for the no-JavaScript path.
+ *
+ * Every record is of protocol version 2: bound to its place and signed with the reporter's
+ * signing key, derived from the follow-up code. The report is entry 0 of the case's
+ * transcript and names the descriptions of its files, so those are sealed first.
  *
  * Who gets which key: the case key goes to every inspector and custodian the reporter
  * did not exclude, the identity key only to the custodians not excluded; both also go to
@@ -13,13 +17,15 @@ import {
   b64uDecode,
   b64uEncode,
   FollowUpCode,
+  genesis,
   Kind,
   newCaseId,
   Purpose,
   randomKey,
-  sealJson,
+  sealBoundJson,
   wrap,
 } from "../crypto/index.js";
+import { fileDigests, REPORTER, toHex } from "./signed.js";
 
 const CASE_READERS = new Set(["inspector", "custodian"]);
 const IDENTITY_READERS = new Set(["custodian"]);
@@ -57,14 +63,17 @@ export class CaseKeys {
    * @param {FollowUpCode} code
    * @param {Uint8Array} lookupToken
    * @param {Uint8Array} reporterPublicKey
+   * @param {import("./signed.js").SigningKey} signer - the reporter's Ed25519 key
+   *   (§13.2), its private half not extractable
    */
-  constructor(caseId, caseKey, identityKey, code, lookupToken, reporterPublicKey) {
+  constructor(caseId, caseKey, identityKey, code, lookupToken, reporterPublicKey, signer) {
     this.caseId = caseId;
     this.caseKey = caseKey;
     this.identityKey = identityKey;
     this.code = code;
     this.lookupToken = lookupToken;
     this.reporterPublicKey = reporterPublicKey;
+    this.signer = signer;
   }
 
   /**
@@ -81,6 +90,7 @@ export class CaseKeys {
       code,
       await code.lookupToken(),
       publicKey,
+      await code.reporterSigningKey(),
     );
   }
 
@@ -93,17 +103,40 @@ export class CaseKeys {
 }
 
 /**
+ * The report, entry 0 of the transcript (§13.5), and the identity, each in its place and
+ * signed by the reporter. The report's place binds the category the server stores and the
+ * file descriptions it carries, so it is sealed once those are.
+ *
  * @param {CaseKeys} keys
  * @param {Record<string, unknown>} report
  * @param {Record<string, unknown> | null} identity
+ * @param {string} category - the slug sent with the envelope
+ * @param {Uint8Array[]} metas - the FILE_META envelopes of the report's files
  * @returns {Promise<{report: string, identity: string | null}>} b64u envelopes
  */
-export async function sealDocuments(keys, report, identity) {
-  const sealedReport = await sealJson(keys.caseKey, Kind.REPORT, keys.caseId, report);
+export async function sealDocuments(keys, report, identity, category, metas) {
+  const place = {
+    case: keys.caseId,
+    purpose: "report",
+    author: REPORTER,
+    entry: 0,
+    prev: toHex(await genesis(keys.caseId)),
+    files: await fileDigests(metas),
+    facts: { category },
+  };
+  const signer = keys.signer.privateKey;
+  const sealedReport = await sealBoundJson(keys.caseKey, Kind.REPORT, place, report, signer);
   if (identity === null || keys.identityKey === null) {
     return { report: b64uEncode(sealedReport), identity: null };
   }
-  const sealedIdentity = await sealJson(keys.identityKey, Kind.IDENTITY, keys.caseId, identity);
+  const where = { case: keys.caseId, purpose: "identity", author: REPORTER };
+  const sealedIdentity = await sealBoundJson(
+    keys.identityKey,
+    Kind.IDENTITY,
+    where,
+    identity,
+    signer,
+  );
   return { report: b64uEncode(sealedReport), identity: b64uEncode(sealedIdentity) };
 }
 

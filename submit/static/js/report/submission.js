@@ -1,21 +1,18 @@
 /**
- * Sending a checked report, encrypted on this device (docs/crypto.md §9): new keys and a
- * follow-up code, the sealed report and identity, each file encrypted while it uploads,
- * the key wraps, and the envelope (POST /reports). The server sees ciphertext, public
- * keys and the lookup token only; the code stays in this page's memory.
+ * Sending a checked report, encrypted on this device (docs/crypto.md §9, §13): new keys and
+ * a follow-up code, each file encrypted while it uploads and its description sealed, then
+ * the report (which names those descriptions) and the identity, the key wraps, and the
+ * envelope (POST /reports). Every record is signed with the reporter's key from the code;
+ * the server checks the signatures with the verifying key sent along. The server sees
+ * ciphertext, public keys and the lookup token only; the code stays in this page's memory.
  *
  * @module report/submission
  */
 
-import {
-  b64uEncode,
-  encryptBlob,
-  FileEncryptor,
-  sealFileMeta,
-  streamLength,
-} from "../crypto/index.js";
+import { b64uEncode, encryptBlob, FileEncryptor, streamLength } from "../crypto/index.js";
 import { ApiError, getJson, postJson, proofOfWork } from "./api.js";
 import { CaseKeys, sealDocuments, wrapKeys } from "./envelope.js";
+import { sealReporterFileMeta } from "./signed.js";
 import { Retry, sendStream, Upload } from "./upload.js";
 
 /** @typedef {import("./page.js").Page} Page */
@@ -67,9 +64,11 @@ export async function submitReport(page, valid, reporter) {
   /** @type {Upload[]} */
   const uploads = [];
   try {
-    const sealed = await sealDocuments(keys, valid.report, valid.identity);
-    const attachments = await sendFiles(page, keys, valid.files, reporter, uploads);
+    const files = await sendFiles(page, keys, valid.files, reporter, uploads);
     reporter.stage("progress-sending");
+    const metas = files.map((file) => file.sealed);
+    const sealed = await sealDocuments(keys, valid.report, valid.identity, valid.category, metas);
+    const attachments = files.map(({ upload, meta }) => ({ upload, meta }));
     const state = { recipients, retry };
     const reference = await sendEnvelope(page, keys, valid, { ...sealed, attachments }, state);
     reporter.fraction(1);
@@ -126,7 +125,8 @@ async function* encryptedFile(encryptor, file) {
  * @param {AttachedFile[]} files
  * @param {Reporter} reporter
  * @param {Upload[]} uploads
- * @returns {Promise<{upload: string, meta: string}[]>} the envelope's "attachments"
+ * @returns {Promise<{upload: string, meta: string, sealed: Uint8Array}[]>} the envelope's
+ *   "attachments", each with its FILE_META envelope as bytes
  */
 async function sendFiles(page, keys, files, reporter, uploads) {
   const total = files.reduce((sum, item) => sum + streamLength(item.file.size), 0);
@@ -145,8 +145,8 @@ async function sendFiles(page, keys, files, reporter, uploads) {
     );
     done += length;
     const meta = encryptor.metadata(item.name, item.type);
-    const sealedMeta = await sealFileMeta(keys.caseKey, keys.caseId, meta);
-    attachments.push({ upload: upload.id, meta: b64uEncode(sealedMeta) });
+    const sealed = await sealReporterFileMeta(keys.caseKey, keys.caseId, meta, keys.signer);
+    attachments.push({ upload: upload.id, meta: b64uEncode(sealed), sealed });
   }
   return attachments;
 }
@@ -185,6 +185,7 @@ async function sendEnvelope(page, keys, valid, sealed, { recipients, retry }) {
       report: sealed.report,
       identity: sealed.identity,
       reporter_public_key: b64uEncode(keys.reporterPublicKey),
+      reporter_signing_key: b64uEncode(keys.signer.publicKey),
       lookup_token: b64uEncode(keys.lookupToken),
       wraps: await wrapKeys(keys, recipients, excluded),
       attachments: sealed.attachments,
