@@ -959,8 +959,10 @@ export async function boundRecords() {
     const relength = concat(envelope.subarray(0, 2), bytes.u16(length), envelope.subarray(4));
     await report.throws(`place length ${length}`, () => open(relength), "MalformedEnvelope");
   }
-  // Sixteen facts of 256 characters each: valid one by one, too long together.
-  const manyFacts = Object.fromEntries([..."abcdefghijklmnop"].map((n) => [n, "x".repeat(256)]));
+  // Thirty-two facts of 256 characters each: valid one by one, past 8,192 bytes together.
+  const manyFacts = Object.fromEntries(
+    Array.from({ length: 32 }, (_, i) => [`f${"_".repeat(i)}`, "x".repeat(256)]),
+  );
   await report.throws(
     "a place too long to write",
     () =>
