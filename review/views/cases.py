@@ -36,7 +36,7 @@ import crypto
 from casework import access, followup, records, transcript, upgrade, workflow
 from casework.dates import unit_today
 from casework.intake import public_reference
-from casework.records import CaseKeys, Reading
+from casework.records import CaseKeys, Reading, Trust
 from review import auth, documents
 from review.auth import current_inspector, current_private_key, login_required
 from review.labels import ROLE_LABELS
@@ -269,6 +269,7 @@ def _page(
         clocks=workflow.current_deadlines(case),
         today=unit_today(),
         report_altered=reading.altered,
+        report_unsigned=reading.trust is Trust.UNSIGNED,  # of protocol 1 (§13.7)
         protocol_1=case.protocol < 2,
         incidents=[
             (incident, _incident_text(keys, case, incident))

@@ -40,6 +40,7 @@ from flask_babel import lazy_gettext as _l
 import crypto
 from casework import access, custody, metadata, records
 from casework.intake import public_reference
+from casework.records import Reading
 from review import auth
 from review.auth import current_inspector, current_private_key, login_required
 from review.settings import settings
@@ -250,7 +251,7 @@ def _prepare_export(
         ) from None
     texts = [
         (MANIFEST_TXT, _manifest(case, files)),
-        (REPORT_TXT, _report_text(case, access.open_report(case_key, case))),
+        (REPORT_TXT, _report_text(case, access.checked_report(case_key, case))),
     ]
     included = sum(1 for item in files if item.included)
     auth.audit(
@@ -355,9 +356,12 @@ def _left_out_text(outcome: metadata.Outcome) -> str:
     return str(_("mat2 could not clean this file (it may be damaged)"))
 
 
-def _report_text(case: Case, report: dict[str, Any] | None) -> str:
+def _report_text(case: Case, reading: Reading) -> str:
     lines = [_("Report of case %(reference)s", reference=public_reference(case.public_id)), ""]
-    if report is None:
+    report = reading.document
+    if reading.altered:  # as the case page says it (docs/crypto.md §13.6)
+        lines.append(str(labels.ALTERED_RECORD))
+    elif report is None:
         lines.append(
             _("The report cannot be decrypted, or was deleted after the retention period.")
         )

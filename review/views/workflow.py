@@ -3,7 +3,9 @@
 ``workflow.show`` GET ``/cases/<public_id>/workflow``: the status, every running clock
 (overdue and due-soon worked out for today, never stored), the history with each step's
 grounds decrypted, and the forms for the steps the unit's profile allows now. The POST
-routes take one step each, seal the grounds under the case key, audit it and come back.
+routes take one step each, seal the grounds under the case's unit key (the reporter's code
+does not open it), write the optional notice to the reporter as a transcript entry under
+the case key, audit it and come back.
 
 Only people of the case's own unit act on it: a unit that forwarded a case and kept read
 access (its profile's choice) reads it here but takes no step. Supervisors hold no case
@@ -51,6 +53,7 @@ class Problem:
     form: str
     message: str
     grounds: str = ""
+    notice: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,10 +89,10 @@ def show(public_id: str) -> ResponseReturnValue:
 @login_required()
 def change_status(public_id: str) -> ResponseReturnValue:
     case, keys = _acting_on(public_id)
-    target, text = request.form.get("status", ""), _grounds()
+    target, text, notice = request.form.get("status", ""), _grounds(), _notice()
     if target == transfer.FORWARDED:  # only the forward form moves the keys with the case
         message = _('Use the form "Forward to the competent body" to forward a case.')
-        return _page((case, keys), Problem("status", message, text), 400)
+        return _page((case, keys), Problem("status", message, text, notice), 400)
     try:
         workflow.transition(
             case,
@@ -100,8 +103,8 @@ def change_status(public_id: str) -> ResponseReturnValue:
             grounds=_sealed(keys, case, text),
         )
     except WorkflowError as error:
-        return _page((case, keys), Problem("status", _step_problem(error), text), 400)
-    _send_notice(case, keys)
+        return _page((case, keys), Problem("status", _step_problem(error), text, notice), 400)
+    _send_notice(case, keys, notice)
     auth.audit(STATUS_CHANGED, case_public_id=case.public_id, details={"status": target})
     return _done(case)
 
@@ -130,7 +133,7 @@ def extend(public_id: str) -> ResponseReturnValue:
 @login_required()
 def record(public_id: str) -> ResponseReturnValue:
     case, keys = _acting_on(public_id)
-    kind, text = request.form.get("kind", ""), _grounds()
+    kind, text, notice = request.form.get("kind", ""), _grounds(), _notice()
     try:
         workflow.record(
             case,
@@ -141,8 +144,8 @@ def record(public_id: str) -> ResponseReturnValue:
             grounds=_sealed(keys, case, text),
         )
     except WorkflowError as error:
-        return _page((case, keys), Problem("record", _step_problem(error), text), 400)
-    _send_notice(case, keys)
+        return _page((case, keys), Problem("record", _step_problem(error), text, notice), 400)
+    _send_notice(case, keys, notice)
     auth.audit(RECORDED, case_public_id=case.public_id, details={"kind": kind})
     return _done(case)
 
@@ -265,10 +268,9 @@ def _sealed(keys: CaseKeys, case: Case, text: str) -> bytes | None:
     return access.seal_note(keys, case, "grounds", text) if text.strip() else None
 
 
-def _send_notice(case: Case, keys: CaseKeys) -> None:
+def _send_notice(case: Case, keys: CaseKeys, text: str) -> None:
     """The notice the reporter is to read about this step, written apart from the grounds
     (which stay the unit's): its own transcript entry under the case key."""
-    text = _notice()
     if text.strip():
         document = {"schema": 1, "text": text}
         me, today = current_inspector(), unit_today()
@@ -276,6 +278,7 @@ def _send_notice(case: Case, keys: CaseKeys) -> None:
 
 
 def _notice() -> str:
+    """The form's notice to the reporter, read (and refused if too long) before the step."""
     text = request.form.get("notice", "").replace("\r\n", "\n").replace("\r", "\n")
     if len(text) > access.MAX_REPLY_CHARS:
         count = access.MAX_REPLY_CHARS

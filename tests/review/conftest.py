@@ -158,6 +158,25 @@ def forwarded_away(
 ) -> World:
     """The case forwarded to another unit, under a profile that lets the sender keep read
     access: the sender's readers still open it, and must not act on it."""
+    today = sealed.case.received_on
+    keys = world.staff_keys(session, sealed.case, "lan", today)
+    grounds = access.seal_note(keys, sealed.case, "grounds", "Thuộc thẩm quyền")
+    return forward_keeping_access(
+        session, world, sealed.case, keys.case, keys.unit, grounds, monkeypatch
+    )
+
+
+def forward_keeping_access(
+    session: Session,
+    world: World,
+    case: Case,
+    case_key: bytes,
+    unit_key: bytes | None,
+    grounds: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> World:
+    """Forward ``case`` from ``world``'s unit (by lan) to a new district unit, whose world
+    is returned, under a profile that lets the sender keep read access."""
     district = build_world(session, "thanh-tra-huyen")
     original = workflow.profile_of
 
@@ -168,17 +187,16 @@ def forwarded_away(
         return found
 
     monkeypatch.setattr(workflow, "profile_of", generous)
-    lan = world.people["lan"]
-    case_key = access.open_case_key(sealed.case, lan, world.key_of("lan"))
     transfer.forward(
         session,
-        sealed.case,
+        case,
         to_unit=district.unit,
-        inspector=lan,
+        inspector=world.people["lan"],
         case_key=case_key,
+        unit_key=unit_key,
         identity_key=None,
-        grounds=access.seal_note(case_key, sealed.case, "Thuộc thẩm quyền"),
-        today=sealed.case.received_on,
+        grounds=grounds,
+        today=case.received_on,
         now=datetime.now(UTC),
     )
     session.commit()

@@ -4,24 +4,30 @@ address) answered like any wrong name or unknown case, never with a server error
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from casework import upgrade
 from casework.settings import Settings
 from review import create_app, login
 from store.db import make_engine, session_factory
-from store.models import AuditEntry, Inspector
+from store.models import AuditEntry, Case, Inspector, Unit
 from tests import postgres
 from tests.instances import DATABASES, instance
+from tests.protocol1 import GROUNDS, protocol_1_case
 from tests.review.conftest import TEST_ENV, Account, csrf_token, post_login
 from tests.review.test_login import race
+from tests.worlds import World
 
 
 @dataclass
@@ -29,6 +35,8 @@ class Served:
     app: Flask
     accounts: dict[str, Account]
     engine: Engine
+    world: World
+    database: str
 
     def failures(self) -> list[tuple[str, str, str]]:
         with session_factory(self.engine)() as session:
@@ -60,7 +68,7 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
         app.config["TESTING"] = True
         engine = make_engine(place.database_url)
         try:
-            yield Served(app, place.accounts, engine)
+            yield Served(app, place.accounts, engine, place.world, request.param)
         finally:
             engine.dispose()
 
@@ -136,3 +144,80 @@ def test_a_passphrase_change_ends_the_other_sessions(served: Served) -> None:
             select(AuditEntry.details).where(AuditEntry.action == "session_invalid")
         ).all()
     assert [entry["reason"] for entry in ended] == ["passphrase_changed"]
+
+
+# --- a protocol 1 case upgraded on opening (docs/crypto.md §13.7) ------------------------------
+
+
+def old_case(served: Served) -> str:
+    """A protocol 1 case of the unit, read by lan and hoa; its public id."""
+    with session_factory(served.engine)() as session:
+        unit = session.get_one(Unit, served.world.unit.id)
+        readers = [session.get_one(Inspector, served.accounts[n].inspector_id) for n in READERS]
+        public_id = protocol_1_case(session, unit, readers).case.public_id
+        session.commit()
+    return public_id
+
+
+READERS = ("lan", "hoa")
+
+
+def upgraded(served: Served, public_id: str) -> tuple[int, list[str], list[str]]:
+    """The case's protocol, its messages' purposes, and its audited actions."""
+    with session_factory(served.engine)() as session:
+        case = session.scalar(select(Case).where(Case.public_id == public_id))
+        assert case is not None
+        actions = session.scalars(
+            select(AuditEntry.action)
+            .where(AuditEntry.case_public_id == public_id)
+            .order_by(AuditEntry.seq)
+        )
+        return case.protocol, [m.purpose for m in case.messages], list(actions)
+
+
+def test_opening_a_protocol_1_case_upgrades_it_once(served: Served) -> None:
+    public_id = old_case(served)
+    for name in READERS:
+        client = served.app.test_client()
+        assert post_login(client, served.accounts[name]).status_code == 303
+        page = client.get(f"/cases/{public_id}")
+        assert page.status_code == 200
+        assert GROUNDS in client.get(f"/cases/{public_id}/workflow").get_data(as_text=True)
+    protocol, purposes, actions = upgraded(served, public_id)
+    assert (protocol, purposes) == (2, ["message", "upgrade"])
+    assert actions.count("case_upgraded") == 1
+
+
+def test_two_readers_opening_a_protocol_1_case_at_once_upgrade_it_once(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if served.database == "sqlite":
+        pytest.skip("SQLite's write transaction holds the whole database from its start")
+    public_id = old_case(served)
+    clients = []
+    for name in READERS:
+        client = served.app.test_client()
+        assert post_login(client, served.accounts[name]).status_code == 303
+        clients.append(client)
+    barrier = threading.Barrier(len(clients), timeout=20)
+    real = upgrade.by_reader
+
+    def together(*args: Any) -> bool:
+        barrier.wait()  # both have read the case as protocol 1
+        return real(*args)
+
+    monkeypatch.setattr(upgrade, "by_reader", together)
+    statuses: list[int] = []
+
+    def open_it(client: FlaskClient) -> None:
+        statuses.append(client.get(f"/cases/{public_id}").status_code)
+
+    threads = [threading.Thread(target=open_it, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert statuses == [200, 200]
+    protocol, purposes, actions = upgraded(served, public_id)
+    assert (protocol, purposes) == (2, ["message", "upgrade"])
+    assert actions.count("case_upgraded") == 1

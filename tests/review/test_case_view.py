@@ -13,16 +13,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import access, followup
+from casework import access, transcript
+from casework.records import Trust
 from casework.settings import Settings
+from crypto import bound
+from crypto.transcript import Position
 from review.views.cases import content_disposition
 from store.blobs import FilesystemBlobStore
 from store.models import AuditEntry, Case, CaseRead, Message, RecipientKind, WrapPurpose
 from tests.casework.test_access import REPORT, SealedCase, seal_case
 from tests.review.conftest import FAST, Account, csrf_token, post_login
-from tests.worlds import World
+from tests.worlds import World, reporter_entry
 
 PDF = b"%PDF-1.4 bi\xc3\xaan lai\n" * 5000  # several chunks of the stream format
+ALTERED = "This record was altered in storage: it does not open as it was written"
+MISSING = "An earlier message is missing here, or this one was moved"
 XSS = [
     "<script>alert(1)</script>",
     '<img src=x onerror="alert(2)">',
@@ -186,9 +191,9 @@ def test_script_html_and_markdown_render_as_inert_text(
     hostile = seal_case(
         session, world, FAST, report=report, store=store, files=[(XSS[0], XSS[1], b"x")]
     )
-    lan = world.people["lan"]
-    key = access.open_case_key(hostile.case, lan, world.key_of("lan"))
-    access.reply(session, hostile.case, lan, key, " ".join(XSS), hostile.case.received_on)
+    today = hostile.case.received_on
+    keys = world.staff_keys(session, hostile.case, "lan", today)
+    access.reply(session, hostile.case, world.people["lan"], keys, " ".join(XSS), today)
     session.commit()
     signed_in(client, accounts["lan"])
     html = client.get(case_url(hostile)).get_data(as_text=True)
@@ -208,6 +213,7 @@ def test_reply_reaches_the_reporter_and_the_other_readers(
     sealed: SealedCase,
 ) -> None:
     lan, hoa = app_client_pair
+    lan_id = world.people["lan"].id
     page = lan.get(case_url(sealed))
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
     assert token is not None
@@ -228,8 +234,13 @@ def test_reply_reaches_the_reporter_and_the_other_readers(
         crypto.Purpose.CASE_KEY,
         sealed.case.public_id,
     )
-    opened = crypto.open_json(case_key, crypto.Kind.MESSAGE, sealed.case.public_id, message.body)
-    assert opened == {"schema": 1, "text": text}
+    # The reporter's key opens it: a transcript entry signed by lan, in its place, in order.
+    [entry] = [item for item in transcript.read_checked(sealed.case, case_key) if item.message]
+    assert entry.reading.document == {"schema": 1, "text": text}
+    assert entry.reading.trust is Trust.SIGNED
+    assert entry.position is Position.IN_ORDER
+    place = bound.read_place(crypto.Kind.MESSAGE, message.body)
+    assert (place.purpose, place.author, place.entry) == ("message", f"staff/{lan_id}", 1)
     html = hoa.get(case_url(sealed)).get_data(as_text=True)
     assert "Cảm ơn anh/chị.\nXin gửi thêm &lt;b&gt;bằng chứng&lt;/b&gt;." in html
     assert ("lan.thanh-tra-tinh", "reply") in audit_actions(session, sealed)
@@ -334,13 +345,8 @@ def app_client_pair(
 def test_reporter_messages_are_marked_new_until_opened(
     client: FlaskClient, session: Session, accounts: dict[str, Account], sealed: SealedCase
 ) -> None:
-    body = crypto.seal_json(
-        sealed.keys.case_key,
-        crypto.Kind.MESSAGE,
-        sealed.case.public_id,
-        {"schema": 1, "text": "Tôi có thêm ảnh."},
-    )
-    followup.add_message(session, sealed.case, body, [], sealed.case.received_on)
+    today = sealed.case.received_on
+    reporter_entry(session, sealed.case, sealed.keys, "message", today, "Tôi có thêm ảnh.")
     session.commit()
     signed_in(client, accounts["lan"])
     first = client.get(case_url(sealed)).get_data(as_text=True)
@@ -602,12 +608,20 @@ def test_a_report_no_parser_reads_is_said_so_and_the_page_stands(
 ) -> None:
     case = seal_case(session, world, FAST)
     stored = session.get_one(Case, case.case.id)
-    stored.body = crypto.seal(case.keys.case_key, crypto.Kind.REPORT, stored.public_id, plaintext)
+    assert stored.body is not None
+    # Sealed and signed by the reporter in its own place: only the plaintext is wrong,
+    # which a reader takes as a record altered (docs/crypto.md §13.4, §13.6).
+    place = bound.read_place(crypto.Kind.REPORT, stored.body)
+    key, signer = case.keys.case_key, case.keys.signer.key
+    stored.body = bound.seal_bound(key, crypto.Kind.REPORT, place, plaintext, signer)
     session.commit()
     signed_in(client, accounts["lan"])
     page = client.get(case_url(case))
     assert page.status_code == 200
-    assert "The report cannot be decrypted" in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert f'<p class="notice notice-error" id="report-altered">{ALTERED}' in html
+    assert 'id="report-what"' not in html
+    assert 'id="reply"' in html  # the rest of the page stands
 
 
 def app_client(client: FlaskClient) -> FlaskClient:

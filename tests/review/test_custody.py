@@ -24,7 +24,7 @@ from casework import metadata
 from casework.intake import public_reference
 from casework.settings import Settings
 from store.blobs import FilesystemBlobStore
-from store.models import AuditEntry
+from store.models import AuditEntry, Case
 from tests.casework.test_access import REPORT, SealedCase, seal_case
 from tests.casework.test_metadata import (
     UNKNOWN_BINARY,
@@ -293,6 +293,29 @@ def test_the_export_holds_the_report_and_cleaned_files_and_no_identity(
         "files": 3,
         "excluded": 1,
     }
+
+
+def test_an_export_of_a_report_altered_in_storage_says_so(
+    client: FlaskClient,
+    session: Session,
+    world: World,
+    accounts: dict[str, Account],
+    named: SealedCase,
+) -> None:
+    case = session.get_one(Case, named.case.id)
+    case.category = next(slug for slug in world.unit.categories if slug != case.category)
+    session.commit()  # the report's signed place names the category it was filed under
+    signed_in(client, accounts["lan"])
+    token = csrf_token(client, f"/cases/{named.case.public_id}")
+    response = client.post(export_url(named), data={"csrf_token": token})
+    assert response.status_code == 200
+    body = response.get_data()
+    response.close()
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        report = archive.read("report.txt").decode()
+    assert "This record was altered in storage" in report
+    assert "cannot be decrypted" not in report
+    assert REPORT["what"] not in report
 
 
 def test_an_abandoned_export_leaves_nothing_in_memory(

@@ -11,8 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-import crypto
-from casework import followup
+from casework import entry_facts, followup
 from casework import protection as casework
 from casework.dates import unit_today
 from casework.intake import public_reference
@@ -29,9 +28,10 @@ from store.models import (
 from tests.casework.test_access import SealedCase, seal_case
 from tests.review.conftest import FAST, Account, csrf_token, post_login
 from tests.review.test_case_view import XSS
-from tests.worlds import World
+from tests.worlds import World, reporter_entry
 
 SECRET = "Ông Trưởng phòng dọa đuổi việc con gái tôi"
+ASKED = "Xin chấm dứt biện pháp bảo vệ"
 
 
 @pytest.fixture
@@ -288,19 +288,11 @@ def test_a_reporter_request_and_ask_show_up_and_can_be_answered(
     accounts: dict[str, Account],
     sealed: SealedCase,
 ) -> None:
-    keys = sealed.keys
-    note = crypto.seal_json(
-        keys.case_key, crypto.Kind.NOTE, keys.case_id, {"schema": 1, "text": SECRET}
-    )
-    record = casework.request_by_reporter(
-        session,
-        sealed.case,
-        ProtectedPerson.PARENT,
-        ProtectionCategory.PROPERTY,
-        False,
-        note,
-        unit_today(),
-    )
+    today, case = unit_today(), sealed.case
+    person, category = ProtectedPerson.PARENT, ProtectionCategory.PROPERTY
+    facts = entry_facts.protection_request(person, category, False)
+    request = reporter_entry(session, case, sealed.keys, "protection-request", today, SECRET, facts)
+    record = casework.request_by_reporter(session, case, person, category, False, request, today)
     session.commit()
     signed_in(client, accounts["lan"])
     html = client.get(url(sealed)).get_data(as_text=True)
@@ -308,6 +300,7 @@ def test_a_reporter_request_and_ask_show_up_and_can_be_answered(
     assert SECRET in html
     # Grant it, then the reporter asks to end it.
     lan = world.people["lan"]
+    keys = world.staff_keys(session, case, "lan", today)
     for state, fields in [
         (ProtectionState.UNDER_REVIEW, casework.StepFields()),
         (
@@ -315,13 +308,14 @@ def test_a_reporter_request_and_ask_show_up_and_can_be_answered(
             casework.StepFields(measures="m", responsible_body="b", started_on=unit_today()),
         ),
     ]:
-        casework.transition(
-            session, record, keys.case_key, lan, state, fields, unit_today(), datetime.now(UTC)
-        )
-    casework.reporter_asks(session, record, "end", note, unit_today())
+        casework.transition(session, record, keys, lan, state, fields, today, datetime.now(UTC))
+    ask = entry_facts.protection_ask(record.id, "end")
+    asked = reporter_entry(session, case, sealed.keys, "protection-ask", today, ASKED, ask)
+    casework.reporter_asks(session, record, "end", asked, today)
     session.commit()
     html = client.get(url(sealed)).get_data(as_text=True)
     assert "Asks to end the protection" in html
+    assert ASKED in html  # the reporter's words, from their transcript entry
     assert f'id="answer-{record.id}"' in html
     answered = post(client, sealed, url(sealed, f"/{record.id}/answer"), {"text": "Chưa thể"})
     assert answered.status_code == 303
@@ -329,6 +323,12 @@ def test_a_reporter_request_and_ask_show_up_and_can_be_answered(
     assert f'id="answer-{record.id}"' not in html
     assert "Chưa thể" in html
     assert changes(session, sealed)[-1] == ("protection_answer", {"protection_id": record.id})
+    # The answer is the unit's: not a transcript entry. The reporter's two entries are on
+    # the case page, each under what it is.
+    case_page = client.get(f"/cases/{sealed.case.public_id}").get_data(as_text=True)
+    assert "Request for protection" in case_page
+    assert "Request about protection in place" in case_page
+    assert "Chưa thể" not in case_page
 
 
 # --- incidents -----------------------------------------------------------------------------
@@ -418,23 +418,24 @@ def test_an_incident_is_logged_linked_and_noted(
 def test_a_reporter_incident_and_its_later_note_show_up(
     client: FlaskClient, session: Session, accounts: dict[str, Account], sealed: SealedCase
 ) -> None:
-    keys = sealed.keys
-
-    def note(text: str) -> bytes:
-        document = {"schema": 1, "text": text}
-        return crypto.seal_json(keys.case_key, crypto.Kind.NOTE, keys.case_id, document)
-
-    followup.record_retaliation(
-        session, sealed.case, RetaliationKind.HARASSMENT, note(SECRET), None, unit_today()
+    today, case, kind = unit_today(), sealed.case, RetaliationKind.HARASSMENT
+    facts = entry_facts.retaliation(kind, None)
+    told = reporter_entry(session, case, sealed.keys, "retaliation", today, SECRET, facts)
+    incident = followup.record_retaliation(session, case, kind, told, None, today)
+    facts = entry_facts.retaliation_note(incident.id)
+    more = reporter_entry(
+        session, case, sealed.keys, "retaliation-note", today, "Lại bị gọi lên", facts
     )
-    [incident] = sealed.case.retaliation_incidents
-    casework.add_note(session, incident, Party.REPORTER, note("Lại bị gọi lên"), unit_today())
+    casework.add_reporter_note(session, incident, more, today)
     session.commit()
     signed_in(client, accounts["lan"])
     html = client.get(url(sealed)).get_data(as_text=True)
     assert SECRET in html
     assert "Lại bị gọi lên" in html
     assert "The reporter is waiting for the unit's response" in html
+    case_page = client.get(f"/cases/{sealed.case.public_id}").get_data(as_text=True)
+    assert case_page.count(SECRET) == 2  # under "Retaliation reported", and as an entry
+    assert "Added to a retaliation report" in case_page
 
 
 def test_hostile_text_renders_inert(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -11,16 +13,29 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casework import workflow
+import crypto
+from casework import access, transcript, workflow
 from casework.profiles import BUILT_IN, ENVIRONMENT_FOLDER
+from casework.records import CaseKeys, Trust
 from casework.settings import Settings
+from crypto import bound
+from crypto.transcript import Position
 from review import create_app
 from review import labels as review_labels
 from review.views import workflow as workflow_views
-from store.models import AuditEntry, Case, CaseTransfer, ProtectionState
+from store.models import (
+    AuditEntry,
+    Case,
+    CaseTransfer,
+    Inspector,
+    Party,
+    ProtectionState,
+    RecipientKind,
+    WrapPurpose,
+)
 from tests.casework.test_access import SealedCase, seal_case
 from tests.review.conftest import FAST, Account, csrf_token, give_credentials, post_login
-from tests.worlds import World, build_world
+from tests.worlds import World, build_world, reporter_entry
 from web import labels as shared_labels
 
 TODAY = date(2026, 11, 30)  # a Monday; the case arrived on Friday 27 November
@@ -185,7 +200,7 @@ def test_forwarding_moves_the_case_and_the_sender_keeps_a_record(
     other: Flask = create_app(settings)
     receiver = signed_in(other.test_client(), district_accounts["lan"])
     html = page_of(receiver, named)
-    assert "Thuộc thẩm quyền" in html  # the grounds travel with the case key
+    assert "Thuộc thẩm quyền" in html  # the grounds travel with the unit key
     assert "case_forward" in actions(session, named)
 
 
@@ -199,7 +214,9 @@ def test_a_supervisor_answers_an_escalation_without_reading_the_case(
     case = stored(session, named)
     for record in case.protections:  # the intake's urgent request is already being reviewed
         record.state = ProtectionState.UNDER_REVIEW
-    workflow.escalate(case, today=date(2026, 12, 9), note=b"sealed")  # triage was due 8 Dec
+    on = date(2026, 12, 9)  # triage was due 8 December
+    entry = reporter_entry(session, case, named.keys, "escalation", on, "Quá hạn thụ lý")
+    workflow.escalate(case, today=on, entry=entry)
     assert case.urgent
     session.commit()
     signed_in(client, accounts["lan"])
@@ -251,3 +268,129 @@ def test_a_status_only_a_profile_file_knows_is_shown_in_its_own_words(
         assert review_labels.status_label("lodged") == "Lodged"
         assert shared_labels.status_label("lodged") == "Lodged"  # the public side's
         assert review_labels.status_label("unknown-status") == "unknown-status"
+
+
+# --- a notice to the reporter, and grounds only the unit reads (docs/crypto.md §13.1) ---------
+
+NOTICE = "Đơn của anh/chị đã được thụ lý <i>theo Điều 29</i>."
+DONE = "Đã gửi thông báo thụ lý."
+
+
+def the_reporters_case_key(case: Case, sealed: SealedCase) -> bytes:
+    """What the follow-up code opens: the case key, from the reporter's own wrap."""
+    [wrap] = [
+        w
+        for w in case.key_wraps
+        if w.recipient_kind is RecipientKind.REPORTER and w.purpose is WrapPurpose.CASE_KEY
+    ]
+    reporter = sealed.keys.code.reporter_private_key()
+    return crypto.unwrap(wrap.wrapped, reporter, crypto.Purpose.CASE_KEY, case.public_id)
+
+
+def test_the_grounds_hint_says_the_reporters_code_does_not_open_them(
+    client: FlaskClient, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    html = unescape(page_of(signed_in(client, accounts["lan"]), named))
+    hint = re.search(r'<span class="hint" id="status-grounds-hint">(.*?)</span>', html, re.S)
+    assert hint is not None
+    assert (
+        "For the unit only: sealed under the case's unit key, which the people who can read "
+        "the case hold and the reporter's code does not open."
+    ) in hint.group(1)
+    assert "Sealed under the case key" not in html
+    for form in ("status", "extend"):
+        assert f'id="{form}-grounds-hint"' in html
+    assert 'id="status-notice" name="notice"' in html
+    assert "The reporter reads it with their code" in html
+
+
+def test_a_notice_reaches_the_reporter_and_the_grounds_stay_the_units(
+    client: FlaskClient,
+    session: Session,
+    world: World,
+    accounts: dict[str, Account],
+    named: SealedCase,
+) -> None:
+    signed_in(client, accounts["lan"])
+    code, _ = post(client, named, "status", status="accepted", grounds=GROUNDS, notice=NOTICE)
+    assert code == 303
+    assert post(client, named, "record", kind="notification", notice=DONE)[0] == 303
+    case = stored(session, named)
+    lan = world.people["lan"]
+    assert [(m.seq, m.purpose, m.author, m.inspector_id) for m in case.messages] == [
+        (1, "notice", Party.INSPECTOR, lan.id),
+        (2, "notice", Party.INSPECTOR, lan.id),
+    ]
+    # The reporter's code opens both notices, signed by lan and in order.
+    case_key = the_reporters_case_key(case, named)
+    entries = [item for item in transcript.read_checked(case, case_key) if item.message]
+    assert [item.reading.text() for item in entries] == [NOTICE, DONE]
+    assert {item.reading.trust for item in entries} == {Trust.SIGNED}
+    assert {item.position for item in entries} == {Position.IN_ORDER}
+    # The grounds do not open with the case key, only with the unit key.
+    [decision, _recorded] = case.events
+    assert decision.grounds is not None
+    lan_key = session.get_one(Inspector, lan.id).signing_key
+    assert lan_key is not None
+    with pytest.raises(crypto.DecryptionFailed):
+        bound.open_bound(case_key, crypto.Kind.NOTE, decision.grounds, lan_key)
+    as_reporter = CaseKeys(case=case_key).open_note(case, decision.grounds, "grounds")
+    assert as_reporter is not None
+    assert as_reporter.altered
+    reader = access.reader_keys(case, lan, world.key_of("lan"))
+    reading = reader.open_note(case, decision.grounds, "grounds")
+    assert reading is not None
+    assert (reading.text(), reading.trust) == (GROUNDS, Trust.SIGNED)
+    assert NOTICE.encode() not in decision.grounds
+    # Both read on the review app's pages, each where it belongs, escaped.
+    html = page_of(client, named)
+    assert "Đủ điều kiện thụ lý &lt;b&gt;theo Điều 29&lt;/b&gt;" in html
+    case_page = client.get(f"/cases/{named.case.public_id}").get_data(as_text=True)
+    assert "Đơn của anh/chị đã được thụ lý &lt;i&gt;theo Điều 29&lt;/i&gt;." in case_page
+    assert case_page.count("Notice to the reporter") == 2
+    assert actions(session, named).count("status_change") == 1
+
+
+def test_without_a_notice_nothing_is_written_to_the_reporter(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    assert post(client, named, "status", status="triage", grounds="", notice=" \r\n ")[0] == 303
+    case = stored(session, named)
+    assert case.status == "triage"
+    assert case.messages == []
+
+
+def test_a_refused_step_writes_no_notice_and_keeps_it(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    code, html = post(client, named, "status", status="not_accepted", grounds=" ", notice=NOTICE)
+    assert code == 400
+    assert "needs written grounds" in html
+    assert "Đơn của anh/chị đã được thụ lý &lt;i&gt;theo Điều 29&lt;/i&gt;.</textarea>" in html
+    too_long = "x" * 20_001
+    code, _ = post(client, named, "status", status="triage", grounds=GROUNDS, notice=too_long)
+    assert code == 400
+    case = stored(session, named)
+    assert case.status == "received"
+    assert case.messages == []
+    assert case.events == []
+
+
+def test_grounds_altered_in_storage_are_said_so_on_the_history(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    assert post(client, named, "status", status="triage", grounds="Cần xác minh")[0] == 303
+    assert post(client, named, "status", status="accepted", grounds=GROUNDS)[0] == 303
+    first, second = stored(session, named).events
+    assert first.grounds is not None
+    assert second.grounds is not None
+    # One byte of the first step's grounds changed: its signature no longer holds.
+    first.grounds = first.grounds[:-1] + bytes([first.grounds[-1] ^ 1])
+    session.commit()
+    html = page_of(client, named)
+    assert "This record was altered in storage" in html
+    assert "Cần xác minh" not in html
+    assert "Đủ điều kiện thụ lý" in html  # the other step's grounds still read
