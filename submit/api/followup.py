@@ -132,10 +132,13 @@ def post_message() -> tuple[Response, int]:
     with _refusing():
         followup.check_message(envelope)
         followup.check_files([ref.meta for ref in refs])
-    message_id = store_with_uploads(
-        [ref.upload for ref in refs],
-        lambda session, claimed: _store_message(session, case, envelope, refs, claimed),
-    )
+    # Inside: a refused entry (sealed over an older head, not the reporter's) is refused
+    # with its code, after the uploads are given back, not answered as a server error.
+    with _refusing():
+        message_id = store_with_uploads(
+            [ref.upload for ref in refs],
+            lambda session, claimed: _store_message(session, case, envelope, refs, claimed),
+        )
     return jsonify(id=message_id), 201
 
 

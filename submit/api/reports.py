@@ -94,6 +94,10 @@ def submit_report() -> tuple[Response, int]:
 
 
 def _validate(session: Session, envelope: Envelope, unit: Unit) -> None:
+    # Counted before intake reads and verifies each record: too many files is the answer,
+    # not a complaint about the one record a report cannot name (it names at most 100).
+    if len(envelope.attachments) > intake.MAX_ATTACHMENTS:
+        raise _refusal("too_many_files")
     try:
         intake.validate(envelope.submission, unit, unit_recipients(session, unit))
     except intake.IntakeError as exc:

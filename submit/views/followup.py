@@ -524,7 +524,7 @@ def _store_reply(opened: Opened, received: ReceivedForm) -> None:
 
     try:
         retry_commit(store)
-    except followup.FollowUpError:
+    except CaseworkError:  # a refused file or entry (transcript.EntryRefused) alike
         db().rollback()
         raise PublicError(400, "not_accepted", _not_accepted_message()) from None
 
@@ -827,10 +827,14 @@ def download(attachment_id: int) -> ResponseReturnValue:
     attachment = followup.unit_file(db(), case, attachment_id)
     if attachment is None:
         raise PublicError(404, "file_not_found", _file_missing_message())
+    # Either protocol's description, checked: signed by the message's author and in its
+    # place (docs/crypto.md §13.6); one that was altered is not served.
+    meta, _trust = records.open_file_meta(opened.key, case, attachment)
+    if meta is None:
+        raise PublicError(404, "file_not_found", _file_missing_message())
     try:
-        meta = crypto.open_file_meta(opened.key, case.public_id, attachment.meta)
         reader = _blob_store().open_reader(attachment.blob_id)
-    except (crypto.CryptoError, BlobNotFound):
+    except BlobNotFound:
         raise PublicError(404, "file_not_found", _file_missing_message()) from None
     db().commit()  # nothing more to read: free the connection for the stream's duration
     headers = Headers()

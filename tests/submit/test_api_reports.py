@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -14,11 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import intake, uploads
+from casework import intake, records, uploads
 from casework.recipients import unit_recipients
-from casework.sealing import NewCaseKeys, seal_submission
+from casework.records import Signer
+from casework.sealing import NewCaseKeys, report_place, seal_submission
 from casework.settings import Settings
+from crypto import bound, signing
 from crypto.encoding import b64u_decode, b64u_encode
+from crypto.places import Place
 from store.blobs import FilesystemBlobStore
 from store.models import (
     Case,
@@ -33,13 +37,16 @@ from tests.store.factories import add_inspector
 from tests.submit.test_api_support import (
     Api,
     Exchanges,
+    SealedFile,
     api,
     case_key_of,
     envelope_of,
     open_attachment,
     openapi_checked,
+    pending_files,
     seal_file,
 )
+from tests.submit.test_report_form import open_identity, open_report
 from tests.worlds import World
 
 __all__ = ["api", "openapi_checked"]  # fixtures
@@ -53,18 +60,33 @@ def store(settings: Settings) -> FilesystemBlobStore:
     return FilesystemBlobStore(settings.blob_path)
 
 
-def sealed(session: Session, world: World, **changes: Any) -> tuple[NewCaseKeys, intake.Submission]:
-    keys = NewCaseKeys()
+def sealed(
+    session: Session,
+    world: World,
+    *,
+    keys: NewCaseKeys | None = None,
+    files: Sequence[bytes] = (),
+    **changes: Any,
+) -> tuple[NewCaseKeys, intake.Submission]:
+    """A report sealed as the browser seals it; ``files`` are the FILE_META envelopes of
+    the files it carries, which its signed place names (docs/crypto.md §13.3)."""
+    keys = keys or NewCaseKeys()
     submission = seal_submission(
         keys,
         unit_recipients(session, world.unit),
         category="land",
         report=REPORT,
         identity=changes.pop("identity", None),
+        attachments=pending_files(*files),
         excluded=changes.pop("excluded", frozenset()),
     )
     session.commit()  # end the read transaction, so later reads see the app's writes
     return keys, dataclasses.replace(submission, **changes)
+
+
+def a_file(keys: NewCaseKeys, data: bytes = b"evidence", name: str = "a.txt") -> SealedFile:
+    """A file of the report, encrypted and described as the browser does it."""
+    return seal_file(keys.case_key, keys.case_id, data, name, "text/plain", keys.signer)
 
 
 def stored_case(session: Session, case_id: str) -> Case | None:
@@ -94,20 +116,23 @@ def test_a_sealed_report_becomes_a_case_an_inspector_can_open(
         "anonymous",
         True,
     )
+    assert (case.protocol, case.reporter_signing_key) == (2, keys.signer.verifying_key)
     case_key = case_key_of(case, world.people["minh"].id, world.key_of("minh"))
-    assert case.body is not None
-    assert crypto.open_json(case_key, crypto.Kind.REPORT, case.public_id, case.body) == REPORT
+    assert open_report(case, case_key) == REPORT
 
 
 def test_a_report_sealed_like_the_browser_does_it(
     api: Api, session: Session, world: World, store: FilesystemBlobStore
 ) -> None:
-    """Everything built from what GET /recipients says, with crypto only."""
+    """Everything built from what GET /recipients says and the code, as the page does it:
+    wraps, then records bound to their places and signed with the key the code gives
+    (docs/crypto.md §13)."""
     recipients = api.client.get("/api/v1/recipients").get_json()
     minh = world.people["minh"].id
     code = crypto.FollowUpCode.generate()
     case_id, case_key, identity_key = str(uuid.uuid4()), crypto.random_key(), crypto.random_key()
     reporter_key = crypto.public_bytes(code.reporter_private_key())
+    signer = Signer.reporter(code.reporter_private_key())
 
     def wrap(
         key: bytes, purpose: str, public_key: bytes, kind: str, reader: int | None
@@ -138,17 +163,23 @@ def test_a_report_sealed_like_the_browser_does_it(
         )
         wraps.append(wrap(key, purpose, reporter_key, "reporter", None))
     data = os.urandom(5000)
-    file = seal_file(case_key, case_id, data, "ảnh.jpg", "image/jpeg")
+    file = seal_file(case_key, case_id, data, "ảnh.jpg", "image/jpeg", signer)
     token = api.upload(file.stream)
     identity = {"schema": 1, "name": "Trần Thị Bình", "contact": "0900 000 000"}
+    place = report_place(case_id, "procurement", pending_files(file.meta))
+    assert place.files == (hashlib.sha256(file.meta).hexdigest(),)
+    report = records.seal(case_key, crypto.Kind.REPORT, place, REPORT, signer)
+    identity_place = Place(case_id, "identity", "reporter")
+    sealed_identity = records.seal(
+        identity_key, crypto.Kind.IDENTITY, identity_place, identity, signer
+    )
     document = {
         "case_id": case_id,
         "category": "procurement",
-        "report": b64u_encode(crypto.seal_json(case_key, crypto.Kind.REPORT, case_id, REPORT)),
-        "identity": b64u_encode(
-            crypto.seal_json(identity_key, crypto.Kind.IDENTITY, case_id, identity)
-        ),
+        "report": b64u_encode(report),
+        "identity": b64u_encode(sealed_identity),
         "reporter_public_key": b64u_encode(reporter_key),
+        "reporter_signing_key": b64u_encode(signer.verifying_key),
         "lookup_token": b64u_encode(code.lookup_token()),
         "wraps": wraps,
         "attachments": [{"upload": token, "meta": b64u_encode(file.meta)}],
@@ -178,8 +209,9 @@ def test_a_report_sealed_like_the_browser_does_it(
         identity_wrap.wrapped, world.key_of("hoa"), crypto.Purpose.IDENTITY_KEY, case_id
     )
     assert case.identity is not None
-    assert crypto.open_json(opened_key, crypto.Kind.IDENTITY, case_id, case.identity) == identity
+    assert open_identity(case, opened_key) == identity
     lan_key = case_key_of(case, world.people["lan"].id, world.key_of("lan"))
+    assert open_report(case, lan_key) == REPORT
     assert open_attachment(store, case, lan_key, case.attachments[0])[1] == data
     assert (
         crypto.verify_lookup_token(
@@ -187,66 +219,104 @@ def test_a_report_sealed_like_the_browser_does_it(
         )
         == 0
     )
+    # Back with the code, the page gets entry 0 and the file descriptions it names, and
+    # checks them itself with the key the code gives.
+    opened = api.post(
+        "/followup/session",
+        {
+            "lookup_token": b64u_encode(code.lookup_token()),
+            "pow": api.solution("followup"),
+            "signing_key": b64u_encode(signer.verifying_key),
+        },
+    )
+    assert opened.status_code == 200
+    view = opened.get_json()
+    assert (view["protocol"], view["report"], view["report_files"]) == (
+        2,
+        b64u_encode(report),
+        [b64u_encode(file.meta)],
+    )
+    assert bound.verify_bound(crypto.Kind.REPORT, report, signer.verifying_key) == place
 
 
 # --- every bad input is a clear 4xx ------------------------------------------------------
 
-Mutation = Callable[[dict[str, Any]], None]
+Mutation = Callable[[dict[str, Any], NewCaseKeys], None]
 
 
 def put(name: str, value: Any) -> Mutation:
-    return lambda document: document.__setitem__(name, value)
+    return lambda document, _keys: document.__setitem__(name, value)
+
+
+def drop(name: str) -> Mutation:
+    return lambda document, _keys: document.pop(name)
 
 
 def in_first_wrap(name: str, value: Any) -> Mutation:
-    return lambda document: document["wraps"][0].__setitem__(name, value)
+    return lambda document, _keys: document["wraps"][0].__setitem__(name, value)
 
 
-FAKE_META = b64u_encode(b"\x01\x05" + bytes(1100))  # a FILE_META header, contents unread
-WRONG_KIND = b64u_encode(b"\x01\x03" + bytes(1100))
-FUTURE_VERSION = b64u_encode(b"\x02\x02" + bytes(1100))
+FAKE_META = b64u_encode(b"\x02\x05" + bytes(1200))  # a FILE_META header, contents unread
+WRONG_KIND = b64u_encode(b"\x02\x03" + bytes(1200))
+FUTURE_VERSION = b64u_encode(b"\x03\x02" + bytes(1200))
 SHORT_WRAP = b64u_encode(b"\x01\x01" + bytes(40))
 
 
-def upper_case_id(document: dict[str, Any]) -> None:
+def upper_case_id(document: dict[str, Any], _keys: NewCaseKeys) -> None:
     document["case_id"] = document["case_id"].upper()
 
 
-def padded_report(document: dict[str, Any]) -> None:
+def padded_report(document: dict[str, Any], _keys: NewCaseKeys) -> None:
     document["report"] += "="
 
 
-def duplicated_wrap(document: dict[str, Any]) -> None:
+def duplicated_wrap(document: dict[str, Any], _keys: NewCaseKeys) -> None:
     document["wraps"].append(copy.deepcopy(document["wraps"][0]))
 
 
-def attachment(upload: object, meta: object = FAKE_META) -> Mutation:
-    return put("attachments", [{"upload": upload, "meta": meta}])
+def attachment(upload: object, meta: str | None = None) -> Mutation:
+    """One attachment, named by the report as the browser would name it: ``meta`` as
+    given (b64u), or a real FILE_META signed by the reporter."""
+
+    def mutate(document: dict[str, Any], keys: NewCaseKeys) -> None:
+        described = a_file(keys).meta if meta is None else b64u_decode(meta)
+        place = report_place(keys.case_id, document["category"], pending_files(described))
+        report = records.seal(keys.case_key, crypto.Kind.REPORT, place, REPORT, keys.signer)
+        document["report"] = b64u_encode(report)
+        document["attachments"] = [{"upload": upload, "meta": b64u_encode(described)}]
+
+    return mutate
 
 
 BAD_FIELDS: dict[str, tuple[Mutation, int, str]] = {
     "case id of the wrong type": (put("case_id", 5), 400, "malformed_field"),
     "case id not a UUID": (put("case_id", "case-1"), 400, "malformed_case_id"),
     "upper-case case id": (upper_case_id, 400, "malformed_case_id"),
-    "missing report": (lambda d: d.pop("report"), 400, "malformed_field"),
+    "missing report": (drop("report"), 400, "malformed_field"),
     "report not b64u": (put("report", "not b64u!"), 400, "malformed_field"),
     "report padded b64u": (padded_report, 400, "malformed_field"),
     "report of the wrong kind": (put("report", WRONG_KIND), 400, "malformed_envelope"),
     "report of a future version": (put("report", FUTURE_VERSION), 400, "malformed_envelope"),
     "short reporter key": (put("reporter_public_key", "AAAA"), 400, "malformed_field"),
+    "missing signing key": (drop("reporter_signing_key"), 400, "malformed_field"),
+    "short signing key": (put("reporter_signing_key", "AAAA"), 400, "malformed_field"),
     "lookup token not text": (put("lookup_token", 12), 400, "malformed_field"),
     "identity not text": (put("identity", 12), 400, "malformed_field"),
     "unknown category": (put("category", "weather"), 400, "unknown_category"),
     "unknown field": (put("colour", "blue"), 400, "unknown_field"),
     "wraps not a list": (put("wraps", {}), 400, "malformed_field"),
     "no wraps": (put("wraps", []), 409, "recipients_changed"),
-    "a wrap missing": (lambda d: d["wraps"].pop(), 409, "recipients_changed"),
+    "a wrap missing": (lambda d, _keys: d["wraps"].pop(), 409, "recipients_changed"),
     "a wrap twice": (duplicated_wrap, 409, "recipients_changed"),
     "a wrap to an unknown kind": (in_first_wrap("recipient", "boss"), 400, "malformed_field"),
     "a wrap of an unknown purpose": (in_first_wrap("purpose", "other"), 400, "malformed_field"),
     "a wrap with a text id": (in_first_wrap("inspector_id", "7"), 400, "malformed_field"),
     "a wrap with an extra field": (in_first_wrap("note", "x"), 400, "malformed_field"),
-    "a wrap without an id": (lambda d: d["wraps"][0].pop("inspector_id"), 400, "malformed_field"),
+    "a wrap without an id": (
+        lambda d, _keys: d["wraps"][0].pop("inspector_id"),
+        400,
+        "malformed_field",
+    ),
     "a wrap that is not an object": (put("wraps", ["x"]), 400, "malformed_field"),
     "a short wrap": (in_first_wrap("envelope", SHORT_WRAP), 400, "malformed_envelope"),
     "a wrap not b64u": (in_first_wrap("envelope", "%%"), 400, "malformed_field"),
@@ -273,7 +343,7 @@ BAD_FIELDS: dict[str, tuple[Mutation, int, str]] = {
         "too_many_files",
     ),
     "an unknown upload": (attachment("A" * 43), 409, "upload_not_found"),
-    "no proof of work": (lambda d: d.pop("pow"), 400, "pow_required"),
+    "no proof of work": (drop("pow"), 400, "pow_required"),
     "a made-up proof of work": (put("pow", "AAAA.1"), 400, "pow_invalid"),
 }
 
@@ -286,11 +356,115 @@ def test_bad_envelopes_are_refused_clearly_and_store_nothing(
 ) -> None:
     keys, submission = sealed(session, world)
     document = envelope_of(submission, api.solution("report"))
-    mutate(document)
+    mutate(document, keys)
     response = api.post("/reports", document)
     assert refusal(response) == (status, code)
     assert response.get_json()["error"]["message"]
     assert stored_case(session, keys.case_id) is None
+
+
+# --- every record is version 2, in its place, signed by the reporter (docs/crypto.md §13) --
+
+
+def report_naming(
+    keys: NewCaseKeys,
+    metas: Sequence[bytes],
+    *,
+    category: str = "land",
+    case_id: str | None = None,
+    signer: Signer | None = None,
+) -> bytes:
+    place = report_place(case_id or keys.case_id, category, pending_files(*metas))
+    return records.seal(keys.case_key, crypto.Kind.REPORT, place, REPORT, signer or keys.signer)
+
+
+def stranger() -> Signer:
+    """Someone signing as the reporter with a key the code does not give."""
+    return Signer(records.REPORTER, signing.signing_key(crypto.generate_private_key()))
+
+
+def file_of_version_1(
+    keys: NewCaseKeys, _meta: bytes, described: crypto.FileMeta
+) -> tuple[bytes, bytes]:
+    """The file described as protocol 1 wrote it (unsigned), named by the report."""
+    old = crypto.seal_file_meta(keys.case_key, keys.case_id, described)
+    return report_naming(keys, [old]), old
+
+
+def file_signed_by_another_key(
+    keys: NewCaseKeys, _meta: bytes, described: crypto.FileMeta
+) -> tuple[bytes, bytes]:
+    forged = records.seal_file_meta(keys.case_key, keys.case_id, described, stranger())
+    return report_naming(keys, [forged]), forged
+
+
+# What the browser would send instead: (report, the file's FILE_META) from the keys, the
+# reporter's real FILE_META and the file's description.
+Misplacing = Callable[[NewCaseKeys, bytes, crypto.FileMeta], tuple[bytes, bytes]]
+MISPLACED: dict[str, tuple[Misplacing, str]] = {
+    "a report placed in another category": (
+        lambda keys, meta, _d: (report_naming(keys, [meta], category="procurement"), meta),
+        "misplaced_record",
+    ),
+    "a report that leaves its file out": (
+        lambda keys, meta, _d: (report_naming(keys, []), meta),
+        "misplaced_record",
+    ),
+    "a report placed in another case": (
+        lambda keys, meta, _d: (report_naming(keys, [meta], case_id=str(uuid.uuid4())), meta),
+        "misplaced_record",
+    ),
+    "a report of version 1": (
+        lambda keys, meta, _d: (
+            crypto.seal_json(keys.case_key, crypto.Kind.REPORT, keys.case_id, REPORT),
+            meta,
+        ),
+        "malformed_envelope",
+    ),
+    "a report signed by another key": (
+        lambda keys, meta, _d: (report_naming(keys, [meta], signer=stranger()), meta),
+        "malformed_envelope",
+    ),
+    "a file description of version 1": (file_of_version_1, "malformed_envelope"),
+    "a file description signed by another key": (file_signed_by_another_key, "malformed_envelope"),
+}
+
+
+@pytest.mark.parametrize(("misplace", "code"), list(MISPLACED.values()), ids=list(MISPLACED))
+def test_a_record_not_signed_and_bound_where_it_belongs_is_refused_and_stores_nothing(
+    api: Api,
+    session: Session,
+    world: World,
+    store: FilesystemBlobStore,
+    misplace: Misplacing,
+    code: str,
+) -> None:
+    """The server opens nothing, but reads every record's place and checks its signature
+    against the reporter's key before anything is stored: a report whose place names
+    another category, case or set of files, or any record of version 1, is refused."""
+    keys = NewCaseKeys()
+    encryptor = crypto.FileEncryptor(keys.case_key, keys.case_id)
+    stream = b"".join(crypto.encrypt_stream(encryptor, [b"evidence"]))
+    described = encryptor.metadata("a.txt", "text/plain")
+    meta = records.seal_file_meta(keys.case_key, keys.case_id, described, keys.signer)
+    token = api.upload(stream)
+    keys, submission = sealed(session, world, keys=keys, files=[meta])
+    report, sent_meta = misplace(keys, meta, described)
+    document = envelope_of(
+        dataclasses.replace(submission, report=report),
+        api.solution("report"),
+        [(token, sent_meta)],
+    )
+    response = api.post("/reports", document)
+    assert refusal(response) == (400, code)
+    assert response.get_json()["error"]["message"]
+    assert stored_case(session, keys.case_id) is None
+    unclaimed = api.head(token)  # not claimed: the browser may still send it, done right
+    assert (unclaimed.status_code, unclaimed.headers["Upload-Offset"]) == (200, str(len(stream)))
+    assert blob_files(store) == []
+    # The very same report, sealed where it belongs, is accepted.
+    right = envelope_of(submission, api.solution("report"), [(token, meta)])
+    assert api.post("/reports", right).status_code == 201
 
 
 @pytest.mark.parametrize(
@@ -351,8 +525,9 @@ def test_the_same_case_twice_is_a_duplicate(api: Api, session: Session, world: W
 def test_a_retry_after_a_lost_answer_hears_duplicate_not_missing_uploads(
     api: Api, session: Session, world: World
 ) -> None:
-    keys, submission = sealed(session, world)
-    file = seal_file(keys.case_key, keys.case_id, b"evidence", "a.txt", "text/plain")
+    keys = NewCaseKeys()
+    file = a_file(keys)
+    keys, submission = sealed(session, world, keys=keys, files=[file.meta])
     token = api.upload(file.stream)
     assert (
         api.post(
@@ -383,8 +558,9 @@ def test_an_identity_without_identity_wraps_is_refused(
     api: Api, session: Session, world: World
 ) -> None:
     keys, submission = sealed(session, world)
-    identity = crypto.seal_json(
-        keys.identity_key, crypto.Kind.IDENTITY, keys.case_id, {"name": "B"}
+    place = Place(keys.case_id, "identity", records.REPORTER)
+    identity = records.seal(
+        keys.identity_key, crypto.Kind.IDENTITY, place, {"name": "B"}, keys.signer
     )
     document = envelope_of(
         dataclasses.replace(submission, identity=identity), api.solution("report")
@@ -395,8 +571,9 @@ def test_an_identity_without_identity_wraps_is_refused(
 def test_an_incomplete_upload_is_refused_and_kept(
     api: Api, session: Session, world: World, store: FilesystemBlobStore
 ) -> None:
-    keys, submission = sealed(session, world)
-    file = seal_file(keys.case_key, keys.case_id, b"evidence", "a.txt", "text/plain")
+    keys = NewCaseKeys()
+    file = a_file(keys)
+    keys, submission = sealed(session, world, keys=keys, files=[file.meta])
     token = api.create_upload(len(file.stream))
     api.patch(token, 0, file.stream[:100])
     response = api.post(
@@ -416,8 +593,9 @@ def test_a_failure_after_claiming_leaves_no_case_and_no_blob(
     monkeypatch: pytest.MonkeyPatch,
     openapi_checked: Exchanges,
 ) -> None:
-    keys, submission = sealed(session, world)
-    file = seal_file(keys.case_key, keys.case_id, b"evidence", "a.txt", "text/plain")
+    keys = NewCaseKeys()
+    file = a_file(keys)
+    keys, submission = sealed(session, world, keys=keys, files=[file.meta])
     token = api.upload(file.stream)
     document = envelope_of(submission, api.solution("report"), [(token, file.meta)])
 
@@ -441,10 +619,12 @@ def test_attachments_larger_than_a_report_may_be_are_given_back(
     app = create_app(small)
     app.config["TESTING"] = True
     client = Api(app, app.test_client())
-    keys, submission = sealed(session, world)
+    keys = NewCaseKeys()
     files = [
-        seal_file(keys.case_key, keys.case_id, bytes(4000), f"{n}.bin", "x/y") for n in range(2)
+        seal_file(keys.case_key, keys.case_id, bytes(4000), f"{n}.bin", "x/y", keys.signer)
+        for n in range(2)
     ]
+    keys, submission = sealed(session, world, keys=keys, files=[f.meta for f in files])
     tokens = [client.upload(file.stream) for file in files]
     document = envelope_of(
         submission,

@@ -1,7 +1,8 @@
 """Shared helpers for the JSON API tests (no tests of its own).
 
 - ``Api``: a test client with a CSRF token, proof-of-work solving and upload helpers;
-- envelope builders: a report sealed the way the browser does it;
+- envelope builders: a report sealed the way the browser does it (protocol 2: every record
+  bound to its place and signed with the reporter's key, docs/crypto.md §13);
 - ``openapi_checked``: a fixture that validates every /api/v1 exchange of a test against
   ``openapi.json`` (status documented, response body and headers, and the request body of
   every successful call), and fails the test on any mismatch.
@@ -29,7 +30,9 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 import crypto
-from casework.intake import Submission
+from casework import records
+from casework.intake import AttachmentIn, Submission
+from casework.records import Signer, Trust
 from crypto.encoding import b64u_encode
 from store.blobs import FilesystemBlobStore
 from store.models import Attachment, Case, WrapPurpose
@@ -114,23 +117,35 @@ class SealedFile:
     meta: bytes
 
 
-def seal_file(case_key: bytes, case_id: str, data: bytes, name: str, type_: str) -> SealedFile:
+def seal_file(
+    case_key: bytes, case_id: str, data: bytes, name: str, type_: str, signer: Signer
+) -> SealedFile:
+    """A file as the browser encrypts it: the stream, and its FILE_META signed by ``signer``
+    (the reporter's, derived from the code)."""
     encryptor = crypto.FileEncryptor(case_key, case_id)
     stream = b"".join(crypto.encrypt_stream(encryptor, [data]))
-    meta = crypto.seal_file_meta(case_key, case_id, encryptor.metadata(name, type_))
+    meta = records.seal_file_meta(case_key, case_id, encryptor.metadata(name, type_), signer)
     return SealedFile(stream, meta)
+
+
+def pending_files(*metas: bytes) -> list[AttachmentIn]:
+    """Files a report will carry, known by their FILE_META only until the uploads are
+    claimed: what ``seal_submission`` needs to name them in the report's place."""
+    return [AttachmentIn(blob_id="", meta=meta, stored_size=0) for meta in metas]
 
 
 def envelope_of(
     submission: Submission, pow_solution: str, attachments: Sequence[tuple[str, bytes]] = ()
 ) -> dict[str, Any]:
-    """The JSON envelope for a sealed ``Submission``; attachments are (upload id, meta)."""
+    """The JSON envelope for a sealed ``Submission``; attachments are (upload id, meta),
+    and the report must name their metas (``pending_files``) to be accepted."""
     return {
         "case_id": submission.case_id,
         "category": submission.category,
         "report": b64u_encode(submission.report),
         "identity": None if submission.identity is None else b64u_encode(submission.identity),
         "reporter_public_key": b64u_encode(submission.reporter_public_key),
+        "reporter_signing_key": b64u_encode(submission.reporter_signing_key),
         "lookup_token": b64u_encode(submission.lookup_token),
         "wraps": [
             {
@@ -164,7 +179,10 @@ def case_key_of(case: Case, inspector_id: int, private: X25519PrivateKey) -> byt
 def open_attachment(
     store: FilesystemBlobStore, case: Case, case_key: bytes, attachment: Attachment
 ) -> tuple[crypto.FileMeta, bytes]:
-    meta = crypto.open_file_meta(case_key, case.public_id, attachment.meta)
+    """A file as a reader opens it: its description signed by its author and in its place."""
+    meta, trust = records.open_file_meta(case_key, case, attachment)
+    assert meta is not None
+    assert trust is Trust.SIGNED
     with store.open_reader(attachment.blob_id) as reader:
         pieces = crypto.read_pieces(reader)
         data = b"".join(crypto.decrypt_stream(case_key, case.public_id, meta, pieces))

@@ -35,6 +35,7 @@ from tests.submit.test_api_support import (
     envelope_of,
     open_attachment,
     openapi_checked,
+    pending_files,
     seal_file,
 )
 from tests.worlds import World
@@ -73,7 +74,9 @@ def test_the_whole_protocol_ends_in_a_report_whose_file_opens(
 ) -> None:
     keys = NewCaseKeys()
     data = os.urandom(150_000)
-    sealed = seal_file(keys.case_key, keys.case_id, data, "hợp đồng.pdf", "application/pdf")
+    sealed = seal_file(
+        keys.case_key, keys.case_id, data, "hợp đồng.pdf", "application/pdf", keys.signer
+    )
     token = api.create_upload(len(sealed.stream))
 
     head = api.head(token)
@@ -96,6 +99,7 @@ def test_the_whole_protocol_ends_in_a_report_whose_file_opens(
         category="land",
         report={"what": "x"},
         identity=None,
+        attachments=pending_files(sealed.meta),
     )
     response = api.post(
         "/reports", envelope_of(submission, api.solution("report"), [(token, sealed.meta)])
@@ -240,7 +244,7 @@ def test_a_connection_cut_mid_append_keeps_what_arrived_and_resumes(
 ) -> None:
     keys = NewCaseKeys()
     data = os.urandom(300_000)
-    sealed = seal_file(keys.case_key, keys.case_id, data, "ghi âm.m4a", "audio/mp4")
+    sealed = seal_file(keys.case_key, keys.case_id, data, "ghi âm.m4a", "audio/mp4", keys.signer)
     token = api.create_upload(len(sealed.stream))
     cookie = api.client.get_cookie("mb_submit")
     assert cookie is not None
@@ -289,6 +293,7 @@ def test_a_connection_cut_mid_append_keeps_what_arrived_and_resumes(
         category="land",
         report={"what": "y"},
         identity=None,
+        attachments=pending_files(sealed.meta),
     )
     response = api.post(
         "/reports", envelope_of(submission, api.solution("report"), [(token, sealed.meta)])

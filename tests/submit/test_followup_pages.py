@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -29,12 +30,14 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 import crypto
-from casework import intake, protection
+from casework import intake, protection, records, transcript
 from casework.dates import unit_today
 from casework.recipients import unit_recipients
+from casework.records import Signer, Trust
 from casework.sealing import NewCaseKeys, seal_submission
 from casework.settings import Settings
-from crypto import kdf
+from casework.transcript import NewEntry
+from crypto import kdf, signing
 from crypto.encoding import b64u_encode
 from store.blobs import FilesystemBlobStore
 from store.models import (
@@ -56,6 +59,7 @@ from submit import create_app, followup_session
 from submit.views.followup import download_names, safe_file_name
 from tests.conftest import settings_for
 from tests.live import serve
+from tests.protocol1 import protocol_1_case
 from tests.submit.conftest import TEST_ENV
 from tests.submit.test_report_form import (
     BOUNDARY,
@@ -118,6 +122,20 @@ def new_case(
     return Story(keys, case)
 
 
+def old_story(session: Session, world: World, settings: Settings) -> Story:
+    """A case as protocol 1 left it (tests/protocol1.py), which its code finds: no
+    reporter's signing key on record yet (docs/crypto.md §13.7)."""
+    readers = [world.people[name] for name in ("lan", "minh", "hoa")]
+    old = protocol_1_case(session, world.unit, readers)
+    token = old.code.lookup_token()
+    old.case.lookup_index = crypto.lookup_index(token)
+    old.case.lookup_hash = crypto.hash_lookup_token(token, settings.code_kdf)
+    session.commit()
+    assert (old.case.protocol, old.case.reporter_signing_key) == (1, None)
+    keys = NewCaseKeys(case_id=old.case.public_id, case_key=old.case_key, code=old.code)
+    return Story(keys, old.case)
+
+
 def unit_message(
     session: Session,
     store: FilesystemBlobStore,
@@ -126,39 +144,37 @@ def unit_message(
     text: str,
     files: tuple[tuple[str, bytes], ...] = (),
 ) -> Message:
-    """A message from inspector "lan", sealed with the case key her own key unwraps."""
+    """A message from inspector "lan" as the review app writes it (docs/crypto.md §13.5):
+    the next transcript entry, under the case key her own key unwraps, signed with her
+    key, with files whose descriptions she signed too."""
     case = story.case
     lan = world.people["lan"]
-    key = case_key(case, lan.id, world.key_of("lan"))
-    message = Message(
-        author=Party.INSPECTOR,
-        inspector_id=lan.id,
-        body=crypto.seal_json(
-            key, crypto.Kind.MESSAGE, case.public_id, {"schema": 1, "text": text}
-        ),
-        created_on=REPLIED,
-    )
-    case.messages.append(message)
-    session.flush()
+    keys = world.staff_keys(session, case, "lan", REPLIED)
+    assert keys.signer is not None
+    rows = []
     for name, data in files:
-        encryptor = crypto.FileEncryptor(key, case.public_id)
+        encryptor = crypto.FileEncryptor(keys.case, case.public_id)
         blob_id = store.new_blob_id()
         with store.open_writer(blob_id) as writer:
             for piece in crypto.encrypt_stream(encryptor, [data]):
                 writer.write(piece)
-        meta = crypto.seal_file_meta(
-            key, case.public_id, encryptor.metadata(name, "application/pdf")
-        )
-        case.attachments.append(
+        described = encryptor.metadata(name, "application/pdf")
+        meta = records.seal_file_meta(keys.case, case.public_id, described, keys.signer)
+        rows.append(
             Attachment(
                 blob_id=blob_id,
                 meta=meta,
                 stored_size=store.size(blob_id),
                 origin=Party.INSPECTOR,
-                message_id=message.id,
                 created_on=REPLIED,
             )
         )
+    case.attachments.extend(rows)
+    session.flush()
+    entry = NewEntry("message", Party.INSPECTOR, inspector_id=lan.id, files=rows)
+    document = {"schema": 1, "text": text}
+    envelope = transcript.seal_entry(session, case, keys.case, entry, document, keys.signer)
+    message = transcript.append(session, case, envelope, entry, REPLIED)
     session.commit()
     return message
 
@@ -187,12 +203,12 @@ def granted(session: Session, world: World, case: Case) -> ProtectionRecord:
     """Protection the reporter asked for in person, granted by inspector "lan": measures
     in place, which the reporter may ask to change, add to or end."""
     today = unit_today()
-    key, lan = inspector_key(world, case), world.people["lan"]
+    keys, lan = world.staff_keys(session, case, "lan", today), world.people["lan"]
     now = datetime.now(UTC)
     record = protection.open_by_inspector(
         session,
         case,
-        key,
+        keys,
         lan,
         ProtectedPerson.REPORTER,
         ProtectionCategory.INFORMATION,
@@ -202,14 +218,32 @@ def granted(session: Session, world: World, case: Case) -> ProtectionRecord:
         now,
     )
     protection.transition(
-        session, record, key, lan, ProtectionState.UNDER_REVIEW, protection.StepFields(), today, now
+        session,
+        record,
+        keys,
+        lan,
+        ProtectionState.UNDER_REVIEW,
+        protection.StepFields(),
+        today,
+        now,
     )
     fields = protection.StepFields(
         measures="Hồ sơ tách phần danh tính", responsible_body="Thanh tra tỉnh", started_on=today
     )
-    protection.transition(session, record, key, lan, ProtectionState.ACTIVE, fields, today, now)
+    protection.transition(session, record, keys, lan, ProtectionState.ACTIVE, fields, today, now)
     session.commit()
     return record
+
+
+def entry_document(world: World, case: Case, message_id: int | None) -> dict[str, Any]:
+    """A reporter's words as the unit reads them: the transcript entry ``message_id``,
+    opened with inspector "minh"'s key, signed by the reporter, in its place and in order,
+    its facts those of the rows that name it (docs/crypto.md §13.6)."""
+    assert message_id is not None
+    reading = transcript.entry_reading(case, inspector_key(world, case), message_id)
+    assert reading.trust is Trust.SIGNED
+    assert reading.document is not None
+    return reading.document
 
 
 # --- fixtures -----------------------------------------------------------------------------
@@ -503,16 +537,18 @@ def test_a_reply_with_a_file_is_encrypted_on_arrival_for_the_inspectors(
         None,
         unit_today(),
     )
+    assert (answer.seq, answer.purpose) == (2, "message")
     key = inspector_key(world, case)
-    document = crypto.open_json(key, crypto.Kind.MESSAGE, case.public_id, answer.body)
     [sent] = [a for a in case.attachments if a.message_id == answer.id]
-    assert document == {
+    assert entry_document(world, case, answer.id) == {
         "schema": 1,
         "text": "Có, tôi gửi kèm.\nXin cảm ơn.",
         "attachments": [sent.id],
     }
     assert sent.origin is Party.REPORTER
-    meta = crypto.open_file_meta(key, case.public_id, sent.meta)
+    meta, trust = records.open_file_meta(key, case, sent)
+    assert meta is not None
+    assert trust is Trust.SIGNED
     assert (meta.name, meta.type, meta.size) == ("biên lai.jpg", "image/jpeg", len(evidence))
     with store.open_reader(sent.blob_id) as reader:
         data = b"".join(
@@ -551,9 +587,15 @@ def test_retaliation_is_reported_urgent_with_sealed_details(
         date(2026, 11, 2),
         unit_today(),
     )
-    assert incident.details is not None
-    key = inspector_key(world, case)
-    assert crypto.open_json(key, crypto.Kind.NOTE, case.public_id, incident.details) == {
+    # Its words are the reporter's transcript entry, which binds its kind and date.
+    assert incident.details is None
+    [entry] = case.messages
+    assert (entry.id, entry.purpose, entry.author) == (
+        incident.message_id,
+        "retaliation",
+        Party.REPORTER,
+    )
+    assert entry_document(world, case, incident.message_id) == {
         "schema": 1,
         "text": "Tôi bị chuyển xuống làm văn thư.",
         "occurred_on": "2026-11-02",
@@ -581,11 +623,11 @@ def test_withdrawal_needs_confirmation_then_is_recorded_and_cannot_repeat(
         "withdrawn",
         None,
     )
-    assert event.grounds is not None
-    grounds = crypto.open_json(
-        inspector_key(world, case), crypto.Kind.NOTE, case.public_id, event.grounds
-    )
-    assert grounds == {"schema": 1, "text": "Tôi đã nói chuyện trực tiếp."}
+    assert event.grounds is None  # the reasons are the reporter's signed entry
+    [entry] = case.messages
+    assert (entry.id, entry.purpose) == (event.message_id, "withdrawal")
+    reasons = entry_document(world, case, event.message_id)
+    assert reasons == {"schema": 1, "text": "Tôi đã nói chuyện trực tiếp."}
     page = client.get("/followup/case").text
     assert "Withdrawn" in page
     assert "You have withdrawn this report" in page
@@ -594,7 +636,114 @@ def test_withdrawal_needs_confirmation_then_is_recorded_and_cannot_repeat(
     assert again.status_code == 409
     assert "can no longer be withdrawn" in again.text
     assert 'href="#withdraw-heading"' in again.text
-    assert len(reload(session, story).events) == 1
+    case = reload(session, story)
+    assert (len(case.events), len(case.messages)) == (1, 1)
+
+
+# --- what the page trusts: signed entries, in their place and order -------------------------
+
+ALTERED = "This record was altered in storage"
+MISSING = "An earlier message is missing here, or this one was moved"
+
+
+def thread_of(page: str) -> list[str]:
+    """The page's messages, one text each, in the order shown."""
+    start = page.index('<section aria-labelledby="messages">')
+    thread = page[start : page.index("</section>", start)]
+    return thread.split('<li class="message ')[1:]
+
+
+def test_entries_altered_in_the_database_are_shown_altered_and_the_page_still_renders(
+    client: FlaskClient,
+    session: Session,
+    world: World,
+    story: Story,
+    replied: Message,
+    opened: str,
+) -> None:
+    """docs/crypto.md §13.6: a record that is not where it was written (its author, or a
+    fact its row binds, changed in the database) reads as altered; the rest stays readable
+    and in order, since no envelope changed."""
+    told = client.post(
+        "/followup/retaliation",
+        data={
+            "csrf_token": form_token(client),
+            "retaliation_kind": "demotion",
+            "retaliation_text": "Tôi bị giáng chức.",
+        },
+    )
+    assert told.status_code == 303
+    reply = post_reply(client, [("csrf_token", form_token(client)), ("reply_text", "Còn nữa.")])
+    assert reply.status_code == 303
+    before = thread_of(client.get("/followup/case").text)
+    assert [ALTERED in item for item in before] == [False, False, False]
+    assert "Retaliation reported" in before[1]
+    assert "Tôi bị giáng chức." in before[1]
+
+    case = reload(session, story)
+    unit, told_entry, _reply = sorted(case.messages, key=lambda m: m.seq or 0)
+    unit.inspector_id = world.people["minh"].id  # re-attributed: "lan" signed it
+    [incident] = case.retaliation_incidents
+    assert incident.message_id == told_entry.id
+    incident.kind = RetaliationKind.DISMISSAL  # the row no longer says what was signed
+    session.commit()
+
+    page = client.get("/followup/case")
+    assert page.status_code == 200
+    after = thread_of(page.text)
+    assert [ALTERED in item for item in after] == [True, True, False]
+    assert QUESTION not in after[0]
+    assert "Tôi bị giáng chức." not in after[1]
+    assert "Còn nữa." in after[2]
+    assert MISSING not in page.text
+
+
+def test_an_entry_deleted_from_the_database_marks_the_one_after_it(
+    client: FlaskClient, session: Session, story: Story, opened: str
+) -> None:
+    for text in ("Thứ nhất.", "Thứ hai.", "Thứ ba."):
+        sent = post_reply(client, [("csrf_token", form_token(client)), ("reply_text", text)])
+        assert sent.status_code == 303
+    case = reload(session, story)
+    session.delete(next(m for m in case.messages if m.seq == 2))
+    session.commit()
+    page = client.get("/followup/case")
+    assert page.status_code == 200
+    first, third = thread_of(page.text)
+    assert ("Thứ nhất." in first, MISSING in first) == (True, False)
+    assert ("Thứ ba." in third, MISSING in third, ALTERED in third) == (True, True, False)
+
+
+def test_opening_a_case_with_its_code_registers_the_reporters_key_if_none_is_on_record(
+    client: FlaskClient, session: Session, world: World, settings: Settings, story: Story
+) -> None:
+    """A case of protocol 1 gets the reporter's verifying key when they come back with the
+    code, derived on the server (docs/crypto.md §13.7); a key on record is never replaced,
+    and an entry that key does not verify is not stored."""
+    old = old_story(session, world, settings)
+    own = Signer.reporter(old.keys.code.reporter_private_key()).verifying_key
+    assert open_case(client, old.code).status_code == 303
+    assert reload(session, old).reporter_signing_key == own
+    page = client.get("/followup/case")
+    assert page.status_code == 200
+    assert "Đã nhận." in page.text  # the unit's message of protocol 1, carried
+    assert (
+        post_reply(
+            client, [("csrf_token", form_token(client)), ("reply_text", "Vâng.")]
+        ).status_code
+        == 303
+    )
+    assert [m.seq for m in sorted(reload(session, old).messages, key=lambda m: m.id)] == [1, 2]
+
+    stranger = signing.verifying_bytes(signing.signing_key(crypto.generate_private_key()))
+    case = reload(session, story)
+    case.reporter_signing_key = stranger  # a key on record, not this code's
+    session.commit()
+    assert open_case(client, story.code).status_code == 303
+    assert reload(session, story).reporter_signing_key == stranger  # not replaced
+    refused = post_reply(client, [("csrf_token", form_token(client)), ("reply_text", "x")])
+    assert refused.status_code == 400
+    assert reload(session, story).messages == []
 
 
 # --- mistakes keep what was typed ---------------------------------------------------------

@@ -17,11 +17,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import protection, workflow
+from casework import access, protection, records, workflow
 from casework.calendar import PeriodUnit
 from casework.dates import unit_today
 from casework.profiles import load_profile
 from casework.settings import Settings
+from crypto.encoding import b64u_encode
+from crypto.places import FactValue, Place
 from store.models import (
     ActorKind,
     Case,
@@ -39,10 +41,17 @@ from store.models import (
 from submit import create_app
 from tests.store.factories import add_unit
 from tests.submit.conftest import TEST_ENV
-from tests.submit.test_api_followup import case_key_from, open_session, sealed
+from tests.submit.test_api_followup import (
+    case_key_from,
+    current_view,
+    open_session,
+    reporter,
+    sealed,
+)
 from tests.submit.test_api_support import Api, api, openapi_checked
 from tests.submit.test_followup_pages import (
     Story,
+    entry_document,
     form_token,
     granted,
     inspector_key,
@@ -76,6 +85,12 @@ def page_of(client: FlaskClient, story: Story) -> str:
     return response.text
 
 
+def section(page: str, heading: str) -> str:
+    """The part of the page in the section labelled by ``heading``."""
+    start = page.index(f'<section aria-labelledby="{heading}">')
+    return page[start : page.index("</section>", start)]
+
+
 def attributes(page: str, element_id: str) -> dict[str, str]:
     [found] = [attrs for _tag, attrs in parse(page).tags if attrs.get("id") == element_id]
     return found
@@ -97,9 +112,9 @@ def decide(session: Session, world: World, story: Story, *steps: tuple[str, date
     would; the grounds are sealed, as it seals them."""
     case = reload(session, story)
     lan = world.people["lan"]
-    key = inspector_key(world, case)
+    keys = world.staff_keys(session, case, "lan", steps[0][1])
     for status, day in steps:
-        grounds = crypto.seal_json(key, crypto.Kind.NOTE, case.public_id, {"text": status})
+        grounds = access.seal_note(keys, case, "grounds", status)
         moment = datetime(day.year, day.month, day.day, 3, tzinfo=UTC)
         workflow.transition(case, status, today=day, inspector=lan, now=moment, grounds=grounds)
     session.commit()
@@ -247,11 +262,15 @@ def test_escalation_is_sealed_recorded_and_then_shows_the_heads_deadline(
         TODAY,
         None,
     )
-    assert event.grounds is not None
-    assert ESCALATION_NOTE.encode() not in event.grounds
-    opened = crypto.open_json(
-        inspector_key(world, case), crypto.Kind.NOTE, case.public_id, event.grounds
+    assert event.grounds is None  # the reporter's words are their signed entry
+    [entry] = case.messages
+    assert (entry.id, entry.purpose, entry.author) == (
+        event.message_id,
+        "escalation",
+        Party.REPORTER,
     )
+    assert ESCALATION_NOTE.encode() not in entry.body
+    opened = entry_document(world, case, event.message_id)
     assert opened == {"schema": 1, "text": ESCALATION_NOTE}
 
     page = client.get("/followup/case").text
@@ -308,11 +327,11 @@ def test_an_urgent_protection_request_is_sealed_dated_and_listed(
     )
     assert case.urgent
     assert case.protection_requested
-    assert record.details is not None
-    assert PROTECTION_NOTE.encode() not in record.details
-    opened = crypto.open_json(
-        inspector_key(world, case), crypto.Kind.NOTE, case.public_id, record.details
-    )
+    assert record.details is None  # the reporter's words are their signed entry
+    [entry] = case.messages
+    assert (entry.id, entry.purpose) == (record.message_id, "protection-request")
+    assert PROTECTION_NOTE.encode() not in entry.body
+    opened = entry_document(world, case, record.message_id)
     assert opened == {"schema": 1, "text": PROTECTION_NOTE}
 
     page = client.get("/followup/case").text
@@ -321,7 +340,13 @@ def test_an_urgent_protection_request_is_sealed_dated_and_listed(
     assert "Requested: the unit has not looked at it yet" in page
     assert f"You asked for it on {long_date(TODAY)}." in page
     assert "Urgent." in page
-    assert PROTECTION_NOTE not in page  # listed by its facts, not its words
+    listed = section(page, "protection-heading")
+    assert "Me, the person reporting: Job and position at work" in listed
+    assert PROTECTION_NOTE not in listed  # listed by its facts, not its words
+    # The words are the reporter's own entry in the conversation, which they may read.
+    thread = section(page, "messages")
+    assert "Request for protection" in thread
+    assert PROTECTION_NOTE in thread
 
 
 def test_a_protection_request_without_a_person_comes_back_as_typed(
@@ -384,10 +409,10 @@ def test_the_reporter_adds_to_a_retaliation_report_and_sees_when(
     case = reload(session, named)
     [note] = case.retaliation_incidents[0].notes
     assert (note.source, note.added_on) == (Party.REPORTER, TODAY)
-    assert note.details is not None
-    opened = crypto.open_json(
-        inspector_key(world, case), crypto.Kind.NOTE, case.public_id, note.details
-    )
+    assert note.details is None
+    assert case.messages[-1].id == note.message_id
+    assert case.messages[-1].purpose == "retaliation-note"
+    opened = entry_document(world, case, note.message_id)
     assert opened == {"schema": 1, "text": ADDED_NOTE}
     assert case.urgent  # the reporter's words wait for the unit
     page = client.get("/followup/case").text
@@ -430,10 +455,10 @@ def test_the_reporter_asks_to_change_protection_in_place(
         None,
         {"protection_id": record.id, "ask": "add"},
     )
-    assert ask.grounds is not None
-    opened = crypto.open_json(
-        inspector_key(world, case), crypto.Kind.NOTE, case.public_id, ask.grounds
-    )
+    assert ask.grounds is None
+    [entry] = case.messages
+    assert (entry.id, entry.purpose) == (ask.message_id, "protection-ask")
+    opened = entry_document(world, case, ask.message_id)
     assert opened == {"schema": 1, "text": PROTECTION_NOTE}
     assert case.urgent
     page = client.get("/followup/case").text
@@ -541,10 +566,9 @@ def test_the_api_case_view_carries_deadlines_and_what_the_reporter_may_do(
 def test_the_api_escalates_an_overdue_case_once(
     api: Api, session: Session, world: World, named: Story
 ) -> None:
-    view = open_session(api, named).get_json()
-    key = case_key_from(view, named)
-    note = sealed(key, named, crypto.Kind.NOTE, {"schema": 1, "text": ESCALATION_NOTE})
-    response = api.post("/followup/escalate", {"note": note})
+    open_session(api, named)
+    envelope = sealed(api, named, "escalation", ESCALATION_NOTE)
+    response = api.post("/followup/escalate", {"envelope": envelope})
     assert response.status_code == 200
     after = response.get_json()
     assert (after["escalated"], after["may_escalate"]) == (True, False)
@@ -556,13 +580,11 @@ def test_the_api_escalates_an_overdue_case_once(
     )
     case = reload(session, named)
     [event] = [e for e in case.events if e.kind == "escalation"]
-    assert event.grounds is not None
-    opened = crypto.open_json(
-        inspector_key(world, case), crypto.Kind.NOTE, case.public_id, event.grounds
-    )
-    assert opened["text"] == ESCALATION_NOTE
-    again = api.post("/followup/escalate", {"note": note})
+    assert event.grounds is None
+    assert entry_document(world, case, event.message_id)["text"] == ESCALATION_NOTE
+    again = api.post("/followup/escalate", {"envelope": sealed(api, named, "escalation")})
     assert (again.status_code, again.get_json()["error"]["code"]) == (409, "not_overdue")
+    assert len(reload(session, named).messages) == 1
 
 
 def test_the_api_refuses_escalating_a_case_without_an_overdue_legal_deadline(
@@ -570,19 +592,20 @@ def test_the_api_refuses_escalating_a_case_without_an_overdue_legal_deadline(
 ) -> None:
     view = open_session(api, anonymous).get_json()
     assert view["may_escalate"] is False
-    note = sealed(case_key_from(view, anonymous), anonymous, crypto.Kind.NOTE, {"schema": 1})
-    refused = api.post("/followup/escalate", {"note": note})
+    envelope = sealed(api, anonymous, "escalation")
+    refused = api.post("/followup/escalate", {"envelope": envelope})
     assert (refused.status_code, refused.get_json()["error"]["code"]) == (409, "not_overdue")
     assert session.scalars(select(CaseEvent)).all() == []
+    assert reload(session, anonymous).messages == []
 
 
 def test_the_api_records_a_protection_request_and_lists_its_facts(
     api: Api, session: Session, world: World, named: Story
 ) -> None:
-    view = open_session(api, named).get_json()
-    key = case_key_from(view, named)
-    note = sealed(key, named, crypto.Kind.NOTE, {"schema": 1, "text": PROTECTION_NOTE})
-    request = {"person": "child", "category": "life_health", "urgent": False, "note": note}
+    open_session(api, named)
+    facts: dict[str, FactValue] = {"person": "child", "category": "life_health", "urgent": False}
+    envelope = sealed(api, named, "protection-request", PROTECTION_NOTE, facts=facts)
+    request = {"person": "child", "category": "life_health", "urgent": False, "envelope": envelope}
     response = api.post("/followup/protection", request)
     assert response.status_code == 201
     record = session.get(ProtectionRecord, response.get_json()["id"])
@@ -612,6 +635,10 @@ def test_the_api_records_a_protection_request_and_lists_its_facts(
         "may_ask": False,
         "asked_on": [],
     }
+    assert entry_document(world, reload(session, named), record.message_id) == {
+        "schema": 1,
+        "text": PROTECTION_NOTE,
+    }
 
 
 @pytest.mark.parametrize(
@@ -620,19 +647,27 @@ def test_the_api_records_a_protection_request_and_lists_its_facts(
         ({"person": "neighbour"}, "malformed_field"),
         ({"category": "pension"}, "malformed_field"),
         ({"urgent": "yes"}, "malformed_field"),
-        ({"note": "AAAA"}, "malformed_envelope"),
+        ({"envelope": "AAAA"}, "malformed_envelope"),
         ({"extra": 1}, "unknown_field"),
     ],
 )
 def test_the_api_refuses_a_malformed_protection_request(
     api: Api, session: Session, named: Story, change: dict[str, Any], code: str
 ) -> None:
-    view = open_session(api, named).get_json()
-    note = sealed(case_key_from(view, named), named, crypto.Kind.NOTE, {"schema": 1})
-    request = {"person": "reporter", "category": "job", "urgent": True, "note": note, **change}
+    open_session(api, named)
+    facts: dict[str, FactValue] = {"person": "reporter", "category": "job", "urgent": True}
+    envelope = sealed(api, named, "protection-request", facts=facts)
+    request = {
+        "person": "reporter",
+        "category": "job",
+        "urgent": True,
+        "envelope": envelope,
+        **change,
+    }
     response = api.post("/followup/protection", request)
     assert (response.status_code, response.get_json()["error"]["code"]) == (400, code)
-    assert reload(session, named).protections == []
+    case = reload(session, named)
+    assert (case.protections, case.messages) == ([], [])
 
 
 def test_the_api_asks_about_protection_in_place_only(
@@ -644,9 +679,11 @@ def test_the_api_asks_about_protection_in_place_only(
     [listed] = view["protections"]
     assert (listed["state"], listed["may_ask"], listed["asked_on"]) == ("active", True, [])
     assert listed["state_label"] == "Granted: protection is in place"
-    key = case_key_from(view, named)
-    note = sealed(key, named, crypto.Kind.NOTE, {"schema": 1, "text": PROTECTION_NOTE})
-    response = api.post(f"/followup/protection/{record.id}/asks", {"ask": "end", "note": note})
+    facts: dict[str, FactValue] = {"protection": record.id, "ask": "end"}
+    envelope = sealed(api, named, "protection-ask", PROTECTION_NOTE, facts=facts)
+    response = api.post(
+        f"/followup/protection/{record.id}/asks", {"ask": "end", "envelope": envelope}
+    )
     assert response.status_code == 201
     reload(session, named)  # a new transaction: the app's write is then visible
     event = session.get(CaseEvent, response.get_json()["id"])
@@ -654,12 +691,19 @@ def test_the_api_asks_about_protection_in_place_only(
     assert (event.kind, event.data) == (protection.ASK, {"protection_id": record.id, "ask": "end"})
     [listed] = api.client.get("/api/v1/followup/case").get_json()["protections"]
     assert listed["asked_on"] == [TODAY.isoformat()]
-    foreign = api.post(f"/followup/protection/{other.id}/asks", {"ask": "end", "note": note})
+    foreign_facts: dict[str, FactValue] = {"protection": other.id, "ask": "end"}
+    foreign_entry = sealed(api, named, "protection-ask", facts=foreign_facts)
+    foreign = api.post(
+        f"/followup/protection/{other.id}/asks", {"ask": "end", "envelope": foreign_entry}
+    )
     assert (foreign.status_code, foreign.get_json()["error"]["code"]) == (
         404,
         "protection_not_found",
     )
-    odd = api.post(f"/followup/protection/{record.id}/asks", {"ask": "cancel", "note": note})
+    odd_entry = sealed(api, named, "protection-ask", facts={"protection": record.id, "ask": "x"})
+    odd = api.post(
+        f"/followup/protection/{record.id}/asks", {"ask": "cancel", "envelope": odd_entry}
+    )
     assert (odd.status_code, odd.get_json()["error"]["code"]) == (400, "malformed_field")
     assert len([e for e in reload(session, named).events if e.kind == protection.ASK]) == 1
 
@@ -667,13 +711,13 @@ def test_the_api_asks_about_protection_in_place_only(
 def test_the_api_adds_to_the_reporters_own_incident_only(
     api: Api, session: Session, world: World, named: Story, anonymous: Story
 ) -> None:
-    view = open_session(api, named).get_json()
-    key = case_key_from(view, named)
-    report = sealed(key, named, crypto.Kind.NOTE, {"schema": 1, "text": "", "occurred_on": None})
-    created = api.post("/followup/retaliation", {"kind": "pay_cut", "note": report})
+    open_session(api, named)
+    report = sealed(api, named, "retaliation", facts={"kind": "pay_cut"}, occurred_on=None)
+    created = api.post("/followup/retaliation", {"kind": "pay_cut", "envelope": report})
     incident_id = created.get_json()["id"]
-    note = sealed(key, named, crypto.Kind.NOTE, {"schema": 1, "text": ADDED_NOTE})
-    response = api.post(f"/followup/retaliation/{incident_id}/notes", {"note": note})
+    facts = {"incident": incident_id}
+    note = sealed(api, named, "retaliation-note", ADDED_NOTE, facts=facts)
+    response = api.post(f"/followup/retaliation/{incident_id}/notes", {"envelope": note})
     assert response.status_code == 201
     stored = session.get(RetaliationNote, response.get_json()["id"])
     assert stored is not None
@@ -696,12 +740,21 @@ def test_the_api_adds_to_the_reporters_own_incident_only(
     )
     reload(session, anonymous).retaliation_incidents.append(other)
     session.commit()
-    missing = api.post(f"/followup/retaliation/{other.id}/notes", {"note": note})
+    elsewhere = sealed(api, named, "retaliation-note", facts={"incident": other.id})
+    missing = api.post(f"/followup/retaliation/{other.id}/notes", {"envelope": elsewhere})
     assert (missing.status_code, missing.get_json()["error"]["code"]) == (
         404,
         "incident_not_found",
     )
-    message = sealed(key, named, crypto.Kind.MESSAGE, {"schema": 1})
-    wrong = api.post(f"/followup/retaliation/{incident_id}/notes", {"note": message})
+    key = case_key_from(current_view(api), named)
+    place = Place(named.case.public_id, "incident-note", "reporter")
+    not_a_message = records.seal(key, crypto.Kind.NOTE, place, {"schema": 1}, reporter(named))
+    wrong = api.post(
+        f"/followup/retaliation/{incident_id}/notes", {"envelope": b64u_encode(not_a_message)}
+    )
     assert (wrong.status_code, wrong.get_json()["error"]["code"]) == (400, "malformed_envelope")
     assert len(session.scalars(select(RetaliationNote)).all()) == 1
+    assert entry_document(world, reload(session, named), stored.message_id) == {
+        "schema": 1,
+        "text": ADDED_NOTE,
+    }

@@ -31,6 +31,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 import crypto
+from casework import records
+from casework.records import Trust
+from casework.sealing import NewCaseKeys
 from casework.settings import LIMITS_FILE, Settings
 from crypto.encoding import b64u_encode
 from store.blobs import FilesystemBlobStore
@@ -45,6 +48,7 @@ from tests.submit.test_report_form import (
     CONTENT_TYPE,
     case_key,
     csrf_token_of,
+    open_identity,
     open_report,
 )
 from tests.visitor import Tally, Visitor
@@ -340,10 +344,12 @@ def assert_case_opens(
         wrap.wrapped, world.key_of("hoa"), crypto.Purpose.IDENTITY_KEY, case.public_id
     )
     assert case.identity is not None
-    identity = crypto.open_json(identity_key, crypto.Kind.IDENTITY, case.public_id, case.identity)
+    identity = open_identity(case, identity_key)
     assert identity["name"] == values["identity_name"]
     [attachment] = case.attachments
-    meta = crypto.open_file_meta(key, case.public_id, attachment.meta)
+    meta, trust = records.open_file_meta(key, case, attachment)
+    assert meta is not None
+    assert trust is Trust.SIGNED
     assert (meta.name, meta.type, meta.size) == (filename, "application/pdf", FILE_SIZE)
     expected, actual = hashlib.sha256(), hashlib.sha256()
     for piece in file_contents(marker):
@@ -379,9 +385,10 @@ def test_the_javascript_path_records_no_address_and_no_browser(
     found afterwards in the database, the instance folder or the logs."""
     caplog.set_level(logging.DEBUG)
     user_agent = f"Mozilla/5.0 ({canary('useragent')})"
-    keys, submission = sealed_report(session, world)
+    keys = NewCaseKeys()
     data = canary("contents").encode() * 100
-    sealed = seal_file(keys.case_key, keys.case_id, data, "a.pdf", "application/pdf")
+    sealed = seal_file(keys.case_key, keys.case_id, data, "a.pdf", "application/pdf", keys.signer)
+    keys, submission = sealed_report(session, world, keys=keys, files=[sealed.meta])
     with serve(app) as base:
         browser = Visitor(base, Tally(), source=CLIENT_ADDRESS, user_agent=user_agent)
         api = ApiVisitor(base, browser)
@@ -390,7 +397,12 @@ def test_the_javascript_path_records_no_address_and_no_browser(
         document = envelope_of(submission, api.solution("report"), [(upload, sealed.meta)])
         assert browser.post_json("/api/v1/reports", document, api.token).status == 201
         lookup = b64u_encode(keys.code.lookup_token())
-        opened = {"lookup_token": lookup, "pow": api.solution("followup")}
+        signing_key = b64u_encode(keys.signer.verifying_key)
+        opened = {
+            "lookup_token": lookup,
+            "pow": api.solution("followup"),
+            "signing_key": signing_key,
+        }
         assert browser.post_json("/api/v1/followup/session", opened, api.token).status == 200
 
     needles = {

@@ -25,6 +25,7 @@ from tests.submit.test_api_support import (
     check_exchange,
     envelope_of,
     openapi_checked,
+    pending_files,
     resolve,
     seal_file,
     spec_path,
@@ -133,13 +134,14 @@ def test_real_traffic_of_every_operation_matches_the_document(
 ) -> None:
     """One successful exchange per operation, each checked by ``openapi_checked``."""
     keys = NewCaseKeys()
-    file = seal_file(keys.case_key, keys.case_id, b"evidence", "a.txt", "text/plain")
+    file = seal_file(keys.case_key, keys.case_id, b"evidence", "a.txt", "text/plain", keys.signer)
     submission = seal_submission(
         keys,
         unit_recipients(session, world.unit),
         category="land",
         report={"what": "x"},
         identity=None,
+        attachments=pending_files(file.meta),
     )
     session.commit()
     assert api.client.get("/api/v1/recipients").status_code == 200

@@ -24,9 +24,14 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 import crypto
+from casework import records, transcript
 from casework.categories import DEFAULT_CATEGORIES
 from casework.dates import unit_today
+from casework.records import Trust
 from casework.settings import Settings
+from crypto import bound
+from crypto.envelope import VERSION_2
+from crypto.places import Place
 from store.blobs import FilesystemBlobStore
 from store.models import (
     Attachment,
@@ -124,14 +129,32 @@ def case_key(case: Case, inspector_id: int, private: X25519PrivateKey) -> bytes:
 
 
 def open_report(case: Case, key: bytes) -> Any:
+    """The report as a reader opens it: entry 0 of the transcript, protocol 2, signed with
+    the reporter's key, in its place (its category and its files, docs/crypto.md §13.6)."""
     assert case.body is not None
-    return crypto.open_json(key, crypto.Kind.REPORT, case.public_id, case.body)
+    assert case.body[0] == VERSION_2
+    report = transcript.read_checked(case, key)[0]
+    assert report.message is None
+    assert report.reading.trust is Trust.SIGNED
+    return report.reading.document
+
+
+def open_identity(case: Case, key: bytes) -> Any:
+    """The identity section, signed with the reporter's key and in its place."""
+    expected = Place(case.public_id, "identity", records.REPORTER)
+    reading = records.open_record(key, crypto.Kind.IDENTITY, case, case.identity, expected)
+    assert reading is not None
+    assert reading.trust is Trust.SIGNED
+    return reading.document
 
 
 def open_attachment(
     store: FilesystemBlobStore, case: Case, key: bytes, attachment: Attachment
 ) -> tuple[crypto.FileMeta, bytes]:
-    meta = crypto.open_file_meta(key, case.public_id, attachment.meta)
+    """A file as a reader opens it: its description signed by its author and in its place."""
+    meta, trust = records.open_file_meta(key, case, attachment)
+    assert meta is not None
+    assert trust is Trust.SIGNED
     with store.open_reader(attachment.blob_id) as reader:
         pieces = crypto.read_pieces(reader)
         plaintext = b"".join(crypto.decrypt_stream(key, case.public_id, meta, pieces))
@@ -399,7 +422,7 @@ def test_identity_makes_a_named_report_only_the_custodian_can_open(
         crypto.Purpose.IDENTITY_KEY,
         case.public_id,
     )
-    assert crypto.open_json(key, crypto.Kind.IDENTITY, case.public_id, case.identity) == {
+    assert open_identity(case, key) == {
         "schema": 1,
         "name": "Nguyễn Thị Bình",
         "contact": "0900 000 000",
@@ -410,8 +433,11 @@ def test_identity_makes_a_named_report_only_the_custodian_can_open(
     # An ordinary inspector reads the report but not the identity.
     lan_key = case_key(case, world.people["lan"].id, world.key_of("lan"))
     assert open_report(case, lan_key)["what"] == "Chi sai quỹ"
+    assert case.reporter_signing_key is not None
     with pytest.raises(crypto.DecryptionFailed):
-        crypto.open_json(lan_key, crypto.Kind.IDENTITY, case.public_id, case.identity)
+        bound.open_bound_json(
+            lan_key, crypto.Kind.IDENTITY, case.identity, case.reporter_signing_key
+        )
 
 
 def test_protection_request_is_recorded_in_plaintext_and_detailed_in_the_report(
