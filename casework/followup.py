@@ -26,9 +26,11 @@ from casework.deadlines import Deadline
 from casework.errors import CaseworkError
 from casework.intake import AttachmentIn, public_reference
 from casework.profiles import REPORTER_SIDE
-from casework.records import CaseKeys
+from casework.records import REPORTER, CaseKeys
 from casework.transcript import NewEntry
+from crypto.bound import verify_bound
 from crypto.envelope import VERSION_2, Kind, check_header
+from crypto.places import Place
 from store.models import (
     Attachment,
     Case,
@@ -261,6 +263,8 @@ def add_files(
     by id, and ids exist only once the rows are flushed.
     """
     check_files([item.meta for item in attachments])
+    for item in attachments:
+        _check_reporter_file(case, item.meta)
     rows = [
         Attachment(
             blob_id=item.blob_id,
@@ -362,6 +366,18 @@ def _own_files(case: Case, files: Sequence[Attachment]) -> Sequence[Attachment]:
     if any(item.case_id != case.id or item.message_id is not None for item in files):
         raise FollowUpError("foreign_file", "a file belongs to another case or message")
     return files
+
+
+def _check_reporter_file(case: Case, meta: bytes) -> None:
+    """A file description of the reporter's: signed by them, for this case (§13.4)."""
+    key = case.reporter_signing_key
+    expected = Place(case.public_id, "file", REPORTER)
+    try:
+        signed = key is not None and verify_bound(Kind.FILE_META, meta, key) == expected
+    except crypto.CryptoError:
+        signed = False
+    if not signed:
+        raise FollowUpError("malformed_envelope", "a file description is not the reporter's")
 
 
 def _check_record(envelope: bytes, kind: Kind, what: str) -> None:

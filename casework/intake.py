@@ -116,6 +116,7 @@ def validate(submission: Submission, unit: Unit, recipients: UnitRecipients) -> 
         raise IntakeError("malformed_keys", "The reporter key or lookup token is malformed.")
     if len(submission.reporter_signing_key) != 32:
         raise IntakeError("malformed_keys", "The reporter's signing key is malformed.")
+    _check_attachments(submission.attachments)  # before the report's place names them
     _check_signed_records(submission)
     readers = {person.id for person in recipients.excludable()}
     if not submission.excluded <= readers:
@@ -126,7 +127,6 @@ def validate(submission: Submission, unit: Unit, recipients: UnitRecipients) -> 
     if problem is not None:
         raise IntakeError(problem, _EXCLUSION_MESSAGES[problem])
     _check_wraps(submission, recipients)
-    _check_attachments(submission.attachments)
 
 
 def exclusion_problem(

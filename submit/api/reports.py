@@ -39,6 +39,15 @@ INTAKE_ERRORS: dict[str, tuple[int, LazyString]] = {
     "malformed_case_id": (400, _l("The report's case id is malformed.")),
     "unknown_category": (400, _l("Please choose one of the listed categories.")),
     "malformed_envelope": (400, _l("A part of the report is not a valid encrypted envelope.")),
+    # docs/crypto.md §13.4: a record signed by another key, or placed elsewhere.
+    "misplaced_record": (
+        400,
+        _l(
+            "A part of the report does not say where it belongs. "
+            "Please reload the page and submit again."
+        ),
+    ),
+    "duplicate_file": (400, _l("The same file description is sent twice.")),
     "too_large": (413, _l("The report is too large.")),
     "malformed_keys": (400, _l("The reporter key or lookup token is malformed.")),
     "unknown_exclusion": (
