@@ -30,6 +30,7 @@ from casework.records import (
     Signer,
     Trust,
     author_of,
+    born_signed,
     file_digests,
     message_files,
     open_record,
@@ -204,10 +205,23 @@ def read(case: Case, case_key: bytes | None, facts: Mapping[int, Facts]) -> list
         case.public_id, [Stored(e, p) for e, p in zip(envelopes, places, strict=True)]
     )
     out = [EntryReading(None, _open_report(case, case_key, places[0]), positions[0])]
-    for message, place, position in zip(messages, places[1:], positions[1:], strict=True):
+    signed_since = 0 if born_signed(case) else _first_signed(places)
+    for number, (message, place, position) in enumerate(
+        zip(messages, places[1:], positions[1:], strict=True), start=1
+    ):
+        if place is None and number >= signed_since:
+            # Unsigned entries are carried over from protocol 1 only, and only before the
+            # first signed one: anything unsigned after it was written by someone else.
+            out.append(EntryReading(message, ALTERED, position))
+            continue
         reading = _open_message(case, case_key, message, place, facts.get(message.id, {}))
         out.append(EntryReading(message, reading, position))
     return out
+
+
+def _first_signed(places: Sequence[Place | None]) -> int:
+    """The number of the first entry of protocol 2 (the length if there is none)."""
+    return next((i for i, place in enumerate(places) if place is not None), len(places))
 
 
 def _kinds(envelopes: Sequence[bytes]) -> list[tuple[Kind, bytes]]:
