@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session
 import crypto
 from benchmarks import _harness as harness
 from benchmarks._harness import BenchmarkError
+from casework import access
 from casework.intake import Submission
 from casework.recipients import unit_recipients
 from casework.sealing import NewCaseKeys, seal_submission
@@ -68,6 +69,7 @@ from tests.submit.test_api_support import (
     case_key_of,
     envelope_of,
     open_attachment,
+    pending_files,
     seal_file,
 )
 from tests.visitor import FORM_TOKEN, META_TOKEN, Tally, Visitor, token_in
@@ -235,12 +237,19 @@ def prepare(place: Instance, config: Config) -> Jobs:
                     continue
                 keys = NewCaseKeys()
                 report = {"schema": 1, "language": "en", "category": category, "what": marker}
-                submission = seal_submission(
-                    keys, recipients, category=category, report=report, identity=None
-                )
                 file = None
-                if number % 4 == 1:
-                    file = seal_file(keys.case_key, keys.case_id, _file(marker), "e.bin", "x/y")
+                if number % 4 == 1:  # sealed first: the report names its file (protocol 2)
+                    file = seal_file(
+                        keys.case_key, keys.case_id, _file(marker), "e.bin", "x/y", keys.signer
+                    )
+                submission = seal_submission(
+                    keys,
+                    recipients,
+                    category=category,
+                    report=report,
+                    identity=None,
+                    attachments=pending_files(file.meta) if file else [],
+                )
                 api_reports.append(ApiReport(marker, keys, submission, file))
     finally:
         engine.dispose()
@@ -426,10 +435,13 @@ def _open(
     store: FilesystemBlobStore,
     with_file: set[str],
 ) -> str | None:
-    """The marker of a case whose report and files open and match; None otherwise."""
+    """The marker of a case whose report (checked as the review app checks it: signed, in
+    its place) and files open and match; None otherwise."""
     try:
         case_key = case_key_of(case, inspector_id, key)
-        report = crypto.open_json(case_key, crypto.Kind.REPORT, case.public_id, case.body or b"")
+        report = access.open_report(case_key, case)
+        if report is None:
+            return None
         marker = str(report["what"])
         files = [a for a in case.attachments if a.message_id is None]
         if marker in with_file and len(files) != 1:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,14 +46,25 @@ def store_of(place: Instance) -> FilesystemBlobStore:
     return FilesystemBlobStore(place.blob_root)
 
 
-def sealed_report(place: Instance, what: str) -> tuple[NewCaseKeys, intake.Submission]:
-    """A report sealed as the browser seals it, to the unit's readers."""
+def sealed_report(
+    place: Instance,
+    what: str,
+    keys: NewCaseKeys | None = None,
+    attachments: Sequence[intake.AttachmentIn] = (),
+) -> tuple[NewCaseKeys, intake.Submission]:
+    """A report sealed as the browser seals it, to the unit's readers; ``attachments`` are
+    the files it names (their descriptions sealed with the same ``keys`` first)."""
+    keys = keys or NewCaseKeys()
     with session_of(place) as session:
         unit = session.merge(place.world.unit, load=True)
-        keys = NewCaseKeys()
         report = {"schema": 1, "language": "en", "category": CATEGORY, "what": what}
         submission = seal_submission(
-            keys, unit_recipients(session, unit), category=CATEGORY, report=report, identity=None
+            keys,
+            unit_recipients(session, unit),
+            category=CATEGORY,
+            report=report,
+            identity=None,
+            attachments=attachments,
         )
         return keys, submission
 

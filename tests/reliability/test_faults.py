@@ -25,6 +25,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Engine, func, select, text
 
 from casework import audit as audit_log
+from casework.sealing import NewCaseKeys
 from cli import cli
 from crypto.encoding import b64u_decode
 from store.db import make_engine
@@ -42,7 +43,13 @@ from tests.reliability.helpers import (
     store_case,
     store_of,
 )
-from tests.submit.test_api_support import case_key_of, envelope_of, open_attachment, seal_file
+from tests.submit.test_api_support import (
+    case_key_of,
+    envelope_of,
+    open_attachment,
+    pending_files,
+    seal_file,
+)
 from tests.visitor import (
     FORM_TOKEN,
     Reply,
@@ -171,9 +178,12 @@ def test_a_worker_killed_while_a_report_streams_in_leaves_no_case_and_no_plainte
 def test_a_resumable_upload_resumes_after_its_worker_is_killed(
     place: Instance, tmp_path: Path
 ) -> None:
-    keys, submission = sealed_report(place, "resumed")
+    keys = NewCaseKeys()
     data = evidence(f"CANARY-{uuid.uuid4().hex}", 3 * MiB)
-    sealed = seal_file(keys.case_key, keys.case_id, data, "evidence.pdf", "application/pdf")
+    sealed = seal_file(
+        keys.case_key, keys.case_id, data, "evidence.pdf", "application/pdf", keys.signer
+    )
+    keys, submission = sealed_report(place, "resumed", keys, pending_files(sealed.meta))
     with submit_app(place, tmp_path / "submit.log") as server:
         api = ApiVisitor(server.url)
         upload = api.create_upload(len(sealed.stream))

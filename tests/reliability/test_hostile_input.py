@@ -1008,7 +1008,7 @@ def test_an_id_in_an_api_path_that_no_record_has_is_not_found(
     2**63 and beyond (past any database integer) included: 404 with the error object."""
     path, method, spec = operation
     who = caller(app, story, "session")
-    body = {"note": "AAAA", "ask": "change"} if "asks" in path else {"note": "AAAA"}
+    body = {"envelope": "AAAA", "ask": "change"} if "asks" in path else {"envelope": "AAAA"}
     response = who.client.open(
         concrete(path, id_),
         method=method.upper(),
@@ -1025,6 +1025,7 @@ ENVELOPE_PLACES: list[tuple[str | int, ...]] = [
     ("report",),
     ("identity",),
     ("reporter_public_key",),
+    ("reporter_signing_key",),
     ("lookup_token",),
     ("wraps",),
     ("wraps", 0),
@@ -1316,7 +1317,7 @@ def session_machine(app: Flask, story: Story) -> type[RuleBasedStateMachine]:
             response = self.client.open(
                 concrete(path, id_),
                 method=method.upper(),
-                json={"note": "AAAA", "ask": "end"} if method == "post" else None,
+                json={"envelope": "AAAA", "ask": "end"} if method == "post" else None,
                 headers={"X-CSRFToken": self.token},
             )
             assert_api_refusal(response, documented=documented(spec))
