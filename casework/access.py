@@ -27,7 +27,7 @@ import crypto
 from casework import records, transcript
 from casework.errors import CaseworkError
 from casework.recipients import CASE_READERS, IDENTITY_READERS
-from casework.records import CaseKeys, Reading, Trust
+from casework.records import CaseKeys, Reading, Sealer, Trust
 from crypto.transcript import Position
 from store.models import (
     Attachment,
@@ -376,16 +376,17 @@ def open_messages(case_key: bytes, case: Case) -> list[OpenedMessage]:
     ]
 
 
-def open_note(keys: CaseKeys, case: Case, blob: bytes | None, purpose: str) -> Reading | None:
-    """A NOTE (grounds, protection details, an incident's assessment) of either protocol
-    version; None if there is none."""
-    return keys.open_note(case, blob, purpose)
+def open_note(keys: CaseKeys, case: Case, row: Any, column: str, purpose: str) -> Reading | None:
+    """The NOTE in ``row.column`` (grounds, protection details, an incident's assessment)
+    of either protocol version, checked against its row; None if there is none."""
+    return keys.open_note(case, row, column, purpose)
 
 
-def seal_note(keys: CaseKeys, case: Case, purpose: str, text: str, **fields: Any) -> bytes:
-    """Seal text (a decision's grounds, an inspector's note) as a NOTE ``{"schema": 1,
-    "text", ...fields}`` only the unit reads (docs/crypto.md §13.1)."""
-    return keys.seal_note(case, purpose, {"schema": 1, "text": text, **fields})
+def seal_note(keys: CaseKeys, case: Case, purpose: str, text: str, **fields: Any) -> Sealer:
+    """Text (a decision's grounds, an inspector's note) as a NOTE ``{"schema": 1, "text",
+    ...fields}`` only the unit reads (docs/crypto.md §13.1), sealed into its row when the
+    row exists (``records.seal_into``; the workflow does it for grounds)."""
+    return keys.note(case, purpose, {"schema": 1, "text": text, **fields})
 
 
 def case_file(case: Case, attachment_id: int) -> Attachment | None:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from casework import followup, transcript, workflow
 from casework.errors import CaseworkError
-from casework.records import CaseKeys, Reading
+from casework.records import CaseKeys, Reading, Sealer, seal_into
 from store.models import (
     ActorKind,
     Case,
@@ -175,13 +175,12 @@ def open_by_inspector(
         "request",
     )
     record = _new_record(case, person, category, urgent, Party.INSPECTOR, today, confirmation_due)
-    record.details = keys.seal_note(case, "protection", document)
-    session.flush()
+    seal_into(record, "details", keys.note(case, "protection", document))
     _inspector_event(
         case,
         inspector,
         _state_data(record, None, State.REQUESTED),
-        keys.seal_note(case, "grounds", document),
+        keys.note(case, "grounds", document),
         today,
         now,
     )
@@ -277,15 +276,14 @@ def transition(
     step_document = _document(to_state, step, SUMMARY[to_state])
     from_state = record.state
     record.state = to_state
-    record.details = keys.seal_note(
-        case, "protection", _document(to_state, merged, SUMMARY[to_state])
-    )
+    current_document = _document(to_state, merged, SUMMARY[to_state])
+    seal_into(record, "details", keys.note(case, "protection", current_document))
     _apply_dates(record, to_state, fields, today)
     event = _inspector_event(
         case,
         inspector,
         _state_data(record, from_state, to_state),
-        keys.seal_note(case, "grounds", step_document),
+        keys.note(case, "grounds", step_document),
         today,
         now,
     )
@@ -360,7 +358,7 @@ def answer_ask(
         raise ProtectionError("nothing_asked", "the reporter has asked nothing unanswered")
     text = _required_text(text)
     case = record.case
-    grounds = keys.seal_note(case, "grounds", {"schema": 1, "kind": DOCUMENT, "text": text})
+    grounds = keys.note(case, "grounds", {"schema": 1, "kind": DOCUMENT, "text": text})
     event = _inspector_event(
         case, inspector, {"protection_id": record.id}, grounds, today, now, ANSWER
     )
@@ -416,9 +414,9 @@ def log_incident_by_inspector(
         occurred_on=occurred_on,
         reported_on=today,
         source=Party.INSPECTOR,
-        details=keys.seal_note(case, "incident", document),
     )
     case.retaliation_incidents.append(incident)
+    seal_into(incident, "details", keys.note(case, "incident", document))
     case.retaliation_reported = True
     if request_protection is not None:
         person, category = request_protection
@@ -466,9 +464,10 @@ def add_inspector_note(
 ) -> RetaliationNote:
     """An inspector's note on an incident, sealed here; the event records who and when."""
     case = incident.case
-    sealed = keys.seal_note(case, "incident-note", {"schema": 1, "text": _required_text(text)})
-    note = RetaliationNote(source=Party.INSPECTOR, added_on=today, details=sealed)
+    document = {"schema": 1, "text": _required_text(text)}
+    note = RetaliationNote(source=Party.INSPECTOR, added_on=today)
     incident.notes.append(note)
+    seal_into(note, "details", keys.note(case, "incident-note", document))
     recompute_urgent(case)
     _incident_event(case, inspector, incident, "note", today, now)
     session.flush()
@@ -553,21 +552,27 @@ def open_details(keys: CaseKeys, record: ProtectionRecord) -> dict[str, str]:
     ``request``. Empty if there is none; ``{"altered": "yes"}`` if it was altered."""
     if record.details is None and record.message_id is not None:
         return _request_entry(keys, record.case, record.message_id)
-    document = open_document(keys, record.case, record.details, "protection")
+    document = open_document(keys, record.case, record, "details", "protection")
     if document and "kind" not in document and "text" in document:
         return {"request": document["text"]}
     return document
 
 
 def open_document(
-    keys: CaseKeys, case: Case, blob: bytes | None, purpose: str, entry_id: int | None = None
+    keys: CaseKeys,
+    case: Case,
+    row: Any,
+    column: str,
+    purpose: str,
+    entry_id: int | None = None,
 ) -> dict[str, str]:
-    """A sealed NOTE's string fields (details, grounds, notes), or a reporter's transcript
-    entry (``entry_id``) as ``{"text"}``; empty when absent, ``{"altered": "yes"}`` when it
-    does not open as written, so one damaged record does not hide the rest of a page."""
-    if blob is None and entry_id is not None:
+    """A sealed NOTE's string fields (details, grounds, notes) from ``row.column``, or a
+    reporter's transcript entry (``entry_id``) as ``{"text"}``; empty when absent,
+    ``{"altered": "yes"}`` when it does not open as written or not in this row, so one
+    damaged record does not hide the rest of a page."""
+    if getattr(row, column) is None and entry_id is not None:
         return _fields(transcript.entry_reading(case, keys.case, entry_id))
-    return _fields(keys.open_note(case, blob, purpose))
+    return _fields(keys.open_note(case, row, column, purpose))
 
 
 def _request_entry(keys: CaseKeys, case: Case, message_id: int) -> dict[str, str]:
@@ -588,7 +593,7 @@ def timeline(keys: CaseKeys, record: ProtectionRecord) -> list[TimelineEntry]:
     """The record's steps and asks, oldest first, each with its opened grounds."""
     return [
         TimelineEntry(
-            event, open_document(keys, record.case, event.grounds, "grounds", event.message_id)
+            event, open_document(keys, record.case, event, "grounds", "grounds", event.message_id)
         )
         for event in record.case.events
         if event.kind in PROTECTION_EVENTS and _record_id(event) == record.id
@@ -630,7 +635,7 @@ def _inspector_event(
     case: Case,
     inspector: Inspector,
     data: dict[str, Any],
-    grounds: bytes | None,
+    grounds: Sealer | None,
     today: date,
     now: datetime,
     kind: str = STATE_CHANGE,
@@ -642,10 +647,10 @@ def _inspector_event(
         inspector=inspector,
         occurred_on=today,
         occurred_at=now,
-        grounds=grounds,
         data=data,
     )
     case.events.append(event)
+    seal_into(event, "grounds", grounds)
     return event
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,6 +169,8 @@ def open_record(
         return ALTERED
     try:
         if not is_v2(blob):
+            if born_signed(case):
+                return ALTERED  # nothing in a case written under protocol 2 is unsigned
             document = crypto.open_json(key, kind, case.public_id, blob)
             return _reading(document, Trust.UNSIGNED)
         if expected is None:
@@ -212,6 +214,35 @@ def message_files(case: Case, message: Message | None) -> list[Attachment]:
     return [item for item in case.attachments if item.message_id == message_id]
 
 
+# --- the unit's notes, bound to their row ---------------------------------------------------
+
+# A NOTE sealed once its row exists: its place names the row (``ref``, docs/crypto.md §13.3).
+Sealer = Callable[[str], bytes]
+
+
+def ref_of(row: Any) -> str:
+    """``<table>/<id>``: the row a note is kept in (flushed, so that it has its id)."""
+    return f"{row.__tablename__}/{row.id}"
+
+
+def seal_into(row: Any, column: str, note: Sealer | bytes | None) -> None:
+    """Put a note into ``row.column``: a ``Sealer`` is sealed now, with the row's own ref
+    (the row is flushed first, for its id); bytes or None are stored as they are."""
+    if callable(note):
+        session = object_session(row)
+        if session is None:
+            raise ValueError("a note is sealed into a row of a session")
+        session.flush()
+        note = note(ref_of(row))
+    setattr(row, column, note)
+
+
+def born_signed(case: Case) -> bool:
+    """Whether the case was written with protocol 2 from its report on. Only a case that
+    arrived under protocol 1 may hold unsigned records, and only from before its upgrade."""
+    return is_v2(case.body) or (case.body is None and case.protocol >= 2)
+
+
 # --- the keys a reader holds -----------------------------------------------------------------
 
 
@@ -225,23 +256,31 @@ class CaseKeys:
     unit: bytes | None = dataclasses.field(default=None, repr=False)
     signer: Signer | None = dataclasses.field(default=None, repr=False)
 
-    def seal_note(
+    def note(
         self,
         case: Case,
         purpose: str,
         document: Mapping[str, Any],
         facts: Mapping[str, FactValue] | None = None,
-    ) -> bytes:
-        """A NOTE only the unit reads: under the unit key, signed by the writer."""
+    ) -> Sealer:
+        """A NOTE only the unit reads, to be sealed into its row by ``seal_into``: under
+        the unit key, signed by the writer, bound to the row."""
         if self.unit is None or self.signer is None:
             raise ValueError("a note is sealed by a reader holding the unit key")
-        place = Place(case.public_id, purpose, self.signer.author, facts=dict(facts or {}))
-        return seal(self.unit, Kind.NOTE, place, document, self.signer)
+        unit, signer, case_id = self.unit, self.signer, case.public_id
 
-    def open_note(self, case: Case, blob: bytes | None, purpose: str) -> Reading | None:
-        """A NOTE of either version, checked: protocol 1 under the case key; protocol 2
-        under the unit key, with this purpose, signed by the staff member (or escrow) its
-        place names."""
+        def sealer(ref: str) -> bytes:
+            place = Place(case_id, purpose, signer.author, facts=dict(facts or {}), ref=ref)
+            return seal(unit, Kind.NOTE, place, document, signer)
+
+        return sealer
+
+    def open_note(self, case: Case, row: Any, column: str, purpose: str) -> Reading | None:
+        """The NOTE in ``row.column``, checked: protocol 2 under the unit key, with this
+        purpose and this row, signed by the staff member (or escrow) its place names. A
+        protocol 1 note opens under the case key only in a case that arrived under
+        protocol 1; anywhere else it is altered."""
+        blob = getattr(row, column)
         if blob is None:
             return None
         if not is_v2(blob):
@@ -253,6 +292,10 @@ class CaseKeys:
         if claimed.author == REPORTER:
             return ALTERED  # a reporter's words are transcript entries, never notes
         expected = Place(
-            case=case.public_id, purpose=purpose, author=claimed.author, facts=claimed.facts
+            case=case.public_id,
+            purpose=purpose,
+            author=claimed.author,
+            facts=claimed.facts,
+            ref=ref_of(row),
         )
         return open_record(self.unit, Kind.NOTE, case, blob, expected)

@@ -26,6 +26,7 @@ import crypto
 from casework import workflow
 from casework.errors import CaseworkError
 from casework.recipients import Recipient, unit_recipients
+from casework.records import Sealer
 from casework.sealing import CRYPTO_PURPOSE
 from store.models import (
     Case,
@@ -59,7 +60,7 @@ def forward(
     case_key: bytes,
     unit_key: bytes | None,
     identity_key: bytes | None,
-    grounds: bytes,
+    grounds: bytes | Sealer,
     today: date,
     now: datetime,
 ) -> CaseTransfer:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 import crypto
 from casework import access, transcript
 from casework.protection import DOCUMENT
-from casework.records import CaseKeys, Signer
+from casework.records import CaseKeys, Signer, seal_into
 from crypto.envelope import Kind
 from store.models import ActorKind, Case, Inspector, Party, RecipientKind, WrapPurpose
 
@@ -79,7 +79,7 @@ def _carry_notes(case: Case, keys: CaseKeys) -> None:
         except crypto.CryptoError:
             continue  # altered already: left as found, and shown as altered
         if isinstance(document, dict) and _written_by_staff(purpose, document):
-            setattr(row, column, keys.seal_note(case, purpose, document, CARRIED))
+            seal_into(row, column, keys.note(case, purpose, document, CARRIED))
 
 
 def _staff_notes(case: Case) -> Iterator[tuple[object, str, str]]:

@@ -18,6 +18,7 @@ from typing import Any
 from casework import deadlines as clocks
 from casework.errors import CaseworkError
 from casework.profiles import REPORTER_SIDE, UNIT_SIDE, Profile, load_profile
+from casework.records import Sealer, seal_into
 from store.models import ActorKind, Case, CaseEvent, Inspector, InspectorRole, Message
 
 STATUS_CHANGE = "status_change"
@@ -44,7 +45,7 @@ def transition(
     today: date,
     inspector: Inspector | None = None,
     now: datetime | None = None,
-    grounds: bytes | None = None,
+    grounds: bytes | Sealer | None = None,
     data: Mapping[str, Any] | None = None,
     entry: Message | None = None,
 ) -> CaseEvent:
@@ -73,7 +74,13 @@ def transition(
 
 
 def extend(
-    case: Case, key: str, *, inspector: Inspector, today: date, now: datetime, grounds: bytes
+    case: Case,
+    key: str,
+    *,
+    inspector: Inspector,
+    today: date,
+    now: datetime,
+    grounds: bytes | Sealer,
 ) -> CaseEvent:
     """Lengthen a running clock by the profile's extension, by a recorded decision."""
     current = {deadline.key: deadline for deadline in current_deadlines(case)}
@@ -99,7 +106,7 @@ def record(
     inspector: Inspector,
     today: date,
     now: datetime,
-    grounds: bytes | None = None,
+    grounds: bytes | Sealer | None = None,
 ) -> CaseEvent:
     """Record a notification, feedback, or the head's response to an escalation."""
     if kind not in recordable(case, inspector):
@@ -188,7 +195,7 @@ def _event(
     today: date,
     inspector: Inspector | None,
     now: datetime | None,
-    grounds: bytes | None,
+    grounds: bytes | Sealer | None,
     data: Mapping[str, Any] | None,
     from_status: str | None = None,
 ) -> CaseEvent:
@@ -201,10 +208,10 @@ def _event(
         inspector=inspector,
         occurred_on=today,
         occurred_at=now if inspector is not None else None,
-        grounds=grounds or None,
         data=dict(data or {}),
     )
     case.events.append(event)
+    seal_into(event, "grounds", grounds or None)  # a note names the row it is kept in
     return event
 
 

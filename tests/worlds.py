@@ -11,11 +11,20 @@ from sqlalchemy.orm import Session
 
 import crypto
 from casework import access, followup
-from casework.records import CaseKeys
+from casework.records import CaseKeys, seal_into
 from casework.sealing import NewCaseKeys
 from casework.transcript import NewEntry
 from crypto.places import FactValue
-from store.models import Case, Inspector, InspectorRole, Message, Party, Unit
+from store.models import (
+    ActorKind,
+    Case,
+    CaseEvent,
+    Inspector,
+    InspectorRole,
+    Message,
+    Party,
+    Unit,
+)
 from tests.store.factories import add_inspector, add_unit
 
 PEOPLE = [
@@ -62,6 +71,23 @@ def reporter_entry(
     entry = NewEntry(purpose, Party.REPORTER, facts=dict(facts or {}))
     document = {"schema": 1, "text": text}
     return followup.write_entry(session, case, reporter, entry, document, today)
+
+
+def unit_note(
+    case: Case,
+    keys: CaseKeys,
+    by: Inspector,
+    purpose: str,
+    text: str,
+    today: date,
+) -> CaseEvent:
+    """A NOTE of the unit's, kept where the review app keeps one: the grounds of an event
+    of ``by``'s, sealed into that row (bound to it, docs/crypto.md §13.3 ``ref``). The case
+    is in a session, which gives the event its id."""
+    event = CaseEvent(kind="note", actor_kind=ActorKind.INSPECTOR, inspector=by, occurred_on=today)
+    case.events.append(event)
+    seal_into(event, "grounds", access.seal_note(keys, case, purpose, text))
+    return event
 
 
 def build_world(session: Session, slug: str = "thanh-tra-tinh") -> World:

@@ -300,7 +300,7 @@ def _incident_text(keys: CaseKeys, case: Case, incident: RetaliationIncident) ->
     """The words of an incident: the reporter's transcript entry, or the unit's NOTE."""
     if incident.message_id is not None:
         return transcript.entry_reading(case, keys.case, incident.message_id)
-    return access.open_note(keys, case, incident.details, "incident")
+    return access.open_note(keys, case, incident, "details", "incident")
 
 
 def _revoke_refused(

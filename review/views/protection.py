@@ -519,7 +519,7 @@ def _incident_view(keys: CaseKeys, case: Case, incident: RetaliationIncident) ->
     return {
         "incident": incident,
         "text": _text(
-            casework.open_document(keys, case, incident.details, "incident", incident.message_id)
+            casework.open_document(keys, case, incident, "details", "incident", incident.message_id)
         ),
         "logged_by": logged_by,
         "notes": [(note, _text(_note_document(keys, case, note))) for note in incident.notes],
@@ -572,7 +572,7 @@ def _typed_for(problem: Problem | None) -> Callable[[str, str], str]:
 
 
 def _note_document(keys: CaseKeys, case: Case, note: RetaliationNote) -> Mapping[str, str]:
-    return casework.open_document(keys, case, note.details, "incident-note", note.message_id)
+    return casework.open_document(keys, case, note, "details", "incident-note", note.message_id)
 
 
 def _text(details: Mapping[str, str]) -> str | None:

@@ -27,7 +27,7 @@ from casework import access, protection, transcript, transfer, workflow
 from casework.dates import unit_today
 from casework.deadlines import Deadline
 from casework.intake import public_reference
-from casework.records import CaseKeys, Reading
+from casework.records import CaseKeys, Reading, Sealer
 from casework.workflow import WorkflowError
 from review import auth
 from review.auth import current_inspector, current_private_key, login_required
@@ -154,7 +154,7 @@ def record(public_id: str) -> ResponseReturnValue:
 @login_required()
 def forward(public_id: str) -> ResponseReturnValue:
     case, keys = _acting_on(public_id)
-    text = _grounds()
+    text, notice = _grounds(), _notice()
     destination = _destination(case)
     if destination is None or not text.strip():
         message = (
@@ -162,7 +162,7 @@ def forward(public_id: str) -> ResponseReturnValue:
             if destination is None
             else _("Write the grounds for forwarding the case.")
         )
-        return _page((case, keys), Problem("forward", message, text), 400)
+        return _page((case, keys), Problem("forward", message, text, notice), 400)
     sender = case.unit
     try:
         transfer.forward(
@@ -178,7 +178,10 @@ def forward(public_id: str) -> ResponseReturnValue:
             now=auth.now(),
         )
     except (WorkflowError, transfer.TransferError) as error:
-        return _page((case, keys), Problem("forward", _step_problem(error), text), 400)
+        problem = Problem("forward", _step_problem(error), text, notice)
+        return _page((case, keys), problem, 400)
+    # Written by the sender, who still holds the keys: the reporter learns where it went.
+    _send_notice(case, keys, notice)
     auth.audit(
         FORWARDED,
         case_public_id=case.public_id,
@@ -263,8 +266,9 @@ def _grounds() -> str:
     return text
 
 
-def _sealed(keys: CaseKeys, case: Case, text: str) -> bytes | None:
-    """The grounds, for the unit only: sealed under the unit key (docs/crypto.md §13.1)."""
+def _sealed(keys: CaseKeys, case: Case, text: str) -> Sealer | None:
+    """The grounds, for the unit only: sealed under the unit key into the step's row
+    (docs/crypto.md §13.1, §13.3)."""
     return access.seal_note(keys, case, "grounds", text) if text.strip() else None
 
 
@@ -388,4 +392,4 @@ def _grounds_of(case: Case, keys: CaseKeys, event: CaseEvent) -> Reading | None:
     """A step's grounds: the unit's NOTE, or the reporter's own entry (a withdrawal)."""
     if event.message_id is not None:
         return transcript.entry_reading(case, keys.case, event.message_id)
-    return access.open_note(keys, case, event.grounds, "grounds")
+    return access.open_note(keys, case, event, "grounds", "grounds")

@@ -44,7 +44,7 @@ from store.models import (
 )
 from tests import postgres
 from tests.store.factories import sqlite_url
-from tests.worlds import World, build_world
+from tests.worlds import World, build_world, unit_note
 
 TODAY = date(2026, 11, 27)
 REPORT: dict[str, Any] = {
@@ -206,7 +206,7 @@ def test_grant_gives_the_grantee_the_unit_key_too(
     sealed = seal_case(session, world, fast_argon2, excluded=frozenset({world.people["minh"].id}))
     lan, minh = world.people["lan"], world.people["minh"]
     keys = world.staff_keys(session, sealed.case, "lan", TODAY)
-    note = access.seal_note(keys, sealed.case, "note", "Cần xác minh thêm")
+    note = unit_note(sealed.case, keys, lan, "note", "Cần xác minh thêm", TODAY)
     sealed.case.exclusions.clear()
     session.commit()
     access.grant(session, sealed.case, lan, world.key_of("lan"), minh.id, TODAY)
@@ -214,7 +214,8 @@ def test_grant_gives_the_grantee_the_unit_key_too(
     [wrap] = [w for w in unit_key_wraps(sealed.case) if w.inspector_id == minh.id]
     assert wrap.created_on == TODAY
     assert access.open_unit_key(sealed.case, minh, world.key_of("minh")) == keys.unit
-    reading = access.open_note(world.reader_keys(sealed.case, "minh"), sealed.case, note, "note")
+    minh_keys = world.reader_keys(sealed.case, "minh")
+    reading = access.open_note(minh_keys, sealed.case, note, "grounds", "note")
     assert reading is not None
     assert (reading.text(), reading.trust) == ("Cần xác minh thêm", Trust.SIGNED)
 
@@ -460,14 +461,15 @@ def test_a_reader_given_the_case_again_gets_the_unit_key_again(
 ) -> None:
     hoa, lan = world.people["hoa"], world.people["lan"]
     keys = world.staff_keys(session, named.case, "lan", TODAY)
-    grounds = access.seal_note(keys, named.case, "note", "Ghi chú nội bộ")
+    grounds = unit_note(named.case, keys, lan, "note", "Ghi chú nội bộ", TODAY)
     access.revoke(session, named.case, hoa, hoa.id)
     session.commit()
     assert access.open_unit_key(named.case, hoa, world.key_of("hoa")) is None
     access.grant(session, named.case, lan, world.key_of("lan"), hoa.id, TODAY)
     session.commit()
     assert access.open_unit_key(named.case, hoa, world.key_of("hoa")) == keys.unit
-    reading = access.open_note(world.reader_keys(named.case, "hoa"), named.case, grounds, "note")
+    hoa_keys = world.reader_keys(named.case, "hoa")
+    reading = access.open_note(hoa_keys, named.case, grounds, "grounds", "note")
     assert reading is not None
     assert reading.text() == "Ghi chú nội bộ"
 
@@ -576,13 +578,16 @@ def test_a_note_is_sealed_under_the_unit_key_and_does_not_open_with_the_case_key
 ) -> None:
     case, lan = sealed.case, world.people["lan"]
     keys = world.staff_keys(session, case, "lan", TODAY)
-    note = access.seal_note(keys, case, "grounds", "Người tố cáo có thể bị lộ")
+    row = unit_note(case, keys, lan, "grounds", "Người tố cáo có thể bị lộ", TODAY)
+    note = row.grounds
+    assert note is not None
     assert "Người tố cáo".encode() not in note
     assert bound.read_place(crypto.Kind.NOTE, note) == Place(
-        case.public_id, "grounds", f"staff/{lan.id}"
+        case.public_id, "grounds", f"staff/{lan.id}", ref=records.ref_of(row)
     )
+    assert records.ref_of(row) == f"case_events/{row.id}"
     for reader in ("lan", "hoa"):
-        reading = access.open_note(world.reader_keys(case, reader), case, note, "grounds")
+        reading = access.open_note(world.reader_keys(case, reader), case, row, "grounds", "grounds")
         assert reading is not None
         assert (reading.text(), reading.trust) == ("Người tố cáo có thể bị lộ", Trust.SIGNED)
         assert reading.document == {"schema": 1, "text": "Người tố cáo có thể bị lộ"}
@@ -593,12 +598,17 @@ def test_a_note_is_sealed_under_the_unit_key_and_does_not_open_with_the_case_key
     with pytest.raises(crypto.UnsupportedVersion):
         crypto.open_json(sealed.keys.case_key, crypto.Kind.NOTE, case.public_id, note)
     reporter = CaseKeys(case=reporter_case_key(sealed), signer=sealed.keys.signer)
-    assert access.open_note(reporter, case, note, "grounds") == records.ALTERED
+    assert access.open_note(reporter, case, row, "grounds", "grounds") == records.ALTERED
     as_if = CaseKeys(case=sealed.keys.case_key, unit=sealed.keys.case_key)
-    assert access.open_note(as_if, case, note, "grounds") == records.ALTERED
-    # nor is a note read where another purpose belongs, and none at all is None
-    assert access.open_note(keys, case, note, "protection") == records.ALTERED
-    assert access.open_note(keys, case, None, "grounds") is None
+    assert access.open_note(as_if, case, row, "grounds", "grounds") == records.ALTERED
+    # nor is a note read where another purpose belongs, nor in another row, and none at
+    # all is None
+    assert access.open_note(keys, case, row, "grounds", "protection") == records.ALTERED
+    other = unit_note(case, keys, lan, "grounds", "Khác", TODAY)
+    other.grounds = note
+    assert access.open_note(keys, case, other, "grounds", "grounds") == records.ALTERED
+    other.grounds = None
+    assert access.open_note(keys, case, other, "grounds", "grounds") is None
     # the reporter cannot write one: no unit key
     with pytest.raises(ValueError, match="unit key"):
         access.seal_note(reporter, case, "note", "x")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 import crypto
 from casework import entry_facts, followup, transcript
 from casework import protection as p
-from casework.records import CaseKeys, Trust
+from casework.records import CaseKeys, Trust, ref_of
 from casework.sealing import NewCaseKeys
 from casework.transcript import EntryRefused, NewEntry
 from crypto import Argon2Params, bound
@@ -144,13 +144,17 @@ def author(blob: bytes) -> str:
     return bound.read_place(crypto.Kind.NOTE, blob).author
 
 
-def only_unit_reads(keys: CaseKeys, case: Case, blob: bytes, purpose: str) -> None:
-    """A NOTE opens with the unit key, and not with the case key the reporter holds."""
-    opened = keys.open_note(case, blob, purpose)
+def only_unit_reads(keys: CaseKeys, case: Case, row: object, column: str, purpose: str) -> None:
+    """The NOTE in ``row.column`` names that row, opens with the unit key, and not with
+    the case key the reporter holds."""
+    blob = getattr(row, column)
+    assert isinstance(blob, bytes)
+    assert bound.read_place(crypto.Kind.NOTE, blob).ref == ref_of(row)
+    opened = keys.open_note(case, row, column, purpose)
     assert opened is not None
     assert opened.trust is Trust.SIGNED
     for other in (CaseKeys(case=keys.case), CaseKeys(case=keys.case, unit=keys.case)):
-        assert p.open_document(other, case, blob, purpose) == {p.ALTERED: "yes"}
+        assert p.open_document(other, case, row, column, purpose) == {p.ALTERED: "yes"}
 
 
 def protection_events(case: Case) -> list[CaseEvent]:
@@ -181,7 +185,7 @@ def test_an_inspector_opens_a_sealed_timed_record(
     assert p.open_details(keys, record)["request"] == SECRET
     # under the unit key, signed by lan: the reporter's case key opens none of it
     assert author(record.details) == f"staff/{lan(world).id}"
-    only_unit_reads(keys, case, record.details, "protection")
+    only_unit_reads(keys, case, record, "details", "protection")
     assert p.open_details(world.reader_keys(case, "hoa"), record)["request"] == SECRET
     [event] = protection_events(case)
     assert (event.actor_kind, event.inspector_id, event.occurred_at) == (
@@ -191,7 +195,7 @@ def test_an_inspector_opens_a_sealed_timed_record(
     )
     assert event.data == {"protection_id": record.id, "from": None, "to": "requested"}
     assert event.grounds is not None
-    only_unit_reads(keys, case, event.grounds, "grounds")
+    only_unit_reads(keys, case, event, "grounds", "grounds")
 
 
 def test_a_non_urgent_record_keeps_no_confirmation_date_and_leaves_the_case_calm(
@@ -410,7 +414,7 @@ def test_the_life_of_a_record_keeps_every_step_sealed_and_dated(
         assert event.grounds is not None
         for text in ("Bảo vệ", "Công an", "camera", "nguy cơ"):
             assert text.encode() not in event.grounds
-        only_unit_reads(keys, case, event.grounds, "grounds")
+        only_unit_reads(keys, case, event, "grounds", "grounds")
     # Sealed for the unit: the case key (which the follow-up code opens) opens nothing,
     # and neither does another key.
     assert p.open_details(CaseKeys(case=sealed.case_key), stored) == {p.ALTERED: "yes"}
@@ -475,7 +479,7 @@ def test_an_ask_makes_the_case_urgent_until_the_unit_answers(
     assert not case.urgent
     assert p.timeline(keys, record)[-1].details["text"] == "Không thể"
     assert answer.grounds is not None
-    only_unit_reads(keys, case, answer.grounds, "grounds")
+    only_unit_reads(keys, case, answer, "grounds", "grounds")
     with pytest.raises(p.ProtectionError) as refused:
         p.answer_ask(session, record, keys, lan(world), "again", TODAY, NOW)
     assert refused.value.code == "nothing_asked"
@@ -512,9 +516,9 @@ def test_an_inspector_logs_an_incident_sealed_and_linked(
     assert not case.urgent
     assert incident.details is not None
     assert SECRET.encode() not in incident.details
-    assert p.open_document(keys, case, incident.details, "incident")["text"] == SECRET
+    assert p.open_document(keys, case, incident, "details", "incident")["text"] == SECRET
     assert author(incident.details) == f"staff/{lan(world).id}"
-    only_unit_reads(keys, case, incident.details, "incident")
+    only_unit_reads(keys, case, incident, "details", "incident")
     [event] = [event for event in case.events if event.kind == p.INCIDENT]
     assert event.data == {"incident_id": incident.id, "action": "logged"}
     assert event.inspector_id == lan(world).id
@@ -622,8 +626,8 @@ def test_notes_by_both_sides_and_the_urgency_they_cause(
     assert not case.urgent
     assert answer.details is not None
     assert b"\xc4\x90\xc3\xa3 li" not in answer.details
-    assert p.open_document(keys, case, answer.details, "incident-note")["text"] == "Đã liên hệ"
-    only_unit_reads(keys, case, answer.details, "incident-note")
+    assert p.open_document(keys, case, answer, "details", "incident-note")["text"] == "Đã liên hệ"
+    only_unit_reads(keys, case, answer, "details", "incident-note")
     later = TODAY + timedelta(days=4)
     facts = entry_facts.retaliation_note(incident.id)
     addition = reporter_entry(

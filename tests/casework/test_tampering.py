@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import access, entry_facts, followup, protection, transcript, workflow
-from casework.records import CaseKeys, Signer, Trust
+from casework import access, entry_facts, followup, protection, transcript, upgrade, workflow
+from casework.records import ALTERED, CaseKeys, Signer, Trust, born_signed, ref_of
 from casework.transcript import EntryRefused, NewEntry
 from crypto import bound
 from crypto.envelope import Kind
@@ -39,6 +39,7 @@ from store.models import (
     RetaliationKind,
 )
 from tests.casework.test_access import SealedCase, encrypt_file, seal_case
+from tests.protocol1 import protocol_1_case
 from tests.worlds import World, reporter_entry
 
 TODAY = date(2026, 11, 27)
@@ -299,10 +300,10 @@ def test_a_note_moved_to_another_column_is_detected(
     keys = world.staff_keys(session, case, "lan", TODAY)
     grounds = next(e.grounds for e in case.events if e.grounds is not None)
     note = case.retaliation_incidents[0].notes[0]
-    assert keys.open_note(case, note.details, "incident-note") is not None
+    assert keys.open_note(case, note, "details", "incident-note") is not None
     note.details = grounds
     session.flush()
-    reading = keys.open_note(case, note.details, "incident-note")
+    reading = keys.open_note(case, note, "details", "incident-note")
     assert reading is not None
     assert reading.altered
 
@@ -421,8 +422,140 @@ def test_the_unit_notes_stay_readable_to_readers(
     session: Session, world: World, built: Built
 ) -> None:
     keys = world.staff_keys(session, built.case, "hoa", TODAY)
-    grounds = next(e.grounds for e in built.case.events if e.grounds is not None)
-    reading = keys.open_note(built.case, grounds, "grounds")
+    event = next(e for e in built.case.events if e.grounds is not None)
+    reading = keys.open_note(built.case, event, "grounds", "grounds")
     assert reading is not None
     assert reading.trust is Trust.SIGNED
     assert reading.text() == "Nội bộ: sẽ mời ông B lên làm việc."
+
+
+# --- notes bound to their row, and nothing unsigned where protocol 2 wrote ---------------------
+
+
+def test_grounds_swapped_between_two_steps_of_the_case_read_as_altered_in_both(
+    session: Session, world: World, built: Built
+) -> None:
+    """Two decisions of the same case, both by lan, both ``grounds``: only the row each
+    note names tells them apart, so swapping them is caught in both places."""
+    case = built.case
+    lan = world.staff_keys(session, case, "lan", TODAY)
+    later = workflow.transition(
+        case,
+        "accepted",
+        today=TODAY,
+        inspector=world.people["lan"],
+        now=_now(),
+        grounds=access.seal_note(lan, case, "grounds", "Đủ điều kiện thụ lý."),
+    )
+    session.flush()
+    first = next(e for e in case.events if e.grounds is not None and e.id != later.id)
+    keys = world.reader_keys(case, "hoa")
+    for event, text in (
+        (first, "Nội bộ: sẽ mời ông B lên làm việc."),
+        (later, "Đủ điều kiện thụ lý."),
+    ):
+        reading = keys.open_note(case, event, "grounds", "grounds")
+        assert reading is not None
+        assert (reading.text(), reading.trust) == (text, Trust.SIGNED)
+        assert event.grounds is not None
+        assert bound.read_place(Kind.NOTE, event.grounds).ref == ref_of(event)
+    first.grounds, later.grounds = later.grounds, first.grounds
+    session.flush()
+    for event in (first, later):
+        assert keys.open_note(case, event, "grounds", "grounds") == ALTERED
+        assert protection.open_document(keys, case, event, "grounds", "grounds") == {
+            protection.ALTERED: "yes"
+        }
+
+
+def test_a_protocol_1_message_inserted_into_a_protocol_2_case_reads_as_altered(
+    session: Session, built: Built
+) -> None:
+    """Anyone holding the case key (the reporter's code, a reader) can seal a protocol 1
+    message; in a case that arrived under protocol 2 it is nobody's signed words."""
+    case = built.case
+    assert born_signed(case)
+    at = transcript.head(case, transcript.number(session, case))
+    forged = Message(
+        author=Party.REPORTER,
+        body=crypto.seal_json(
+            _case_key(case), Kind.MESSAGE, case.public_id, {"schema": 1, "text": "Tôi rút."}
+        ),
+        created_on=TODAY,
+        seq=at.entry,
+        purpose="message",
+    )
+    case.messages.append(forged)
+    session.flush()
+    trust, _position = _trust_of(case, forged)
+    assert trust is Trust.ALTERED
+    assert transcript.entry_reading(case, _case_key(case), forged.id) == ALTERED
+    # what came before it is untouched
+    earlier = [e for e in transcript.read_checked(case, _case_key(case)) if e.message is not forged]
+    assert {e.reading.trust for e in earlier} == {Trust.SIGNED}
+    assert {e.position for e in earlier} == {Position.IN_ORDER}
+
+
+def test_a_protocol_1_note_in_a_protocol_2_case_reads_as_altered(
+    session: Session, world: World, built: Built
+) -> None:
+    """A protocol 1 NOTE opens under the case key, which the reporter's code yields: in a
+    case that arrived under protocol 2 it is never read as the unit's words."""
+    case = built.case
+    event = next(e for e in case.events if e.grounds is not None)
+    document = {"schema": 1, "text": "Nội bộ: không cần xác minh."}
+    old = crypto.seal_json(_case_key(case), Kind.NOTE, case.public_id, document)
+    assert crypto.open_json(_case_key(case), Kind.NOTE, case.public_id, old) == document
+    event.grounds = old
+    session.flush()
+    for name in ("lan", "hoa"):
+        keys = world.reader_keys(case, name)
+        assert keys.open_note(case, event, "grounds", "grounds") == ALTERED
+        assert protection.open_document(keys, case, event, "grounds", "grounds") == {
+            protection.ALTERED: "yes"
+        }
+    reporter = CaseKeys(case=_case_key(case))
+    assert reporter.open_note(case, event, "grounds", "grounds") == ALTERED
+
+
+def test_an_unsigned_message_after_the_upgrade_of_a_protocol_1_case_reads_as_altered(
+    session: Session, world: World
+) -> None:
+    """An upgraded case keeps its protocol 1 entries, carried and unsigned; from the
+    upgrade entry on, every entry is signed, so an unsigned one after it is a forgery."""
+    lan = world.people["lan"]
+    old = protocol_1_case(session, world.unit, [lan, world.people["hoa"]])
+    session.commit()
+    case = old.case
+    assert not born_signed(case)
+    assert upgrade.by_reader(session, case, lan, world.key_of("lan"), TODAY)
+    session.commit()
+    [reply, upgraded] = sorted(case.messages, key=lambda m: m.seq or 0)
+    assert (reply.seq, upgraded.seq, upgraded.purpose) == (1, 2, "upgrade")
+    forged = Message(
+        author=Party.REPORTER,
+        body=crypto.seal_json(
+            old.case_key, Kind.MESSAGE, case.public_id, {"schema": 1, "text": "Tôi rút."}
+        ),
+        created_on=TODAY,
+        seq=3,
+        purpose="message",
+    )
+    case.messages.append(forged)
+    session.flush()
+    entries = transcript.read_checked(case, old.case_key)
+    assert [(e.message, e.reading.trust) for e in entries] == [
+        (None, Trust.UNSIGNED),  # the report, as protocol 1 wrote it
+        (reply, Trust.UNSIGNED),
+        (upgraded, Trust.SIGNED),
+        (forged, Trust.ALTERED),
+    ]
+    assert entries[1].reading.text() == "Đã nhận."
+    assert entries[1].position is Position.CARRIED
+    assert entries[2].position is Position.IN_ORDER
+    shown = access.open_messages(old.case_key, case)
+    assert [(m.trust, m.position) for m in shown][:2] == [
+        (Trust.UNSIGNED, Position.CARRIED),
+        (Trust.SIGNED, Position.IN_ORDER),
+    ]
+    assert shown[2].trust is Trust.ALTERED

@@ -126,11 +126,12 @@ def test_the_unit_key_goes_to_the_receiving_units_readers_and_escrow(
     # so the receiving unit reads the sender's grounds, written for the unit only
     forward_event = case.events[-2]
     keys = district.reader_keys(case, "lan")
-    reading = access.open_note(keys, case, forward_event.grounds, "grounds")
+    reading = access.open_note(keys, case, forward_event, "grounds", "grounds")
     assert reading is not None
     assert (reading.text(), reading.trust) == (GROUNDS, Trust.SIGNED)
     reporter = records.CaseKeys(case=named.keys.case_key)
-    assert access.open_note(reporter, case, forward_event.grounds, "grounds") == records.ALTERED
+    as_reporter = access.open_note(reporter, case, forward_event, "grounds", "grounds")
+    assert as_reporter == records.ALTERED
 
 
 def test_a_case_without_a_unit_key_is_forwarded_without_one(

@@ -199,9 +199,9 @@ def check_carried(old: OldCase, keys: CaseKeys, author: str) -> None:
         blob = note.blob
         assert blob != note.old  # the old ciphertext is overwritten
         assert bound.read_place(crypto.Kind.NOTE, blob) == Place(
-            old.case.public_id, note.purpose, author, facts=CARRIED
+            old.case.public_id, note.purpose, author, facts=CARRIED, ref=records.ref_of(note.row)
         )
-        reading = access.open_note(keys, old.case, blob, note.purpose)
+        reading = access.open_note(keys, old.case, note.row, note.column, note.purpose)
         assert reading is not None
         assert (reading.document, reading.trust) == (note.document, Trust.SIGNED)
         with pytest.raises(crypto.UnsupportedVersion):
@@ -209,7 +209,7 @@ def check_carried(old: OldCase, keys: CaseKeys, author: str) -> None:
         with pytest.raises(crypto.DecryptionFailed):
             bound.open_bound_json(old.keys.case_key, crypto.Kind.NOTE, blob, verifying)
         reporter = CaseKeys(case=old.keys.case_key)
-        assert access.open_note(reporter, old.case, blob, note.purpose) == ALTERED
+        assert access.open_note(reporter, old.case, note.row, note.column, note.purpose) == ALTERED
 
 
 def check_reporters_stay(old: OldCase, keys: CaseKeys) -> None:
@@ -221,7 +221,7 @@ def check_reporters_stay(old: OldCase, keys: CaseKeys) -> None:
             old.keys.case_key, crypto.Kind.NOTE, old.case.public_id, note.blob
         )
         assert opened == note.document
-        reading = access.open_note(keys, old.case, note.blob, note.purpose)
+        reading = access.open_note(keys, old.case, note.row, note.column, note.purpose)
         assert reading is not None
         assert (reading.document, reading.trust) == (note.document, Trust.UNSIGNED)
 
@@ -320,9 +320,9 @@ def test_a_note_that_does_not_open_is_left_as_found(
     session.commit()
     assert damaged.blob == broken
     keys = world.reader_keys(old.case, "lan")
-    assert access.open_note(keys, old.case, broken, damaged.purpose) == ALTERED
+    assert access.open_note(keys, old.case, damaged.row, damaged.column, damaged.purpose) == ALTERED
     for note in old.staff_notes[1:]:
-        reading = access.open_note(keys, old.case, note.blob, note.purpose)
+        reading = access.open_note(keys, old.case, note.row, note.column, note.purpose)
         assert reading is not None
         assert reading.trust is Trust.SIGNED
 

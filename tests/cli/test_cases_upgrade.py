@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 import crypto
-from casework.records import CaseKeys, Trust
+from casework.records import CaseKeys, Trust, ref_of
 from cli.escrow import load_escrow_file
 from crypto import bound
 from crypto.envelope import Kind
@@ -74,7 +74,8 @@ def test_the_units_notes_leave_the_codes_reach_and_are_signed_by_the_escrow_key(
         case = session.scalar(select(Case).where(Case.public_id == public_id))
         assert case is not None
         assert case.protocol == 2
-        grounds = case.events[0].grounds
+        event = case.events[0]
+        grounds = event.grounds
         assert grounds is not None
         assert grounds[0] == 2
         with pytest.raises(crypto.CryptoError):  # the case key no longer opens it
@@ -85,12 +86,15 @@ def test_the_units_notes_leave_the_codes_reach_and_are_signed_by_the_escrow_key(
             if w.purpose is WrapPurpose.UNIT_KEY and w.recipient_kind is RecipientKind.ESCROW
         )
         unit_key = crypto.unwrap(unit_wrap.wrapped, escrow, crypto.Purpose.UNIT_KEY, public_id)
-        reading = CaseKeys(case=case_key, unit=unit_key).open_note(case, grounds, "grounds")
+        reading = CaseKeys(case=case_key, unit=unit_key).open_note(
+            case, event, "grounds", "grounds"
+        )
         assert reading is not None
         assert reading.trust is Trust.SIGNED
         assert reading.text() == GROUNDS
         place = bound.read_place(Kind.NOTE, grounds)
         assert (place.author, dict(place.facts)) == ("escrow", {"carried": True})
+        assert place.ref == ref_of(event)  # bound to the row it is kept in
         holders = {
             (w.recipient_kind, w.inspector_id)
             for w in case.key_wraps

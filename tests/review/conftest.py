@@ -24,6 +24,7 @@ from werkzeug.test import TestResponse
 
 from casework import access, transfer, workflow
 from casework.profiles import Profile
+from casework.records import Sealer
 from casework.settings import Settings
 from crypto import Argon2Params
 from crypto.keyring import seal_with_passphrase
@@ -172,7 +173,7 @@ def forward_keeping_access(
     case: Case,
     case_key: bytes,
     unit_key: bytes | None,
-    grounds: bytes,
+    grounds: bytes | Sealer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> World:
     """Forward ``case`` from ``world``'s unit (by lan) to a new district unit, whose world

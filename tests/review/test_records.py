@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from casework import access
-from casework.records import CaseKeys, Trust
+from casework.records import CaseKeys, Trust, ref_of
 from casework.settings import Settings
 from crypto import bound
 from crypto.envelope import Kind
@@ -142,14 +142,15 @@ def test_a_reader_of_the_unit_opening_a_protocol_1_case_upgrades_it_once(
         crypto.open_json(old.case_key, Kind.NOTE, public_id, event.grounds)
     with pytest.raises(crypto.DecryptionFailed):
         bound.open_bound(old.case_key, Kind.NOTE, event.grounds, signing_key(session, lan))
-    as_reporter = CaseKeys(case=old.case_key).open_note(case, event.grounds, "grounds")
+    as_reporter = CaseKeys(case=old.case_key).open_note(case, event, "grounds", "grounds")
     assert as_reporter is not None
     assert as_reporter.altered
     reader = access.reader_keys(case, lan, world.key_of("lan"))
-    reading = reader.open_note(case, event.grounds, "grounds")
+    reading = reader.open_note(case, event, "grounds", "grounds")
     assert reading is not None
     assert (reading.text(), reading.trust) == (GROUNDS, Trust.SIGNED)
-    assert bound.read_place(Kind.NOTE, event.grounds).facts == {"carried": True}
+    place = bound.read_place(Kind.NOTE, event.grounds)
+    assert (place.facts, place.ref) == ({"carried": True}, ref_of(event))
     unit_wraps = [w for w in case.key_wraps if w.purpose is WrapPurpose.UNIT_KEY]
     kinds = {RecipientKind.INSPECTOR, RecipientKind.ESCROW}  # never the reporter
     assert {w.recipient_kind for w in unit_wraps} == kinds

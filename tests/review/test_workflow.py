@@ -334,11 +334,11 @@ def test_a_notice_reaches_the_reporter_and_the_grounds_stay_the_units(
     assert lan_key is not None
     with pytest.raises(crypto.DecryptionFailed):
         bound.open_bound(case_key, crypto.Kind.NOTE, decision.grounds, lan_key)
-    as_reporter = CaseKeys(case=case_key).open_note(case, decision.grounds, "grounds")
+    as_reporter = CaseKeys(case=case_key).open_note(case, decision, "grounds", "grounds")
     assert as_reporter is not None
     assert as_reporter.altered
     reader = access.reader_keys(case, lan, world.key_of("lan"))
-    reading = reader.open_note(case, decision.grounds, "grounds")
+    reading = reader.open_note(case, decision, "grounds", "grounds")
     assert reading is not None
     assert (reading.text(), reading.trust) == (GROUNDS, Trust.SIGNED)
     assert NOTICE.encode() not in decision.grounds
