@@ -27,7 +27,7 @@ from crypto import bound, signing
 from crypto.envelope import VERSION_2, Kind
 from crypto.files import FileMeta
 from crypto.places import FactValue, Place, staff_author
-from crypto.transcript import file_digest
+from crypto.transcript import file_digest, genesis, next_link
 from store.models import Attachment, Case, Inspector, Message, Party
 
 REPORTER = "reporter"
@@ -239,8 +239,26 @@ def seal_into(row: Any, column: str, note: Sealer | bytes | None) -> None:
 
 def born_signed(case: Case) -> bool:
     """Whether the case was written with protocol 2 from its report on. Only a case that
-    arrived under protocol 1 may hold unsigned records, and only from before its upgrade."""
-    return is_v2(case.body) or (case.body is None and case.protocol >= 2)
+    arrived under protocol 1 may hold unsigned records, and only from before its upgrade.
+
+    A report of protocol 1 is not proof enough: anyone holding the case key could put
+    one in place of a signed report. So the case counts as one of protocol 1 only if its
+    first signed entry, when it has one, links over that very report and the unsigned
+    entries before it (docs/crypto.md §13.5)."""
+    if case.body is None:
+        return case.protocol >= 2
+    if is_v2(case.body):
+        return True
+    link = next_link(genesis(case.public_id), case.body)
+    for message in sorted(case.messages, key=lambda m: (m.seq is None, m.seq or 0, m.id)):
+        if not is_v2(message.body):
+            link = next_link(link, message.body)
+            continue
+        try:
+            return bound.read_place(Kind.MESSAGE, message.body).prev != link.hex()
+        except crypto.CryptoError:
+            return True
+    return False
 
 
 # --- the keys a reader holds -----------------------------------------------------------------

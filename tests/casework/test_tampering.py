@@ -559,3 +559,24 @@ def test_an_unsigned_message_after_the_upgrade_of_a_protocol_1_case_reads_as_alt
         (Trust.SIGNED, Position.IN_ORDER),
     ]
     assert shown[2].trust is Trust.ALTERED
+
+
+def test_a_signed_report_swapped_for_an_unsigned_one_does_not_pass_for_protocol_1(
+    session: Session, world: World, built: Built
+) -> None:
+    """A key holder puts an unsigned report in place of the signed one, to make the case
+    look as if it arrived under protocol 1 (where unsigned records are carried): the first
+    signed entry does not link over it, so the report and any unsigned note read altered."""
+    case = built.case
+    key = _case_key(case)
+    case.body = crypto.seal_json(key, Kind.REPORT, case.public_id, {"schema": 1, "what": "giả"})
+    event = next(e for e in case.events if e.grounds is not None)
+    event.grounds = crypto.seal_json(key, Kind.NOTE, case.public_id, {"schema": 1, "text": "giả"})
+    session.flush()
+    assert born_signed(case)
+    assert transcript.read_checked(case, key)[0].reading.altered
+    reading = world.staff_keys(session, case, "lan", TODAY).open_note(
+        case, event, "grounds", "grounds"
+    )
+    assert reading is not None
+    assert reading.altered

@@ -17,10 +17,13 @@ from werkzeug.datastructures import Headers
 import crypto
 import review
 import submit
+from casework import followup, records
+from casework.records import CaseKeys, Signer
 from casework.settings import Settings
+from casework.transcript import NewEntry
 from review.views.cases import content_disposition
 from store.blobs import FilesystemBlobStore
-from store.models import Attachment, Message, Party
+from store.models import Attachment, Party
 from submit.views.followup import download_names
 from tests.casework.test_access import seal_case
 from tests.conftest import settings_for
@@ -116,30 +119,30 @@ def add_file(
     session: Session, store: FilesystemBlobStore, world: World, story: Story, name: str, by: Party
 ) -> Attachment:
     """A message with one file, from the unit (which the reporter may download) or from
-    the reporter (listed, not offered again)."""
+    the reporter (listed, not offered again), sealed and signed as each side does it."""
     case = story.case
     key = case_key(case, world.people["lan"].id, world.key_of("lan"))
+    unit = by is Party.INSPECTOR
+    signer = Signer.staff(world.people["lan"], world.key_of("lan")) if unit else story.keys.signer
     encryptor = crypto.FileEncryptor(key, case.public_id)
     blob_id = store.new_blob_id()
     with store.open_writer(blob_id) as writer:
         for piece in crypto.encrypt_stream(encryptor, [b"evidence"]):
             writer.write(piece)
-    body = crypto.seal_json(key, crypto.Kind.MESSAGE, case.public_id, {"schema": 1, "text": ""})
-    unit = by is Party.INSPECTOR
-    message = Message(
-        author=by, inspector_id=world.people["lan"].id if unit else None, body=body, created_on=DAY
-    )
-    case.messages.append(message)
-    session.flush()
+    described = encryptor.metadata(name, "text/plain")
     attachment = Attachment(
         blob_id=blob_id,
-        meta=crypto.seal_file_meta(key, case.public_id, encryptor.metadata(name, "text/plain")),
+        meta=records.seal_file_meta(key, case.public_id, described, signer),
         stored_size=store.size(blob_id),
         origin=by,
-        message_id=message.id,
         created_on=DAY,
     )
     case.attachments.append(attachment)
+    session.flush()
+    author = world.people["lan"].id if unit else None
+    entry = NewEntry("message", by, inspector_id=author, files=[attachment])
+    keys = CaseKeys(case=key, signer=signer)
+    followup.write_entry(session, case, keys, entry, {"schema": 1, "text": ""}, DAY)
     session.commit()
     return attachment
 
