@@ -252,7 +252,7 @@ def bound_vectors() -> list[dict[str, Any]]:
     signers = {name: signing.signing_key(key) for name, key in _signers().items()}
     case_key, identity_key = fixed("bound case key"), fixed("bound identity key")
     link = transcript.genesis(CASE_ID)
-    out = []
+    out: list[dict[str, Any]] = []
 
     def add(kind: Kind, key: bytes, place: places.Place, text: str) -> bytes:
         nonlocal link
