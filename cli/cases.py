@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from casework import audit, upgrade
 from casework.dates import unit_today
-from cli.escrow import open_unit_escrow
+from cli.escrow import escrow_file_options, open_unit_escrow
 from cli.runtime import Runtime, find_unit, pass_runtime
 from store.models import Case, RecipientKind
 
@@ -29,17 +29,7 @@ def cases() -> None:
 
 @cases.command("upgrade")
 @click.option("--unit", "slug", required=True, help="The unit whose cases to upgrade.")
-@click.option(
-    "--escrow-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="The unit's escrow key file (from `minhbach escrow create`).",
-)
-@click.option(
-    "--escrow-passphrase-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A file holding the escrow file's passphrase. For automation; omit to be asked.",
-)
+@escrow_file_options
 @pass_runtime
 def upgrade_cases(
     runtime: Runtime, slug: str, escrow_file: Path, escrow_passphrase_file: Path | None

@@ -15,9 +15,10 @@ The file is JSON, so that it can be checked by eye and printed on paper::
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -240,20 +241,9 @@ def check(runtime: Runtime, unit_slug: str, path: Path, passphrase_file: Path | 
     """Check that an escrow file opens and is the unit's escrow key (a recovery drill)."""
     with runtime.session() as session:
         unit = find_unit(session, unit_slug)
-    if unit.escrow_public_key is None:
-        raise click.ClickException(f"unit {unit.slug!r} has no escrow key")
-    try:
-        key = read_escrow_file(path)
-    except EscrowFileError as exc:
-        raise FileProblem(str(exc)) from None
-    if not constant_time_equal(key.public_key, unit.escrow_public_key):
-        raise click.ClickException(
-            f"{path} holds key {key.fingerprint}, but unit {unit.slug!r} uses "
-            f"{escrow_fingerprint(unit)}"
-        )
-    key.open(existing_passphrase(passphrase_file, "Passphrase of the escrow file"))
+    private_key = open_unit_escrow(unit, path, passphrase_file)
     click.echo(f"OK: {path} opens with this passphrase and is unit {unit.slug}'s escrow key.")
-    click.echo(f"Fingerprint: {key.fingerprint}")
+    click.echo(f"Fingerprint: {fingerprint(public_bytes(private_key))}")
 
 
 def open_unit_escrow(unit: Unit, path: Path, passphrase_file: Path | None) -> X25519PrivateKey:
@@ -267,9 +257,29 @@ def open_unit_escrow(unit: Unit, path: Path, passphrase_file: Path | None) -> X2
         raise FileProblem(str(exc)) from None
     if not constant_time_equal(key.public_key, unit.escrow_public_key):
         raise click.ClickException(
-            f"{path} holds escrow key {key.fingerprint}, not the one of unit {unit.slug!r}"
+            f"{path} holds key {key.fingerprint}, but unit {unit.slug!r} uses "
+            f"{escrow_fingerprint(unit)}"
         )
     try:
         return key.open(existing_passphrase(passphrase_file, "Passphrase of the escrow file"))
     except WrongPassphrase:
         raise click.ClickException("this passphrase does not open the escrow file") from None
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def escrow_file_options(command: F) -> F:
+    """``--escrow-file`` and ``--escrow-passphrase-file``, for commands that act with the
+    unit's escrow key (``open_unit_escrow``)."""
+    command = click.option(
+        "--escrow-passphrase-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="A file holding the escrow file's passphrase. For automation; omit to be asked.",
+    )(command)
+    return click.option(
+        "--escrow-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        required=True,
+        help="The unit's escrow key file (from `minhbach escrow create`).",
+    )(command)

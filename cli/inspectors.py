@@ -21,7 +21,7 @@ from casework.keyrings import Enrolment, KeyringAction, end_sessions, reseal_rec
 from casework.keyrings import enrol_inspector as enrol_inspector
 from casework.keyrings import keyring_of as keyring_of
 from cli import params
-from cli.escrow import open_unit_escrow
+from cli.escrow import escrow_file_options, open_unit_escrow
 from cli.output import print_table
 from cli.passphrases import new_passphrase, passphrase_file_option
 from cli.runtime import Runtime, find_unit, pass_runtime
@@ -181,17 +181,7 @@ def open_escrow_for(
     callback=params.model_field(Inspector, "username"),
     help="The account whose passphrase and recovery code are both lost.",
 )
-@click.option(
-    "--escrow-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="The unit's escrow key file (from `minhbach escrow create`).",
-)
-@click.option(
-    "--escrow-passphrase-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A file holding the escrow file's passphrase. For automation; omit to be asked.",
-)
+@escrow_file_options
 @passphrase_file_option("A file holding the account's new passphrase.")
 @pass_runtime
 def recover_with_escrow(

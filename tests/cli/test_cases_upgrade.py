@@ -125,7 +125,7 @@ def test_another_units_escrow_file_is_refused_before_anything_changes(
         "cases", "upgrade", "--unit", UNIT,
         "--escrow-file", str(other), "--escrow-passphrase-file", str(secret),
     )  # fmt: skip
-    assert_refused(result, "not the one of unit")
+    assert_refused(result, f"but unit '{UNIT}' uses")
     with database() as session:
         case = session.scalar(select(Case).where(Case.public_id == public_id))
         assert case is not None

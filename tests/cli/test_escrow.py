@@ -115,7 +115,7 @@ def test_escrow_check_confirms_the_file_and_passphrase(
 ) -> None:
     out = create_escrow(invoke, tmp_path)
     result = invoke("escrow", "check", "--unit", unit, "--file", str(out), input="x\n")
-    assert_refused(result, "the passphrase is not right")
+    assert_refused(result, "this passphrase does not open the escrow file")
 
     result = invoke(
         "escrow", "check", "--unit", unit, "--file", str(out), input=f"{ESCROW_PASSPHRASE}\n"

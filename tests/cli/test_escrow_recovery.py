@@ -151,7 +151,7 @@ def test_an_escrow_file_of_another_unit_is_refused_before_its_passphrase_is_aske
     other_dir.mkdir()
     foreign = create_escrow(invoke, other_dir, "other-unit")
     before = stored(database)
-    assert_refused(recover(invoke, foreign, tmp_path), "not the one of unit")
+    assert_refused(recover(invoke, foreign, tmp_path), f"but unit '{UNIT}' uses")
     assert stored(database).sealed_key_passphrase == before.sealed_key_passphrase
 
 
