@@ -130,12 +130,14 @@ class _Chunked:
         self._filled = 0  # bytes held back, at the start of the buffer
 
     def _trim(self, output: bytes, counter: int) -> bytes:
-        """What to hand on of chunk ``counter``'s output, from ``_plain_chunks`` on."""
-        raise NotImplementedError
+        """What to hand on of chunk ``counter``'s output, from ``_plain_chunks`` on: all of
+        it, unless a subclass holds chunks that need trimming (the decryptor's padding)."""
+        return output
 
     def _start(self, view: memoryview) -> memoryview:
-        """Take what precedes the chunks from the start of the stream; return the rest."""
-        raise NotImplementedError
+        """Take what precedes the chunks from the start of the stream; return the rest.
+        Nothing, unless a subclass reads a header first (the decryptor)."""
+        return view
 
     def _run(self, pieces: Iterable[Piece]) -> Iterator[bytes]:
         """The output of every chunk the pieces complete, in order (empty outputs left out).
