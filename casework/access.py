@@ -337,8 +337,7 @@ def open_report(case_key: bytes, case: Case) -> dict[str, Any] | None:
 
 def checked_report(case_key: bytes, case: Case) -> Reading:
     """The REPORT, checked as entry 0 of the transcript (its category, its files)."""
-    entries = transcript.read(case, case_key, {})
-    return entries[0].reading if entries else Reading(None, Trust.UNSIGNED)
+    return transcript.report_reading(case, case_key)
 
 
 def open_file(case_key: bytes, case: Case, item: Attachment) -> OpenedFile:

@@ -189,12 +189,15 @@ def _check_signature(case: Case, envelope: bytes, author: str) -> None:
 # --- reading ------------------------------------------------------------------------------
 
 
-def read(case: Case, case_key: bytes | None, facts: Mapping[int, Facts]) -> list[EntryReading]:
+def read(
+    case: Case, case_key: bytes | None, facts: Mapping[int, Facts], only: int | None = None
+) -> list[EntryReading]:
     """Every entry, opened and checked: signed, in its place, in order.
 
     ``facts`` gives, per message id, the facts its domain row binds (retaliation kind and
-    date, ...); ``casework.reporter_actions`` computes them. Entry 0 is the report, or
-    nothing once purged.
+    date, ...): ``entry_facts.bound_facts``. Entry 0 is the report, or nothing once purged.
+    With ``only`` (a message id), just that entry is opened; every place is still read, as
+    its position depends on the entries before it.
     """
     if case.body is None:
         return []
@@ -204,11 +207,15 @@ def read(case: Case, case_key: bytes | None, facts: Mapping[int, Facts]) -> list
     positions = check_order(
         case.public_id, [Stored(e, p) for e, p in zip(envelopes, places, strict=True)]
     )
-    out = [EntryReading(None, _open_report(case, case_key, places[0]), positions[0])]
+    out = []
+    if only is None:
+        out.append(EntryReading(None, _open_report(case, case_key), positions[0]))
     signed_since = 0 if born_signed(case) else _first_signed(places)
     for number, (message, place, position) in enumerate(
         zip(messages, places[1:], positions[1:], strict=True), start=1
     ):
+        if only is not None and message.id != only:
+            continue
         if place is None and number >= signed_since:
             # Unsigned entries are carried over from protocol 1 only, and only before the
             # first signed one: anything unsigned after it was written by someone else.
@@ -239,7 +246,15 @@ def _claimed(kind: Kind, blob: bytes) -> Place | None:
         return Place(case="-", purpose="report" if kind is Kind.REPORT else "message", author="-")
 
 
-def _open_report(case: Case, case_key: bytes | None, claimed: Place | None) -> Reading:
+def report_reading(case: Case, case_key: bytes | None) -> Reading:
+    """Entry 0 alone, checked in its place (category, files); no report once purged. The
+    messages are neither opened nor verified: a page showing only the report needs none."""
+    if case.body is None:
+        return Reading(None, Trust.UNSIGNED)
+    return _open_report(case, case_key)
+
+
+def _open_report(case: Case, case_key: bytes | None) -> Reading:
     expected = Place(
         case=case.public_id,
         purpose="report",
@@ -270,15 +285,14 @@ def _open_message(
     return ALTERED if reading is None or reading.trust is not Trust.SIGNED else reading
 
 
-def read_checked(case: Case, case_key: bytes | None) -> list[EntryReading]:
+def read_checked(case: Case, case_key: bytes | None, only: int | None = None) -> list[EntryReading]:
     """``read`` with the facts the case's own rows bind."""
-    return read(case, case_key, entry_facts.bound_facts(case))
+    return read(case, case_key, entry_facts.bound_facts(case), only)
 
 
 def entry_reading(case: Case, case_key: bytes | None, message_id: int) -> Reading:
-    """One message's reading, checked against the whole transcript (a domain row that
-    names it shows its words: a withdrawal's reasons, a retaliation report)."""
-    for item in read_checked(case, case_key):
-        if item.message is not None and item.message.id == message_id:
-            return item.reading
-    return ALTERED
+    """One message's reading, checked in its place in the transcript (a domain row that
+    names it shows its words: a withdrawal's reasons, a retaliation report). Only that
+    entry is decrypted and verified, so a page showing many rows does not redo them all."""
+    found = read_checked(case, case_key, only=message_id)
+    return found[0].reading if found else ALTERED
