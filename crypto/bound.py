@@ -115,10 +115,3 @@ def open_bound_json(key: bytes, kind: Kind, blob: bytes, verifying_key: bytes) -
 
 def _place_length(blob: bytes) -> int:
     return int(_LENGTH.unpack_from(blob, HEADER_SIZE)[0])
-
-
-def envelope_version(blob: bytes) -> int:
-    """The first byte, for readers that accept both versions of a sealed record."""
-    if not blob:
-        raise MalformedEnvelope("empty envelope")
-    return blob[0]
