@@ -230,13 +230,17 @@ class FileEncryptor(_Chunked):
     def _seal_pieces(self, pieces: Iterable[Piece]) -> Iterator[bytes]:
         """The stream header (once), then the ciphertext of every chunk the pieces complete.
 
-        encrypt_stream hands each chunk on as it is sealed: no joining copy, and only one
-        chunk of output exists at a time, whatever the piece size.
+        A chain, not a generator that yields from both: one generator fewer for every chunk
+        to pass through. Only one chunk of output exists at a time, whatever the piece size.
         """
-        if not self._header_sent:  # once finalized, it has been sent: _run refuses more
-            self._header_sent = True
-            yield self._header
-        yield from self._run(pieces)
+        return itertools.chain(self._unsent_header(), self._run(pieces))
+
+    def _unsent_header(self) -> tuple[bytes, ...]:
+        """The stream header if it has not been handed out yet; from now on it has been."""
+        if self._header_sent:  # once finalized, it has been sent: _run refuses more
+            return ()
+        self._header_sent = True
+        return (self._header,)
 
     def _seal(self, chunk: bytes, last: bool) -> bytes:
         counter = self._counter
@@ -249,8 +253,7 @@ class FileEncryptor(_Chunked):
             raise ValueError("the stream is already finalized")
         self._file_size = self.size
         self._finished = True
-        if not self._header_sent:
-            yield self._header
+        yield from self._unsent_header()
         remaining = file_bucket(self.size) - self.size + self._filled
         chunk = self._held() + _ZEROS[: min(remaining, CHUNK_SIZE) - self._filled]
         remaining -= len(chunk)
