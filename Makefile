@@ -54,13 +54,13 @@ messages: $(STAMP)
 		--no-fuzzy-matching --ignore-obsolete
 
 unit: $(STAMP) browser translations $(NODE_STAMP)
-	scripts/with-postgres $(BIN)/pytest -n 2
+	scripts/with-services $(BIN)/pytest -n 2
 
 test: lint types audit unit
 
 # The suite with line and branch coverage of the packages (pyproject's [tool.coverage]).
 coverage: $(STAMP) browser translations $(NODE_STAMP)
-	scripts/with-postgres $(BIN)/pytest -n 2 --cov --cov-report=term-missing:skip-covered
+	scripts/with-services $(BIN)/pytest -n 2 --cov --cov-report=term-missing:skip-covered
 
 run: $(STAMP) translations
 	scripts/run

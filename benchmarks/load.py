@@ -25,8 +25,8 @@ least half the floor. Rate limits are scaled up for the run through the setting
 unless the caller's environment sets ``MINHBACH_CODE_ARGON2``, ``MINHBACH_PASSPHRASE_ARGON2``
 or ``MINHBACH_POW_DIFFICULTY`` (the test suite's small run does).
 
-    scripts/with-postgres .venv/bin/python -m benchmarks.load            # the real check
-    scripts/with-postgres .venv/bin/python -m benchmarks.load --reports 40 --concurrency 8
+    scripts/with-services .venv/bin/python -m benchmarks.load            # the real check
+    scripts/with-services .venv/bin/python -m benchmarks.load --reports 40 --concurrency 8
 """
 
 from __future__ import annotations

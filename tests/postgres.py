@@ -1,7 +1,7 @@
 """A fresh PostgreSQL database of its own, for tests and benchmarks that need the
 production database.
 
-The server is ``MINHBACH_TEST_POSTGRES_URL``, which ``scripts/with-postgres`` (run by
+The server is ``MINHBACH_TEST_POSTGRES_URL``, which ``scripts/with-services`` (run by
 ``make test``) sets to a throwaway cluster; every caller gets a database nobody else
 uses (tests run in parallel), dropped when it is done.
 """
@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from sqlalchemy import URL, create_engine, make_url, text
 
 SERVER_VARIABLE = "MINHBACH_TEST_POSTGRES_URL"
-NOT_SET = f"set {SERVER_VARIABLE} (scripts/with-postgres does) to run on PostgreSQL"
+NOT_SET = f"set {SERVER_VARIABLE} (scripts/with-services does) to run on PostgreSQL"
 
 
 def server_url() -> URL | None:

@@ -35,7 +35,7 @@ def cheap_costs(monkeypatch: pytest.MonkeyPatch) -> None:
 @dataclass
 class Cluster:
     """A throwaway PostgreSQL on a Unix socket in a private folder, like
-    scripts/with-postgres makes, but the test's own: it may stop and start it."""
+    scripts/with-services makes, but the test's own: it may stop and start it."""
 
     folder: Path
     bin: Path
