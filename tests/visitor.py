@@ -62,6 +62,14 @@ class Visitor:
         self._source = None if source is None else (source, 0)
         self._agent = {"User-Agent": user_agent} if user_agent else {}
 
+    def moved_to(self, base_url: str) -> Visitor:
+        """This browser, its cookies shared, sent to another server: as a load balancer or
+        an onion service with several back ends sends one visitor's requests to any host."""
+        other = Visitor(base_url, self._tally, user_agent=self._agent.get("User-Agent", ""))
+        other._cookies = self._cookies
+        other._source = self._source
+        return other
+
     def get(self, path: str) -> Reply:
         return self.request("GET", path)
 

@@ -1,42 +1,60 @@
-"""The embedded default's rate limits and spent challenges hold across every process:
-the limit in force is the documented one however many workers there are, and a solved
-proof of work is accepted once."""
+"""Rate limits and spent challenges hold across every process: the limit in force is the
+documented one however many workers, or public hosts, there are, and a solved proof of work
+is accepted once. The embedded default keeps them in a SQLite file of the instance;
+production in Redis, shared by public hosts that share nothing else but the database."""
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import multiprocessing
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+from limits.storage import Storage, storage_from_string
+
 from casework.settings import LIMITS_SCHEME
-from tests import gunicorn
+from tests import gunicorn, redis
 from tests.instances import instance
 from tests.reliability.helpers import ApiVisitor
 from tests.visitor import FORM_TOKEN, Tally, Visitor, token_in
 from web.limit_storage import SqliteStorage
+from web.secret_key import load_or_create
 
 PROCESSES = 4
 INCREMENTS = 250
 
 
 def _count(uri: str) -> int:
-    storage = SqliteStorage(uri)
+    storage = storage_from_string(uri)
     for _ in range(INCREMENTS):
         storage.incr("shared", 60)
     return storage.get("shared")
 
 
-def test_processes_counting_at_once_lose_no_count(tmp_path: Path) -> None:
-    uri = f"{LIMITS_SCHEME}://{tmp_path / 'limits.sqlite3'}"
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(PROCESSES, mp_context=context) as pool:
-        list(pool.map(_count, [uri] * PROCESSES))
-    storage = SqliteStorage(uri)
-    assert storage.get("shared") == PROCESSES * INCREMENTS
-    assert storage.get_expiry("shared") > 0
-    storage.clear("shared")
-    assert storage.get("shared") == 0
+@contextlib.contextmanager
+def _storage_uri(kind: str, folder: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"{LIMITS_SCHEME}://{folder / 'limits.sqlite3'}"
+    else:
+        with redis.fresh_database() as uri:
+            yield uri
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_processes_counting_at_once_lose_no_count(kind: str, tmp_path: Path) -> None:
+    with _storage_uri(kind, tmp_path) as uri:
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(PROCESSES, mp_context=context) as pool:
+            list(pool.map(_count, [uri] * PROCESSES))
+        storage: Storage = storage_from_string(uri)
+        assert storage.get("shared") == PROCESSES * INCREMENTS
+        assert storage.get_expiry("shared") > 0
+        storage.clear("shared")
+        assert storage.get("shared") == 0
 
 
 def test_an_expired_window_starts_again(tmp_path: Path) -> None:
@@ -72,3 +90,50 @@ def test_four_workers_share_one_limit_and_one_ledger(tmp_path: Path) -> None:
             ]
     assert answers[0].status == 201
     assert all('"pow_replayed"' in answer.text for answer in answers[1:])
+
+
+def _second_host(env: dict[str, str], root: Path) -> dict[str, str]:
+    """Another public host's settings: its own instance folder (no shared disk), and
+    otherwise the same, the submit secret key too, which the operator installs on every
+    public host (docs/operations.md): forms, sessions and challenges are signed with it."""
+    key = Path(env["MINHBACH_INSTANCE"]) / "submit-secret.key"
+    load_or_create(key)
+    other = root / "host-b" / "instance"
+    other.mkdir(parents=True, mode=0o700)
+    shutil.copy2(key, other / key.name)
+    return {**env, "MINHBACH_INSTANCE": str(other)}
+
+
+def test_two_public_hosts_share_one_limit_and_one_ledger_in_redis(tmp_path: Path) -> None:
+    limits = {"followup.open": {"global": "4 per minute"}}
+    with redis.fresh_database() as uri, instance("postgresql", tmp_path) as place:
+        env_a = {
+            **place.env,
+            "MINHBACH_RATE_LIMITS": json.dumps(limits),
+            "MINHBACH_RATELIMIT_STORAGE_URI": uri,
+        }
+        env_a.pop("MINHBACH_RATE_LIMIT_SCALE")
+        env_b = _second_host(env_a, tmp_path)
+        with (
+            gunicorn.running("submit:create_app()", env_a, tmp_path / "a.log") as host_a,
+            gunicorn.running("submit:create_app()", env_b, tmp_path / "b.log") as host_b,
+        ):
+            statuses = []
+            for turn in range(10):  # by turns, as a balancer would send them
+                visitor = Visitor(host_a.url, Tally())
+                token = token_in(visitor.get("/followup"), FORM_TOKEN)
+                there = visitor.moved_to(host_b.url) if turn % 2 else visitor
+                fields = [("csrf_token", token), ("code", "0" * 20)]
+                statuses.append(there.post_form("/followup", fields).status)
+            assert statuses.count(429) == 6, statuses
+
+            api = ApiVisitor(host_a.url)
+            document = {"size": 100, "pow": api.solution("upload")}
+            first = api.visitor.post_json("/api/v1/uploads", document, api.token)
+            replayed = api.visitor.moved_to(host_b.url).post_json(
+                "/api/v1/uploads", document, api.token
+            )
+        assert not (Path(env_b["MINHBACH_INSTANCE"]) / "limits.sqlite3").exists()
+        assert not (Path(env_a["MINHBACH_INSTANCE"]) / "limits.sqlite3").exists()
+    assert first.status == 201, first.text
+    assert '"pow_replayed"' in replayed.text, replayed.text
