@@ -28,8 +28,14 @@ PROCESSES = 4
 INCREMENTS = 250
 
 
-def _count(uri: str) -> int:
+def _storage(uri: str) -> Storage:
     storage = storage_from_string(uri)
+    assert isinstance(storage, Storage)  # not the asyncio flavour
+    return storage
+
+
+def _count(uri: str) -> int:
+    storage = _storage(uri)
     for _ in range(INCREMENTS):
         storage.incr("shared", 60)
     return storage.get("shared")
@@ -50,7 +56,7 @@ def test_processes_counting_at_once_lose_no_count(kind: str, tmp_path: Path) -> 
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(PROCESSES, mp_context=context) as pool:
             list(pool.map(_count, [uri] * PROCESSES))
-        storage: Storage = storage_from_string(uri)
+        storage = _storage(uri)
         assert storage.get("shared") == PROCESSES * INCREMENTS
         assert storage.get_expiry("shared") > 0
         storage.clear("shared")
