@@ -1,0 +1,133 @@
+"""deploy/redis/minhbach.conf, run by the real redis-server: the apps' user can keep limits
+and spent challenges and nothing more, nobody else can do anything, and nothing is written
+to disk."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+from limits.storage import Storage, storage_from_string
+
+from submit import pow
+from tests.programs import require_program
+
+CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "redis" / "minhbach.conf"
+PASSWORD = "a-test-password-" + "7" * 16
+START_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Server:
+    socket: Path
+    data: Path
+
+    def client(self, **credentials: str) -> redis.Redis:
+        return redis.Redis(unix_socket_path=str(self.socket), **credentials)  # type: ignore[arg-type]
+
+    @property
+    def uri(self) -> str:
+        return f"redis+unix://minhbach:{PASSWORD}@{self.socket}"
+
+
+def render(folder: Path) -> Path:
+    """The deploy file with only its EDIT lines' paths and password replaced."""
+    text = CONFIG.read_text(encoding="utf-8")
+    replacements = {
+        "unixsocket /run/redis-minhbach/redis.sock": f"unixsocket {folder / 'redis.sock'}",
+        "dir /var/lib/redis-minhbach": f"dir {folder / 'data'}",
+        ">change-this-password": f">{PASSWORD}",
+    }
+    for old, new in replacements.items():
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    path = folder / "minhbach.conf"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@contextlib.contextmanager
+def running(folder: Path) -> Iterator[Server]:
+    (folder / "data").mkdir()
+    config = render(folder)
+    log = (folder / "redis.log").open("wb")
+    process = subprocess.Popen(
+        [require_program("redis-server"), str(config)], stdout=log, stderr=subprocess.STDOUT
+    )
+    server = Server(folder / "redis.sock", folder / "data")
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        while not server.socket.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("redis-server did not start:\n" + (folder / "redis.log").read_text())
+            time.sleep(0.02)
+        yield server
+    finally:
+        process.terminate()  # SIGTERM: Redis would write a snapshot now if it kept any
+        process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running(tmp_path_factory.mktemp("redis")) as started:
+        yield started
+
+
+def test_the_apps_user_keeps_limits_and_spent_challenges(server: Server) -> None:
+    storage = storage_from_string(server.uri)
+    assert isinstance(storage, Storage)
+    assert storage.check()
+    assert storage.incr("minhbach-submit/all/report", 60) == 1
+    assert storage.incr("minhbach-submit/all/report", 60, amount=2) == 3
+    assert storage.get("minhbach-submit/all/report") == 3
+    assert storage.get_expiry("minhbach-submit/all/report") > time.time()
+    storage.clear("minhbach-submit/all/report")
+    assert storage.get("minhbach-submit/all/report") == 0
+    spent = bytes(range(16))
+    pow.spend(storage, spent, int(time.time()) + 60)
+    with pytest.raises(pow.PowError, match="pow_replayed"):
+        pow.spend(storage, spent, int(time.time()) + 60)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("CONFIG", "GET", "*"),
+        ("FLUSHALL",),
+        ("KEYS", "*"),
+        ("SET", "LIMITS:x", "1"),  # only the commands the limits library sends
+        ("GET", "elsewhere"),  # only its own keys
+        ("DEBUG", "SLEEP", "0"),
+        ("SHUTDOWN",),
+        ("SAVE",),
+    ],
+)
+def test_the_apps_user_may_do_nothing_else(server: Server, command: tuple[str, ...]) -> None:
+    refused = pytest.raises(redis.exceptions.ResponseError, match=r"no permissions|not allowed")
+    with server.client(username="minhbach", password=PASSWORD) as client, refused:
+        client.execute_command(*command)
+
+
+def test_without_the_password_nothing_is_allowed(server: Server) -> None:
+    with server.client() as client, pytest.raises(redis.exceptions.AuthenticationError):
+        client.ping()
+    with (
+        server.client(username="minhbach", password="wrong") as client,
+        pytest.raises(redis.exceptions.AuthenticationError),
+    ):
+        client.ping()
+
+
+def test_nothing_reaches_the_disk(tmp_path: Path) -> None:
+    with running(tmp_path) as server:
+        storage = storage_from_string(server.uri)
+        for number in range(100):
+            storage.incr(f"counter-{number}", 60)
+    assert list((tmp_path / "data").iterdir()) == []
