@@ -81,7 +81,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         protection,
         workflow,
     )
+    from web import health
 
+    app.register_blueprint(health.blueprint)
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(home.blueprint)
     app.register_blueprint(inbox.blueprint)

@@ -55,12 +55,14 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from submit import api
     from submit.views import followup, pages, report
+    from web import health
 
     app.config["MAX_CONTENT_LENGTH"] = max_body(settings)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(report.blueprint)
     app.register_blueprint(followup.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(health.blueprint)
     replay_on_transient_errors(app)
     init_limits(app, settings)
     return app
