@@ -32,6 +32,7 @@ class Purpose(enum.StrEnum):
     IDENTITY_KEY = "identity-key"
     UNIT_KEY = "unit-key"  # protocol 2: what only the unit reads (docs/crypto.md §13.1)
     INSPECTOR_KEY = "inspector-key"
+    BACKUP_KEY = "backup-key"  # a backup archive's key, to escrow keys (docs/backups.md)
 
 
 def check_context(context: str) -> bytes:
