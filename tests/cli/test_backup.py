@@ -12,6 +12,7 @@ import contextlib
 import functools
 import json
 import re
+import sqlite3
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from crypto.keyring import seal_with_passphrase
 from store.blobs import FilesystemBlobStore
 from store.db import make_engine, session_factory, upgrade_to_head
 from store.dumps import DumpError, Snapshot, postgres
+from store.dumps import sqlite as sqlite_dump
 from store.models import Case, Inspector, Unit, WrapPurpose
 from tests import postgres as test_postgres
 from tests.casework.test_access import REPORT, TODAY, SealedCase, encrypt_file, seal_case
@@ -152,13 +154,14 @@ class Arrivals:
 
     cases: list[str]
     blobs: list[str]
+    files: set[str]  # every file in the instance and backup folders while the dump ran
 
 
 @contextlib.contextmanager
 def arriving_during_the_backup(
-    source: Source, monkeypatch: pytest.MonkeyPatch
+    source: Source, backups: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Arrivals]:
-    arrivals = Arrivals([], [])
+    arrivals = Arrivals([], [], set())
     real = Target.snapshot
 
     @contextlib.contextmanager
@@ -170,7 +173,14 @@ def arriving_during_the_backup(
             arrivals.cases.append(late.case.public_id)
             arrivals.blobs.extend(item.blob_id for item in late.case.attachments)
             arrivals.blobs.append(encrypt_file(source.place.store, late.keys, *FILE).blob_id)
-            yield taken
+            yield Snapshot(taken.facts, watched(taken.pieces))
+
+    def watched(pieces: Iterator[bytes]) -> Iterator[bytes]:
+        for piece in pieces:
+            for folder in (source.place.root / "instance", backups):
+                found = (p for p in folder.rglob("*") if p.is_file() and "blobs" not in p.parts)
+                arrivals.files.update(path.name for path in found)
+            yield piece
 
     with monkeypatch.context() as patched:
         patched.setattr(Target, "snapshot", snapshot)
@@ -187,14 +197,21 @@ def test_the_drill_restores_an_old_case_that_opens_for_the_inspector_and_the_rep
     ):
         source = build(old, tmp_path)
         old_root = old.root / "instance"
-        for name in ("submit-secret.key", "review-secret.key"):
+        secrets = ("submit-secret.key", "review-secret.key")
+        for name in secrets:
             (old_root / name).write_text("ab" * 32, encoding="ascii")
-        with arriving_during_the_backup(source, monkeypatch) as arrived:
-            path = backup_file(source, tmp_path / "backups")
+        backups = tmp_path / "backups"
+        with arriving_during_the_backup(source, backups, monkeypatch) as arrived:
+            path = backup_file(source, backups)
 
         assert BACKUP_NAME.fullmatch(path.name)
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert [p.name for p in path.parent.iterdir()] == [path.name]  # no partial left
+        live = {"minhbach.sqlite3", "minhbach.sqlite3-wal", "minhbach.sqlite3-shm", *secrets}
+        assert arrived.files - live == {f".{path.name}.partial"}  # no copy of the database
+        written = path.read_bytes()
+        for plain in (source.world.unit.slug, "lan.", "alembic_version", "CREATE TABLE", "PGDMP"):
+            assert plain.encode() not in written
         assert len(arrived.cases) == 1
         assert len(arrived.blobs) == 2
         assert set(arrived.blobs) <= set(old.store.blob_ids())  # on disk, not in the backup
@@ -271,6 +288,15 @@ def flip(path: Path, at: int) -> None:
     path.write_bytes(bytes(data))
 
 
+def add_recipient(path: Path) -> None:
+    """Another escrow key in the header: the recipients are no longer those it was made for."""
+    line, rest = path.read_bytes().split(b"\n", 1)
+    header = json.loads(line)
+    stranger = crypto.public_bytes(crypto.generate_private_key())
+    header["recipients"].append({"public_key": stranger.hex(), "wrap": "01" * 82})
+    path.write_bytes(json.dumps(header).encode() + b"\n" + rest)
+
+
 def header_size(path: Path) -> int:
     return len(path.read_bytes().split(b"\n", 1)[0]) + 1
 
@@ -283,12 +309,13 @@ def header_size(path: Path) -> int:
         (lambda p: cut(p, p.stat().st_size // 2), "cut short"),
         (lambda p: cut(p, p.stat().st_size - 3), "cut short"),
         (lambda p: cut(p, header_size(p) - 1), "no header line"),
+        (add_recipient, "header was altered"),
         (
             lambda p: p.write_bytes(p.read_bytes().replace(b'"version":1', b'"version":2', 1)),
             "version 2",
         ),
     ],
-    ids=["flipped-chunk", "flipped-trailer", "half", "trailer-cut", "header-cut", "version"],
+    ids=["chunk", "trailer", "half", "trailer-cut", "header-cut", "recipient", "version"],
 )
 def test_a_damaged_or_cut_backup_is_refused_and_nothing_is_restored(
     backed_up: tuple[Source, Path], tmp_path: Path, damage: Callable[[Path], None], message: str
@@ -382,3 +409,15 @@ def test_an_old_pg_dump_is_named_and_the_password_is_never_an_argument() -> None
     assert conninfo == (
         "host='db.internal' dbname='minhbach' user='minhbach' port='5433' sslmode='require'"
     )
+
+
+def test_a_dump_may_not_attach_or_pragma_and_a_failed_restore_leaves_no_file(
+    tmp_path: Path,
+) -> None:
+    path, outside = tmp_path / "restored.sqlite3", tmp_path / "outside.sqlite3"
+    for statement in (f"ATTACH DATABASE '{outside}' AS elsewhere", "PRAGMA foreign_keys = ON"):
+        dump = [b"BEGIN TRANSACTION;", b"CREATE TABLE t (x);", statement.encode()]
+        with pytest.raises(sqlite3.DatabaseError, match="not authorized"):
+            sqlite_dump.restore(path, dump)
+        assert not path.exists()
+        assert not outside.exists()
