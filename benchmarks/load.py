@@ -52,12 +52,13 @@ import crypto
 from benchmarks import _harness as harness
 from benchmarks._harness import BenchmarkError
 from casework import access
+from casework.blobs import blob_store
 from casework.intake import Submission
 from casework.recipients import unit_recipients
 from casework.sealing import NewCaseKeys, seal_submission
 from casework.settings import Settings
 from crypto.encoding import b64u_encode
-from store.blobs import FilesystemBlobStore
+from store.blobs import BlobStore
 from store.db import make_engine, session_factory
 from store.models import Case
 from submit import pow
@@ -408,7 +409,7 @@ def verify(place: Instance, outcome: Outcome) -> None:
     """Open every case of the unit with an inspector's key; count what was stored."""
     inspector = place.world.people["lan"]
     key = place.world.key_of("lan")
-    store = FilesystemBlobStore(place.settings.blob_path)
+    store = blob_store(place.settings)
     with_file = {item.marker for item in outcome.sent if item.with_file}
     seen: Counter[str] = Counter()
     engine = make_engine(place.database_url)
@@ -432,7 +433,7 @@ def _open(
     case: Case,
     inspector_id: int,
     key: Any,
-    store: FilesystemBlobStore,
+    store: BlobStore,
     with_file: set[str],
 ) -> str | None:
     """The marker of a case whose report (checked as the review app checks it: signed, in

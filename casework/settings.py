@@ -33,6 +33,10 @@ DEFAULT_REVIEW_NETWORKS = "127.0.0.0/8,::1/128"
 # Where the export for verifiers writes decrypted files for mat2: must be tmpfs (checked).
 # A private 0700 directory is made inside.
 DEFAULT_SCRATCH_DIR = "/dev/shm"  # noqa: S108  # nosec B108
+# Where encrypted attachments live (casework.blobs): files under MINHBACH_BLOB_DIR, or rows
+# of the PostgreSQL database, so that hosts need share nothing but the database.
+BLOB_STORE_FILES = "files"
+BLOB_STORE_DATABASE = "database"
 
 
 class ConfigError(ValueError):
@@ -66,6 +70,7 @@ class Settings:
     review_allowed_networks: tuple[IPNetwork, ...]  # REMOTE_ADDR must be in one of these
     review_https: bool  # Secure cookies and HSTS for the review app
     scratch_dir: Path = Path(DEFAULT_SCRATCH_DIR)  # RAM-backed, for cleaning files
+    blob_store: str = BLOB_STORE_FILES  # or BLOB_STORE_DATABASE (PostgreSQL only)
     # Rate limits: a factor for every amount, and limits replaced by endpoint and subject
     # ({"report.submit": {"global": "12 per minute"}}); the apps check the names.
     rate_limit_scale: float = 1.0
@@ -103,10 +108,25 @@ class Settings:
             scratch_dir=Path(env.get(PREFIX + "SCRATCH_DIR", DEFAULT_SCRATCH_DIR)),
             rate_limit_scale=_scale(env, "RATE_LIMIT_SCALE"),
             rate_limits=_limit_overrides(env, "RATE_LIMITS"),
+            blob_store=_choice(
+                env, "BLOB_STORE", BLOB_STORE_FILES, (BLOB_STORE_FILES, BLOB_STORE_DATABASE)
+            ),
         )
+        if settings.blob_store == BLOB_STORE_DATABASE and not _is_postgresql(settings.database_url):
+            raise ConfigError(
+                f"{PREFIX}BLOB_STORE={BLOB_STORE_DATABASE} needs PostgreSQL: set "
+                f"{PREFIX}DATABASE_URL to a postgresql:// URL, or {PREFIX}BLOB_STORE to "
+                f"{BLOB_STORE_FILES}"
+            )
         if settings.max_scratch_size < settings.max_file_size:
             raise ConfigError(f"{PREFIX}MAX_SCRATCH_SIZE must be at least {PREFIX}MAX_FILE_SIZE")
         return settings
+
+
+def _is_postgresql(url: str) -> bool:
+    # The URL's scheme alone, never the URL itself: it may carry a password.
+    scheme = url.partition(":")[0]
+    return scheme.partition("+")[0] == "postgresql"
 
 
 def _scale(env: Mapping[str, str], name: str) -> float:

@@ -12,8 +12,8 @@ from datetime import timedelta
 
 import click
 
+from casework.blobs import blob_store
 from cli.runtime import Runtime, pass_runtime
-from store.blobs import FilesystemBlobStore
 from store.consistency import check
 from store.types import utc_now
 
@@ -23,7 +23,7 @@ from store.types import utc_now
 def fsck(runtime: Runtime) -> None:
     """Check that every attachment has its blob and every blob its attachment."""
     settings = runtime.settings
-    store = FilesystemBlobStore(settings.blob_path)
+    store = blob_store(settings)
     with runtime.session() as session:
         found = check(session, store, utc_now(), timedelta(seconds=settings.upload_ttl_seconds))
     for missing in found.missing:

@@ -13,12 +13,12 @@ from datetime import date, datetime
 import click
 
 from casework import audit
+from casework.blobs import blob_store
 from casework.dates import unit_today
 from casework.profiles import ProfileError
 from casework.retention import PurgeCandidate, PurgeReport, due_for_purge, purge
 from cli.output import print_table
 from cli.runtime import Runtime, find_unit, pass_runtime
-from store.blobs import FilesystemBlobStore
 
 HEADERS = ("case", "unit", "closed", "purge from", "files", "messages", "key wraps")
 
@@ -56,7 +56,7 @@ def purge_command(
             _print_cases("Would purge", candidates)
             click.echo(f"Dry run for {day.isoformat()}: {len(candidates)} case(s) would be purged.")
             return
-        store = FilesystemBlobStore(runtime.settings.blob_path)
+        store = blob_store(runtime.settings)
         report = purge(session, store, candidates, day, actor=audit.CLI)
     _print_report(report, day)
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import click
 
 from casework import uploads as upload_store
+from casework.blobs import blob_store
 from cli.runtime import Runtime, pass_runtime
-from store.blobs import FilesystemBlobStore
 from store.types import utc_now
 
 
@@ -30,7 +30,7 @@ def collect(runtime: Runtime) -> None:
     with runtime.session() as session:
         removed = upload_store.collect(
             session,
-            FilesystemBlobStore(settings.blob_path),
+            blob_store(settings),
             utc_now(),
             ttl_seconds=settings.upload_ttl_seconds,
         )

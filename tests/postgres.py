@@ -13,7 +13,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import URL, create_engine, make_url, text
+from sqlalchemy import URL, Engine, create_engine, make_url, text
+
+from store.db import make_engine, upgrade_to_head
 
 SERVER_VARIABLE = "MINHBACH_TEST_POSTGRES_URL"
 NOT_SET = f"set {SERVER_VARIABLE} (scripts/with-services does) to run on PostgreSQL"
@@ -41,3 +43,15 @@ def fresh_database(server: URL, prefix: str = "minhbach_test") -> Iterator[URL]:
                 connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+@contextmanager
+def migrated_engine(server: URL) -> Iterator[Engine]:
+    """An engine on a fresh database of ``server`` migrated to the newest revision."""
+    with fresh_database(server) as url:
+        engine = make_engine(url)
+        try:
+            upgrade_to_head(engine)
+            yield engine
+        finally:
+            engine.dispose()

@@ -34,6 +34,7 @@ from flask_babel import lazy_gettext as _l
 
 import crypto
 from casework import access, followup, records, transcript, upgrade, workflow
+from casework.blobs import blob_store
 from casework.dates import unit_today
 from casework.intake import public_reference
 from casework.records import CaseKeys, Reading, Trust
@@ -41,7 +42,7 @@ from review import auth, documents
 from review.auth import current_inspector, current_private_key, login_required
 from review.labels import ROLE_LABELS
 from review.settings import settings
-from store.blobs import BlobNotFound, FilesystemBlobStore
+from store.blobs import BlobNotFound
 from store.models import Case, Inspector, InspectorRole, RetaliationIncident, Track
 from web.database import db
 from web.errors import PublicError
@@ -103,7 +104,7 @@ def download(public_id: str, attachment_id: int) -> Response:
     meta, _trust = records.open_file_meta(keys.case, case, item)
     if meta is None:
         raise PublicError(422, "altered_file", ALTERED_FILE)
-    store = FilesystemBlobStore(settings().blob_path)
+    store = blob_store(settings())
     try:
         reader = store.open_reader(item.blob_id)
     except BlobNotFound:

@@ -39,6 +39,7 @@ from flask_babel import lazy_gettext as _l
 
 import crypto
 from casework import access, custody, metadata, records
+from casework.blobs import blob_store
 from casework.intake import public_reference
 from casework.records import Reading
 from review import auth
@@ -46,7 +47,7 @@ from review.auth import current_inspector, current_private_key, login_required
 from review.settings import settings
 from review.views.audit import page_of, unit_entries
 from review.views.cases import REPORT_LABELS, open_case, safe_file_name
-from store.blobs import BlobNotFound, FilesystemBlobStore
+from store.blobs import BlobNotFound, BlobStore
 from store.models import Attachment, AuditEntry, Case, InspectorRole
 from web import labels
 from web.database import db
@@ -284,7 +285,7 @@ def _unavailable(error: metadata.MetadataError) -> PublicError:
 
 
 def _clean_files(scratch: metadata.Scratch, case: Case, case_key: bytes) -> list[ExportedFile]:
-    store = FilesystemBlobStore(settings().blob_path)
+    store = blob_store(settings())
     taken: set[str] = set()
     files = []
     for item in case.attachments:
@@ -295,7 +296,7 @@ def _clean_files(scratch: metadata.Scratch, case: Case, case_key: bytes) -> list
 
 def _clean_one(
     scratch: metadata.Scratch,
-    store: FilesystemBlobStore,
+    store: BlobStore,
     case: Case,
     case_key: bytes,
     item: Attachment,

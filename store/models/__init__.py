@@ -6,6 +6,7 @@ against the migrations.
 
 from store.models.audit import AuditEntry
 from store.models.base import NAMING_CONVENTION, Base
+from store.models.blobs import BlobChunk, BlobObject
 from store.models.cases import Case, CaseExclusion, CaseRead, KeyWrap
 from store.models.content import Attachment, Message, Upload
 from store.models.enums import (
@@ -36,6 +37,8 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "Base",
+    "BlobChunk",
+    "BlobObject",
     "Case",
     "CaseEvent",
     "CaseExclusion",

@@ -13,8 +13,9 @@ from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
 
 import crypto
+from casework.blobs import blob_store as configured_blob_store
 from crypto.encoding import b64u_decode
-from store.blobs import BlobStore, FilesystemBlobStore
+from store.blobs import BlobStore
 from submit.unit import settings
 from web.errors import PublicError
 
@@ -92,7 +93,7 @@ def blob_store() -> BlobStore:
     """The app's blob store, made on first use (it creates its directories)."""
     store: BlobStore | None = current_app.extensions.get(BLOBS)
     if store is None:
-        store = FilesystemBlobStore(settings().blob_path)
+        store = configured_blob_store(settings())
         current_app.extensions[BLOBS] = store
     return store
 

@@ -44,12 +44,13 @@ from wtforms import ValidationError
 
 import crypto
 from casework import access, entry_facts, followup, protection, records, transcript
+from casework.blobs import blob_store
 from casework.dates import unit_today
 from casework.errors import CaseworkError
 from casework.records import CaseKeys, Signer
 from casework.transcript import NewEntry
 from crypto.transcript import Position
-from store.blobs import BlobNotFound, FilesystemBlobStore
+from store.blobs import BlobNotFound, BlobStore
 from store.models import (
     Attachment,
     Case,
@@ -470,10 +471,10 @@ def _done(what: str) -> ResponseReturnValue:
     return redirect(url_for("followup.case"), code=303)
 
 
-def _blob_store() -> FilesystemBlobStore:
+def _blob_store() -> BlobStore:
     # Made per request, as report.submit does: this module stays free of the JSON API's
     # package, which imports it for the deadline labels.
-    return FilesystemBlobStore(settings().blob_path)
+    return blob_store(settings())
 
 
 def _reply_spec() -> FormSpec:

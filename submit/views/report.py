@@ -21,10 +21,10 @@ from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
 from casework import intake
+from casework.blobs import blob_store
 from casework.dates import unit_today
 from casework.recipients import UnitRecipients, unit_recipients
 from casework.sealing import NewCaseKeys, protection_document, seal_submission
-from store.blobs import FilesystemBlobStore
 from store.models import ProtectedPerson, ProtectionCategory, Unit
 from submit.streaming import (
     FileNotStored,
@@ -168,7 +168,7 @@ def submit() -> str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     # starve the pool. Loaded objects stay usable (expire_on_commit is off).
     db().commit()
     keys = NewCaseKeys()
-    store = FilesystemBlobStore(config.blob_path)
+    store = blob_store(config)
     with FileSealer(store, keys.case_key, keys.case_id, keys.signer) as sealer:
         try:
             received = read_form(request.stream, boundary, spec, sealer, _check_csrf)

@@ -34,7 +34,7 @@ from casework import records
 from casework.intake import AttachmentIn, Submission
 from casework.records import Signer, Trust
 from crypto.encoding import b64u_encode
-from store.blobs import FilesystemBlobStore
+from store.blobs import BlobStore
 from store.models import Attachment, Case, WrapPurpose
 from submit import pow
 
@@ -177,7 +177,7 @@ def case_key_of(case: Case, inspector_id: int, private: X25519PrivateKey) -> byt
 
 
 def open_attachment(
-    store: FilesystemBlobStore, case: Case, case_key: bytes, attachment: Attachment
+    store: BlobStore, case: Case, case_key: bytes, attachment: Attachment
 ) -> tuple[crypto.FileMeta, bytes]:
     """A file as a reader opens it: its description signed by its author and in its place."""
     meta, trust = records.open_file_meta(case_key, case, attachment)

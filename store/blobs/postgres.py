@@ -1,0 +1,460 @@
+"""A blob store in PostgreSQL, for hosts that share nothing but the database.
+
+The tables are ``blob_objects`` and ``blob_chunks`` (``store.models.blobs``): one row per
+stream, named by its blob id when finished, by its upload id while it is an upload's
+scratch file, by neither while a writer is still at work (or was killed); its bytes are
+rows of at most ``CHUNK_SIZE``, each keyed by the offset where it starts.
+
+Why rows of ``bytea`` and not large objects: rows are granted per role with the table
+(large objects have their own permission system, and the app's roles would need
+``lo_compat_privileges`` or ownership), are deleted by a plain ``DELETE`` cascading from
+their stream (a large object outlives a deleted row unless ``lo_unlink`` is called, which
+a crash between the two forgets), and ``pg_dump`` of the database takes them like any
+other table. A MiB a row keeps the per-row overhead small and memory at a chunk or two.
+
+Memory is constant: a writer buffers less than one chunk and inserts each full chunk in a
+transaction of its own; a reader fetches one chunk at a time, each in a short query. So no
+connection is held while a slow client (over Tor, minutes) sends or receives a file, as
+the apps already give back their own session's connection for that time.
+
+A blob appears complete only when its writer's ``with`` block ends: the stream is then
+renamed to its blob id in one transaction. Until then it has no name, so no reader finds
+it; a writer that raises deletes it; a process killed mid-write leaves a nameless stream,
+which ``remove_stale_temp_files`` deletes once the cutoff has passed its day.
+
+Scratch appends lock the upload's row (``SELECT ... FOR UPDATE``) for the length of their
+transaction: of two requests appending at the same offset, the second waits, then sees
+the new size and gets OffsetMismatch. An append has committed when it returns, so it is
+durable (PostgreSQL's commit waits for its WAL flush). A commit to a blob takes the same
+lock, so no append is half-way through, and only renames the row: no byte is copied.
+
+Its own connections: the store gets an engine of its own for the database URL (one per
+process and URL, ``shared_store``), never the caller's session. Its writes must commit on
+their own, whatever becomes of the caller's transaction, exactly as a file written to
+disk does: the upload code creates a scratch file inside a transaction that may roll back,
+intake deletes blobs after rolling back, and a claim renames uploads into blobs before its
+caller commits and gives them back (``scratch_restore``) if that commit fails. A
+separate pool also keeps streaming out of the request's pool.
+
+What the database learns: ciphertext only (the store never sees plaintext), the size of
+each stream and the day (UTC) of its last write, as coarse as the filesystem store keeps
+file times; no time of day. Listing by age follows: ``blob_ids`` counts a stream of day D
+as written at midnight D, as the filesystem store's coarsened file times do (callers add
+the day's grain, ``store.consistency``); scratch files and unfinished writes count as
+written at the end of their day, so an upload or a write still going on is never taken
+for an abandoned one (at the price of collecting them up to a day later).
+
+Only PostgreSQL: the row locks above are what make appends safe under concurrency, and
+SQLite ignores ``FOR UPDATE``.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, BinaryIO
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from store.blobs.interface import (
+    BlobError,
+    BlobExists,
+    BlobNotFound,
+    BlobWriter,
+    OffsetMismatch,
+    ScratchExists,
+    ScratchNotFound,
+    check_id,
+    new_id,
+)
+from store.db import make_engine
+from store.models.blobs import BlobChunk, BlobObject
+
+CHUNK_SIZE = 1024 * 1024  # bytes per blob_chunks row, at most
+
+_UNIQUE_VIOLATION = "23505"
+
+log = logging.getLogger(__name__)
+
+
+class UnsupportedDatabase(ValueError):
+    """The database blob store runs on PostgreSQL only."""
+
+
+class PostgresBlobStore:
+    def __init__(self, engine: Engine) -> None:
+        if engine.dialect.name != "postgresql":
+            raise UnsupportedDatabase("the database blob store needs PostgreSQL")
+        self.engine = engine
+
+    # --- blobs -------------------------------------------------------------------------
+
+    def new_blob_id(self) -> str:
+        return new_id()
+
+    @contextmanager
+    def open_writer(self, blob_id: str) -> Iterator[BlobWriter]:
+        check_id(blob_id)
+        if self.exists(blob_id):
+            raise BlobExists(f"blob {blob_id} already exists")
+        with self.engine.begin() as connection:
+            object_id = _new_object(connection, upload_id=None)
+        writer = _ChunkWriter(self.engine, object_id)
+        published = False
+        try:
+            yield writer
+            size = writer.finish()
+            self._publish(object_id, blob_id, size)
+            published = True
+        finally:
+            if not published:
+                self._forget(object_id)
+
+    def open_reader(self, blob_id: str) -> BinaryIO:
+        check_id(blob_id)
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(BlobObject.id, BlobObject.size).where(BlobObject.blob_id == blob_id)
+            ).first()
+        if row is None:
+            raise BlobNotFound(f"no blob {blob_id}")
+        return io.BufferedReader(_ChunkReader(self.engine, blob_id, row.id, row.size), CHUNK_SIZE)
+
+    def size(self, blob_id: str) -> int:
+        check_id(blob_id)
+        size = self._scalar(select(BlobObject.size).where(BlobObject.blob_id == blob_id))
+        if size is None:
+            raise BlobNotFound(f"no blob {blob_id}")
+        return int(size)
+
+    def exists(self, blob_id: str) -> bool:
+        check_id(blob_id)
+        return self._scalar(select(BlobObject.id).where(BlobObject.blob_id == blob_id)) is not None
+
+    def delete(self, blob_id: str) -> bool:
+        # The chunks go with the row (ON DELETE CASCADE). Their pages are reused once
+        # vacuumed, not overwritten: as with files, deleting a case's key wraps is what
+        # makes ciphertext unreadable.
+        check_id(blob_id)
+        with self.engine.begin() as connection:
+            gone = connection.execute(delete(BlobObject).where(BlobObject.blob_id == blob_id))
+        return gone.rowcount > 0
+
+    def blob_ids(self, *, modified_before: datetime | None = None) -> list[str]:
+        query = select(BlobObject.blob_id).where(BlobObject.blob_id.is_not(None))
+        if modified_before is not None:
+            # Midnight of a stream's day, as the filesystem store's coarsened file times.
+            query = query.where(BlobObject.written_on < _first_day_not_before(modified_before))
+        with self.engine.connect() as connection:
+            return sorted(connection.scalars(query))
+
+    # --- scratch files of resumable uploads --------------------------------------------
+
+    def scratch_create(self, upload_id: str) -> None:
+        check_id(upload_id)
+        try:
+            with self.engine.begin() as connection:
+                _new_object(connection, upload_id=upload_id)
+        except IntegrityError as error:
+            if _is_unique_violation(error):
+                raise ScratchExists("the upload already has a scratch file") from None
+            raise
+
+    def scratch_append(self, upload_id: str, data: bytes, expected_offset: int) -> int:
+        check_id(upload_id)
+        with self.engine.begin() as connection:
+            object_id, current = _lock_scratch(connection, upload_id)
+            if current != expected_offset:
+                raise OffsetMismatch(expected_offset, current)
+            view = memoryview(data)
+            for start in range(0, len(view), CHUNK_SIZE):
+                _insert_chunk(
+                    connection, object_id, current + start, view[start : start + CHUNK_SIZE]
+                )
+            size = current + len(view)
+            connection.execute(
+                update(BlobObject)
+                .where(BlobObject.id == object_id)
+                .values(size=size, written_on=_today())
+            )
+        return size
+
+    def scratch_size(self, upload_id: str) -> int:
+        check_id(upload_id)
+        size = self._scalar(select(BlobObject.size).where(BlobObject.upload_id == upload_id))
+        if size is None:
+            raise ScratchNotFound("no scratch file for this upload")
+        return int(size)
+
+    def scratch_commit(self, upload_id: str, blob_id: str) -> None:
+        check_id(upload_id)
+        check_id(blob_id)
+        with self.engine.begin() as connection:
+            # Holding the lock means no append is half-way through when the row is renamed.
+            object_id, _size = _lock_scratch(connection, upload_id)
+            self._rename(connection, object_id, blob_id=blob_id, upload_id=None)
+
+    def scratch_restore(self, blob_id: str, upload_id: str) -> None:
+        check_id(blob_id)
+        check_id(upload_id)
+        with self.engine.begin() as connection:
+            object_id = connection.scalar(
+                select(BlobObject.id).where(BlobObject.blob_id == blob_id).with_for_update()
+            )
+            if object_id is None:
+                raise BlobNotFound(f"no blob {blob_id}")
+            self._rename(connection, object_id, blob_id=None, upload_id=upload_id)
+
+    def scratch_discard(self, upload_id: str) -> bool:
+        check_id(upload_id)
+        with self.engine.begin() as connection:
+            gone = connection.execute(delete(BlobObject).where(BlobObject.upload_id == upload_id))
+        return gone.rowcount > 0
+
+    def scratch_list_older_than(self, cutoff: datetime) -> list[str]:
+        query = select(BlobObject.upload_id).where(
+            BlobObject.upload_id.is_not(None), BlobObject.written_on < _day_ended_by(cutoff)
+        )
+        with self.engine.connect() as connection:
+            return sorted(connection.scalars(query))
+
+    # --- housekeeping ------------------------------------------------------------------
+
+    def remove_stale_temp_files(self, cutoff: datetime) -> int:
+        # Only a killed process leaves a nameless stream behind: a writer that raises
+        # deletes its own.
+        unfinished = delete(BlobObject).where(
+            BlobObject.blob_id.is_(None),
+            BlobObject.upload_id.is_(None),
+            BlobObject.written_on < _day_ended_by(cutoff),
+        )
+        with self.engine.begin() as connection:
+            return connection.execute(unfinished).rowcount
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _scalar(self, query: Any) -> Any:
+        with self.engine.connect() as connection:
+            return connection.scalar(query)
+
+    def _publish(self, object_id: int, blob_id: str, size: int) -> None:
+        """Name a finished stream: the blob appears, complete, when this commits."""
+        try:
+            with self.engine.begin() as connection:
+                named = connection.execute(
+                    update(BlobObject)
+                    .where(BlobObject.id == object_id)
+                    .values(blob_id=blob_id, size=size, written_on=_today())
+                )
+        except IntegrityError as error:
+            if _is_unique_violation(error):  # written meanwhile under the same id: a bug
+                raise BlobExists(f"blob {blob_id} already exists") from None
+            raise
+        if named.rowcount != 1:  # collected as abandoned while it was being written
+            raise BlobError(f"blob {blob_id} was removed while it was being written")
+
+    def _rename(
+        self, connection: Connection, object_id: int, *, blob_id: str | None, upload_id: str | None
+    ) -> None:
+        """Turn a locked stream from scratch into blob or back; refused if the new name
+        is taken, and then nothing changes (the caller's transaction rolls back)."""
+        try:
+            connection.execute(
+                update(BlobObject)
+                .where(BlobObject.id == object_id)
+                .values(blob_id=blob_id, upload_id=upload_id, written_on=_today())
+            )
+        except IntegrityError as error:
+            if not _is_unique_violation(error):
+                raise
+            if blob_id is not None:
+                raise BlobExists(f"blob {blob_id} already exists") from None
+            raise ScratchExists("the upload already has a scratch file") from None
+
+    def _forget(self, object_id: int) -> None:
+        """Delete an unfinished stream. If the database refuses now, the stream stays
+        nameless, invisible, and ``remove_stale_temp_files`` deletes it later."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(delete(BlobObject).where(BlobObject.id == object_id))
+        except Exception as error:  # the writer's own exception is the one to raise
+            log.warning("an unfinished blob write was left for collection (%s)",
+                        type(error).__name__)  # fmt: skip
+
+
+class _ChunkWriter:
+    """Exposes only ``write``: full chunks go to the database as they fill, each in a
+    transaction of its own; less than one chunk is held in memory."""
+
+    def __init__(self, engine: Engine, object_id: int) -> None:
+        self._engine = engine
+        self._object_id = object_id
+        self._buffer = bytearray()
+        self._position = 0  # bytes already in the database
+        self._day = _today()
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        length = len(view)
+        if self._buffer:
+            taken = min(CHUNK_SIZE - len(self._buffer), length)
+            self._buffer += view[:taken]
+            view = view[taken:]
+            if len(self._buffer) < CHUNK_SIZE:
+                return length
+            self._store(self._buffer)
+            self._buffer = bytearray()
+        while len(view) >= CHUNK_SIZE:  # whole chunks straight from the caller's bytes
+            self._store(view[:CHUNK_SIZE])
+            view = view[CHUNK_SIZE:]
+        self._buffer += view
+        return length
+
+    def finish(self) -> int:
+        """Store what is left; returns the stream's size."""
+        if self._buffer:
+            self._store(self._buffer)
+            self._buffer = bytearray()
+        return self._position
+
+    def _store(self, chunk: bytes | bytearray | memoryview) -> None:
+        with self._engine.begin() as connection:
+            _insert_chunk(connection, self._object_id, self._position, chunk)
+            today = _today()
+            if today != self._day:  # a write still going on is not taken for abandoned
+                connection.execute(
+                    update(BlobObject)
+                    .where(BlobObject.id == self._object_id)
+                    .values(written_on=today)
+                )
+                self._day = today
+        self._position += len(chunk)
+
+
+class _ChunkReader(io.RawIOBase):
+    """A blob's bytes, one chunk fetched at a time, each by a query of its own."""
+
+    def __init__(self, engine: Engine, blob_id: str, object_id: int, size: int) -> None:
+        super().__init__()
+        self._engine = engine
+        self._blob_id = blob_id
+        self._object_id = object_id
+        self._size = size
+        self._chunk = memoryview(b"")
+        self._position = 0  # of the first byte of self._chunk in the blob
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._chunk:
+            if self._position >= self._size:
+                return 0
+            self._chunk = memoryview(self._fetch(self._position))
+        target = memoryview(buffer).cast("B")
+        count = min(len(target), len(self._chunk))
+        target[:count] = self._chunk[:count]
+        self._chunk = self._chunk[count:]
+        self._position += count
+        return count
+
+    def _fetch(self, position: int) -> bytes:
+        with self._engine.connect() as connection:
+            data = connection.scalar(
+                select(BlobChunk.data).where(
+                    BlobChunk.object_id == self._object_id, BlobChunk.position == position
+                )
+            )
+        if not data:
+            # Deleted (a retention purge) or given back to its upload while being read.
+            raise BlobNotFound(f"blob {self._blob_id} was removed while it was being read")
+        return bytes(data)
+
+
+def _new_object(connection: Connection, *, upload_id: str | None) -> int:
+    created = connection.execute(
+        insert(BlobObject)
+        .values(upload_id=upload_id, size=0, written_on=_today())
+        .returning(BlobObject.id)
+    )
+    return int(created.scalar_one())
+
+
+def _insert_chunk(
+    connection: Connection, object_id: int, position: int, data: bytes | bytearray | memoryview
+) -> None:
+    connection.execute(insert(BlobChunk).values(object_id=object_id, position=position, data=data))
+
+
+def _lock_scratch(connection: Connection, upload_id: str) -> tuple[int, int]:
+    """The scratch row's id and size, locked until the transaction ends."""
+    row = connection.execute(
+        select(BlobObject.id, BlobObject.size)
+        .where(BlobObject.upload_id == upload_id)
+        .with_for_update()
+    ).first()
+    if row is None:
+        raise ScratchNotFound("no scratch file for this upload")
+    return int(row.id), int(row.size)
+
+
+def _is_unique_violation(error: IntegrityError) -> bool:
+    return getattr(error.orig, "sqlstate", None) == _UNIQUE_VIOLATION
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _aware(cutoff: datetime) -> datetime:
+    if cutoff.tzinfo is None or cutoff.utcoffset() is None:
+        raise ValueError("cutoff must be a timezone-aware datetime")
+    return cutoff.astimezone(UTC)
+
+
+def _first_day_not_before(cutoff: datetime) -> date:
+    """The first day whose midnight (UTC) is not before ``cutoff``."""
+    moment = _aware(cutoff)
+    day = moment.date()
+    return day if datetime.combine(day, time(), UTC) == moment else day + timedelta(days=1)
+
+
+def _day_ended_by(cutoff: datetime) -> date:
+    """Days before this one have ended by ``cutoff`` (UTC)."""
+    return _aware(cutoff).date()
+
+
+# --- one engine per process and database ----------------------------------------------------
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def shared_store(database_url: str) -> PostgresBlobStore:
+    """The store on this process's engine for ``database_url``, made on first use.
+
+    Callers build a store per request or command, as they build the filesystem store; the
+    engine and its pool are made once per process.
+    """
+    with _engines_lock:
+        engine = _engines.get(database_url)
+        if engine is None:
+            engine = make_engine(database_url)
+            _engines[database_url] = engine
+    return PostgresBlobStore(engine)
+
+
+def _after_fork_in_child() -> None:
+    # A forked worker must not use, nor close, the connections its parent opened: closing
+    # them would end the parent's sessions on the server. It opens its own.
+    for engine in _engines.values():
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,49 @@
+"""The database blob store's tables (``store.blobs.postgres``): encrypted attachment
+streams kept in PostgreSQL rows, for hosts that share nothing but the database.
+
+One ``blob_objects`` row per stream, in one of three states told apart by its names: a
+finished blob (``blob_id``), the scratch file of a resumable upload (``upload_id``), or a
+write still in progress or left by a killed process (neither). Its bytes are
+``blob_chunks`` rows, each keyed by the offset where it starts. Turning an upload into a
+blob renames the row; no byte is copied. The contents are ciphertext; the only time kept is
+the day (UTC) of the last write, as the filesystem store keeps it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.models.base import Base
+from store.models.content import BLOB_ID_LENGTH
+
+
+class BlobObject(Base):
+    __tablename__ = "blob_objects"
+    __table_args__ = (
+        CheckConstraint("blob_id IS NULL OR upload_id IS NULL", name="one_name"),
+        CheckConstraint("size >= 0", name="size_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    blob_id: Mapped[str | None] = mapped_column(String(BLOB_ID_LENGTH), unique=True)
+    upload_id: Mapped[str | None] = mapped_column(String(BLOB_ID_LENGTH), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    written_on: Mapped[date] = mapped_column(Date, index=True)
+
+
+class BlobChunk(Base):
+    __tablename__ = "blob_chunks"
+    __table_args__ = (
+        CheckConstraint("position >= 0", name="position_not_negative"),
+        CheckConstraint("length(data) > 0", name="data_not_empty"),
+    )
+
+    # Deleting a blob or a scratch file deletes its row; its chunks go with it.
+    object_id: Mapped[int] = mapped_column(
+        ForeignKey("blob_objects.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
