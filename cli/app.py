@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.audit import audit
+from cli.backup import backup
 from cli.cases import cases
 from cli.database import init
 from cli.deadlines import deadlines
@@ -33,7 +34,8 @@ def cli(ctx: click.Context) -> None:
 
 
 for command in (
-    init, unit, escrow, inspector, cases, demo, audit, uploads, fsck, retention, deadlines
+    init, unit, escrow, inspector, cases, demo, audit, uploads, fsck, retention, deadlines,
+    backup,
 ):  # fmt: skip
     cli.add_command(command)
 
