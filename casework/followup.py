@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import transcript, workflow
+from casework import scope, transcript, workflow
 from casework.deadlines import Deadline
 from casework.errors import CaseworkError
 from casework.intake import AttachmentIn, public_reference
@@ -123,10 +123,12 @@ def find_case(
     The transaction is ended before that slow run, so that no lock waits on it: call this
     with nothing pending. The candidates stay loaded.
     """
+    index = crypto.lookup_index(lookup_token)
+    scope.name_lookup(session, index)
     candidates = session.scalars(
         select(Case)
         .where(
-            Case.lookup_index == crypto.lookup_index(lookup_token),
+            Case.lookup_index == index,
             _followed_from(unit),
             Case.purged_on.is_(None),
         )
@@ -141,6 +143,7 @@ def find_case(
 
 def get_case(session: Session, unit: Unit, public_id: str) -> Case | None:
     """The case a follow-up session names, unless it has since been purged."""
+    scope.name_case(session, public_id)
     return session.scalar(
         select(Case).where(
             Case.public_id == public_id, _followed_from(unit), Case.purged_on.is_(None)

@@ -13,11 +13,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import workflow
+from casework import scope, workflow
 from casework.errors import CaseworkError
 from casework.profiles import load_profile
 from casework.recipients import IDENTITY_READERS, UnitRecipients
@@ -166,6 +166,7 @@ def accept(
 
     ``lookup_hash`` is ``lookup_hash(submission, ...)``, computed beforehand.
     """
+    scope.name_case(session, submission.case_id)
     if session.scalar(select(Case.id).where(Case.public_id == submission.case_id)) is not None:
         raise IntakeError("duplicate_case", "This report was already received.")
     case = Case(
@@ -188,16 +189,6 @@ def accept(
         urgent=submission.protection_requested,
         last_reporter_activity_on=today,
     )
-    case.key_wraps = [
-        KeyWrap(
-            purpose=wrap.purpose,
-            recipient_kind=wrap.recipient,
-            inspector_id=wrap.inspector_id,
-            wrapped=wrap.envelope,
-            created_on=today,
-        )
-        for wrap in submission.wraps
-    ]
     case.exclusions = [CaseExclusion(inspector_id=i) for i in sorted(submission.excluded)]
     case.protections = [
         ProtectionRecord(
@@ -222,6 +213,23 @@ def accept(
     ]
     workflow.refresh(case, today)
     session.add(case)
+    session.flush()  # the case's id, for its wraps
+    # Without RETURNING: row security shows the submit app's role the reporter's wraps
+    # alone (deploy/postgres/grants.toml), and reading back another's would be refused.
+    wraps = [
+        {
+            "case_id": case.id,
+            "purpose": wrap.purpose,
+            "recipient_kind": wrap.recipient,
+            "inspector_id": wrap.inspector_id,
+            "wrapped": wrap.envelope,
+            "created_on": today,
+        }
+        for wrap in submission.wraps
+    ]
+    table = KeyWrap.metadata.tables[KeyWrap.__tablename__]
+    session.execute(insert(table), wraps)  # Core's executemany: no RETURNING
+    session.expire(case, ["key_wraps"])  # loaded from the database when next read
     return case
 
 

@@ -12,12 +12,22 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from store.models import Inspector, InspectorRole, RecipientKind, Unit, WrapPurpose
 
 CASE_READERS = frozenset({InspectorRole.INSPECTOR, InspectorRole.CUSTODIAN})
 IDENTITY_READERS = frozenset({InspectorRole.CUSTODIAN})
+# What the public side may know of a reader (deploy/postgres/grants.toml grants no more).
+PUBLIC_COLUMNS = (
+    Inspector.id,
+    Inspector.unit_id,
+    Inspector.display_name,
+    Inspector.role,
+    Inspector.active,
+    Inspector.public_key,
+    Inspector.signing_key,
+)
 
 
 @dataclass(frozen=True)
@@ -63,5 +73,7 @@ def unit_recipients(session: Session, unit: Unit) -> UnitRecipients:
             Inspector.role.in_(sorted(CASE_READERS)),
         )
         .order_by(Inspector.id)
+        # Public columns only: the submit app's role may not read sealed keyrings.
+        .options(load_only(*PUBLIC_COLUMNS))
     ).all()
     return UnitRecipients(unit.id, tuple(readers), unit.escrow_public_key)

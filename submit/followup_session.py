@@ -38,7 +38,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import followup
+from casework import followup, scope
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.kdf import hkdf
 from crypto.keys import private_bytes
@@ -204,6 +204,7 @@ def _checked(state: dict[str, Any]) -> tuple[FollowUp, bytes]:
 
 
 def _recorded(db: Session, token: bytes, case_id: str) -> bool:
+    scope.name_case(db, case_id)
     row = db.scalar(
         select(FollowupSession.id)
         .join(Case, FollowupSession.case_id == Case.id)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from casework import intake, uploads
+from casework import intake, scope, uploads
 from casework.dates import unit_today
 from casework.recipients import unit_recipients
 from store.models import Case, Unit
@@ -143,6 +143,7 @@ def _accept(
 
 
 def _received(session: Session, case_id: str) -> bool:
+    scope.name_case(session, case_id)
     return session.scalar(select(Case.id).where(Case.public_id == case_id)) is not None
 
 
