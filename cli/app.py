@@ -15,6 +15,7 @@ from cli.escrow import escrow
 from cli.fsck import fsck
 from cli.inspectors import inspector
 from cli.retention import retention
+from cli.roles import database
 from cli.runtime import Runtime
 from cli.units import unit
 from cli.uploads import uploads
@@ -35,7 +36,7 @@ def cli(ctx: click.Context) -> None:
 
 for command in (
     init, unit, escrow, inspector, cases, demo, audit, uploads, fsck, retention, deadlines,
-    backup,
+    backup, database,
 ):  # fmt: skip
     cli.add_command(command)
 
