@@ -29,11 +29,12 @@ from tests.review.conftest import TEST_ENV as REVIEW_ENV
 from tests.review.conftest import post_login
 from tests.submit.conftest import TEST_ENV as SUBMIT_ENV
 from tests.submit.test_followup_pages import form_token, open_case, post_reply
-from tests.submit.test_report_form import CODE, csrf_token_of, post, report_parts
+from tests.submit.test_report_form import CODE, FilePart, csrf_token_of, post, report_parts
 
 DENIED = "42501"  # insufficient_privilege, also a row refused by row-level security
 WHAT = "Cán bộ địa chính nhận tiền để cấp sổ đỏ"
 REPLY = "Tôi có thêm biên lai."
+EVIDENCE = ("files", "biên-lai.pdf", "application/pdf", b"%PDF-1.4 receipt " * 100)
 
 
 @dataclass
@@ -87,9 +88,11 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
 
 
 def _settings(place: Instance, role: str, env: dict[str, str]) -> Settings:
+    # The blobs in the database too: hosts that share nothing but it (its grants tested).
     return Settings.from_env(
         {**env, "MINHBACH_INSTANCE": str(place.root / "instance"),
-         "MINHBACH_DATABASE_URL": as_role(place.database_url, role)}
+         "MINHBACH_DATABASE_URL": as_role(place.database_url, role),
+         "MINHBACH_BLOB_STORE": "database"}
     )  # fmt: skip
 
 
@@ -101,7 +104,8 @@ def _report(place: Instance, roles: Roles) -> tuple[str, str]:
     client = app.test_client()
     token = csrf_token_of(client.get("/report").text)
     identity = {"identity_name": "Nguyễn Văn An", "identity_contact": "0901 234 567"}
-    response = post(client, report_parts(token, what=WHAT, **identity))
+    parts = [*report_parts(token, what=WHAT, **identity), FilePart(*EVIDENCE)]
+    response = post(client, parts)
     assert response.status_code == 200, response.text[:500]
     [code] = CODE.findall(response.text)
     owner = create_engine(place.database_url)
@@ -240,6 +244,10 @@ def test_both_apps_work_under_their_roles(deployed: Deployed) -> None:
     text = re.sub(r"\s+", " ", case_page.text)
     assert WHAT in text
     assert REPLY in text
+    assert EVIDENCE[1] in text  # its description opened; its bytes in blob_chunks
     with deployed.owner.connect() as connection:
         actions = {action for (action,) in rows(connection, "SELECT action FROM audit_entries")}
+        [(chunks,)] = rows(connection, "SELECT count(*) FROM blob_chunks")
+    assert isinstance(chunks, int)
+    assert chunks >= 1
     assert "login" in actions
