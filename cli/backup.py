@@ -27,10 +27,11 @@ from typing import Any, BinaryIO, TypeVar
 import click
 
 from casework.backup_archive import Archive, ArchiveWriter, BackupError, Entry, file_sha256
+from casework.blobs import blob_store
 from cli.backup_target import (
     DUMP_ENTRY,
     Target,
-    blob_store,
+    blobs_in_dump,
     refuse_unless_fresh,
     target,
 )
@@ -39,7 +40,7 @@ from cli.escrow import EscrowFileError, escrow_file_options, read_escrow_file
 from cli.passphrases import existing_passphrase
 from cli.runtime import Runtime, pass_runtime
 from crypto import WrongPassphrase, read_pieces
-from store.blobs import BlobNotFound, FilesystemBlobStore, check_id
+from store.blobs import BlobNotFound, BlobStore, check_id
 from store.consistency import check
 from store.db import current_revision, head_revision
 from store.dumps import PIECE_SIZE, DumpError, Facts, postgres
@@ -48,6 +49,8 @@ from store.types import utc_now
 
 BLOB_PREFIX = "blob/"
 SUFFIX = ".minhbach-backup"
+# Where the backed-up instance kept its blobs (the manifest's "blobs").
+BLOBS_IN_FILES, BLOBS_IN_DATABASE = "files", "database"
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -81,7 +84,7 @@ def create(runtime: Runtime, directory: Path) -> None:
     try:
         os.fchmod(descriptor, PRIVATE_FILE)  # os.open's mode is filtered by the umask
         with os.fdopen(descriptor, "wb") as out:
-            written = _write(out, source, blob_store(settings))
+            written = _write(out, source, None if blobs_in_dump(settings) else blob_store(settings))
             out.flush()
             os.fsync(out.fileno())
         os.link(partial, final)  # never replaces a file of that name
@@ -114,7 +117,9 @@ class Written:
     missing: list[str] = field(default_factory=list)
 
 
-def _write(out: BinaryIO, source: Target, store: FilesystemBlobStore) -> Written:
+def _write(out: BinaryIO, source: Target, store: BlobStore | None) -> Written:
+    """The archive: manifest, database, then the blobs from ``store`` (None: the blobs are
+    rows of the database, in its dump already)."""
     with _dump_errors(), source.snapshot() as snapshot:
         facts = snapshot.facts
         if not facts.escrow_keys:
@@ -128,6 +133,7 @@ def _write(out: BinaryIO, source: Target, store: FilesystemBlobStore) -> Written
             "database": source.kind,
             "schema": facts.revision,
             "attachments": len(facts.blob_ids),
+            "blobs": BLOBS_IN_FILES if store is not None else BLOBS_IN_DATABASE,
         }
         if source.engine is not None:
             manifest["pg_dump"] = postgres.dump_major(source.engine)
@@ -135,7 +141,14 @@ def _write(out: BinaryIO, source: Target, store: FilesystemBlobStore) -> Written
         writer.entry(DUMP_ENTRY[source.kind], snapshot.pieces)
     # The snapshot has ended: blobs written from now on belong to reports it does not hold.
     written = Written(facts)
-    for blob_id in facts.blob_ids:
+    if store is not None:
+        _copy_blobs(writer, store, written)
+    writer.close()
+    return written
+
+
+def _copy_blobs(writer: ArchiveWriter, store: BlobStore, written: Written) -> None:
+    for blob_id in written.facts.blob_ids:
         try:
             reader = store.open_reader(blob_id)
         except BlobNotFound:
@@ -144,8 +157,6 @@ def _write(out: BinaryIO, source: Target, store: FilesystemBlobStore) -> Written
         with reader:
             writer.entry(BLOB_PREFIX + blob_id, read_pieces(reader, PIECE_SIZE))
         written.blobs += 1
-    writer.close()
-    return written
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -182,8 +193,7 @@ def restore(
     """Restore a backup into this fresh instance (empty database and blob store)."""
     settings = runtime.settings
     destination = target(settings, runtime.engine)
-    store = blob_store(settings)
-    refuse_unless_fresh(destination, store)
+    refuse_unless_fresh(destination, settings)
     with _opened(path, escrow_file, escrow_passphrase_file) as (archive, key):
         contents = _read_through(archive, key)
         if contents.manifest.get("database") != destination.kind:
@@ -191,6 +201,11 @@ def restore(
                 f"this backup is of a {contents.manifest.get('database')} database; "
                 f"the instance is configured for {destination.kind}"
             )
+        if contents.manifest.get("blobs") == BLOBS_IN_DATABASE and not blobs_in_dump(settings):
+            raise click.ClickException(
+                "this backup keeps its blobs in the database: set MINHBACH_BLOB_STORE=database"
+            )
+        store = blob_store(settings)
         _restore(archive, key, destination, store)
     click.echo(f"Restored {path}.")
     _describe(path, contents)
@@ -231,7 +246,7 @@ def _read_through(archive: Archive, key: bytes) -> Contents:
     return contents
 
 
-def _restore(archive: Archive, key: bytes, destination: Target, store: FilesystemBlobStore) -> None:
+def _restore(archive: Archive, key: bytes, destination: Target, store: BlobStore) -> None:
     written: list[str] = []
     restored = False
     try:

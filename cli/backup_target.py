@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 from sqlalchemy import Engine, make_url
 
-from casework.settings import Settings
-from store.blobs import FilesystemBlobStore
+from casework.blobs import blob_store
+from casework.settings import BLOB_STORE_DATABASE, Settings
 from store.db import is_sqlite
 from store.dumps import Snapshot, postgres, sqlite
 
@@ -70,18 +70,22 @@ def target(settings: Settings, engine: Callable[[], Engine]) -> Target:
     return Target(POSTGRESQL, None, engine())
 
 
-def blob_store(settings: Settings) -> FilesystemBlobStore:
-    return FilesystemBlobStore(settings.blob_path)
+def blobs_in_dump(settings: Settings) -> bool:
+    """With the database blob store, blobs are rows: the dump holds them already, in the
+    same snapshot as the attachments that name them."""
+    return settings.blob_store == BLOB_STORE_DATABASE
 
 
-def refuse_unless_fresh(target: Target, store: FilesystemBlobStore) -> None:
+def refuse_unless_fresh(target: Target, settings: Settings) -> None:
     """A restore goes into an empty database and blob store, never over data."""
     if target.has_data():
         raise click.ClickException(
             "refused: the configured database already holds data; a backup is restored "
             "into a fresh instance only (a new SQLite file, or an empty PostgreSQL database)"
         )
-    if store.blob_ids():
+    # The database store's tables are in that database: empty with it.
+    if not blobs_in_dump(settings) and blob_store(settings).blob_ids():
         raise click.ClickException(
-            f"refused: the blob store {store.root} already holds files; restore into an empty one"
+            f"refused: the blob store {settings.blob_path} already holds files; "
+            "restore into an empty one"
         )
