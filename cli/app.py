@@ -14,6 +14,7 @@ from cli.errors import GuardedGroup
 from cli.escrow import escrow
 from cli.fsck import fsck
 from cli.inspectors import inspector
+from cli.onion import onion
 from cli.retention import retention
 from cli.roles import database
 from cli.runtime import Runtime
@@ -36,7 +37,7 @@ def cli(ctx: click.Context) -> None:
 
 for command in (
     init, unit, escrow, inspector, cases, demo, audit, uploads, fsck, retention, deadlines,
-    backup, database,
+    backup, database, onion,
 ):  # fmt: skip
     cli.add_command(command)
 
