@@ -254,7 +254,8 @@ def _restore(archive: Archive, key: bytes, destination: Target, store: BlobStore
             manifest, entries = archive.read(key)
             dump = next(entries)
             _expect_dump(dump, manifest)
-            destination.restore(dump.records, manifest.get("pg_dump"))
+            dumped_by = manifest.get("pg_dump")
+            destination.restore(dump.records, dumped_by if isinstance(dumped_by, int) else None)
             restored = True
             for entry in entries:
                 blob_id = _blob_id(entry)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
 import re
 import sqlite3
@@ -21,7 +22,7 @@ from typing import cast
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import Engine, make_url, select, update
+from sqlalchemy import Engine, make_url, select, text, update
 from sqlalchemy.orm import Session
 
 import crypto
@@ -141,8 +142,10 @@ def build(target: Place, tmp_path: Path) -> Source:
 def backup_file(source: Source, directory: Path) -> Path:
     directory.mkdir(exist_ok=True)
     result = source.place.run("backup", "create", "--to", str(directory))
-    path = Path(assert_ok(result).splitlines()[0])
+    output = assert_ok(result)
+    path = Path(output.splitlines()[0])
     assert path.parent == directory
+    assert f"SHA-256: {hashlib.sha256(path.read_bytes()).hexdigest()}" in output
     return path
 
 
@@ -434,3 +437,51 @@ def test_a_dump_may_not_attach_or_pragma_and_a_failed_restore_leaves_no_file(
             sqlite_dump.restore(path, dump)
         assert not path.exists()
         assert not outside.exists()
+
+
+def test_a_lost_blob_is_reported_when_backing_up_and_after_restoring(tmp_path: Path) -> None:
+    with place("sqlite", tmp_path / "old") as old, place("sqlite", tmp_path / "new") as new:
+        source = build(old, tmp_path)
+        [blob_id] = old.store.blob_ids()
+        old.store.delete(blob_id)
+        directory = tmp_path / "backups"
+        directory.mkdir()
+        created = assert_ok(old.run("backup", "create", "--to", str(directory)))
+        assert "1 attachment(s) have no blob in the store" in created
+        [path] = directory.iterdir()
+        restored = with_escrow(source, new, "restore", path)
+        assert restored.exit_code == 1
+        assert "fsck: 1 missing blob(s)" in restored.output
+
+
+def test_a_restore_that_fails_half_way_leaves_nothing(
+    backed_up: tuple[Source, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, path = backed_up
+
+    def full(self: FilesystemBlobStore, blob_id: str) -> Iterator[None]:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(FilesystemBlobStore, "open_writer", full)
+    with place("sqlite", tmp_path / "new") as new:
+        result = with_escrow(source, new, "restore", path)
+        assert_refused(result, "No space left on device", "database file was removed again")
+        assert not (new.root / "instance" / "minhbach.sqlite3").exists()
+
+
+def test_a_backup_goes_only_where_its_database_and_blobs_can(tmp_path: Path) -> None:
+    with (
+        place("postgresql", tmp_path / "old", "database") as old,
+        place("sqlite", tmp_path / "lite") as lite,
+        place("postgresql", tmp_path / "files") as files,
+    ):
+        source = build(old, tmp_path)
+        path = backup_file(source, tmp_path / "backups")
+        refused = with_escrow(source, lite, "restore", path)
+        assert_refused(refused, "a postgresql database", "configured for sqlite")
+        refused = with_escrow(source, files, "restore", path)
+        assert_refused(refused, "set MINHBACH_BLOB_STORE=database")
+        with files.session() as session:
+            assert not session.execute(
+                text("SELECT 1 FROM pg_tables WHERE schemaname = 'public'")
+            ).all()
