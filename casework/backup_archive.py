@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import struct
 from collections.abc import Iterable, Iterator, Sequence
@@ -45,6 +46,7 @@ FORMAT = "minhbach-backup"
 VERSION = 1
 MANIFEST = "manifest.json"
 ID_PREFIX = "backup-"
+_ID = re.compile(ID_PREFIX + "[0-9a-f]{32}")
 MAX_HEADER_SIZE = 64 * 1024
 MAX_TRAILER_SIZE = 4096
 # No record is larger: a database row, or a piece of a dump or blob (PIECE_SIZE).
@@ -107,7 +109,7 @@ class Header:
             raise
         except (ValueError, TypeError, KeyError):
             raise BackupError("not a minhbach backup file (its header does not parse)") from None
-        if not isinstance(backup_id, str) or not backup_id.startswith(ID_PREFIX):
+        if not isinstance(backup_id, str) or not _ID.fullmatch(backup_id):
             raise BackupError("not a minhbach backup file (no backup id)")
         return cls(backup_id, recipients)
 

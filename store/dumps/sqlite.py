@@ -81,6 +81,10 @@ def restore(path: Path, statements: Iterable[bytes]) -> None:
             try:
                 for statement in statements:
                     connection.execute(statement.decode("utf-8"))
+            except (sqlite3.Error, UnicodeDecodeError) as exc:
+                # The code only: SQLite's message may quote a piece of the statement.
+                code = getattr(exc, "sqlite_errorname", type(exc).__name__)
+                raise DumpError(f"the SQLite dump does not restore ({code})") from None
             finally:
                 if connection.in_transaction:  # the dump was cut short: nothing of it stays
                     connection.execute("ROLLBACK")

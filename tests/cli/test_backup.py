@@ -13,7 +13,6 @@ import functools
 import hashlib
 import json
 import re
-import sqlite3
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -327,11 +326,15 @@ def header_size(path: Path) -> int:
         (lambda p: cut(p, header_size(p) - 1), "no header line"),
         (add_recipient, "header was altered"),
         (
+            lambda p: p.write_bytes(p.read_bytes().replace(b'"id":"backup-', b'"id":"../', 1)),
+            "no backup id",
+        ),
+        (
             lambda p: p.write_bytes(p.read_bytes().replace(b'"version":1', b'"version":2', 1)),
             "version 2",
         ),
     ],
-    ids=["chunk", "trailer", "half", "trailer-cut", "header-cut", "recipient", "version"],
+    ids=["chunk", "trailer", "half", "trailer-cut", "header-cut", "recipient", "id", "version"],
 )
 def test_a_damaged_or_cut_backup_is_refused_and_nothing_is_restored(
     backed_up: tuple[Source, Path], tmp_path: Path, damage: Callable[[Path], None], message: str
@@ -433,7 +436,7 @@ def test_a_dump_may_not_attach_or_pragma_and_a_failed_restore_leaves_no_file(
     path, outside = tmp_path / "restored.sqlite3", tmp_path / "outside.sqlite3"
     for statement in (f"ATTACH DATABASE '{outside}' AS elsewhere", "PRAGMA foreign_keys = ON"):
         dump = [b"BEGIN TRANSACTION;", b"CREATE TABLE t (x);", statement.encode()]
-        with pytest.raises(sqlite3.DatabaseError, match="not authorized"):
+        with pytest.raises(DumpError, match=r"does not restore \(SQLITE_AUTH\)"):
             sqlite_dump.restore(path, dump)
         assert not path.exists()
         assert not outside.exists()
