@@ -209,8 +209,12 @@ def restore(
         _restore(archive, key, destination, store)
     click.echo(f"Restored {path}.")
     _describe(path, contents)
-    if current_revision(runtime.engine()) != head_revision():
-        click.echo("The backup's schema is older than this minhbach: run `minhbach init`.")
+    revision, head = current_revision(runtime.engine()), head_revision()
+    if revision != head:
+        click.echo(
+            f"The restored schema is at revision {revision}, this minhbach's at {head}: "
+            "`minhbach init` migrates an older one (a newer one needs its own minhbach)."
+        )
         return
     with runtime.session() as session:
         found = check(session, store, utc_now(), timedelta(seconds=settings.upload_ttl_seconds))

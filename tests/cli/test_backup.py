@@ -488,3 +488,15 @@ def test_a_backup_goes_only_where_its_database_and_blobs_can(tmp_path: Path) -> 
             assert not session.execute(
                 text("SELECT 1 FROM pg_tables WHERE schemaname = 'public'")
             ).all()
+
+
+def test_a_backup_of_another_schema_is_restored_and_init_is_named(
+    backed_up: tuple[Source, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, path = backed_up
+    monkeypatch.setattr("cli.backup.head_revision", lambda: "9999")  # a newer minhbach
+    with place("sqlite", tmp_path / "new") as new:
+        output = assert_ok(with_escrow(source, new, "restore", path))
+        assert "this minhbach's at 9999: `minhbach init` migrates an older one" in output
+        assert "fsck:" not in output
+        assert (new.root / "instance" / "minhbach.sqlite3").exists()
