@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import secrets
 import struct
@@ -262,13 +263,14 @@ class Archive:
         return found
 
     def _region(self) -> Iterator[bytes]:
-        self._file.seek(self._start)
-        remaining = self._end - self._start
-        while remaining:
-            piece = self._file.read(min(PIECE_SIZE, remaining))
+        """The stream's bytes. Positioned reads: several readers of one file may be at
+        different places at once (a restore reads the dump's start twice)."""
+        descriptor, offset = self._file.fileno(), self._start
+        while offset < self._end:
+            piece = os.pread(descriptor, min(PIECE_SIZE, self._end - offset), offset)
             if not piece:
                 raise BackupError("the backup file changed while it was read")
-            remaining -= len(piece)
+            offset += len(piece)
             yield piece
 
 

@@ -259,7 +259,11 @@ def _restore(archive: Archive, key: bytes, destination: Target, store: BlobStore
             dump = next(entries)
             _expect_dump(dump, manifest)
             dumped_by = manifest.get("pg_dump")
-            destination.restore(dump.records, dumped_by if isinstance(dumped_by, int) else None)
+            destination.restore(
+                dump.records,
+                dumped_by if isinstance(dumped_by, int) else None,
+                lambda: _dump_again(archive, key),
+            )
             restored = True
             for entry in entries:
                 blob_id = _blob_id(entry)
@@ -273,6 +277,12 @@ def _restore(archive: Archive, key: bytes, destination: Target, store: BlobStore
         if restored:
             click.echo(f"The restore failed: {destination.undo()}.", err=True)
         raise
+
+
+def _dump_again(archive: Archive, key: bytes) -> Iterator[bytes]:
+    """The database entry from the start, read apart from the restore under way."""
+    _, entries = archive.read(key)
+    yield from next(entries).records
 
 
 def _expect_dump(entry: Entry, manifest: dict[str, Any]) -> None:

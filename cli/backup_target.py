@@ -42,12 +42,15 @@ class Target:
         assert self.engine is not None
         return not postgres.is_empty(self.engine)
 
-    def restore(self, dump: Iterable[bytes], dumped_by: int | None) -> None:
+    def restore(
+        self, dump: Iterable[bytes], dumped_by: int | None, again: Callable[[], Iterable[bytes]]
+    ) -> None:
+        """Restore ``dump``; ``again`` reads it anew (PostgreSQL reads its start twice)."""
         if self.sqlite_path is not None:
             sqlite.restore(self.sqlite_path, dump)
             return
         assert self.engine is not None
-        postgres.restore(self.engine, dump, dumped_by or 0)
+        postgres.restore(self.engine, dump, dumped_by or 0, again())
 
     def undo(self) -> str:
         """Remove what a failed restore left, where that can be done; say what remains."""

@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -36,6 +36,8 @@ from store.dumps import PIECE_SIZE, DumpError, Snapshot, read_facts
 
 DEBIAN_BINARIES = "/usr/lib/postgresql/*/bin"
 _VERSION = re.compile(r"\(PostgreSQL\) (\d+)")
+# Table-of-contents lines of what a restore leaves out (see ``restore``).
+_LEFT_OUT = re.compile(rb"\d+; \d+ \d+ (POLICY|ROW SECURITY) ")
 # What the libpq connection string may carry from a SQLAlchemy URL's query.
 _PASSWORD_KEYS = ("password",)
 # The first lines of a program's error output are shown: enough to act on.
@@ -129,40 +131,80 @@ def is_empty(engine: Engine) -> bool:
     return not inspect(engine).get_table_names()
 
 
-def restore(engine: Engine, dump: Iterable[bytes], dumped_by: int) -> None:
+def restore(
+    engine: Engine, dump: Iterable[bytes], dumped_by: int, contents: Iterable[bytes]
+) -> None:
     """Feed a custom-format dump to ``pg_restore``, in one transaction.
 
-    Owners and grants are left out: the restoring role owns what it restores, and grants
-    are given again as the instance's roles are set up. If ``dump`` raises half-way,
-    ``pg_restore`` is killed before it can commit, so nothing of it stays.
+    ``contents`` is the same dump again, of which only the start is read: its table of
+    contents, from which row security and its policies are left out. They name the
+    instance's roles, which a new cluster does not have yet (pg_restore would fail on the
+    first one), and ``minhbach database grant`` makes them again with the roles. Owners and
+    grants are left out likewise: the restoring role owns what it restores. Until the grants
+    are given, the apps' roles can reach nothing, so leaving these out fails closed.
+
+    If ``dump`` raises half-way, ``pg_restore`` is killed before it can commit, so nothing
+    of it stays.
     """
     if not is_empty(engine):
         raise DumpError("the database already has tables; restore only into an empty one")
-    program = find_program("pg_restore", dumped_by)
+    program = str(find_program("pg_restore", dumped_by).path)
     conninfo, env = libpq_target(engine.url)
-    command = [
-        str(program.path), "--no-owner", "--no-privileges", "--single-transaction",
-        "--exit-on-error", "--no-password", f"--dbname={conninfo}",
-    ]  # fmt: skip
+    with _memory_file("toc") as listed:
+        _feed([program, "--list"], contents, env, stdout=listed)
+        os.lseek(listed, 0, os.SEEK_SET)
+        with os.fdopen(os.dup(listed), "rb") as reader:
+            kept = [line for line in reader if not _LEFT_OUT.match(line)]
+    with _memory_file("kept") as use_list:
+        os.write(use_list, b"".join(kept))
+        command = [
+            program, "--no-owner", "--no-privileges", "--single-transaction",
+            "--exit-on-error", "--no-password", f"--use-list=/dev/fd/{use_list}",
+            f"--dbname={conninfo}",
+        ]  # fmt: skip
+        _feed(command, dump, env, stdout=subprocess.DEVNULL, keep=(use_list,))
+
+
+@contextmanager
+def _memory_file(name: str) -> Iterator[int]:
+    """A file in memory only (memfd): the table of contents never touches a disk."""
+    descriptor = os.memfd_create(f"minhbach-{name}", os.MFD_CLOEXEC)
+    try:
+        yield descriptor
+    finally:
+        os.close(descriptor)
+
+
+def _feed(
+    command: list[str],
+    pieces: Iterable[bytes],
+    env: dict[str, str],
+    *,
+    stdout: int,
+    keep: tuple[int, ...] = (),
+) -> None:
+    """Run ``command`` with ``pieces`` on its standard input; DumpError if it fails. A
+    program that stops reading early (``--list`` reads only the start) is not an error."""
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(  # noqa: S603 - a program found above, no shell
-            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors, env=env
+            command, stdin=subprocess.PIPE, stdout=stdout, stderr=errors, env=env, pass_fds=keep
         )
         assert process.stdin is not None
         try:
             try:
-                for piece in dump:
+                for piece in pieces:
                     process.stdin.write(piece)
             except BrokenPipeError:
-                pass  # pg_restore stopped: its exit status and message say why
-            process.stdin.close()
+                pass  # it stopped reading: its exit status says whether it meant to
+            with suppress(BrokenPipeError):
+                process.stdin.close()
             status = process.wait(timeout=_WAIT_SECONDS * 10)
         except BaseException:
             process.kill()
             process.wait()
             raise
         if status != 0:
-            raise DumpError(f"pg_restore failed: {_first_lines(errors)}")
+            raise DumpError(f"{Path(command[0]).name} failed: {_first_lines(errors)}")
 
 
 def _output(command: list[str], url: URL) -> Iterator[bytes]:
@@ -191,6 +233,9 @@ def _output(command: list[str], url: URL) -> Iterator[bytes]:
 
 
 def _first_lines(errors: IO[bytes]) -> str:
+    """The program's first lines of error, without PostgreSQL's DETAIL lines, which may
+    echo a row's values."""
     errors.seek(0)
     lines = errors.read(8192).decode("utf-8", "replace").strip().splitlines()
-    return " / ".join(lines[:_ERROR_LINES]) or "no message"
+    kept = [line for line in lines if "DETAIL:" not in line]
+    return " / ".join(kept[:_ERROR_LINES]) or "no message"

@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import stat
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -500,3 +501,29 @@ def test_a_backup_of_another_schema_is_restored_and_init_is_named(
         assert "this minhbach's at 9999: `minhbach init` migrates an older one" in output
         assert "fsck:" not in output
         assert (new.root / "instance" / "minhbach.sqlite3").exists()
+
+
+def test_row_security_naming_roles_the_new_cluster_lacks_is_left_for_grant(
+    tmp_path: Path,
+) -> None:
+    role = f"minhbach_gone_{uuid.uuid4().hex[:12]}"
+    with place("postgresql", tmp_path / "old") as old, place("postgresql", tmp_path / "new") as new:
+        source = build(old, tmp_path)
+        with old.session() as session:
+            session.execute(text(f'CREATE ROLE "{role}"'))
+            session.execute(text("ALTER TABLE cases ENABLE ROW LEVEL SECURITY"))
+            session.execute(text(f'CREATE POLICY minhbach_gone ON cases TO "{role}" USING (true)'))
+            session.commit()
+        try:
+            path = backup_file(source, tmp_path / "backups")
+        finally:
+            with old.session() as session:  # the role is gone from the cluster restored into
+                session.execute(text("DROP POLICY minhbach_gone ON cases"))
+                session.execute(text(f'DROP ROLE "{role}"'))
+                session.commit()
+        assert_ok(with_escrow(source, new, "restore", path))
+        with new.session() as session:
+            assert session.execute(text("SELECT policyname FROM pg_policies")).all() == []
+            secured = "SELECT relrowsecurity FROM pg_class WHERE relname = 'cases'"
+            assert session.execute(text(secured)).scalar_one() is False
+        opens_for_the_inspector(source, new)
