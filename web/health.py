@@ -3,11 +3,12 @@ for monitoring.
 
 Two constant answers: 200 ``ok`` or 503 ``unavailable``. No version, no counts, no
 timing, no error text: a stranger learns no more than the home page would show them, and
-monitoring needs no more. It reads no cookie and writes none, so a probe never starts a
-session. It has no rate limit of its own: it costs one ``SELECT 1`` on a session of its
-own that only reads (on SQLite no lock, so a probe never waits behind a writer nor makes
-one wait), less than the home page, which has none either, and a monitor that asks every
-few seconds must never be told "too many requests" instead of the truth.
+monitoring needs no more. It sets no cookie, so a probe never starts a session.
+
+It has no rate limit of its own: it costs one ``SELECT 1`` on a session of its own that
+only reads (on SQLite it takes no lock, so a probe never waits behind a writer), less
+than the home page, which has none either; and a monitor that asks every few seconds must
+never be told "too many requests" instead of the truth.
 """
 
 from __future__ import annotations

@@ -22,10 +22,13 @@ from __future__ import annotations
 import concurrent.futures
 import http.client
 import http.server
+import os
 import re
 import select
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -44,11 +47,8 @@ from sqlalchemy import select as query
 
 import review
 from casework.settings import Settings
-from casework.uploads import ciphertext_limit
 from store.models import Case
-from submit import max_body
-from submit.api.reports import MAX_REPORT_JSON_BYTES
-from submit.views import followup, report
+from submit.views import report
 from tests import gunicorn
 from tests.deploy import nginx_helpers
 from tests.deploy.nginx_helpers import DEPLOY, HOST, Nginx, free_port
@@ -522,13 +522,20 @@ def body_limits(text: str) -> dict[str, int]:
 
 
 def test_each_body_limit_is_the_apps_own_for_that_route() -> None:
-    settings = Settings.from_env({})  # the defaults the deploy files are written for
-    assert body_limits(_snippet("minhbach-submit-routes.conf")) == {
-        "/": max_body(settings),
-        "= /report": settings.max_report_size + report.TEXT_ALLOWANCE,
-        "= /followup/reply": settings.max_report_size + followup.TEXT_ALLOWANCE,
-        "^~ /api/v1/uploads/": ciphertext_limit(settings.max_file_size),
-        "^~ /api/v1/": MAX_REPORT_JSON_BYTES,
-    }
-    review_site = (DEPLOY / "review.conf").read_text(encoding="utf-8")
-    assert f"client_max_body_size {review.MAX_BODY};" in review_site
+    """The files hold what deploy/nginx/body_limits.py prints at the default settings:
+    the app's own limit for each route (max_body, the views' text allowances, the upload's
+    ciphertext limit, the largest JSON document, the review app's MAX_BODY)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINHBACH_")}
+    printed = subprocess.run(
+        [sys.executable, str(DEPLOY / "body_limits.py")],
+        env=env, capture_output=True, text=True, check=True, timeout=60,
+    ).stdout  # fmt: skip
+    routes, _, review_part = printed.partition("# review.conf")
+    assert body_limits(_snippet("minhbach-submit-routes.conf")) == body_limits(routes)
+    assert body_limits(routes)["= /report"] == Settings.from_env({}).max_report_size + (
+        report.TEXT_ALLOWANCE
+    )
+    review_limit = re.search(r"client_max_body_size \d+;", review_part)
+    assert review_limit is not None
+    assert review_limit.group(0) == f"client_max_body_size {review.MAX_BODY};"
+    assert review_limit.group(0) in (DEPLOY / "review.conf").read_text(encoding="utf-8")
