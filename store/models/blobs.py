@@ -4,9 +4,10 @@ streams kept in PostgreSQL rows, for hosts that share nothing but the database.
 One ``blob_objects`` row per stream, in one of three states told apart by its names: a
 finished blob (``blob_id``), the scratch file of a resumable upload (``upload_id``), or a
 write still in progress or left by a killed process (neither). Its bytes are
-``blob_chunks`` rows, each keyed by the offset where it starts. Turning an upload into a
-blob renames the row; no byte is copied. The contents are ciphertext; the only time kept is
-the day (UTC) of the last write, as the filesystem store keeps it.
+``blob_chunks`` rows of at most 8,000 bytes, each keyed by the offset where it starts.
+Turning an upload into a blob renames the row; no byte is copied. The contents are
+ciphertext; the only time kept is the day (UTC) of the last write, as the filesystem
+store keeps it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base
 from store.models.content import BLOB_ID_LENGTH
+
+CHUNK_ROW_SIZE = 8000  # bytes of data in a blob_chunks row, at most
 
 
 class BlobObject(Base):
@@ -38,7 +41,8 @@ class BlobChunk(Base):
     __tablename__ = "blob_chunks"
     __table_args__ = (
         CheckConstraint("position >= 0", name="position_not_negative"),
-        CheckConstraint("length(data) > 0", name="data_not_empty"),
+        # Small enough to be kept in the table's own 8 KiB pages (store.blobs.postgres).
+        CheckConstraint(f"length(data) BETWEEN 1 AND {CHUNK_ROW_SIZE}", name="data_size"),
     )
 
     # Deleting a blob or a scratch file deletes its row; its chunks go with it.

@@ -32,7 +32,8 @@ from store.blobs import (
     new_id,
 )
 from store.blobs.postgres import (
-    CHUNK_SIZE,
+    BATCH_SIZE,
+    ROW_SIZE,
     PostgresBlobStore,
     UnsupportedDatabase,
     shared_store,
@@ -720,6 +721,17 @@ class TestPermissions:
 # --- the database store ----------------------------------------------------------------------
 
 
+def row_spans(rows: Rows) -> list[tuple[int, int]]:
+    """The byte ranges the chunk rows cover, rows that follow each other merged."""
+    spans: list[tuple[int, int]] = []
+    for _, position, length in rows.chunks():
+        if spans and spans[-1][1] == position:
+            spans[-1] = (spans[-1][0], position + length)
+        else:
+            spans.append((position, position + length))
+    return spans
+
+
 class TestRows:
     def test_only_postgresql(self, tmp_path: Path) -> None:
         engine = make_engine(sqlite_url(tmp_path / "sqlite.sqlite3"))
@@ -729,35 +741,38 @@ class TestRows:
         finally:
             engine.dispose()
 
-    def test_chunks_of_a_mib_are_stored_as_they_fill(self, rows: Rows) -> None:
+    def test_batches_are_written_as_they_fill_in_rows_that_fit_a_page(self, rows: Rows) -> None:
         data, cut = os.urandom(2 * MIB + 500_000), 2 * MIB + 100_000
         with rows.store.open_writer(BLOB) as writer:
             for start in range(0, cut, 100_000):
                 writer.write(data[start : min(start + 100_000, cut)])
             # Committed already, seen from another connection: the writer keeps less than
-            # a chunk in memory, whatever the size of the blob.
-            assert [(position, length) for _, position, length in rows.chunks()] == [
-                (0, MIB),
-                (MIB, MIB),
-            ]
+            # a batch in memory, whatever the size of the blob.
+            assert row_spans(rows) == [(0, 2 * BATCH_SIZE)]
             assert rows.contents() == ["unfinished"]
             writer.write(data[cut:])
-        assert [(position, length) for _, position, length in rows.chunks()] == [
-            (0, CHUNK_SIZE),
-            (MIB, CHUNK_SIZE),
-            (2 * MIB, 500_000),
-        ]
+        assert row_spans(rows) == [(0, len(data))]
+        assert max(length for _, _, length in rows.chunks()) == ROW_SIZE == 8000
         assert read_blob(rows.store, BLOB) == data
 
-    def test_a_large_append_is_cut_into_chunks(self, rows: Rows) -> None:
+    def test_appends_of_any_size_become_rows_that_follow_each_other(self, rows: Rows) -> None:
         rows.store.scratch_create(UPLOAD)
         rows.store.scratch_append(UPLOAD, b"a" * 10, 0)
         rows.store.scratch_append(UPLOAD, b"b" * (MIB + 1), 10)
-        assert [(position, length) for _, position, length in rows.chunks()] == [
-            (0, 10),
-            (10, MIB),
-            (MIB + 10, 1),
-        ]
+        rows.store.scratch_append(UPLOAD, b"", MIB + 11)
+        assert row_spans(rows) == [(0, MIB + 11)]
+        assert [length for _, _, length in rows.chunks()][:3] == [10, ROW_SIZE, ROW_SIZE]
+        rows.store.scratch_commit(UPLOAD, BLOB)
+        assert read_blob(rows.store, BLOB) == b"a" * 10 + b"b" * (MIB + 1)
+
+    def test_the_rows_are_kept_in_the_table_itself(self, rows: Rows) -> None:
+        # STORAGE PLAIN: never compressed, never cut into TOAST rows (the migration).
+        query = (
+            "SELECT attstorage FROM pg_attribute"
+            " WHERE attrelid = 'blob_chunks'::regclass AND attname = 'data'"
+        )
+        with rows.engine.connect() as connection:
+            assert connection.exec_driver_sql(query).scalar_one() == "p"
 
     def test_a_reader_holds_no_connection_between_chunks(self, rows: Rows) -> None:
         # A download over Tor takes minutes: it must not keep a connection of the pool.

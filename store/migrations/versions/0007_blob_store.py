@@ -6,7 +6,7 @@ Create Date: 2026-12-06
 
 ``blob_objects`` holds one row per stream (a finished blob, an upload's scratch file, or a
 write in progress) with its size and the day of its last write; ``blob_chunks`` holds its
-bytes, at most a MiB a row, keyed by the offset where each starts. The tables exist on
+bytes, at most 8,000 a row, keyed by the offset where each starts. The tables exist on
 SQLite too, since both databases share the revisions, but stay empty unless
 ``MINHBACH_BLOB_STORE=database`` is set, which only PostgreSQL supports.
 """
@@ -48,7 +48,9 @@ def upgrade() -> None:
         sa.Column("object_id", sa.Integer(), nullable=False),
         sa.Column("position", sa.BigInteger(), nullable=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
-        sa.CheckConstraint("length(data) > 0", name=op.f("ck_blob_chunks_data_not_empty")),
+        sa.CheckConstraint(
+            "length(data) BETWEEN 1 AND 8000", name=op.f("ck_blob_chunks_data_size")
+        ),
         sa.CheckConstraint("position >= 0", name=op.f("ck_blob_chunks_position_not_negative")),
         sa.ForeignKeyConstraint(
             ["object_id"],
@@ -59,8 +61,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("object_id", "position", name=op.f("pk_blob_chunks")),
     )
     if op.get_bind().dialect.name == "postgresql":
-        # Ciphertext does not compress: EXTERNAL stores chunks out of line without trying.
-        op.execute("ALTER TABLE blob_chunks ALTER COLUMN data SET STORAGE EXTERNAL")
+        # A row of 8,000 bytes fits a page: kept there, never compressed (ciphertext does
+        # not compress) nor cut into TOAST rows of 2 KB (store.blobs.postgres).
+        op.execute("ALTER TABLE blob_chunks ALTER COLUMN data SET STORAGE PLAIN")
 
 
 def downgrade() -> None:
