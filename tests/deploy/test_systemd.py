@@ -264,3 +264,129 @@ def test_systemd_rates_every_service_ok_or_better(analyze: str, tmp_path: Path) 
     assert set(rated) == {path.name for path in rendered}
     for name, (_score, level) in rated.items():
         assert level in ("OK", "SAFE", "PERFECT"), (name, rated[name])
+
+
+# prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN): the kernel's own form (Linux 6.3) of what
+# MemoryDenyWriteExecute=yes enforces; inherited by every process the child starts.
+PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 1
+UNDER_MDWE = """
+import mmap, os
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from crypto.kdf import Argon2Params, verify_hash
+
+key = X25519PrivateKey.generate()
+shared = key.exchange(X25519PrivateKey.generate().public_key())
+sealed = AESGCM(shared).encrypt(b"\\0" * 12, b"report", b"")
+Ed25519PrivateKey.generate().sign(sealed)
+assert verify_hash(Argon2Params.checked(1, 8).hash(b"code"), b"code")  # libsodium
+digest = hashes.Hash(hashes.SHA256())
+digest.update(sealed)
+digest.finalize()
+
+from submit import create_app
+
+assert create_app().test_client().get("/report").status_code == 200
+try:
+    mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+except PermissionError:
+    print("refused writable executable memory")
+"""
+
+
+def _refuse_writable_executable_memory() -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0:
+        os._exit(77)  # the kernel is older than 6.3
+
+
+def test_the_submit_app_and_its_crypto_need_no_writable_executable_memory(
+    tmp_path: Path,
+) -> None:
+    """Why the submit app and the jobs may set MemoryDenyWriteExecute=yes: under the
+    kernel's form of the same rule (enforced by the kernel, not by systemd's seccomp
+    filter) the app serves its form and the libraries (cryptography, libsodium) seal, sign
+    and hash, while a writable executable mapping is refused: the rule was in force."""
+    from tests.instances import instance
+
+    with instance("sqlite", tmp_path) as place:
+        done = subprocess.run(
+            [sys.executable, "-c", UNDER_MDWE],
+            env=place.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            preexec_fn=_refuse_writable_executable_memory,
+        )
+    if done.returncode == 77:
+        pytest.skip("this kernel has no PR_SET_MDWE (Linux < 6.3)")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "refused writable executable memory", done.stdout
+
+
+# The sandbox mat2 0.13 (libmat2/bubblewrap.py) puts around exiftool and ffmpeg.
+MAT2_BWRAP = [
+    *("--ro-bind", "/usr", "/usr", "--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"),
+    *("--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64"),
+    *("--symlink", "usr/bin", "/bin", "--dev", "/dev", "--proc", "/proc", "--chdir", "/"),
+    *("--unshare-user-try", "--unshare-ipc", "--unshare-pid", "--unshare-net"),
+    *("--unshare-uts", "--unshare-cgroup-try", "--new-session", "--cap-drop", "all"),
+    *("/usr/bin/true",),
+]
+# A mount systemd makes for each setting, done by hand in a mount namespace of the test's.
+MOUNTS_OF = {
+    "nothing": "true",
+    "ProtectKernelTunables": "mount --bind /proc/sys /proc/sys",
+    "ProtectKernelLogs": "mount --bind /dev/null /proc/kmsg",
+    "ProcSubset=pid": "mount -t proc -o subset=pid proc /proc",
+    "ProtectProc=invisible": "mount -t proc -o hidepid=invisible proc /proc",
+    "TemporaryFileSystem=/dev/shm": "mount -t tmpfs -o mode=1777,nosuid,nodev,noexec t /dev/shm",
+}
+
+
+def bubblewrap_under(setting: str) -> subprocess.CompletedProcess[str]:
+    """mat2's bubblewrap, run as nobody after the mounts that ``setting`` makes."""
+    unshare, setpriv = require_program("unshare"), require_program("setpriv")
+    bwrap = require_program("bwrap")
+    if os.geteuid() != 0:
+        pytest.skip("making systemd's mounts by hand needs root")
+    script = f'{MOUNTS_OF[setting]} && exec "$@"'
+    nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bwrap, *MAT2_BWRAP]
+    return subprocess.run(
+        [unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh", *nobody],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("setting", "works"),
+    [
+        ("ProtectKernelTunables", False),
+        ("ProtectKernelLogs", False),
+        ("ProcSubset=pid", False),
+        ("ProtectProc=invisible", True),
+        ("TemporaryFileSystem=/dev/shm", True),
+    ],
+)
+def test_what_the_review_unit_leaves_out_would_break_mat2s_sandbox(
+    setting: str, works: bool
+) -> None:
+    """The review unit's choices, shown on the kernel: each setting it does without makes
+    bubblewrap fail to mount the sandbox's /proc; those it keeps do not."""
+    baseline = bubblewrap_under("nothing")
+    if baseline.returncode != 0:
+        pytest.skip(f"bubblewrap cannot run here at all: {baseline.stderr.strip()}")
+    done = bubblewrap_under(setting)
+    assert (done.returncode == 0) is works, done.stderr
+    if not works:
+        assert "proc" in done.stderr, done.stderr
