@@ -390,3 +390,15 @@ def test_what_the_review_unit_leaves_out_would_break_mat2s_sandbox(
     assert (done.returncode == 0) is works, done.stderr
     if not works:
         assert "proc" in done.stderr, done.stderr
+
+
+def test_each_app_listens_where_nginx_sends_its_requests() -> None:
+    nginx = "".join(
+        path.read_text(encoding="utf-8") for path in (ROOT / "deploy" / "nginx").glob("*.conf")
+    )
+    upstreams = set(re.findall(r"^\s*server\s+(127\.0\.0\.1:\d+)\s*;", nginx, re.MULTILINE))
+    for unit in APPS:
+        command = setting(UNITS / f"{unit}.service", "ExecStart") or ""
+        bound = re.search(r"--bind (\S+)", command)
+        assert bound, command
+        assert bound.group(1) in upstreams, (unit, bound.group(1), upstreams)

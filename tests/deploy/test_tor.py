@@ -10,6 +10,7 @@ the network off, long enough to create both services' keys and read the keys of
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -260,3 +261,14 @@ def test_reload_under_the_sandbox_stops_tor(tor: str, tmp_path: Path) -> None:
         text = running.text()
     assert returncode != 0
     assert "Restart failed" in text, text
+
+
+def test_each_onion_service_reaches_an_address_nginx_listens_on() -> None:
+    """The two halves of the path agree: tor forwards to where deploy/nginx listens."""
+    nginx = "".join(
+        path.read_text(encoding="utf-8") for path in (ROOT / "deploy" / "nginx").glob("*.conf")
+    )
+    listening = set(re.findall(r"^\s*listen\s+(127\.0\.0\.1:\d+)\s*;", nginx, re.MULTILINE))
+    for name, block in services(TORRC.read_text(encoding="utf-8")).items():
+        for port in block["HiddenServicePort"]:
+            assert port.split()[1] in listening, (name, port, listening)
