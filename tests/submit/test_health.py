@@ -7,10 +7,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask.testing import FlaskClient
+from sqlalchemy import make_url
 from werkzeug.test import TestResponse
 
 from casework.settings import Settings
 from submit import create_app
+from tests import postgres
+from tests.programs import require_variable
 from tests.submit.conftest import TEST_ENV
 from web.health import HEALTHY, PATH, UNHEALTHY
 from web.security import BASE_HEADERS
@@ -60,3 +63,17 @@ def test_health_is_not_rate_limited(client: FlaskClient) -> None:
     client.application.config["MINHBACH_RATE_LIMIT_SCALE"] = 0.001  # every limit at 1
     statuses = {client.get(PATH).status_code for _ in range(30)}
     assert statuses == {200}
+
+
+def test_health_on_postgresql(tmp_path: Path) -> None:
+    """Production's database: the probe's read-only transaction there (READ ONLY) works."""
+    server = make_url(require_variable(postgres.SERVER_VARIABLE))
+    with postgres.fresh_database(server) as url:
+        settings = Settings.from_env(
+            {
+                **TEST_ENV,
+                "MINHBACH_INSTANCE": str(tmp_path / "instance"),
+                "MINHBACH_DATABASE_URL": url.render_as_string(hide_password=False),
+            }
+        )
+        assert_reveals_nothing(create_app(settings).test_client().get(PATH), 200, HEALTHY)
