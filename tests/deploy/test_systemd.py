@@ -54,6 +54,7 @@ SANDBOX = {
     "LockPersonality": "yes",
     "SystemCallArchitectures": "native",
     "UMask": "0077",
+    "MemoryDenyWriteExecute": "yes",
 }
 # What the review app gives up for mat2's bubblewrap (see its unit); everything else has it.
 FOR_BUBBLEWRAP = {
@@ -62,7 +63,6 @@ FOR_BUBBLEWRAP = {
     "ProcSubset": "pid",
     "PrivateUsers": "yes",
     "RestrictNamespaces": "yes",
-    "MemoryDenyWriteExecute": "yes",
 }
 _EXPOSURE = re.compile(r"Overall exposure level for (\S+): (\d+\.\d+) (\w+)")
 
@@ -266,71 +266,6 @@ def test_systemd_rates_every_service_ok_or_better(analyze: str, tmp_path: Path) 
         assert level in ("OK", "SAFE", "PERFECT"), (name, rated[name])
 
 
-# prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN): the kernel's own form (Linux 6.3) of what
-# MemoryDenyWriteExecute=yes enforces; inherited by every process the child starts.
-PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 1
-UNDER_MDWE = """
-import mmap, os
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-from crypto.kdf import Argon2Params, verify_hash
-
-key = X25519PrivateKey.generate()
-shared = key.exchange(X25519PrivateKey.generate().public_key())
-sealed = AESGCM(shared).encrypt(b"\\0" * 12, b"report", b"")
-Ed25519PrivateKey.generate().sign(sealed)
-assert verify_hash(Argon2Params.checked(1, 8).hash(b"code"), b"code")  # libsodium
-digest = hashes.Hash(hashes.SHA256())
-digest.update(sealed)
-digest.finalize()
-
-from submit import create_app
-
-assert create_app().test_client().get("/report").status_code == 200
-try:
-    mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
-except PermissionError:
-    print("refused writable executable memory")
-"""
-
-
-def _refuse_writable_executable_memory() -> None:
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0:
-        os._exit(77)  # the kernel is older than 6.3
-
-
-def test_the_submit_app_and_its_crypto_need_no_writable_executable_memory(
-    tmp_path: Path,
-) -> None:
-    """Why the submit app and the jobs may set MemoryDenyWriteExecute=yes: under the
-    kernel's form of the same rule (enforced by the kernel, not by systemd's seccomp
-    filter) the app serves its form and the libraries (cryptography, libsodium) seal, sign
-    and hash, while a writable executable mapping is refused: the rule was in force."""
-    from tests.instances import instance
-
-    with instance("sqlite", tmp_path) as place:
-        done = subprocess.run(
-            [sys.executable, "-c", UNDER_MDWE],
-            env=place.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            preexec_fn=_refuse_writable_executable_memory,
-        )
-    if done.returncode == 77:
-        pytest.skip("this kernel has no PR_SET_MDWE (Linux < 6.3)")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "refused writable executable memory", done.stdout
-
-
 # The sandbox mat2 0.13 (libmat2/bubblewrap.py) puts around exiftool and ffmpeg.
 MAT2_BWRAP = [
     *("--ro-bind", "/usr", "/usr", "--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"),
@@ -338,7 +273,6 @@ MAT2_BWRAP = [
     *("--symlink", "usr/bin", "/bin", "--dev", "/dev", "--proc", "/proc", "--chdir", "/"),
     *("--unshare-user-try", "--unshare-ipc", "--unshare-pid", "--unshare-net"),
     *("--unshare-uts", "--unshare-cgroup-try", "--new-session", "--cap-drop", "all"),
-    *("/usr/bin/true",),
 ]
 # A mount systemd makes for each setting, done by hand in a mount namespace of the test's.
 MOUNTS_OF = {
@@ -358,7 +292,15 @@ def bubblewrap_under(setting: str) -> subprocess.CompletedProcess[str]:
     if os.geteuid() != 0:
         pytest.skip("making systemd's mounts by hand needs root")
     script = f'{MOUNTS_OF[setting]} && exec "$@"'
-    nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bwrap, *MAT2_BWRAP]
+    nobody = [
+        setpriv,
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        bwrap,
+        *MAT2_BWRAP,
+        "/usr/bin/true",
+    ]
     return subprocess.run(
         [unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh", *nobody],
         capture_output=True,
@@ -402,3 +344,85 @@ def test_each_app_listens_where_nginx_sends_its_requests() -> None:
         bound = re.search(r"--bind (\S+)", command)
         assert bound, command
         assert bound.group(1) in upstreams, (unit, bound.group(1), upstreams)
+
+
+# prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN): the kernel's own form (Linux 6.3) of what
+# MemoryDenyWriteExecute=yes enforces; inherited by every process the child starts.
+PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 1
+REFUSED = "refused writable executable memory"
+UNDER_MDWE = """
+import mmap, subprocess, sys, tempfile
+from pathlib import Path
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from crypto.kdf import Argon2Params, verify_hash
+
+key = X25519PrivateKey.generate()
+shared = key.exchange(X25519PrivateKey.generate().public_key())
+sealed = AESGCM(shared).encrypt(bytes(12), b"report", b"")
+Ed25519PrivateKey.generate().sign(sealed)
+assert verify_hash(Argon2Params.checked(1, 8).hash(b"code"), b"code")  # libsodium
+
+app, page, bwrap = sys.argv[1], sys.argv[2], sys.argv[3:]
+create_app = __import__(app).create_app
+assert create_app().test_client().get(page).status_code == 200, page
+if app == "review":  # the export for verifiers: mat2, and exiftool in its bubblewrap
+    from casework.metadata import Scratch
+    from tests.casework.test_metadata import jpeg_with_gps, pdf_with_author
+
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as parent, Scratch(Path(parent)) as scratch:
+        for sample in (jpeg_with_gps(), pdf_with_author()):
+            assert scratch.clean([sample]).left_out is None
+        photo = scratch.path / "photo.jpg"
+        photo.write_bytes(jpeg_with_gps())
+        where = ["--bind", str(scratch.path), str(scratch.path)]
+        exiftool = ["/usr/bin/exiftool", "-all=", "-o", str(scratch.path / "out.jpg"), str(photo)]
+        subprocess.run([*bwrap, *where, *exiftool], check=True, capture_output=True)
+        assert (scratch.path / "out.jpg").stat().st_size > 0
+try:
+    mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+except PermissionError:
+    print("refused writable executable memory")
+"""
+
+
+def _refuse_writable_executable_memory() -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0:
+        os._exit(77)  # the kernel is older than 6.3
+
+
+@pytest.mark.parametrize(("app", "page"), [("submit", "/report"), ("review", "/login")])
+def test_the_apps_need_no_writable_executable_memory(app: str, page: str, tmp_path: Path) -> None:
+    """Why every unit may set MemoryDenyWriteExecute=yes: under the kernel's form of the
+    same rule (enforced by the kernel, not by systemd's seccomp filter) each app serves a
+    page, the libraries (cryptography, libsodium) seal, sign and hash, and the review app's
+    mat2 cleans a photo and a PDF and runs exiftool in mat2's bubblewrap, while a writable
+    executable mapping is refused: the rule was in force."""
+    from tests.instances import instance
+
+    bwrap = [require_program("bwrap"), *MAT2_BWRAP]
+    if app == "review":
+        require_program("mat2")
+        require_program("exiftool")
+        alone = subprocess.run([*bwrap, "/usr/bin/true"], capture_output=True, timeout=30)
+        if alone.returncode != 0:
+            pytest.skip(f"bubblewrap cannot run here at all: {alone.stderr!r}")
+    with instance("sqlite", tmp_path) as place:
+        done = subprocess.run(
+            [sys.executable, "-c", UNDER_MDWE, app, page, *bwrap],
+            env=place.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            preexec_fn=_refuse_writable_executable_memory,
+        )
+    if done.returncode == 77:
+        pytest.skip("this kernel has no PR_SET_MDWE (Linux < 6.3)")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == REFUSED, done.stdout
