@@ -20,11 +20,13 @@ certificate. What is shown, each claim of deploy/nginx/README.md in turn:
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import http.client
 import http.server
 import os
 import re
 import select
+import shutil
 import socket
 import ssl
 import subprocess
@@ -107,6 +109,13 @@ class Stack:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     nginx = require_program("nginx")
     root = tmp_path_factory.mktemp("nginx-stack")
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(shutil.rmtree, root, ignore_errors=True)  # 50 MiB of blobs
+        yield cleanup.enter_context(_stack(nginx, root))
+
+
+@contextlib.contextmanager
+def _stack(nginx: str, root: Path) -> Iterator[Stack]:
     with instance("sqlite", root) as place:
         env = {**place.env, **CHEAP}
         with (
