@@ -41,7 +41,8 @@ def render(folder: Path) -> Path:
     text = CONFIG.read_text(encoding="utf-8")
     replacements = {
         "unixsocket /run/redis-minhbach/redis.sock": f"unixsocket {folder / 'redis.sock'}",
-        "dir /var/lib/redis-minhbach": f"dir {folder / 'data'}",
+        "pidfile /run/redis-minhbach/redis-server.pid": f"pidfile {folder / 'redis.pid'}",
+        "dir /var/lib/redis": f"dir {folder / 'data'}",
         ">change-this-password": f">{PASSWORD}",
     }
     for old, new in replacements.items():
