@@ -5,14 +5,15 @@ route, ``POST /bench/plain`` (see ``benchmarks/_upload_server.py``), that stores
 body the way the upload service stores an append, minus everything else. For each repeat it
 sends the same synthetic file through both: plain, and encrypted by the client with
 ``FileEncryptor`` (as the browser does) then uploaded through ``/api/v1/uploads`` in one
-PATCH or in PATCHes of ``--request-size``. Prints the throughput ratios and the server
-worker's peak RSS at two file sizes. Every run gets a fresh server, so one run's
+PATCH or in PATCHes of ``--request-size``, into each blob store of ``--blob-store`` (files
+on disk, or rows of PostgreSQL). Prints the throughput ratios and the server worker's peak
+RSS at two file sizes. Every run gets a fresh server, so one run's
 high-water mark cannot hide or inflate another's.
 
 Not part of the test suite; run it by hand from the repository root (see README.md):
 
-    .venv/bin/python -m benchmarks.upload              # 1 GiB: the real check
-    .venv/bin/python -m benchmarks.upload --size 64M   # a quick look
+    scripts/with-services .venv/bin/python -m benchmarks.upload     # 1 GiB, both blob stores
+    .venv/bin/python -m benchmarks.upload --blob-store files --size 64M   # a quick look
 
 The exit status is 0 only if every target is met, 1 if one is missed, 2 if a run failed.
 """
@@ -36,18 +37,24 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
 import cryptography
+from sqlalchemy import Engine
 
 from benchmarks import _harness as harness
 from benchmarks._harness import BenchmarkError, GiB, MiB, Plaintext, Verdict, describe_size
 from benchmarks._upload_server import PLAIN_DIR, PLAIN_PATH, RATE_LIMIT_SCALE
+from casework.settings import BLOB_STORE_DATABASE, BLOB_STORE_FILES
 from casework.uploads import ciphertext_limit, storage_id
 from crypto.errors import CryptoError
 from crypto.files import FileEncryptor, FileMeta, decrypt_stream, read_pieces
+from store.blobs import new_id
+from store.blobs.postgres import PostgresBlobStore
 from store.db import make_engine, session_factory, upgrade_to_head
+from store.fs import create_private_dirs
 from submit import pow
+from tests import postgres
 from tests.worlds import build_world
 
 RATIO_TARGET = 0.6
@@ -58,7 +65,16 @@ WHOLE = 0  # --request-size 0 (or "all"): the whole ciphertext in one PATCH
 # grow to 16 MiB; smaller sizes (--request-size 4M, 1M) measure the fixed cost per request.
 DEFAULT_REQUEST_SIZES = (WHOLE, 16 * MiB)
 DEFAULT_REPEAT = 3
+# MINHBACH_BLOB_STORE of the server: "files" on SQLite, as a single host runs; "database" on
+# PostgreSQL (a fresh database of MINHBACH_TEST_POSTGRES_URL), as several hosts run.
+STORES = (BLOB_STORE_FILES, BLOB_STORE_DATABASE)
+STORE_DESCRIPTIONS = {
+    BLOB_STORE_FILES: "blobs in files of $TMPDIR",
+    BLOB_STORE_DATABASE: "blobs in rows of the database",
+}
+LABEL_WIDTH = 30
 MAX_SIZE = 16 * GiB  # the server's file size limit is set to twice --size, at most 64 GiB
+MAX_SCRATCH_SIZE = 1024 * GiB  # the most the setting allows
 
 READ_SIZE = MiB  # plaintext handed to the encryptor (and the plain body) per piece
 HOST = "127.0.0.1"
@@ -79,25 +95,86 @@ class Variant:
     """One way of getting the file to the server."""
 
     encrypted: bool
+    store: str  # the blob store of the server's instance (STORES); plain writes a file
     request_size: int = WHOLE  # ciphertext bytes per PATCH; WHOLE: one request
 
     @property
     def label(self) -> str:
         if not self.encrypted:
-            return "plain"
+            return f"{self.store}: plain"
         if self.request_size == WHOLE:
-            return "API, 1 PATCH"
-        return f"API, {describe_size(self.request_size)} PATCHes"
+            return f"{self.store}: API, 1 PATCH"
+        return f"{self.store}: API, {describe_size(self.request_size)} PATCHes"
+
+    @property
+    def baseline(self) -> Variant:
+        """The plain upload on the same server as this one."""
+        return Variant(encrypted=False, store=self.store)
 
 
-PLAIN = Variant(encrypted=False)
+class StoredBytes(Protocol):
+    """What the server stored, to read back once it has stopped, then remove."""
+
+    def open(self) -> BinaryIO: ...
+
+    def remove(self) -> None: ...
+
+
+class StoredFile:
+    """A file: the plain upload, or an upload's scratch file in the filesystem store."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def open(self) -> BinaryIO:
+        return self.path.open("rb")
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+        # Commit the removal now (with the discard the filesystem may issue for it), so
+        # that its disk work does not land in the next run's fsyncs.
+        os.sync()
+
+
+class StoredRows:
+    """An upload's scratch file in the database store, read through a commit to a blob (as
+    a report's claim does) with the store's own reader."""
+
+    def __init__(self, database_url: str, upload_id: str) -> None:
+        self._database_url, self._upload_id = database_url, upload_id
+        self._blob_id = new_id()
+
+    def open(self) -> BinaryIO:
+        with self._store() as store:
+            store.scratch_commit(self._upload_id, self._blob_id)
+            return store.open_reader(self._blob_id)
+
+    def remove(self) -> None:
+        with self._store() as store:
+            store.delete(self._blob_id)
+            store.scratch_discard(self._upload_id)  # if it was never read
+            # As os.sync() does for files: the deleted rows' space made reusable and dirty
+            # pages written now, not during the next run.
+            with store.engine.connect() as connection:
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+                connection.exec_driver_sql("VACUUM blob_chunks, blob_objects")
+                connection.exec_driver_sql("CHECKPOINT")
+        os.sync()
+
+    @contextlib.contextmanager
+    def _store(self) -> Iterator[PostgresBlobStore]:
+        engine = make_engine(self._database_url)
+        try:
+            yield PostgresBlobStore(engine)
+        finally:
+            engine.dispose()
 
 
 @dataclass(frozen=True)
 class Stored:
     """Where the server put the bytes, and how to read the user's file back from them."""
 
-    path: Path
+    where: StoredBytes
     key: bytes | None = None  # encrypted runs: case key, case id and stream salt
     case_id: str = ""
     salt: bytes = b""
@@ -112,6 +189,7 @@ class Run:
     wall: float  # elapsed time from the first timed request to the last response
     client_cpu: float  # the client's CPU time meanwhile (encryption, sending)
     server_cpu: float  # the worker's user + system CPU time meanwhile
+    database_cpu: float | None  # PostgreSQL's backends for this database meanwhile (local)
     encrypt_wall: float  # elapsed time inside FileEncryptor calls on the client
     encrypt_cpu: float  # CPU time inside them
     rss_before: int  # the worker's VmRSS just before the timed requests
@@ -123,36 +201,72 @@ class Run:
 
 @dataclass(frozen=True)
 class Instance:
-    """A fresh instance folder with a migrated database and a unit with real keys."""
+    """A fresh instance folder with a migrated database, a unit with real keys, and the
+    blob store ``store``."""
 
     path: Path
     env: dict[str, str]
+    store: str
+    database_url: str
+    database: str  # the database and its durability settings, for the heading
 
     @classmethod
-    def create(cls, root: Path, max_file_size: int) -> Instance:
-        path = root / "instance"
-        database_url = f"sqlite:///{path / 'minhbach.sqlite3'}"
-        engine = make_engine(database_url)  # creates the private folder too
-        try:
-            upgrade_to_head(engine)
-            with session_factory(engine)() as session:
-                build_world(session)  # commits
-        finally:
-            engine.dispose()
-        # Only our settings: a MINHBACH_* variable of the caller's shell (a blob directory,
-        # Redis) must not point the benchmark server at real data.
-        env = {
-            name: value for name, value in os.environ.items() if not name.startswith("MINHBACH_")
-        }
-        env.update(
-            MINHBACH_INSTANCE=str(path),
-            MINHBACH_DATABASE_URL=database_url,
-            MINHBACH_POW_DIFFICULTY=str(POW_DIFFICULTY),
-            MINHBACH_RATE_LIMIT_SCALE=str(RATE_LIMIT_SCALE),
-            MINHBACH_MAX_FILE_SIZE=str(max_file_size),
-            MINHBACH_DEFAULT_LANGUAGE="en",
-        )
-        return cls(path, env)
+    @contextlib.contextmanager
+    def created(cls, root: Path, max_file_size: int, store: str) -> Iterator[Instance]:
+        path = create_private_dirs(root / store / "instance")
+        with _database(store, path) as database_url:
+            engine = make_engine(database_url)
+            try:
+                upgrade_to_head(engine)
+                with session_factory(engine)() as session:
+                    build_world(session)  # commits
+                database = describe_database(engine)
+            finally:
+                engine.dispose()
+            # Only our settings: a MINHBACH_* variable of the caller's shell (a blob
+            # directory, Redis) must not point the benchmark server at real data.
+            env = {
+                name: value
+                for name, value in os.environ.items()
+                if not name.startswith("MINHBACH_")
+            }
+            env.update(
+                MINHBACH_INSTANCE=str(path),
+                MINHBACH_DATABASE_URL=database_url,
+                MINHBACH_BLOB_STORE=store,
+                MINHBACH_POW_DIFFICULTY=str(POW_DIFFICULTY),
+                MINHBACH_RATE_LIMIT_SCALE=str(RATE_LIMIT_SCALE),
+                MINHBACH_MAX_FILE_SIZE=str(max_file_size),
+                # No upload is ever claimed here: their reservations would add up to the
+                # default cap (4 GiB) over the runs and refuse the next one.
+                MINHBACH_MAX_SCRATCH_SIZE=str(MAX_SCRATCH_SIZE),
+                MINHBACH_DEFAULT_LANGUAGE="en",
+            )
+            yield cls(path, env, store, database_url, database)
+
+
+@contextlib.contextmanager
+def _database(store: str, instance: Path) -> Iterator[str]:
+    """SQLite in the instance folder for the filesystem store, as one host runs; a fresh
+    PostgreSQL database for the database store (it needs PostgreSQL)."""
+    if store == BLOB_STORE_FILES:
+        yield f"sqlite:///{instance / 'minhbach.sqlite3'}"
+        return
+    server = postgres.server_url()
+    if server is None:
+        raise BenchmarkError(f"--blob-store {store} runs on PostgreSQL: {postgres.NOT_SET}")
+    with postgres.fresh_database(server, "minhbach_bench") as url:
+        yield url.render_as_string(hide_password=False)
+
+
+def describe_database(engine: Engine) -> str:
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            return f"SQLite {connection.exec_driver_sql('SELECT sqlite_version()').scalar_one()}"
+        version = connection.exec_driver_sql("SHOW server_version").scalar_one()
+        fsync = connection.exec_driver_sql("SHOW fsync").scalar_one()
+        commit = connection.exec_driver_sql("SHOW synchronous_commit").scalar_one()
+    return f"PostgreSQL {version.split()[0]} (fsync {fsync}, synchronous_commit {commit})"
 
 
 def proc_status(pid: int, field: str) -> int:
@@ -172,6 +286,37 @@ def proc_stat(pid: int) -> list[str]:
 def cpu_seconds(pid: int) -> float:
     fields = proc_stat(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def backend_cpu(instance: Instance) -> dict[int, float] | None:
+    """CPU seconds of each PostgreSQL backend serving the instance's database (the app's
+    connections and the blob store's), if the server runs on this machine; None for
+    SQLite or a server elsewhere."""
+    if instance.store != BLOB_STORE_DATABASE:
+        return None
+    engine = make_engine(instance.database_url)
+    try:
+        with engine.connect() as connection:
+            pids = connection.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).scalars()
+            found = {}
+            for pid in pids:
+                with contextlib.suppress(OSError):  # exited meanwhile, or not on this machine
+                    if Path(f"/proc/{pid}/comm").read_text().strip() == "postgres":
+                        found[pid] = cpu_seconds(pid)
+    finally:
+        engine.dispose()
+    return found or None
+
+
+def cpu_since(before: dict[int, float] | None, after: dict[int, float] | None) -> float | None:
+    """CPU time spent between two ``backend_cpu`` readings; a backend that connected
+    meanwhile counts from zero."""
+    if before is None or after is None:
+        return None
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def children_of(pid: int) -> list[int]:
@@ -448,7 +593,7 @@ def send_plain(client: Client, plaintext: Plaintext, instance: Instance) -> Sent
     answer = parse_json(response, body)
     if answer.get("size") != plaintext.size or not PLAIN_NAME.fullmatch(str(answer.get("name"))):
         raise BenchmarkError(f"the plain upload stored {answer.get('size')} bytes")
-    stored = Stored(instance.path / PLAIN_DIR / answer["name"])
+    stored = Stored(StoredFile(instance.path / PLAIN_DIR / answer["name"]))
     return Sent(elapsed, Stopwatch(), plaintext.size, client.requests - before, stored)
 
 
@@ -472,8 +617,11 @@ def send_encrypted(
     upload_id = storage_id(token)
     if upload_id is None:
         raise BenchmarkError("the server answered with a malformed upload id")
-    # The default blob store (instance/blobs) keeps an upload in scratch/<its storage id>.
-    scratch = instance.path / "blobs" / "scratch" / upload_id
+    scratch: StoredBytes
+    if instance.store == BLOB_STORE_DATABASE:
+        scratch = StoredRows(instance.database_url, upload_id)
+    else:  # the files of instance/blobs keep an upload in scratch/<its storage id>
+        scratch = StoredFile(instance.path / "blobs" / "scratch" / upload_id)
     stored = Stored(scratch, key, case_id, encryptor.salt)
     return Sent(elapsed, encryption, total, client.requests - before, stored)
 
@@ -520,7 +668,7 @@ def verify(stored: Stored, plaintext: Plaintext) -> None:
     """Read back what the server stored; the user's file must come out of it exactly."""
     checker = harness.OutputChecker(plaintext)
     try:
-        with stored.path.open("rb") as file:
+        with stored.where.open() as file:
             pieces = read_pieces(file, READ_SIZE)
             if stored.key is not None:
                 meta = FileMeta(
@@ -540,10 +688,18 @@ def verify(stored: Stored, plaintext: Plaintext) -> None:
 @dataclass(frozen=True)
 class Config(harness.CommonConfig):
     request_sizes: tuple[int, ...]
+    stores: tuple[str, ...]
 
     @property
     def variants(self) -> list[Variant]:
-        return [PLAIN, *(Variant(encrypted=True, request_size=r) for r in self.request_sizes)]
+        return [
+            variant
+            for store in self.stores
+            for variant in (
+                Variant(encrypted=False, store=store),
+                *(Variant(encrypted=True, store=store, request_size=r) for r in self.request_sizes),
+            )
+        ]
 
 
 @dataclass
@@ -560,6 +716,7 @@ def run_once(variant: Variant, size: int, instance: Instance, workdir: Path) -> 
         try:
             client.open_page()  # not timed: the page is loaded before a file is picked
             rss_before, cpu_before = server.rss(), server.cpu_seconds()
+            backends_before = backend_cpu(instance)
             try:
                 if variant.encrypted:
                     sent = send_encrypted(client, plaintext, variant.request_size, instance)
@@ -568,16 +725,14 @@ def run_once(variant: Variant, size: int, instance: Instance, workdir: Path) -> 
             except (OSError, http.client.HTTPException) as error:
                 raise BenchmarkError(f"{error!r}; server log:\n{server.log_tail()}") from error
             server_cpu = server.cpu_seconds() - cpu_before
+            database_cpu = cpu_since(backends_before, backend_cpu(instance))
             peak = server.peak_rss()
         finally:
             client.close()
     try:
         verify(sent.stored, plaintext)  # the server has stopped: nothing else is timed
     finally:
-        sent.stored.path.unlink(missing_ok=True)
-        # Commit the removal now (with the discard the filesystem may issue for it), so
-        # that its disk work does not land in the next run's fsyncs.
-        os.sync()
+        sent.stored.where.remove()
     return Run(
         variant=variant,
         size=size,
@@ -586,6 +741,7 @@ def run_once(variant: Variant, size: int, instance: Instance, workdir: Path) -> 
         wall=sent.elapsed.wall,
         client_cpu=sent.elapsed.cpu,
         server_cpu=server_cpu,
+        database_cpu=database_cpu,
         encrypt_wall=sent.encryption.wall,
         encrypt_cpu=sent.encryption.cpu,
         rss_before=rss_before,
@@ -596,14 +752,14 @@ def run_once(variant: Variant, size: int, instance: Instance, workdir: Path) -> 
 def show_progress(run: Run, label: str) -> None:
     encryption = f", encrypt {run.encrypt_wall:.2f} s" if run.variant.encrypted else ""
     harness.progress(
-        f"  {label:<9} {run.variant.label:<19} {describe_size(run.size):>8} "
+        f"  {label:<9} {run.variant.label:<{LABEL_WIDTH}} {describe_size(run.size):>8} "
         f"{run.wall:6.2f} s {run.size / MiB / run.wall:5.0f} MiB/s  ({run.requests} requests"
         f"{encryption}; CPU client {run.client_cpu:.2f} s, server {run.server_cpu:.2f} s)  "
         f"peak RSS {run.peak_rss / MiB:.1f} MiB"
     )
 
 
-def measure(config: Config, instance: Instance, workdir: Path) -> Measurements:
+def measure(config: Config, instances: dict[str, Instance], workdir: Path) -> Measurements:
     data = Measurements({}, {})
     for repeat in range(config.repeat):
         label = harness.run_label(repeat, config.repeat)
@@ -612,7 +768,7 @@ def measure(config: Config, instance: Instance, workdir: Path) -> Measurements:
         # run, and comparing the highest of three with a single run would show growth.
         for size, runs in ((config.size, data.timed), (config.small_size, data.small)):
             for variant in order:
-                run = run_once(variant, size, instance, workdir)
+                run = run_once(variant, size, instances[variant.store], workdir)
                 show_progress(run, label)
                 runs.setdefault(variant, []).append(run)
     return data
@@ -623,20 +779,21 @@ def measure(config: Config, instance: Instance, workdir: Path) -> Measurements:
 
 def throughput_table(config: Config, data: Measurements) -> harness.Table:
     rows = [
-        f"{'upload':<19} {'requests':>8} {'best s':>7} {'file MiB/s':>10} {harness.RATIO_HEADINGS}"
+        f"{'upload':<{LABEL_WIDTH}} {'requests':>8} {'best s':>7} {'file MiB/s':>10} "
+        + harness.RATIO_HEADINGS
     ]
-    plains = [r.wall for r in data.timed[PLAIN]]
     verdicts = []
     for variant in config.variants:
         runs = data.timed[variant]
         best = min(r.wall for r in runs)
         head = (
-            f"{variant.label:<19} {runs[0].requests:8,} {best:7.2f} "
+            f"{variant.label:<{LABEL_WIDTH}} {runs[0].requests:8,} {best:7.2f} "
             f"{config.size / MiB / best:10.0f}"
         )
-        if variant == PLAIN:
+        if not variant.encrypted:
             rows.append(f"{head} {'-':>11} {'-':>13} {'-':>11}  baseline")
             continue
+        plains = [r.wall for r in data.timed[variant.baseline]]
         ratio = harness.Ratio.of(plains, [r.wall for r in runs])
         passed = ratio.best >= RATIO_TARGET
         rows.append(f"{head} {ratio.columns(passed)}")
@@ -644,7 +801,8 @@ def throughput_table(config: Config, data: Measurements) -> harness.Table:
         verdicts.append(Verdict("throughput", passed, detail, ratio.best - RATIO_TARGET))
     caption = [
         "End to end: elapsed time from the first request to the confirming HEAD, client",
-        "encryption included; ratio = plain time / API time for the same file, higher is better",
+        "encryption included; ratio = plain time / API time for the same file on the same",
+        "server (the same blob store setting), higher is better",
     ]
     return harness.Table(caption, rows, verdicts)
 
@@ -662,29 +820,31 @@ def breakdown_table(config: Config, data: Measurements) -> harness.Table:
     difference would leave out server work done in parallel. No target.
     """
     rows = [
-        f"{'upload':<19} {'wire bytes':>14} {'client CPU s':>13} {'encrypt s':>10} "
-        f"{'server CPU s':>13} {'MiB/server s':>13} {'server ratio':>13}"
+        f"{'upload':<{LABEL_WIDTH}} {'wire bytes':>14} {'client CPU s':>13} {'encrypt s':>10} "
+        f"{'server CPU s':>13} {'MiB/server s':>13} {'server ratio':>13} {'database CPU s':>15}"
     ]
-    plain_rate = max(r.wire_bytes / server_seconds(r) for r in data.timed[PLAIN])
     for variant in config.variants:
         run = min(data.timed[variant], key=lambda r: server_seconds(r) / r.wire_bytes)
         rate = run.wire_bytes / server_seconds(run)
-        ratio = "-" if variant == PLAIN else f"{rate / plain_rate:.3f}"
-        encrypt = "-" if variant == PLAIN else f"{run.encrypt_cpu:.2f}"
+        plain_rate = max(r.wire_bytes / server_seconds(r) for r in data.timed[variant.baseline])
+        ratio = f"{rate / plain_rate:.3f}" if variant.encrypted else "-"
+        encrypt = f"{run.encrypt_cpu:.2f}" if variant.encrypted else "-"
         rows.append(
-            f"{variant.label:<19} {run.wire_bytes:14,} {run.client_cpu:13.2f} {encrypt:>10} "
-            f"{run.server_cpu:13.2f} {rate / MiB:13.0f} {ratio:>13}"
+            f"{variant.label:<{LABEL_WIDTH}} {run.wire_bytes:14,} {run.client_cpu:13.2f} "
+            f"{encrypt:>10} {run.server_cpu:13.2f} {rate / MiB:13.0f} {ratio:>13} "
+            f"{'-' if run.database_cpu is None else f'{run.database_cpu:.2f}':>15}"
         )
     caption = [
         "Where the time goes, CPU seconds of the run with the least server CPU per byte;",
-        "server ratio = API wire bytes per server CPU second / plain bytes per server CPU second",
+        "server ratio = API wire bytes per server CPU second / plain bytes per server CPU second;",
+        "database CPU = PostgreSQL's backends for the instance's database (not in server CPU)",
     ]
     return harness.Table(caption, rows)
 
 
 def memory_table(config: Config, data: Measurements) -> harness.Table:
     peak_headings = harness.peak_headings(config.small_size, config.size, "peak at ", 16)
-    rows = [f"{'upload':<19} {'before':>8} {peak_headings}  result"]
+    rows = [f"{'upload':<{LABEL_WIDTH}} {'before':>8} {peak_headings}  result"]
     verdicts = []
     for variant in config.variants:
         runs = data.timed[variant]
@@ -695,8 +855,8 @@ def memory_table(config: Config, data: Measurements) -> harness.Table:
             small_size=config.small_size,
             size=config.size,
         )
-        head = f"{variant.label:<19} {before / MiB:8.1f} {peaks.cells(16)}"
-        if variant == PLAIN:  # the baseline is ours, not the service's: shown for reference
+        head = f"{variant.label:<{LABEL_WIDTH}} {before / MiB:8.1f} {peaks.cells(16)}"
+        if not variant.encrypted:  # the baseline is ours, not the service's: shown for reference
             rows.append(f"{head}  baseline")
             continue
         verdict = MEMORY_TARGET.judge(variant.label, peaks)
@@ -715,25 +875,32 @@ GOALS = {
 }
 
 
-def heading(config: Config) -> str:
+def heading(config: Config, instances: dict[str, Instance]) -> str:
     padding = harness.padding_note(config.size)
     overhead = ciphertext_limit(config.size) - config.size
     gunicorn = importlib.metadata.version("gunicorn")
-    return (
-        f"{describe_size(config.size)} file ({padding}; ciphertext {overhead:+,} bytes), "
-        f"best of {config.repeat}, a fresh server per run\n"
-        f"gunicorn {gunicorn} (1 worker, {THREADS} threads, loopback), "
-        + harness.versions(f"cryptography {cryptography.__version__}")
+    stores = [
+        f"{store}: {STORE_DESCRIPTIONS[store]}, {instances[store].database}"
+        for store in config.stores
+    ]
+    return "\n".join(
+        [
+            f"{describe_size(config.size)} file ({padding}; ciphertext {overhead:+,} bytes), "
+            f"best of {config.repeat}, a fresh server per run",
+            f"gunicorn {gunicorn} (1 worker, {THREADS} threads, loopback), "
+            + harness.versions(f"cryptography {cryptography.__version__}"),
+            *stores,
+        ]
     )
 
 
-def report(config: Config, data: Measurements) -> tuple[str, bool]:
+def report(config: Config, instances: dict[str, Instance], data: Measurements) -> tuple[str, bool]:
     tables = [
         throughput_table(config, data),
         breakdown_table(config, data),
         memory_table(config, data),
     ]
-    return harness.render_report(heading(config), tables, GOALS)
+    return harness.render_report(heading(config, instances), tables, GOALS)
 
 
 # --- Command line ----------------------------------------------------------------------------
@@ -760,6 +927,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="ciphertext bytes per PATCH, or 'all' for one request; repeat for several "
         "(default: all and 16M)",
     )
+    parser.add_argument(
+        "--blob-store",
+        choices=STORES,
+        action="append",
+        help="the server's MINHBACH_BLOB_STORE; repeatable (default: both; database needs "
+        f"{postgres.SERVER_VARIABLE}, which scripts/with-services sets)",
+    )
     harness.add_repeat_argument(parser, DEFAULT_REPEAT, "each upload")
     args = parser.parse_args(argv)
     harness.require_at_least(parser, "--repeat", args.repeat, 1)
@@ -770,7 +944,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def config_from(args: argparse.Namespace) -> Config:
     request_sizes = harness.distinct(args.request_size, DEFAULT_REQUEST_SIZES)
-    return Config(*harness.CommonConfig.fields_from(args), request_sizes)
+    stores = tuple(dict.fromkeys(args.blob_store or STORES))
+    return Config(*harness.CommonConfig.fields_from(args), request_sizes, stores)
 
 
 def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
@@ -782,11 +957,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     config = config_from(args)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    with harness.scratch_dir("minhbach-bench-upload-") as workdir:  # the instance and stored files
+    with (
+        harness.scratch_dir("minhbach-bench-upload-") as workdir,  # instances, stored files
+        contextlib.ExitStack() as databases,
+    ):
         max_file_size = min(64 * GiB, max(2 * GiB, 2 * max(config.size, config.small_size)))
-        instance = Instance.create(workdir, max_file_size)
-        data = measure(config, instance, workdir)
-    return harness.print_report(*report(config, data))
+        instances = {
+            store: databases.enter_context(Instance.created(workdir, max_file_size, store))
+            for store in config.stores
+        }
+        data = measure(config, instances, workdir)
+    return harness.print_report(*report(config, instances, data))
 
 
 if __name__ == "__main__":
