@@ -405,11 +405,12 @@ def _inspector(url: str, tally: Tally, account: Account, stop: threading.Event) 
 # --- Afterwards: what the database holds ------------------------------------------------------
 
 
-def verify(place: Instance, outcome: Outcome) -> None:
-    """Open every case of the unit with an inspector's key; count what was stored."""
+def verify(place: Instance, outcome: Outcome, settings: Settings | None = None) -> None:
+    """Open every case of the unit with an inspector's key; count what was stored. The
+    blobs are where ``settings`` (by default the instance's) keep them."""
     inspector = place.world.people["lan"]
     key = place.world.key_of("lan")
-    store = blob_store(place.settings)
+    store = blob_store(settings or place.settings)
     with_file = {item.marker for item in outcome.sent if item.with_file}
     seen: Counter[str] = Counter()
     engine = make_engine(place.database_url)

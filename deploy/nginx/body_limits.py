@@ -29,6 +29,7 @@ def submit_limits(settings: Settings) -> dict[str, int]:
         "= /report": settings.max_report_size + report.TEXT_ALLOWANCE,
         "= /followup/reply": settings.max_report_size + followup.TEXT_ALLOWANCE,
         "^~ /api/v1/uploads/": ciphertext_limit(settings.max_file_size),
+        "= /api/v1/uploads": MAX_REPORT_JSON_BYTES,
         "^~ /api/v1/": MAX_REPORT_JSON_BYTES,
     }
 

@@ -58,8 +58,7 @@ from tests.gunicorn import ROOT
 from tests.instances import Instance, instance
 from tests.programs import require_program
 from tests.reliability.conftest import CHEAP
-from tests.reliability.helpers import CATEGORY, session_of, sign_in
-from tests.reliability.test_faults import evidence, report_form
+from tests.reliability.helpers import CATEGORY, evidence, report_form, session_of, sign_in
 from tests.visitor import FORM_TOKEN, Reply, Tally, Visitor, multipart, token_in
 from web.health import HEALTHY
 

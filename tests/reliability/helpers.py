@@ -80,6 +80,21 @@ def store_case(place: Instance, what: str) -> str:
     return keys.case_id
 
 
+Parts = list[tuple[str, str | bytes]]
+
+
+def report_form(visitor: Visitor, canary: str, *files: bytes) -> Parts:
+    """The no-JavaScript report form as a tipster fills it in, with ``files``."""
+    token = token_in(visitor.get("/report"), FORM_TOKEN)
+    parts: Parts = [("csrf_token", token), ("category", CATEGORY), ("what", canary)]
+    return parts + [("files", file) for file in files]
+
+
+def evidence(canary: str, size: int) -> bytes:
+    """A file of ``size`` bytes that is ``canary`` over and over."""
+    return (canary.encode() * (size // len(canary) + 1))[:size]
+
+
 def sign_in(
     visitor: Visitor, account: Account, token: str | None = None, expect: int | None = 303
 ) -> Reply:

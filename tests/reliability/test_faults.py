@@ -34,9 +34,10 @@ from tests import gunicorn, postgres
 from tests.instances import DATABASES, Instance, instance
 from tests.reliability.conftest import Cluster
 from tests.reliability.helpers import (
-    CATEGORY,
     ApiVisitor,
     count,
+    evidence,
+    report_form,
     sealed_report,
     session_of,
     sign_in,
@@ -120,24 +121,10 @@ def holding(root: Path, canary: bytes) -> list[Path]:
     return found
 
 
-def evidence(canary: str, size: int) -> bytes:
-    return (canary.encode() * (size // len(canary) + 1))[:size]
-
-
 def finish_quietly(sending: Sending) -> None:
     """The worker was killed: the connection drops, whatever the client was doing."""
     with contextlib.suppress(OSError, http.client.HTTPException):
         sending.finish()
-
-
-Parts = list[tuple[str, str | bytes]]
-
-
-def report_form(visitor: Visitor, canary: str, *files: bytes) -> Parts:
-    """The report form as a tipster fills it in, with ``files``."""
-    token = token_in(visitor.get("/report"), FORM_TOKEN)
-    parts: Parts = [("csrf_token", token), ("category", CATEGORY), ("what", canary)]
-    return parts + [("files", file) for file in files]
 
 
 @pytest.fixture
