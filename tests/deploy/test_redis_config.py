@@ -5,6 +5,7 @@ to disk."""
 from __future__ import annotations
 
 import contextlib
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import redis
 from limits.storage import Storage, storage_from_string
 
 from submit import pow
+from tests.deploy.nginx_helpers import HOST, free_port
 from tests.programs import require_program
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "redis" / "minhbach.conf"
@@ -25,22 +27,23 @@ START_SECONDS = 10
 
 @dataclass(frozen=True)
 class Server:
-    socket: Path
+    port: int
     data: Path
 
     def client(self, **credentials: str) -> redis.Redis:
-        return redis.Redis(unix_socket_path=str(self.socket), **credentials)  # type: ignore[arg-type]
+        return redis.Redis(host=HOST, port=self.port, **credentials)  # type: ignore[arg-type]
 
     @property
     def uri(self) -> str:
-        return f"redis+unix://minhbach:{PASSWORD}@{self.socket}"
+        """As the public app's settings carry it (deploy/systemd/submit.env.example)."""
+        return f"redis://minhbach:{PASSWORD}@{HOST}:{self.port}/0"
 
 
-def render(folder: Path) -> Path:
-    """The deploy file with only its EDIT lines' paths and password replaced."""
+def render(folder: Path, port: int) -> Path:
+    """The deploy file with only its port, paths and password replaced."""
     text = CONFIG.read_text(encoding="utf-8")
     replacements = {
-        "unixsocket /run/redis-minhbach/redis.sock": f"unixsocket {folder / 'redis.sock'}",
+        "port 6380\n": f"port {port}\n",
         "pidfile /run/redis-minhbach/redis-server.pid": f"pidfile {folder / 'redis.pid'}",
         "dir /var/lib/redis": f"dir {folder / 'data'}",
         ">change-this-password": f">{PASSWORD}",
@@ -56,15 +59,16 @@ def render(folder: Path) -> Path:
 @contextlib.contextmanager
 def running(folder: Path) -> Iterator[Server]:
     (folder / "data").mkdir()
-    config = render(folder)
+    port = free_port()
+    config = render(folder, port)
     log = (folder / "redis.log").open("wb")
     process = subprocess.Popen(
         [require_program("redis-server"), str(config)], stdout=log, stderr=subprocess.STDOUT
     )
-    server = Server(folder / "redis.sock", folder / "data")
+    server = Server(port, folder / "data")
     try:
         deadline = time.monotonic() + START_SECONDS
-        while not server.socket.exists():
+        while not _accepts(port):
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail("redis-server did not start:\n" + (folder / "redis.log").read_text())
             time.sleep(0.02)
@@ -73,6 +77,12 @@ def running(folder: Path) -> Iterator[Server]:
         process.terminate()  # SIGTERM: Redis would write a snapshot now if it kept any
         process.wait(timeout=10)
         log.close()
+
+
+def _accepts(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=1):
+        return True
+    return False
 
 
 @pytest.fixture(scope="module")
