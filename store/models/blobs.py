@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, LargeBinary, String
+from sqlalchemy import BigInteger, CheckConstraint, Date, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base
@@ -45,9 +45,9 @@ class BlobChunk(Base):
         CheckConstraint(f"length(data) BETWEEN 1 AND {CHUNK_ROW_SIZE}", name="data_size"),
     )
 
-    # Deleting a blob or a scratch file deletes its row; its chunks go with it.
-    object_id: Mapped[int] = mapped_column(
-        ForeignKey("blob_objects.id", ondelete="CASCADE"), primary_key=True
-    )
+    # blob_objects.id, without a foreign key: its check, a query per row, cost a fifth of
+    # the database's work per byte. The store deletes a stream's chunks in the transaction
+    # that deletes the stream, and locks the stream while it adds chunks to it.
+    object_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     position: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)

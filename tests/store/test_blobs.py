@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Connection, Engine, delete, event, insert, make_url, select, update
 
 from store.blobs import (
+    BlobError,
     BlobExists,
     BlobNotFound,
     BlobStore,
@@ -262,7 +263,8 @@ def rows(postgres_engine: Engine) -> Iterator[Rows]:
         yield place
     finally:
         with postgres_engine.begin() as connection:
-            connection.execute(delete(BlobObject))  # the chunks go with their objects
+            connection.execute(delete(BlobObject))
+            connection.execute(delete(BlobChunk))
 
 
 @pytest.fixture
@@ -781,6 +783,40 @@ class TestRows:
             assert len(reader.read(MIB + 10)) == MIB + 10
             assert rows.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
             assert len(reader.read()) == MIB - 9
+
+    def test_every_way_out_deletes_the_rows_too(self, rows: Rows) -> None:
+        # No foreign key cascades: the store deletes a stream's rows itself.
+        write_blob(rows.store, BLOB, os.urandom(MIB + 1))
+        rows.store.scratch_create(UPLOAD)
+        rows.store.scratch_append(UPLOAD, os.urandom(10_000), 0)
+        rows.leave_unfinished_write(timedelta(days=2))
+
+        def upload_interrupted() -> None:
+            with rows.store.open_writer(new_id()) as writer:
+                writer.write(os.urandom(MIB + 1))  # a batch is stored
+                raise RuntimeError("client went away")
+
+        with pytest.raises(RuntimeError):
+            upload_interrupted()
+        assert rows.store.delete(BLOB)
+        assert rows.store.scratch_discard(UPLOAD)
+        assert rows.store.remove_stale_temp_files(datetime.now(UTC)) == 1
+        assert rows.contents() == []
+        assert rows.chunks() == []
+
+    def test_a_write_collected_meanwhile_fails_and_leaves_no_rows(self, rows: Rows) -> None:
+        tomorrow = midnight(datetime.now(UTC)) + timedelta(days=1)
+
+        def collected_meanwhile() -> None:
+            with rows.store.open_writer(BLOB) as writer:
+                writer.write(os.urandom(MIB))  # a batch is stored
+                assert rows.store.remove_stale_temp_files(tomorrow) == 1  # a cutoff too late
+                writer.write(os.urandom(MIB))
+
+        with pytest.raises(BlobError, match="removed while it was being written"):
+            collected_meanwhile()
+        assert not rows.store.exists(BLOB)
+        assert rows.chunks() == []
 
     def test_a_blob_deleted_while_being_read_fails_the_read(self, rows: Rows) -> None:
         write_blob(rows.store, BLOB, os.urandom(2 * MIB))

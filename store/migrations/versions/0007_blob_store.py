@@ -45,19 +45,13 @@ def upgrade() -> None:
 
     op.create_table(
         "blob_chunks",
-        sa.Column("object_id", sa.Integer(), nullable=False),
+        sa.Column("object_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("position", sa.BigInteger(), nullable=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
         sa.CheckConstraint(
             "length(data) BETWEEN 1 AND 8000", name=op.f("ck_blob_chunks_data_size")
         ),
         sa.CheckConstraint("position >= 0", name=op.f("ck_blob_chunks_position_not_negative")),
-        sa.ForeignKeyConstraint(
-            ["object_id"],
-            ["blob_objects.id"],
-            name=op.f("fk_blob_chunks_object_id_blob_objects"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("object_id", "position", name=op.f("pk_blob_chunks")),
     )
     if op.get_bind().dialect.name == "postgresql":
