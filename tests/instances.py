@@ -63,16 +63,21 @@ def instance(database: str, root: Path, server: URL | None = None) -> Iterator[I
     PostgreSQL: a fresh database on ``server``, or on the suite's (``tests.postgres``).
     """
     with _database_url(database, root, server) as url:
-        engine = make_engine(url)
-        try:
-            upgrade_to_head(engine)
-            with session_factory(engine)() as session:
-                world = build_world(session)
-                accounts = give_credentials(session, world)
-                session.expunge_all()
-        finally:
-            engine.dispose()
-        yield Instance(root, url, world, accounts)
+        yield populated(url, root)
+
+
+def populated(url: str, root: Path) -> Instance:
+    """The instance of the empty or migrated database at ``url``: migrated, with the unit."""
+    engine = make_engine(url)
+    try:
+        upgrade_to_head(engine)
+        with session_factory(engine)() as session:
+            world = build_world(session)
+            accounts = give_credentials(session, world)
+            session.expunge_all()
+    finally:
+        engine.dispose()
+    return Instance(root, url, world, accounts)
 
 
 @contextlib.contextmanager

@@ -43,6 +43,33 @@ def app_roles(server: URL) -> Iterator[Roles]:
         admin.dispose()
 
 
+@contextlib.contextmanager
+def owned_database(server: URL, roles: Roles) -> Iterator[str]:
+    """A database made as deploy/postgres/README.md says ("Creating the roles"): owned by
+    a login role of its own that is no superuser, closed to PUBLIC, open to the two app
+    roles for CONNECT only. Yields the owner's URL; drops both afterwards."""
+    tag = uuid.uuid4().hex[:12]
+    owner, name = f"minhbach_owner_{tag}", f"minhbach_hosts_{tag}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            for statement in (
+                f'CREATE ROLE "{owner}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE',
+                f'CREATE DATABASE "{name}" OWNER "{owner}"',
+                f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC',
+                f'GRANT CONNECT, TEMPORARY ON DATABASE "{name}" TO "{owner}"',
+                f'GRANT CONNECT ON DATABASE "{name}" TO "{roles.submit}", "{roles.review}"',
+            ):
+                connection.execute(text(statement))
+        url = server.set(username=owner, password=None, database=name)
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'DROP ROLE IF EXISTS "{owner}"'))
+        admin.dispose()
+
+
 def as_role(database_url: str, role: str) -> str:
     """The database's URL, connecting as ``role`` (the test cluster trusts its socket)."""
     url = make_url(database_url).set(username=role, password=None)

@@ -28,14 +28,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from benchmarks import load
 from casework.settings import Settings
+from cli import cli
 from tests import gunicorn, postgres, redis
+from tests.cli.helpers import assert_ok
 from tests.deploy import nginx_helpers
 from tests.deploy.nginx_helpers import HOST, free_port
-from tests.deploy.roles_helpers import Roles, app_roles, as_role, grant
-from tests.instances import Instance, instance
+from tests.deploy.roles_helpers import Roles, app_roles, as_role, grant, owned_database
+from tests.instances import Instance, populated
 from tests.programs import missing, require_program
 from tests.reliability.conftest import CHEAP
 from tests.reliability.helpers import ApiVisitor, evidence, report_form, sign_in
@@ -84,7 +87,11 @@ def shape(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shape]:
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, root, ignore_errors=True)
         roles = stack.enter_context(app_roles(server))
-        place = stack.enter_context(instance("postgresql", root, server))
+        # The schema is made by `minhbach init` as an owner that is no superuser, and the
+        # grants given by that owner, as docs/operations.md installs it.
+        owner_url = stack.enter_context(owned_database(server, roles))
+        assert_ok(CliRunner().invoke(cli, ["init"], env=_admin(root, owner_url)))
+        place = populated(owner_url, root)
         grant(place.database_url, roles)
         common = {**place.env, **CHEAP, "MINHBACH_BLOB_STORE": "database"}
         public = {
@@ -107,6 +114,11 @@ def shape(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shape]:
         stack.enter_context(nginx_helpers.running(nginx, root / "nginx", main, [*ports.values()]))
         jobs = Settings.from_env({**common, "MINHBACH_INSTANCE": str(root / "jobs")})
         yield Shape(place, roles, hosts, ports, jobs)
+
+
+def _admin(root: Path, database_url: str) -> dict[str, str]:
+    """The settings of the administrator's commands (docs/operations.md's ``mb``)."""
+    return {"MINHBACH_INSTANCE": str(root / "admin"), "MINHBACH_DATABASE_URL": database_url}
 
 
 def _submit_secret(root: Path) -> Path:
