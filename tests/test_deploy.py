@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import http.client
+import re
 import socket
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,17 @@ def test_no_response_names_the_server(app: str, tmp_path: Path) -> None:
         head = refused.split(b"\r\n\r\n", 1)[0].lower()
         assert head.startswith(b"http/1.1 400")
         assert b"\r\nserver:" not in head
+
+
+# --- the production install -----------------------------------------------------------------
+
+
+def test_the_production_install_brings_the_drivers_of_its_services() -> None:
+    """docs/operations.md installs without the dev extras: PostgreSQL's and Redis's client
+    libraries must be plain dependencies, not test tools."""
+    plain = {
+        re.split(r"[\[<>=; ]", requirement, maxsplit=1)[0].lower()
+        for requirement in metadata.requires("minhbach") or []
+        if "extra ==" not in requirement
+    }
+    assert {"psycopg", "redis", "gunicorn"} <= plain
