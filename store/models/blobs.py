@@ -45,7 +45,7 @@ class BlobChunk(Base):
         CheckConstraint(f"length(data) BETWEEN 1 AND {CHUNK_ROW_SIZE}", name="data_size"),
     )
 
-    # blob_objects.id, without a foreign key: its check, a query per row, cost a fifth of
+    # blob_objects.id, without a foreign key: its check, a query per row, cost 15-20% of
     # the database's work per byte. The store deletes a stream's chunks in the transaction
     # that deletes the stream, and locks the stream while it adds chunks to it.
     object_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
