@@ -114,9 +114,9 @@ class Settings:
         )
         if settings.blob_store == BLOB_STORE_DATABASE and not _is_postgresql(settings.database_url):
             raise ConfigError(
-                f"{PREFIX}BLOB_STORE={BLOB_STORE_DATABASE} needs PostgreSQL: set "
-                f"{PREFIX}DATABASE_URL to a postgresql:// URL, or {PREFIX}BLOB_STORE to "
-                f"{BLOB_STORE_FILES}"
+                f"{PREFIX}BLOB_STORE={BLOB_STORE_DATABASE} needs PostgreSQL through psycopg: "
+                f"set {PREFIX}DATABASE_URL to a postgresql+psycopg:// URL, or "
+                f"{PREFIX}BLOB_STORE to {BLOB_STORE_FILES}"
             )
         if settings.max_scratch_size < settings.max_file_size:
             raise ConfigError(f"{PREFIX}MAX_SCRATCH_SIZE must be at least {PREFIX}MAX_FILE_SIZE")
@@ -124,9 +124,9 @@ class Settings:
 
 
 def _is_postgresql(url: str) -> bool:
-    # The URL's scheme alone, never the URL itself: it may carry a password.
-    scheme = url.partition(":")[0]
-    return scheme.partition("+")[0] == "postgresql"
+    # The URL's scheme alone, never the URL itself: it may carry a password. The database
+    # blob store writes its rows with psycopg's COPY (store.blobs.postgres).
+    return url.partition(":")[0] == "postgresql+psycopg"
 
 
 def _scale(env: Mapping[str, str], name: str) -> float:
