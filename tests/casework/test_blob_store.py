@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,15 @@ def test_the_database_store_needs_postgresql(tmp_path: Path) -> None:
 def test_other_values_are_refused(tmp_path: Path, value: str) -> None:
     with pytest.raises(ConfigError, match="MINHBACH_BLOB_STORE must be one of: files, database"):
         settings(tmp_path, MINHBACH_DATABASE_URL=POSTGRES_URL, MINHBACH_BLOB_STORE=value)
+
+
+def test_an_app_on_sqlite_does_not_load_psycopg_for_the_blob_store() -> None:
+    # psycopg and its libpq cost a worker about 9 MiB (benchmarks/README.md, upload.py).
+    code = (
+        "import sys, casework.blobs\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0].startswith('psycopg')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert loaded.stdout.strip() == "[]"
