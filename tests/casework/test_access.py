@@ -30,7 +30,7 @@ from crypto import bound, signing
 from crypto.places import Place
 from crypto.transcript import Position, genesis, next_link
 from store.blobs import FilesystemBlobStore
-from store.db import make_engine, session_factory, upgrade_to_head, writing
+from store.db import make_engine, session_factory, writing
 from store.models import (
     Case,
     CaseRead,
@@ -633,13 +633,8 @@ def database(kind: str, template: Path, folder: Path) -> Iterator[Engine]:
     server = postgres.server_url()
     if server is None:
         pytest.skip(postgres.NOT_SET)
-    with postgres.fresh_database(server) as url:
-        engine = make_engine(url)
-        try:
-            upgrade_to_head(engine)
-            yield engine
-        finally:
-            engine.dispose()
+    with postgres.migrated_engine(server) as engine:
+        yield engine
 
 
 @pytest.mark.parametrize("kind", DATABASES)
