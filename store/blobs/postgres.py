@@ -72,6 +72,7 @@ import logging
 import os
 import struct
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
@@ -100,6 +101,10 @@ if TYPE_CHECKING:
 ROW_SIZE = CHUNK_ROW_SIZE  # bytes of a blob_chunks row, at most (the model's CHECK)
 BATCH_SIZE = 1024 * 1024  # written per transaction by a writer, read per query by a reader
 _COPY_ROWS = "COPY blob_chunks (object_id, position, data) FROM STDIN (FORMAT BINARY)"
+_BATCH = (
+    "SELECT position, data FROM blob_chunks"
+    " WHERE object_id = %s AND position >= %s AND position < %s ORDER BY position"
+)
 # COPY's binary format (PostgreSQL's documentation of COPY, "Binary Format"): a signature,
 # no flags, no header extension; per row the number of fields, then each field's length
 # and value (object_id int4, position int8, data bytea); -1 fields at the end.
@@ -123,15 +128,6 @@ _KEEP_STREAM = (
     select(BlobObject.id)
     .where(BlobObject.id == bindparam("object"))
     .with_for_update(read=True, key_share=True)
-)
-_BATCH = (
-    select(BlobChunk.position, BlobChunk.data)
-    .where(
-        BlobChunk.object_id == bindparam("object"),
-        BlobChunk.position >= bindparam("start"),
-        BlobChunk.position < bindparam("end"),
-    )
-    .order_by(BlobChunk.position)
 )
 
 
@@ -176,7 +172,7 @@ class PostgresBlobStore:
             ).first()
         if row is None:
             raise BlobNotFound(f"no blob {blob_id}")
-        return io.BufferedReader(_ChunkReader(self.engine, blob_id, row.id, row.size), BATCH_SIZE)
+        return io.BufferedReader(_ChunkReader(self.engine, blob_id, row.id, row.size))
 
     def size(self, blob_id: str) -> int:
         check_id(blob_id)
@@ -393,48 +389,62 @@ class _ChunkWriter:
 
 
 class _ChunkReader(io.RawIOBase):
-    """A blob's bytes, a batch of rows at a time, each batch by a query of its own."""
+    """A blob's bytes, a batch of rows at a time, each batch by a query of its own; only
+    the rows of the current batch are held, and served without being joined."""
 
     def __init__(self, engine: Engine, blob_id: str, object_id: int, size: int) -> None:
         super().__init__()
         self._engine = engine
         self._blob_id = blob_id
         self._object_id = object_id
-        self._size = size
-        self._batch = memoryview(b"")
-        self._position = 0  # in the blob, of the first byte of self._batch
+        self._size = size  # as the blob was when opened: nothing past it is served
+        self._rows: deque[memoryview] = deque()
+        self._position = 0  # in the blob, of the next byte to serve
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        if not self._batch:
-            if self._position >= self._size:
-                return 0
-            self._batch = memoryview(self._fetch(self._position))
         target = memoryview(buffer).cast("B")
-        count = min(len(target), len(self._batch))
-        target[:count] = self._batch[:count]
-        self._batch = self._batch[count:]
-        self._position += count
-        return count
+        wanted = min(len(target), self._size - self._position)
+        if wanted <= 0:
+            return 0
+        if not self._rows:
+            self._rows.extend(self._fetch(self._position))
+        filled = 0
+        while filled < wanted and self._rows:
+            row = self._rows[0]
+            count = min(wanted - filled, len(row))
+            target[filled : filled + count] = row[:count]
+            filled += count
+            if count == len(row):
+                self._rows.popleft()
+            else:
+                self._rows[0] = row[count:]
+        self._position += filled
+        return filled
 
-    def _fetch(self, start: int) -> bytes:
-        """The rows that begin within a batch from ``start``, joined; they follow each
-        other without a gap, or the blob was removed meanwhile."""
-        window = {"object": self._object_id, "start": start, "end": start + BATCH_SIZE}
-        with self._engine.connect() as connection:
-            rows = connection.execute(_BATCH, window).all()
-        expected, pieces = start, []
+    def _fetch(self, start: int) -> list[memoryview]:
+        """The rows that begin within a batch from ``start``: they follow each other
+        without a gap, or the blob was removed meanwhile."""
+        with self._engine.begin() as connection:
+            # Binary results: bytea in text format travels hex-encoded, twice its size,
+            # and decoding it took half the CPU of a download (128 MiB read at about
+            # twice the rate once binary).
+            driver = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
+            with driver.cursor(binary=True) as cursor:
+                cursor.execute(_BATCH, (self._object_id, start, start + BATCH_SIZE))
+                rows = cursor.fetchall()
+        expected, batch = start, []
         for position, data in rows:
             if position != expected:
                 break
-            pieces.append(data)
+            batch.append(memoryview(data))
             expected += len(data)
-        if expected == start:
+        if not batch:
             # Deleted (a retention purge) or given back to its upload while being read.
             raise BlobNotFound(f"blob {self._blob_id} was removed while it was being read")
-        return b"".join(pieces)
+        return batch
 
 
 def _new_object(connection: Connection, *, upload_id: str | None) -> int:

@@ -818,6 +818,17 @@ class TestRows:
         assert not rows.store.exists(BLOB)
         assert rows.chunks() == []
 
+    def test_a_reader_serves_the_blob_as_it_was_when_opened(self, rows: Rows) -> None:
+        first = os.urandom(MIB + 100)
+        rows.store.scratch_create(UPLOAD)
+        rows.store.scratch_append(UPLOAD, first, 0)
+        rows.store.scratch_commit(UPLOAD, BLOB)
+        with rows.store.open_reader(BLOB) as reader:
+            # The claim is rolled back meanwhile, and the upload grows again.
+            rows.store.scratch_restore(BLOB, UPLOAD)
+            rows.store.scratch_append(UPLOAD, b"appended later", len(first))
+            assert reader.read() == first
+
     def test_a_blob_deleted_while_being_read_fails_the_read(self, rows: Rows) -> None:
         write_blob(rows.store, BLOB, os.urandom(2 * MIB))
         with rows.store.open_reader(BLOB) as reader:
