@@ -28,6 +28,7 @@ export const Purpose = Object.freeze({
   IDENTITY_KEY: "identity-key",
   UNIT_KEY: "unit-key",
   INSPECTOR_KEY: "inspector-key",
+  BACKUP_KEY: "backup-key",
 });
 
 export const WRAP_SIZE = HEADER_SIZE + ENC_SIZE + KEY_SIZE + TAG_SIZE;
