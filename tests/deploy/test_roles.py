@@ -180,10 +180,14 @@ FORBIDDEN_TO_SUBMIT = [
 ]
 
 
+def _accepted(engine: Engine, statements: list[str]) -> list[str]:
+    """The statements of ``statements`` that ``engine``'s role was not refused."""
+    with engine.connect() as connection:
+        return [sql for sql in statements if refusal(connection, sql) != DENIED]
+
+
 def test_the_submit_role_is_refused_every_forbidden_read_and_write(deployed: Deployed) -> None:
-    with deployed.submit.connect() as connection:
-        accepted = [sql for sql in FORBIDDEN_TO_SUBMIT if refusal(connection, sql) != DENIED]
-    assert accepted == []
+    assert _accepted(deployed.submit, FORBIDDEN_TO_SUBMIT) == []
 
 
 def test_the_submit_role_cannot_list_cases_or_read_identity_wraps(deployed: Deployed) -> None:
@@ -220,6 +224,22 @@ def test_the_audit_log_is_append_only_for_the_review_role(deployed: Deployed) ->
         for sql in ("UPDATE audit_entries SET actor = actor", "DELETE FROM audit_entries",
                     "TRUNCATE audit_entries"):  # fmt: skip
             assert refusal(connection, sql) == DENIED, sql
+
+
+BLOB_WRITES = [
+    "DELETE FROM blob_chunks",
+    "UPDATE blob_chunks SET data = data",
+    "DELETE FROM blob_objects",
+    "UPDATE blob_objects SET size = size",
+    "INSERT INTO blob_objects (size, written_on) VALUES (0, CURRENT_DATE)",
+]
+
+
+def test_the_review_role_only_reads_blobs(deployed: Deployed) -> None:
+    """Only the public side writes blobs; retention deletes them as the owner."""
+    with deployed.review.connect() as connection:
+        assert rows(connection, "SELECT count(*) FROM blob_chunks") != []
+    assert _accepted(deployed.review, BLOB_WRITES) == []
 
 
 def test_both_apps_work_under_their_roles(deployed: Deployed) -> None:

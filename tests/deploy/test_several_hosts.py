@@ -53,6 +53,7 @@ OFFSET_LIMIT = 3
 LIMITS = {"api.upload_offset": {"upload": f"{OFFSET_LIMIT} per minute"}}
 _CODE = re.compile(r"\b[0-9A-Z]{4}(?:-[0-9A-Z]{4}){4}\b")
 _CASE_LINK = re.compile(r'href="/cases/([0-9a-f-]{36})"')
+_FILE_LINK = re.compile(r'/cases/[0-9a-f-]{36}/files/\d+')
 
 
 @dataclass
@@ -193,6 +194,9 @@ def test_reports_sent_to_each_public_host_are_read_in_the_review_app(shape: Shap
         assert _CODE.search(reply.text), "no follow-up code shown"
         markers[name] = marker
     assert _shown_in_review(shape, set(markers.values())) == set(markers.values())
+    # Each file comes back through the review app, read from the database as its role.
+    files = _files_in_review(shape, set(markers.values()))
+    assert files == {marker: evidence(marker, 4096) for marker in markers.values()}
 
 
 def test_one_limit_counts_both_public_hosts(shape: Shape) -> None:
@@ -214,6 +218,21 @@ def test_a_challenge_spent_at_one_public_host_is_refused_at_the_other(shape: Sha
     assert first.status == 201, first.text
     assert again.status == 400, again.text
     assert '"pow_replayed"' in again.text, again.text
+
+
+def _files_in_review(shape: Shape, markers: set[str]) -> dict[str, bytes]:
+    """For each case page showing one of ``markers``, the file it offers, downloaded."""
+    inspector = shape.inspector()
+    files = {}
+    for case in set(_CASE_LINK.findall(inspector.get("/cases").text)):
+        page = inspector.get(f"/cases/{case}").text
+        for marker in markers:
+            if marker in page:
+                [link] = set(_FILE_LINK.findall(page))
+                download = inspector.get(link)
+                assert download.status == 200, download.text[:300]
+                files[marker] = download.body
+    return files
 
 
 def _shown_in_review(shape: Shape, markers: set[str]) -> set[str]:
