@@ -53,7 +53,7 @@ OFFSET_LIMIT = 3
 LIMITS = {"api.upload_offset": {"upload": f"{OFFSET_LIMIT} per minute"}}
 _CODE = re.compile(r"\b[0-9A-Z]{4}(?:-[0-9A-Z]{4}){4}\b")
 _CASE_LINK = re.compile(r'href="/cases/([0-9a-f-]{36})"')
-_FILE_LINK = re.compile(r'/cases/[0-9a-f-]{36}/files/\d+')
+_FILE_LINK = re.compile(r"/cases/[0-9a-f-]{36}/files/\d+")
 
 
 @dataclass
