@@ -106,7 +106,7 @@ def running(profile: Profile, track: Track, steps: Sequence[Step], today: date) 
     """Every clock still running after ``steps``, earliest due first, paused ones last."""
     found = []
     for rule in profile.rules_for(track):
-        clock = _replay(rule, steps)
+        clock = _replay(profile, rule, steps, today)
         if clock is not None:
             found.append(_deadline(profile, rule, clock, today))
     return sorted(found, key=lambda d: (d.due_on is None, d.due_on or date.max, d.key))
@@ -117,18 +117,41 @@ def next_due(deadlines: Iterable[Deadline]) -> date | None:
     return min(dates, default=None)
 
 
-def _replay(rule: DeadlineRule, steps: Sequence[Step]) -> _Clock | None:
+def _replay(
+    profile: Profile, rule: DeadlineRule, steps: Sequence[Step], today: date
+) -> _Clock | None:
     clock: _Clock | None = None
+    latest: date | None = None  # when a clock not started by then starts by itself
     for step in steps:
+        if clock is None and latest is not None and step.on > latest:
+            clock, latest = _Clock(latest), None
         if step.kind == STATUS and step.status is not None:
             clock = _enter(rule, clock, step.on, step.status)
+            if clock is None and step.status in rule.stop:
+                latest = None
+            elif clock is None and latest is None:
+                latest = _latest_start(profile, rule, step.on, step.status)
+        elif clock is None and step.kind in rule.stop_events:
+            latest = None
         elif clock is not None and step.kind in rule.stop_events:
             clock = None
         elif clock is None and step.kind in rule.start_events:
             clock = _Clock(step.on)
         elif clock is not None and step.kind == EXTENSION and step.deadline == rule.key:
             clock.extensions = min(clock.extensions + 1, rule.max_extensions)
+        if clock is not None:  # started: a later stop ends it for good
+            latest = None
+    if clock is None and latest is not None and today >= latest:
+        clock = _Clock(latest)
     return clock
+
+
+def _latest_start(profile: Profile, rule: DeadlineRule, on: date, status: str) -> date | None:
+    """The day a clock starts by itself if nothing starts it before (``start_at_latest``)."""
+    latest = rule.start_at_latest
+    if latest is None or status not in latest.after:
+        return None
+    return profile.calendar.due_date(on, latest.period.length, latest.period.unit)
 
 
 def _enter(rule: DeadlineRule, clock: _Clock | None, on: date, status: str) -> _Clock | None:

@@ -55,6 +55,19 @@ class Transition:
 
 
 @dataclass(frozen=True)
+class LatestStart:
+    """A clock that has not started within ``period`` of entering a status of ``after``
+    starts when that period ends (EU 2019/1937 Art. 9(1)(f): feedback is due three months
+    from the acknowledgement or, when none was sent, from the end of its seven days)."""
+
+    after: frozenset[str]
+    period: Period
+
+
+CONFIDENCE = ("high", "medium", "low")
+
+
+@dataclass(frozen=True)
 class DeadlineRule:
     key: str
     tracks: frozenset[Track]
@@ -68,6 +81,11 @@ class DeadlineRule:
     stop_events: frozenset[str]
     pause_in: frozenset[str]
     labels: Mapping[str, str] = field(default_factory=dict)  # language -> text, optional
+    # Where the rule comes from (an article, or the unit's own reason for a target), and
+    # how sure the reading of it is (CONFIDENCE); shown to staff beside the deadline.
+    source: str | None = None
+    confidence: str | None = None
+    start_at_latest: LatestStart | None = None
 
 
 @dataclass(frozen=True)
@@ -265,12 +283,41 @@ class _Reader:
             stop_events=self._words(table, "stop_events"),
             pause_in=self._names(table, "pause_in", statuses, required=False),
             labels=self._labels(table, f"deadline {key}"),
+            source=self._optional_text(table, "source", f"deadlines.{key}"),
+            confidence=self._confidence(table, key),
+            start_at_latest=self._latest_start(table, key, statuses),
         )
-        if not rule.start and not rule.start_events:
+        if not rule.start and not rule.start_events and rule.start_at_latest is None:
             raise ProfileError(f"profile {self.name}: deadline {key} never starts")
         if not rule.stop and not rule.stop_events:
             raise ProfileError(f"profile {self.name}: deadline {key} never stops")
         return rule
+
+    def _optional_text(self, table: dict[str, Any], name: str, where: str) -> str | None:
+        value = table.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise ProfileError(f"profile {self.name}: {where}.{name} is a text")
+        return value
+
+    def _confidence(self, table: dict[str, Any], key: str) -> str | None:
+        value = self._optional_text(table, "confidence", f"deadlines.{key}")
+        if value is not None and value not in CONFIDENCE:
+            known = ", ".join(CONFIDENCE)
+            raise ProfileError(f"profile {self.name}: deadlines.{key}.confidence is one of {known}")
+        return value
+
+    def _latest_start(
+        self, table: dict[str, Any], key: str, statuses: Mapping[str, Status]
+    ) -> LatestStart | None:
+        latest = table.get("start_at_latest")
+        if latest is None:
+            return None
+        where = f"deadlines.{key}.start_at_latest"
+        if not isinstance(latest, dict):
+            raise ProfileError(f"profile {self.name}: {where} is a table")
+        return LatestStart(self._names(latest, "after", statuses), self._period(latest, where))
 
     def _calendar(self) -> WorkingCalendar:
         table = self._table(self.data, "calendar")

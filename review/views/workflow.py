@@ -335,6 +335,7 @@ def _page(
         profile_title=profile.title(str(get_locale() or "en")),
         acting=acting,
         clocks=[Clock(d, d.overdue(today), d.due_soon(today, DUE_SOON_DAYS)) for d in clocks],
+        rules=profile.deadlines,
         next_statuses=profile.next_statuses(case.status, case.track) if acting else [],
         can_forward=acting and transfer.FORWARDED in profile.next_statuses(case.status, case.track),
         grounds_required={

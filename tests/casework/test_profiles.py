@@ -32,7 +32,39 @@ def test_the_built_in_profiles_load_with_the_figures_of_domain_md() -> None:
     assert vn.is_final("closed")
     eu = load_profile("eu-2019-1937")
     assert eu.deadlines["acknowledgement"].period.length == 7
-    assert eu.deadlines["feedback"].period.unit is PeriodUnit.MONTHS
+    feedback = eu.deadlines["feedback"]
+    assert (feedback.period.length, feedback.period.unit) == (3, PeriodUnit.MONTHS)
+    assert (feedback.extension, feedback.max_extensions) == (None, 0)
+    latest = feedback.start_at_latest
+    assert latest is not None
+    assert (latest.after, latest.period.length) == (frozenset({"received"}), 7)
+
+
+def test_every_rule_of_the_eu_profile_names_its_source_and_how_sure_the_reading_is() -> None:
+    for rule in load_profile("eu-2019-1937").deadlines.values():
+        assert rule.source is not None
+        assert rule.source.startswith("Directive (EU) 2019/1937")
+        assert rule.confidence == "high"
+
+
+EU_TEXT = (BUILT_IN / "eu-2019-1937.toml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('confidence = "high"', 'confidence = "certain"', "confidence is one of high, medium"),
+        ('source = "Directive', "source = 9 # ", "source is a text"),
+        ('after = ["received"]', 'after = ["arrived"]', "unknown status 'arrived'"),
+        ("start_at_latest = { after", "start_at_latest = 7\n# { after", "is a table"),
+    ],
+)
+def test_a_broken_source_or_latest_start_is_one_clear_error(
+    old: str, new: str, message: str
+) -> None:
+    assert old in EU_TEXT
+    with pytest.raises(ProfileError, match=message):
+        parse_profile(EU_TEXT.replace(old, new, 1))
 
 
 def test_every_status_of_the_vn_profile_is_reachable_and_every_one_but_closed_can_move() -> None:

@@ -273,6 +273,44 @@ def test_the_eu_profile_acknowledges_in_seven_days_and_answers_in_three_months(
     assert due(case) == {}
 
 
+@pytest.fixture
+def eu_case(session: Session, people: tuple[Inspector, Inspector]) -> Case:
+    people[0].unit.profile = "eu-2019-1937"
+    return new_case(session, people, Track.ANONYMOUS, date(2027, 1, 8))
+
+
+def test_without_an_acknowledgement_eu_feedback_counts_from_the_seventh_day(
+    eu_case: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    """Art. 9(1)(f): three months from the end of the seven days when no acknowledgement
+    was sent; a late acknowledgement does not start the period again."""
+    workflow.refresh(eu_case, date(2027, 1, 14))  # the seven days still running
+    assert due(eu_case) == {"acknowledgement": date(2027, 1, 15)}
+    workflow.refresh(eu_case, date(2027, 1, 15))  # the last of them: nothing was sent
+    assert due(eu_case) == {"acknowledgement": date(2027, 1, 15), "feedback": date(2027, 4, 15)}
+    step(eu_case, people[0], "acknowledged", date(2027, 1, 27))
+    assert due(eu_case) == {"feedback": date(2027, 4, 15)}
+
+
+def test_eu_feedback_has_no_extension(eu_case: Case, people: tuple[Inspector, Inspector]) -> None:
+    step(eu_case, people[0], "acknowledged", date(2027, 1, 11))
+    [feedback] = workflow.current_deadlines(eu_case)
+    assert (feedback.key, feedback.max_extensions, feedback.extendable) == ("feedback", 0, False)
+    with pytest.raises(workflow.WorkflowError, match="allows 0 extension"):
+        workflow.extend(
+            eu_case, "feedback", inspector=people[0], today=date(2027, 2, 1), now=NOW,
+            grounds=GROUNDS,
+        )  # fmt: skip
+
+
+def test_a_report_set_aside_within_the_seven_days_starts_no_feedback_clock(
+    eu_case: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    step(eu_case, people[0], "archived", date(2027, 1, 10))
+    workflow.refresh(eu_case, date(2027, 3, 1))
+    assert due(eu_case) == {}
+
+
 def test_an_urgent_protection_request_is_confirmed_in_writing_within_the_profiles_period(
     named: Case,
 ) -> None:

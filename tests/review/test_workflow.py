@@ -103,6 +103,19 @@ def test_the_page_shows_status_rules_deadlines_and_the_allowed_steps(
     assert 'id="status-concluded"' not in html
 
 
+def test_each_deadline_names_the_rule_it_comes_from(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    case = stored(session, named)
+    case.unit.profile = "eu-2019-1937"
+    workflow.refresh(case, case.received_on)
+    session.commit()
+    html = page_of(signed_in(client, accounts["lan"]), named)
+    row = html[html.index('id="deadline-acknowledgement"') :]
+    assert "Law" in row[: row.index("</tr>")]
+    assert "Directive (EU) 2019/1937, Art. 9(1)(b)" in row[: row.index("</tr>")]
+
+
 def test_a_decision_is_recorded_with_sealed_grounds_and_audited(
     client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
 ) -> None:
