@@ -122,11 +122,14 @@ def _replay(
 ) -> _Clock | None:
     clock: _Clock | None = None
     latest: date | None = None  # when a clock not started by then starts by itself
+    anchor: date | None = None  # the last entry into a status of rule.count_from
     for step in steps:
         if clock is None and latest is not None and step.on > latest:
             clock, latest = _Clock(latest), None
         if step.kind == STATUS and step.status is not None:
-            clock = _enter(rule, clock, step.on, step.status)
+            if step.status in rule.count_from:
+                anchor = step.on
+            clock = _enter(rule, clock, step.on, step.status, anchor)
             if clock is None and step.status in rule.stop:
                 latest = None
             elif clock is None and latest is None:
@@ -154,11 +157,15 @@ def _latest_start(profile: Profile, rule: DeadlineRule, on: date, status: str) -
     return profile.calendar.due_date(on, latest.period.length, latest.period.unit)
 
 
-def _enter(rule: DeadlineRule, clock: _Clock | None, on: date, status: str) -> _Clock | None:
+def _enter(
+    rule: DeadlineRule, clock: _Clock | None, on: date, status: str, anchor: date | None
+) -> _Clock | None:
+    """The clock after the case enters ``status`` on ``on``; a clock it starts counts from
+    ``anchor`` when the rule counts from an earlier status (``count_from``)."""
     if clock is not None and status in rule.stop:
         clock = None
     if clock is None:
-        return _Clock(on) if status in rule.start else None
+        return _Clock(anchor or on) if status in rule.start else None
     if status in rule.pause_in and clock.paused_since is None:
         clock.paused_since = on
     elif status not in rule.pause_in and clock.paused_since is not None:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import LazyString, format_date, ngettext
+from flask_babel import LazyString, format_date, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from casework import protection, workflow
@@ -50,7 +50,9 @@ ASKS: Mapping[str, LazyString] = {
 
 
 def period_label(amount: int, unit: PeriodUnit) -> str:
-    """A length of time in words, e.g. "5 working days"."""
+    """A length of time in words, e.g. "5 working days"; none at all is "at once"."""
+    if amount == 0:
+        return str(gettext("at once"))
     if unit is PeriodUnit.WORKING_DAYS:
         text = ngettext("%(num)d working day", "%(num)d working days", amount)
     elif unit is PeriodUnit.MONTHS:

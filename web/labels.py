@@ -102,6 +102,8 @@ DEADLINES: Mapping[str, LazyString] = {
     "resolution": _l("Resolution"),
     "inspection": _l("Inspection (the unit's target)"),
     "notification": _l("Notice of the decision"),
+    "non_acceptance_notice": _l("Notice that the report is not accepted"),
+    "forwarding": _l("Forwarding, and notice of it to the reporter"),
     "handling": _l("Acting on the conclusion"),
     "escalation": _l("Answer from the head of the unit"),
     "acknowledgement": _l("Acknowledgement of receipt"),

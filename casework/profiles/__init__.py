@@ -86,6 +86,10 @@ class DeadlineRule:
     source: str | None = None
     confidence: str | None = None
     start_at_latest: LatestStart | None = None
+    # Count from the case's last entry into one of these statuses rather than from the
+    # step that starts the clock (LTC Art. 24(2): a forward is due 5 working days from
+    # receipt, and only a case that is forwarded has that clock).
+    count_from: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -272,7 +276,7 @@ class _Reader:
             key=key,
             tracks=self._tracks(table),
             statutory=bool(table.get("statutory", True)),
-            period=self._period(table, f"deadlines.{key}"),
+            period=self._period(table, f"deadlines.{key}", at_once=True),
             extension=None
             if extension is None
             else Period(self._positive(extension, "length"), self._unit(table)),
@@ -286,6 +290,7 @@ class _Reader:
             source=self._optional_text(table, "source", f"deadlines.{key}"),
             confidence=self._confidence(table, key),
             start_at_latest=self._latest_start(table, key, statuses),
+            count_from=self._names(table, "count_from", statuses, required=False),
         )
         if not rule.start and not rule.start_events and rule.start_at_latest is None:
             raise ProfileError(f"profile {self.name}: deadline {key} never starts")
@@ -326,9 +331,13 @@ class _Reader:
             roll_to_working_day=bool(table.get("roll_to_working_day", False)),
         )
 
-    def _period(self, table: dict[str, Any], where: str) -> Period:
+    def _period(self, table: dict[str, Any], where: str, *, at_once: bool = False) -> Period:
+        """``at_once``: a deadline's length may be 0, due the day its clock starts (a
+        notice the law wants "at once")."""
         if not table:
             raise ProfileError(f"profile {self.name}: {where} needs a length and a unit")
+        if at_once and table.get("length") == 0 and type(table.get("length")) is int:
+            return Period(0, self._unit(table))
         return Period(self._positive(table, "length"), self._unit(table))
 
     def _unit(self, table: dict[str, Any]) -> PeriodUnit:

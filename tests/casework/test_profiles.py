@@ -81,7 +81,7 @@ def test_every_status_of_the_vn_profile_is_reachable_and_every_one_but_closed_ca
     [
         ('to = "concluded"', 'to = "decided"', "unknown status 'decided'"),
         ('unit = "working_days"', 'unit = "fortnights"', "a unit is one of"),
-        ("length = 7\n", "length = 0\n", "'length' is a positive whole number"),
+        ("length = 7\n", "length = -1\n", "'length' is a positive whole number"),
         ('tracks = ["named"]', 'tracks = ["secret"]', "tracks are 'named' or 'anonymous'"),
         ('by = "reporter"', 'by = "anyone"', "'by' is 'unit' or 'reporter'"),
         (

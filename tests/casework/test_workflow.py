@@ -184,7 +184,7 @@ def test_closing_ends_every_clock_and_starts_retention(
     named: Case, people: tuple[Inspector, Inspector]
 ) -> None:
     step(named, people[0], "not_accepted", date(2027, 2, 3))
-    assert due(named) == {"notification": date(2027, 2, 17)}
+    assert due(named) == {"non_acceptance_notice": date(2027, 2, 3)}  # at once
     step(named, people[0], "closed", date(2027, 2, 4))
     assert (named.deadlines, named.next_due, named.closed_on) == ([], None, date(2027, 2, 4))
 
@@ -270,6 +270,50 @@ def test_the_eu_profile_acknowledges_in_seven_days_and_answers_in_three_months(
     step(case, people[0], "investigating", date(2027, 1, 20))  # does not restart the clock
     assert due(case) == {"feedback": date(2027, 4, 15)}
     workflow.record(case, "feedback", inspector=people[0], today=date(2027, 4, 1), now=NOW)
+    assert due(case) == {}
+
+
+def test_a_forward_and_its_notice_are_due_five_working_days_from_receipt_across_tet(
+    session: Session, people: tuple[Inspector, Inspector]
+) -> None:
+    """LTC Art. 24(2). Received Tuesday 2 February 2027; Tết closes 6-14 February, so the
+    five working days are 3, 4, 5, 15 and 16 February."""
+    case = new_case(session, people, Track.NAMED, date(2027, 2, 2))
+    assert "forwarding" not in due(case)  # only a forwarded case has this clock
+    step(case, people[0], "forwarded", date(2027, 2, 15))
+    assert due(case) == {"forwarding": date(2027, 2, 16)}
+    [forwarding] = workflow.current_deadlines(case)
+    assert forwarding.started_on == date(2027, 2, 2)
+    assert not forwarding.overdue(date(2027, 2, 16))
+    assert forwarding.overdue(date(2027, 2, 17))
+    workflow.record(case, "notification", inspector=people[0], today=date(2027, 2, 16), now=NOW)
+    assert due(case) == {}
+
+
+def test_a_late_forward_is_overdue_the_day_it_is_made(
+    session: Session, people: tuple[Inspector, Inspector]
+) -> None:
+    case = new_case(session, people, Track.NAMED, date(2027, 2, 2))
+    step(case, people[0], "forwarded", date(2027, 2, 17))
+    [forwarding] = workflow.current_deadlines(case)
+    assert (forwarding.due_on, forwarding.overdue(date(2027, 2, 17))) == (date(2027, 2, 16), True)
+
+
+def test_a_refusal_is_notified_at_once_even_before_a_weekend(
+    session: Session, people: tuple[Inspector, Inspector]
+) -> None:
+    """LTC Art. 24(1): not accepted on Friday 5 February 2027, the notice is due that day,
+    not after the weekend and Tết."""
+    case = new_case(session, people, Track.NAMED, date(2027, 2, 2))
+    step(case, people[0], "not_accepted", date(2027, 2, 5))
+    [notice] = workflow.current_deadlines(case)
+    assert (notice.key, notice.due_on, notice.allowance) == (
+        "non_acceptance_notice",
+        date(2027, 2, 5),
+        0,
+    )
+    assert notice.overdue(date(2027, 2, 15))
+    workflow.record(case, "notification", inspector=people[0], today=date(2027, 2, 5), now=NOW)
     assert due(case) == {}
 
 

@@ -143,6 +143,18 @@ def test_an_overdue_legal_deadline_is_marked_in_words_and_may_be_escalated(
     assert 'id="withdraw-form"' in page  # received: the reporter may still withdraw
 
 
+def test_a_notice_due_at_once_says_so(
+    client: FlaskClient, session: Session, world: World, named: Story
+) -> None:
+    decide(session, world, named, ("not_accepted", LONG_AGO + timedelta(days=3)))
+    page = page_of(client, named)
+    notice = page[page.index('id="deadline-non_acceptance_notice"') :]
+    notice = notice[: notice.index("</li>")]
+    assert "Notice that the report is not accepted" in notice
+    assert "Set by law: at once." in notice
+    assert ">Overdue</strong>" in notice
+
+
 def test_a_target_date_of_the_unit_is_not_a_legal_deadline_and_gives_no_escalation(
     client: FlaskClient, session: Session, anonymous: Story
 ) -> None:
