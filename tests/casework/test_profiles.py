@@ -47,6 +47,17 @@ def test_every_rule_of_the_eu_profile_names_its_source_and_how_sure_the_reading_
         assert rule.confidence == "high"
 
 
+@pytest.mark.parametrize("name", ["vn-denunciation-2018", "eu-2019-1937"])
+def test_every_rule_names_its_source_and_a_law_how_sure_its_reading_is(name: str) -> None:
+    """The review app shows each source; a unit's target says it is one."""
+    for rule in load_profile(name).deadlines.values():
+        assert rule.source is not None, rule.key
+        if rule.statutory:
+            assert rule.confidence is not None, rule.key
+        else:
+            assert rule.source.startswith("the unit's own target"), rule.key
+
+
 EU_TEXT = (BUILT_IN / "eu-2019-1937.toml").read_text(encoding="utf-8")
 
 

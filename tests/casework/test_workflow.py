@@ -317,6 +317,27 @@ def test_a_refusal_is_notified_at_once_even_before_a_weekend(
     assert due(case) == {}
 
 
+def test_acting_on_a_conclusion_is_due_seven_working_days_from_it_across_tet(
+    named: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    """LTC Art. 36(1): concluded on Wednesday 3 February 2027; 4, 5, then 15 to 19
+    February are the seven working days."""
+    for status, day in (("accepted", 2), ("verifying", 2), ("concluded", 3)):
+        step(named, people[0], status, date(2027, 2, day))
+    assert due(named)["handling"] == date(2027, 2, 19)
+    step(named, people[0], "handling", date(2027, 2, 18))
+    assert "handling" not in due(named)
+
+
+def test_an_anonymous_report_has_no_clock_for_acting_on_a_conclusion(
+    session: Session, people: tuple[Inspector, Inspector]
+) -> None:
+    case = new_case(session, people, Track.ANONYMOUS, date(2027, 2, 1))
+    for status, day in (("verifying", 2), ("concluded", 3)):
+        step(case, people[0], status, date(2027, 2, day))
+    assert "handling" not in due(case)
+
+
 @pytest.fixture
 def eu_case(session: Session, people: tuple[Inspector, Inspector]) -> Case:
     people[0].unit.profile = "eu-2019-1937"

@@ -192,6 +192,7 @@ def test_an_inspector_records_a_request(
     assert SECRET in html
     assert "Con gái út" in html
     assert "The reporter&#39;s child: Life and health" in html
+    assert "Written confirmation due (the unit's own target: the law sets no period)" in html
     assert changes(session, sealed) == [
         (
             "protection_open",
