@@ -68,8 +68,8 @@ ANONYMOUS_PATHS: tuple[tuple[str, ...], ...] = (
     ("triage", "verifying"),
     ("triage", "archived"),
     ("triage", "archived", "closed"),
-    ("triage", "verifying", "concluded", "closed"),
-    ("triage", "verifying", "concluded"),
+    ("triage", "verifying", "archived", "closed"),
+    ("triage", "verifying", "archived"),
 )
 
 REPORTS: tuple[dict[str, str], ...] = (
@@ -170,7 +170,7 @@ GROUNDS = {
     "terminated": "Đình chỉ: người bị tố cáo đã chết.",
     "concluded": "Kết luận: tố cáo đúng một phần.",
     "handling": "Kiến nghị xử lý kỷ luật và thu hồi tiền.",
-    "archived": "Tố cáo nặc danh không có căn cứ để xác minh: lưu hồ sơ.",
+    "archived": "Thông tin nặc danh đã được xem xét trong phạm vi thẩm quyền: lưu hồ sơ.",
     "closed": "Kết thúc hồ sơ.",
     "extend": "Vụ việc phức tạp: gia hạn thời hạn giải quyết.",
     "forward": "Không thuộc thẩm quyền: chuyển đến cơ quan có thẩm quyền.",

@@ -329,12 +329,16 @@ def test_acting_on_a_conclusion_is_due_seven_working_days_from_it_across_tet(
     assert "handling" not in due(named)
 
 
-def test_an_anonymous_report_has_no_clock_for_acting_on_a_conclusion(
+def test_an_anonymous_report_has_no_conclusion_and_nothing_to_act_on(
     session: Session, people: tuple[Inspector, Inspector]
 ) -> None:
+    """LTC Art. 25, NĐ31 Art. 20: checking it ends with the unit filing what it found."""
     case = new_case(session, people, Track.ANONYMOUS, date(2027, 2, 1))
-    for status, day in (("verifying", 2), ("concluded", 3)):
-        step(case, people[0], status, date(2027, 2, day))
+    step(case, people[0], "verifying", date(2027, 2, 2))
+    assert "concluded" not in workflow.profile_of(case).next_statuses("verifying", case.track)
+    with pytest.raises(workflow.WorkflowError):
+        step(case, people[0], "concluded", date(2027, 2, 3))
+    step(case, people[0], "archived", date(2027, 2, 3))
     assert "handling" not in due(case)
 
 
