@@ -27,7 +27,9 @@ NOTIFICATION = "notification"  # the reporter and parties were notified of a dec
 ESCALATION = "escalation"  # Art. 38: the reporter escalates an overdue case
 ESCALATION_RESPONSE = "escalation_response"
 FEEDBACK = "feedback"  # EU 2019/1937 Art. 9(1)(f): feedback given to the reporter
-RECORDED_EVENTS = (NOTIFICATION, ESCALATION_RESPONSE, FEEDBACK)
+# LTC Art. 29(3), NĐ31 Art. 9(2): the person accused is told of the acceptance as well.
+ACCUSED_NOTIFICATION = "accused_notification"
+RECORDED_EVENTS = (NOTIFICATION, ACCUSED_NOTIFICATION, ESCALATION_RESPONSE, FEEDBACK)
 
 
 class WorkflowError(CaseworkError):

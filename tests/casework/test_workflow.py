@@ -78,9 +78,13 @@ def test_acceptance_starts_resolution_and_notice_and_stops_triage(
     named: Case, people: tuple[Inspector, Inspector]
 ) -> None:
     step(named, people[0], "accepted", date(2027, 3, 1))
-    assert due(named) == {"notification": date(2027, 3, 8), "resolution": date(2027, 3, 31)}
+    assert due(named) == {
+        "notification": date(2027, 3, 8),
+        "accused_notice": date(2027, 3, 8),
+        "resolution": date(2027, 3, 31),
+    }
     workflow.record(named, "notification", inspector=people[0], today=date(2027, 3, 2), now=NOW)
-    assert due(named) == {"resolution": date(2027, 3, 31)}
+    assert due(named) == {"accused_notice": date(2027, 3, 8), "resolution": date(2027, 3, 31)}
 
 
 def test_a_suspension_stops_the_clock_and_two_extensions_push_it_further(
@@ -236,7 +240,8 @@ def test_the_reporter_may_withdraw_until_a_decision(
     )
     # the entry stands for the written grounds the step needs
     assert (event.grounds, event.message_id) == (None, entry.id)
-    assert set(due(named)) == {"notification"}
+    # The acceptance happened: the person accused is still owed its notice.
+    assert set(due(named)) == {"notification", "accused_notice"}
     with pytest.raises(WorkflowError):
         workflow.transition(named, "withdrawn", today=date(2027, 3, 3))
     # Art. 33: the unit may go on when the report shows signs of a violation.
@@ -271,6 +276,24 @@ def test_the_eu_profile_acknowledges_in_seven_days_and_answers_in_three_months(
     assert due(case) == {"feedback": date(2027, 4, 15)}
     workflow.record(case, "feedback", inspector=people[0], today=date(2027, 4, 1), now=NOW)
     assert due(case) == {}
+
+
+def test_an_acceptance_is_notified_to_the_reporter_and_to_the_accused_each_on_its_own(
+    named: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    """LTC Art. 29(3), NĐ31 Art. 9(2): accepted on Wednesday 3 February 2027, both
+    notices are due five working days later across Tết, Wednesday 17 February."""
+    step(named, people[0], "accepted", date(2027, 2, 3))
+    notices = {"notification": date(2027, 2, 17), "accused_notice": date(2027, 2, 17)}
+    assert {k: v for k, v in due(named).items() if k in notices} == notices
+    assert set(workflow.recordable(named, people[0])) >= {"notification", "accused_notification"}
+    workflow.record(named, "notification", inspector=people[0], today=date(2027, 2, 5), now=NOW)
+    assert "accused_notice" in due(named)
+    assert "notification" not in due(named)
+    workflow.record(
+        named, "accused_notification", inspector=people[0], today=date(2027, 2, 8), now=NOW
+    )
+    assert set(due(named)) == {"resolution"}
 
 
 def test_a_forward_and_its_notice_are_due_five_working_days_from_receipt_across_tet(

@@ -72,6 +72,7 @@ def post(client: FlaskClient, sealed: SealedCase, action: str, **form: str) -> t
 
 
 def stored(session: Session, sealed: SealedCase) -> Case:
+    session.commit()  # ends the test's read transaction: SQLite shows it its snapshot
     session.expire_all()
     case = session.get(Case, sealed.case.id)
     assert case is not None
@@ -129,7 +130,7 @@ def test_a_decision_is_recorded_with_sealed_grounds_and_audited(
     assert event.grounds is not None
     assert GROUNDS.encode() not in event.grounds
     assert "Đủ điều kiện".encode() not in event.grounds
-    assert {d["key"] for d in case.deadlines} == {"notification", "resolution"}
+    assert {d["key"] for d in case.deadlines} == {"notification", "accused_notice", "resolution"}
     html = page_of(client, named)
     assert "Đủ điều kiện thụ lý &lt;b&gt;theo Điều 29&lt;/b&gt;" in html  # decrypted, escaped
     assert "status_change" in actions(session, named)
@@ -168,8 +169,13 @@ def test_a_notice_is_recorded_once_it_is_due(
     signed_in(client, accounts["lan"])
     assert 'id="record-notification"' not in page_of(client, named)
     post(client, named, "status", status="accepted", grounds=GROUNDS)
-    assert 'id="record-notification"' in page_of(client, named)
+    page = page_of(client, named)
+    assert 'id="record-notification"' in page
+    assert 'id="record-accused_notification"' in page
+    assert "Person accused notified of the acceptance" in page
     assert post(client, named, "record", kind="notification", grounds="")[0] == 303
+    assert {d["key"] for d in stored(session, named).deadlines} == {"accused_notice", "resolution"}
+    assert post(client, named, "record", kind="accused_notification", grounds="")[0] == 303
     assert {d["key"] for d in stored(session, named).deadlines} == {"resolution"}
 
 
