@@ -48,9 +48,11 @@ USERS = (
     ("hoa", "Lê Thị Hoa", InspectorRole.CUSTODIAN),
     ("son", "Phạm Văn Sơn", InspectorRole.SUPERVISOR),
 )
-# A second unit, so that forwarding a case to the competent body can be tried.
-OTHER_SLUG = "demo-huyen"
-OTHER_NAME = "Thanh tra huyện (bản thử)"
+# A second unit, so that forwarding a case to the competent body can be tried. Since 1 July
+# 2025 local government has two levels, province and commune, and no district: a report
+# about a commune official goes to the chair of the commune People's Committee.
+OTHER_SLUG = "demo-xa"
+OTHER_NAME = "Ủy ban nhân dân xã (bản thử)"
 OTHER_USERS = (("tuan", "Đỗ Minh Tuấn", InspectorRole.INSPECTOR),)
 DEFAULT_SUBMIT_URL = "http://127.0.0.1:5000"
 DEFAULT_REVIEW_URL = "http://127.0.0.1:5001"

@@ -85,10 +85,10 @@ REPORTS: tuple[dict[str, str], ...] = (
     },
     {
         "category": "procurement-public-assets",
-        "what": "Gói thầu mua thiết bị cho bệnh viện huyện được chia nhỏ để chỉ định thầu "
+        "what": "Gói thầu mua thiết bị cho trung tâm y tế khu vực được chia nhỏ để chỉ định thầu "
         "cho một công ty quen biết, giá cao hơn thị trường.",
         "who": "Ban quản lý dự án",
-        "where": "Bệnh viện huyện",
+        "where": "Trung tâm y tế khu vực",
         "when": "Quý vừa rồi",
         "how_known": "Tôi làm việc trong bộ phận kế toán",
         "evidence": "Bảng so sánh giá, quyết định chỉ định thầu",

@@ -78,7 +78,7 @@ def test_demo_sets_up_a_unit_and_accounts_that_open_with_demo_json(
                 select(Inspector).where(Inspector.username == user["username"])
             )
             assert inspector is not None
-            assert inspector.unit.slug == ("demo-huyen" if user["username"] == "tuan" else "demo")
+            assert inspector.unit.slug == ("demo-xa" if user["username"] == "tuan" else "demo")
             assert inspector.role.value == user["role"]
             assert inspector.totp_secret == user["totp_secret"]
             pyotp.TOTP(user["totp_secret"]).now()  # a valid base32 secret
@@ -167,7 +167,7 @@ def test_the_demo_cases_spread_across_statuses_and_deadlines(
         assert any(case.retaliation_incidents for case in cases)
         assert any(case.closed_on is not None for case in cases)
         forwarded = session.scalars(select(CaseTransfer)).all()
-        assert [record.to_unit.slug for record in forwarded] == ["demo-huyen"]
+        assert [record.to_unit.slug for record in forwarded] == ["demo-xa"]
         assert len(codes) == 3
         for code in codes:
             token = FollowUpCode.parse(code).lookup_token()

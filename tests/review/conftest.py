@@ -176,9 +176,9 @@ def forward_keeping_access(
     grounds: bytes | Sealer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> World:
-    """Forward ``case`` from ``world``'s unit (by lan) to a new district unit, whose world
+    """Forward ``case`` from ``world``'s unit (by lan) to a new commune unit, whose world
     is returned, under a profile that lets the sender keep read access."""
-    district = build_world(session, "thanh-tra-huyen")
+    commune = build_world(session, "ubnd-xa")
     original = workflow.profile_of
 
     def generous(case: Case) -> Profile:
@@ -191,7 +191,7 @@ def forward_keeping_access(
     transfer.forward(
         session,
         case,
-        to_unit=district.unit,
+        to_unit=commune.unit,
         inspector=world.people["lan"],
         case_key=case_key,
         unit_key=unit_key,
@@ -201,4 +201,4 @@ def forward_keeping_access(
         now=datetime.now(UTC),
     )
     session.commit()
-    return district
+    return commune

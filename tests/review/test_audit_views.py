@@ -219,22 +219,22 @@ def test_home_links_to_the_audit_log_for_its_readers_only(
 
 
 @pytest.fixture
-def district(session: Session) -> World:
-    return build_world(session, "thanh-tra-huyen")
+def commune(session: Session) -> World:
+    return build_world(session, "ubnd-xa")
 
 
-def forward_case(session: Session, case: Case, world: World, district: World) -> None:
+def forward_case(session: Session, case: Case, world: World, commune: World) -> None:
     """Move the case as a forward does: the row to the receiving unit, a record kept."""
     case.transfers.append(
         CaseTransfer(
             from_unit=world.unit,
-            to_unit=district.unit,
+            to_unit=commune.unit,
             inspector=world.people["lan"],
             forwarded_on=date(2026, 11, 30),
             sender_keeps_access=False,
         )
     )
-    case.unit = district.unit
+    case.unit = commune.unit
     session.commit()
 
 
@@ -243,7 +243,7 @@ def test_after_a_forward_each_unit_sees_only_its_own_entries_of_the_case(
     accounts: dict[str, Account],
     session: Session,
     world: World,
-    district: World,
+    commune: World,
     case: Case,
 ) -> None:
     sender_reason = "Sender-Reason: cần xác minh nhân thân người tố cáo"
@@ -256,24 +256,24 @@ def test_after_a_forward_each_unit_sees_only_its_own_entries_of_the_case(
         case_public_id=case.public_id,
         details={"reason": sender_reason},
     )
-    forward_case(session, case, world, district)
-    record(session, district, "lan", "case_open", case_public_id=case.public_id)
+    forward_case(session, case, world, commune)
+    record(session, commune, "lan", "case_open", case_public_id=case.public_id)
     receiver_reason = "Receiver-Reason: đối chiếu với hồ sơ của huyện"
     record(
         session,
-        district,
+        commune,
         "hoa",
         "identity_open",
         case_public_id=case.public_id,
         details={"reason": receiver_reason},
     )
-    district_accounts = give_credentials(session, district)
-    receiving = sign_in(app.test_client(), district_accounts, "son")
+    commune_accounts = give_credentials(session, commune)
+    receiving = sign_in(app.test_client(), commune_accounts, "son")
     sending = sign_in(app.test_client(), accounts, "son")
 
     received = receiving.get(f"/audit/case/{case.public_id}").get_data(as_text=True)
     assert receiver_reason in received
-    assert district.people["lan"].username in received
+    assert commune.people["lan"].username in received
     for leaked in (sender_reason, world.people["lan"].username, world.people["hoa"].username):
         assert leaked not in received
     openings = receiving.get("/audit/identity-openings").get_data(as_text=True)
@@ -286,7 +286,7 @@ def test_after_a_forward_each_unit_sees_only_its_own_entries_of_the_case(
     sent_text = sent.get_data(as_text=True)
     assert sender_reason in sent_text
     assert world.people["lan"].username in sent_text
-    for leaked in (receiver_reason, district.people["lan"].username):
+    for leaked in (receiver_reason, commune.people["lan"].username):
         assert leaked not in sent_text
     found = sending.get("/audit/case", query_string={"case": case.public_id})
     assert found.status_code == 303
@@ -297,14 +297,14 @@ def test_a_persons_trail_leaves_out_what_another_unit_did_to_them(
     accounts: dict[str, Account],
     session: Session,
     world: World,
-    district: World,
+    commune: World,
     case: Case,
 ) -> None:
     lan = world.people["lan"]
     record(session, world, "hoa", "grant", case_public_id=case.public_id, target=lan.username)
-    record(session, district, "lan", "revoke", case_public_id=case.public_id, target=lan.username)
+    record(session, commune, "lan", "revoke", case_public_id=case.public_id, target=lan.username)
     text = sign_in(app.test_client(), accounts, "son").get(f"/audit/person/{lan.id}")
     page = text.get_data(as_text=True)
     assert ">grant<" in page
     assert ">revoke<" not in page
-    assert district.people["lan"].username not in page
+    assert commune.people["lan"].username not in page

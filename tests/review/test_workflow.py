@@ -204,20 +204,20 @@ def test_forwarding_moves_the_case_and_the_sender_keeps_a_record(
     accounts: dict[str, Account],
     named: SealedCase,
 ) -> None:
-    district = build_world(session, "thanh-tra-huyen")
-    district.unit.name = "Thanh tra huyện"
-    district_accounts = give_credentials(session, district)
+    commune = build_world(session, "ubnd-xa")
+    commune.unit.name = "Ủy ban nhân dân xã"
+    commune_accounts = give_credentials(session, commune)
     signed_in(client, accounts["lan"])
-    code, _ = post(client, named, "forward", unit="thanh-tra-huyen", grounds="Thuộc thẩm quyền")
+    code, _ = post(client, named, "forward", unit="ubnd-xa", grounds="Thuộc thẩm quyền")
     assert code == 303
     case = stored(session, named)
-    assert (case.unit_id, case.status) == (district.unit.id, "received")
+    assert (case.unit_id, case.status) == (commune.unit.id, "received")
     listing = client.get("/forwarded").get_data(as_text=True)
-    assert "Thanh tra huyện" in listing
+    assert "Ủy ban nhân dân xã" in listing
     assert client.get(f"/cases/{named.case.public_id}/workflow").status_code == 404
-    assert session.scalar(select(CaseTransfer.to_unit_id)) == district.unit.id
+    assert session.scalar(select(CaseTransfer.to_unit_id)) == commune.unit.id
     other: Flask = create_app(settings)
-    receiver = signed_in(other.test_client(), district_accounts["lan"])
+    receiver = signed_in(other.test_client(), commune_accounts["lan"])
     html = page_of(receiver, named)
     assert "Thuộc thẩm quyền" in html  # the grounds travel with the unit key
     assert "case_forward" in actions(session, named)
