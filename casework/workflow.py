@@ -29,7 +29,15 @@ ESCALATION_RESPONSE = "escalation_response"
 FEEDBACK = "feedback"  # EU 2019/1937 Art. 9(1)(f): feedback given to the reporter
 # LTC Art. 29(3), NĐ31 Art. 9(2): the person accused is told of the acceptance as well.
 ACCUSED_NOTIFICATION = "accused_notification"
-RECORDED_EVENTS = (NOTIFICATION, ACCUSED_NOTIFICATION, ESCALATION_RESPONSE, FEEDBACK)
+# LTC Art. 40, NĐ31 Art. 6: the conclusion is made public (the reporter never named).
+PUBLICATION = "publication"
+RECORDED_EVENTS = (
+    NOTIFICATION,
+    ACCUSED_NOTIFICATION,
+    PUBLICATION,
+    ESCALATION_RESPONSE,
+    FEEDBACK,
+)
 
 
 class WorkflowError(CaseworkError):

@@ -352,6 +352,19 @@ def test_acting_on_a_conclusion_is_due_seven_working_days_from_it_across_tet(
     assert "handling" not in due(named)
 
 
+def test_a_conclusion_is_published_within_seven_working_days_of_it(
+    named: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    """LTC Art. 40, NĐ31 Art. 6: concluded on Wednesday 3 February 2027, published by
+    Friday 19 February (Tết closes 6-14 February); recorded once it is posted."""
+    for status, day in (("accepted", 2), ("verifying", 2), ("concluded", 3)):
+        step(named, people[0], status, date(2027, 2, day))
+    assert due(named)["publication"] == date(2027, 2, 19)
+    assert "publication" in workflow.recordable(named, people[0])
+    workflow.record(named, "publication", inspector=people[0], today=date(2027, 2, 10), now=NOW)
+    assert "publication" not in due(named)
+
+
 def test_an_anonymous_report_has_no_conclusion_and_nothing_to_act_on(
     session: Session, people: tuple[Inspector, Inspector]
 ) -> None:
