@@ -292,6 +292,27 @@ def transition(
     return event
 
 
+def end_with_the_case(
+    session: Session,
+    case: Case,
+    keys: CaseKeys,
+    inspector: Inspector,
+    ground: str,
+    today: date,
+    now: datetime,
+) -> list[tuple[ProtectionRecord, State]]:
+    """End every protection of ``case`` still running, on ``ground``: the case has entered
+    a status that ends protection (LTC Art. 54(2): its conclusion or termination).
+    Each is an ordinary step to ``ended``, recorded and sealed like one an inspector takes.
+    Returns each record ended with the state it was in."""
+    ended = [(record, record.state) for record in case.protections if record.state in RUNNING]
+    for record, _was in ended:
+        transition(
+            session, record, keys, inspector, State.ENDED, StepFields(ground=ground), today, now
+        )
+    return ended
+
+
 def _step_values(to_state: State, fields: StepFields) -> dict[str, str]:
     values: dict[str, str] = {}
     for name in REQUIRED[to_state]:

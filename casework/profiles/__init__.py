@@ -98,6 +98,9 @@ class Status:
     ended: bool  # decided or stopped: no more withdrawal, no running clocks but notices
     final: bool  # nothing more happens; the retention period starts
     labels: Mapping[str, str] = field(default_factory=dict)  # language -> text, optional
+    # Entering it ends every protection still running (LTC Art. 54(2): at the conclusion
+    # or the termination of the case).
+    ends_protection: bool = False
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,7 @@ class _Reader:
                 ended=bool(flags.get("ended", False)),
                 final=bool(flags.get("final", False)),
                 labels=self._labels(flags, f"status {name}"),
+                ends_protection=bool(flags.get("ends_protection", False)),
             )
             for name, flags in table.items()
         }

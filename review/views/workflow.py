@@ -31,11 +31,13 @@ from casework.records import CaseKeys, Reading, Sealer
 from casework.workflow import WorkflowError
 from review import auth
 from review.auth import current_inspector, current_private_key, login_required
+from review.views import protection as protection_views
 from review.views.cases import OPENED, open_case
 from review.views.cases import acting_on as _acting_on
 from store.models import Case, CaseEvent, InspectorRole, Unit, WrapPurpose
 from web.database import db
 from web.errors import PublicError
+from web.labels import status_label
 
 blueprint = Blueprint("workflow", __name__)
 
@@ -106,7 +108,21 @@ def change_status(public_id: str) -> ResponseReturnValue:
         return _page((case, keys), Problem("status", _step_problem(error), text, notice), 400)
     _send_notice(case, keys, notice)
     auth.audit(STATUS_CHANGED, case_public_id=case.public_id, details={"status": target})
+    _end_protection_with(case, keys, target)
     return _done(case)
+
+
+def _end_protection_with(case: Case, keys: CaseKeys, status: str) -> None:
+    """A status that ends protection (the profile's ``ends_protection``) ends each one still
+    running, each step recorded and audited as if taken by hand."""
+    if not workflow.profile_of(case).statuses[status].ends_protection:
+        return
+    ground = _("Ended with the case, which is now: %(status)s (Law on Denunciation, Art. 54(2)).",
+               status=status_label(status))  # fmt: skip
+    me, today, now = current_inspector(), unit_today(), auth.now()
+    for record, was in protection.end_with_the_case(db(), case, keys, me, ground, today, now):
+        details = {"protection_id": record.id, "from": was.value, "to": record.state.value}
+        auth.audit(protection_views.CHANGED, case_public_id=case.public_id, details=details)
 
 
 @blueprint.post("/cases/<public_id>/extend")

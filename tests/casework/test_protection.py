@@ -679,3 +679,21 @@ def test_urgency_counts_every_source(
     assert p.recompute_urgent(case)
     walk(session, world, keys, calm, [S.ENDED])
     assert not p.recompute_urgent(case)
+
+
+def test_the_case_ending_ends_the_protection_still_running_and_no_other(
+    session: Session, world: World, opened: tuple[NewCaseKeys, Case]
+) -> None:
+    """LTC Art. 54(2): at the conclusion or termination of the case protection ends; a
+    request still being decided and one refused are left as they are."""
+    _sealed, case = opened
+    keys = staff(session, world, case)
+    running = open_record(session, world, keys, case)
+    walk(session, world, keys, running, [S.UNDER_REVIEW, S.ACTIVE, S.MODIFIED])
+    waiting = open_record(session, world, keys, case, person=ProtectedPerson.REPORTER)
+    ended = p.end_with_the_case(session, case, keys, lan(world), "Vụ việc đã kết luận", TODAY, NOW)
+    assert ended == [(running, S.MODIFIED)]
+    assert (running.state, running.ended_on) == (S.ENDED, TODAY)
+    assert waiting.state is S.REQUESTED
+    assert p.open_details(keys, running)["ground"] == "Vụ việc đã kết luận"
+    assert p.end_with_the_case(session, case, keys, lan(world), "again", TODAY, NOW) == []

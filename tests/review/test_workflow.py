@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from html import unescape
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import access, transcript, workflow
+from casework import access, protection, transcript, workflow
 from casework.profiles import BUILT_IN, ENVIRONMENT_FOLDER
 from casework.records import CaseKeys, Trust
 from casework.settings import Settings
@@ -29,6 +29,9 @@ from store.models import (
     CaseTransfer,
     Inspector,
     Party,
+    ProtectedPerson,
+    ProtectionCategory,
+    ProtectionRecord,
     ProtectionState,
     RecipientKind,
     WrapPurpose,
@@ -40,6 +43,7 @@ from web import labels as shared_labels
 
 TODAY = date(2026, 11, 30)  # a Monday; the case arrived on Friday 27 November
 GROUNDS = "Đủ điều kiện thụ lý <b>theo Điều 29</b>"
+NOW = datetime(2026, 11, 27, 3, 30, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -161,6 +165,46 @@ def test_triage_can_be_extended_once(
     assert code == 400
     assert "as often as the law allows" in html
     assert actions(session, named).count("deadline_extension") == 1
+
+
+def test_concluding_a_case_ends_its_running_protection_and_audits_it(
+    client: FlaskClient,
+    session: Session,
+    world: World,
+    accounts: dict[str, Account],
+    named: SealedCase,
+) -> None:
+    """LTC Art. 54(2): protection ends at the conclusion, recorded as an ordinary step."""
+    case = stored(session, named)
+    keys = world.staff_keys(session, case, "lan", case.received_on)
+    lan = world.people["lan"]
+    record = protection.open_by_inspector(
+        session, case, keys, lan, ProtectedPerson.REPORTER, ProtectionCategory.LIFE_HEALTH,
+        False, protection.RequestDetails(relative="", request="Bị đe dọa"), case.received_on,
+        NOW, None,
+    )  # fmt: skip
+    fields = protection.StepFields(measures="Giữ bí mật", responsible_body="Công an tỉnh",
+                                   started_on=case.received_on)  # fmt: skip
+    for state in (ProtectionState.UNDER_REVIEW, ProtectionState.ACTIVE):
+        protection.transition(session, record, keys, lan, state, fields, case.received_on, NOW)
+    session.commit()
+    record_id = record.id
+    others = {r.id: r.state for r in case.protections if r.id != record_id}
+    signed_in(client, accounts["lan"])
+    for status in ("accepted", "verifying"):
+        assert post(client, named, "status", status=status, grounds=GROUNDS)[0] == 303
+    assert session.get(ProtectionRecord, record_id).state is ProtectionState.ACTIVE  # type: ignore[union-attr]
+    assert post(client, named, "status", status="concluded", grounds=GROUNDS)[0] == 303
+    stored(session, named)
+    ended = session.get(ProtectionRecord, record_id)
+    assert ended is not None
+    assert ended.state is ProtectionState.ENDED
+    assert {r.id: r.state for r in ended.case.protections if r.id != record_id} == others
+    ground = protection.open_details(keys, ended)["ground"]
+    assert ground == (
+        "Ended with the case, which is now: Concluded (Law on Denunciation, Art. 54(2))."
+    )
+    assert actions(session, named)[-1] == "protection_change"
 
 
 def test_a_notice_is_recorded_once_it_is_due(
