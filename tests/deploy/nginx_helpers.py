@@ -136,7 +136,14 @@ def install(prefix: Path, files: Mapping[str, Mapping[str, str]]) -> Path:
         (conf / folder).mkdir(parents=True)
     for folder in ("logs", *(f"temp/{name}" for name in TEMP_FOLDERS)):
         (prefix / folder).mkdir(parents=True)
-    logs = {"/var/log/nginx/": f"{prefix}/logs/"}
+    logs = {
+        "/var/log/nginx/": f"{prefix}/logs/",
+        "root /usr/share/minhbach;": f"root {prefix}/share;",
+    }
+    errors = prefix / "share" / "minhbach-errors"
+    errors.mkdir(parents=True)
+    for page in (DEPLOY / "errors").glob("*.html"):  # as /usr/share/minhbach/minhbach-errors/
+        (errors / page.name).write_bytes(page.read_bytes())
     for snippet in sorted((DEPLOY / "snippets").glob("*.conf")):
         wanted = logs if snippet.name == "minhbach-proxy.conf" else {}
         text = render(f"snippets/{snippet.name}", wanted)

@@ -416,13 +416,14 @@ def test_clearnet_http_goes_to_https_under_the_configured_name(stack: Stack) -> 
 def test_clearnet_limits_requests_per_address_and_writes_no_address(stack: Stack) -> None:
     busy, other = "127.0.0.2", "127.0.0.3"
     connection = https(stack, source=busy)  # one kept-alive connection: requests come fast
-    statuses = []
+    statuses, refusal = [], b""
     try:
         for _ in range(LIMITED_REQUESTS):
             connection.request("GET", "/health")
             response = connection.getresponse()
-            response.read()
+            body = response.read()
             statuses.append(response.status)
+            refusal = body if response.status == 429 else refusal
     finally:
         connection.close()
     burst = re.search(r"burst=(\d+) ", (DEPLOY / "submit-clearnet.conf").read_text())
@@ -432,6 +433,9 @@ def test_clearnet_limits_requests_per_address_and_writes_no_address(stack: Stack
     assert int(burst.group(1)) >= 2 * page  # two pages at once, from one address
     assert set(statuses[: int(burst.group(1))]) == {200}
     assert 429 in statuses
+    # nginx's refusal is the bilingual page of deploy/nginx/errors, not its English one.
+    assert "Chưa thực hiện được yêu cầu".encode() in refusal
+    assert b"A report has been received only once you see its follow-up code." in refusal
     fresh = https(stack, source=other)
     try:
         fresh.request("GET", "/health")
