@@ -197,13 +197,14 @@ def running(nginx: str, prefix: Path, main: Path, ports: list[int]) -> Iterator[
 
 def _wait_ready(server: Nginx, ports: list[int], output: Path) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
-    while not all(_accepts(port) for port in ports):
+    while not all(accepts(port) for port in ports):
         if server.process.poll() is not None or time.monotonic() > deadline:
             raise NginxError(f"nginx did not start:\n{output.read_text(errors='replace')}")
         time.sleep(0.05)
 
 
-def _accepts(port: int) -> bool:
+def accepts(port: int) -> bool:
+    """Whether something listens on ``port`` of the loopback address yet."""
     try:
         socket.create_connection((HOST, port), timeout=1).close()
     except OSError:

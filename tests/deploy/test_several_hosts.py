@@ -42,6 +42,7 @@ from tests.instances import Instance, populated
 from tests.programs import missing, require_program
 from tests.reliability.conftest import CHEAP
 from tests.reliability.helpers import ApiVisitor, evidence, report_form, sign_in
+from tests.submit.test_report_form import CODE
 from tests.visitor import Tally, Visitor, multipart
 from web.secret_key import load_or_create
 
@@ -51,7 +52,6 @@ CROWD = load.Config(reports=8, concurrency=4, followup_every=2, inspectors=1)
 # limit is production's (the crowd stays under them).
 OFFSET_LIMIT = 3
 LIMITS = {"api.upload_offset": {"upload": f"{OFFSET_LIMIT} per minute"}}
-_CODE = re.compile(r"\b[0-9A-Z]{4}(?:-[0-9A-Z]{4}){4}\b")
 _CASE_LINK = re.compile(r'href="/cases/([0-9a-f-]{36})"')
 _FILE_LINK = re.compile(r"/cases/[0-9a-f-]{36}/files/\d+")
 
@@ -191,7 +191,7 @@ def test_reports_sent_to_each_public_host_are_read_in_the_review_app(shape: Shap
         body, content_type = multipart(report_form(tipster, marker, evidence(marker, 4096)))
         reply = tipster.request("POST", "/report", body, {"Content-Type": content_type})
         assert reply.status == 200, reply.text[:300]
-        assert _CODE.search(reply.text), "no follow-up code shown"
+        assert CODE.search(reply.text), "no follow-up code shown"
         markers[name] = marker
     assert _shown_in_review(shape, set(markers.values())) == set(markers.values())
     # Each file comes back through the review app, read from the database as its role.
