@@ -5,7 +5,6 @@ to disk."""
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ import redis
 from limits.storage import Storage, storage_from_string
 
 from submit import pow
-from tests.deploy.nginx_helpers import HOST, free_port
+from tests.deploy.nginx_helpers import HOST, accepts, free_port
 from tests.programs import require_program
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "redis" / "minhbach.conf"
@@ -39,10 +38,12 @@ class Server:
         return f"redis://minhbach:{PASSWORD}@{HOST}:{self.port}/0"
 
 
-def render(folder: Path, port: int) -> Path:
-    """The deploy file with only its port, paths and password replaced."""
+def render(folder: Path, port: int, maxmemory: str) -> Path:
+    """The deploy file with only its port, paths, password and (to fill it in a test)
+    memory limit replaced."""
     text = CONFIG.read_text(encoding="utf-8")
     replacements = {
+        "maxmemory 64mb\n": f"maxmemory {maxmemory}\n",
         "port 6380\n": f"port {port}\n",
         "pidfile /run/redis-minhbach/redis-server.pid": f"pidfile {folder / 'redis.pid'}",
         "dir /var/lib/redis": f"dir {folder / 'data'}",
@@ -57,10 +58,10 @@ def render(folder: Path, port: int) -> Path:
 
 
 @contextlib.contextmanager
-def running(folder: Path) -> Iterator[Server]:
+def running(folder: Path, maxmemory: str = "64mb") -> Iterator[Server]:
     (folder / "data").mkdir()
     port = free_port()
-    config = render(folder, port)
+    config = render(folder, port, maxmemory)
     log = (folder / "redis.log").open("wb")
     process = subprocess.Popen(
         [require_program("redis-server"), str(config)], stdout=log, stderr=subprocess.STDOUT
@@ -68,7 +69,7 @@ def running(folder: Path) -> Iterator[Server]:
     server = Server(port, folder / "data")
     try:
         deadline = time.monotonic() + START_SECONDS
-        while not _accepts(port):
+        while not accepts(port):
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail("redis-server did not start:\n" + (folder / "redis.log").read_text())
             time.sleep(0.02)
@@ -77,12 +78,6 @@ def running(folder: Path) -> Iterator[Server]:
         process.terminate()  # SIGTERM: Redis would write a snapshot now if it kept any
         process.wait(timeout=10)
         log.close()
-
-
-def _accepts(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=1):
-        return True
-    return False
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +137,31 @@ def test_nothing_reaches_the_disk(tmp_path: Path) -> None:
         for number in range(100):
             storage.incr(f"counter-{number}", 60)
     assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_full_memory_refuses_new_counts_and_evicts_no_spent_challenge(tmp_path: Path) -> None:
+    """An evicted spent challenge could be spent again: a full Redis must refuse the write
+    (the ledger then fails closed) and keep every key it has."""
+    with running(tmp_path, maxmemory="2mb") as server:
+        storage = storage_from_string(server.uri)
+        assert isinstance(storage, Storage)
+        spent, refusal = _spend_until_full(storage)
+        assert isinstance(refusal, redis.exceptions.OutOfMemoryError), refusal
+        assert len(spent) > 100  # it did fill up, rather than refuse from the start
+        for challenge in spent:  # none was evicted to make room
+            assert storage.get("minhbach/pow/" + challenge.hex()) == 1
+        with pytest.raises((pow.PowError, redis.exceptions.ResponseError)):
+            pow.spend(storage, spent[0], int(time.time()) + 600)  # refused either way
+
+
+def _spend_until_full(storage: Storage) -> tuple[list[bytes], Exception]:
+    """Spend new challenges until Redis refuses one; those spent, and the refusal."""
+    spent: list[bytes] = []
+    for number in range(200_000):  # about 100 bytes each: full long before the end
+        challenge = number.to_bytes(16, "big")
+        try:
+            pow.spend(storage, challenge, int(time.time()) + 600)
+        except redis.exceptions.ResponseError as refusal:
+            return spent, refusal
+        spent.append(challenge)
+    raise AssertionError("Redis never filled up: is maxmemory set?")
