@@ -18,7 +18,7 @@ from flask import Flask, Response, current_app, jsonify, request
 from casework.settings import Settings
 from store.fs import create_private_dirs
 from submit import SETTINGS, create_app
-from submit.api.uploads import PIECE_SIZE
+from submit.api.uploads import body_pieces
 
 PLAIN_PATH = "/bench/plain"
 PLAIN_DIR = "bench-plain"  # under the instance folder; the benchmark reads and removes it
@@ -38,14 +38,15 @@ def create_bench_app() -> Flask:
 
 
 def plain_upload() -> Response:
-    """Store the body as it arrives: 1 MiB pieces, each written and fsync'd, no database."""
+    """Store the body as it arrives: read and cut into pieces as the upload service's append
+    does (``body_pieces``), each written and fsync'd, no database."""
     settings: Settings = current_app.extensions[SETTINGS]
     directory = create_private_dirs(settings.instance_path / PLAIN_DIR)
     name = secrets.token_hex(16)
     descriptor = os.open(directory / name, _CREATE, 0o600)
     size = 0
     try:
-        while piece := request.stream.read(PIECE_SIZE):
+        for piece in body_pieces(request.stream):
             _write_all(descriptor, piece)
             os.fsync(descriptor)  # as FilesystemBlobStore.scratch_append, once per piece
             size += len(piece)
@@ -54,7 +55,7 @@ def plain_upload() -> Response:
     return jsonify(name=name, size=size)
 
 
-def _write_all(descriptor: int, data: bytes) -> None:
+def _write_all(descriptor: int, data: bytes | bytearray) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(descriptor, view) :]

@@ -359,6 +359,8 @@ class Server:
     def _spawn(fd: int, instance: Instance, log: Path) -> subprocess.Popen[bytes]:
         command = harness.python_command(
             "gunicorn",
+            # Production's settings (deploy/), then what this benchmark sets its own way.
+            *("--config", str(harness.REPO_ROOT / "deploy" / "gunicorn.conf.py")),
             *("--bind", f"fd://{fd}", "--workers", "1", "--threads", str(THREADS)),
             *("--timeout", "600", "--graceful-timeout", "5", "--no-control-socket"),
             *("--error-logfile", "-", "--log-level", "warning"),

@@ -200,8 +200,9 @@ def append(
     *,
     length: int | None = None,
 ) -> int:
-    """Append ``pieces`` at ``expected_offset``, each made durable as it arrives, and
-    record the new offset in ``session``. Returns the new offset.
+    """Append ``pieces`` at ``expected_offset``, each kept as it arrives and all durable
+    before this returns or raises, and record the new offset in ``session``. Returns the
+    new offset.
 
     The three steps, for a caller that must not hold a transaction open while the pieces
     arrive (the HTTP route): ``begin_append``, ``write_pieces``, ``record_offset``.
@@ -239,23 +240,31 @@ def begin_append(
     return Appending(upload.id, position, upload.declared_size)
 
 
-def write_pieces(store: BlobStore, appending: Appending, pieces: Iterable[bytes]) -> int:
-    """Append ``pieces`` to the scratch file, each durable as it arrives; no database.
+def write_pieces(
+    store: BlobStore, appending: Appending, pieces: Iterable[bytes | bytearray]
+) -> int:
+    """Append ``pieces`` to the scratch file, all of them durable when this returns or
+    raises (one sync at the end, not one per piece); no database.
 
     If ``pieces`` raises (the client went away), what was appended stays. Raises
     BeyondDeclaredSize or OffsetConflict (with the offset reached) or UploadNotFound.
     Returns the new offset.
     """
     position = appending.position
-    for piece in pieces:
-        if position + len(piece) > appending.declared_size:
-            raise BeyondDeclaredSize(position)
+    try:
         try:
-            position = store.scratch_append(appending.upload_id, piece, position)
-        except OffsetMismatch as exc:  # another request appended in the meantime
-            raise OffsetConflict(exc.current) from None
-        except ScratchNotFound:  # collected or claimed in the meantime
-            raise UploadNotFound("no such upload") from None
+            for piece in pieces:
+                if position + len(piece) > appending.declared_size:
+                    raise BeyondDeclaredSize(position)
+                position = store.scratch_append(appending.upload_id, piece, position, sync=False)
+        finally:
+            # Whatever ends the request, what it appended (or, on a conflict, what another
+            # request appended, whose offset the answer tells) is durable before it answers.
+            store.scratch_sync(appending.upload_id)
+    except OffsetMismatch as exc:  # another request appended in the meantime
+        raise OffsetConflict(exc.current) from None
+    except ScratchNotFound:  # collected or claimed in the meantime
+        raise UploadNotFound("no such upload") from None
     return position
 
 

@@ -116,15 +116,25 @@ class BlobStore(Protocol):
         """Start an empty scratch file; ScratchExists if the upload already has one."""
         ...
 
-    def scratch_append(self, upload_id: str, data: bytes, expected_offset: int) -> int:
+    def scratch_append(
+        self, upload_id: str, data: bytes | bytearray, expected_offset: int, *, sync: bool = True
+    ) -> int:
         """Append ``data`` if the scratch file is exactly ``expected_offset`` bytes long.
 
-        Returns the new size once the data is durable. Raises OffsetMismatch otherwise,
-        without writing, so a retried append is harmless.
+        Returns the new size once the data is durable; with ``sync=False`` the store may
+        return sooner and make it durable by the next ``scratch_sync`` (a request appends
+        several pieces, then syncs once before it answers). Raises OffsetMismatch
+        otherwise, without writing, so a retried append is harmless.
         """
         ...
 
-    def scratch_size(self, upload_id: str) -> int: ...
+    def scratch_sync(self, upload_id: str) -> None:
+        """Make every append to the scratch file so far durable."""
+        ...
+
+    def scratch_size(self, upload_id: str) -> int:
+        """The scratch file's size, durable: a client told it may drop what it holds."""
+        ...
 
     def scratch_commit(self, upload_id: str, blob_id: str) -> None:
         """Turn the scratch file into blob ``blob_id`` atomically; the upload is gone."""

@@ -32,10 +32,13 @@ which ``remove_stale_temp_files`` deletes once the cutoff has passed its day.
 Scratch appends lock the upload's row for the length of their transaction, with the
 ``UPDATE`` that grows its size only if it is still the expected offset: of two requests
 appending at the same offset, the second waits for the lock, finds the size changed and
-gets OffsetMismatch. An append has committed when it returns, so it is durable
-(PostgreSQL's commit waits for its WAL flush). A commit to a blob takes the same lock
-(``SELECT ... FOR UPDATE``), so no append is half-way through, and only renames the row:
-no byte is copied.
+gets OffsetMismatch. An append has committed when it returns; it is durable then too
+unless made with ``sync=False``, whose commit does not wait for the WAL to reach the disk:
+a request appends its pieces so, then ``scratch_sync`` waits once for all of them, before
+the client is told its offset (``scratch_size`` waits the same way): a commit waits for
+the WAL up to its own record, so for every commit before it. A commit to a blob takes
+the same lock (``SELECT ... FOR UPDATE``), so no append is half-way through, and only
+renames the row: no byte is copied.
 
 Its own connections: the store gets an engine of its own for the database URL (one per
 process and URL, ``shared_store``), never the caller's session. Its writes must commit on
@@ -78,7 +81,17 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from sqlalchemy import ColumnElement, Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    bindparam,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from store.blobs.interface import (
@@ -100,6 +113,7 @@ if TYPE_CHECKING:
 
 ROW_SIZE = CHUNK_ROW_SIZE  # bytes of a blob_chunks row, at most (the model's CHECK)
 BATCH_SIZE = 1024 * 1024  # written per transaction by a writer, read per query by a reader
+COPY_WRITE = 64 * 1024  # COPY data handed to psycopg at a time
 _COPY_ROWS = "COPY blob_chunks (object_id, position, data) FROM STDIN (FORMAT BINARY)"
 _BATCH = (
     "SELECT position, data FROM blob_chunks"
@@ -124,6 +138,12 @@ _GROW_SCRATCH = (
     .values(size=bindparam("size"), written_on=bindparam("day"))
     .returning(BlobObject.id)
 )
+# Appends made with sync=False commit without waiting for their WAL to reach the disk: a
+# crash could lose the last of them (never more than PostgreSQL's wal_writer_delay, three
+# times over), but no caller has been told of them yet: scratch_size and scratch_sync
+# flush first (PostgreSQL's docs, "Asynchronous Commit").
+_COMMIT_WITHOUT_WAITING = text("SET LOCAL synchronous_commit TO OFF")
+_TAKE_TRANSACTION_ID = text("SELECT pg_current_xact_id()")
 _KEEP_STREAM = (
     select(BlobObject.id)
     .where(BlobObject.id == bindparam("object"))
@@ -212,10 +232,14 @@ class PostgresBlobStore:
                 raise ScratchExists("the upload already has a scratch file") from None
             raise
 
-    def scratch_append(self, upload_id: str, data: bytes, expected_offset: int) -> int:
+    def scratch_append(
+        self, upload_id: str, data: bytes | bytearray, expected_offset: int, *, sync: bool = True
+    ) -> int:
         check_id(upload_id)
         size = expected_offset + len(data)
         with self.engine.begin() as connection:
+            if not sync:  # made durable by scratch_sync, once per request
+                connection.execute(_COMMIT_WITHOUT_WAITING)
             # One statement takes the row lock and checks the offset: an append waiting for
             # the lock is checked again against the row as the other one left it.
             grown = connection.execute(
@@ -227,10 +251,18 @@ class PostgresBlobStore:
             _copy_rows(connection, grown, expected_offset, data)
         return size
 
+    def scratch_sync(self, upload_id: str) -> None:
+        self.scratch_size(upload_id)
+
     def scratch_size(self, upload_id: str) -> int:
         check_id(upload_id)
-        with self.engine.connect() as connection:
-            return self._scratch_size(connection, upload_id)
+        with self.engine.begin() as connection:
+            size = self._scratch_size(connection, upload_id)
+            # A transaction with an id commits with a WAL record, and a commit waits for
+            # the WAL to be flushed up to its record: every append seen above is durable
+            # before its size is told to anyone.
+            connection.execute(_TAKE_TRANSACTION_ID)
+        return size
 
     def scratch_commit(self, upload_id: str, blob_id: str) -> None:
         check_id(upload_id)
@@ -462,21 +494,25 @@ def _copy_rows(
     """Add ``data`` to a stream from ``position`` on, as rows of ROW_SIZE, in the
     connection's transaction.
 
-    The rows go as one block in COPY's binary format, built here: one call to psycopg
-    and one copy of the data, where ``write_row`` is a Python call per row (131 a MiB).
+    The rows go in COPY's binary format, built here a few rows at a time (``COPY_WRITE``):
+    a call to psycopg per group, where ``write_row`` is a Python call per row (131 a MiB),
+    and never a second copy of the whole piece (nor a MiB in libpq's output buffer).
     """
     view = memoryview(data)
     if not view:
         return
-    block = bytearray(_COPY_SIGNATURE)
-    for start in range(0, len(view), ROW_SIZE):
-        row = view[start : start + ROW_SIZE]
-        block += _COPY_ROW_HEAD.pack(3, 4, object_id, 8, position + start, len(row))
-        block += row
-    block += _COPY_TRAILER
     driver = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
     with driver.cursor() as cursor, cursor.copy(_COPY_ROWS) as copy:
-        copy.write(block)
+        group = bytearray(_COPY_SIGNATURE)
+        for start in range(0, len(view), ROW_SIZE):
+            row = view[start : start + ROW_SIZE]
+            group += _COPY_ROW_HEAD.pack(3, 4, object_id, 8, position + start, len(row))
+            group += row
+            if len(group) >= COPY_WRITE:
+                copy.write(group)
+                group = bytearray()
+        group += _COPY_TRAILER
+        copy.write(group)
 
 
 def _remove(connection: Connection, *where: ColumnElement[bool]) -> int:

@@ -130,6 +130,53 @@ def test_what_arrived_before_a_lost_connection_is_kept(
     assert uploads.append(session, store, token, 4, [b"567890"], NOW) == 10
 
 
+class SyncWatchingStore(FilesystemBlobStore):
+    """Records each append's ``sync`` and each ``scratch_sync``, in order."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.calls: list[str] = []
+
+    def scratch_append(
+        self, upload_id: str, data: bytes | bytearray, expected_offset: int, *, sync: bool = True
+    ) -> int:
+        self.calls.append(f"append sync={sync}")
+        return super().scratch_append(upload_id, data, expected_offset, sync=sync)
+
+    def scratch_sync(self, upload_id: str) -> None:
+        self.calls.append("sync")
+        super().scratch_sync(upload_id)
+
+
+def test_a_request_syncs_its_appends_once_before_it_answers_whatever_ends_it(
+    session: Session, tmp_path: Path, world: World
+) -> None:
+    """The store may defer each piece's durability (the database store's commits do not
+    wait for the disk): the request makes them durable once, before it answers, also when
+    the client went away or another request got there first."""
+    store = SyncWatchingStore(tmp_path / "blobs")
+    token = new(session, store, world, 10)
+    uploads.append(session, store, token, 0, [b"ab", b"cd"], NOW)
+    assert store.calls == ["append sync=False", "append sync=False", "sync"]
+
+    def cut_short() -> Iterator[bytes]:
+        yield b"ef"
+        raise ConnectionResetError
+
+    store.calls.clear()
+    with pytest.raises(ConnectionResetError):
+        uploads.append(session, store, token, 4, cut_short(), NOW)
+    assert store.calls == ["append sync=False", "sync"]
+
+    store.calls.clear()
+    appending = uploads.begin_append(session, store, token, 6, NOW)
+    store.scratch_append(stored_id(token), b"gh", 6)  # another request, meanwhile
+    store.calls.clear()
+    with pytest.raises(uploads.OffsetConflict):
+        uploads.write_pieces(store, appending, [b"ij"])
+    assert store.calls == ["append sync=False", "sync"]
+
+
 @pytest.mark.parametrize("token", ["", "not b64u!", "AAAA", "A" * 43])
 def test_unknown_and_malformed_ids_are_not_found(
     session: Session, store: FilesystemBlobStore, world: World, token: str

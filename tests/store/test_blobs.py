@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 import pytest
-from sqlalchemy import Connection, Engine, delete, event, insert, make_url, select, update
+from sqlalchemy import Connection, Engine, delete, event, insert, make_url, select, text, update
 
 from store.blobs import (
     BlobError,
@@ -742,6 +742,37 @@ class TestRows:
                 PostgresBlobStore(engine)
         finally:
             engine.dispose()
+
+    def test_deferred_appends_are_flushed_before_their_size_is_told(self, rows: Rows) -> None:
+        """sync=False: the append's commit does not wait for the disk; scratch_size (and
+        scratch_sync) commit a transaction with an id, whose commit waits for the WAL to be
+        flushed past every append it saw."""
+        statements: list[str] = []
+
+        def watch(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            statements.append(statement)
+
+        def next_transaction_id() -> int:
+            with rows.engine.connect() as connection:
+                query = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+                return int(connection.scalar(query))
+
+        store = rows.store
+        store.scratch_create(UPLOAD)
+        event.listen(store.engine, "before_cursor_execute", watch)
+        try:
+            store.scratch_append(UPLOAD, b"x" * 100, 0)
+            assert not any("synchronous_commit" in statement for statement in statements)
+            store.scratch_append(UPLOAD, b"y" * 100, 100, sync=False)
+            assert any("synchronous_commit TO OFF" in statement for statement in statements)
+        finally:
+            event.remove(store.engine, "before_cursor_execute", watch)
+        before = next_transaction_id()
+        assert store.scratch_size(UPLOAD) == 200
+        assert next_transaction_id() > before
+        before = next_transaction_id()
+        store.scratch_sync(UPLOAD)
+        assert next_transaction_id() > before
 
     def test_batches_are_written_as_they_fill_in_rows_that_fit_a_page(self, rows: Rows) -> None:
         data, cut = os.urandom(2 * MIB + 500_000), 2 * MIB + 100_000

@@ -5,17 +5,20 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import http.client
+import io
 import os
 import socket
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO, Any, cast
 from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.test import TestResponse
 
 from casework import uploads
@@ -26,6 +29,7 @@ from crypto.encoding import b64u_decode
 from store.blobs import FilesystemBlobStore
 from store.models import Case, Upload
 from submit import create_app
+from submit.api.uploads import PIECE_SIZE, body_pieces
 from tests.live import serve
 from tests.submit.test_api_support import (
     OFFSET_STREAM,
@@ -345,3 +349,36 @@ def test_uploads_in_progress_may_not_reserve_more_than_the_scratch_limit(
     session.execute(text("UPDATE uploads SET expires_at = '2000-01-01 00:00:00+00:00'"))
     session.commit()
     api.create_upload(3000)  # expired uploads hold nothing, collected or not
+
+
+class _CutStream(io.RawIOBase):
+    """``data``, handed out in reads of at most 1,000 bytes, then the client goes away."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._data:
+            raise ClientDisconnected()
+        count = min(len(buffer), 1000, len(self._data))
+        buffer[:count], self._data = self._data[:count], self._data[count:]
+        return count
+
+
+def test_a_body_is_appended_in_whole_pieces_and_what_arrived_of_the_last_one() -> None:
+    data = os.urandom(2 * PIECE_SIZE + 12_345)
+    pieces: list[bytes] = []
+    # Unbuffered, as werkzeug's stream is: a read returns what arrived, the next one raises.
+    stream = cast("IO[bytes]", _CutStream(data))
+
+    def keep_all() -> None:
+        pieces.extend(bytes(piece) for piece in body_pieces(stream))
+
+    with pytest.raises(ClientDisconnected):
+        keep_all()
+    assert [len(piece) for piece in pieces] == [PIECE_SIZE, PIECE_SIZE, 12_345]
+    assert b"".join(pieces) == data
+    assert [len(bytes(p)) for p in body_pieces(io.BytesIO(data[:PIECE_SIZE]))] == [PIECE_SIZE]
