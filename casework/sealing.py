@@ -8,8 +8,9 @@ and keys live only as long as the request; the caller shows the code once and fo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
 
 import crypto
@@ -19,6 +20,7 @@ from casework.recipients import UnitRecipients
 from casework.records import Signer
 from crypto.places import Place
 from crypto.transcript import genesis
+from store.blobs import BlobStore
 from store.models import ProtectedPerson, ProtectionCategory, WrapPurpose
 
 CRYPTO_PURPOSE = {
@@ -142,3 +144,49 @@ def protection_document(
         "kinds": [kind.value for kind in ProtectionCategory if kind in kinds],
         "details": details,
     }
+
+
+class FileSealer:
+    """Encrypts files under a case key into blobs, and deletes them all unless kept."""
+
+    def __init__(self, store: BlobStore, case_key: bytes, case_id: str, signer: Signer) -> None:
+        self._store = store
+        self._case_key = case_key
+        self._case_id = case_id
+        self._signer = signer
+        self._blob_ids: list[str] = []
+        self._kept = False
+
+    def seal(self, name: str, type_: str, pieces: Iterable[bytes]) -> AttachmentIn:
+        """Encrypt ``pieces`` into a new blob; if they raise, no blob is left."""
+        blob_id = self._store.new_blob_id()
+        self._blob_ids.append(blob_id)
+        encryptor = crypto.FileEncryptor(self._case_key, self._case_id)
+        stored = 0
+        with self._store.open_writer(blob_id) as writer:
+            for sealed in crypto.encrypt_stream(encryptor, pieces):
+                stored += writer.write(sealed)
+        described = encryptor.metadata(name, type_)
+        meta = records.seal_file_meta(self._case_key, self._case_id, described, self._signer)
+        return AttachmentIn(blob_id=blob_id, meta=meta, stored_size=stored)
+
+    def keep(self) -> None:
+        """The blobs now belong to a committed case."""
+        self._kept = True
+
+    def discard(self) -> None:
+        for blob_id in self._blob_ids:
+            self._store.delete(blob_id)
+        self._blob_ids.clear()
+
+    def __enter__(self) -> FileSealer:
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _error: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        if not self._kept:
+            self.discard()

@@ -2,7 +2,7 @@
 
 With JavaScript, the page's script encrypts in the browser and talks to the JSON API. Without
 it, the form posts here and the server encrypts on arrival: the body is parsed as it streams
-in (``submit.streaming``), never through ``request.form`` or ``request.files``,
+in (``web.streaming``), never through ``request.form`` or ``request.files``,
 whose parser would spool the files to temporary files in plaintext. The follow-up code is
 shown once, in the answer to the POST, and kept nowhere.
 """
@@ -24,12 +24,17 @@ from casework import intake
 from casework.blobs import blob_store
 from casework.dates import unit_today
 from casework.recipients import UnitRecipients, unit_recipients
-from casework.sealing import NewCaseKeys, protection_document, seal_submission
+from casework.sealing import FileSealer, NewCaseKeys, protection_document, seal_submission
 from store.models import ProtectedPerson, ProtectionCategory, Unit
-from submit.streaming import (
+from submit.unit import current_unit, settings
+from web import labels
+from web.database import db, retry_commit, runs_once
+from web.errors import RETRY_LATER, PublicError, storage_refusal
+from web.i18n import current_language
+from web.multipart import streams_multipart
+from web.streaming import (
     FileNotStored,
     FileRefused,
-    FileSealer,
     FilesTooLarge,
     FileTooLarge,
     FormError,
@@ -40,12 +45,6 @@ from submit.streaming import (
     read_form,
     read_text_only,
 )
-from submit.unit import current_unit, settings
-from web import labels
-from web.database import db, retry_commit, runs_once
-from web.errors import RETRY_LATER, PublicError, storage_refusal
-from web.i18n import current_language
-from web.multipart import streams_multipart
 
 blueprint = Blueprint("report", __name__)
 Choice = TypeVar("Choice", ProtectedPerson, ProtectionCategory)

@@ -8,7 +8,7 @@ memory stays bounded by one read piece, one chunk and the text fields, whatever 
 
 Use::
 
-    with FileSealer(store, case_key, case_id, signer) as sealer:
+    with FileSealer(store, case_key, case_id, signer) as sealer:  # casework.sealing
         form = read_form(request.stream, boundary, spec, sealer, check_token)
         ...                                    # validate, store the case, commit
         sealer.keep()
@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import IO, Protocol
 
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -39,11 +38,7 @@ from werkzeug.sansio.multipart import (
     Preamble,
 )
 
-import crypto
-from casework import records
 from casework.intake import AttachmentIn
-from casework.records import Signer
-from store.blobs import BlobStore
 from web.errors import storage_refusal
 
 PIECE_SIZE = 64 * 1024
@@ -152,52 +147,6 @@ class ReceivedForm:
 
 class FileSink(Protocol):
     def seal(self, name: str, type_: str, pieces: Iterable[bytes]) -> AttachmentIn: ...
-
-
-class FileSealer:
-    """Encrypts files under a case key into blobs, and deletes them all unless kept."""
-
-    def __init__(self, store: BlobStore, case_key: bytes, case_id: str, signer: Signer) -> None:
-        self._store = store
-        self._case_key = case_key
-        self._case_id = case_id
-        self._signer = signer
-        self._blob_ids: list[str] = []
-        self._kept = False
-
-    def seal(self, name: str, type_: str, pieces: Iterable[bytes]) -> AttachmentIn:
-        """Encrypt ``pieces`` into a new blob; if they raise, no blob is left."""
-        blob_id = self._store.new_blob_id()
-        self._blob_ids.append(blob_id)
-        encryptor = crypto.FileEncryptor(self._case_key, self._case_id)
-        stored = 0
-        with self._store.open_writer(blob_id) as writer:
-            for sealed in crypto.encrypt_stream(encryptor, pieces):
-                stored += writer.write(sealed)
-        described = encryptor.metadata(name, type_)
-        meta = records.seal_file_meta(self._case_key, self._case_id, described, self._signer)
-        return AttachmentIn(blob_id=blob_id, meta=meta, stored_size=stored)
-
-    def keep(self) -> None:
-        """The blobs now belong to a committed case."""
-        self._kept = True
-
-    def discard(self) -> None:
-        for blob_id in self._blob_ids:
-            self._store.delete(blob_id)
-        self._blob_ids.clear()
-
-    def __enter__(self) -> FileSealer:
-        return self
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _error: BaseException | None,
-        _traceback: TracebackType | None,
-    ) -> None:
-        if not self._kept:
-            self.discard()
 
 
 class DropFiles:
