@@ -8,13 +8,15 @@ and keys live only as long as the request; the caller shows the code once and fo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
 import crypto
 from casework import records
+from casework.access import REPORT_FIELDS
+from casework.custody import IDENTITY_FIELDS
 from casework.intake import AttachmentIn, Submission, WrapIn
 from casework.recipients import UnitRecipients
 from casework.records import Signer
@@ -22,6 +24,9 @@ from crypto.places import Place
 from crypto.transcript import genesis
 from store.blobs import BlobStore
 from store.models import ProtectedPerson, ProtectionCategory, WrapPurpose
+
+# Every text field of a report, both paths and both apps (docs/submission.md).
+MAX_TEXT_CHARS = 20_000
 
 CRYPTO_PURPOSE = {
     WrapPurpose.CASE_KEY: crypto.Purpose.CASE_KEY,
@@ -117,6 +122,19 @@ def seal_submission(
         protection=protection,
         submitted_with_js=False,
     )
+
+
+def report_document(category: str, language: str, answers: Mapping[str, str]) -> dict[str, Any]:
+    """The REPORT document (docs/crypto.md) from the form's answers, by field name."""
+    fields = {name: answers.get(name, "").strip() for name in REPORT_FIELDS}
+    return {"schema": 1, "language": language, "category": category, **fields}
+
+
+def identity_document(answers: Mapping[str, str]) -> dict[str, Any] | None:
+    """The IDENTITY document from the answers to ``identity_<field>``, or None when every
+    one is empty: a report without a name is anonymous."""
+    fields = {key: answers.get("identity_" + key, "").strip() for key in IDENTITY_FIELDS}
+    return {"schema": 1, **fields} if any(fields.values()) else None
 
 
 def report_place(case_id: str, category: str, attachments: Sequence[AttachmentIn]) -> Place:

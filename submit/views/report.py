@@ -21,10 +21,20 @@ from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
 from casework import intake
+from casework.access import REPORT_FIELDS
 from casework.blobs import blob_store
+from casework.custody import IDENTITY_FIELDS as IDENTITY_KEYS
 from casework.dates import unit_today
 from casework.recipients import UnitRecipients, unit_recipients
-from casework.sealing import FileSealer, NewCaseKeys, protection_document, seal_submission
+from casework.sealing import (
+    MAX_TEXT_CHARS,
+    FileSealer,
+    NewCaseKeys,
+    identity_document,
+    protection_document,
+    report_document,
+    seal_submission,
+)
 from store.models import ProtectedPerson, ProtectionCategory, Unit
 from submit.unit import current_unit, settings
 from web import labels
@@ -50,15 +60,9 @@ blueprint = Blueprint("report", __name__)
 Choice = TypeVar("Choice", ProtectedPerson, ProtectionCategory)
 
 # Vietnamese law counts days where the unit is, whatever the server's clock says.
-MAX_CHARS = 20_000  # docs/submission.md: every text field, both paths
-REPORT_FIELDS = ("what", "who", "where", "when", "how_known", "evidence")
-IDENTITY_FIELDS = {
-    "identity_name": "name",
-    "identity_contact": "contact",
-    "identity_address": "address",
-    "identity_position": "position",
-    "identity_notes": "notes",
-}
+MAX_CHARS = MAX_TEXT_CHARS  # docs/submission.md: every text field, both paths
+# Field name -> the IDENTITY document's key, as the form names them.
+IDENTITY_FIELDS = {"identity_" + key: key for key in IDENTITY_KEYS}
 TEXT_FIELDS = frozenset(
     {"category", *REPORT_FIELDS, *IDENTITY_FIELDS, "protection_details"}
     | {"protection_people", "protection_kinds", "excluded"}
@@ -295,24 +299,18 @@ def _validate(
         errors.setdefault("category", _("Choose what your report is about."))
     if not entered.text("what"):
         errors.setdefault("what", _("Describe what happened."))
-    identity = {key: entered.text(name) for name, key in IDENTITY_FIELDS.items()}
-    named = any(identity.values())
+    identity = identity_document(entered.values)
     protection = _protection(entered, errors)
-    excluded = _excluded(entered, recipients, named, errors)
+    excluded = _excluded(entered, recipients, identity is not None, errors)
     if errors:
         return None, errors
-    report: dict[str, Any] = {
-        "schema": 1,
-        "language": current_language(),
-        "category": category,
-        **{name: entered.text(name) for name in REPORT_FIELDS},
-    }
+    report = report_document(category, current_language(), entered.values)
     if protection:
         report["protection"] = protection_document(protection, entered.text("protection_details"))
     valid = ValidReport(
         category=category,
         report=report,
-        identity={"schema": 1, **identity} if named else None,
+        identity=identity,
         protection=protection,
         excluded=excluded,
     )
