@@ -23,8 +23,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
+from flask_babel import format_decimal, gettext
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import (
@@ -39,6 +40,7 @@ from werkzeug.sansio.multipart import (
 )
 
 from casework.intake import AttachmentIn
+from web import labels
 from web.errors import storage_refusal
 
 PIECE_SIZE = 64 * 1024
@@ -379,3 +381,32 @@ def _decode(raw: bytes, *, strict: bool) -> str:
         return raw.decode("utf-8", "strict" if strict else "ignore")
     except UnicodeDecodeError:
         raise MalformedForm() from None
+
+
+# --- what to tell the person who filled in the form -----------------------------------------
+
+
+def file_error(refused: FileRefused) -> str:
+    """The words for a file limit, the same on every form that takes files."""
+    if isinstance(refused, FileTooLarge):
+        return _("A file is larger than %(limit)s.", limit=labels.file_size(refused.limit))
+    if isinstance(refused, FilesTooLarge):
+        return _(
+            "Together, the files are larger than %(limit)s.",
+            limit=labels.file_size(refused.limit),
+        )
+    return _("Choose at most %(count)s files.", count=refused.limit)
+
+
+def too_long_message(limit: int) -> str:
+    """The words for a text cut to ``max_chars`` (``ReceivedForm.overlong``)."""
+    return _(
+        "This is longer than %(limit)s characters. Only the first %(limit)s are shown "
+        "below: please shorten it.",
+        limit=format_decimal(limit),
+    )
+
+
+def _(text: str, **values: Any) -> str:
+    """gettext, typed (Flask-Babel has no type hints)."""
+    return str(gettext(text, **values))

@@ -68,7 +68,7 @@ from store.models import (
 from submit import followup_session, shown
 from submit.followup_session import SessionProblem
 from submit.unit import current_unit, settings
-from submit.views.report import MAX_CHARS, file_error, too_long_message
+from submit.views.report import MAX_CHARS, too_long_message
 from web import labels
 from web.database import db, retry_commit, runs_once
 from web.errors import RETRY_LATER, PublicError, error_response, storage_refusal
@@ -83,6 +83,7 @@ from web.streaming import (
     boundary_of,
     clean_file_name,
     drain,
+    file_error,
     read_form,
     read_text_only,
 )

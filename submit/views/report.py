@@ -45,16 +45,16 @@ from web.multipart import streams_multipart
 from web.streaming import (
     FileNotStored,
     FileRefused,
-    FilesTooLarge,
-    FileTooLarge,
     FormError,
     FormSpec,
     ReceivedForm,
     boundary_of,
     drain,
+    file_error,
     read_form,
     read_text_only,
 )
+from web.streaming import too_long_message as streamed_too_long
 
 blueprint = Blueprint("report", __name__)
 Choice = TypeVar("Choice", ProtectedPerson, ProtectionCategory)
@@ -454,18 +454,6 @@ def _render_form(
     )
 
 
-def file_error(refused: FileRefused) -> str:
-    """Shared with the follow-up reply: the same limits, the same words."""
-    if isinstance(refused, FileTooLarge):
-        return _("A file is larger than %(limit)s.", limit=labels.file_size(refused.limit))
-    if isinstance(refused, FilesTooLarge):
-        return _(
-            "Together, the files are larger than %(limit)s.",
-            limit=labels.file_size(refused.limit),
-        )
-    return _("Choose at most %(count)s files.", count=refused.limit)
-
-
 def _form_error(error: FormError) -> str:
     if error.status == 413:
         return _too_large_message()
@@ -479,11 +467,7 @@ def _form_error(error: FormError) -> str:
 
 def too_long_message() -> str:
     """Shared with the follow-up forms: the same limit, the same words."""
-    return _(
-        "This is longer than %(limit)s characters. Only the first %(limit)s are shown "
-        "below: please shorten it.",
-        limit=format_decimal(MAX_CHARS),
-    )
+    return streamed_too_long(MAX_CHARS)
 
 
 def _malformed_message() -> str:
