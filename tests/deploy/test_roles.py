@@ -267,6 +267,7 @@ def test_the_review_role_registers_a_paper_report_with_its_scan(deployed: Deploy
     assert reference.group(0) in reporter.get("/followup/case").text
     with deployed.owner.connect() as connection:
         [(after,)] = rows(connection, "SELECT count(*) FROM blob_objects")
+    assert isinstance(before, int)
     assert after == before + 1  # the scan, written under the review role
 
 
