@@ -67,7 +67,7 @@ from store.models import (
 )
 from submit import followup_session, shown
 from submit.followup_session import SessionProblem
-from submit.unit import current_unit, settings
+from submit.unit import current_unit, reachable_unit, settings
 from submit.views.report import MAX_CHARS, too_long_message
 from web import labels
 from web.database import db, retry_commit, runs_once
@@ -901,6 +901,7 @@ def _start_page(
 ) -> str:
     return render_template(
         "followup_start.html",
+        unit=reachable_unit(),  # its citizen reception, for meeting the unit in person
         reason=REASONS.get(reason or ""),
         reason_is_error=reason in ("expired", "invalid", "ended", "not_saved"),
         code_error=code_error,
