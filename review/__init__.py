@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         home,
         inbox,
         protection,
+        reception,
         registration,
         workflow,
     )
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(custody.blueprint)
     app.register_blueprint(dashboard.blueprint)
     app.register_blueprint(registration.blueprint)
+    app.register_blueprint(reception.blueprint)
     replay_on_transient_errors(app)
     init_limits(app, settings)
     return app

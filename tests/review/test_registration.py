@@ -245,3 +245,33 @@ def test_a_post_without_the_token_first_is_refused_before_any_file(
     assert cases(session) == []
     assert stored_files(settings.blob_path) == []
     assert re.search(CANARY, response.text) is None
+
+
+# --- the citizen reception schedule, set by an administrator --------------------------------
+
+
+def test_an_administrator_sets_the_reception_schedule_audited(
+    client: FlaskClient, accounts: dict[str, Account], session: Session, world: World
+) -> None:
+    admin = signed_in(client, accounts["admin"])
+    assert 'href="/admin/reception"' in admin.get("/").text
+    token = csrf_token_of(admin.get("/admin/reception").text)
+    schedule = "Thứ Năm đầu tiên hằng tháng\r\nPhòng tiếp công dân"
+    saved = admin.post("/admin/reception", data={"csrf_token": token, "schedule": schedule})
+    assert saved.status_code == 303
+    assert "The schedule is saved" in admin.get(saved.headers["Location"]).text
+    session.expire_all()
+    assert world.unit.reception_schedule == "Thứ Năm đầu tiên hằng tháng\nPhòng tiếp công dân"
+    [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "unit_reception_set"))
+    assert entry.details["schedule"] == world.unit.reception_schedule
+    too_long = admin.post("/admin/reception", data={"csrf_token": token, "schedule": "x" * 2001})
+    assert too_long.status_code == 400
+    assert 'id="schedule-error"' in too_long.text
+    session.expire_all()
+    assert world.unit.reception_schedule == "Thứ Năm đầu tiên hằng tháng\nPhòng tiếp công dân"
+
+
+def test_only_administrators_set_the_reception_schedule(
+    inspector: FlaskClient,
+) -> None:
+    assert inspector.get("/admin/reception").status_code == 403
