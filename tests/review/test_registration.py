@@ -193,6 +193,18 @@ def test_a_report_sent_in_by_the_press_seals_its_name_and_runs_the_result_clock(
     assert event.grounds is not None
     assert CANARY.encode() not in event.grounds
     assert "sender_result" in {clock["key"] for clock in case.deadlines}
+    # The workflow page shows the sender's name to the unit, and records the result sent.
+    page = inspector.get(f"/cases/{case.public_id}/workflow").text
+    assert f"Báo Tuổi Trẻ {CANARY}" in page
+    assert 'id="deadline-sender_result"' in page
+    token = csrf_token_of(page)
+    recorded = inspector.post(
+        f"/cases/{case.public_id}/record",
+        data={"csrf_token": token, "kind": "result_to_sender", "grounds": "Công văn số 12"},
+    )
+    assert recorded.status_code == 303
+    session.rollback()  # a new transaction, to see the app's commit
+    assert "sender_result" not in {clock["key"] for clock in case.deadlines}
 
 
 @pytest.mark.parametrize(
