@@ -25,6 +25,7 @@ from flask.blueprints import BlueprintSetupState
 from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import validate_csrf
+from sqlalchemy.orm import Session
 from wtforms import ValidationError
 
 from casework import intake, registration
@@ -202,7 +203,7 @@ def _store_case(
     except intake.IntakeError as error:
         raise PublicError(400, error.code, _not_registered_message()) from None
 
-    def store(session: Any) -> Case:
+    def store(session: Session) -> Case:
         case = registration.register(
             session,
             submission,
