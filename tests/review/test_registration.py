@@ -4,9 +4,11 @@ the reporter following the case on the public side with the printed code."""
 
 from __future__ import annotations
 
+import errno
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from flask import Flask
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 import crypto
+from casework import registration
 from casework.dates import unit_today
 from casework.settings import Settings
 from store.blobs import FilesystemBlobStore
@@ -257,6 +260,34 @@ def test_a_post_without_the_token_first_is_refused_before_any_file(
     assert cases(session) == []
     assert stored_files(settings.blob_path) == []
     assert re.search(CANARY, response.text) is None
+
+
+def full_disk(*_args: object, **_kwargs: object) -> NoReturn:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("where", ["scan", "case"])
+def test_a_full_disk_says_nothing_was_registered_and_keeps_what_was_typed(
+    inspector: FlaskClient,
+    session: Session,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+) -> None:
+    """The scan cannot be written, or the case cannot be stored after it was: the form
+    comes back with what was typed, no case, and no blob left behind."""
+    if where == "scan":
+        monkeypatch.setattr(FilesystemBlobStore, "open_writer", full_disk)
+    else:
+        monkeypatch.setattr(registration, "register", full_disk)
+    body = parts(form_token(inspector), identity_name="Phạm Thị Dung")
+    body.append(FilePart("files", "scan.pdf", "application/pdf", SCAN))
+    response = post(inspector, body)
+    assert response.status_code == 503
+    assert 'id="not-received"' in response.text
+    assert "Phạm Thị Dung" in response.text
+    assert cases(session) == []
+    assert stored_files(settings.blob_path) == []
 
 
 # --- the citizen reception schedule, set by an administrator --------------------------------
