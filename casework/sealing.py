@@ -8,18 +8,25 @@ and keys live only as long as the request; the caller shows the code once and fo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
 
 import crypto
 from casework import records
+from casework.access import REPORT_FIELDS
+from casework.custody import IDENTITY_FIELDS
 from casework.intake import AttachmentIn, Submission, WrapIn
 from casework.recipients import UnitRecipients
 from casework.records import Signer
 from crypto.places import Place
 from crypto.transcript import genesis
+from store.blobs import BlobStore
 from store.models import ProtectedPerson, ProtectionCategory, WrapPurpose
+
+# Every text field of a report, both paths and both apps (docs/submission.md).
+MAX_TEXT_CHARS = 20_000
 
 CRYPTO_PURPOSE = {
     WrapPurpose.CASE_KEY: crypto.Purpose.CASE_KEY,
@@ -117,6 +124,19 @@ def seal_submission(
     )
 
 
+def report_document(category: str, language: str, answers: Mapping[str, str]) -> dict[str, Any]:
+    """The REPORT document (docs/crypto.md) from the form's answers, by field name."""
+    fields = {name: answers.get(name, "").strip() for name in REPORT_FIELDS}
+    return {"schema": 1, "language": language, "category": category, **fields}
+
+
+def identity_document(answers: Mapping[str, str]) -> dict[str, Any] | None:
+    """The IDENTITY document from the answers to ``identity_<field>``, or None when every
+    one is empty: a report without a name is anonymous."""
+    fields = {key: answers.get("identity_" + key, "").strip() for key in IDENTITY_FIELDS}
+    return {"schema": 1, **fields} if any(fields.values()) else None
+
+
 def report_place(case_id: str, category: str, attachments: Sequence[AttachmentIn]) -> Place:
     """Where a report sits (docs/crypto.md §13.3): entry 0, its category, its files."""
     return Place(
@@ -142,3 +162,49 @@ def protection_document(
         "kinds": [kind.value for kind in ProtectionCategory if kind in kinds],
         "details": details,
     }
+
+
+class FileSealer:
+    """Encrypts files under a case key into blobs, and deletes them all unless kept."""
+
+    def __init__(self, store: BlobStore, case_key: bytes, case_id: str, signer: Signer) -> None:
+        self._store = store
+        self._case_key = case_key
+        self._case_id = case_id
+        self._signer = signer
+        self._blob_ids: list[str] = []
+        self._kept = False
+
+    def seal(self, name: str, type_: str, pieces: Iterable[bytes]) -> AttachmentIn:
+        """Encrypt ``pieces`` into a new blob; if they raise, no blob is left."""
+        blob_id = self._store.new_blob_id()
+        self._blob_ids.append(blob_id)
+        encryptor = crypto.FileEncryptor(self._case_key, self._case_id)
+        stored = 0
+        with self._store.open_writer(blob_id) as writer:
+            for sealed in crypto.encrypt_stream(encryptor, pieces):
+                stored += writer.write(sealed)
+        described = encryptor.metadata(name, type_)
+        meta = records.seal_file_meta(self._case_key, self._case_id, described, self._signer)
+        return AttachmentIn(blob_id=blob_id, meta=meta, stored_size=stored)
+
+    def keep(self) -> None:
+        """The blobs now belong to a committed case."""
+        self._kept = True
+
+    def discard(self) -> None:
+        for blob_id in self._blob_ids:
+            self._store.delete(blob_id)
+        self._blob_ids.clear()
+
+    def __enter__(self) -> FileSealer:
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _error: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        if not self._kept:
+            self.discard()

@@ -31,10 +31,13 @@ FEEDBACK = "feedback"  # EU 2019/1937 Art. 9(1)(f): feedback given to the report
 ACCUSED_NOTIFICATION = "accused_notification"
 # LTC Art. 40, NĐ31 Art. 6: the conclusion is made public (the reporter never named).
 PUBLICATION = "publication"
+# LTC Art. 26(2): the result was sent to the press or authority that sent the report in.
+RESULT_TO_SENDER = "result_to_sender"
 RECORDED_EVENTS = (
     NOTIFICATION,
     ACCUSED_NOTIFICATION,
     PUBLICATION,
+    RESULT_TO_SENDER,
     ESCALATION_RESPONSE,
     FEEDBACK,
 )
@@ -124,6 +127,23 @@ def record(
     event = _event(case, kind, today, inspector, now, grounds, None)
     refresh(case, today)
     return event
+
+
+def note(
+    case: Case,
+    kind: str,
+    *,
+    on: date,
+    inspector: Inspector,
+    now: datetime,
+    data: Mapping[str, Any] | None = None,
+    grounds: bytes | Sealer | None = None,
+) -> CaseEvent:
+    """Record a fact about the case that is neither a step nor an obligation met, such as
+    how a paper report arrived, dated the day it happened (``on``, which may be before
+    today): like any event it may start or stop a clock. The caller refreshes the clocks
+    once the history is complete (``refresh``)."""
+    return _event(case, kind, on, inspector, now, grounds, data)
 
 
 def recordable(case: Case, inspector: Inspector) -> list[str]:

@@ -1,4 +1,4 @@
-"""``minhbach unit add|list|set-profile|set-retention``: receiving units."""
+"""``minhbach unit add|list|set-profile|set-retention|set-reception``: receiving units."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import click
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from casework import audit
+from casework import audit, reception
 from casework.categories import validate_categories
 from casework.dates import unit_today
 from casework.deadline_refresh import change_profile
+from casework.errors import CaseworkError
 from casework.profiles import (
     DEFAULT_PROFILE,
     ProfileError,
@@ -233,3 +234,30 @@ def set_profile(runtime: Runtime, slug: str, profile: str) -> None:
         )
         session.commit()
     click.echo(f"Unit {slug} follows {profile}; the deadlines of {count} case(s) recomputed.")
+
+
+@unit.command("set-reception")
+@click.argument("slug")
+@click.argument("schedule")
+@pass_runtime
+def set_reception(runtime: Runtime, slug: str, schedule: str) -> None:
+    """Publish when and where the unit receives citizens in person (SCHEDULE, public text
+    shown on the report and follow-up pages); an empty SCHEDULE withdraws it."""
+    with runtime.session() as session:
+        found = find_unit(session, slug)
+        try:
+            stored = reception.set_schedule(found, schedule)
+        except CaseworkError as error:
+            raise click.ClickException(str(error)) from None
+        audit.append(
+            session,
+            actor=audit.CLI,
+            action=reception.RECEPTION_SET,
+            target=found.slug,
+            details={"schedule": stored},
+        )
+        session.commit()
+    if stored:
+        click.echo(f"Unit {slug} publishes its reception schedule:\n{stored}")
+    else:
+        click.echo(f"Unit {slug} publishes no reception schedule.")

@@ -49,7 +49,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         # Inspectors read times in the unit's own zone.
         BABEL_DEFAULT_TIMEZONE=UNIT_TIME_ZONE.key,
         # Every form here is a few fields of text (a reply is at most 20,000 characters):
-        # nothing legitimate comes near this, and the app takes no uploads.
+        # nothing legitimate comes near this. The one form with files, registering a
+        # paper report, sets its own limit as its scans stream in (views.registration).
         MAX_CONTENT_LENGTH=MAX_BODY,
     )
     app.extensions[SETTINGS] = settings
@@ -79,6 +80,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         home,
         inbox,
         protection,
+        reception,
+        registration,
         workflow,
     )
     from web import health
@@ -95,6 +98,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(protection.blueprint)
     app.register_blueprint(custody.blueprint)
     app.register_blueprint(dashboard.blueprint)
+    app.register_blueprint(registration.blueprint)
+    app.register_blueprint(reception.blueprint)
     replay_on_transient_errors(app)
     init_limits(app, settings)
     return app

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from casework.settings import Settings
 from store.models import Unit
 from web.database import db
-from web.errors import PublicError
+from web.errors import PublicError, storage_refusal
 
 
 def settings() -> Settings:
@@ -31,3 +31,14 @@ def current_unit() -> Unit:
         g.unit = units[0]
     unit: Unit = g.unit
     return unit
+
+
+def reachable_unit() -> Unit | None:
+    """The unit, or None when the database cannot be reached: a page saying that
+    something could not be saved must still be drawn, without the unit's details."""
+    try:
+        return current_unit()
+    except Exception as error:
+        if not storage_refusal(error):
+            raise
+        return None

@@ -24,7 +24,7 @@ ALLOWED = {
     "crypto": set(),
     "store": set(),
     "casework": {"crypto", "store"},
-    "web": {"store", "casework"},  # casework.settings: what the apps are configured with
+    "web": {"store", "casework"},  # settings; intake types for web.streaming
     "submit": {"casework", "store", "crypto", "web"},
     "review": {"casework", "store", "crypto", "web"},
     "cli": {"casework", "store", "crypto"},

@@ -110,6 +110,7 @@ DEADLINES: Mapping[str, LazyString] = {
     "escalation": _l("Answer from the head of the unit"),
     "acknowledgement": _l("Acknowledgement of receipt"),
     "feedback": _l("Feedback to the reporter"),
+    "sender_result": _l("Result to the body that sent the report in"),
 }
 
 # Steps in a case's history (casework.workflow), for timelines.
@@ -124,6 +125,10 @@ EVENTS: Mapping[str, LazyString] = {
     "feedback": _l("Feedback given"),
     "arrival": _l("Arrived by forwarding"),
     "protection": _l("Protection changed"),
+    "registration": _l("Registered from paper or in person"),
+    "sent_in": _l("Registered as sent in by the press or an authority"),
+    "identity_verification": _l("Reporter's identity verified"),
+    "result_to_sender": _l("Result sent to the body that sent the report in"),
 }
 
 

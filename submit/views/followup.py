@@ -48,6 +48,7 @@ from casework.blobs import blob_store
 from casework.dates import unit_today
 from casework.errors import CaseworkError
 from casework.records import CaseKeys, Signer
+from casework.sealing import FileSealer
 from casework.transcript import NewEntry
 from crypto.transcript import Position
 from store.blobs import BlobNotFound, BlobStore
@@ -66,26 +67,26 @@ from store.models import (
 )
 from submit import followup_session, shown
 from submit.followup_session import SessionProblem
-from submit.streaming import (
+from submit.unit import current_unit, reachable_unit, settings
+from submit.views.report import MAX_CHARS, too_long_message
+from web import labels
+from web.database import db, retry_commit, runs_once
+from web.errors import RETRY_LATER, PublicError, error_response, storage_refusal
+from web.filenames import shown_name
+from web.multipart import streams_multipart
+from web.streaming import (
     FileNotStored,
     FileRefused,
-    FileSealer,
     FormError,
     FormSpec,
     ReceivedForm,
     boundary_of,
     clean_file_name,
     drain,
+    file_error,
     read_form,
     read_text_only,
 )
-from submit.unit import current_unit, settings
-from submit.views.report import MAX_CHARS, file_error, too_long_message
-from web import labels
-from web.database import db, retry_commit, runs_once
-from web.errors import RETRY_LATER, PublicError, error_response, storage_refusal
-from web.filenames import shown_name
-from web.multipart import streams_multipart
 
 blueprint = Blueprint("followup", __name__, url_prefix="/followup")
 Choice = TypeVar("Choice", ProtectedPerson, ProtectionCategory)
@@ -900,6 +901,7 @@ def _start_page(
 ) -> str:
     return render_template(
         "followup_start.html",
+        unit=reachable_unit(),  # its citizen reception, for meeting the unit in person
         reason=REASONS.get(reason or ""),
         reason_is_error=reason in ("expired", "invalid", "ended", "not_saved"),
         code_error=code_error,

@@ -2,7 +2,7 @@
 
 With JavaScript, the page's script encrypts in the browser and talks to the JSON API. Without
 it, the form posts here and the server encrypts on arrival: the body is parsed as it streams
-in (``submit.streaming``), never through ``request.form`` or ``request.files``,
+in (``web.streaming``), never through ``request.form`` or ``request.files``,
 whose parser would spool the files to temporary files in plaintext. The follow-up code is
 shown once, in the answer to the POST, and kept nowhere.
 """
@@ -21,45 +21,48 @@ from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
 from casework import intake
+from casework.access import REPORT_FIELDS
 from casework.blobs import blob_store
+from casework.custody import IDENTITY_FIELDS as IDENTITY_KEYS
 from casework.dates import unit_today
 from casework.recipients import UnitRecipients, unit_recipients
-from casework.sealing import NewCaseKeys, protection_document, seal_submission
-from store.models import ProtectedPerson, ProtectionCategory, Unit
-from submit.streaming import (
-    FileNotStored,
-    FileRefused,
+from casework.sealing import (
+    MAX_TEXT_CHARS,
     FileSealer,
-    FilesTooLarge,
-    FileTooLarge,
-    FormError,
-    FormSpec,
-    ReceivedForm,
-    boundary_of,
-    drain,
-    read_form,
-    read_text_only,
+    NewCaseKeys,
+    identity_document,
+    protection_document,
+    report_document,
+    seal_submission,
 )
+from store.models import ProtectedPerson, ProtectionCategory, Unit
 from submit.unit import current_unit, settings
 from web import labels
 from web.database import db, retry_commit, runs_once
 from web.errors import RETRY_LATER, PublicError, storage_refusal
 from web.i18n import current_language
 from web.multipart import streams_multipart
+from web.streaming import (
+    FileNotStored,
+    FileRefused,
+    FormError,
+    FormSpec,
+    ReceivedForm,
+    boundary_of,
+    drain,
+    file_error,
+    read_form,
+    read_text_only,
+)
+from web.streaming import too_long_message as streamed_too_long
 
 blueprint = Blueprint("report", __name__)
 Choice = TypeVar("Choice", ProtectedPerson, ProtectionCategory)
 
 # Vietnamese law counts days where the unit is, whatever the server's clock says.
-MAX_CHARS = 20_000  # docs/submission.md: every text field, both paths
-REPORT_FIELDS = ("what", "who", "where", "when", "how_known", "evidence")
-IDENTITY_FIELDS = {
-    "identity_name": "name",
-    "identity_contact": "contact",
-    "identity_address": "address",
-    "identity_position": "position",
-    "identity_notes": "notes",
-}
+MAX_CHARS = MAX_TEXT_CHARS  # docs/submission.md: every text field, both paths
+# Field name -> the IDENTITY document's key, as the form names them.
+IDENTITY_FIELDS = {"identity_" + key: key for key in IDENTITY_KEYS}
 TEXT_FIELDS = frozenset(
     {"category", *REPORT_FIELDS, *IDENTITY_FIELDS, "protection_details"}
     | {"protection_people", "protection_kinds", "excluded"}
@@ -296,24 +299,18 @@ def _validate(
         errors.setdefault("category", _("Choose what your report is about."))
     if not entered.text("what"):
         errors.setdefault("what", _("Describe what happened."))
-    identity = {key: entered.text(name) for name, key in IDENTITY_FIELDS.items()}
-    named = any(identity.values())
+    identity = identity_document(entered.values)
     protection = _protection(entered, errors)
-    excluded = _excluded(entered, recipients, named, errors)
+    excluded = _excluded(entered, recipients, identity is not None, errors)
     if errors:
         return None, errors
-    report: dict[str, Any] = {
-        "schema": 1,
-        "language": current_language(),
-        "category": category,
-        **{name: entered.text(name) for name in REPORT_FIELDS},
-    }
+    report = report_document(category, current_language(), entered.values)
     if protection:
         report["protection"] = protection_document(protection, entered.text("protection_details"))
     valid = ValidReport(
         category=category,
         report=report,
-        identity={"schema": 1, **identity} if named else None,
+        identity=identity,
         protection=protection,
         excluded=excluded,
     )
@@ -457,18 +454,6 @@ def _render_form(
     )
 
 
-def file_error(refused: FileRefused) -> str:
-    """Shared with the follow-up reply: the same limits, the same words."""
-    if isinstance(refused, FileTooLarge):
-        return _("A file is larger than %(limit)s.", limit=labels.file_size(refused.limit))
-    if isinstance(refused, FilesTooLarge):
-        return _(
-            "Together, the files are larger than %(limit)s.",
-            limit=labels.file_size(refused.limit),
-        )
-    return _("Choose at most %(count)s files.", count=refused.limit)
-
-
 def _form_error(error: FormError) -> str:
     if error.status == 413:
         return _too_large_message()
@@ -482,11 +467,7 @@ def _form_error(error: FormError) -> str:
 
 def too_long_message() -> str:
     """Shared with the follow-up forms: the same limit, the same words."""
-    return _(
-        "This is longer than %(limit)s characters. Only the first %(limit)s are shown "
-        "below: please shorten it.",
-        limit=format_decimal(MAX_CHARS),
-    )
+    return streamed_too_long(MAX_CHARS)
 
 
 def _malformed_message() -> str:

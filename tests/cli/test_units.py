@@ -1,4 +1,4 @@
-"""`minhbach unit add|list`."""
+"""`minhbach unit add|list|set-reception`."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from casework import reception
 from casework.categories import DEFAULT_CATEGORIES
 from cli import units
-from store.models import Unit
+from store.models import AuditEntry, Unit
 from tests.cli.helpers import UNIT, Invoke, add_unit, assert_ok, assert_refused
 
 
@@ -119,3 +120,33 @@ def test_bad_unit_input_is_refused_before_anything_is_stored(
     assert_refused(invoke("unit", "add", *args), message)
     with database() as session:
         assert session.scalars(select(Unit)).all() == []
+
+
+def test_unit_set_reception_publishes_the_schedule_and_audits_it(
+    invoke: Invoke, database: sessionmaker[Session]
+) -> None:
+    add_unit(invoke, UNIT)
+    schedule = " Thứ Năm đầu tiên hằng tháng, 8h-11h\r\nPhòng tiếp công dân, 12 Lê Lợi "
+    output = assert_ok(invoke("unit", "set-reception", UNIT, schedule))
+    stored = "Thứ Năm đầu tiên hằng tháng, 8h-11h\nPhòng tiếp công dân, 12 Lê Lợi"
+    assert stored in output
+    assert stored_unit(database).reception_schedule == stored
+    with database() as session:
+        [entry] = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == reception.RECEPTION_SET)
+        ).all()
+    assert (entry.actor, entry.target, entry.details) == ("cli", UNIT, {"schedule": stored})
+    assert "publishes no reception schedule" in assert_ok(
+        invoke("unit", "set-reception", UNIT, "  ")
+    )
+    assert stored_unit(database).reception_schedule == ""
+
+
+def test_unit_set_reception_refuses_an_overlong_schedule_and_keeps_the_old_one(
+    invoke: Invoke, database: sessionmaker[Session]
+) -> None:
+    add_unit(invoke, UNIT, "--reception-schedule", "Thứ Hai")
+    too_long = "x" * (reception.MAX_SCHEDULE_CHARS + 1)
+    assert_refused(invoke("unit", "set-reception", UNIT, too_long), "at most 2000 characters")
+    assert stored_unit(database).reception_schedule == "Thứ Hai"
+    assert_refused(invoke("unit", "set-reception", "no-such-unit", "Thứ Hai"))

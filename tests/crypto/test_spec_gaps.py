@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.poly1305 import Poly1305
 from sqlalchemy.orm import Session
 
 import crypto
+from casework.access import REPORT_FIELDS
 from casework.recipients import CASE_READERS, IDENTITY_READERS, unit_recipients
 from casework.sealing import CRYPTO_PURPOSE
 from cli.demo_cases import REPORTS, _Plan, _submit
@@ -46,7 +47,7 @@ from crypto.padding import file_bucket
 from store.blobs import FilesystemBlobStore
 from store.blobs.interface import InvalidBlobId, check_id
 from store.models import InspectorRole, RecipientKind, WrapPurpose
-from submit.views.report import IDENTITY_FIELDS, REPORT_FIELDS
+from submit.views.report import IDENTITY_FIELDS
 from tests.hpke_reference import HPKE_SUITE, KEM_SUITE, labeled_expand, labeled_extract
 from tests.worlds import World
 

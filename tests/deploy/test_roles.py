@@ -27,6 +27,8 @@ from tests.deploy.roles_helpers import Roles, app_roles, as_role, grant, refusal
 from tests.instances import Instance, instance
 from tests.review.conftest import TEST_ENV as REVIEW_ENV
 from tests.review.conftest import post_login
+from tests.review.test_registration import parts as registration_parts
+from tests.review.test_registration import post as post_registration
 from tests.submit.conftest import TEST_ENV as SUBMIT_ENV
 from tests.submit.test_followup_pages import form_token, open_case, post_reply
 from tests.submit.test_report_form import CODE, FilePart, csrf_token_of, post, report_parts
@@ -35,6 +37,7 @@ DENIED = "42501"  # insufficient_privilege, also a row refused by row-level secu
 WHAT = "Cán bộ địa chính nhận tiền để cấp sổ đỏ"
 REPLY = "Tôi có thêm biên lai."
 EVIDENCE = ("files", "biên-lai.pdf", "application/pdf", b"%PDF-1.4 receipt " * 100)
+SCAN = ("files", "thu-to-cao.pdf", "application/pdf", b"%PDF-1.4 letter " * 100)
 
 
 @dataclass
@@ -226,20 +229,46 @@ def test_the_audit_log_is_append_only_for_the_review_role(deployed: Deployed) ->
             assert refusal(connection, sql) == DENIED, sql
 
 
-BLOB_WRITES = [
-    "DELETE FROM blob_chunks",
-    "UPDATE blob_chunks SET data = data",
-    "DELETE FROM blob_objects",
-    "UPDATE blob_objects SET size = size",
-    "INSERT INTO blob_objects (size, written_on) VALUES (0, CURRENT_DATE)",
-]
+CHUNK_CHANGES = ["UPDATE blob_chunks SET data = data"]
 
 
-def test_the_review_role_only_reads_blobs(deployed: Deployed) -> None:
-    """Only the public side writes blobs; retention deletes them as the owner."""
+def test_the_review_role_never_changes_a_blob_chunk_written(deployed: Deployed) -> None:
+    """The review side writes the scans of paper reports (chunks added or deleted whole),
+    but a chunk once written is never changed, by either side."""
     with deployed.review.connect() as connection:
         assert rows(connection, "SELECT count(*) FROM blob_chunks") != []
-    assert _accepted(deployed.review, BLOB_WRITES) == []
+    assert _accepted(deployed.review, CHUNK_CHANGES) == []
+    assert _accepted(deployed.submit, CHUNK_CHANGES) == []
+
+
+def test_the_review_role_registers_a_paper_report_with_its_scan(deployed: Deployed) -> None:
+    """An inspector registers a letter with a scan, the blobs in the database written
+    under the review role; the receipt's code opens the case on the public side."""
+    place, roles = deployed.place, deployed.roles
+    review = create_review(_settings(place, roles.review, REVIEW_ENV))
+    review.config["TESTING"] = True
+    inspector = review.test_client()
+    # Not lan: a TOTP code is accepted once, and the test below signs lan in.
+    assert post_login(inspector, place.accounts["minh"]).status_code == 303
+    with deployed.owner.connect() as connection:
+        [(before,)] = rows(connection, "SELECT count(*) FROM blob_objects")
+    body = registration_parts(csrf_token_of(inspector.get("/register").text))
+    body.append(FilePart(*SCAN))
+    receipt = post_registration(inspector, body)
+    assert receipt.status_code == 200, receipt.text[:500]
+    code = CODE.search(receipt.text)
+    assert code is not None
+    submit = create_submit(_settings(place, roles.submit, SUBMIT_ENV))
+    submit.config["TESTING"] = True
+    reporter = submit.test_client()
+    assert open_case(reporter, code.group(0)).status_code == 303
+    reference = re.search(r"MB-[0-9A-F]{8}", receipt.text)
+    assert reference is not None
+    assert reference.group(0) in reporter.get("/followup/case").text
+    with deployed.owner.connect() as connection:
+        [(after,)] = rows(connection, "SELECT count(*) FROM blob_objects")
+    assert isinstance(before, int)
+    assert after == before + 1  # the scan, written under the review role
 
 
 def test_both_apps_work_under_their_roles(deployed: Deployed) -> None:

@@ -2,7 +2,7 @@
 
 Properties, each checked with Hypothesis over inputs no browser sends:
 
-- the no-JavaScript multipart parser (``submit.streaming.read_form``, fed from memory)
+- the no-JavaScript multipart parser (``web.streaming.read_form``, fed from memory)
   reads a well-formed form back exactly however the reads split it, and answers anything
   else (arbitrary bytes, a cut body, another boundary, bad UTF-8, huge part headers, too
   many parts, oversize text or files) with a ``FormError`` of the right kind: never
@@ -69,21 +69,6 @@ from store.models import Case, Message
 from store.types import MAX_ID as MAX_DATABASE_ID  # the largest id a column holds
 from submit import create_app, followup_session
 from submit.limits import EXTENSION, Limits
-from submit.streaming import (
-    BYTES_PER_CHAR,
-    DECODER_BUFFER,
-    FileRefused,
-    FormError,
-    FormSpec,
-    FormTooLarge,
-    MalformedForm,
-    MissingToken,
-    ReceivedForm,
-    TooManyFiles,
-    clean_file_name,
-    clean_file_type,
-    read_form,
-)
 from submit.views.report import MAX_CHARS
 from tests.conftest import settings_for
 from tests.submit.conftest import TEST_ENV
@@ -99,6 +84,21 @@ from tests.submit.test_followup_pages import Story, new_case
 from tests.submit.test_report_form import csrf_token_of
 from tests.worlds import World
 from web.database import db
+from web.streaming import (
+    BYTES_PER_CHAR,
+    DECODER_BUFFER,
+    FileRefused,
+    FormError,
+    FormSpec,
+    FormTooLarge,
+    MalformedForm,
+    MissingToken,
+    ReceivedForm,
+    TooManyFiles,
+    clean_file_name,
+    clean_file_type,
+    read_form,
+)
 
 MAX_FILE_SIZE = 64 * 1024
 MAX_REPORT_SIZE = 96 * 1024

@@ -8,7 +8,7 @@ memory stays bounded by one read piece, one chunk and the text fields, whatever 
 
 Use::
 
-    with FileSealer(store, case_key, case_id, signer) as sealer:
+    with FileSealer(store, case_key, case_id, signer) as sealer:  # casework.sealing
         form = read_form(request.stream, boundary, spec, sealer, check_token)
         ...                                    # validate, store the case, commit
         sealer.keep()
@@ -23,9 +23,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
+from flask_babel import format_decimal, gettext
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import (
@@ -39,11 +39,8 @@ from werkzeug.sansio.multipart import (
     Preamble,
 )
 
-import crypto
-from casework import records
 from casework.intake import AttachmentIn
-from casework.records import Signer
-from store.blobs import BlobStore
+from web import labels
 from web.errors import storage_refusal
 
 PIECE_SIZE = 64 * 1024
@@ -152,52 +149,6 @@ class ReceivedForm:
 
 class FileSink(Protocol):
     def seal(self, name: str, type_: str, pieces: Iterable[bytes]) -> AttachmentIn: ...
-
-
-class FileSealer:
-    """Encrypts files under a case key into blobs, and deletes them all unless kept."""
-
-    def __init__(self, store: BlobStore, case_key: bytes, case_id: str, signer: Signer) -> None:
-        self._store = store
-        self._case_key = case_key
-        self._case_id = case_id
-        self._signer = signer
-        self._blob_ids: list[str] = []
-        self._kept = False
-
-    def seal(self, name: str, type_: str, pieces: Iterable[bytes]) -> AttachmentIn:
-        """Encrypt ``pieces`` into a new blob; if they raise, no blob is left."""
-        blob_id = self._store.new_blob_id()
-        self._blob_ids.append(blob_id)
-        encryptor = crypto.FileEncryptor(self._case_key, self._case_id)
-        stored = 0
-        with self._store.open_writer(blob_id) as writer:
-            for sealed in crypto.encrypt_stream(encryptor, pieces):
-                stored += writer.write(sealed)
-        described = encryptor.metadata(name, type_)
-        meta = records.seal_file_meta(self._case_key, self._case_id, described, self._signer)
-        return AttachmentIn(blob_id=blob_id, meta=meta, stored_size=stored)
-
-    def keep(self) -> None:
-        """The blobs now belong to a committed case."""
-        self._kept = True
-
-    def discard(self) -> None:
-        for blob_id in self._blob_ids:
-            self._store.delete(blob_id)
-        self._blob_ids.clear()
-
-    def __enter__(self) -> FileSealer:
-        return self
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _error: BaseException | None,
-        _traceback: TracebackType | None,
-    ) -> None:
-        if not self._kept:
-            self.discard()
 
 
 class DropFiles:
@@ -430,3 +381,32 @@ def _decode(raw: bytes, *, strict: bool) -> str:
         return raw.decode("utf-8", "strict" if strict else "ignore")
     except UnicodeDecodeError:
         raise MalformedForm() from None
+
+
+# --- what to tell the person who filled in the form -----------------------------------------
+
+
+def file_error(refused: FileRefused) -> str:
+    """The words for a file limit, the same on every form that takes files."""
+    if isinstance(refused, FileTooLarge):
+        return _("A file is larger than %(limit)s.", limit=labels.file_size(refused.limit))
+    if isinstance(refused, FilesTooLarge):
+        return _(
+            "Together, the files are larger than %(limit)s.",
+            limit=labels.file_size(refused.limit),
+        )
+    return _("Choose at most %(count)s files.", count=refused.limit)
+
+
+def too_long_message(limit: int) -> str:
+    """The words for a text cut to ``max_chars`` (``ReceivedForm.overlong``)."""
+    return _(
+        "This is longer than %(limit)s characters. Only the first %(limit)s are shown "
+        "below: please shorten it.",
+        limit=format_decimal(limit),
+    )
+
+
+def _(text: str, **values: Any) -> str:
+    """gettext, typed (Flask-Babel has no type hints)."""
+    return str(gettext(text, **values))
