@@ -177,6 +177,15 @@ FORBIDDEN_TO_SUBMIT = [
     "TRUNCATE uploads",
     "TRUNCATE followup_sessions",
     "CREATE TABLE kept_aside (x int)",
+    # A published conclusion: its public columns only, never what links it to its case.
+    "SELECT case_id FROM published_conclusions",
+    "SELECT posted_by_id FROM published_conclusions",
+    "SELECT posted_where FROM published_conclusions",
+    "SELECT * FROM published_conclusions",
+    "UPDATE published_conclusions SET removed_on = NULL",
+    "DELETE FROM published_conclusions",
+    "INSERT INTO published_conclusions (unit_id, title, summary, concluded_on, posted_on)"
+    " VALUES (1, 'x', 'x', current_date, current_date)",
 ]
 
 
