@@ -145,7 +145,7 @@ def test_a_take_down_waits_for_the_earliest_day(
     assert refused.value.code == "too_early"
     assert row.removed_on is None
     publication.take_down(row, people[1], date(2027, 3, 5))
-    assert (row.removed_on, row.removed_by) == (date(2027, 3, 5), people[1])
+    assert _removal(row) == (date(2027, 3, 5), people[1])
     session.flush()
     for attempt in (lambda: publication.take_down(row, people[0], date(2027, 3, 6)),
                     lambda: publication.correct(row, "Tiêu đề mới", "Nội dung mới")):  # fmt: skip
@@ -177,6 +177,10 @@ def test_the_public_page_lists_what_is_up_the_latest_first_in_pages(
     assert [item.title for item in second.items] == ["Kết luận số 1", "Kết luận số 0"]
     assert publication.public_page(session, unit.id, 99).number == 2  # clamped
     assert publication.public_page(session, other.id, 1).items[0].title == "Của đơn vị khác"
+
+
+def _removal(row: PublishedConclusion) -> tuple[date | None, Inspector | None]:
+    return row.removed_on, row.removed_by
 
 
 def _row(unit_id: int, by: Inspector, title: str, posted_on: date) -> PublishedConclusion:
