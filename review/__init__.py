@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         home,
         inbox,
         protection,
+        publication,
         workflow,
     )
     from web import health
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(audit.blueprint)
     app.register_blueprint(cases.blueprint)
     app.register_blueprint(workflow.blueprint)
+    app.register_blueprint(publication.blueprint)
     app.register_blueprint(protection.blueprint)
     app.register_blueprint(custody.blueprint)
     app.register_blueprint(dashboard.blueprint)
