@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from review.views import (
         account,
         admin,
+        archive,
         audit,
         auth,
         cases,
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(cases.blueprint)
     app.register_blueprint(workflow.blueprint)
     app.register_blueprint(publication.blueprint)
+    app.register_blueprint(archive.blueprint)
     app.register_blueprint(protection.blueprint)
     app.register_blueprint(custody.blueprint)
     app.register_blueprint(dashboard.blueprint)
