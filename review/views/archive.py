@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask.typing import ResponseReturnValue
-from flask_babel import force_locale
+from flask_babel import LazyString, force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 import crypto
 from casework import access, archive_export, custody, records
@@ -58,6 +59,10 @@ PART_FILES = {
     archive_export.FILES: FILES_FOLDER,
 }
 IDENTITY_TXT = "identity.txt"
+# Why a file is not in the ZIP whole, said in the index's language (hence lazy).
+ALTERED_DESCRIPTION = _l("its description was altered in storage: left out")
+MISSING_FROM_STORAGE = _l("missing from storage: left out")
+CUT_SHORT = _l("INCOMPLETE: it stopped decrypting (altered in storage); what is here is cut short")
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,7 @@ class ArchivedFile:
     blob_id: str
     meta: crypto.FileMeta | None  # None: its description is altered, it is left out
     sha256: str = ""
-    problem: str = ""  # why it is left out or incomplete; "" once written whole
+    problem: LazyString | None = None  # why it is left out or incomplete
 
 
 @dataclass
@@ -170,14 +175,18 @@ def _add_texts(prepared: Export, keys: CaseKeys, reading: records.Reading) -> No
 
 
 def _files(case: Case, case_key: bytes) -> list[ArchivedFile]:
-    """Every file of the case, the report's and the messages', numbered in order."""
+    """Every file of the case, the report's and the messages', numbered in order; those
+    that cannot go in are known before the export is audited."""
+    store = blob_store(settings())
     files = []
     for number, item in enumerate(case.attachments, start=1):
         meta, _trust = records.open_file_meta(case_key, case, item)
         name = safe_file_name(meta.name) if meta is not None else "file"
         archived = ArchivedFile(f"{number:03d}-{name}", item.blob_id, meta)
         if meta is None:
-            archived.problem = _("its description was altered in storage: left out")
+            archived.problem = ALTERED_DESCRIPTION
+        elif not store.exists(item.blob_id):
+            archived.problem = MISSING_FROM_STORAGE
         files.append(archived)
     return files
 
@@ -194,7 +203,7 @@ def _audit(prepared: Export) -> None:
         details={
             "parts": list(prepared.parts),
             "identity": identity,
-            "files": sum(1 for item in prepared.files if item.meta is not None),
+            "files": sum(1 for item in prepared.files if item.problem is None),
             "language": prepared.language,
         },
     )
@@ -223,7 +232,7 @@ def _zip_stream(prepared: Export, case_key: bytes, store: BlobStore) -> Iterator
             data = text.encode("utf-8")
             archive.writestr(zip_member(name, len(data)), data)
         for item in prepared.files:
-            if item.meta is not None:
+            if item.problem is None:
                 yield from _write_file(archive, sink, item, store, (case_key, public_id))
         index = _index(prepared).encode("utf-8")
         archive.writestr(zip_member(INDEX_TXT, len(index)), index)
@@ -244,7 +253,7 @@ def _write_file(
     try:
         reader = store.open_reader(item.blob_id)
     except BlobNotFound:
-        item.problem = _("missing from storage: left out")
+        item.problem = MISSING_FROM_STORAGE  # deleted since it was checked
         return
     digest = hashlib.sha256()
     try:
@@ -258,9 +267,7 @@ def _write_file(
                 if pending := sink.take():
                     yield pending
     except crypto.CryptoError:
-        item.problem = _(
-            "INCOMPLETE: it stopped decrypting (altered in storage); what is here is cut short"
-        )
+        item.problem = CUT_SHORT
     finally:
         reader.close()
     item.sha256 = digest.hexdigest()

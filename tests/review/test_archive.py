@@ -176,3 +176,24 @@ def test_the_export_needs_the_anti_forgery_token(
     signed_in(client, accounts["lan"])
     assert client.post(address(named), data={"part": ["report"]}).status_code == 400
     assert audited(session, "archive_export") == []
+
+
+def test_a_file_missing_from_storage_is_left_out_and_the_index_says_so(
+    client: FlaskClient,
+    session: Session,
+    settings: Settings,
+    accounts: dict[str, Account],
+    named: SealedCase,
+) -> None:
+    first = min(named.case.attachments, key=lambda item: item.id)
+    assert FilesystemBlobStore(settings.blob_path).delete(first.blob_id)
+    signed_in(client, accounts["lan"])
+    code, body = export(client, named, ["files"])
+    assert code == 200
+    members = unzip(body)
+    assert sorted(members) == ["files/002-biên bản.pdf", "index.txt"]
+    index = members["index.txt"].decode()
+    assert "files/001-ảnh hiện trường.jpg: missing from storage: left out" in index
+    assert hashlib.sha256(b"%PDF").hexdigest() in index
+    [entry] = audited(session, "archive_export")
+    assert entry.details["files"] == 1  # what went in, known before the audit
