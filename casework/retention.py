@@ -36,7 +36,7 @@ from datetime import date, timedelta
 from sqlalchemy import ScalarSelect, Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from casework import audit
+from casework import archive_export, audit
 from casework.intake import public_reference
 from casework.profiles import load_profile
 from store.blobs import BlobError, BlobStore
@@ -80,6 +80,9 @@ class PurgeCandidate:
     attachments: int  # one blob each
     messages: int
     key_wraps: int
+    # The unit's date of the latest export for the archives (casework.archive_export),
+    # None if the case was never exported: the listing shows what would be lost for good.
+    archived_on: date | None = None
 
 
 @dataclass
@@ -131,6 +134,7 @@ def _due_in_unit(session: Session, unit: Unit, today: date) -> list[PurgeCandida
     if cutoff is None:
         return []
     rows = session.execute(_due_query(unit, cutoff)).all()
+    archived = archive_export.last_exports(session, [row.public_id for row in rows])
     return [
         PurgeCandidate(
             case_id=row.id,
@@ -143,6 +147,7 @@ def _due_in_unit(session: Session, unit: Unit, today: date) -> list[PurgeCandida
             attachments=row.attachments,
             messages=row.messages,
             key_wraps=row.key_wraps,
+            archived_on=archived.get(row.public_id),
         )
         for row in rows
     ]

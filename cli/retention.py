@@ -20,7 +20,7 @@ from casework.retention import PurgeCandidate, PurgeReport, due_for_purge, purge
 from cli.output import print_table
 from cli.runtime import Runtime, find_unit, pass_runtime
 
-HEADERS = ("case", "unit", "closed", "purge from", "files", "messages", "key wraps")
+HEADERS = ("case", "unit", "closed", "purge from", "files", "messages", "key wraps", "archived")
 
 
 @click.group()
@@ -55,6 +55,7 @@ def purge_command(
         if dry_run:
             _print_cases("Would purge", candidates)
             click.echo(f"Dry run for {day.isoformat()}: {len(candidates)} case(s) would be purged.")
+            _print_unarchived(candidates)
             return
         store = blob_store(runtime.settings)
         report = purge(session, store, candidates, day, actor=audit.CLI)
@@ -68,6 +69,16 @@ def _print_cases(verb: str, candidates: Sequence[PurgeCandidate]) -> None:
     print_table(HEADERS, [_row(candidate) for candidate in candidates])
 
 
+def _print_unarchived(candidates: Sequence[PurgeCandidate]) -> None:
+    """Say how many cases would go without an export for the archives (LTC Art. 39(3))."""
+    unarchived = sum(1 for candidate in candidates if candidate.archived_on is None)
+    if unarchived:
+        click.echo(
+            f"{unarchived} of them never exported for the archives: export them from the "
+            "review app first if the archives are to keep them (docs/retention.md)."
+        )
+
+
 def _row(candidate: PurgeCandidate) -> tuple[str, ...]:
     return (
         candidate.reference,
@@ -77,11 +88,13 @@ def _row(candidate: PurgeCandidate) -> tuple[str, ...]:
         str(candidate.attachments),
         str(candidate.messages),
         str(candidate.key_wraps),
+        candidate.archived_on.isoformat() if candidate.archived_on else "no",
     )
 
 
 def _print_report(report: PurgeReport, day: date) -> None:
     _print_cases("Purged", report.purged)
+    _print_unarchived(report.purged)
     click.echo(
         f"Purged {len(report.purged)} case(s) on {day.isoformat()}; deleted "
         f"{report.blobs_deleted} file(s) ({report.blobs_missing} already gone)."

@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from review.views import (
         account,
         admin,
+        archive,
         audit,
         auth,
         cases,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         home,
         inbox,
         protection,
+        publication,
         reception,
         registration,
         workflow,
@@ -95,6 +97,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(audit.blueprint)
     app.register_blueprint(cases.blueprint)
     app.register_blueprint(workflow.blueprint)
+    app.register_blueprint(publication.blueprint)
+    app.register_blueprint(archive.blueprint)
     app.register_blueprint(protection.blueprint)
     app.register_blueprint(custody.blueprint)
     app.register_blueprint(dashboard.blueprint)

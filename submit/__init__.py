@@ -54,13 +54,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     CSRFProtect(app)
 
     from submit import api
-    from submit.views import followup, pages, report
+    from submit.views import conclusions, followup, pages, report
     from web import health
 
     app.config["MAX_CONTENT_LENGTH"] = max_body(settings)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(report.blueprint)
     app.register_blueprint(followup.blueprint)
+    app.register_blueprint(conclusions.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(health.blueprint)
     replay_on_transient_errors(app)

@@ -47,6 +47,7 @@ from review.auth import current_inspector, current_private_key, login_required
 from review.settings import settings
 from review.views.audit import page_of, unit_entries
 from review.views.cases import REPORT_LABELS, open_case, safe_file_name
+from review.zipstream import ZipSink, zip_member
 from store.blobs import BlobNotFound, BlobStore
 from store.models import Attachment, AuditEntry, Case, InspectorRole
 from web import labels
@@ -97,7 +98,7 @@ def open_identity(public_id: str) -> ResponseReturnValue:
     except custody.CustodyError as error:
         if error.code == "unreadable":
             raise PublicError(422, "unreadable_identity", str(labels.ALTERED_RECORD)) from None
-        return _reason_page(case, _reason_problem(error.code), typed, 400)
+        return _reason_page(case, reason_problem(error.code), typed, 400)
     auth.audit(IDENTITY_OPENED, case_public_id=case.public_id, details={"reason": reason})
     db().commit()  # recorded before anything of the identity is sent
     return render_template(
@@ -149,7 +150,7 @@ def _reason_page(
     return page, status
 
 
-def _reason_problem(code: str) -> str:
+def reason_problem(code: str) -> str:
     if code == "long_reason":
         return str(
             _("The reason is too long: at most %(count)d characters.", count=custody.MAX_REASON)
@@ -252,7 +253,7 @@ def _prepare_export(
         ) from None
     texts = [
         (MANIFEST_TXT, _manifest(case, files)),
-        (REPORT_TXT, _report_text(case, access.checked_report(case_key, case))),
+        (REPORT_TXT, report_text(case, access.checked_report(case_key, case))),
     ]
     included = sum(1 for item in files if item.included)
     auth.audit(
@@ -357,7 +358,7 @@ def _left_out_text(outcome: metadata.Outcome) -> str:
     return str(_("mat2 could not clean this file (it may be damaged)"))
 
 
-def _report_text(case: Case, reading: Reading) -> str:
+def report_text(case: Case, reading: Reading) -> str:
     lines = [_("Report of case %(reference)s", reference=public_reference(case.public_id)), ""]
     report = reading.document
     if reading.altered:  # as the case page says it (docs/crypto.md §13.6)
@@ -394,53 +395,20 @@ def _manifest(case: Case, files: list[ExportedFile]) -> str:
     return "\n".join(lines) + "\n"
 
 
-class _Sink:
-    """A write-only, unseekable file for ``zipfile``: it keeps what was written until the
-    stream takes it, so the archive leaves a piece at a time (zipfile then writes sizes
-    after each member, in data descriptors)."""
-
-    def __init__(self) -> None:
-        self._pending = bytearray()
-
-    def write(self, data: bytes, /) -> int:
-        self._pending += data
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def take(self) -> bytes:
-        data = bytes(self._pending)
-        self._pending.clear()
-        return data
-
-
-def _member(name: str, size: int) -> zipfile.ZipInfo:
-    # A fixed date: the archive says nothing about when files were made or cleaned.
-    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.file_size = size  # lets zipfile choose ZIP64 up front for a very large file
-    info.external_attr = 0o600 << 16
-    return info
-
-
 def _zip_stream(
     scratch: metadata.Scratch, texts: list[tuple[str, str]], files: list[ExportedFile]
 ) -> Iterator[bytes]:
-    sink = _Sink()
+    sink = ZipSink()
     try:
         with zipfile.ZipFile(sink, "w") as archive:
             for name, text in texts:
                 data = text.encode("utf-8")
-                archive.writestr(_member(name, len(data)), data)
+                archive.writestr(zip_member(name, len(data)), data)
             for item in files:
                 if item.outcome is None or item.outcome.cleaned is None:
                     continue
                 size = item.outcome.cleaned.stat().st_size
-                with archive.open(_member(FILES_FOLDER + item.name, size), "w") as member:
+                with archive.open(zip_member(FILES_FOLDER + item.name, size), "w") as member:
                     for piece in item.outcome.read():
                         member.write(piece)
                         if pending := sink.take():

@@ -28,6 +28,7 @@ from store.models.protection import (
     RetaliationIncident,
     RetaliationNote,
 )
+from store.models.publications import PublishedConclusion
 from store.models.sessions import FollowupSession, ReviewSession
 from store.models.transfers import CaseTransfer
 
@@ -54,6 +55,7 @@ __all__ = [
     "ProtectionCategory",
     "ProtectionRecord",
     "ProtectionState",
+    "PublishedConclusion",
     "RecipientKind",
     "RetaliationIncident",
     "RetaliationKind",

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from casework import audit, intake
+from casework import archive_export, audit, intake
+from casework.dates import unit_today
 from casework.retention import PURGE_ACTION
 from crypto.kdf import Argon2Params
 from store.blobs import FilesystemBlobStore
@@ -66,6 +67,32 @@ def test_a_dry_run_lists_the_case_and_changes_nothing(
     with database() as session:
         assert snapshot(session) == before
     assert blob_files(blobs) == files
+
+
+def test_the_listing_shows_which_cases_were_exported_for_the_archives(
+    invoke: Invoke, database: sessionmaker[Session], closed: Case
+) -> None:
+    reference = intake.public_reference(closed.public_id)
+    output = purge(invoke, DUE_ON, "--dry-run")
+    [line] = [line for line in output.splitlines() if reference in line]
+    assert line.split()[-1] == "no"
+    assert "1 of them never exported for the archives" in output
+    with database() as session:
+        audit.append(
+            session,
+            actor="lan",
+            action=archive_export.ARCHIVE_EXPORTED,
+            case_public_id=closed.public_id,
+            details={"parts": ["report"], "identity": False, "files": 0},
+        )
+        session.commit()
+        [exported_at] = session.scalars(
+            select(AuditEntry.at).where(AuditEntry.action == archive_export.ARCHIVE_EXPORTED)
+        )
+    output = purge(invoke, DUE_ON)
+    [line] = [line for line in output.splitlines() if reference in line]
+    assert line.split()[-1] == unit_today(exported_at).isoformat()
+    assert "never exported" not in output
 
 
 def test_nothing_is_listed_before_the_period_has_run(invoke: Invoke, closed: Case) -> None:

@@ -13,13 +13,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
 
+from casework import publication
 from casework.scope import CASE_SETTING, LOOKUP_SETTING
 from casework.settings import Settings
 from cli import cli
 from cli.roles import load_grants
 from review import create_app as create_review
 from store.models import Base
+from store.models.publications import PUBLIC_COLUMNS
 from submit import create_app as create_submit
 from tests import postgres
 from tests.cli.helpers import assert_refused
@@ -61,6 +64,11 @@ def test_every_table_of_the_models_has_grants() -> None:
         for privileges in table.privileges.values():
             for privilege in privileges:
                 assert set(privilege.columns) <= set(tables[name].columns.keys()), name
+
+
+def test_the_submit_role_reads_the_public_columns_of_published_conclusions_alone() -> None:
+    [select] = load_grants()["published_conclusions"].privileges["submit"]
+    assert (select.action, set(select.columns)) == ("SELECT", set(PUBLIC_COLUMNS))
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +188,15 @@ FORBIDDEN_TO_SUBMIT = [
     "TRUNCATE uploads",
     "TRUNCATE followup_sessions",
     "CREATE TABLE kept_aside (x int)",
+    # A published conclusion: its public columns only, never what links it to its case.
+    "SELECT case_id FROM published_conclusions",
+    "SELECT posted_by_id FROM published_conclusions",
+    "SELECT posted_where FROM published_conclusions",
+    "SELECT * FROM published_conclusions",
+    "UPDATE published_conclusions SET removed_on = NULL",
+    "DELETE FROM published_conclusions",
+    "INSERT INTO published_conclusions (unit_id, title, summary, concluded_on, posted_on)"
+    " VALUES (1, 'x', 'x', current_date, current_date)",
 ]
 
 
@@ -219,6 +236,26 @@ def test_the_submit_role_cannot_list_cases_or_read_identity_wraps(deployed: Depl
         assert refusal(connection, into_case, case=case_row) == DENIED
         readable = rows(connection, "SELECT id, display_name, public_key FROM inspectors")
     assert len(readable) == len(deployed.place.world.people)
+
+
+def test_the_submit_role_lists_published_conclusions_still_up(deployed: Deployed) -> None:
+    """The public page's query under the submit role: the public columns of what is up."""
+    with deployed.owner.connect() as connection:
+        [(unit, person)] = rows(connection, "SELECT unit_id, id FROM inspectors LIMIT 1")
+    with deployed.owner.begin() as connection:
+        for title, removed in (("Đang đăng", None), ("Đã gỡ", "2027-03-06")):
+            connection.execute(
+                text(
+                    "INSERT INTO published_conclusions (unit_id, title, summary, concluded_on,"
+                    " posted_on, earliest_removal_on, removed_on, posted_where, posted_by_id,"
+                    " posted_at) VALUES (:unit, :title, 'Tóm tắt', '2027-02-03', '2027-02-18',"
+                    " '2027-03-05', :removed, 'Trụ sở', :person, now())"
+                ),
+                {"unit": unit, "title": title, "removed": removed, "person": person},
+            )
+    with Session(deployed.submit) as session:
+        page = publication.public_page(session, int(str(unit)), 1)
+    assert [item.title for item in page.items] == ["Đang đăng"]
 
 
 def test_the_audit_log_is_append_only_for_the_review_role(deployed: Deployed) -> None:

@@ -414,6 +414,7 @@ class TestReporterActionsHaveNoTime:
             "case_reads.last_opened_at",
             "case_events.occurred_at",
             "case_transfers.forwarded_at",  # an inspector's act, never the reporter's
+            "published_conclusions.posted_at",  # staff record a posting: not the reporter
             "audit_entries.at",
             "uploads.expires_at",
             # An inspector's session, never a reporter's: times are fine.
