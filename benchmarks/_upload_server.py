@@ -3,9 +3,11 @@
 ``benchmarks.upload`` runs this under gunicorn as ``benchmarks._upload_server:create_bench_app()``,
 with settings from the environment (``MINHBACH_*``) as in production. The route added here,
 ``POST /bench/plain``, is the baseline the encrypted API is compared with: it streams the
-request body to a file in the instance folder in the same pieces, with the same fsync per
-piece, as the upload service's append, and does nothing else. It exists only in this
-benchmark's app, never in ``create_app``, so the production app gains no route.
+request body, in the same pieces as the upload service's append, either to a file in the
+instance folder with the same fsync per piece as the filesystem store's append
+(``?into=file``), or into the app's blob store as a blob (``?into=store``: in the database
+store, its own writer), and does nothing else. It exists only in this benchmark's app,
+never in ``create_app``, so the production app gains no route.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from flask import Flask, Response, current_app, jsonify, request
 from casework.settings import Settings
 from store.fs import create_private_dirs
 from submit import SETTINGS, create_app
+from submit.api import blob_store
 from submit.api.uploads import body_pieces
 
 PLAIN_PATH = "/bench/plain"
@@ -38,8 +41,10 @@ def create_bench_app() -> Flask:
 
 
 def plain_upload() -> Response:
-    """Store the body as it arrives: read and cut into pieces as the upload service's append
-    does (``body_pieces``), each written and fsync'd, no database."""
+    """Store the body as it arrives, read and cut into pieces as the upload service's append
+    does (``body_pieces``): into a file or the blob store, no other database work."""
+    if request.args.get("into") == "store":
+        return _into_store()
     settings: Settings = current_app.extensions[SETTINGS]
     directory = create_private_dirs(settings.instance_path / PLAIN_DIR)
     name = secrets.token_hex(16)
@@ -52,6 +57,16 @@ def plain_upload() -> Response:
             size += len(piece)
     finally:
         os.close(descriptor)
+    return jsonify(name=name, size=size)
+
+
+def _into_store() -> Response:
+    store = blob_store()
+    name, size = store.new_blob_id(), 0
+    with store.open_writer(name) as writer:
+        for piece in body_pieces(request.stream):
+            writer.write(bytes(piece))
+            size += len(piece)
     return jsonify(name=name, size=size)
 
 

@@ -30,6 +30,7 @@ import re
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import time
 import uuid
@@ -61,6 +62,8 @@ RATIO_TARGET = 0.6
 MEMORY_TARGET = harness.MemoryTarget("server peak RSS", limit=100 * MiB)
 
 WHOLE = 0  # --request-size 0 (or "all"): the whole ciphertext in one PATCH
+INTO_FILE, INTO_STORE = "file", "store"  # where a plain upload puts the bytes
+PLAIN_LABELS = {INTO_FILE: "to a file", INTO_STORE: "store's writer"}
 # What clients send: one request (the service's advice) and the browser's batches, which
 # grow to 16 MiB; smaller sizes (--request-size 4M, 1M) measure the fixed cost per request.
 DEFAULT_REQUEST_SIZES = (WHOLE, 16 * MiB)
@@ -95,21 +98,34 @@ class Variant:
     """One way of getting the file to the server."""
 
     encrypted: bool
-    store: str  # the blob store of the server's instance (STORES); plain writes a file
+    store: str  # the blob store of the server's instance (STORES)
     request_size: int = WHOLE  # ciphertext bytes per PATCH; WHOLE: one request
+    into: str = INTO_FILE  # plain only: where it puts the bytes (INTO_FILE, INTO_STORE)
 
     @property
     def label(self) -> str:
         if not self.encrypted:
-            return f"{self.store}: plain"
+            if self.store == BLOB_STORE_FILES:
+                return f"{self.store}: plain"
+            return f"{self.store}: plain, {PLAIN_LABELS[self.into]}"
         if self.request_size == WHOLE:
             return f"{self.store}: API, 1 PATCH"
         return f"{self.store}: API, {describe_size(self.request_size)} PATCHes"
 
     @property
     def baseline(self) -> Variant:
-        """The plain upload on the same server as this one."""
-        return Variant(encrypted=False, store=self.store)
+        """The plain upload on the same server as this one, into the same storage: a file
+        (what the filesystem store's append does) or the database store's own writer."""
+        into = INTO_FILE if self.store == BLOB_STORE_FILES else INTO_STORE
+        return Variant(encrypted=False, store=self.store, into=into)
+
+    @property
+    def reference(self) -> Variant | None:
+        """For the database store, the plain upload to a file as well: what storing in
+        PostgreSQL costs, shown but not judged."""
+        if self.store == BLOB_STORE_FILES:
+            return None
+        return Variant(encrypted=False, store=self.store, into=INTO_FILE)
 
 
 class StoredBytes(Protocol):
@@ -136,13 +152,49 @@ class StoredFile:
         os.sync()
 
 
-class StoredRows:
+class StoredBlob:
+    """A blob in the database store (the plain upload into the store's writer), read with
+    the store's own reader."""
+
+    def __init__(self, database_url: str, blob_id: str) -> None:
+        self._database_url = database_url
+        self._blob_id = blob_id
+
+    def open(self) -> BinaryIO:
+        with self._store() as store:
+            return store.open_reader(self._blob_id)
+
+    def remove(self) -> None:
+        with self._store() as store:
+            store.delete(self._blob_id)
+            self._forget(store)
+
+    @staticmethod
+    def _forget(store: PostgresBlobStore) -> None:
+        # As os.sync() does for files: the deleted rows' space made reusable and dirty
+        # pages written now, not during the next run.
+        with store.engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            connection.exec_driver_sql("VACUUM blob_chunks, blob_objects")
+            connection.exec_driver_sql("CHECKPOINT")
+        os.sync()
+
+    @contextlib.contextmanager
+    def _store(self) -> Iterator[PostgresBlobStore]:
+        engine = make_engine(self._database_url)
+        try:
+            yield PostgresBlobStore(engine)
+        finally:
+            engine.dispose()
+
+
+class StoredRows(StoredBlob):
     """An upload's scratch file in the database store, read through a commit to a blob (as
     a report's claim does) with the store's own reader."""
 
     def __init__(self, database_url: str, upload_id: str) -> None:
-        self._database_url, self._upload_id = database_url, upload_id
-        self._blob_id = new_id()
+        super().__init__(database_url, new_id())
+        self._upload_id = upload_id
 
     def open(self) -> BinaryIO:
         with self._store() as store:
@@ -153,13 +205,7 @@ class StoredRows:
         with self._store() as store:
             store.delete(self._blob_id)
             store.scratch_discard(self._upload_id)  # if it was never read
-            # As os.sync() does for files: the deleted rows' space made reusable and dirty
-            # pages written now, not during the next run.
-            with store.engine.connect() as connection:
-                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-                connection.exec_driver_sql("VACUUM blob_chunks, blob_objects")
-                connection.exec_driver_sql("CHECKPOINT")
-        os.sync()
+            self._forget(store)
 
     @contextlib.contextmanager
     def _store(self) -> Iterator[PostgresBlobStore]:
@@ -585,17 +631,23 @@ class Sent:
     stored: Stored
 
 
-def send_plain(client: Client, plaintext: Plaintext, instance: Instance) -> Sent:
+def send_plain(client: Client, plaintext: Plaintext, instance: Instance, into: str) -> Sent:
     headers = {"Content-Type": "application/octet-stream", "Content-Length": str(plaintext.size)}
     before, elapsed = client.requests, Stopwatch()
     elapsed.start()
-    response, body = client.request("POST", PLAIN_PATH, plaintext.pieces(READ_SIZE), headers)
+    path = f"{PLAIN_PATH}?into={into}"
+    response, body = client.request("POST", path, plaintext.pieces(READ_SIZE), headers)
     elapsed.stop()
     expect(response, body, 200)
     answer = parse_json(response, body)
     if answer.get("size") != plaintext.size or not PLAIN_NAME.fullmatch(str(answer.get("name"))):
         raise BenchmarkError(f"the plain upload stored {answer.get('size')} bytes")
-    stored = Stored(StoredFile(instance.path / PLAIN_DIR / answer["name"]))
+    where: StoredBytes
+    if into == INTO_STORE and instance.store == BLOB_STORE_DATABASE:
+        where = StoredBlob(instance.database_url, answer["name"])
+    else:  # the filesystem store's baseline is the file, as its appends are
+        where = StoredFile(instance.path / PLAIN_DIR / answer["name"])
+    stored = Stored(where)
     return Sent(elapsed, Stopwatch(), plaintext.size, client.requests - before, stored)
 
 
@@ -698,7 +750,8 @@ class Config(harness.CommonConfig):
             variant
             for store in self.stores
             for variant in (
-                Variant(encrypted=False, store=store),
+                Variant(encrypted=False, store=store).baseline,
+                *([] if store == BLOB_STORE_FILES else [Variant(False, store, into=INTO_FILE)]),
                 *(Variant(encrypted=True, store=store, request_size=r) for r in self.request_sizes),
             )
         ]
@@ -723,7 +776,7 @@ def run_once(variant: Variant, size: int, instance: Instance, workdir: Path) -> 
                 if variant.encrypted:
                     sent = send_encrypted(client, plaintext, variant.request_size, instance)
                 else:
-                    sent = send_plain(client, plaintext, instance)
+                    sent = send_plain(client, plaintext, instance, variant.into)
             except (OSError, http.client.HTTPException) as error:
                 raise BenchmarkError(f"{error!r}; server log:\n{server.log_tail()}") from error
             server_cpu = server.cpu_seconds() - cpu_before
@@ -793,7 +846,8 @@ def throughput_table(config: Config, data: Measurements) -> harness.Table:
             f"{config.size / MiB / best:10.0f}"
         )
         if not variant.encrypted:
-            rows.append(f"{head} {'-':>11} {'-':>13} {'-':>11}  baseline")
+            role = "baseline" if variant == variant.baseline else "reference"
+            rows.append(f"{head} {'-':>11} {'-':>13} {'-':>11}  {role}")
             continue
         plains = [r.wall for r in data.timed[variant.baseline]]
         ratio = harness.Ratio.of(plains, [r.wall for r in runs])
@@ -801,12 +855,28 @@ def throughput_table(config: Config, data: Measurements) -> harness.Table:
         rows.append(f"{head} {ratio.columns(passed)}")
         detail = f"{ratio.best:.3f} with {variant.label}"
         verdicts.append(Verdict("throughput", passed, detail, ratio.best - RATIO_TARGET))
+    references = [reference_row(variant, data) for variant in config.variants if variant.encrypted]
     caption = [
         "End to end: elapsed time from the first request to the confirming HEAD, client",
         "encryption included; ratio = plain time / API time for the same file on the same",
-        "server (the same blob store setting), higher is better",
+        "server into the same storage (the baseline: a file for the filesystem store, the",
+        "store's own writer for the database store), higher is better",
     ]
+    rows += [row for row in references if row]
     return harness.Table(caption, rows, verdicts)
+
+
+def reference_row(variant: Variant, data: Measurements) -> str:
+    """The API against the plain upload to a file on a database-store server: no target."""
+    if variant.reference is None:
+        return ""
+    ratio = harness.Ratio.of(
+        [r.wall for r in data.timed[variant.reference]], [r.wall for r in data.timed[variant]]
+    )
+    return (
+        f"  {variant.label} / {variant.reference.label}: ratio best {ratio.best:.3f}, "
+        f"median {statistics.median(ratio.paired):.2f} (information)"
+    )
 
 
 def server_seconds(run: Run) -> float:
@@ -859,7 +929,7 @@ def memory_table(config: Config, data: Measurements) -> harness.Table:
         )
         head = f"{variant.label:<{LABEL_WIDTH}} {before / MiB:8.1f} {peaks.cells(16)}"
         if not variant.encrypted:  # the baseline is ours, not the service's: shown for reference
-            rows.append(f"{head}  baseline")
+            rows.append(f"{head}  {'baseline' if variant == variant.baseline else 'reference'}")
             continue
         verdict = MEMORY_TARGET.judge(variant.label, peaks)
         rows.append(f"{head}  {harness.pass_fail(verdict.passed)}")

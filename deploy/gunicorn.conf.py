@@ -38,12 +38,17 @@ http_protocols = "h1"
 MAX_BODY_RECV = 128 * 1024
 
 
-def post_worker_init(worker):
-    """Each worker, once its app is loaded and before it serves: no Server header, and
-    body reads bounded."""
-    _drop_server_header()
-    _bound_body_reads()
+def on_starting(server):
+    """In the master, before it loads anything or starts a thread: what the workers it
+    forks inherit. The allocator's limits hold only if set before any second thread
+    allocates (glibc fixes its number of arenas then)."""
     _tune_allocator()
+    _bound_body_reads()
+
+
+def post_worker_init(worker):
+    """Each worker, once its app is loaded and before it serves: no Server header."""
+    _drop_server_header()
 
 
 def _bound_body_reads():
@@ -57,7 +62,7 @@ def _bound_body_reads():
 
 # Blocks of this size or more are mapped for themselves and given back when freed.
 MMAP_THRESHOLD = 256 * 1024
-# One malloc arena for the whole worker.
+# One malloc arena for the whole process.
 MALLOC_ARENAS = 1
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameters (malloc.h)
 _M_ARENA_MAX = -8

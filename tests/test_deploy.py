@@ -116,7 +116,7 @@ libc.fopen.restype = ctypes.c_void_p
 libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
 libc.fclose.argtypes = [ctypes.c_void_p]
 if sys.argv[2] == "hooked":
-    runpy.run_path(sys.argv[1])["post_worker_init"](None)
+    runpy.run_path(sys.argv[1])["on_starting"](None)
 freed = bytearray(4 << 20)
 del freed
 piece = bytearray(1 << 20)

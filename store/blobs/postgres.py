@@ -20,7 +20,8 @@ speed of 8,000-byte rows sent with ``COPY``, and read slower too. Rows are writt
 ``COPY ... FROM STDIN (FORMAT BINARY)``, a MiB (``BATCH_SIZE``) at a time.
 
 Memory is constant: a writer buffers less than a batch and writes each full batch in a
-transaction of its own; a reader fetches a batch of rows at a time, each in a short query.
+transaction of its own (which does not wait for the disk: the commit naming the blob
+does, for all of them); a reader fetches a batch of rows at a time, each in a short query.
 So no connection is held while a slow client (over Tor, minutes) sends or receives a
 file, as the apps already give back their own session's connection for that time.
 
@@ -138,10 +139,11 @@ _GROW_SCRATCH = (
     .values(size=bindparam("size"), written_on=bindparam("day"))
     .returning(BlobObject.id)
 )
-# Appends made with sync=False commit without waiting for their WAL to reach the disk: a
-# crash could lose the last of them (never more than PostgreSQL's wal_writer_delay, three
-# times over), but no caller has been told of them yet: scratch_size and scratch_sync
-# flush first (PostgreSQL's docs, "Asynchronous Commit").
+# Appends made with sync=False, and a writer's batches, commit without waiting for their
+# WAL to reach the disk: a crash could lose the last of them (never more than PostgreSQL's
+# wal_writer_delay, three times over), but nobody has been told of them yet: scratch_size
+# and scratch_sync flush first, and a blob is named by a commit that waits (PostgreSQL's
+# docs, "Asynchronous Commit").
 _COMMIT_WITHOUT_WAITING = text("SET LOCAL synchronous_commit TO OFF")
 _TAKE_TRANSACTION_ID = text("SELECT pg_current_xact_id()")
 _KEEP_STREAM = (
@@ -405,6 +407,9 @@ class _ChunkWriter:
 
     def _store(self, batch: bytes | bytearray | memoryview) -> None:
         with self._engine.begin() as connection:
+            # Durable by the commit that names the blob: until then no reader finds it, and
+            # a batch a crash lost leaves a nameless stream, collected like any other.
+            connection.execute(_COMMIT_WITHOUT_WAITING)
             # Held until the rows are in: the stream cannot be collected meanwhile.
             if connection.execute(_KEEP_STREAM, {"object": self._object_id}).first() is None:
                 raise BlobError(f"blob {self._blob_id} was removed while it was being written")

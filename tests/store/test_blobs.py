@@ -774,6 +774,30 @@ class TestRows:
         store.scratch_sync(UPLOAD)
         assert next_transaction_id() > before
 
+    def test_a_writers_batches_wait_for_the_disk_only_when_the_blob_is_named(
+        self, rows: Rows
+    ) -> None:
+        commits: list[str] = []  # each transaction's commit: waiting for the disk or not
+
+        def watch(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            if "synchronous_commit" in statement:
+                commits.append("without waiting")
+
+        def on_commit(_conn: object) -> None:
+            commits.append("commit")
+
+        event.listen(rows.store.engine, "before_cursor_execute", watch)
+        event.listen(rows.store.engine, "commit", on_commit)
+        try:
+            with rows.store.open_writer(BLOB) as writer:
+                writer.write(os.urandom(2 * BATCH_SIZE + 10))
+        finally:
+            event.remove(rows.store.engine, "before_cursor_execute", watch)
+            event.remove(rows.store.engine, "commit", on_commit)
+        # The stream's row; two full batches, then the rest, without waiting; the naming.
+        assert commits == ["commit"] + ["without waiting", "commit"] * 3 + ["commit"]
+        assert rows.contents() == [f"blob {BLOB}"]
+
     def test_batches_are_written_as_they_fill_in_rows_that_fit_a_page(self, rows: Rows) -> None:
         data, cut = os.urandom(2 * MIB + 500_000), 2 * MIB + 100_000
         with rows.store.open_writer(BLOB) as writer:
