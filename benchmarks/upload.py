@@ -207,14 +207,6 @@ class StoredRows(StoredBlob):
             store.scratch_discard(self._upload_id)  # if it was never read
             self._forget(store)
 
-    @contextlib.contextmanager
-    def _store(self) -> Iterator[PostgresBlobStore]:
-        engine = make_engine(self._database_url)
-        try:
-            yield PostgresBlobStore(engine)
-        finally:
-            engine.dispose()
-
 
 @dataclass(frozen=True)
 class Stored:
