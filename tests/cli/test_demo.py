@@ -71,6 +71,10 @@ def test_demo_sets_up_a_unit_and_accounts_that_open_with_demo_json(
         assert unit.categories == list(DEFAULT_CATEGORIES)
         assert unit.reception_schedule
         assert unit.escrow_public_key == public_bytes(escrow)
+        # Two levels of government: the commune's directly superior unit is the province's.
+        commune = session.scalar(select(Unit).where(Unit.slug == "demo-xa"))
+        assert commune is not None
+        assert (commune.superior, unit.superior) == (unit, None)
         for user in users:
             assert {"username", "passphrase", "totp_secret", "role"} <= set(user)
             assert len(user["passphrase"]) >= 16
