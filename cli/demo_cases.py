@@ -17,7 +17,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy.orm import Session
 
-from casework import access, entry_facts, followup, intake, transfer, workflow
+from casework import access, entry_facts, escalation, followup, intake, transfer, workflow
 from casework.dates import UNIT_TIME_ZONE
 from casework.recipients import unit_recipients
 from casework.records import CaseKeys
@@ -268,7 +268,7 @@ def _follow(
         grounds = access.seal_note(staff, case, "grounds", GROUNDS.get(step, ""))
         if step == "escalate":
             on = today  # the case is overdue by now: its triage ran out long ago
-            if workflow.may_escalate(case, on):
+            if escalation.may_escalate(case, on):
                 text = GROUNDS["escalate"]
                 entry = _reporter_entry(session, case, reporter, "escalation", on, text)
                 followup.escalate(session, case, entry, on)

@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         cases,
         custody,
         dashboard,
+        escalations,
         home,
         inbox,
         protection,
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(audit.blueprint)
     app.register_blueprint(cases.blueprint)
     app.register_blueprint(workflow.blueprint)
+    app.register_blueprint(escalations.blueprint)
     app.register_blueprint(protection.blueprint)
     app.register_blueprint(custody.blueprint)
     app.register_blueprint(dashboard.blueprint)
