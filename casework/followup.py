@@ -24,6 +24,7 @@ import crypto
 from casework import escalation, scope, transcript, workflow
 from casework.deadlines import Deadline
 from casework.errors import CaseworkError
+from casework.hierarchy import answering_unit
 from casework.intake import AttachmentIn, public_reference
 from casework.profiles import REPORTER_SIDE
 from casework.records import REPORTER, CaseKeys
@@ -114,8 +115,10 @@ class CaseView:
     may_escalate: bool
     escalated: bool  # the answer to an escalation or re-denunciation is pending
     may_re_denounce: bool
-    # The unit whose head answers the pending request (the superior unit, or this one).
-    answered_by: str | None
+    # The unit whose head answers an escalation or re-denunciation: the one the pending
+    # request names, else the case unit's directly superior unit, else the case's own.
+    answered_by: str
+    answered_by_superior: bool  # False: no superior unit, the unit's own head answers
     answers: tuple[AnswerView, ...]  # the heads' answers, sealed to the reporter
 
     @property
@@ -201,6 +204,7 @@ def case_view(case: Case, today: date, unit: Unit | None = None) -> CaseView:
     """What the reporter sees, from the follow-up page of ``unit`` (the case's own unit
     unless the case was forwarded from there)."""
     profile = workflow.profile_of(case)
+    answerer = escalation.answering_unit_of(case) or answering_unit(case.unit)
     wrap = reporter_wrap(case, WrapPurpose.CASE_KEY)
     if wrap is None:  # intake refuses a case without one: a damaged database
         raise FollowUpError("no_reporter_wrap", "the case has no key wrap for the reporter")
@@ -243,13 +247,10 @@ def case_view(case: Case, today: date, unit: Unit | None = None) -> CaseView:
         may_escalate=escalation.may_escalate(case, today),
         escalated=workflow.escalation_pending(case),
         may_re_denounce=escalation.may_re_denounce(case, today),
-        answered_by=_unit_name(escalation.answering_unit_of(case)),
+        answered_by=answerer.name,
+        answered_by_superior=answerer.id != case.unit_id,
         answers=tuple(_answer_views(case)),
     )
-
-
-def _unit_name(unit: Unit | None) -> str | None:
-    return None if unit is None else unit.name
 
 
 def _answer_views(case: Case) -> list[AnswerView]:

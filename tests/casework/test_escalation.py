@@ -63,7 +63,8 @@ def test_the_escalation_goes_to_the_superior_unit_and_runs_two_steps_across_tet(
         True,
     )
     assert escalation.answering_unit_of(case) is province.unit
-    assert followup.case_view(case, OVERDUE).answered_by == province.unit.name
+    view = followup.case_view(case, OVERDUE)
+    assert (view.answered_by, view.answered_by_superior) == (province.unit.name, True)
     # Five working days from Wednesday 3 February, the Tết holidays skipped: 17 February.
     assert due(case)["escalation"] == date(2027, 2, 17)
     assert not escalation.may_escalate(case, OVERDUE)  # once, until answered
@@ -203,7 +204,8 @@ def test_without_a_superior_the_units_own_custodian_answers(
     keys, case = new_case(session, world, fast_argon2, identity=True, received=RECEIVED)
     event = escalate(session, keys, case)
     assert event.data == {"to_unit": world.unit.slug}
-    assert followup.case_view(case, OVERDUE).answered_by == world.unit.name
+    view = followup.case_view(case, OVERDUE)
+    assert (view.answered_by, view.answered_by_superior) == (world.unit.name, False)
     assert [r.case for r in escalation.waiting_for(session, world.unit)] == [case]
     answer = escalation.answer(
         session,
