@@ -162,8 +162,11 @@ def waiting_for(session: Session, unit: Unit) -> list[Request]:
 
 def owed_by(session: Session, unit: Unit) -> list[Request]:
     """Requests of ``unit``'s own cases whose report a head demanded and has not had."""
+    demanded = select(CaseEvent.case_id).where(CaseEvent.kind == DEMAND)
     cases = session.scalars(
-        select(Case).where(Case.unit_id == unit.id, Case.purged_on.is_(None)).order_by(Case.id)
+        select(Case)
+        .where(Case.unit_id == unit.id, Case.purged_on.is_(None), Case.id.in_(demanded))
+        .order_by(Case.id)
     )
     found = (request_of(session, case) for case in cases if workflow.escalation_pending(case))
     return [item for item in found if item is not None and item.demand and not item.report]
