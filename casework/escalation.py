@@ -211,6 +211,10 @@ def report(
     if not access.acts_on(case, inspector):
         raise EscalationError("not_resolving_unit", "only the resolving unit reports")
     people = _answering_people(session, case, waiting.to_unit)
+    if not any(person.inspector_id in _head_ids(session, waiting.to_unit) for person in people):
+        raise EscalationError(
+            "no_heads", f"{waiting.to_unit.name} has no custodian who could read the report"
+        )
     return _sealed_step(case, REPORT, inspector, private_key, document, people, today, now)
 
 
@@ -291,19 +295,30 @@ def _addressed_to(
     return waiting
 
 
+def _heads(session: Session, unit: Unit) -> list[Inspector]:
+    """The active custodians of ``unit``: who reads a report and answers."""
+    return list(
+        session.scalars(
+            select(Inspector)
+            .where(
+                Inspector.unit_id == unit.id,
+                Inspector.active.is_(True),
+                Inspector.role.in_(sorted(ANSWERING_ROLES)),
+            )
+            .order_by(Inspector.id)
+        )
+    )
+
+
+def _head_ids(session: Session, unit: Unit) -> set[int]:
+    return {person.id for person in _heads(session, unit)}
+
+
 def _answering_people(session: Session, case: Case, to_unit: Unit) -> list[Recipient]:
     """The answering unit's active custodians and escrow key, and the case's readers:
     never anyone the reporter excluded."""
     excluded = {person.id for person in access.excluded(case)}
-    heads = session.scalars(
-        select(Inspector)
-        .where(
-            Inspector.unit_id == to_unit.id,
-            Inspector.active.is_(True),
-            Inspector.role.in_(sorted(ANSWERING_ROLES)),
-        )
-        .order_by(Inspector.id)
-    ).all()
+    heads = _heads(session, to_unit)
     people = {person.id: person for person in [*heads, *access.readers(case)]}
     out = [
         Recipient(RecipientKind.INSPECTOR, person.id, person.public_key)

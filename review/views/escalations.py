@@ -230,6 +230,10 @@ def _refused(error: EscalationError) -> PublicError:
         "no_report_due": _("No report is demanded of your unit for this case."),
         "not_resolving_unit": _("Only the unit handling the case reports on it."),
         "excluded": _("The reporter excluded you from this case."),
+        "no_heads": _(
+            "The unit that answers has no custodian who could read the report yet. Ask "
+            "its administrator to enrol one, then send the report again."
+        ),
     }
     message = messages.get(error.code, _("No escalation of this case waits for your unit."))
     return PublicError(409, error.code, message)

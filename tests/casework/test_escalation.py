@@ -280,3 +280,23 @@ def test_a_re_denunciation_is_refused_before_any_conclusion_or_lapse(
     with pytest.raises(followup.FollowUpError, match="re_denunciation"):
         followup.escalate(session, case, entry, OVERDUE, kind=escalation.RE_DENUNCIATION)
     assert [e.kind for e in case.events] == []
+
+
+def test_a_report_nobody_above_could_read_is_refused_and_nothing_is_kept(
+    session: Session, world: World, province: World, overdue: tuple[NewCaseKeys, Case]
+) -> None:
+    keys, case = overdue
+    escalate(session, keys, case)
+    escalation.demand(session, case, inspector=province.people["son"], today=OVERDUE, now=NOW)
+    province.people["hoa"].active = False  # the superior unit's only custodian leaves
+    with pytest.raises(EscalationError, match="no custodian who could read the report"):
+        escalation.report(
+            session,
+            case,
+            inspector=world.people["lan"],
+            private_key=world.key_of("lan"),
+            document={"schema": 1, "text": REPORT},
+            today=OVERDUE,
+            now=NOW,
+        )
+    assert [e.kind for e in case.events] == ["escalation", "escalation_demand"]
