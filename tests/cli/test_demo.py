@@ -19,7 +19,7 @@ from casework.dates import unit_today
 from cli.escrow import load_escrow_file
 from cli.inspectors import keyring_of
 from crypto import Argon2Params, FollowUpCode, RecoveryCode, public_bytes
-from store.models import Case, CaseTransfer, Inspector, Track, Unit
+from store.models import Case, CaseEvent, CaseTransfer, Inspector, Track, Unit
 from tests.cli.helpers import Invoke, assert_ok, assert_refused
 
 DEMO = {"MINHBACH_DEMO": "1"}
@@ -171,7 +171,12 @@ def test_the_demo_cases_spread_across_statuses_and_deadlines(
         assert any(case.retaliation_incidents for case in cases)
         assert any(case.closed_on is not None for case in cases)
         forwarded = session.scalars(select(CaseTransfer)).all()
-        assert [record.to_unit.slug for record in forwarded] == ["demo-xa"]
+        assert [record.to_unit.slug for record in forwarded] == ["demo-xa", "demo-xa"]
+        # One forwarded case fell overdue at the commune: escalated to the province's head.
+        escalated = session.scalars(select(CaseEvent).where(CaseEvent.kind == "escalation")).all()
+        assert {"demo", "demo-xa"} == {event.case.unit.slug for event in escalated}
+        addressed = {event.data["to_unit"] for event in escalated}
+        assert addressed == {"demo"}
         assert len(codes) == 3
         for code in codes:
             token = FollowUpCode.parse(code).lookup_token()
