@@ -21,9 +21,10 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import scope, transcript, workflow
+from casework import escalation, scope, transcript, workflow
 from casework.deadlines import Deadline
 from casework.errors import CaseworkError
+from casework.hierarchy import answering_unit
 from casework.intake import AttachmentIn, public_reference
 from casework.profiles import REPORTER_SIDE
 from casework.records import REPORTER, CaseKeys
@@ -82,6 +83,19 @@ class MessageView:
 
 
 @dataclass(frozen=True)
+class AnswerView:
+    """A head's answer to the reporter's escalation or re-denunciation, still sealed: its
+    record (a NOTE) and its key wrapped to the reporter (docs/crypto.md §13.8)."""
+
+    id: int
+    kind: str  # escalation_response | re_denunciation_decision
+    answered_on: date
+    inspector_id: int  # the author, whose key signed it
+    record: bytes
+    wrap: bytes
+
+
+@dataclass(frozen=True)
 class CaseView:
     """Everything the follow-up page shows, still sealed; the reporter key opens it."""
 
@@ -99,7 +113,13 @@ class CaseView:
     ended: bool  # decided or stopped: nothing left to withdraw
     may_withdraw: bool
     may_escalate: bool
-    escalated: bool  # the head's answer to an escalation is pending
+    escalated: bool  # the answer to an escalation or re-denunciation is pending
+    may_re_denounce: bool
+    # The unit whose head answers an escalation or re-denunciation: the one the pending
+    # request names, else the case unit's directly superior unit, else the case's own.
+    answered_by: str
+    answered_by_superior: bool  # False: no superior unit, the unit's own head answers
+    answers: tuple[AnswerView, ...]  # the heads' answers, sealed to the reporter
 
     @property
     def withdrawn(self) -> bool:
@@ -184,6 +204,7 @@ def case_view(case: Case, today: date, unit: Unit | None = None) -> CaseView:
     """What the reporter sees, from the follow-up page of ``unit`` (the case's own unit
     unless the case was forwarded from there)."""
     profile = workflow.profile_of(case)
+    answerer = escalation.answering_unit_of(case) or answering_unit(case.unit)
     wrap = reporter_wrap(case, WrapPurpose.CASE_KEY)
     if wrap is None:  # intake refuses a case without one: a damaged database
         raise FollowUpError("no_reporter_wrap", "the case has no key wrap for the reporter")
@@ -223,9 +244,32 @@ def case_view(case: Case, today: date, unit: Unit | None = None) -> CaseView:
         forwarded_to=None if unit is None or unit.id == case.unit_id else case.unit.name,
         ended=profile.is_ended(case.status),
         may_withdraw=WITHDRAWN in profile.next_statuses(case.status, case.track, REPORTER_SIDE),
-        may_escalate=workflow.may_escalate(case, today),
+        may_escalate=escalation.may_escalate(case, today),
         escalated=workflow.escalation_pending(case),
+        may_re_denounce=escalation.may_re_denounce(case, today),
+        answered_by=answerer.name,
+        answered_by_superior=answerer.id != case.unit_id,
+        answers=tuple(_answer_views(case)),
     )
+
+
+def _answer_views(case: Case) -> list[AnswerView]:
+    views = []
+    for event in escalation.answers(case):
+        wrap = next((w for w in event.wraps if w.recipient_kind is RecipientKind.REPORTER), None)
+        if wrap is None or event.grounds is None or event.inspector_id is None:
+            continue  # purged: nothing left to read
+        views.append(
+            AnswerView(
+                id=event.id,
+                kind=event.kind,
+                answered_on=event.occurred_on,
+                inspector_id=event.inspector_id,
+                record=event.grounds,
+                wrap=wrap.wrapped,
+            )
+        )
+    return views
 
 
 # --- what the reporter does -----------------------------------------------------------------
@@ -354,11 +398,14 @@ def withdraw(session: Session, case: Case, entry: Message, today: date) -> CaseE
     return event
 
 
-def escalate(session: Session, case: Case, entry: Message, today: date) -> CaseEvent:
-    """Art. 38: the reporter asks the supervising head to act on an overdue case."""
+def escalate(
+    session: Session, case: Case, entry: Message, today: date, kind: str = workflow.ESCALATION
+) -> CaseEvent:
+    """The reporter asks the head of the directly superior unit to act: on an overdue case
+    (Art. 38), or, with ``kind`` re_denunciation, on a resolution believed unlawful (37)."""
     try:
-        event = workflow.escalate(case, today=today, entry=entry)
-    except workflow.WorkflowError as error:
+        event = escalation.request(session, case, kind, today=today, entry=entry)
+    except escalation.EscalationError as error:
         raise FollowUpError(error.code, str(error)) from None
     touch(case, today)
     session.flush()

@@ -46,6 +46,7 @@ from store.models import (
     CaseEvent,
     CaseExclusion,
     CaseRead,
+    EventWrap,
     KeyWrap,
     Message,
     ProtectionRecord,
@@ -294,6 +295,9 @@ def _delete_children(session: Session, case_ids: Sequence[int]) -> None:
         return
     incidents = select(RetaliationIncident.id).where(RetaliationIncident.case_id.in_(case_ids))
     session.execute(delete(RetaliationNote).where(RetaliationNote.incident_id.in_(incidents)))
+    # The keys of escalation steps' records, whose ciphertext is wiped below.
+    events = select(CaseEvent.id).where(CaseEvent.case_id.in_(case_ids))
+    session.execute(delete(EventWrap).where(EventWrap.event_id.in_(events)))
     # Attachments before messages: they point at them.
     for model in (Attachment, Message, KeyWrap, CaseExclusion, CaseRead):
         session.execute(delete(model).where(model.case_id.in_(case_ids)))

@@ -19,13 +19,19 @@ from casework import deadlines as clocks
 from casework.errors import CaseworkError
 from casework.profiles import REPORTER_SIDE, UNIT_SIDE, Profile, load_profile
 from casework.records import Sealer, seal_into
-from store.models import ActorKind, Case, CaseEvent, Inspector, InspectorRole, Message
+from store.models import ActorKind, Case, CaseEvent, Inspector, Message
 
 STATUS_CHANGE = "status_change"
 ARRIVAL = "arrival"  # the case reached this unit by a forward: its clocks start afresh
 NOTIFICATION = "notification"  # the reporter and parties were notified of a decision
-ESCALATION = "escalation"  # Art. 38: the reporter escalates an overdue case
+# The reporter's requests to the head of the directly superior unit (casework.escalation),
+# each ended by that head's sealed answer: an escalation of an overdue case (LTC Art. 38)
+# and a re-denunciation of a resolution believed unlawful (Art. 37).
+ESCALATION = "escalation"
 ESCALATION_RESPONSE = "escalation_response"
+RE_DENUNCIATION = "re_denunciation"
+RE_DENUNCIATION_DECISION = "re_denunciation_decision"
+ANSWERS = {ESCALATION: ESCALATION_RESPONSE, RE_DENUNCIATION: RE_DENUNCIATION_DECISION}
 FEEDBACK = "feedback"  # EU 2019/1937 Art. 9(1)(f): feedback given to the reporter
 # LTC Art. 29(3), NĐ31 Art. 9(2): the person accused is told of the acceptance as well.
 ACCUSED_NOTIFICATION = "accused_notification"
@@ -38,7 +44,6 @@ RECORDED_EVENTS = (
     ACCUSED_NOTIFICATION,
     PUBLICATION,
     RESULT_TO_SENDER,
-    ESCALATION_RESPONSE,
     FEEDBACK,
 )
 
@@ -121,7 +126,8 @@ def record(
     now: datetime,
     grounds: bytes | Sealer | None = None,
 ) -> CaseEvent:
-    """Record a notification, feedback, or the head's response to an escalation."""
+    """Record a notification, a publication or feedback (an answer to the reporter's
+    escalation is sealed to them: casework.escalation)."""
     if kind not in recordable(case, inspector):
         raise WorkflowError("event_not_allowed", f"{kind!r} cannot be recorded on this case now")
     event = _event(case, kind, today, inspector, now, grounds, None)
@@ -151,34 +157,51 @@ def recordable(case: Case, inspector: Inspector) -> list[str]:
     rules = profile_of(case).deadlines
     running = {deadline.key for deadline in current_deadlines(case)}
     kinds = {kind for key in running for kind in rules[key].stop_events}
-    if inspector.role is not InspectorRole.SUPERVISOR:
-        kinds.discard(ESCALATION_RESPONSE)  # the head of the unit answers (Art. 38)
     return [kind for kind in RECORDED_EVENTS if kind in kinds]
 
 
-def escalate(case: Case, *, today: date, entry: Message) -> CaseEvent:
-    """The reporter escalates an overdue case to the supervising head (Art. 38); their
-    words are the transcript ``entry``."""
-    if not may_escalate(case, today):
-        raise WorkflowError("not_overdue", "only an overdue case can be escalated")
-    event = _event(case, ESCALATION, today, None, None, None, None)
+def reporter_step(
+    case: Case, kind: str, *, today: date, entry: Message, data: Mapping[str, Any]
+) -> CaseEvent:
+    """Record a step the reporter took with their words in the transcript ``entry``
+    (casework.escalation decides whether it may be taken)."""
+    event = _event(case, kind, today, None, None, None, data)
     event.message_id = entry.id
-    case.urgent = True
     refresh(case, today)
     return event
 
 
-def may_escalate(case: Case, today: date) -> bool:
-    if escalation_pending(case):
-        return False  # already escalated, the head's answer is pending
-    return ESCALATION in profile_of(case).deadlines and any(
-        d.statutory and d.overdue(today) for d in current_deadlines(case)
-    )
+def unit_step(
+    case: Case,
+    kind: str,
+    *,
+    inspector: Inspector,
+    today: date,
+    now: datetime,
+    data: Mapping[str, Any],
+    record: Sealer | None = None,
+) -> CaseEvent:
+    """Record an inspector's step that no profile transition names, with its record
+    sealed into the event's row (casework.escalation decides who may take it)."""
+    event = _event(case, kind, today, inspector, now, record, data)
+    refresh(case, today)
+    return event
+
+
+def open_request(case: Case) -> CaseEvent | None:
+    """The reporter's escalation or re-denunciation still waiting for its answer."""
+    waiting: CaseEvent | None = None
+    for event in case.events:  # in order
+        if event.kind in ANSWERS:
+            waiting = event
+        elif waiting is not None and event.kind == ANSWERS[waiting.kind]:
+            waiting = None
+    return waiting
 
 
 def escalation_pending(case: Case) -> bool:
-    """Whether the reporter escalated and the head has not answered yet."""
-    return any(d.key == ESCALATION for d in current_deadlines(case))
+    """Whether the reporter escalated or re-denounced and the answer is still due."""
+    return open_request(case) is not None
 
 
 def arrive(case: Case, *, today: date) -> CaseEvent:

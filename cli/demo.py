@@ -50,7 +50,8 @@ USERS = (
 )
 # A second unit, so that forwarding a case to the competent body can be tried. Since 1 July
 # 2025 local government has two levels, province and commune, and no district: a report
-# about a commune official goes to the chair of the commune People's Committee.
+# about a commune official goes to the chair of the commune People's Committee, and the
+# body directly superior to the commune is the province's (no district in between).
 OTHER_SLUG = "demo-xa"
 OTHER_NAME = "Ủy ban nhân dân xã (bản thử)"
 OTHER_USERS = (("tuan", "Đỗ Minh Tuấn", InspectorRole.INSPECTOR),)
@@ -156,6 +157,7 @@ def build_demo(
         categories=DEFAULT_CATEGORIES,
         reception_schedule=RECEPTION_SCHEDULE,
         escrow_public_key=None,
+        superior=unit,  # the commune's directly superior body is the province's
     )
     users += [enrol_demo_user(session, other, *user, kdf=kdf) for user in OTHER_USERS]
     session.flush()

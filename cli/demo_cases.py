@@ -17,7 +17,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy.orm import Session
 
-from casework import access, entry_facts, followup, intake, transfer, workflow
+from casework import access, entry_facts, escalation, followup, intake, transfer, workflow
 from casework.dates import UNIT_TIME_ZONE
 from casework.recipients import unit_recipients
 from casework.records import CaseKeys
@@ -59,6 +59,9 @@ NAMED_PATHS: tuple[tuple[str, ...], ...] = (
     ("triage", "withdrawn"),
     ("escalate",),
     ("forward",),
+    # Forwarded to the commune, then overdue there: its escalation goes to the head of the
+    # commune's directly superior unit, the province (LTC Art. 38).
+    ("forward", "escalate"),
 )
 ANONYMOUS_PATHS: tuple[tuple[str, ...], ...] = (
     (),
@@ -264,11 +267,9 @@ def _follow(
     reporter = CaseKeys(case=keys.case_key, signer=keys.signer)
     for step in plan.path:
         on = min(today, on + timedelta(days=rng.randint(2, 9)))
-        staff = _staff_keys(session, case, people, on)
-        grounds = access.seal_note(staff, case, "grounds", GROUNDS.get(step, ""))
         if step == "escalate":
             on = today  # the case is overdue by now: its triage ran out long ago
-            if workflow.may_escalate(case, on):
+            if escalation.may_escalate(case, on):
                 text = GROUNDS["escalate"]
                 entry = _reporter_entry(session, case, reporter, "escalation", on, text)
                 followup.escalate(session, case, entry, on)
@@ -278,16 +279,20 @@ def _follow(
             text = "Tôi rút đơn tố cáo."
             entry = _reporter_entry(session, case, reporter, "withdrawal", on, text)
             followup.withdraw(session, case, entry, on)
-        elif step == "extend":
-            workflow.extend(
-                case,
-                "resolution",
-                inspector=people.handler,
-                today=on,
-                now=_at(on),
-                grounds=grounds,
-            )
         else:
+            # The handler's own step (only the unit that holds the case takes one).
+            staff = _staff_keys(session, case, people, on)
+            grounds = access.seal_note(staff, case, "grounds", GROUNDS.get(step, ""))
+            if step == "extend":
+                workflow.extend(
+                    case,
+                    "resolution",
+                    inspector=people.handler,
+                    today=on,
+                    now=_at(on),
+                    grounds=grounds,
+                )
+                continue
             workflow.transition(
                 case, step, today=on, inspector=people.handler, now=_at(on), grounds=grounds
             )

@@ -1,4 +1,5 @@
-"""``minhbach unit add|list|set-profile|set-retention|set-reception``: receiving units."""
+"""``minhbach unit add|list|set-profile|set-retention|set-reception|set-superior``:
+receiving units."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from casework.categories import validate_categories
 from casework.dates import unit_today
 from casework.deadline_refresh import change_profile
 from casework.errors import CaseworkError
+from casework.hierarchy import HierarchyError, set_superior
 from casework.profiles import (
     DEFAULT_PROFILE,
     ProfileError,
@@ -42,6 +44,7 @@ def create_unit(
     categories: Sequence[str],
     reception_schedule: str = "",
     escrow_public_key: bytes | None = None,
+    superior: Unit | None = None,
 ) -> Unit:
     """Add a unit to the session (not committed). Profile and categories are checked again
     here because not every caller comes through the command's options."""
@@ -52,6 +55,7 @@ def create_unit(
         categories=list(validate_categories(categories)),
         reception_schedule=reception_schedule,
         escrow_public_key=escrow_public_key,
+        superior=superior,
     )
     session.add(unit)
     session.flush()
@@ -94,6 +98,12 @@ def unit() -> None:
     default="",
     help="Public text: when and where the unit receives citizens in person.",
 )
+@click.option(
+    "--superior",
+    "superior_slug",
+    default=None,
+    help="Slug of the directly superior unit, whose head answers escalations (LTC Art. 38).",
+)
 @pass_runtime
 def add(
     runtime: Runtime,
@@ -102,10 +112,12 @@ def add(
     profile: str,
     categories: tuple[str, ...],
     reception_schedule: str,
+    superior_slug: str | None,
 ) -> None:
     """Create a receiving unit."""
     with runtime.session() as session:
         refuse_taken_slug(session, slug)
+        superior = None if superior_slug is None else find_unit(session, superior_slug)
         create_unit(
             session,
             slug=slug,
@@ -113,10 +125,12 @@ def add(
             profile=profile,
             categories=categories,
             reception_schedule=reception_schedule.strip(),
+            superior=superior,
         )
         session.commit()
     click.echo(f"Created unit {slug} ({name}), profile {profile}.")
     click.echo(f"Categories: {', '.join(categories)}")
+    click.echo(_superior_sentence(slug, superior))
     click.echo(
         f"Next: `minhbach escrow create --unit {slug} --out PATH` for the offline escrow key, "
         "then `minhbach inspector add`."
@@ -129,6 +143,7 @@ def list_units(runtime: Runtime) -> None:
     """List the receiving units."""
     with runtime.session() as session:
         units = session.scalars(select(Unit).order_by(Unit.slug)).all()
+        superiors = {unit.id: unit.superior.slug for unit in units if unit.superior}
         counts = dict(
             session.execute(
                 select(Inspector.unit_id, func.count())
@@ -146,17 +161,20 @@ def list_units(runtime: Runtime) -> None:
             unit.profile,
             str(len(unit.categories)),
             str(counts.get(unit.id, 0)),
+            superiors.get(unit.id, "-"),
             escrow_fingerprint(unit),
         )
         for unit in units
     ]
-    print_table(("slug", "name", "profile", "categories", "users", "escrow key"), rows)
+    print_table(("slug", "name", "profile", "categories", "users", "superior", "escrow key"), rows)
 
 
 # A century: longer is a typing mistake, and would overflow date arithmetic long before
 # the database noticed.
 MAX_RETENTION_DAYS = 36_500
 PROFILE_SET = "unit_profile_set"
+SUPERIOR_SET = "unit_superior_set"
+NO_SUPERIOR = "none"
 RETENTION_SET = "unit_retention_set"
 
 
@@ -261,3 +279,41 @@ def set_reception(runtime: Runtime, slug: str, schedule: str) -> None:
         click.echo(f"Unit {slug} publishes its reception schedule:\n{stored}")
     else:
         click.echo(f"Unit {slug} publishes no reception schedule.")
+
+
+@unit.command("set-superior")
+@click.argument("slug")
+@click.argument("superior_slug", metavar="SUPERIOR")
+@pass_runtime
+def set_superior_command(runtime: Runtime, slug: str, superior_slug: str) -> None:
+    """Make SUPERIOR (a unit's slug) the directly superior unit of SLUG.
+
+    Its head answers the escalations and re-denunciations of SLUG's cases (LTC Art. 37-38).
+    SUPERIOR "none" removes it: SLUG's own head answers. A cycle is refused.
+    """
+    with runtime.session() as session:
+        found = find_unit(session, slug)
+        superior = None if superior_slug == NO_SUPERIOR else find_unit(session, superior_slug)
+        previous = found.superior.slug if found.superior else None
+        try:
+            set_superior(found, superior)
+        except HierarchyError as error:
+            raise click.ClickException(str(error)) from None
+        audit.append(
+            session,
+            actor=audit.CLI,
+            action=SUPERIOR_SET,
+            target=found.slug,
+            details={"from": previous, "to": superior.slug if superior else None},
+        )
+        session.commit()
+    click.echo(_superior_sentence(slug, superior))
+
+
+def _superior_sentence(slug: str, superior: Unit | None) -> str:
+    if superior is None:
+        return f"Unit {slug} has no superior unit: its own head answers escalations."
+    return (
+        f"Unit {slug}'s directly superior unit is {superior.slug} ({superior.name}): "
+        "its head answers escalations and re-denunciations."
+    )

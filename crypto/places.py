@@ -34,6 +34,7 @@ PURPOSES: dict[Kind, frozenset[str]] = {
             "notice",
             "withdrawal",
             "escalation",
+            "re-denunciation",
             "retaliation",
             "retaliation-note",
             "protection-request",

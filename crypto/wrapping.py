@@ -33,6 +33,8 @@ class Purpose(enum.StrEnum):
     UNIT_KEY = "unit-key"  # protocol 2: what only the unit reads (docs/crypto.md §13.1)
     INSPECTOR_KEY = "inspector-key"
     BACKUP_KEY = "backup-key"  # a backup archive's key, to escrow keys (docs/backups.md)
+    # The key of one escalation step's record, to the people that step is for (§13.8).
+    RECORD_KEY = "record-key"
 
 
 def check_context(context: str) -> bytes:

@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         cases,
         custody,
         dashboard,
+        escalations,
         home,
         inbox,
         protection,
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(workflow.blueprint)
     app.register_blueprint(publication.blueprint)
     app.register_blueprint(archive.blueprint)
+    app.register_blueprint(escalations.blueprint)
     app.register_blueprint(protection.blueprint)
     app.register_blueprint(custody.blueprint)
     app.register_blueprint(dashboard.blueprint)

@@ -89,6 +89,9 @@ LIMITS: Mapping[str, tuple[Rule, ...]] = {
     # An escalation happens once per overdue deadline; a few tries cover mistakes.
     "api.followup_escalate": (Rule("5 per hour", CASE),),
     "followup.escalate": (Rule("5 per hour", CASE),),
+    # A re-denunciation likewise: once per resolution.
+    "api.followup_re_denounce": (Rule("5 per hour", CASE),),
+    "followup.re_denounce": (Rule("5 per hour", CASE),),
     # A protection request or an addition to a retaliation report flags the case urgent,
     # as a retaliation report does: the same cap.
     "api.followup_protection": (Rule("10 per hour", CASE),),

@@ -106,13 +106,9 @@ def shown_deadlines(deadlines: Sequence[Deadline], today: date) -> list[ShownDea
     return [shown_deadline(deadline, today) for deadline in deadlines]
 
 
-def escalation(deadlines: Sequence[ShownDeadline]) -> ShownDeadline | None:
-    """The head's pending answer to the reporter's escalation, if one is running."""
-    return next((d for d in deadlines if d.key == workflow.ESCALATION), None)
-
-
 def escalation_period(case: Case) -> str | None:
-    """How long the head of the unit has to answer an escalation, by the case's profile."""
+    """How long the head who answers an escalation has to demand a report, by the case's
+    profile (casework.escalation)."""
     rule = workflow.profile_of(case).deadlines.get(workflow.ESCALATION)
     return None if rule is None else period_label(rule.period.length, rule.period.unit)
 

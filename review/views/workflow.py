@@ -1,4 +1,4 @@
-"""The legal workflow of a case: transitions, extensions, notifications, escalations, forwarding.
+"""The legal workflow of a case: transitions, extensions, notifications, forwarding.
 
 ``workflow.show`` GET ``/cases/<public_id>/workflow``: the status, every running clock
 (overdue and due-soon worked out for today, never stored), the history with each step's
@@ -8,8 +8,8 @@ does not open it), write the optional notice to the reporter as a transcript ent
 the case key, audit it and come back.
 
 Only people of the case's own unit act on it: a unit that forwarded a case and kept read
-access (its profile's choice) reads it here but takes no step. Supervisors hold no case
-keys: they answer escalations from ``/escalations``, which shows no case content.
+access (its profile's choice) reads it here but takes no step. The reporter's escalations
+and re-denunciations are answered from ``/escalations`` (review.views.escalations).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from casework import access, protection, transcript, transfer, workflow
 from casework.dates import unit_today
@@ -34,7 +33,7 @@ from review.auth import current_inspector, current_private_key, login_required
 from review.views import protection as protection_views
 from review.views.cases import OPENED, open_case
 from review.views.cases import acting_on as _acting_on
-from store.models import Case, CaseEvent, InspectorRole, Unit, WrapPurpose
+from store.models import Case, CaseEvent, Unit, WrapPurpose
 from web.database import db
 from web.errors import PublicError
 from web.labels import status_label
@@ -218,49 +217,6 @@ def forwarded() -> str:
         transfers=transfer.sent_by(db(), me.unit),
         reference=public_reference,
     )
-
-
-@blueprint.get("/escalations")
-@login_required(InspectorRole.SUPERVISOR)
-def escalations() -> str:
-    """Cases whose reporter escalated them (Art. 38), awaiting the head's answer."""
-    me = current_inspector()
-    escalated = select(CaseEvent.case_id).where(CaseEvent.kind == workflow.ESCALATION)
-    cases = db().scalars(
-        select(Case)
-        .where(Case.unit_id == me.unit_id, Case.purged_on.is_(None), Case.id.in_(escalated))
-        .order_by(Case.id)
-    )
-    pending = [
-        (case, clock)
-        for case in cases
-        for clock in workflow.current_deadlines(case)
-        if clock.key == workflow.ESCALATION
-    ]
-    return render_template(
-        "escalations.html", pending=pending, reference=public_reference, today=unit_today()
-    )
-
-
-@blueprint.post("/escalations/<public_id>")
-@login_required(InspectorRole.SUPERVISOR)
-def answer_escalation(public_id: str) -> ResponseReturnValue:
-    me = current_inspector()
-    case = db().scalar(select(Case).where(Case.public_id == public_id, Case.unit_id == me.unit_id))
-    if case is None:
-        raise PublicError(404, "not_found", _("There is no such case in your unit."))
-    try:
-        workflow.record(
-            case, workflow.ESCALATION_RESPONSE, inspector=me, today=unit_today(), now=auth.now()
-        )
-    except WorkflowError:
-        raise PublicError(
-            409, "not_escalated", _("This case is not waiting for an answer to an escalation.")
-        ) from None
-    protection.recompute_urgent(case)  # answered: urgent only for what else is pending
-    auth.audit(RECORDED, case_public_id=case.public_id, details={"kind": "escalation_response"})
-    db().commit()
-    return redirect(url_for("workflow.escalations"), 303)
 
 
 # --- helpers ----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from store.models.enums import (
     Track,
     WrapPurpose,
 )
-from store.models.history import CaseEvent
+from store.models.history import CaseEvent, EventWrap
 from store.models.organisation import Inspector, Unit, normalize_username
 from store.models.protection import (
     ProtectionRecord,
@@ -45,6 +45,7 @@ __all__ = [
     "CaseExclusion",
     "CaseRead",
     "CaseTransfer",
+    "EventWrap",
     "FollowupSession",
     "Inspector",
     "InspectorRole",

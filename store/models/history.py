@@ -5,11 +5,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, LargeBinary, String
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.models.base import Base
-from store.models.enums import ActorKind
+from store.models.enums import ActorKind, RecipientKind
 from store.models.organisation import Inspector
 from store.types import UTCDateTime, str_enum
 
@@ -61,3 +71,46 @@ class CaseEvent(Base):
 
     case: Mapped[Case] = relationship(back_populates="events")
     inspector: Mapped[Inspector | None] = relationship()
+    # Only for a record sealed to chosen people rather than under a case's keys: the
+    # escalation steps between two units (casework.escalation).
+    wraps: Mapped[list[EventWrap]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="EventWrap.id"
+    )
+
+
+class EventWrap(Base):
+    """The key of one event's sealed record, HPKE-wrapped to one recipient.
+
+    An escalation step is read by people who hold none of the case's keys: the head of the
+    superior unit, and for the answer the reporter. Its record (``case_events.grounds``)
+    is sealed under a key of its own, wrapped here to exactly the people that step needs
+    (docs/crypto.md §13.8).
+    """
+
+    __tablename__ = "event_wraps"
+    __table_args__ = (
+        CheckConstraint(
+            "(recipient_kind = 'inspector' AND inspector_id IS NOT NULL)"
+            " OR (recipient_kind <> 'inspector' AND inspector_id IS NULL)",
+            name="inspector_iff_kind",
+        ),
+        UniqueConstraint("event_id", "recipient_kind", "inspector_id"),
+        Index(
+            "ux_event_wraps_shared_recipient",
+            "event_id",
+            "recipient_kind",
+            unique=True,
+            sqlite_where=text("inspector_id IS NULL"),
+            postgresql_where=text("inspector_id IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("case_events.id", ondelete="CASCADE"), index=True
+    )
+    recipient_kind: Mapped[RecipientKind] = mapped_column(str_enum(RecipientKind, "recipient_kind"))
+    inspector_id: Mapped[int | None] = mapped_column(ForeignKey("inspectors.id"), index=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)  # HPKE envelope
+
+    event: Mapped[CaseEvent] = relationship(back_populates="wraps")

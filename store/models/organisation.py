@@ -37,6 +37,7 @@ class Unit(Base):
             byte_length("escrow_signing_key", PUBLIC_KEY_SIZE), name="escrow_signing_key_size"
         ),
         CheckConstraint("retention_days IS NULL OR retention_days > 0", name="retention_positive"),
+        CheckConstraint("superior_id IS NULL OR superior_id <> id", name="not_its_own_superior"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,7 +51,15 @@ class Unit(Base):
     escrow_signing_key: Mapped[bytes | None] = mapped_column(LargeBinary(PUBLIC_KEY_SIZE))
     # Days a closed case is kept before its contents are purged; None: the profile's default.
     retention_days: Mapped[int | None]
+    # The directly superior body (cơ quan cấp trên trực tiếp): its head answers the
+    # reporter's escalation (LTC Art. 38) and re-denunciation (Art. 37). None: the unit's
+    # own head answers. casework.hierarchy refuses a cycle; the database, the shortest one.
+    superior_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id", ondelete="RESTRICT"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    superior: Mapped[Unit | None] = relationship(remote_side=[id])
 
     @validates("slug")
     def _check_slug(self, _key: str, value: str) -> str:

@@ -24,12 +24,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from casework import entry_facts, followup, protection, records, transcript, uploads
+from casework import entry_facts, escalation, followup, protection, records, transcript, uploads
 from casework.dates import unit_today
 from casework.intake import AttachmentIn
 from casework.transcript import EntryRefused, NewEntry
 from crypto.encoding import b64u_encode
 from crypto.files import read_pieces
+from crypto.places import staff_author
 from store.blobs import BlobNotFound
 from store.models import (
     Case,
@@ -73,8 +74,15 @@ REFUSALS: dict[str, tuple[int, LazyString]] = {
     "not_overdue": (
         409,
         _l(
-            "This report cannot be escalated now: no deadline set by law has passed, or the "
-            "head of the unit is already asked to answer."
+            "This report cannot be escalated now: no deadline set by law has passed, or an "
+            "answer to an earlier escalation or re-denunciation is still awaited."
+        ),
+    ),
+    "not_concluded": (
+        409,
+        _l(
+            "This report cannot be re-denounced now: it has not been concluded and its "
+            "resolution deadline has not passed, or an answer is still awaited."
         ),
     ),
     "confirmation_in_past": (400, _l("The request could not be accepted.")),
@@ -171,13 +179,25 @@ def post_withdraw() -> Response:
 
 @blueprint.post("/followup/escalate", endpoint="followup_escalate")
 def post_escalate() -> Response:
-    """Art. 38: an overdue case goes to the head of the unit, with the reporter's note."""
+    """Art. 38: an overdue case goes to the head of the directly superior unit, with the
+    reporter's note (entry ``escalation``)."""
+    return _reporter_request(escalation.ESCALATION, "escalation")
+
+
+@blueprint.post("/followup/re-denounce", endpoint="followup_re_denounce")
+def post_re_denounce() -> Response:
+    """Art. 37: a resolution the reporter believes unlawful goes to the same head, with the
+    reporter's reasons (entry ``re-denunciation``)."""
+    return _reporter_request(escalation.RE_DENUNCIATION, "re-denunciation")
+
+
+def _reporter_request(kind: str, purpose: str) -> Response:
     case = _current_case()
     document = json_object(MAX_NOTE_JSON_BYTES, allowed={"envelope"})
     session = db()
     with _refusing():
-        entry = _append(session, case, document, "escalation")
-        followup.escalate(session, case, entry, unit_today())
+        entry = _append(session, case, document, purpose)
+        followup.escalate(session, case, entry, unit_today(), kind=kind)
     session.commit()
     return jsonify(case_document(case))
 
@@ -340,6 +360,22 @@ def case_document(case: Case) -> dict[str, Any]:
         "may_escalate": view.may_escalate,
         "escalated": view.escalated,
         "escalation_period": shown.escalation_period(case),
+        "may_re_denounce": view.may_re_denounce,
+        "answered_by": view.answered_by,
+        "answered_by_superior": view.answered_by_superior,
+        # Sealed to the reporter (docs/crypto.md §13.8): the page unwraps and opens them.
+        "answers": [
+            {
+                "id": answer.id,
+                "kind": answer.kind,
+                "label": labels.event_label(answer.kind),
+                "answered_on": answer.answered_on.isoformat(),
+                "inspector": answer.inspector_id,
+                "record": b64u_encode(answer.record),
+                "wrap": b64u_encode(answer.wrap),
+            }
+            for answer in view.answers
+        ],
         "protection_confirmation": shown.confirmation_period(case),
         "protections": [_protection_document(record) for record in shown.protections(case)],
         "incidents": [_incident_document(item) for item in shown.reporter_incidents(case)],
@@ -353,6 +389,8 @@ def _signing_keys(case: Case) -> dict[str, str]:
         records.author_of(message.author, message.inspector_id)
         for message in case.messages
         if message.author is Party.INSPECTOR
+    } | {
+        staff_author(event.inspector_id) for event in escalation.answers(case) if event.inspector_id
     }
     keys = {author: records.verifying_key(case, author) for author in sorted(authors)}
     return {author: b64u_encode(key) for author, key in keys.items() if key is not None}

@@ -22,6 +22,7 @@ from datetime import date
 from typing import Any, BinaryIO, TypeVar
 from urllib.parse import quote
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from flask import (
     Blueprint,
     Response,
@@ -43,7 +44,7 @@ from werkzeug.datastructures import Headers
 from wtforms import ValidationError
 
 import crypto
-from casework import access, entry_facts, followup, protection, records, transcript
+from casework import access, entry_facts, escalation, followup, protection, records, transcript
 from casework.blobs import blob_store
 from casework.dates import unit_today
 from casework.errors import CaseworkError
@@ -96,6 +97,7 @@ REPLY_TEXT, REPLY_FILES = "reply_text", "reply_files"
 RETALIATION_FIELDS = ("retaliation_kind", "retaliation_date", "retaliation_text")
 WITHDRAW_FIELDS = ("withdraw_reason", "withdraw_confirm")
 ESCALATE_FIELDS = ("escalate_text",)
+REDENOUNCE_FIELDS = ("redenounce_text",)
 PROTECTION_FIELDS = ("protection_person", "protection_category", "protection_urgent")
 PROTECTION_TEXT = "protection_text"
 INCIDENT_TEXT = "incident_text"
@@ -103,7 +105,7 @@ ASK_FIELDS = ("ask_kind", "ask_text")
 TEXT_ALLOWANCE = 1024 * 1024  # the text, part headers and boundaries on top of the files
 MAX_TEXT_BYTES = 256 * 1024
 SPARE_PARTS = 8
-FORMS = ("reply", "retaliation", "withdraw", "escalate", "protection")
+FORMS = ("reply", "retaliation", "withdraw", "escalate", "redenounce", "protection")
 INCIDENT_FORM = "incident-"  # and the incident's id: one form per incident
 ASK_FORM = "ask-"  # and the protection record's id
 
@@ -149,8 +151,10 @@ SENT: Mapping[str, LazyString] = {
     ),
     "withdrawn": _l("Your report has been withdrawn. The unit has been told."),
     "escalated": _l(
-        "Your report was escalated to the head of the unit, who must now answer. The date "
-        "is under Deadlines."
+        "Your report was escalated. Who now answers is shown below; the dates are under Deadlines."
+    ),
+    "re_denounced": _l(
+        "Your re-denunciation was sent. Who reviews it is shown below; the date is under Deadlines."
     ),
     "protection": _l(
         "Your request for protection was sent. The unit sees it first if you marked it urgent."
@@ -184,6 +188,7 @@ class Opened:
     case: Case
     key: bytes = field(repr=False)
     signer: Signer = field(repr=False)
+    private: X25519PrivateKey = field(repr=False)  # opens what is sealed to the reporter
 
     @property
     def keys(self) -> CaseKeys:
@@ -206,7 +211,7 @@ def open_current() -> Opened:
     except (SessionProblem, crypto.CryptoError):
         followup_session.forget()
         raise followup_session.SessionInvalid() from None
-    return Opened(case, key, Signer.reporter(private))
+    return Opened(case, key, Signer.reporter(private), private)
 
 
 @blueprint.get("", endpoint="start")
@@ -297,8 +302,8 @@ def _case_page(opened: Opened, *, state: FormState | None = None, sent: str | No
         track=TRACK_LABELS[view.track],
         received_on=format_date(view.received_on, format="long"),
         deadlines=deadlines,
-        escalation=shown.escalation(deadlines),
         escalation_period=shown.escalation_period(case),
+        answers=_shown_answers(opened),
         messages=_thread(view, opened),
         protections=[_shown_protection(record) for record in shown.protections(case)],
         incidents=[_shown_incident(incident) for incident in shown.reporter_incidents(case)],
@@ -639,35 +644,83 @@ def _write(
     return followup.write_entry(db(), opened.case, opened.keys, entry, document, today)
 
 
-# --- escalation (Art. 38) -------------------------------------------------------------------
+# --- escalation (Art. 38) and re-denunciation (Art. 37) -----------------------------------
+
+
+@dataclass(frozen=True)
+class ShownAnswer:
+    id: int
+    kind: str  # what it answers, in words
+    answered_on: str
+    text: str | None  # None: the answer was altered (docs/crypto.md §13.8)
 
 
 @blueprint.post("/escalate")
 def escalate() -> ResponseReturnValue:
-    values = {name: request.form.get(name, "") for name in ESCALATE_FIELDS}
+    refused = _(
+        "This report cannot be escalated now: no deadline set by law has passed, or an "
+        "answer to an earlier escalation or re-denunciation is still awaited."
+    )
+    return _reporter_request(escalation.ESCALATION, "escalate", refused, "escalated")
+
+
+@blueprint.post("/re-denounce")
+def re_denounce() -> ResponseReturnValue:
+    refused = _(
+        "This report cannot be re-denounced now: it has not been concluded and its "
+        "resolution deadline has not passed, or an answer is still awaited."
+    )
+    return _reporter_request(escalation.RE_DENUNCIATION, "redenounce", refused, "re_denounced")
+
+
+def _reporter_request(kind: str, form: str, refused: str, done: str) -> ResponseReturnValue:
+    """The reporter's escalation or re-denunciation, with their optional note, to the head
+    of the directly superior unit (casework.escalation)."""
+    field_name = f"{form}_text"
+    values = {field_name: request.form.get(field_name, "")}
     try:
         opened = open_current()
     except SessionProblem as problem:
-        return _start_page(reason=problem.reason, unsent=values["escalate_text"]), 401
+        return _start_page(reason=problem.reason, unsent=values[field_name]), 401
     today = unit_today()
     errors: dict[str, str] = {}
-    text = _text(values, "escalate_text", errors)
+    text = _text(values, field_name, errors)
     status = 400
-    if not followup.case_view(opened.case, today, current_unit()).may_escalate:
-        errors["escalate_refused"] = _(
-            "This report cannot be escalated now: no deadline set by law has passed, or "
-            "the head of the unit is already asked to answer."
-        )
+    view = followup.case_view(opened.case, today, current_unit())
+    if not (view.may_escalate if kind == escalation.ESCALATION else view.may_re_denounce):
+        errors[f"{form}_refused"] = refused
         status = 409
     if errors:
-        state = FormState(name="escalate", values=values, errors=errors)
+        state = FormState(name=form, values=values, errors=errors)
         return _case_page(opened, state=state), status
 
     def store() -> object:
-        message = _write(opened, "escalation", text, today)
-        return followup.escalate(db(), opened.case, message, today)
+        message = _write(opened, PURPOSES[kind], text, today)
+        return followup.escalate(db(), opened.case, message, today, kind=kind)
 
-    return _stored(store, "escalated", text, 409)
+    return _stored(store, done, text, 409)
+
+
+# The transcript purpose of the reporter's words for each request (docs/crypto.md §13.3).
+PURPOSES = {escalation.ESCALATION: "escalation", escalation.RE_DENUNCIATION: "re-denunciation"}
+
+
+def _shown_answers(opened: Opened) -> list[ShownAnswer]:
+    """The heads' answers, opened with the reporter's key in this request's memory."""
+    shown_answers = []
+    for event in escalation.answers(opened.case):
+        reading = escalation.read_as_reporter(opened.case, event, opened.private)
+        if reading is None:
+            continue  # purged: nothing left to read
+        shown_answers.append(
+            ShownAnswer(
+                id=event.id,
+                kind=labels.event_label(event.kind),
+                answered_on=format_date(event.occurred_on, format="long"),
+                text=None if reading.altered else (reading.text() or ""),
+            )
+        )
+    return shown_answers
 
 
 # --- protection, and additions to a retaliation report --------------------------------------

@@ -120,20 +120,21 @@ def test_the_page_shows_deadlines_escalates_and_adds_to_retaliation_in_the_brows
 
     # Escalate: the form is there while the legal deadline is overdue, then gone.
     escalate = page.locator('#followup-app [data-slot="form-escalate"]')
-    assert "within 5 working days" in page.locator('[data-slot="escalate-intro"]').inner_text()
+    assert "within 5 working days" in page.locator('[data-slot="escalation-intro"]').inner_text()
     page.fill("#followup-js-escalate-text", ESCALATION_TEXT)
     escalate.locator("button[type=submit]").click()
-    helpers.announced(page, "escalated to the head of the unit")
+    helpers.announced(page, "Your report was escalated.")
     escalated = page.locator('#followup-app [data-slot="escalated"]')
     escalated.wait_for(state="visible")
-    answer_by = PROFILE.calendar.due_date(unit_today(), 5, PeriodUnit.WORKING_DAYS)
-    assert answer_by is not None
-    assert escalated.inner_text().endswith(
-        f"must answer within 5 working days, by {long_date(answer_by)}."
-    )
+    # No superior unit is set up here: the page says the unit's own head answers.
+    assert f"Who now answers: {world.unit.name}" in escalated.inner_text()
+    assert "so its own head answers you" in escalated.inner_text()
+    demand_by = PROFILE.calendar.due_date(unit_today(), 5, PeriodUnit.WORKING_DAYS)
+    assert demand_by is not None
     assert escalate.is_hidden()
     head = page.locator("#followup-js-deadline-escalation")
-    assert "Answer from the head of the unit" in head.inner_text()
+    assert "Demand for a report by the head who answers the escalation" in head.inner_text()
+    assert head.locator(".deadline-due").inner_text() == f"Due by {long_date(demand_by)}."
     assert head.locator(".overdue").is_hidden()
 
     # Report retaliation, then add to it later.
@@ -295,10 +296,12 @@ def test_without_javascript_the_same_page_shows_deadlines_and_takes_the_same_ste
 
     page.fill("#escalate_text", ESCALATION_TEXT)
     helpers.submit_with(page, "Escalate my report")
-    assert "escalated to the head of the unit" in page.get_by_role("status").first.inner_text()
+    assert "Your report was escalated." in page.get_by_role("status").first.inner_text()
     assert page.locator("#escalated-notice").is_visible()
+    assert "so its own head answers you" in page.locator("#escalated-notice").inner_text()
     assert page.locator("#escalate-form").count() == 0
-    assert "Answer from the head of the unit" in page.locator("#deadline-escalation").inner_text()
+    escalation = page.locator("#deadline-escalation").inner_text()
+    assert "Demand for a report by the head who answers the escalation" in escalation
 
     page.select_option("#retaliation_kind", "pay_cut")
     page.fill("#retaliation_text", RETALIATION_TEXT)

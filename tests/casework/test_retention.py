@@ -28,6 +28,7 @@ from store.models import (
     CaseExclusion,
     CaseRead,
     CaseTransfer,
+    EventWrap,
     KeyWrap,
     Message,
     Party,
@@ -35,6 +36,7 @@ from store.models import (
     ProtectionCategory,
     ProtectionRecord,
     ProtectionState,
+    RecipientKind,
     RetaliationIncident,
     RetaliationKind,
     RetaliationNote,
@@ -314,6 +316,9 @@ def test_a_purge_removes_the_contents_and_keeps_the_figures(
     session: Session, built: Built, blobs: FilesystemBlobStore
 ) -> None:
     case = built.case
+    # An escalation step's record key, wrapped to the reporter (casework.escalation).
+    case.events[-1].wraps.append(EventWrap(recipient_kind=RecipientKind.REPORTER, wrapped=b"w"))
+    session.commit()
     kept_events = [(e.kind, e.from_status, e.to_status, e.occurred_on) for e in case.events]
     assert case.reporter_signing_key == built.keys.signer.verifying_key
     report = retention.purge(session, blobs, candidates(session, DUE_ON), DUE_ON)
@@ -338,6 +343,7 @@ def test_a_purge_removes_the_contents_and_keeps_the_figures(
     for model in (KeyWrap, Message, Attachment, CaseRead, CaseExclusion):
         assert count(session, model, case) == 0, model
     assert session.scalars(select(RetaliationNote)).all() == []
+    assert session.scalars(select(EventWrap)).all() == []
     # Kept without their ciphertext.
     assert [(e.kind, e.from_status, e.to_status, e.occurred_on) for e in case.events] == (
         kept_events

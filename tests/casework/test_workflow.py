@@ -1,4 +1,5 @@
-"""The legal workflow on real dates: transitions, clocks, suspensions, extensions, escalation."""
+"""The legal workflow on real dates: transitions, clocks, suspensions, extensions (escalation:
+tests/casework/test_escalation.py)."""
 
 from __future__ import annotations
 
@@ -199,31 +200,6 @@ def test_overdue_is_computed_never_stored(named: Case) -> None:
     [deadline] = workflow.current_deadlines(named)
     assert not deadline.overdue(date(2027, 2, 17))
     assert deadline.overdue(date(2027, 2, 18))
-
-
-def test_an_overdue_case_can_be_escalated_once_and_the_head_answers(
-    session: Session, named: Case, people: tuple[Inspector, Inspector]
-) -> None:
-    inspector, head = people
-    assert not workflow.may_escalate(named, date(2027, 2, 17))
-    early = reporter_entry(session, named, "escalation", date(2027, 2, 17))
-    with pytest.raises(WorkflowError, match="overdue"):
-        workflow.escalate(named, today=date(2027, 2, 17), entry=early)
-    assert named.events == []
-    late = date(2027, 2, 18)
-    entry = reporter_entry(session, named, "escalation", late)
-    event = workflow.escalate(named, today=late, entry=entry)
-    assert (event.actor_kind, event.occurred_at, named.urgent) == (ActorKind.REPORTER, None, True)
-    # the reporter's words are their entry, never grounds the unit could have written
-    assert (event.grounds, event.message_id) == (None, entry.id)
-    assert due(named)["escalation"] == date(2027, 2, 25)
-    assert not workflow.may_escalate(named, late)
-    assert workflow.recordable(named, inspector) == []
-    assert workflow.recordable(named, head) == ["escalation_response"]
-    workflow.record(named, "escalation_response", inspector=head, today=late, now=NOW)
-    assert "escalation" not in due(named)
-    with pytest.raises(WorkflowError):
-        workflow.record(named, "escalation_response", inspector=head, today=late, now=NOW)
 
 
 def test_the_reporter_may_withdraw_until_a_decision(

@@ -19,7 +19,7 @@ from casework.dates import unit_today
 from cli.escrow import load_escrow_file
 from cli.inspectors import keyring_of
 from crypto import Argon2Params, FollowUpCode, RecoveryCode, public_bytes
-from store.models import Case, CaseTransfer, Inspector, Track, Unit
+from store.models import Case, CaseEvent, CaseTransfer, Inspector, Track, Unit
 from tests.cli.helpers import Invoke, assert_ok, assert_refused
 
 DEMO = {"MINHBACH_DEMO": "1"}
@@ -71,6 +71,10 @@ def test_demo_sets_up_a_unit_and_accounts_that_open_with_demo_json(
         assert unit.categories == list(DEFAULT_CATEGORIES)
         assert unit.reception_schedule
         assert unit.escrow_public_key == public_bytes(escrow)
+        # Two levels of government: the commune's directly superior unit is the province's.
+        commune = session.scalar(select(Unit).where(Unit.slug == "demo-xa"))
+        assert commune is not None
+        assert (commune.superior, unit.superior) == (unit, None)
         for user in users:
             assert {"username", "passphrase", "totp_secret", "role"} <= set(user)
             assert len(user["passphrase"]) >= 16
@@ -167,7 +171,12 @@ def test_the_demo_cases_spread_across_statuses_and_deadlines(
         assert any(case.retaliation_incidents for case in cases)
         assert any(case.closed_on is not None for case in cases)
         forwarded = session.scalars(select(CaseTransfer)).all()
-        assert [record.to_unit.slug for record in forwarded] == ["demo-xa"]
+        assert [record.to_unit.slug for record in forwarded] == ["demo-xa", "demo-xa"]
+        # One forwarded case fell overdue at the commune: escalated to the province's head.
+        escalated = session.scalars(select(CaseEvent).where(CaseEvent.kind == "escalation")).all()
+        assert {"demo", "demo-xa"} == {event.case.unit.slug for event in escalated}
+        addressed = {event.data["to_unit"] for event in escalated}
+        assert addressed == {"demo"}
         assert len(codes) == 3
         for code in codes:
             token = FollowUpCode.parse(code).lookup_token()

@@ -61,7 +61,16 @@ def test_unit_list_shows_units_with_account_counts_and_escrow(
     add_unit(invoke, UNIT)
 
     lines = assert_ok(invoke("unit", "list")).splitlines()
-    assert lines[0].split() == ["slug", "name", "profile", "categories", "users", "escrow", "key"]
+    assert lines[0].split() == [
+        "slug",
+        "name",
+        "profile",
+        "categories",
+        "users",
+        "superior",
+        "escrow",
+        "key",
+    ]
     assert lines[1].split()[0] == "so-tai-chinh"  # sorted by slug
     assert lines[2].split() == [
         UNIT,
@@ -71,6 +80,7 @@ def test_unit_list_shows_units_with_account_counts_and_escrow(
         "vn-denunciation-2018",
         str(len(DEFAULT_CATEGORIES)),
         "0",
+        "-",
         "none",
     ]
 
@@ -150,3 +160,70 @@ def test_unit_set_reception_refuses_an_overlong_schedule_and_keeps_the_old_one(
     assert_refused(invoke("unit", "set-reception", UNIT, too_long), "at most 2000 characters")
     assert stored_unit(database).reception_schedule == "Thứ Hai"
     assert_refused(invoke("unit", "set-reception", "no-such-unit", "Thứ Hai"))
+
+
+# --- the directly superior unit (LTC Art. 37-38) ---------------------------------------------
+
+
+def superior_of(database: sessionmaker[Session], slug: str) -> str | None:
+    with database() as session:
+        unit = session.scalar(select(Unit).where(Unit.slug == slug))
+        assert unit is not None
+        return unit.superior.slug if unit.superior else None
+
+
+def test_a_unit_added_under_a_superior_names_it_and_the_list_shows_it(
+    invoke: Invoke, database: sessionmaker[Session]
+) -> None:
+    add_unit(invoke, "tinh")
+    output = assert_ok(
+        invoke("unit", "add", "--slug", "xa", "--name", "UBND xã", "--superior", "tinh")
+    )
+    assert "directly superior unit is tinh" in output
+    assert superior_of(database, "xa") == "tinh"
+    assert superior_of(database, "tinh") is None
+    rows = {line.split()[0]: line for line in assert_ok(invoke("unit", "list")).splitlines()}
+    assert " tinh " in rows["xa"]
+
+
+def test_an_unknown_superior_is_refused_and_no_unit_is_added(
+    invoke: Invoke, database: sessionmaker[Session]
+) -> None:
+    result = invoke("unit", "add", "--slug", "xa", "--name", "UBND xã", "--superior", "huyen")
+    assert_refused(result, "no unit 'huyen'")
+    with database() as session:
+        assert session.scalar(select(Unit).where(Unit.slug == "xa")) is None
+
+
+def test_set_superior_changes_and_removes_it_audited(
+    invoke: Invoke, database: sessionmaker[Session]
+) -> None:
+    add_unit(invoke, "tinh")
+    add_unit(invoke, "xa")
+    assert "is tinh" in assert_ok(invoke("unit", "set-superior", "xa", "tinh"))
+    assert superior_of(database, "xa") == "tinh"
+    assert "no superior unit" in assert_ok(invoke("unit", "set-superior", "xa", "none"))
+    assert superior_of(database, "xa") is None
+    with database() as session:
+        changes = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == units.SUPERIOR_SET)
+        ).all()
+        assert [entry.details for entry in changes] == [
+            {"from": None, "to": "tinh"},
+            {"from": "tinh", "to": None},
+        ]
+
+
+@pytest.mark.parametrize(
+    ("unit", "superior", "cycle"),
+    [("tinh", "tinh", "tinh -> tinh"), ("tinh", "xa", "tinh -> xa -> tinh")],
+)
+def test_a_cycle_of_superiors_is_refused_and_nothing_changes(
+    invoke: Invoke, database: sessionmaker[Session], unit: str, superior: str, cycle: str
+) -> None:
+    add_unit(invoke, "tinh")
+    add_unit(invoke, "xa", "--superior", "tinh")
+    result = invoke("unit", "set-superior", unit, superior)
+    assert_refused(result, f"that would make a cycle ({cycle})")
+    assert superior_of(database, "tinh") is None
+    assert superior_of(database, "xa") == "tinh"

@@ -182,6 +182,9 @@ FORBIDDEN_TO_SUBMIT = [
     "DELETE FROM messages",
     "UPDATE messages SET body = body",
     "DELETE FROM attachments",
+    "DELETE FROM event_wraps",
+    "UPDATE event_wraps SET wrapped = wrapped",
+    "INSERT INTO event_wraps (event_id, recipient_kind, wrapped) VALUES (1, 'reporter', '\\x00')",
     "UPDATE units SET escrow_public_key = escrow_public_key",
     "INSERT INTO units (slug, name, profile, categories, reception_schedule, created_at)"
     " VALUES ('x', 'x', 'x', '[]', '', now())",
@@ -220,7 +223,7 @@ def test_the_submit_role_cannot_list_cases_or_read_identity_wraps(deployed: Depl
     assert ("identity_key", "inspector") in all_wraps  # the report is named: custodians hold it
     with deployed.submit.connect() as connection:
         for table in ("cases", "key_wraps", "messages", "attachments", "case_events",
-                      "protection_records", "case_transfers"):  # fmt: skip
+                      "protection_records", "case_transfers", "event_wraps"):  # fmt: skip
             count = f"SELECT count(*) FROM {table}"  # noqa: S608 (names from the list above)
             assert rows(connection, count) == [(0,)], table
         assert rows(connection, "SELECT public_id FROM cases", named) == [(deployed.public_id,)]

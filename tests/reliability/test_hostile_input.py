@@ -1277,6 +1277,7 @@ TEXT_FORMS = {
     "/followup/retaliation": {"retaliation_kind": CANARY, "retaliation_text": "x"},
     "/followup/withdraw": {"withdraw_reason": "x"},  # not confirmed
     "/followup/escalate": {"escalate_text": "x"},  # nothing is overdue
+    "/followup/re-denounce": {"redenounce_text": "x"},  # nothing is concluded
     "/followup/protection": {"protection_person": CANARY, "protection_category": "job"},
 }
 

@@ -462,3 +462,16 @@ def test_deactivation_audits_every_session_it_ends(
     assert ended_sessions(session, "deactivated") == sorted((lan.username, ref) for ref in started)
     [entry] = entries(session, KeyringAction.DEACTIVATED)
     assert entry.details["sessions_ended"] == 2
+
+
+def test_the_list_says_which_unit_is_directly_superior(
+    admin: FlaskClient, world: World, session: Session
+) -> None:
+    page = admin.get("/admin/people").get_data(as_text=True)
+    assert "names no directly superior unit" in page
+    province = add_unit(session, "uy-ban-tinh")
+    province.name = "Ủy ban nhân dân tỉnh"
+    world.unit.superior = province
+    session.commit()
+    page = html.unescape(admin.get("/admin/people").get_data(as_text=True))
+    assert "Directly superior unit: Ủy ban nhân dân tỉnh." in page

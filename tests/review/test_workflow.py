@@ -38,7 +38,7 @@ from store.models import (
 )
 from tests.casework.test_access import SealedCase, seal_case
 from tests.review.conftest import FAST, Account, csrf_token, give_credentials, post_login
-from tests.worlds import World, build_world, reporter_entry
+from tests.worlds import World, build_world
 from web import labels as shared_labels
 
 TODAY = date(2026, 11, 30)  # a Monday; the case arrived on Friday 27 November
@@ -265,35 +265,6 @@ def test_forwarding_moves_the_case_and_the_sender_keeps_a_record(
     html = page_of(receiver, named)
     assert "Thuộc thẩm quyền" in html  # the grounds travel with the unit key
     assert "case_forward" in actions(session, named)
-
-
-def test_a_supervisor_answers_an_escalation_without_reading_the_case(
-    client: FlaskClient,
-    session: Session,
-    world: World,
-    accounts: dict[str, Account],
-    named: SealedCase,
-) -> None:
-    case = stored(session, named)
-    for record in case.protections:  # the intake's urgent request is already being reviewed
-        record.state = ProtectionState.UNDER_REVIEW
-    on = date(2026, 12, 9)  # triage was due 8 December
-    entry = reporter_entry(session, case, named.keys, "escalation", on, "Quá hạn thụ lý")
-    workflow.escalate(case, today=on, entry=entry)
-    assert case.urgent
-    session.commit()
-    signed_in(client, accounts["lan"])
-    assert client.get("/escalations").status_code == 403
-    supervisor = signed_in(client.application.test_client(), accounts["son"])
-    html = supervisor.get("/escalations").get_data(as_text=True)
-    assert "December 16, 2026" in html  # five working days from 9 December
-    token = csrf_token(supervisor, "/escalations")
-    answered = supervisor.post(f"/escalations/{named.case.public_id}", data={"csrf_token": token})
-    assert answered.status_code == 303
-    assert 'id="no-escalations"' in supervisor.get("/escalations").get_data(as_text=True)
-    answered_case = stored(session, named)
-    assert "escalation" not in {d["key"] for d in answered_case.deadlines}
-    assert answered_case.urgent is False  # nothing else was pending
 
 
 def test_the_status_form_cannot_forward_without_moving_the_keys(

@@ -8,7 +8,7 @@ sees what the browser would send. Every exchange is checked against openapi.json
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 import crypto
-from casework import entry_facts, protection, records
+from casework import access, entry_facts, protection, records, workflow
 from casework.dates import unit_today
 from casework.records import Signer
 from casework.settings import Settings
@@ -209,6 +209,23 @@ def followup_traffic(api: Api, session: Session, world: World) -> None:
     assert api.post("/followup/escalate", escalation).status_code == 200
     withdrawal = {"envelope": sealed(api, story, "withdrawal")}
     assert api.post("/followup/withdraw", withdrawal).status_code == 200
+    # A second case, accepted long ago: its resolution is overdue, so it may be re-denounced.
+    later = new_case(session, world, settings, named=True, received=date(2026, 1, 5))
+    accepted_on = date(2026, 1, 6)
+    case = reload(session, later)
+    keys = world.staff_keys(session, case, "lan", accepted_on)
+    workflow.transition(
+        case,
+        "accepted",
+        today=accepted_on,
+        inspector=world.people["lan"],
+        now=datetime(2026, 1, 6, 3, tzinfo=UTC),
+        grounds=access.seal_note(keys, case, "grounds", "x"),
+    )
+    session.commit()
+    open_session(api, later)
+    re_denunciation = {"envelope": sealed(api, later, "re-denunciation")}
+    assert api.post("/followup/re-denounce", re_denunciation).status_code == 200
     assert api.post("/followup/leave", {}).status_code == 204
 
 
@@ -217,7 +234,7 @@ def test_the_helper_for_the_openapi_test_exercises_every_followup_operation(
 ) -> None:
     followup_traffic(api, session, world)
     followup_paths = {path for path, _method in openapi_checked.operations if "followup" in path}
-    assert len(followup_paths) == 11
+    assert len(followup_paths) == 12
 
 
 # --- opening --------------------------------------------------------------------------------

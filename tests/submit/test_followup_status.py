@@ -139,7 +139,8 @@ def test_an_overdue_legal_deadline_is_marked_in_words_and_may_be_escalated(
     assert "deadline-overdue" in attributes(page, "deadline-triage")["class"]
     assert "Named, confidential report" in page
     assert 'id="escalate-form"' in page
-    assert "the head must then answer within 5 working days" in page
+    # No superior unit is set up: the unit's own head answers, and the page says so.
+    assert "No superior unit is set up for Thanh tra tỉnh, so its own head answers" in page
     assert 'id="withdraw-form"' in page  # received: the reporter may still withdraw
 
 
@@ -286,15 +287,14 @@ def test_escalation_is_sealed_recorded_and_then_shows_the_heads_deadline(
     assert opened == {"schema": 1, "text": ESCALATION_NOTE}
 
     page = client.get("/followup/case").text
-    assert "Your report was escalated to the head of the unit" in page  # said once
-    answer_by = PROFILE.calendar.due_date(TODAY, 5, PeriodUnit.WORKING_DAYS)
-    assert answer_by is not None
-    assert (
-        "You escalated this report. The head of the unit must answer within 5 working days,"
-        f" by {long_date(answer_by)}."
-    ) in page
-    assert 'id="deadline-escalation"' in page
-    assert "Answer from the head of the unit" in page
+    assert "Your report was escalated. Who now answers is shown below" in page  # said once
+    assert "Who now answers: Thanh tra tỉnh" in page
+    assert "so its own head answers you" in page
+    demand_by = PROFILE.calendar.due_date(TODAY, 5, PeriodUnit.WORKING_DAYS)
+    assert demand_by is not None
+    escalation = page[page.index('id="deadline-escalation"') :]
+    assert f"Due by {long_date(demand_by)}." in escalation[: escalation.index("</li>")]
+    assert "Demand for a report by the head who answers the escalation" in page
     assert 'id="escalate-form"' not in page
     again = client.post(
         "/followup/escalate", data={"csrf_token": form_token(client), "escalate_text": ""}
@@ -586,10 +586,11 @@ def test_the_api_escalates_an_overdue_case_once(
     assert (after["escalated"], after["may_escalate"]) == (True, False)
     [pending] = [d for d in after["deadlines"] if d["key"] == "escalation"]
     assert (pending["label"], pending["period"], pending["statutory"]) == (
-        "Answer from the head of the unit",
+        "Demand for a report by the head who answers the escalation",
         "5 working days",
         True,
     )
+    assert (after["answered_by"], after["answered_by_superior"]) == ("Thanh tra tỉnh", False)
     case = reload(session, named)
     [event] = [e for e in case.events if e.kind == "escalation"]
     assert event.grounds is None

@@ -37,6 +37,7 @@ export const PURPOSES = new Map([
       "notice",
       "withdrawal",
       "escalation",
+      "re-denunciation",
       "retaliation",
       "retaliation-note",
       "protection-request",

@@ -29,6 +29,7 @@ export const Purpose = Object.freeze({
   UNIT_KEY: "unit-key",
   INSPECTOR_KEY: "inspector-key",
   BACKUP_KEY: "backup-key",
+  RECORD_KEY: "record-key",
 });
 
 export const WRAP_SIZE = HEADER_SIZE + ENC_SIZE + KEY_SIZE + TAG_SIZE;

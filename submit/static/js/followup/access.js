@@ -45,8 +45,12 @@ import { getJson, postJson, proofOfWork, send } from "../report/api.js";
  * @property {string | null} forwarded_to - the unit that handles the case now
  * @property {boolean} may_withdraw
  * @property {boolean} may_escalate - a deadline set by law has passed (Art. 38)
- * @property {boolean} escalated - the head of the unit's answer is pending
+ * @property {boolean} escalated - an answer to an escalation or re-denunciation is pending
  * @property {string | null} escalation_period - e.g. "5 working days"
+ * @property {boolean} [may_re_denounce] - concluded, or the resolution is overdue (Art. 37)
+ * @property {string} [answered_by] - the unit whose head answers
+ * @property {boolean} [answered_by_superior] - false: the unit's own head answers
+ * @property {RawAnswer[]} [answers] - the heads' answers, sealed to the reporter
  * @property {string} protection_confirmation - e.g. "3 working days"
  * @property {Protection[]} protections
  * @property {Incident[]} incidents
@@ -139,6 +143,8 @@ export class CaseAccess {
   #caseKey;
   /** @type {SigningKey | null} */
   #signer;
+  /** @type {CryptoKey | null} */
+  #reporterKey;
   #forgotten = false;
 
   /**
@@ -146,11 +152,14 @@ export class CaseAccess {
    * @param {Uint8Array} caseKey - taken over: forget() overwrites it
    * @param {SigningKey} signer - the reporter's, from the code; the private half is not
    *   extractable
+   * @param {CryptoKey} reporterKey - the reporter's X25519 key, not extractable: it opens
+   *   what a head answered (docs/crypto.md §13.8)
    */
-  constructor(caseId, caseKey, signer) {
+  constructor(caseId, caseKey, signer, reporterKey) {
     this.caseId = caseId;
     this.#caseKey = caseKey;
     this.#signer = signer;
+    this.#reporterKey = reporterKey;
     /**
      * Where the reporter's next entry goes, as of the view last read; null before the
      * first read, or when the case takes no entries (its report purged).
@@ -176,6 +185,14 @@ export class CaseAccess {
     return this.#signer;
   }
 
+  /** @returns {CryptoKey} the reporter's private key; throws once forgotten */
+  get reporterKey() {
+    if (this.#forgotten || this.#reporterKey === null) {
+      throw new Error("the case keys were forgotten");
+    }
+    return this.#reporterKey;
+  }
+
   /** @returns {boolean} */
   get forgotten() {
     return this.#forgotten;
@@ -185,6 +202,7 @@ export class CaseAccess {
   forget() {
     this.#caseKey.fill(0);
     this.#signer = null; // not extractable: dropping the only reference is all there is
+    this.#reporterKey = null;
     this.#forgotten = true;
     this.caseId = "";
     this.head = null;
@@ -259,7 +277,7 @@ export async function openCase(page, code) {
   try {
     const wrapped = b64uDecode(view.wraps.case_key);
     const caseKey = await unwrap(wrapped, privateKey, Purpose.CASE_KEY, view.case_id);
-    return { access: new CaseAccess(view.case_id, caseKey, signer), view };
+    return { access: new CaseAccess(view.case_id, caseKey, signer, privateKey), view };
   } catch (error) {
     if (error instanceof CryptoError) {
       throw new CaseUnreadable();

@@ -18,6 +18,7 @@ import {
   sendEscalation,
   sendIncidentNote,
   sendProtection,
+  sendReDenunciation,
   sendReply,
   sendRetaliation,
   sendWithdrawal,
@@ -283,6 +284,11 @@ export class FollowupApp {
       progress.say(page.strings.get("progress-note"));
       return sendEscalation(page, /** @type {CaseAccess} */ (this.#access), value.text);
     }, "sent-escalation");
+    // The same shape as an escalation: an optional text, sealed and signed here.
+    this.#onSubmit(forms.redenounce, readEscalation, (value, progress) => {
+      progress.say(page.strings.get("progress-note"));
+      return sendReDenunciation(page, /** @type {CaseAccess} */ (this.#access), value.text);
+    }, "sent-re-denunciation");
     this.#onSubmit(forms.protection, readProtection, (value, progress) => {
       progress.say(page.strings.get("progress-note"));
       return sendProtection(page, /** @type {CaseAccess} */ (this.#access), value);

@@ -6,7 +6,7 @@
  * plaintext so the unit can act before decrypting). A message with files (each file's
  * stream through the resumable upload client and its FILE_META, signed too), a retaliation
  * report and additions to it, a protection request and asks about protection in place, an
- * escalation and a withdrawal. The server receives ciphertext and those facts only.
+ * escalation, a re-denunciation and a withdrawal. The server receives ciphertext and those facts only.
  *
  * When another entry arrived since the page read the case, the server answers
  * "conversation_changed": the page reads the case again and seals anew over its new end.
@@ -268,7 +268,24 @@ export async function sendWithdrawal(page, access, reasons) {
 }
 
 /**
- * Escalate an overdue case to the head of the unit, with a note sealed here.
+ * Re-denounce a resolution believed unlawful to the head of the directly superior unit
+ * (Art. 37), with the reasons sealed here.
+ *
+ * @param {FollowupPage} page
+ * @param {CaseAccess} access
+ * @param {string} text
+ */
+export async function sendReDenunciation(page, access, text) {
+  await sendEntry(page, access, {
+    url: page.endpoints.reDenounce,
+    purpose: "re-denunciation",
+    document: { schema: 1, text },
+  });
+}
+
+/**
+ * Escalate an overdue case to the head of the directly superior unit, with a note sealed
+ * here.
  *
  * @param {FollowupPage} page
  * @param {CaseAccess} access

@@ -33,6 +33,7 @@ import {
   VERSION_2,
 } from "../crypto/index.js";
 import { fileDigestsOf, openSignedFileMeta, REPORTER, toHex } from "../report/signed.js";
+import { openAnswers } from "./answers.js";
 
 /** @typedef {import("./access.js").CaseAccess} CaseAccess */
 /** @typedef {import("./access.js").CaseView} CaseView */
@@ -66,6 +67,7 @@ import { fileDigestsOf, openSignedFileMeta, REPORTER, toHex } from "../report/si
  * @property {OpenMessage[]} messages - in transcript order
  * @property {number} entries - how many entries there are, the report included
  * @property {Head | null} head - where the reporter's next entry goes; null once purged
+ * @property {import("./answers.js").OpenAnswer[]} answers - the heads' answers, opened
  */
 
 /**
@@ -352,5 +354,6 @@ export async function openThread(access, view) {
   );
 
   const head = report === null ? null : await headOver(caseId, all.map((e) => e.envelope));
-  return { reportAltered, messages, entries: all.length, head };
+  const answers = await openAnswers(access, view);
+  return { reportAltered, messages, entries: all.length, head, answers };
 }

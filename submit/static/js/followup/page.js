@@ -31,6 +31,7 @@ const VIEWS = [
  * @property {string} retaliation
  * @property {string} withdraw
  * @property {string} escalate
+ * @property {string} reDenounce
  * @property {string} protection
  * @property {string} protectionAsk - the address for record 0; others are its siblings
  * @property {string} incidentNote - the address for incident 0; others are its siblings
@@ -76,6 +77,7 @@ export class FollowupPage {
       retaliation: required(data, "apiRetaliation"),
       withdraw: required(data, "apiWithdraw"),
       escalate: required(data, "apiEscalate"),
+      reDenounce: required(data, "apiReDenounce"),
       protection: required(data, "apiProtection"),
       protectionAsk: required(data, "apiProtectionAsk"),
       incidentNote: required(data, "apiIncidentNote"),

@@ -29,6 +29,7 @@ const PURPOSE_KEYS = new Map([
   ["notice", "purpose-notice"],
   ["withdrawal", "purpose-withdrawal"],
   ["escalation", "purpose-escalation"],
+  ["re-denunciation", "purpose-re-denunciation"],
   ["retaliation", "purpose-retaliation"],
   ["retaliation-note", "purpose-retaliation-note"],
   ["protection-request", "purpose-protection-request"],
@@ -147,6 +148,7 @@ export class CaseScreen {
       retaliation: /** @type {HTMLFormElement} */ (slot(this.root, "form-retaliation")),
       withdraw: /** @type {HTMLFormElement} */ (slot(this.root, "form-withdraw")),
       escalate: /** @type {HTMLFormElement} */ (slot(this.root, "form-escalate")),
+      redenounce: /** @type {HTMLFormElement} */ (slot(this.root, "form-redenounce")),
       protection: /** @type {HTMLFormElement} */ (slot(this.root, "form-protection")),
       leave: /** @type {HTMLFormElement} */ (slot(this.root, "form-leave")),
     };
@@ -189,6 +191,7 @@ export class CaseScreen {
     this.forms.withdraw.hidden = !view.may_withdraw;
     this.#deadlines(view.deadlines);
     this.#escalation(view);
+    this.#answers(thread.answers);
     this.#messages(thread.messages);
     slot(this.root, "report-altered").hidden = !thread.reportAltered;
     slot(this.root, "fewer").hidden = !fewer;
@@ -257,26 +260,67 @@ export class CaseScreen {
   }
 
   /**
-   * Art. 38: the escalation form while a legal deadline is overdue, and once escalated,
-   * by when the head of the unit must answer.
+   * Art. 38: the escalation form while a legal deadline is overdue, and once the reporter
+   * escalated or re-denounced, who now answers; Art. 37: the re-denunciation form once
+   * the case is concluded or its resolution is overdue.
    *
    * @param {CaseView} view
    */
   #escalation(view) {
-    const { strings, language } = this.page;
-    const pending = view.deadlines.find((deadline) => deadline.key === "escalation");
+    const { strings } = this.page;
+    const unit = view.answered_by ?? "";
+    const superior = view.answered_by_superior === true;
     const escalated = slot(this.root, "escalated");
-    escalated.hidden = !view.escalated || pending === undefined;
-    if (pending !== undefined) {
-      slot(this.root, "escalated-text").textContent = strings.get("escalate-done", {
-        period: pending.period,
-        date: pending.due_on === null ? "" : formatDate(language, pending.due_on),
-      });
-    }
-    slot(this.root, "escalate").hidden = !view.may_escalate || !escalated.hidden;
-    slot(this.root, "escalate-intro").textContent = strings.get("escalate-intro", {
+    escalated.hidden = !view.escalated;
+    slot(this.root, "escalated-heading").textContent = strings.get("escalate-answerer", { unit });
+    slot(this.root, "escalated-text").textContent = superior
+      ? strings.get("escalate-answered-superior", { unit })
+      : strings.get("escalate-answered-own");
+    slot(this.root, "escalate").hidden = !view.may_escalate || view.escalated;
+    const intro = superior ? "escalate-intro-superior" : "escalate-intro-own";
+    slot(this.root, "escalation-intro").textContent = strings.get(intro, {
+      unit,
       period: view.escalation_period ?? "",
     });
+    slot(this.root, "redenounce").hidden = view.may_re_denounce !== true;
+    slot(this.root, "redenounce-intro").textContent = strings.get("escalate-redenounce-intro", { unit });
+  }
+
+  /**
+   * The heads' answers, opened on this device; an altered one says so.
+   *
+   * @param {import("./answers.js").OpenAnswer[]} answers
+   */
+  #answers(answers) {
+    const { doc, strings, language } = this.page;
+    const items = answers.map((answer) => {
+      const article = doc.createElement("article");
+      article.className = "message message-unit";
+      article.id = `followup-js-answer-${answer.id}`;
+      const heading = doc.createElement("h3");
+      heading.className = "message-meta";
+      heading.id = `${article.id}-heading`;
+      heading.textContent = answer.label;
+      const when = doc.createElement("span");
+      when.className = "message-date";
+      const time = doc.createElement("time");
+      setDate(time, language, answer.answeredOn);
+      when.append(", ", time);
+      heading.append(when);
+      article.setAttribute("aria-labelledby", heading.id);
+      const body = doc.createElement("p");
+      if (answer.text === null) {
+        body.className = "field-error";
+        body.textContent = strings.get("record-altered");
+      } else {
+        body.className = "message-text";
+        body.textContent = answer.text;
+      }
+      article.append(heading, body);
+      return article;
+    });
+    slot(this.root, "answers").replaceChildren(...items);
+    slot(this.root, "answers-section").hidden = answers.length === 0;
   }
 
   /**
