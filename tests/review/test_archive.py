@@ -10,6 +10,7 @@ import zipfile
 
 import pytest
 from flask.testing import FlaskClient
+from flask_babel import force_locale, gettext
 from sqlalchemy.orm import Session
 
 from casework import access
@@ -57,6 +58,12 @@ def export(
     return response.status_code, body
 
 
+def in_vietnamese(client: FlaskClient, msgid: str, **values: object) -> str:
+    """``msgid`` as the index says it for a case written in Vietnamese."""
+    with client.application.test_request_context(), force_locale("vi"):
+        return str(gettext(msgid, **values))
+
+
 def unzip(body: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
@@ -86,11 +93,11 @@ def test_every_part_goes_in_decrypted_with_an_index_in_the_case_language(
     assert REPLY in members["messages.txt"].decode()
     assert "Đủ điều kiện thụ lý" in members["decisions.txt"].decode()
     index = members["index.txt"].decode()
-    # The report is in Vietnamese: so is the index (its dates at least, until the
-    # catalogue has the new words).
+    # The report is in Vietnamese: so is the index.
     assert "tháng" in index
     assert hashlib.sha256(PHOTO).hexdigest() in index
-    assert "The reporter's identity is not in this export." in index
+    assert in_vietnamese(client, "The reporter's identity is not in this export.") in index
+    assert "identity is not" not in index
     for text in members.values():
         assert_no_identity(text.decode("latin-1"))
     [entry] = audited(session, "archive_export")
@@ -147,7 +154,10 @@ def test_a_custodian_adds_the_identity_with_a_reason_recorded_as_an_opening(
     identity = members["identity.txt"].decode()
     for canary in CANARIES:
         assert canary in identity
-    assert f"identity.txt, added by a custodian for this reason: {REASON}" in (
+    said = (
+        "The reporter's identity is in %(file)s, added by a custodian for this reason: %(reason)s"
+    )
+    assert in_vietnamese(client, said, file="identity.txt", reason=REASON) in (
         members["index.txt"].decode()
     )
     [opening] = audited(session, "identity_open")
@@ -193,7 +203,8 @@ def test_a_file_missing_from_storage_is_left_out_and_the_index_says_so(
     members = unzip(body)
     assert sorted(members) == ["files/002-biên bản.pdf", "index.txt"]
     index = members["index.txt"].decode()
-    assert "files/001-ảnh hiện trường.jpg: missing from storage: left out" in index
+    missing = in_vietnamese(client, "missing from storage: left out")
+    assert f"files/001-ảnh hiện trường.jpg: {missing}" in index
     assert hashlib.sha256(b"%PDF").hexdigest() in index
     [entry] = audited(session, "archive_export")
     assert entry.details["files"] == 1  # what went in, known before the audit
