@@ -11,12 +11,13 @@ Pure Python: no Flask. Callers own the transaction and seal grounds before calli
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from casework import deadlines as clocks
 from casework.errors import CaseworkError
+from casework.legal_grounds import GroundList, GroundsError
 from casework.profiles import REPORTER_SIDE, UNIT_SIDE, Profile, load_profile
 from casework.records import Sealer, seal_into
 from store.models import ActorKind, Case, CaseEvent, Inspector, InspectorRole, Message
@@ -31,9 +32,20 @@ FEEDBACK = "feedback"  # EU 2019/1937 Art. 9(1)(f): feedback given to the report
 ACCUSED_NOTIFICATION = "accused_notification"
 # LTC Art. 40, NĐ31 Art. 6: the conclusion is made public (the reporter never named).
 PUBLICATION = "publication"
+# LTC Art. 30(2): the decision to extend the resolution is sent to the parties.
+EXTENSION_NOTIFICATION = "extension_notification"
+# LTC Art. 34: the decisions to suspend, and to resume, are sent to the parties.
+SUSPENSION_NOTIFICATION = "suspension_notification"
+RESUMPTION_NOTIFICATION = "resumption_notification"
+# Which of the law's listed grounds a step or an extension was taken on (keys of a
+# casework.legal_grounds list: categories, not content, so kept in the event's data).
+LEGAL_GROUNDS = "legal_grounds"
 RECORDED_EVENTS = (
     NOTIFICATION,
     ACCUSED_NOTIFICATION,
+    EXTENSION_NOTIFICATION,
+    SUSPENSION_NOTIFICATION,
+    RESUMPTION_NOTIFICATION,
     PUBLICATION,
     ESCALATION_RESPONSE,
     FEEDBACK,
@@ -58,11 +70,13 @@ def transition(
     grounds: bytes | Sealer | None = None,
     data: Mapping[str, Any] | None = None,
     entry: Message | None = None,
+    legal_grounds: Sequence[str] = (),
 ) -> CaseEvent:
     """Move ``case`` to ``target``: by ``inspector``, or by the reporter when None.
 
     A reporter's reasons arrive as a transcript ``entry`` (protocol 2), a unit's as sealed
-    ``grounds``; either satisfies a step that needs written grounds."""
+    ``grounds``; either satisfies a step that needs written grounds. A step the law allows
+    only on listed grounds (the profile's ``legal_grounds``) needs at least one of them."""
     profile = profile_of(case)
     side = REPORTER_SIDE if inspector is None else UNIT_SIDE
     step = profile.transition(case.status, target, case.track, side)
@@ -70,8 +84,11 @@ def transition(
         raise WorkflowError("transition_not_allowed", _not_allowed(profile, case, target, side))
     if step.grounds_required and not grounds and entry is None:
         raise WorkflowError("grounds_required", f"moving to {target!r} needs written grounds")
+    recorded = dict(data or {})
+    if step.legal_grounds is not None or legal_grounds:
+        recorded[LEGAL_GROUNDS] = _chosen(step.legal_grounds, legal_grounds, at_least=1)
     event = _event(
-        case, STATUS_CHANGE, today, inspector, now, grounds, data, from_status=case.status
+        case, STATUS_CHANGE, today, inspector, now, grounds, recorded, from_status=case.status
     )
     event.message_id = None if entry is None else entry.id
     event.to_status = target
@@ -91,8 +108,11 @@ def extend(
     today: date,
     now: datetime,
     grounds: bytes | Sealer,
+    legal_grounds: Sequence[str] = (),
 ) -> CaseEvent:
-    """Lengthen a running clock by the profile's extension, by a recorded decision."""
+    """Lengthen a running clock by the profile's extension, by a recorded decision; where
+    the profile ties extensions to the law's criteria (NĐ31 Art. 3), the decision names
+    as many of them as that extension needs."""
     current = {deadline.key: deadline for deadline in current_deadlines(case)}
     deadline = current.get(key)
     if deadline is None:
@@ -104,7 +124,12 @@ def extend(
         )
     if not grounds:
         raise WorkflowError("grounds_required", "an extension needs written grounds")
-    event = _event(case, clocks.EXTENSION, today, inspector, now, grounds, {"deadline": key})
+    rule = profile_of(case).deadlines[key]
+    data: dict[str, Any] = {"deadline": key}
+    if rule.extension_grounds is not None or legal_grounds:
+        needed = rule.grounds_needed(deadline.extensions)
+        data[LEGAL_GROUNDS] = _chosen(rule.extension_grounds, legal_grounds, at_least=needed)
+    event = _event(case, clocks.EXTENSION, today, inspector, now, grounds, data)
     refresh(case, today)
     return event
 
@@ -223,6 +248,16 @@ def _event(
     case.events.append(event)
     seal_into(event, "grounds", grounds or None)  # a note names the row it is kept in
     return event
+
+
+def _chosen(listed: GroundList | None, chosen: Sequence[str], *, at_least: int) -> list[str]:
+    """The grounds chosen from the law's list, refused as a WorkflowError."""
+    if listed is None:
+        raise WorkflowError("unknown_ground", "this step is not taken on listed grounds")
+    try:
+        return listed.chosen(chosen, at_least=at_least)
+    except GroundsError as error:
+        raise WorkflowError(error.code, str(error)) from None
 
 
 def _actor(inspector: Inspector | None) -> ActorKind:

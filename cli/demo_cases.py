@@ -172,10 +172,13 @@ GROUNDS = {
     "handling": "Kiến nghị xử lý kỷ luật và thu hồi tiền.",
     "archived": "Thông tin nặc danh đã được xem xét trong phạm vi thẩm quyền: lưu hồ sơ.",
     "closed": "Kết thúc hồ sơ.",
-    "extend": "Vụ việc phức tạp: gia hạn thời hạn giải quyết.",
+    "extend": "Vụ việc phức tạp: phải xác minh ở hai địa điểm, gia hạn thời hạn giải quyết.",
     "forward": "Không thuộc thẩm quyền: chuyển đến cơ quan có thẩm quyền.",
     "escalate": "Đã quá hạn mà chưa có phản hồi.",
 }
+# The law's grounds of the steps taken only on them (casework.legal_grounds), matching the
+# words above: a suspension awaiting an expert's result, an extension for two places.
+LEGAL_GROUNDS = {"suspended": ("awaiting_expert_result",), "extend": ("several_places",)}
 
 
 @dataclass(frozen=True)
@@ -286,11 +289,13 @@ def _follow(
                 today=on,
                 now=_at(on),
                 grounds=grounds,
+                legal_grounds=LEGAL_GROUNDS["extend"],
             )
         else:
             workflow.transition(
-                case, step, today=on, inspector=people.handler, now=_at(on), grounds=grounds
-            )
+                case, step, today=on, inspector=people.handler, now=_at(on), grounds=grounds,
+                legal_grounds=LEGAL_GROUNDS.get(step, ()),
+            )  # fmt: skip
             on = _maybe_notify(case, people.handler, rng, on, today)
     if case.protections and rng.random() < 0.5:
         kind, when = RetaliationKind.TRANSFER, on - timedelta(days=1)

@@ -107,6 +107,9 @@ DEADLINES: Mapping[str, LazyString] = {
     "forwarding": _l("Forwarding, and notice of it to the reporter"),
     "handling": _l("Acting on the conclusion"),
     "publication": _l("Publication of the conclusion"),
+    "extension_notice": _l("Notice of the extension to the parties"),
+    "suspension_notice": _l("Notice of the suspension to the parties"),
+    "resumption_notice": _l("Notice of the resumption to the parties"),
     "escalation": _l("Answer from the head of the unit"),
     "acknowledgement": _l("Acknowledgement of receipt"),
     "feedback": _l("Feedback to the reporter"),
@@ -118,6 +121,9 @@ EVENTS: Mapping[str, LazyString] = {
     "extension": _l("Deadline extended"),
     "notification": _l("Reporter and parties notified"),
     "accused_notification": _l("Person accused notified of the acceptance"),
+    "extension_notification": _l("Parties notified of the extension"),
+    "suspension_notification": _l("Parties notified of the suspension"),
+    "resumption_notification": _l("Parties notified of the resumption"),
     "publication": _l("Conclusion published"),
     "escalation": _l("Escalated by the reporter"),
     "escalation_response": _l("Head of the unit answered the escalation"),
@@ -125,6 +131,46 @@ EVENTS: Mapping[str, LazyString] = {
     "arrival": _l("Arrived by forwarding"),
     "protection": _l("Protection changed"),
 }
+
+
+# The grounds the law lists for some decisions (casework.legal_grounds), in its words.
+LEGAL_GROUNDS: Mapping[str, LazyString] = {
+    # NĐ31 Art. 3(2): the criteria of a complex case.
+    "several_places": _l("One matter reported that must be verified in two or more places"),
+    "several_contents": _l("Two or more matters reported that must each be verified"),
+    "many_people": _l(
+        "Several people report the same matter, or it concerns the rights and interests of"
+        " many people"
+    ),
+    "foreign_element": _l(
+        "A foreign element: the reporter lives abroad or is a foreigner, the conduct took"
+        " place abroad, or it must be verified abroad"
+    ),
+    "several_bodies": _l("The matter concerns the management responsibility of several bodies"),
+    "bodies_disagree": _l("The bodies concerned still hold different views on the matter"),
+    "conflicting_evidence": _l(
+        "Documents and evidence contradict each other and need time to check, verify and"
+        " assess, or the opinion of specialised bodies"
+    ),
+    # LTC Art. 34(1): the grounds of a suspension.
+    "awaiting_other_result": _l(
+        "Waiting for another body, organisation or person to settle a question, or for the"
+        " outcome of a related matter"
+    ),
+    "awaiting_expert_result": _l(
+        "Waiting for the result of a further or repeated expert examination"
+    ),
+    # LTC Art. 33(3), NĐ31 Art. 4: going on with a withdrawn denunciation.
+    "signs_of_violation": _l("The conduct reported still shows signs of a violation of the law"),
+    "withdrawn_under_pressure": _l("The reporter withdrew under threat or after being bribed"),
+    "abusive_denunciation": _l(
+        "The reporter used the denunciation to slander, insult or harm the person accused"
+    ),
+}
+
+
+def legal_ground_label(key: str) -> str:
+    return str(LEGAL_GROUNDS.get(key, key))
 
 
 def category_label(slug: str) -> str:

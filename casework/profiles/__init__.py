@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from casework.calendar import PeriodUnit, WorkingCalendar
+from casework.legal_grounds import GROUND_LISTS, GroundList
 from store.models import Track
 
 VN_DENUNCIATION_2018 = "vn-denunciation-2018"  # Luật Tố cáo 25/2018/QH14, Decree 31/2019
@@ -52,6 +53,9 @@ class Transition:
     tracks: frozenset[Track]
     by: str  # UNIT_SIDE or REPORTER_SIDE
     grounds_required: bool
+    # The law's closed list of grounds the step is taken on (casework.legal_grounds): at
+    # least one of them is chosen and recorded on the step.
+    legal_grounds: GroundList | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,22 @@ class DeadlineRule:
     # step that starts the clock (LTC Art. 24(2): a forward is due 5 working days from
     # receipt, and only a case that is forwarded has that clock).
     count_from: frozenset[str] = frozenset()
+    # The law's list an extension's grounds are chosen from, and how many of them each
+    # extension in turn needs (NĐ31 Art. 3: one for the first, two for the second).
+    extension_grounds: GroundList | None = None
+    extension_needs: tuple[int, ...] = ()
+    # An extension of one of these clocks starts this one (LTC Art. 30(2): the extension
+    # decision is sent to the parties).
+    start_extensions: frozenset[str] = frozenset()
+    # Leaving one of these statuses for one that does not stop the clock starts it
+    # (LTC Art. 34(3): the decision to resume after a suspension is sent to the parties).
+    start_leaving: frozenset[str] = frozenset()
+
+    def grounds_needed(self, extensions_used: int) -> int:
+        """How many of ``extension_grounds`` the next extension needs."""
+        if not self.extension_needs:
+            return 0
+        return self.extension_needs[min(extensions_used, len(self.extension_needs) - 1)]
 
 
 @dataclass(frozen=True)
@@ -222,7 +242,17 @@ class _Reader:
         )
         if not any(status.final for status in statuses.values()):
             raise ProfileError(f"profile {self.name}: no status is final")
+        self._check_extension_starts(profile.deadlines)
         return profile
+
+    def _check_extension_starts(self, rules: Mapping[str, DeadlineRule]) -> None:
+        for rule in rules.values():
+            for key in sorted(rule.start_extensions):
+                if key not in rules or rules[key].extension is None:
+                    raise ProfileError(
+                        f"profile {self.name}: deadline {rule.key} starts on extensions of"
+                        f" {key!r}, which is no deadline that can be extended"
+                    )
 
     def _statuses(self) -> dict[str, Status]:
         table = self._table(self.data, "statuses")
@@ -270,7 +300,36 @@ class _Reader:
             tracks=self._tracks(item),
             by=by,
             grounds_required=grounds == "required",
+            legal_grounds=self._ground_list(item.get("legal_grounds"), "a transition"),
         )
+
+    def _ground_list(self, name: object, where: str) -> GroundList | None:
+        if name is None:
+            return None
+        found = GROUND_LISTS.get(name) if isinstance(name, str) else None
+        if found is None:
+            known = ", ".join(GROUND_LISTS)
+            raise ProfileError(
+                f"profile {self.name}: the legal_grounds of {where} is one of {known}"
+            )
+        return found
+
+    def _extension_needs(self, extension: dict[str, Any], key: str) -> tuple[int, ...]:
+        """How many grounds each extension in turn needs: one count per extension allowed,
+        never fewer than the one before."""
+        needs = extension.get("needs", [1] * extension.get("max", 0))
+        where = f"deadlines.{key}.extension.needs"
+        if (
+            not isinstance(needs, list)
+            or len(needs) != extension.get("max")
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in needs)
+            or needs != sorted(needs)
+        ):
+            raise ProfileError(
+                f"profile {self.name}: {where} gives, for each extension allowed, how many"
+                " grounds it needs (at least 1, never fewer than the one before)"
+            )
+        return tuple(needs)
 
     def _rule(
         self, key: str, table: dict[str, Any], statuses: Mapping[str, Status]
@@ -295,12 +354,25 @@ class _Reader:
             confidence=self._confidence(table, key),
             start_at_latest=self._latest_start(table, key, statuses),
             count_from=self._names(table, "count_from", statuses, required=False),
+            start_extensions=self._words(table, "start_extensions"),
+            start_leaving=self._names(table, "start_leaving", statuses, required=False),
+            **self._extension_grounds(extension, key),
         )
-        if not rule.start and not rule.start_events and rule.start_at_latest is None:
+        starts = (rule.start, rule.start_events, rule.start_extensions, rule.start_leaving)
+        if not any(starts) and rule.start_at_latest is None:
             raise ProfileError(f"profile {self.name}: deadline {key} never starts")
         if not rule.stop and not rule.stop_events:
             raise ProfileError(f"profile {self.name}: deadline {key} never stops")
         return rule
+
+    def _extension_grounds(self, extension: dict[str, Any] | None, key: str) -> dict[str, Any]:
+        if extension is None or "grounds" not in extension:
+            return {}
+        where = f"the extension of deadline {key}"
+        return {
+            "extension_grounds": self._ground_list(extension["grounds"], where),
+            "extension_needs": self._extension_needs(extension, key),
+        }
 
     def _optional_text(self, table: dict[str, Any], name: str, where: str) -> str | None:
         value = table.get(name)

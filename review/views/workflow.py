@@ -27,6 +27,8 @@ from casework import access, protection, transcript, transfer, workflow
 from casework.dates import unit_today
 from casework.deadlines import Deadline
 from casework.intake import public_reference
+from casework.legal_grounds import GroundList
+from casework.profiles import UNIT_SIDE, Profile
 from casework.records import CaseKeys, Reading, Sealer
 from casework.workflow import WorkflowError
 from review import auth
@@ -56,6 +58,16 @@ class Problem:
     message: str
     grounds: str = ""
     notice: str = ""
+    chosen: tuple[str, ...] = ()  # the law's grounds that were ticked
+
+
+@dataclass(frozen=True)
+class ExtensionGrounds:
+    """The law's criteria an extension of ``key`` is decided on, and how many it needs."""
+
+    key: str
+    grounds: GroundList
+    needed: int
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,7 @@ class HistoryItem:
     on: date
     grounds: Reading | None
     detail: str | None
+    legal_grounds: tuple[str, ...] = ()  # keys of casework.legal_grounds
 
 
 # --- pages ------------------------------------------------------------------------------
@@ -92,22 +105,25 @@ def show(public_id: str) -> ResponseReturnValue:
 def change_status(public_id: str) -> ResponseReturnValue:
     case, keys = _acting_on(public_id)
     target, text, notice = request.form.get("status", ""), _grounds(), _notice()
+    chosen = _legal_grounds()
     if target == transfer.FORWARDED:  # only the forward form moves the keys with the case
         message = _('Use the form "Forward to the competent body" to forward a case.')
-        return _page((case, keys), Problem("status", message, text, notice), 400)
+        return _page((case, keys), Problem("status", message, text, notice, chosen), 400)
     try:
-        workflow.transition(
+        event = workflow.transition(
             case,
             target,
             today=unit_today(),
             inspector=current_inspector(),
             now=auth.now(),
             grounds=_sealed(keys, case, text),
+            legal_grounds=chosen,
         )
     except WorkflowError as error:
-        return _page((case, keys), Problem("status", _step_problem(error), text, notice), 400)
+        problem = Problem("status", _step_problem(error), text, notice, chosen)
+        return _page((case, keys), problem, 400)
     _send_notice(case, keys, notice)
-    auth.audit(STATUS_CHANGED, case_public_id=case.public_id, details={"status": target})
+    auth.audit(STATUS_CHANGED, case_public_id=case.public_id, details=_audited(event, target))
     _end_protection_with(case, keys, target)
     return _done(case)
 
@@ -129,20 +145,44 @@ def _end_protection_with(case: Case, keys: CaseKeys, status: str) -> None:
 @login_required()
 def extend(public_id: str) -> ResponseReturnValue:
     case, keys = _acting_on(public_id)
-    key, text = request.form.get("deadline", ""), _grounds()
+    key, text, chosen = request.form.get("deadline", ""), _grounds(), _legal_grounds()
     try:
-        workflow.extend(
+        event = workflow.extend(
             case,
             key,
             inspector=current_inspector(),
             today=unit_today(),
             now=auth.now(),
             grounds=_sealed(keys, case, text) or b"",
+            legal_grounds=chosen,
         )
     except WorkflowError as error:
-        return _page((case, keys), Problem("extend", _step_problem(error), text), 400)
-    auth.audit(EXTENDED, case_public_id=case.public_id, details={"deadline": key})
+        problem = Problem("extend", _extension_problem(error), text, chosen=chosen)
+        return _page((case, keys), problem, 400)
+    auth.audit(EXTENDED, case_public_id=case.public_id, details=_audited(event, key))
     return _done(case)
+
+
+def _audited(event: CaseEvent, what: str) -> dict[str, object]:
+    """An audit entry's details: the status or deadline, and the law's grounds ticked
+    (categories, not the case's content)."""
+    details: dict[str, object] = {"deadline" if event.kind == "extension" else "status": what}
+    if workflow.LEGAL_GROUNDS in event.data:
+        details[workflow.LEGAL_GROUNDS] = event.data[workflow.LEGAL_GROUNDS]
+    return details
+
+
+def _extension_problem(error: WorkflowError) -> str:
+    if error.code == "too_few_grounds":
+        return str(
+            _(
+                "Tick the criteria of a complex case that apply (Decree 31/2019, Art. 3): at"
+                " least one for a first extension, at least two for a second."
+            )
+        )
+    if error.code == "unknown_ground":
+        return str(_("That deadline is not extended on the law's criteria: leave them unticked."))
+    return _step_problem(error)
 
 
 @blueprint.post("/cases/<public_id>/record")
@@ -297,6 +337,11 @@ def _send_notice(case: Case, keys: CaseKeys, text: str) -> None:
         access.write_staff_entry(db(), case, me, keys, "notice", document, today)
 
 
+def _legal_grounds() -> tuple[str, ...]:
+    """The law's grounds ticked on the form (keys; the step checks them)."""
+    return tuple(request.form.getlist(workflow.LEGAL_GROUNDS))
+
+
 def _notice() -> str:
     """The form's notice to the reporter, read (and refused if too long) before the step."""
     text = request.form.get("notice", "").replace("\r\n", "\n").replace("\r", "\n")
@@ -329,6 +374,8 @@ def _step_problem(error: Exception) -> str:
         "no_extension_left": _("That deadline has been extended as often as the law allows."),
         "event_not_allowed": _("That cannot be recorded on this case now."),
         "no_readers": _("Nobody in that unit can read cases yet."),
+        "too_few_grounds": _("Tick at least one of the grounds the law gives for this decision."),
+        "unknown_ground": _("Tick the law's grounds only for a decision that is taken on them."),
     }
     return messages.get(code) or str(_("That step is not possible."))
 
@@ -358,6 +405,8 @@ def _page(
             t.target for t in profile.transitions if case.status in t.sources and t.grounds_required
         },
         extendable=[d for d in clocks if d.extendable] if acting else [],
+        extension_grounds=_extension_grounds(profile, clocks) if acting else [],
+        step_grounds=_step_grounds(profile, case) if acting else {},
         recordable=workflow.recordable(case, me) if acting else [],
         destinations=transfer.destinations(db(), case) if acting else [],
         holds_identity=_holds_identity(case),
@@ -368,6 +417,26 @@ def _page(
     )
     db().commit()
     return page, status
+
+
+def _step_grounds(profile: Profile, case: Case) -> dict[str, GroundList]:
+    """The steps open now that the law allows only on listed grounds, with their list."""
+    found = {}
+    for target in profile.next_statuses(case.status, case.track):
+        step = profile.transition(case.status, target, case.track, UNIT_SIDE)
+        if step is not None and step.legal_grounds is not None:
+            found[target] = step.legal_grounds
+    return found
+
+
+def _extension_grounds(profile: Profile, clocks: list[Deadline]) -> list[ExtensionGrounds]:
+    found = []
+    for clock in clocks:
+        rule = profile.deadlines.get(clock.key)
+        if clock.extendable and rule is not None and rule.extension_grounds is not None:
+            needed = rule.grounds_needed(clock.extensions)
+            found.append(ExtensionGrounds(clock.key, rule.extension_grounds, needed))
+    return found
 
 
 def _holds_identity(case: Case) -> bool:
@@ -400,6 +469,7 @@ def _history(case: Case, keys: CaseKeys) -> list[HistoryItem]:
                 on=event.occurred_on,
                 grounds=_grounds_of(case, keys, event),
                 detail=detail,
+                legal_grounds=tuple(event.data.get(workflow.LEGAL_GROUNDS, ())),
             )
         )
     return items

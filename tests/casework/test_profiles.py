@@ -78,6 +78,28 @@ def test_a_broken_source_or_latest_start_is_one_clear_error(
         parse_profile(EU_TEXT.replace(old, new, 1))
 
 
+def test_the_vn_profile_ties_extensions_and_suspensions_to_the_law_s_lists() -> None:
+    vn = load_profile("vn-denunciation-2018")
+    resolution = vn.deadlines["resolution"]
+    assert resolution.extension_grounds is not None
+    assert resolution.extension_grounds.name == "nd31-art3"
+    assert len(resolution.extension_grounds.grounds) == 7  # NĐ31 Art. 3(2)(a)-(g)
+    assert [resolution.grounds_needed(used) for used in (0, 1)] == [1, 2]
+    assert vn.deadlines["triage"].extension_grounds is None
+    assert vn.deadlines["triage"].grounds_needed(0) == 0
+    [suspension] = [t for t in vn.transitions if t.target == "suspended"]
+    assert suspension.legal_grounds is not None
+    assert suspension.legal_grounds.keys == ("awaiting_other_result", "awaiting_expert_result")
+    assert vn.deadlines["extension_notice"].start_extensions == frozenset({"resolution"})
+    assert vn.deadlines["resumption_notice"].start_leaving == frozenset({"suspended"})
+
+
+def test_a_profile_without_lists_of_grounds_is_unaffected() -> None:
+    eu = load_profile("eu-2019-1937")
+    assert all(t.legal_grounds is None for t in eu.transitions)
+    assert all(rule.extension_grounds is None for rule in eu.deadlines.values())
+
+
 def test_every_status_of_the_vn_profile_is_reachable_and_every_one_but_closed_can_move() -> None:
     vn = load_profile("vn-denunciation-2018")
     reached = {vn.initial_status} | {t.target for t in vn.transitions}
@@ -101,6 +123,25 @@ def test_every_status_of_the_vn_profile_is_reachable_and_every_one_but_closed_ca
             "no status is final",
         ),
         ("[calendar]", "[calendar", "not valid TOML"),
+        (
+            'legal_grounds = "ltc-art34"',
+            'legal_grounds = "art-99"',
+            "legal_grounds of a transition",
+        ),
+        ('grounds = "nd31-art3"', 'grounds = "art-99"', "the extension of deadline resolution"),
+        ("needs = [1, 2]", "needs = [1]", "for each extension allowed"),
+        ("needs = [1, 2]", "needs = [2, 1]", "never fewer than the one before"),
+        ("needs = [1, 2]", "needs = [0, 1]", "at least 1"),
+        (
+            'start_extensions = ["resolution"]',
+            'start_extensions = ["notification"]',
+            "extensions of 'notification', which is no deadline that can be extended",
+        ),
+        (
+            'start_leaving = ["suspended"]',
+            'start_leaving = ["paused"]',
+            "unknown status 'paused'",
+        ),
     ],
 )
 def test_a_broken_profile_is_one_clear_error(old: str, new: str, message: str) -> None:

@@ -49,8 +49,22 @@ def reporter_entry(session: Session, case: Case, purpose: str, on: date) -> Mess
     return entry
 
 
-def step(case: Case, by: Inspector, target: str, on: date) -> None:
-    workflow.transition(case, target, today=on, inspector=by, now=NOW, grounds=GROUNDS)
+def step(case: Case, by: Inspector, target: str, on: date, *legal_grounds: str) -> None:
+    workflow.transition(
+        case,
+        target,
+        today=on,
+        inspector=by,
+        now=NOW,
+        grounds=GROUNDS,
+        legal_grounds=legal_grounds,
+    )
+
+
+def extend(case: Case, by: Inspector, key: str, on: date, *legal_grounds: str) -> None:
+    workflow.extend(
+        case, key, inspector=by, today=on, now=NOW, grounds=GROUNDS, legal_grounds=legal_grounds
+    )
 
 
 @pytest.fixture
@@ -93,7 +107,7 @@ def test_a_suspension_stops_the_clock_and_two_extensions_push_it_further(
     inspector = people[0]
     step(named, inspector, "accepted", date(2027, 3, 1))
     step(named, inspector, "verifying", date(2027, 3, 2))
-    step(named, inspector, "suspended", date(2027, 3, 10))
+    step(named, inspector, "suspended", date(2027, 3, 10), "awaiting_expert_result")
     [paused] = [d for d in workflow.current_deadlines(named) if d.key == "resolution"]
     assert paused.paused
     assert paused.used == 9
@@ -103,26 +117,12 @@ def test_a_suspension_stops_the_clock_and_two_extensions_push_it_further(
     step(named, inspector, "verifying", date(2027, 3, 20))
     # 31 March + 10 paused days = Saturday 10 April: Monday 12 April.
     assert due(named)["resolution"] == date(2027, 4, 12)
-    for _ in range(2):
-        workflow.extend(
-            named,
-            "resolution",
-            inspector=inspector,
-            today=date(2027, 4, 1),
-            now=NOW,
-            grounds=GROUNDS,
-        )
+    extend(named, inspector, "resolution", date(2027, 4, 1), "several_places")
+    extend(named, inspector, "resolution", date(2027, 4, 1), "several_places", "foreign_element")
     # 90 days from 1 March is 30 May, plus 10 paused: 9 June (Wednesday).
     assert due(named)["resolution"] == date(2027, 6, 9)
     with pytest.raises(WorkflowError, match="allows 2 extension"):
-        workflow.extend(
-            named,
-            "resolution",
-            inspector=inspector,
-            today=date(2027, 4, 2),
-            now=NOW,
-            grounds=GROUNDS,
-        )
+        extend(named, inspector, "resolution", date(2027, 4, 2), "several_places", "many_people")
 
 
 def test_an_invalid_transition_is_refused_naming_what_is_allowed(
@@ -421,3 +421,147 @@ def test_an_urgent_protection_request_is_confirmed_in_writing_within_the_profile
 ) -> None:
     # Three working days from Wednesday 3 February 2027, across Tết: Monday 15 February.
     assert protection.confirmation_due(named, date(2027, 2, 3)) == date(2027, 2, 15)
+
+
+# --- NĐ31 Art. 3: extensions tied to the criteria of a complex case ---------------------
+
+
+@pytest.fixture
+def verifying(named: Case, people: tuple[Inspector, Inspector]) -> Case:
+    step(named, people[0], "accepted", date(2027, 1, 4))
+    step(named, people[0], "verifying", date(2027, 1, 5))
+    return named
+
+
+def test_a_first_extension_needs_one_criterion_of_a_complex_case(
+    verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    with pytest.raises(WorkflowError, match="at least 1 of the grounds of NĐ31") as refused:
+        extend(verifying, people[0], "resolution", date(2027, 1, 20))
+    assert refused.value.code == "too_few_grounds"
+    with pytest.raises(WorkflowError, match="not_a_criterion is not a ground") as unknown:
+        extend(verifying, people[0], "resolution", date(2027, 1, 20), "not_a_criterion")
+    assert unknown.value.code == "unknown_ground"
+    assert all(e.kind != "extension" for e in verifying.events)  # nothing recorded
+    extend(verifying, people[0], "resolution", date(2027, 1, 20), "several_contents")
+    [extension] = [e for e in verifying.events if e.kind == "extension"]
+    assert extension.data == {"deadline": "resolution", "legal_grounds": ["several_contents"]}
+    # 30 days from 4 January, then 30 more: 5 March 2027, across Tết.
+    assert due(verifying)["resolution"] == date(2027, 3, 5)
+
+
+def test_a_second_extension_needs_two_criteria_an_especially_complex_case(
+    verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    extend(verifying, people[0], "resolution", date(2027, 1, 20), "bodies_disagree")
+    with pytest.raises(WorkflowError, match="at least 2") as refused:
+        extend(verifying, people[0], "resolution", date(2027, 2, 22), "bodies_disagree")
+    assert refused.value.code == "too_few_grounds"
+    # The same criterion twice is one criterion.
+    with pytest.raises(WorkflowError, match="at least 2"):
+        extend(
+            verifying,
+            people[0],
+            "resolution",
+            date(2027, 2, 22),
+            "several_bodies",
+            "several_bodies",
+        )
+    extend(
+        verifying,
+        people[0],
+        "resolution",
+        date(2027, 2, 22),
+        "conflicting_evidence",
+        "several_bodies",
+    )
+    last = verifying.events[-1]
+    # Recorded in the law's order, not the order chosen.
+    assert last.data["legal_grounds"] == ["several_bodies", "conflicting_evidence"]
+    assert due(verifying)["resolution"] == date(2027, 4, 5)  # 4 April is a Sunday
+
+
+def test_an_extension_is_notified_to_the_parties_within_five_working_days_across_tet(
+    verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    workflow.record(verifying, "notification", inspector=people[0], today=date(2027, 1, 6), now=NOW)
+    workflow.record(
+        verifying, "accused_notification", inspector=people[0], today=date(2027, 1, 6), now=NOW
+    )
+    # Decided on Wednesday 3 February 2027, the last working day before the Tết holiday
+    # (4-10 February).
+    extend(verifying, people[0], "resolution", date(2027, 2, 3), "several_places")
+    [notice] = [d for d in workflow.current_deadlines(verifying) if d.key == "extension_notice"]
+    assert notice.due_on == date(2027, 2, 17)
+    assert not notice.statutory  # the law asks for the notice, not within a period
+    assert "extension_notification" in workflow.recordable(verifying, people[0])
+    # A general notice does not stand for this one.
+    assert "notification" not in workflow.recordable(verifying, people[0])
+    workflow.record(
+        verifying, "extension_notification", inspector=people[0], today=date(2027, 2, 16), now=NOW
+    )
+    assert "extension_notice" not in due(verifying)
+
+
+def test_the_triage_extension_needs_no_criteria_and_no_notice(
+    named: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    extend(named, people[0], "triage", date(2027, 2, 3))
+    assert set(due(named)) == {"triage"}
+    with pytest.raises(WorkflowError) as refused:
+        extend(named, people[0], "triage", date(2027, 2, 3), "several_places")
+    assert refused.value.code in ("unknown_ground", "no_extension_left")
+
+
+# --- LTC Art. 34: suspension and resumption, each notified ------------------------------
+
+
+def test_a_suspension_needs_one_of_the_two_grounds_of_article_34(
+    verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    with pytest.raises(WorkflowError, match=r"LTC Art\. 34") as refused:
+        step(verifying, people[0], "suspended", date(2027, 2, 10))
+    assert refused.value.code == "too_few_grounds"
+    with pytest.raises(WorkflowError) as unknown:
+        step(verifying, people[0], "suspended", date(2027, 2, 10), "several_places")
+    assert unknown.value.code == "unknown_ground"
+    assert verifying.status == "verifying"
+    step(verifying, people[0], "suspended", date(2027, 2, 10), "awaiting_other_result")
+    assert verifying.events[-1].data == {"legal_grounds": ["awaiting_other_result"]}
+
+
+def test_suspension_and_resumption_are_each_notified_within_five_working_days_across_tet(
+    verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    me = people[0]
+    # Wednesday 3 February, the eve of the Tết holiday (4-10 February).
+    step(verifying, me, "suspended", date(2027, 2, 3), "awaiting_expert_result")
+    assert due(verifying)["suspension_notice"] == date(2027, 2, 17)
+    assert "resumption_notice" not in due(verifying)
+    on = date(2027, 2, 11)
+    workflow.record(verifying, "suspension_notification", inspector=me, today=on, now=NOW)
+    assert "suspension_notice" not in due(verifying)
+    step(verifying, me, "verifying", date(2027, 3, 5))  # Friday
+    assert due(verifying)["resumption_notice"] == date(2027, 3, 12)
+    # Accepted on 4 January, its 30 days ended on 3 February, the day of the suspension:
+    # a suspension adds no days already used, so the resolution stays due that day.
+    assert due(verifying)["resolution"] == date(2027, 2, 3)
+    on = date(2027, 3, 8)
+    workflow.record(verifying, "resumption_notification", inspector=me, today=on, now=NOW)
+    assert "resumption_notice" not in due(verifying)
+
+
+def test_entering_verifying_from_acceptance_is_no_resumption(
+    named: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    step(named, people[0], "accepted", date(2027, 1, 4))
+    step(named, people[0], "verifying", date(2027, 1, 5))
+    assert "resumption_notice" not in due(named)
+
+
+def test_ending_a_suspended_case_starts_no_resumption_notice(
+    verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    step(verifying, people[0], "suspended", date(2027, 2, 10), "awaiting_other_result")
+    step(verifying, people[0], "terminated", date(2027, 3, 1))
+    assert "resumption_notice" not in due(verifying)

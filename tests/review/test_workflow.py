@@ -67,7 +67,9 @@ def page_of(client: FlaskClient, sealed: SealedCase) -> str:
     return response.get_data(as_text=True)
 
 
-def post(client: FlaskClient, sealed: SealedCase, action: str, **form: str) -> tuple[int, str]:
+def post(
+    client: FlaskClient, sealed: SealedCase, action: str, **form: str | list[str]
+) -> tuple[int, str]:
     token = csrf_token(client, f"/cases/{sealed.case.public_id}/workflow")
     response = client.post(
         f"/cases/{sealed.case.public_id}/{action}", data={"csrf_token": token, **form}
@@ -165,6 +167,94 @@ def test_triage_can_be_extended_once(
     assert code == 400
     assert "as often as the law allows" in html
     assert actions(session, named).count("deadline_extension") == 1
+
+
+def audit_details(session: Session, sealed: SealedCase, action: str) -> list[dict[str, object]]:
+    """What the audit entries of ``action`` say, without the session they were written in."""
+    stored(session, sealed)  # a fresh snapshot
+    return [
+        {key: value for key, value in entry.details.items() if key != "session"}
+        for entry in session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.case_public_id == sealed.case.public_id, AuditEntry.action == action)
+            .order_by(AuditEntry.seq)
+        )
+    ]
+
+
+def test_an_extension_of_the_resolution_names_the_criteria_of_article_3(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    for status in ("accepted", "verifying"):
+        assert post(client, named, "status", status=status, grounds=GROUNDS)[0] == 303
+    page = page_of(client, named)
+    assert 'id="extend-nd31-art3"' in page
+    assert "Two or more matters reported that must each be verified" in page
+    assert "(NĐ31 Art. 3(2)(b))" in page
+    code, html = post(client, named, "extend", deadline="resolution", grounds="Phức tạp")
+    assert code == 400
+    assert "at least one for a first extension, at least two for a second" in html
+    assert "Phức tạp</textarea>" in html
+    code, _ = post(
+        client, named, "extend", deadline="resolution", grounds="Phức tạp",
+        legal_grounds=["several_contents"],
+    )  # fmt: skip
+    assert code == 303
+    case = stored(session, named)
+    assert case.events[-1].data == {"deadline": "resolution", "legal_grounds": ["several_contents"]}
+    assert "extension_notice" in {d["key"] for d in case.deadlines}
+    # The second needs two: one is refused and stays ticked.
+    code, html = post(
+        client, named, "extend", deadline="resolution", grounds="Đặc biệt phức tạp",
+        legal_grounds=["several_places"],
+    )  # fmt: skip
+    assert code == 400
+    assert 'value="several_places" aria-describedby="extend-nd31-art3-hint" checked' in html
+    assert audit_details(session, named, "deadline_extension") == [
+        {"deadline": "resolution", "legal_grounds": ["several_contents"]}
+    ]
+    page = page_of(client, named)
+    history = page[page.index('id="history"') :]
+    assert "Two or more matters reported that must each be verified" in history
+    assert 'id="record-extension_notification"' in page
+    assert post(client, named, "record", kind="extension_notification", grounds="")[0] == 303
+    assert "extension_notice" not in {d["key"] for d in stored(session, named).deadlines}
+
+
+def test_a_suspension_is_decided_on_a_ground_of_article_34_and_notified(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    for status in ("accepted", "verifying"):
+        assert post(client, named, "status", status=status, grounds=GROUNDS)[0] == 303
+    page = page_of(client, named)
+    assert 'id="status-ltc-art34"' in page
+    assert "Waiting for the result of a further or repeated expert examination" in page
+    code, html = post(client, named, "status", status="suspended", grounds="Chờ giám định")
+    assert code == 400
+    assert "Tick at least one of the grounds the law gives for this decision." in html
+    assert stored(session, named).status == "verifying"
+    code, _ = post(
+        client, named, "status", status="suspended", grounds="Chờ giám định",
+        legal_grounds=["awaiting_expert_result"],
+    )  # fmt: skip
+    assert code == 303
+    assert audit_details(session, named, "status_change")[-1] == {
+        "status": "suspended",
+        "legal_grounds": ["awaiting_expert_result"],
+    }
+    assert "suspension_notice" in {d["key"] for d in stored(session, named).deadlines}
+    # Grounds ticked for a step not taken on them are refused, not silently dropped.
+    code, html = post(
+        client, named, "status", status="verifying", grounds="Đã có kết quả",
+        legal_grounds=["awaiting_expert_result"],
+    )  # fmt: skip
+    assert code == 400
+    assert "only for a decision that is taken on them" in html
+    assert post(client, named, "status", status="verifying", grounds="Đã có kết quả")[0] == 303
+    keys = {d["key"] for d in stored(session, named).deadlines}
+    assert {"suspension_notice", "resumption_notice"} <= keys
 
 
 def test_concluding_a_case_ends_its_running_protection_and_audits_it(
