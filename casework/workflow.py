@@ -37,6 +37,9 @@ EXTENSION_NOTIFICATION = "extension_notification"
 # LTC Art. 34: the decisions to suspend, and to resume, are sent to the parties.
 SUSPENSION_NOTIFICATION = "suspension_notification"
 RESUMPTION_NOTIFICATION = "resumption_notification"
+# LTC Art. 33: the reporter withdraws part of the denunciation; the rest goes on.
+PARTIAL_WITHDRAWAL = "partial_withdrawal"
+WITHDRAWN = "withdrawn"
 # Which of the law's listed grounds a step or an extension was taken on (keys of a
 # casework.legal_grounds list: categories, not content, so kept in the event's data).
 LEGAL_GROUNDS = "legal_grounds"
@@ -149,6 +152,34 @@ def record(
     event = _event(case, kind, today, inspector, now, grounds, None)
     refresh(case, today)
     return event
+
+
+def withdraw_in_part(
+    case: Case,
+    *,
+    today: date,
+    inspector: Inspector | None = None,
+    now: datetime | None = None,
+    grounds: bytes | Sealer | None = None,
+    entry: Message | None = None,
+) -> CaseEvent:
+    """Part of the denunciation is withdrawn (LTC Art. 33): by the reporter, whose words
+    are the transcript ``entry``, or recorded by ``inspector`` from a written withdrawal,
+    with what was withdrawn in the sealed ``grounds``. The case and its clocks go on.
+    Possible wherever the reporter could withdraw the whole of it."""
+    if not may_withdraw(case):
+        raise WorkflowError("withdrawal_closed", "this case can no longer be withdrawn")
+    if not grounds and entry is None:
+        raise WorkflowError("grounds_required", "a partial withdrawal says what is withdrawn")
+    event = _event(case, PARTIAL_WITHDRAWAL, today, inspector, now, grounds, None)
+    event.message_id = None if entry is None else entry.id
+    refresh(case, today)
+    return event
+
+
+def may_withdraw(case: Case) -> bool:
+    """Whether the reporter may still withdraw the denunciation, in whole or in part."""
+    return WITHDRAWN in profile_of(case).next_statuses(case.status, case.track, REPORTER_SIDE)
 
 
 def recordable(case: Case, inspector: Inspector) -> list[str]:

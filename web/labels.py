@@ -110,6 +110,7 @@ DEADLINES: Mapping[str, LazyString] = {
     "extension_notice": _l("Notice of the extension to the parties"),
     "suspension_notice": _l("Notice of the suspension to the parties"),
     "resumption_notice": _l("Notice of the resumption to the parties"),
+    "withdrawal_decision": _l("Decision on the withdrawn report"),
     "escalation": _l("Answer from the head of the unit"),
     "acknowledgement": _l("Acknowledgement of receipt"),
     "feedback": _l("Feedback to the reporter"),
@@ -129,6 +130,7 @@ EVENTS: Mapping[str, LazyString] = {
     "escalation_response": _l("Head of the unit answered the escalation"),
     "feedback": _l("Feedback given"),
     "arrival": _l("Arrived by forwarding"),
+    "partial_withdrawal": _l("Part of the report withdrawn"),
     "protection": _l("Protection changed"),
 }
 
@@ -268,6 +270,7 @@ ENTRY_PURPOSES: Mapping[str, LazyString] = {
     "message": _l("Message"),
     "notice": _l("Notice to the reporter"),
     "withdrawal": _l("Withdrawal of the report"),
+    "partial-withdrawal": _l("Withdrawal of part of the report"),
     "escalation": _l("Escalation to the head of the unit"),
     "retaliation": _l("Retaliation reported"),
     "retaliation-note": _l("Added to a retaliation report"),

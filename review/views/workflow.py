@@ -206,6 +206,30 @@ def record(public_id: str) -> ResponseReturnValue:
     return _done(case)
 
 
+@blueprint.post("/cases/<public_id>/partial-withdrawal")
+@login_required()
+def partial_withdrawal(public_id: str) -> ResponseReturnValue:
+    """A written withdrawal of part of the report, recorded by the unit (LTC Art. 33): the
+    case and its clocks go on; what was withdrawn is sealed like any grounds."""
+    case, keys = _acting_on(public_id)
+    text, notice = _grounds(), _notice()
+    try:
+        workflow.withdraw_in_part(
+            case,
+            today=unit_today(),
+            inspector=current_inspector(),
+            now=auth.now(),
+            grounds=_sealed(keys, case, text),
+        )
+    except WorkflowError as error:
+        problem = Problem("partial", _step_problem(error), text, notice)
+        return _page((case, keys), problem, 400)
+    _send_notice(case, keys, notice)
+    details = {"kind": workflow.PARTIAL_WITHDRAWAL}
+    auth.audit(RECORDED, case_public_id=case.public_id, details=details)
+    return _done(case)
+
+
 @blueprint.post("/cases/<public_id>/forward")
 @login_required()
 def forward(public_id: str) -> ResponseReturnValue:
@@ -374,6 +398,7 @@ def _step_problem(error: Exception) -> str:
         "no_extension_left": _("That deadline has been extended as often as the law allows."),
         "event_not_allowed": _("That cannot be recorded on this case now."),
         "no_readers": _("Nobody in that unit can read cases yet."),
+        "withdrawal_closed": _("The report can no longer be withdrawn, in whole or in part."),
         "too_few_grounds": _("Tick at least one of the grounds the law gives for this decision."),
         "unknown_ground": _("Tick the law's grounds only for a decision that is taken on them."),
     }
@@ -406,6 +431,7 @@ def _page(
         },
         extendable=[d for d in clocks if d.extendable] if acting else [],
         extension_grounds=_extension_grounds(profile, clocks) if acting else [],
+        may_withdraw_in_part=acting and workflow.may_withdraw(case),
         step_grounds=_step_grounds(profile, case) if acting else {},
         recordable=workflow.recordable(case, me) if acting else [],
         destinations=transfer.destinations(db(), case) if acting else [],

@@ -260,8 +260,9 @@ def test_report_files_stay_out_of_the_thread_and_no_deadline_shows_once_withdraw
     followup.withdraw(session, case, entry, TODAY)
     view = followup.case_view(case, TODAY)
     assert view.withdrawn
-    assert (view.ended, view.may_withdraw) == (True, False)
-    assert view.deadlines == ()  # an anonymous report owes no notice of the withdrawal
+    # Not ended: the unit decides to end it or go on (LTC Art. 33), on its own target.
+    assert (view.ended, view.may_withdraw) == (False, False)
+    assert [d.key for d in view.deadlines] == ["withdrawal_decision"]
     # the withdrawal is an entry of the thread; the report's file is still not
     [withdrawal] = view.messages
     assert (withdrawal.purpose, withdrawal.attachments) == ("withdrawal", ())

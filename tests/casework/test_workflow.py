@@ -240,12 +240,18 @@ def test_the_reporter_may_withdraw_until_a_decision(
     )
     # the entry stands for the written grounds the step needs
     assert (event.grounds, event.message_id) == (None, entry.id)
-    # The acceptance happened: the person accused is still owed its notice.
-    assert set(due(named)) == {"notification", "accused_notice"}
+    # The acceptance happened: its notices are still owed; the resolution clock runs on
+    # while the unit decides what becomes of the withdrawn report (Art. 33).
+    assert set(due(named)) == {
+        "notification",
+        "accused_notice",
+        "resolution",
+        "withdrawal_decision",
+    }
     with pytest.raises(WorkflowError):
         workflow.transition(named, "withdrawn", today=date(2027, 3, 3))
-    # Art. 33: the unit may go on when the report shows signs of a violation.
-    step(named, people[0], "verifying", date(2027, 3, 4))
+    # Art. 33(3): the unit may go on when the report shows signs of a violation.
+    step(named, people[0], "verifying", date(2027, 3, 4), "signs_of_violation")
 
 
 def test_an_inspector_cannot_take_the_reporters_step(
@@ -565,3 +571,105 @@ def test_ending_a_suspended_case_starts_no_resumption_notice(
     step(verifying, people[0], "suspended", date(2027, 2, 10), "awaiting_other_result")
     step(verifying, people[0], "terminated", date(2027, 3, 1))
     assert "resumption_notice" not in due(verifying)
+
+
+# --- LTC Art. 33: withdrawal in part and in full -----------------------------------------
+
+
+def withdraw(session: Session, case: Case, on: date) -> None:
+    entry = reporter_entry(session, case, "withdrawal", on)
+    workflow.transition(case, "withdrawn", today=on, entry=entry)
+
+
+def notified(case: Case, by: Inspector, on: date) -> None:
+    for kind in ("notification", "accused_notification"):
+        workflow.record(case, kind, inspector=by, today=on, now=NOW)
+
+
+def test_a_full_withdrawal_waits_for_the_units_decision_across_tet(
+    session: Session, verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    notified(verifying, people[0], date(2027, 1, 6))
+    withdraw(session, verifying, date(2027, 2, 3))  # the eve of Tết (4-10 February)
+    assert verifying.status == "withdrawn"
+    assert verifying.closed_on is None
+    assert not workflow.profile_of(verifying).is_ended("withdrawn")
+    [decision] = [
+        d for d in workflow.current_deadlines(verifying) if d.key == "withdrawal_decision"
+    ]
+    assert (decision.due_on, decision.statutory) == (date(2027, 2, 17), False)
+    assert due(verifying)["resolution"] == date(2027, 2, 3)  # not stopped by the withdrawal
+    assert workflow.profile_of(verifying).next_statuses("withdrawn", Track.NAMED) == [
+        "terminated",
+        "verifying",
+    ]
+    with pytest.raises(WorkflowError) as refused:
+        step(verifying, people[0], "closed", date(2027, 2, 11))
+    assert refused.value.code == "transition_not_allowed"
+
+
+def test_a_withdrawn_report_is_terminated_by_a_decision_that_is_notified(
+    session: Session, verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    notified(verifying, people[0], date(2027, 1, 6))
+    withdraw(session, verifying, date(2027, 1, 20))
+    step(verifying, people[0], "terminated", date(2027, 1, 22))  # Friday
+    assert due(verifying) == {"notification": date(2027, 1, 29)}
+    assert verifying.events[-1].to_status == "terminated"
+
+
+def test_going_on_after_a_full_withdrawal_needs_a_ground_of_article_33(
+    session: Session, verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    withdraw(session, verifying, date(2027, 1, 20))
+    with pytest.raises(WorkflowError) as refused:
+        step(verifying, people[0], "verifying", date(2027, 1, 21))
+    assert refused.value.code == "too_few_grounds"
+    with pytest.raises(WorkflowError) as unknown:
+        step(verifying, people[0], "verifying", date(2027, 1, 21), "several_places")
+    assert unknown.value.code == "unknown_ground"
+    assert verifying.status == "withdrawn"
+    step(verifying, people[0], "verifying", date(2027, 1, 21), "withdrawn_under_pressure")
+    assert verifying.events[-1].data == {"legal_grounds": ["withdrawn_under_pressure"]}
+    assert "withdrawal_decision" not in due(verifying)
+    assert due(verifying)["resolution"] == date(2027, 2, 3)  # the same clock, still running
+
+
+def test_a_partial_withdrawal_leaves_the_case_and_its_clocks_running(
+    session: Session, verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    before = due(verifying)
+    entry = reporter_entry(session, verifying, "partial-withdrawal", date(2027, 1, 20))
+    by_reporter = workflow.withdraw_in_part(verifying, today=date(2027, 1, 20), entry=entry)
+    assert (by_reporter.kind, by_reporter.actor_kind, by_reporter.message_id) == (
+        "partial_withdrawal",
+        ActorKind.REPORTER,
+        entry.id,
+    )
+    # A written withdrawal of another part, received by post: recorded by the unit, with
+    # what was withdrawn in its sealed grounds.
+    by_unit = workflow.withdraw_in_part(
+        verifying, today=date(2027, 1, 21), inspector=people[0], now=NOW, grounds=GROUNDS
+    )
+    assert (by_unit.actor_kind, by_unit.grounds is not None, by_unit.to_status) == (
+        ActorKind.INSPECTOR,
+        True,
+        None,
+    )
+    assert verifying.status == "verifying"
+    assert due(verifying) == before
+
+
+def test_a_partial_withdrawal_says_what_and_comes_before_the_conclusion(
+    verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    with pytest.raises(WorkflowError) as empty:
+        workflow.withdraw_in_part(verifying, today=date(2027, 1, 20), inspector=people[0], now=NOW)
+    assert empty.value.code == "grounds_required"
+    step(verifying, people[0], "concluded", date(2027, 1, 25))
+    with pytest.raises(WorkflowError) as late:
+        workflow.withdraw_in_part(
+            verifying, today=date(2027, 1, 26), inspector=people[0], now=NOW, grounds=GROUNDS
+        )
+    assert late.value.code == "withdrawal_closed"
+    assert [e.kind for e in verifying.events].count("partial_withdrawal") == 0

@@ -257,6 +257,57 @@ def test_a_suspension_is_decided_on_a_ground_of_article_34_and_notified(
     assert {"suspension_notice", "resumption_notice"} <= keys
 
 
+def test_a_partial_withdrawal_in_writing_is_recorded_sealed_and_audited(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    assert post(client, named, "status", status="accepted", grounds=GROUNDS)[0] == 303
+    page = page_of(client, named)
+    assert 'id="partial"' in page
+    code, html = post(client, named, "partial-withdrawal", grounds="  ")
+    assert code == 400
+    assert "needs written grounds" in html
+    withdrawn = "Rút nội dung thứ hai theo đơn ngày 1/12"
+    assert post(client, named, "partial-withdrawal", grounds=withdrawn)[0] == 303
+    case = stored(session, named)
+    assert case.status == "accepted"
+    event = case.events[-1]
+    assert (event.kind, event.to_status) == ("partial_withdrawal", None)
+    assert event.grounds is not None
+    assert withdrawn.encode() not in event.grounds
+    assert {d["key"] for d in case.deadlines} == {"notification", "accused_notice", "resolution"}
+    assert audit_details(session, named, "event_record") == [{"kind": "partial_withdrawal"}]
+    history = page_of(client, named)
+    history = history[history.index('id="history"') :]
+    assert "Part of the report withdrawn" in history
+    assert withdrawn in history
+
+
+def test_after_a_full_withdrawal_the_unit_terminates_or_goes_on_on_a_ground_of_article_33(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    assert post(client, named, "status", status="accepted", grounds=GROUNDS)[0] == 303
+    case = stored(session, named)
+    entry = reporter_entry(session, case, named.keys, "withdrawal", TODAY, "Tôi rút đơn")
+    workflow.transition(case, "withdrawn", today=TODAY, entry=entry)
+    session.commit()
+    page = page_of(client, named)
+    assert 'id="partial"' not in page  # nothing left to withdraw in part
+    assert 'id="status-terminated"' in page
+    assert 'id="status-ltc-art33-3"' in page
+    assert "The reporter withdrew under threat or after being bribed" in page
+    assert "Decision on the withdrawn report" in page
+    code, _ = post(
+        client, named, "status", status="verifying", grounds="Vẫn có dấu hiệu vi phạm",
+        legal_grounds=["signs_of_violation"],
+    )  # fmt: skip
+    assert code == 303
+    case = stored(session, named)
+    assert case.status == "verifying"
+    assert case.events[-1].data == {"legal_grounds": ["signs_of_violation"]}
+
+
 def test_concluding_a_case_ends_its_running_protection_and_audits_it(
     client: FlaskClient,
     session: Session,

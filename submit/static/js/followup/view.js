@@ -28,6 +28,7 @@ const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const PURPOSE_KEYS = new Map([
   ["notice", "purpose-notice"],
   ["withdrawal", "purpose-withdrawal"],
+  ["partial-withdrawal", "purpose-partial-withdrawal"],
   ["escalation", "purpose-escalation"],
   ["retaliation", "purpose-retaliation"],
   ["retaliation-note", "purpose-retaliation-note"],
