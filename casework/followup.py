@@ -105,6 +105,10 @@ class CaseView:
     forwarded_to: str | None
     ended: bool  # decided or stopped: nothing left to withdraw
     may_withdraw: bool
+    # A named report whose reporter the unit has yet to verify (LTC Art. 22-23): handled
+    # like an unsigned one until then; the reporter completes it at the unit's reception.
+    awaits_verification: bool
+    reception_schedule: str
     may_escalate: bool
     escalated: bool  # the head's answer to an escalation is pending
 
@@ -230,6 +234,8 @@ def case_view(case: Case, today: date, unit: Unit | None = None) -> CaseView:
         forwarded_to=None if unit is None or unit.id == case.unit_id else case.unit.name,
         ended=profile.is_ended(case.status),
         may_withdraw=workflow.may_withdraw(case),
+        awaits_verification=workflow.awaits_verification(case),
+        reception_schedule=case.unit.reception_schedule or "",
         may_escalate=workflow.may_escalate(case, today),
         escalated=workflow.escalation_pending(case),
     )

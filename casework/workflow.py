@@ -20,7 +20,7 @@ from casework.errors import CaseworkError
 from casework.legal_grounds import GroundList, GroundsError
 from casework.profiles import REPORTER_SIDE, UNIT_SIDE, Profile, load_profile
 from casework.records import Sealer, seal_into
-from store.models import ActorKind, Case, CaseEvent, Inspector, InspectorRole, Message
+from store.models import ActorKind, Case, CaseEvent, Inspector, InspectorRole, Message, Track
 
 STATUS_CHANGE = "status_change"
 ARRIVAL = "arrival"  # the case reached this unit by a forward: its clocks start afresh
@@ -40,6 +40,11 @@ RESUMPTION_NOTIFICATION = "resumption_notification"
 # LTC Art. 33: the reporter withdraws part of the denunciation; the rest goes on.
 PARTIAL_WITHDRAWAL = "partial_withdrawal"
 WITHDRAWN = "withdrawn"
+# LTC Art. 22-23, 29(1)(a): the unit verified who made a named report (details
+# {"means": one of VERIFICATION_MEANS}); from then on it is a formal denunciation. Paper
+# and in-person registration record the same event when the reporter is before the unit.
+IDENTITY_VERIFICATION = "identity_verification"
+VERIFICATION_MEANS = ("in_person", "signed_letter", "other")
 # Which of the law's listed grounds a step or an extension was taken on (keys of a
 # casework.legal_grounds list: categories, not content, so kept in the event's data).
 LEGAL_GROUNDS = "legal_grounds"
@@ -82,7 +87,7 @@ def transition(
     only on listed grounds (the profile's ``legal_grounds``) needs at least one of them."""
     profile = profile_of(case)
     side = REPORTER_SIDE if inspector is None else UNIT_SIDE
-    step = profile.transition(case.status, target, case.track, side)
+    step = profile.transition(case.status, target, track_of(case), side)
     if step is None:
         raise WorkflowError("transition_not_allowed", _not_allowed(profile, case, target, side))
     if step.grounds_required and not grounds and entry is None:
@@ -177,9 +182,71 @@ def withdraw_in_part(
     return event
 
 
+def verify_identity(
+    case: Case,
+    means: str,
+    *,
+    today: date,
+    inspector: Inspector,
+    now: datetime,
+    grounds: bytes | Sealer | None = None,
+) -> CaseEvent:
+    """The unit verified who made a named report (LTC Art. 22-23, 29(1)(a)): in person, by
+    a signed or fingerprinted letter, or by other means it accepts (``means``, recorded;
+    how it was done may go in the sealed ``grounds``). The named track's steps and clocks
+    apply from that day."""
+    if means not in VERIFICATION_MEANS:
+        raise WorkflowError("unknown_means", f"means is one of {', '.join(VERIFICATION_MEANS)}")
+    if not may_verify_identity(case):
+        raise WorkflowError(
+            "verification_not_allowed", "this case has no identity to verify in its status"
+        )
+    event = _event(case, IDENTITY_VERIFICATION, today, inspector, now, grounds, {"means": means})
+    refresh(case, today)
+    return event
+
+
+def may_verify_identity(case: Case) -> bool:
+    """Whether the unit can record now that it verified who made this named report."""
+    profile = profile_of(case)
+    return (
+        case.track is Track.NAMED
+        and not identity_verified(case)
+        and case.status in profile.identity_verification_in
+    )
+
+
+def identity_verified(case: Case) -> bool:
+    """Recorded as verified, or already decided on as a denunciation: a case that entered a
+    status only the named track reaches (accepted before verification was asked for) was
+    handled as a formal one, and keeps that track."""
+    named_only = profile_of(case).named_only_statuses
+    return any(
+        event.kind == IDENTITY_VERIFICATION
+        or (event.kind == STATUS_CHANGE and event.to_status in named_only)
+        for event in case.events
+    )
+
+
+def awaits_verification(case: Case) -> bool:
+    """A named report whose profile wants the reporter's identity verified before it is a
+    formal denunciation, and which has not been verified yet."""
+    return (
+        case.track is Track.NAMED
+        and profile_of(case).verifies_identity
+        and not identity_verified(case)
+    )
+
+
+def track_of(case: Case) -> Track:
+    """The track whose steps and clocks the case follows now: a named report awaiting its
+    identity's verification follows the anonymous one (LTC Art. 25(1))."""
+    return Track.ANONYMOUS if awaits_verification(case) else case.track
+
+
 def may_withdraw(case: Case) -> bool:
     """Whether the reporter may still withdraw the denunciation, in whole or in part."""
-    return WITHDRAWN in profile_of(case).next_statuses(case.status, case.track, REPORTER_SIDE)
+    return WITHDRAWN in profile_of(case).next_statuses(case.status, track_of(case), REPORTER_SIDE)
 
 
 def recordable(case: Case, inspector: Inspector) -> list[str]:
@@ -231,7 +298,7 @@ def arrive(case: Case, *, today: date) -> CaseEvent:
 
 def refresh(case: Case, today: date) -> None:
     """Replay the history and store the running clocks and the next due date."""
-    running = clocks.running(profile_of(case), case.track, steps_of(case), today)
+    running = clocks.running(profile_of(case), track_of(case), steps_of(case), today)
     case.deadlines = [deadline.to_json() for deadline in running]
     case.next_due = clocks.next_due(running)
 
@@ -244,11 +311,21 @@ def steps_of(case: Case) -> list[clocks.Step]:
     """The case's history at its current unit, as the clocks see it."""
     initial = profile_of(case).initial_status
     steps = [clocks.Step(case.received_on, clocks.STATUS, status=initial)]
+    status = initial
     for event in case.events:  # appended in order; ids are unset until a flush
         if event.kind == ARRIVAL:
-            steps = [clocks.Step(event.occurred_on, clocks.STATUS, status=event.to_status)]
+            status = event.to_status or initial
+            steps = [clocks.Step(event.occurred_on, clocks.STATUS, status=status)]
+        elif event.kind == IDENTITY_VERIFICATION:
+            # A formal denunciation from that day: the named track's clocks count from it,
+            # as if it had been received then and moved on to the status it is in.
+            steps = [
+                clocks.Step(event.occurred_on, clocks.STATUS, status=name)
+                for name in dict.fromkeys((initial, status))
+            ]
         elif event.kind == STATUS_CHANGE:
-            steps.append(clocks.Step(event.occurred_on, clocks.STATUS, status=event.to_status))
+            status = event.to_status or status
+            steps.append(clocks.Step(event.occurred_on, clocks.STATUS, status=status))
         else:
             deadline = (event.data or {}).get("deadline")
             steps.append(clocks.Step(event.occurred_on, event.kind, deadline=deadline))
@@ -296,9 +373,9 @@ def _actor(inspector: Inspector | None) -> ActorKind:
 
 
 def _not_allowed(profile: Profile, case: Case, target: str, side: str) -> str:
-    allowed = profile.next_statuses(case.status, case.track, side)
+    allowed = profile.next_statuses(case.status, track_of(case), side)
     choices = ", ".join(allowed) if allowed else "none"
     return (
-        f"a {case.track.value} case cannot go from {case.status!r} to {target!r}"
+        f"a case on the {track_of(case).value} track cannot go from {case.status!r} to {target!r}"
         f" under {profile.name}; allowed: {choices}"
     )

@@ -40,25 +40,25 @@ SHOWN_CODES = 3  # follow-up codes written to demo.json, to try the reporter's s
 
 # What happens to each demo case after it arrives, in order; "escalate" is the reporter's.
 NAMED_PATHS: tuple[tuple[str, ...], ...] = (
-    (),
-    (),
-    ("triage",),
-    ("triage",),
-    ("triage", "accepted"),
-    ("triage", "accepted", "verifying"),
-    ("triage", "accepted", "verifying"),
-    ("triage", "accepted", "verifying", "extend"),
-    ("triage", "accepted", "verifying", "suspended"),
-    ("triage", "not_accepted"),
-    ("triage", "not_accepted", "closed"),
-    ("triage", "accepted", "verifying", "concluded"),
-    ("triage", "accepted", "verifying", "concluded", "handling"),
-    ("triage", "accepted", "verifying", "concluded", "handling", "closed"),
-    ("triage", "accepted", "verifying", "concluded", "handling", "closed"),
-    ("triage", "accepted", "verifying", "terminated", "closed"),
-    ("triage", "withdrawn"),
-    ("escalate",),
-    ("forward",),
+    (),  # a named web report whose reporter has not come in yet: the unsigned rules
+    ("verify",),
+    ("verify", "triage"),
+    ("verify", "triage"),
+    ("verify", "triage", "accepted"),
+    ("verify", "triage", "accepted", "verifying"),
+    ("verify", "triage", "accepted", "verifying"),
+    ("verify", "triage", "accepted", "verifying", "extend"),
+    ("verify", "triage", "accepted", "verifying", "suspended"),
+    ("verify", "triage", "not_accepted"),
+    ("verify", "triage", "not_accepted", "closed"),
+    ("verify", "triage", "accepted", "verifying", "concluded"),
+    ("verify", "triage", "accepted", "verifying", "concluded", "handling"),
+    ("verify", "triage", "accepted", "verifying", "concluded", "handling", "closed"),
+    ("verify", "triage", "accepted", "verifying", "concluded", "handling", "closed"),
+    ("verify", "triage", "accepted", "verifying", "terminated", "closed"),
+    ("verify", "triage", "withdrawn"),
+    ("verify", "escalate"),
+    ("verify", "forward"),
 )
 ANONYMOUS_PATHS: tuple[tuple[str, ...], ...] = (
     (),
@@ -266,6 +266,11 @@ def _follow(
     on = plan.received_on
     reporter = CaseKeys(case=keys.case_key, signer=keys.signer)
     for step in plan.path:
+        if step == "verify":  # the reporter came in person the day it arrived (LTC 22-23)
+            workflow.verify_identity(
+                case, "in_person", today=on, inspector=people.handler, now=_at(on)
+            )
+            continue
         on = min(today, on + timedelta(days=rng.randint(2, 9)))
         staff = _staff_keys(session, case, people, on)
         grounds = access.seal_note(staff, case, "grounds", GROUNDS.get(step, ""))

@@ -92,6 +92,7 @@ def init_labels(app: Flask) -> None:
         deadline_label=shared.deadline_label,
         event_label=shared.event_label,
         legal_ground_label=shared.legal_ground_label,
+        means_label=lambda value: _lookup(shared.VERIFICATION_MEANS, value),
         entry_label=shared.entry_label,
         file_size=shared.file_size,
     )

@@ -131,6 +131,7 @@ EVENTS: Mapping[str, LazyString] = {
     "feedback": _l("Feedback given"),
     "arrival": _l("Arrived by forwarding"),
     "partial_withdrawal": _l("Part of the report withdrawn"),
+    "identity_verification": _l("Reporter's identity verified"),
     "protection": _l("Protection changed"),
 }
 
@@ -168,6 +169,14 @@ LEGAL_GROUNDS: Mapping[str, LazyString] = {
     "abusive_denunciation": _l(
         "The reporter used the denunciation to slander, insult or harm the person accused"
     ),
+}
+
+
+# How the unit verified who made a named report (LTC Art. 22-23, 29(1)(a)).
+VERIFICATION_MEANS: Mapping[str, LazyString] = {
+    "in_person": _l("In person"),
+    "signed_letter": _l("By a letter the reporter signed or fingerprinted"),
+    "other": _l("By other means the unit accepts"),
 }
 
 

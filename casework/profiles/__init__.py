@@ -135,6 +135,21 @@ class Profile:
     retention_days: int
     forward_keeps_read_access: bool
     protection_confirmation: Period
+    # LTC Art. 22-23, 29(1)(a): a named report is a formal denunciation only once the unit
+    # has verified who made it, which it may record in these statuses; until then it
+    # follows the anonymous track (Art. 25(1)). Empty: a named report is formal at once.
+    identity_verification_in: frozenset[str] = frozenset()
+
+    @property
+    def verifies_identity(self) -> bool:
+        return bool(self.identity_verification_in)
+
+    @property
+    def named_only_statuses(self) -> frozenset[str]:
+        """Statuses only a named report can reach (an acceptance, a conclusion...)."""
+        anonymous = {t.target for t in self.transitions if Track.ANONYMOUS in t.tracks}
+        named = {t.target for t in self.transitions if Track.NAMED in t.tracks}
+        return frozenset(named - anonymous)
 
     def title(self, language: str) -> str:
         return self.titles.get(language) or self.titles.get("en") or self.name
@@ -238,6 +253,9 @@ class _Reader:
             forward_keeps_read_access=bool(self.data.get("forward_keeps_read_access", False)),
             protection_confirmation=self._period(
                 self._table(self.data, "protection_confirmation"), "protection_confirmation"
+            ),
+            identity_verification_in=self._names(
+                self._table(self.data, "identity_verification"), "in", statuses, required=False
             ),
         )
         if not any(status.final for status in statuses.values()):

@@ -39,7 +39,7 @@ from review.views.cases import acting_on as _acting_on
 from store.models import Case, CaseEvent, InspectorRole, Unit, WrapPurpose
 from web.database import db
 from web.errors import PublicError
-from web.labels import status_label
+from web.labels import VERIFICATION_MEANS, status_label
 
 blueprint = Blueprint("workflow", __name__)
 
@@ -230,6 +230,29 @@ def partial_withdrawal(public_id: str) -> ResponseReturnValue:
     return _done(case)
 
 
+@blueprint.post("/cases/<public_id>/identity-verification")
+@login_required()
+def verify_identity(public_id: str) -> ResponseReturnValue:
+    """The unit verified who made a named report (LTC Art. 22-23, 29(1)(a)): from now on
+    a formal denunciation, on the named track's steps and clocks."""
+    case, keys = _acting_on(public_id)
+    means, text = request.form.get("means", ""), _grounds()
+    try:
+        workflow.verify_identity(
+            case,
+            means,
+            today=unit_today(),
+            inspector=current_inspector(),
+            now=auth.now(),
+            grounds=_sealed(keys, case, text),
+        )
+    except WorkflowError as error:
+        return _page((case, keys), Problem("identity", _step_problem(error), text), 400)
+    details = {"kind": workflow.IDENTITY_VERIFICATION, "means": means}
+    auth.audit(RECORDED, case_public_id=case.public_id, details=details)
+    return _done(case)
+
+
 @blueprint.post("/cases/<public_id>/forward")
 @login_required()
 def forward(public_id: str) -> ResponseReturnValue:
@@ -399,6 +422,10 @@ def _step_problem(error: Exception) -> str:
         "event_not_allowed": _("That cannot be recorded on this case now."),
         "no_readers": _("Nobody in that unit can read cases yet."),
         "withdrawal_closed": _("The report can no longer be withdrawn, in whole or in part."),
+        "unknown_means": _("Choose how the reporter's identity was verified."),
+        "verification_not_allowed": _(
+            "The identity of this report's reporter cannot be recorded as verified now."
+        ),
         "too_few_grounds": _("Tick at least one of the grounds the law gives for this decision."),
         "unknown_ground": _("Tick the law's grounds only for a decision that is taken on them."),
     }
@@ -413,6 +440,7 @@ def _page(
     today = unit_today()
     acting = access.acts_on(case, me)
     profile = workflow.profile_of(case)
+    track = workflow.track_of(case)  # a named report awaiting verification: anonymous
     clocks = workflow.current_deadlines(case)
     # The history's grounds are decrypted here: an opening like the case page's.
     auth.audit(OPENED, case_public_id=case.public_id, details={"page": "workflow"})
@@ -424,14 +452,17 @@ def _page(
         acting=acting,
         clocks=[Clock(d, d.overdue(today), d.due_soon(today, DUE_SOON_DAYS)) for d in clocks],
         rules=profile.deadlines,
-        next_statuses=profile.next_statuses(case.status, case.track) if acting else [],
-        can_forward=acting and transfer.FORWARDED in profile.next_statuses(case.status, case.track),
+        next_statuses=profile.next_statuses(case.status, track) if acting else [],
+        can_forward=acting and transfer.FORWARDED in profile.next_statuses(case.status, track),
         grounds_required={
             t.target for t in profile.transitions if case.status in t.sources and t.grounds_required
         },
         extendable=[d for d in clocks if d.extendable] if acting else [],
         extension_grounds=_extension_grounds(profile, clocks) if acting else [],
         may_withdraw_in_part=acting and workflow.may_withdraw(case),
+        awaits_verification=workflow.awaits_verification(case),
+        may_verify=acting and workflow.may_verify_identity(case),
+        verification_means=workflow.VERIFICATION_MEANS,
         step_grounds=_step_grounds(profile, case) if acting else {},
         recordable=workflow.recordable(case, me) if acting else [],
         destinations=transfer.destinations(db(), case) if acting else [],
@@ -448,8 +479,9 @@ def _page(
 def _step_grounds(profile: Profile, case: Case) -> dict[str, GroundList]:
     """The steps open now that the law allows only on listed grounds, with their list."""
     found = {}
-    for target in profile.next_statuses(case.status, case.track):
-        step = profile.transition(case.status, target, case.track, UNIT_SIDE)
+    track = workflow.track_of(case)
+    for target in profile.next_statuses(case.status, track):
+        step = profile.transition(case.status, target, track, UNIT_SIDE)
         if step is not None and step.legal_grounds is not None:
             found[target] = step.legal_grounds
     return found
@@ -486,6 +518,9 @@ def _history(case: Case, keys: CaseKeys) -> list[HistoryItem]:
             detail = str(event.data.get("deadline", ""))
         elif event.to_status == transfer.FORWARDED:
             detail = str(event.data.get("to_unit", ""))
+        elif event.kind == workflow.IDENTITY_VERIFICATION:
+            means = str(event.data.get("means", ""))
+            detail = str(VERIFICATION_MEANS.get(means, means))
         items.append(
             HistoryItem(
                 kind=event.kind,

@@ -343,6 +343,8 @@ def case_document(case: Case) -> dict[str, Any]:
         "forwarded_to": view.forwarded_to,
         "ended": view.ended,
         "may_withdraw": view.may_withdraw,
+        "awaits_verification": view.awaits_verification,
+        "reception_schedule": view.reception_schedule,
         "may_escalate": view.may_escalate,
         "escalated": view.escalated,
         "escalation_period": shown.escalation_period(case),

@@ -36,7 +36,7 @@ from store.models import (
     WrapPurpose,
 )
 from tests.store.factories import add_unit
-from tests.worlds import World, reporter_entry
+from tests.worlds import World, reporter_entry, verified_in_person
 
 TODAY = date(2026, 11, 27)
 RECEIVED = TODAY - timedelta(days=3)
@@ -70,6 +70,8 @@ def new_case(
     case = intake.accept(
         session, submission, world.unit, intake.lookup_hash(submission, params), received
     )
+    if identity:  # the reporter came in: a formal denunciation from its receipt
+        verified_in_person(case, world.people["lan"], received)
     session.commit()
     return keys, case
 

@@ -9,7 +9,16 @@ from sqlalchemy.orm import Session
 
 from casework import protection, workflow
 from casework.workflow import WorkflowError
-from store.models import ActorKind, Case, Inspector, InspectorRole, Message, Party, Track
+from store.models import (
+    ActorKind,
+    Case,
+    CaseEvent,
+    Inspector,
+    InspectorRole,
+    Message,
+    Party,
+    Track,
+)
 from tests.store.factories import add_case, add_inspector, add_unit, ciphertext
 
 NOW = datetime(2027, 1, 4, 3, 0, tzinfo=UTC)
@@ -26,7 +35,20 @@ def people(session: Session) -> tuple[Inspector, Inspector]:
 
 
 def new_case(session: Session, people: tuple[Inspector, Inspector], track: Track, on: date) -> Case:
+    """A report received on ``on``; a named one is verified that day (the reporter came in
+    person), so that it is a formal denunciation from its receipt (LTC Art. 22-23)."""
     case = add_case(session, people[0].unit, track=track, received_on=on, status_changed_on=on)
+    workflow.refresh(case, on)
+    if track is Track.NAMED:
+        workflow.verify_identity(case, "in_person", today=on, inspector=people[0], now=NOW)
+    return case
+
+
+def unverified(session: Session, people: tuple[Inspector, Inspector], on: date) -> Case:
+    """A named report from the web form whose reporter the unit has not met yet."""
+    case = add_case(
+        session, people[0].unit, track=Track.NAMED, received_on=on, status_changed_on=on
+    )
     workflow.refresh(case, on)
     return case
 
@@ -133,7 +155,7 @@ def test_an_invalid_transition_is_refused_naming_what_is_allowed(
     assert refused.value.code == "transition_not_allowed"
     assert "allowed: triage, accepted, not_accepted, forwarded" in str(refused.value)
     assert named.status == "received"
-    assert named.events == []
+    assert [e.kind for e in named.events] == ["identity_verification"]  # nothing more
 
 
 def test_a_decision_without_grounds_is_refused(
@@ -150,7 +172,8 @@ def test_every_step_records_who_when_and_the_sealed_grounds(
     named: Case, people: tuple[Inspector, Inspector]
 ) -> None:
     step(named, people[0], "triage", date(2027, 2, 2))
-    [event] = named.events
+    [verification, event] = named.events
+    assert verification.kind == "identity_verification"
     assert (event.kind, event.from_status, event.to_status) == (
         "status_change",
         "received",
@@ -209,7 +232,7 @@ def test_an_overdue_case_can_be_escalated_once_and_the_head_answers(
     early = reporter_entry(session, named, "escalation", date(2027, 2, 17))
     with pytest.raises(WorkflowError, match="overdue"):
         workflow.escalate(named, today=date(2027, 2, 17), entry=early)
-    assert named.events == []
+    assert [e.kind for e in named.events] == ["identity_verification"]
     late = date(2027, 2, 18)
     entry = reporter_entry(session, named, "escalation", late)
     event = workflow.escalate(named, today=late, entry=entry)
@@ -673,3 +696,99 @@ def test_a_partial_withdrawal_says_what_and_comes_before_the_conclusion(
         )
     assert late.value.code == "withdrawal_closed"
     assert [e.kind for e in verifying.events].count("partial_withdrawal") == 0
+
+
+# --- LTC Art. 22-23, 29(1)(a): a named web report is formal once its identity is verified --
+
+
+def test_a_named_web_report_follows_the_anonymous_track_until_verified(
+    session: Session, people: tuple[Inspector, Inspector]
+) -> None:
+    case = unverified(session, people, date(2027, 1, 25))
+    assert workflow.awaits_verification(case)
+    assert workflow.track_of(case) is Track.ANONYMOUS
+    assert set(due(case)) == {"decision"}  # the unit's own target, no statutory clock
+    with pytest.raises(WorkflowError, match="a case on the anonymous track cannot go") as refused:
+        step(case, people[0], "accepted", date(2027, 1, 26))
+    assert refused.value.code == "transition_not_allowed"
+    assert not any(d.statutory for d in workflow.current_deadlines(case))
+
+
+def test_once_verified_the_named_tracks_clocks_count_from_the_verification_across_tet(
+    session: Session, people: tuple[Inspector, Inspector]
+) -> None:
+    case = unverified(session, people, date(2027, 1, 25))
+    step(case, people[0], "triage", date(2027, 1, 27))
+    # The reporter brings a signed letter on Wednesday 3 February, the eve of Tết.
+    event = workflow.verify_identity(
+        case, "signed_letter", today=date(2027, 2, 3), inspector=people[0], now=NOW,
+        grounds=GROUNDS,
+    )  # fmt: skip
+    assert (event.kind, event.data, event.to_status) == (
+        "identity_verification",
+        {"means": "signed_letter"},
+        None,
+    )
+    assert workflow.track_of(case) is Track.NAMED
+    # Seven working days from 3 February, Tết (4-10 February) skipped: 19 February.
+    assert due(case) == {"triage": date(2027, 2, 19)}
+    step(case, people[0], "accepted", date(2027, 2, 11))
+    assert due(case)["resolution"] == date(2027, 3, 13 + 2)  # 13 March is a Saturday
+
+
+def test_verification_is_recorded_once_for_a_named_report_before_a_decision(
+    session: Session, people: tuple[Inspector, Inspector]
+) -> None:
+    case = unverified(session, people, date(2027, 1, 25))
+    with pytest.raises(WorkflowError) as means:
+        workflow.verify_identity(
+            case, "telepathy", today=date(2027, 1, 26), inspector=people[0], now=NOW
+        )
+    assert means.value.code == "unknown_means"
+    workflow.verify_identity(case, "other", today=date(2027, 1, 26), inspector=people[0], now=NOW)
+    assert not workflow.may_verify_identity(case)
+    with pytest.raises(WorkflowError) as twice:
+        workflow.verify_identity(
+            case, "in_person", today=date(2027, 1, 27), inspector=people[0], now=NOW
+        )
+    assert twice.value.code == "verification_not_allowed"
+    anonymous = new_case(session, people, Track.ANONYMOUS, date(2027, 1, 25))
+    assert not workflow.may_verify_identity(anonymous)
+    late = unverified(session, people, date(2027, 1, 25))
+    step(late, people[0], "verifying", date(2027, 1, 26))  # checked as an unsigned report
+    assert not workflow.may_verify_identity(late)
+    with pytest.raises(WorkflowError):
+        workflow.verify_identity(
+            late, "in_person", today=date(2027, 1, 27), inspector=people[0], now=NOW
+        )
+
+
+def test_a_profile_without_verification_makes_a_named_report_formal_at_once(
+    session: Session, people: tuple[Inspector, Inspector]
+) -> None:
+    people[0].unit.profile = "eu-2019-1937"
+    case = unverified(session, people, date(2027, 1, 8))
+    assert not workflow.awaits_verification(case)
+    assert workflow.track_of(case) is Track.NAMED
+    assert not workflow.may_verify_identity(case)
+
+
+def test_a_named_report_accepted_before_verification_was_asked_for_keeps_its_track(
+    session: Session, people: tuple[Inspector, Inspector]
+) -> None:
+    """Cases stored before this rule: one the unit already accepted was handled as a
+    formal denunciation, and stays one; one still in triage now awaits verification."""
+    accepted = unverified(session, people, date(2026, 11, 2))
+    accepted.events.append(
+        CaseEvent(
+            kind="status_change", from_status="received", to_status="accepted",
+            actor_kind=ActorKind.INSPECTOR, inspector=people[0], occurred_on=date(2026, 11, 4),
+            occurred_at=NOW, data={},
+        )
+    )  # fmt: skip
+    accepted.status = "accepted"
+    workflow.refresh(accepted, date(2026, 11, 4))
+    assert workflow.track_of(accepted) is Track.NAMED
+    assert "resolution" in due(accepted)
+    waiting = unverified(session, people, date(2026, 11, 2))
+    assert workflow.track_of(waiting) is Track.ANONYMOUS

@@ -42,7 +42,9 @@ def test_refresh_recomputes_every_case(
     assert keys(database, case_id) == set()
     output = assert_ok(invoke("deadlines", "refresh"))
     assert "recomputed the deadlines of 1 case(s)" in output
-    assert keys(database, case_id) == {"triage"}
+    # A named web report the unit has not verified follows the unsigned rules (LTC Art.
+    # 25(1)): the unit's own target, no statutory clock.
+    assert keys(database, case_id) == {"decision"}
     assert_refused(invoke("deadlines", "refresh", "--unit", "nowhere"), "nowhere")
 
 

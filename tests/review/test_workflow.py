@@ -131,7 +131,7 @@ def test_a_decision_is_recorded_with_sealed_grounds_and_audited(
     assert code == 303
     case = stored(session, named)
     assert case.status == "accepted"
-    [event] = case.events
+    [_verified, event] = case.events
     assert event.inspector_id == accounts["lan"].inspector_id
     assert event.grounds is not None
     assert GROUNDS.encode() not in event.grounds
@@ -306,6 +306,46 @@ def test_after_a_full_withdrawal_the_unit_terminates_or_goes_on_on_a_ground_of_a
     case = stored(session, named)
     assert case.status == "verifying"
     assert case.events[-1].data == {"legal_grounds": ["signs_of_violation"]}
+
+
+def test_a_named_web_report_is_formal_once_the_unit_records_the_verified_identity(
+    client: FlaskClient, session: Session, world: World, accounts: dict[str, Account]
+) -> None:
+    unverified = seal_case(session, world, FAST, identity={"name": "Lê Thị D"}, verified=False)
+    signed_in(client, accounts["lan"])
+    page = page_of(client, unverified)
+    assert 'id="awaiting-verification"' in page
+    assert 'id="identity"' in page
+    assert 'id="status-accepted"' not in page  # the unsigned report's steps only
+    assert 'id="status-verifying"' in page
+    assert "Decision on an anonymous report (the unit&#39;s target)" in page
+    code, html = post(client, unverified, "identity-verification", means="by magic")
+    assert code == 400
+    assert "Choose how the reporter&#39;s identity was verified." in html
+    note = "Biên bản tiếp công dân số 12"
+    code, _ = post(client, unverified, "identity-verification", means="in_person", grounds=note)
+    assert code == 303
+    case = stored(session, unverified)
+    [event] = case.events
+    assert (event.kind, event.data, event.inspector_id) == (
+        "identity_verification",
+        {"means": "in_person"},
+        accounts["lan"].inspector_id,
+    )
+    assert event.grounds is not None
+    assert note.encode() not in event.grounds
+    assert {d["key"] for d in case.deadlines} == {"triage"}
+    assert audit_details(session, unverified, "event_record") == [
+        {"kind": "identity_verification", "means": "in_person"}
+    ]
+    page = page_of(client, unverified)
+    assert 'id="awaiting-verification"' not in page
+    assert 'id="identity"' not in page
+    assert 'id="status-accepted"' in page
+    history = page[page.index('id="history"') :]
+    assert "Reporter&#39;s identity verified" in history
+    assert "(In person)" in history
+    assert note in history
 
 
 def test_concluding_a_case_ends_its_running_protection_and_audits_it(
@@ -532,7 +572,7 @@ def test_a_notice_reaches_the_reporter_and_the_grounds_stay_the_units(
     assert {item.reading.trust for item in entries} == {Trust.SIGNED}
     assert {item.position for item in entries} == {Position.IN_ORDER}
     # The grounds do not open with the case key, only with the unit key.
-    [decision, _recorded] = case.events
+    [_verified, decision, _recorded] = case.events
     assert decision.grounds is not None
     lan_key = session.get_one(Inspector, lan.id).signing_key
     assert lan_key is not None
@@ -579,7 +619,7 @@ def test_a_refused_step_writes_no_notice_and_keeps_it(
     case = stored(session, named)
     assert case.status == "received"
     assert case.messages == []
-    assert case.events == []
+    assert [e.kind for e in case.events] == ["identity_verification"]  # nothing more
 
 
 def test_grounds_altered_in_storage_are_said_so_on_the_history(
@@ -588,7 +628,7 @@ def test_grounds_altered_in_storage_are_said_so_on_the_history(
     signed_in(client, accounts["lan"])
     assert post(client, named, "status", status="triage", grounds="Cần xác minh")[0] == 303
     assert post(client, named, "status", status="accepted", grounds=GROUNDS)[0] == 303
-    first, second = stored(session, named).events
+    _verified, first, second = stored(session, named).events
     assert first.grounds is not None
     assert second.grounds is not None
     # One byte of the first step's grounds changed: its signature no longer holds.

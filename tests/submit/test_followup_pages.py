@@ -72,7 +72,7 @@ from tests.submit.test_report_form import (
     parse,
     stored_files,
 )
-from tests.worlds import World
+from tests.worlds import World, verified_in_person
 
 MAX_FILE_SIZE = 200 * 1024
 MAX_REPORT_SIZE = 300 * 1024
@@ -104,9 +104,12 @@ def new_case(
     *,
     named: bool = False,
     received: date = RECEIVED,
+    verified: bool = True,
 ) -> Story:
     """An anonymous case (the unit's own target dates), or a named one (statutory
-    deadlines: received long enough ago, its triage is overdue and may be escalated)."""
+    deadlines: received long enough ago, its triage is overdue and may be escalated),
+    whose reporter came in person the day it arrived unless not ``verified`` (then it
+    awaits that, like an unsigned report: LTC Art. 22-23, 25(1))."""
     keys = NewCaseKeys()
     submission = seal_submission(
         keys,
@@ -118,6 +121,8 @@ def new_case(
     case = intake.accept(
         session, submission, world.unit, intake.lookup_hash(submission, settings.code_kdf), received
     )
+    if named and verified:
+        verified_in_person(case, world.people["lan"], received)
     session.commit()
     return Story(keys, case)
 

@@ -60,7 +60,7 @@ from tests.submit.test_followup_pages import (
     reload,
 )
 from tests.submit.test_report_form import parse
-from tests.worlds import World
+from tests.worlds import World, verified_in_person
 
 __all__ = ["api", "openapi_checked"]  # fixtures
 pytestmark = pytest.mark.usefixtures("openapi_checked")
@@ -207,6 +207,28 @@ def test_a_paused_deadline_shows_how_much_is_used_and_no_date(
     notice = section(page, "status-heading")
     assert "the only two reasons the law allows" in notice
     assert "must resume as soon as the reason ends, and send you both decisions" in notice
+
+
+def test_an_unverified_named_report_says_how_to_complete_it(
+    client: FlaskClient, session: Session, world: World, settings: Settings
+) -> None:
+    world.unit.reception_schedule = "Thứ Năm hằng tuần, 8:00-11:00, phòng 2"
+    story = new_case(session, world, settings, named=True, received=TODAY, verified=False)
+    page = page_of(client, story)
+    notice = page[page.index('id="verification-notice"') :]
+    notice = notice[: notice.index("</div>")]
+    assert "only once the unit has checked who you are" in notice
+    assert "come to the unit in person" in notice
+    assert "signed or fingerprinted" in notice
+    assert "MB-" + story.case.public_id[:8].upper() in notice  # the report's reference
+    assert "Thứ Năm hằng tuần, 8:00-11:00, phòng 2" in notice
+    assert "Set by law" not in section(page, "deadlines-heading")
+    # Once the unit has met the reporter, the notice is gone and the law's clocks run.
+    verified_in_person(reload(session, story), world.people["lan"], TODAY)
+    session.commit()
+    page = page_of(client, story)
+    assert 'id="verification-notice"' not in page
+    assert "Set by law" in section(page, "deadlines-heading")
 
 
 def test_an_extended_deadline_says_so_and_that_the_decision_is_sent_to_the_reporter(

@@ -167,6 +167,24 @@ export class CaseScreen {
   }
 
   /**
+   * A named report the unit has yet to verify the reporter of: how to complete it.
+   *
+   * @param {CaseView} view
+   */
+  #verification(view) {
+    const { strings } = this.page;
+    slot(this.root, "verification").hidden = !view.awaits_verification;
+    slot(this.root, "verification-text").textContent = strings.get("verification", {
+      reference: view.reference,
+    });
+    const schedule = slot(this.root, "verification-schedule");
+    schedule.textContent = strings.get("verification-schedule", {
+      schedule: view.reception_schedule,
+    });
+    schedule.hidden = view.reception_schedule === "";
+  }
+
+  /**
    * Show `view` with its checked and decrypted conversation.
    *
    * @param {CaseView} view
@@ -186,6 +204,7 @@ export class CaseScreen {
       ? strings.get("forwarded-to", { unit: view.forwarded_to })
       : "";
     forwarded.hidden = !view.forwarded_to;
+    this.#verification(view);
     slot(this.root, "ended").hidden = view.may_withdraw;
     this.forms.withdraw.hidden = !view.may_withdraw;
     this.#deadlines(view.deadlines);
