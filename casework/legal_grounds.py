@@ -97,6 +97,25 @@ CONTINUE_AFTER_WITHDRAWAL = GroundList(
     ),
 )
 
+# NĐ31 Art. 4 as Decree 156/2026/NĐ-CP rewrites it (in force 1 July 2026): three grounds
+# on which a denunciation withdrawn in full is still resolved. The decree's text was not
+# available to us; these are LTC Art. 33(3)'s three, which the rewritten article details
+# (low-medium confidence, DOMAIN.md "Amendments").
+CONTINUE_AFTER_WITHDRAWAL_2026 = GroundList(
+    "nd31-art4-2026",
+    "NĐ31 Art. 4 (Decree 156/2026/NĐ-CP)",
+    tuple(
+        Ground(ground.key, "NĐ31 Art. 4 (Decree 156/2026/NĐ-CP); LTC Art. 33(3)")
+        for ground in CONTINUE_AFTER_WITHDRAWAL.grounds
+    ),
+)
+
 GROUND_LISTS: dict[str, GroundList] = {
-    found.name: found for found in (COMPLEX_CASE, SUSPENSION, CONTINUE_AFTER_WITHDRAWAL)
+    found.name: found
+    for found in (
+        COMPLEX_CASE,
+        SUSPENSION,
+        CONTINUE_AFTER_WITHDRAWAL,
+        CONTINUE_AFTER_WITHDRAWAL_2026,
+    )
 }

@@ -18,7 +18,7 @@ from typing import Any
 from casework import deadlines as clocks
 from casework.errors import CaseworkError
 from casework.legal_grounds import GroundList, GroundsError
-from casework.profiles import REPORTER_SIDE, UNIT_SIDE, Profile, load_profile
+from casework.profiles import REPORTER_SIDE, UNIT_SIDE, Profile, profile_in_force
 from casework.records import Sealer, seal_into
 from store.models import ActorKind, Case, CaseEvent, Inspector, InspectorRole, Message, Track
 
@@ -65,7 +65,9 @@ class WorkflowError(CaseworkError):
 
 
 def profile_of(case: Case) -> Profile:
-    return load_profile(case.unit.profile)
+    """The rules the case follows: its unit's profile, or the one that profile replaces
+    when the case was received before the newer law took effect."""
+    return profile_in_force(case.unit.profile, case.received_on)
 
 
 def transition(

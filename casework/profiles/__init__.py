@@ -15,6 +15,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,10 @@ from casework.legal_grounds import GROUND_LISTS, GroundList
 from store.models import Track
 
 VN_DENUNCIATION_2018 = "vn-denunciation-2018"  # Luật Tố cáo 25/2018/QH14, Decree 31/2019
+# As amended from 1 July 2026: Law 136/2025/QH15, Decree 156/2026/NĐ-CP.
+VN_DENUNCIATION_2026 = "vn-denunciation-2026"
 EU_2019_1937 = "eu-2019-1937"  # EU Directive 2019/1937 (whistleblower protection)
-DEFAULT_PROFILE = VN_DENUNCIATION_2018
+DEFAULT_PROFILE = VN_DENUNCIATION_2026
 
 BUILT_IN = Path(__file__).parent
 ENVIRONMENT_FOLDER = "MINHBACH_PROFILES"
@@ -113,6 +116,15 @@ class DeadlineRule:
 
 
 @dataclass(frozen=True)
+class Replacement:
+    """The profile a newer law replaces: cases received before ``before`` (the day the new
+    law took effect) still follow ``profile``, the law in force when they arrived."""
+
+    profile: str
+    before: date
+
+
+@dataclass(frozen=True)
 class Status:
     name: str
     ended: bool  # decided or stopped: no more withdrawal, no running clocks but notices
@@ -139,6 +151,7 @@ class Profile:
     # has verified who made it, which it may record in these statuses; until then it
     # follows the anonymous track (Art. 25(1)). Empty: a named report is formal at once.
     identity_verification_in: frozenset[str] = frozenset()
+    replaces: Replacement | None = None
 
     @property
     def verifies_identity(self) -> bool:
@@ -214,9 +227,37 @@ def load_profile(name: str) -> Profile:
     for folder in profile_folders():
         path = folder / f"{name}.toml"
         if path.is_file():
-            return parse_profile(path.read_text(encoding="utf-8"), expected_name=name)
+            profile = parse_profile(path.read_text(encoding="utf-8"), expected_name=name)
+            _check_replacement(profile)
+            return profile
     known = ", ".join(profile_names())
     raise UnknownProfile(f"unknown profile {name!r}: known profiles are {known}")
+
+
+def profile_in_force(name: str, received_on: date) -> Profile:
+    """The rules a case received on ``received_on`` follows when its unit follows profile
+    ``name``: the law in force the day it arrived, going back through ``replaces``."""
+    profile = load_profile(name)
+    while profile.replaces is not None and received_on < profile.replaces.before:
+        profile = load_profile(profile.replaces.profile)
+    return profile
+
+
+def _check_replacement(profile: Profile) -> None:
+    """The profile a newer one replaces must exist, and take effect earlier."""
+    replaced = profile.replaces
+    if replaced is None:
+        return
+    try:
+        older = load_profile(replaced.profile)
+    except UnknownProfile:
+        raise ProfileError(
+            f"profile {profile.name} replaces {replaced.profile!r}, which no profile file is"
+        ) from None
+    if older.replaces is not None and older.replaces.before >= replaced.before:
+        raise ProfileError(
+            f"profile {profile.name} replaces {older.name}, which took effect on or after it"
+        )
 
 
 def parse_profile(text: str, expected_name: str | None = None) -> Profile:
@@ -257,6 +298,7 @@ class _Reader:
             identity_verification_in=self._names(
                 self._table(self.data, "identity_verification"), "in", statuses, required=False
             ),
+            replaces=self._replacement(),
         )
         if not any(status.final for status in statuses.values()):
             raise ProfileError(f"profile {self.name}: no status is final")
@@ -271,6 +313,21 @@ class _Reader:
                         f"profile {self.name}: deadline {rule.key} starts on extensions of"
                         f" {key!r}, which is no deadline that can be extended"
                     )
+
+    def _replacement(self) -> Replacement | None:
+        table = self._table(self.data, "replaces")
+        if not table:
+            return None
+        before = table.get("before")
+        if not isinstance(before, date) or isinstance(before, datetime):
+            raise ProfileError(
+                f"profile {self.name}: replaces.before is the day the law took effect, a TOML"
+                " date such as 2026-07-01"
+            )
+        older = self._text(table, "profile")
+        if older == self.name:
+            raise ProfileError(f"profile {self.name} cannot replace itself")
+        return Replacement(older, before)
 
     def _statuses(self) -> dict[str, Status]:
         table = self._table(self.data, "statuses")

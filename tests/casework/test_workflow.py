@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
@@ -792,3 +792,37 @@ def test_a_named_report_accepted_before_verification_was_asked_for_keeps_its_tra
     assert "resolution" in due(accepted)
     waiting = unverified(session, people, date(2026, 11, 2))
     assert workflow.track_of(waiting) is Track.ANONYMOUS
+
+
+# --- the law in force on the day of receipt ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("received", "followed", "going_on"),
+    [
+        (date(2026, 6, 30), "vn-denunciation-2018", "ltc-art33-3"),
+        (date(2026, 7, 1), "vn-denunciation-2026", "nd31-art4-2026"),
+    ],
+)
+def test_a_case_follows_the_profile_in_force_the_day_it_was_received(
+    session: Session,
+    people: tuple[Inspector, Inspector],
+    received: date,
+    followed: str,
+    going_on: str,
+) -> None:
+    people[0].unit.profile = "vn-denunciation-2026"
+    case = new_case(session, people, Track.NAMED, received)
+    assert workflow.profile_of(case).name == followed
+    # Received on Tuesday 30 June or Wednesday 1 July 2026: triage is due 7 working days
+    # later either way (the periods did not change), 9 or 10 July.
+    assert due(case)["triage"] == received + timedelta(days=9)
+    step(case, people[0], "accepted", received + timedelta(days=1))
+    entry = reporter_entry(session, case, "withdrawal", received + timedelta(days=2))
+    workflow.transition(case, "withdrawn", today=received + timedelta(days=2), entry=entry)
+    step_out = workflow.profile_of(case).transition("withdrawn", "verifying", Track.NAMED, "unit")
+    assert step_out is not None
+    assert step_out.legal_grounds is not None
+    assert step_out.legal_grounds.name == going_on
+    step(case, people[0], "verifying", received + timedelta(days=3), "signs_of_violation")
+    assert case.status == "verifying"
