@@ -110,6 +110,29 @@ CONTINUE_AFTER_WITHDRAWAL_2026 = GroundList(
     ),
 )
 
+# LTC Art. 54(2): protection ends at the conclusion or termination of the case (by itself:
+# casework.protection.end_with_the_case), when its grounds cease, or on the protected
+# person's request.
+PROTECTION_END = GroundList(
+    "ltc-art54-2",
+    "LTC Art. 54(2)",
+    (
+        Ground("case_ended", "LTC Art. 54(2)"),
+        Ground("grounds_ceased", "LTC Art. 54(2)"),
+        Ground("on_request", "LTC Art. 54(2)"),
+    ),
+)
+# Law 136/2025/QH15 (in force 1 July 2026) adds one: the protected person deliberately
+# breached their duties (DOMAIN.md, "Amendments", medium confidence).
+PROTECTION_END_2026 = GroundList(
+    "ltc-art54-2-2026",
+    "LTC Art. 54(2) (Law 136/2025/QH15)",
+    (
+        *PROTECTION_END.grounds,
+        Ground("deliberate_breach", "LTC Art. 54 as amended by Law 136/2025/QH15"),
+    ),
+)
+
 GROUND_LISTS: dict[str, GroundList] = {
     found.name: found
     for found in (
@@ -117,5 +140,9 @@ GROUND_LISTS: dict[str, GroundList] = {
         SUSPENSION,
         CONTINUE_AFTER_WITHDRAWAL,
         CONTINUE_AFTER_WITHDRAWAL_2026,
+        PROTECTION_END,
+        PROTECTION_END_2026,
     )
 }
+# The ground of a protection that ends with its case (end_with_the_case).
+CASE_ENDED = "case_ended"

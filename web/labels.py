@@ -163,6 +163,11 @@ LEGAL_GROUNDS: Mapping[str, LazyString] = {
     "awaiting_expert_result": _l(
         "Waiting for the result of a further or repeated expert examination"
     ),
+    # LTC Art. 54(2) (and Law 136/2025/QH15): the grounds for ending a protection.
+    "case_ended": _l("The case was concluded or terminated"),
+    "grounds_ceased": _l("The grounds for the protection no longer exist"),
+    "on_request": _l("The protected person asked for it to end"),
+    "deliberate_breach": _l("The protected person deliberately breached their duties"),
     # LTC Art. 33(3), NĐ31 Art. 4: going on with a withdrawn denunciation.
     "signs_of_violation": _l("The conduct reported still shows signs of a violation of the law"),
     "withdrawn_under_pressure": _l("The reporter withdrew under threat or after being bribed"),

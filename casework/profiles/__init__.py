@@ -152,6 +152,9 @@ class Profile:
     # follows the anonymous track (Art. 25(1)). Empty: a named report is formal at once.
     identity_verification_in: frozenset[str] = frozenset()
     replaces: Replacement | None = None
+    # The law's grounds for ending a protection (casework.legal_grounds): one is chosen
+    # and recorded with each end. None: the end's written ground alone.
+    protection_end_grounds: GroundList | None = None
 
     @property
     def verifies_identity(self) -> bool:
@@ -299,6 +302,9 @@ class _Reader:
                 self._table(self.data, "identity_verification"), "in", statuses, required=False
             ),
             replaces=self._replacement(),
+            protection_end_grounds=self._ground_list(
+                self.data.get("protection_end_grounds"), "protection_end_grounds"
+            ),
         )
         if not any(status.final for status in statuses.values()):
             raise ProfileError(f"profile {self.name}: no status is final")
