@@ -174,11 +174,11 @@ export class CaseScreen {
   #verification(view) {
     const { strings } = this.page;
     slot(this.root, "verification").hidden = !view.awaits_verification;
-    slot(this.root, "verification-text").textContent = strings.get("verification", {
+    slot(this.root, "verification-text").textContent = strings.get("case-verification", {
       reference: view.reference,
     });
     const schedule = slot(this.root, "verification-schedule");
-    schedule.textContent = strings.get("verification-schedule", {
+    schedule.textContent = strings.get("case-verification-schedule", {
       schedule: view.reception_schedule,
     });
     schedule.hidden = view.reception_schedule === "";
