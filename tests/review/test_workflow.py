@@ -245,6 +245,7 @@ def test_a_suspension_is_decided_on_a_ground_of_article_34_and_notified(
         "legal_grounds": ["awaiting_expert_result"],
     }
     assert "suspension_notice" in {d["key"] for d in stored(session, named).deadlines}
+    assert 'id="resume-at-once"' in page_of(client, named)
     # Grounds ticked for a step not taken on them are refused, not silently dropped.
     code, html = post(
         client, named, "status", status="verifying", grounds="Đã có kết quả",
