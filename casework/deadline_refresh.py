@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework import workflow
-from casework.profiles import Profile, load_profile
+from casework.profiles import load_profile, profile_in_force
 from store.models import Case, Unit
 
 BATCH = 500
@@ -35,19 +35,28 @@ def refresh_all(session: Session, today: date, unit: Unit | None = None) -> int:
     return count
 
 
-def statuses_unknown_to(session: Session, unit: Unit, profile: Profile) -> list[str]:
-    """Statuses of the unit's cases that ``profile`` does not have: a unit cannot move to
+def statuses_unknown_to(session: Session, unit: Unit, name: str) -> list[str]:
+    """Statuses of the unit's cases that profile ``name`` does not have, for each case the
+    profile in force the day it was received (``profile_in_force``): a unit cannot move to
     a profile that would strand its cases."""
-    used = session.scalars(
-        select(Case.status).where(Case.unit_id == unit.id, Case.purged_on.is_(None)).distinct()
+    used = session.execute(
+        select(Case.status, Case.received_on)
+        .where(Case.unit_id == unit.id, Case.purged_on.is_(None))
+        .distinct()
     )
-    return sorted(status for status in used if status not in profile.statuses)
+    return sorted(
+        {
+            status
+            for status, received_on in used
+            if status not in profile_in_force(name, received_on).statuses
+        }
+    )
 
 
 def change_profile(session: Session, unit: Unit, name: str, today: date) -> int:
     """Move ``unit`` to profile ``name`` and recompute its cases; returns how many."""
-    profile = load_profile(name)
-    stranded = statuses_unknown_to(session, unit, profile)
+    load_profile(name)  # an unknown name is refused before anything is checked
+    stranded = statuses_unknown_to(session, unit, name)
     if stranded:
         raise ValueError(
             f"profile {name} has no status {', '.join(stranded)}, which cases of "

@@ -123,6 +123,7 @@ def _replay(
     clock: _Clock | None = None
     latest: date | None = None  # when a clock not started by then starts by itself
     anchor: date | None = None  # the last entry into a status of rule.count_from
+    previous: str | None = None  # the status the case is leaving
     for step in steps:
         if clock is None and latest is not None and step.on > latest:
             clock, latest = _Clock(latest), None
@@ -130,6 +131,9 @@ def _replay(
             if step.status in rule.count_from:
                 anchor = step.on
             clock = _enter(rule, clock, step.on, step.status, anchor)
+            if clock is None and _starts_on_leaving(rule, previous, step.status):
+                clock = _Clock(step.on)
+            previous = step.status
             if clock is None and step.status in rule.stop:
                 latest = None
             elif clock is None and latest is None:
@@ -138,7 +142,7 @@ def _replay(
             latest = None
         elif clock is not None and step.kind in rule.stop_events:
             clock = None
-        elif clock is None and step.kind in rule.start_events:
+        elif clock is None and _starts_on_event(rule, step):
             clock = _Clock(step.on)
         elif clock is not None and step.kind == EXTENSION and step.deadline == rule.key:
             clock.extensions = min(clock.extensions + 1, rule.max_extensions)
@@ -147,6 +151,20 @@ def _replay(
     if clock is None and latest is not None and today >= latest:
         clock = _Clock(latest)
     return clock
+
+
+def _starts_on_event(rule: DeadlineRule, step: Step) -> bool:
+    """Whether the event ``step`` starts the clock: one of its ``start_events``, or an
+    extension of a clock in its ``start_extensions``."""
+    if step.kind == EXTENSION:
+        return step.deadline in rule.start_extensions
+    return step.kind in rule.start_events
+
+
+def _starts_on_leaving(rule: DeadlineRule, previous: str | None, status: str) -> bool:
+    """Whether leaving ``previous`` for ``status`` starts the clock (``start_leaving``):
+    only for a status that does not stop it."""
+    return previous in rule.start_leaving and status != previous and status not in rule.stop
 
 
 def _latest_start(profile: Profile, rule: DeadlineRule, on: date, status: str) -> date | None:

@@ -26,7 +26,6 @@ from casework.deadlines import Deadline
 from casework.errors import CaseworkError
 from casework.hierarchy import answering_unit
 from casework.intake import AttachmentIn, public_reference
-from casework.profiles import REPORTER_SIDE
 from casework.records import REPORTER, CaseKeys
 from casework.transcript import NewEntry
 from crypto.bound import verify_bound
@@ -48,6 +47,14 @@ from store.models import (
 )
 
 WITHDRAWN = "withdrawn"
+PART = "part"  # a withdrawal of part of the report (LTC Art. 33), as the forms name it
+
+
+def withdrawal_purpose(in_part: bool) -> str:
+    """The transcript purpose of a withdrawal, in whole or in part (docs/crypto.md §13.3)."""
+    return "partial-withdrawal" if in_part else "withdrawal"
+
+
 # The smallest sealed record of protocol 2 (docs/crypto.md §13.4): header, place length,
 # salt, a 1 KiB bucket, the tag and the signature (the place comes on top).
 MIN_RECORD_SIZE = 4 + 32 + 1024 + 16 + 64
@@ -112,6 +119,10 @@ class CaseView:
     forwarded_to: str | None
     ended: bool  # decided or stopped: nothing left to withdraw
     may_withdraw: bool
+    # A named report whose reporter the unit has yet to verify (LTC Art. 22-23): handled
+    # like an unsigned one until then; the reporter completes it at the unit's reception.
+    awaits_verification: bool
+    reception_schedule: str
     may_escalate: bool
     escalated: bool  # the answer to an escalation or re-denunciation is pending
     may_re_denounce: bool
@@ -243,7 +254,9 @@ def case_view(case: Case, today: date, unit: Unit | None = None) -> CaseView:
         ),
         forwarded_to=None if unit is None or unit.id == case.unit_id else case.unit.name,
         ended=profile.is_ended(case.status),
-        may_withdraw=WITHDRAWN in profile.next_statuses(case.status, case.track, REPORTER_SIDE),
+        may_withdraw=workflow.may_withdraw(case),
+        awaits_verification=workflow.awaits_verification(case),
+        reception_schedule=case.unit.reception_schedule or "",
         may_escalate=escalation.may_escalate(case, today),
         escalated=workflow.escalation_pending(case),
         may_re_denounce=escalation.may_re_denounce(case, today),
@@ -386,11 +399,17 @@ def record_retaliation(
     return incident
 
 
-def withdraw(session: Session, case: Case, entry: Message, today: date) -> CaseEvent:
-    """The reporter withdraws, with their reasons in the transcript ``entry``. The unit
-    then notifies and ends the case by its own workflow."""
+def withdraw(
+    session: Session, case: Case, entry: Message, today: date, *, in_part: bool = False
+) -> CaseEvent:
+    """The reporter withdraws the whole report or, ``in_part``, part of it (their words in
+    the transcript ``entry``). In whole, the case waits for the unit's decision to end it
+    or to go on all the same (LTC Art. 33); in part, it goes on as it was."""
     try:
-        event = workflow.transition(case, WITHDRAWN, today=today, entry=entry)
+        if in_part:
+            event = workflow.withdraw_in_part(case, today=today, entry=entry)
+        else:
+            event = workflow.transition(case, WITHDRAWN, today=today, entry=entry)
     except workflow.WorkflowError:
         raise FollowUpError("already_ended", "the case can no longer be withdrawn") from None
     touch(case, today)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 import crypto
 from casework import scope, workflow
 from casework.errors import CaseworkError
-from casework.profiles import load_profile
+from casework.profiles import profile_in_force
 from casework.recipients import IDENTITY_READERS, UnitRecipients
 from casework.records import REPORTER
 from crypto.bound import MIN_SIZE, verify_bound
@@ -173,7 +173,7 @@ def accept(
         public_id=submission.case_id,
         unit=unit,
         track=submission.track,
-        status=load_profile(unit.profile).initial_status,
+        status=profile_in_force(unit.profile, today).initial_status,
         category=submission.category,
         received_on=today,
         status_changed_on=today,

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from casework import followup, transcript, workflow
 from casework.errors import CaseworkError
+from casework.legal_grounds import CASE_ENDED, GroundsError
 from casework.records import CaseKeys, Reading, Sealer, seal_into
 from store.models import (
     ActorKind,
@@ -128,6 +129,9 @@ class StepFields:
     ground: str = ""
     note: str = ""
     started_on: date | None = None
+    # To end a protection: the key of the law's ground (the profile's
+    # protection_end_grounds), beside the written ``ground``.
+    end_ground: str = ""
 
     def text(self, name: str) -> str:
         value = getattr(self, name)
@@ -270,26 +274,37 @@ def transition(
     if to_state is State.ACTIVE:
         _check_start(record, fields.started_on)
     case = record.case
+    data = _state_data(record, record.state, to_state)
+    if to_state is State.ENDED:
+        data.update(_end_ground(case, fields.end_ground))
     current = open_details(keys, record)
     merged = {key: current[key] for key in CARRIED if current.get(key)}
     merged.update({key: value for key, value in step.items() if value})
     step_document = _document(to_state, step, SUMMARY[to_state])
-    from_state = record.state
     record.state = to_state
     current_document = _document(to_state, merged, SUMMARY[to_state])
     seal_into(record, "details", keys.note(case, "protection", current_document))
     _apply_dates(record, to_state, fields, today)
     event = _inspector_event(
-        case,
-        inspector,
-        _state_data(record, from_state, to_state),
-        keys.note(case, "grounds", step_document),
-        today,
-        now,
+        case, inspector, data, keys.note(case, "grounds", step_document), today, now
     )
     recompute_urgent(case)
     session.flush()
     return event
+
+
+def _end_ground(case: Case, key: str) -> dict[str, Any]:
+    """The law's ground an end is recorded on, where the case's profile lists them: one
+    is needed, and it is kept as a category in the event's data (not sealed)."""
+    listed = workflow.profile_of(case).protection_end_grounds
+    if listed is None and not key:
+        return {}
+    if listed is None:
+        raise ProtectionError("unknown_ground", "this profile lists no grounds for an end")
+    try:
+        return {workflow.LEGAL_GROUNDS: listed.chosen([key] if key else [], at_least=1)}
+    except GroundsError as error:
+        raise ProtectionError(error.code, str(error)) from None
 
 
 def end_with_the_case(
@@ -306,10 +321,10 @@ def end_with_the_case(
     Each is an ordinary step to ``ended``, recorded and sealed like one an inspector takes.
     Returns each record ended with the state it was in."""
     ended = [(record, record.state) for record in case.protections if record.state in RUNNING]
+    listed = workflow.profile_of(case).protection_end_grounds is not None
+    fields = StepFields(ground=ground, end_ground=CASE_ENDED if listed else "")
     for record, _was in ended:
-        transition(
-            session, record, keys, inspector, State.ENDED, StepFields(ground=ground), today, now
-        )
+        transition(session, record, keys, inspector, State.ENDED, fields, today, now)
     return ended
 
 

@@ -11,15 +11,16 @@ Pure Python: no Flask. Callers own the transaction and seal grounds before calli
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from casework import deadlines as clocks
 from casework.errors import CaseworkError
-from casework.profiles import REPORTER_SIDE, UNIT_SIDE, Profile, load_profile
+from casework.legal_grounds import GroundList, GroundsError
+from casework.profiles import REPORTER_SIDE, UNIT_SIDE, Profile, profile_in_force
 from casework.records import Sealer, seal_into
-from store.models import ActorKind, Case, CaseEvent, Inspector, Message
+from store.models import ActorKind, Case, CaseEvent, Inspector, Message, Track
 
 STATUS_CHANGE = "status_change"
 ARRIVAL = "arrival"  # the case reached this unit by a forward: its clocks start afresh
@@ -39,9 +40,28 @@ ACCUSED_NOTIFICATION = "accused_notification"
 PUBLICATION = "publication"
 # LTC Art. 26(2): the result was sent to the press or authority that sent the report in.
 RESULT_TO_SENDER = "result_to_sender"
+# LTC Art. 30(2): the decision to extend the resolution is sent to the parties.
+EXTENSION_NOTIFICATION = "extension_notification"
+# LTC Art. 34: the decisions to suspend, and to resume, are sent to the parties.
+SUSPENSION_NOTIFICATION = "suspension_notification"
+RESUMPTION_NOTIFICATION = "resumption_notification"
+# LTC Art. 33: the reporter withdraws part of the denunciation; the rest goes on.
+PARTIAL_WITHDRAWAL = "partial_withdrawal"
+WITHDRAWN = "withdrawn"
+# LTC Art. 22-23, 29(1)(a): the unit verified who made a named report (details
+# {"means": one of VERIFICATION_MEANS}); from then on it is a formal denunciation. Paper
+# and in-person registration record the same event when the reporter is before the unit.
+IDENTITY_VERIFICATION = "identity_verification"
+VERIFICATION_MEANS = ("in_person", "signed_letter", "other")
+# Which of the law's listed grounds a step or an extension was taken on (keys of a
+# casework.legal_grounds list: categories, not content, so kept in the event's data).
+LEGAL_GROUNDS = "legal_grounds"
 RECORDED_EVENTS = (
     NOTIFICATION,
     ACCUSED_NOTIFICATION,
+    EXTENSION_NOTIFICATION,
+    SUSPENSION_NOTIFICATION,
+    RESUMPTION_NOTIFICATION,
     PUBLICATION,
     RESULT_TO_SENDER,
     FEEDBACK,
@@ -53,7 +73,9 @@ class WorkflowError(CaseworkError):
 
 
 def profile_of(case: Case) -> Profile:
-    return load_profile(case.unit.profile)
+    """The rules the case follows: its unit's profile, or the one that profile replaces
+    when the case was received before the newer law took effect."""
+    return profile_in_force(case.unit.profile, case.received_on)
 
 
 def transition(
@@ -66,20 +88,25 @@ def transition(
     grounds: bytes | Sealer | None = None,
     data: Mapping[str, Any] | None = None,
     entry: Message | None = None,
+    legal_grounds: Sequence[str] = (),
 ) -> CaseEvent:
     """Move ``case`` to ``target``: by ``inspector``, or by the reporter when None.
 
     A reporter's reasons arrive as a transcript ``entry`` (protocol 2), a unit's as sealed
-    ``grounds``; either satisfies a step that needs written grounds."""
+    ``grounds``; either satisfies a step that needs written grounds. A step the law allows
+    only on listed grounds (the profile's ``legal_grounds``) needs at least one of them."""
     profile = profile_of(case)
     side = REPORTER_SIDE if inspector is None else UNIT_SIDE
-    step = profile.transition(case.status, target, case.track, side)
+    step = profile.transition(case.status, target, track_of(case), side)
     if step is None:
         raise WorkflowError("transition_not_allowed", _not_allowed(profile, case, target, side))
     if step.grounds_required and not grounds and entry is None:
         raise WorkflowError("grounds_required", f"moving to {target!r} needs written grounds")
+    recorded = dict(data or {})
+    if step.legal_grounds is not None or legal_grounds:
+        recorded[LEGAL_GROUNDS] = _chosen(step.legal_grounds, legal_grounds, at_least=1)
     event = _event(
-        case, STATUS_CHANGE, today, inspector, now, grounds, data, from_status=case.status
+        case, STATUS_CHANGE, today, inspector, now, grounds, recorded, from_status=case.status
     )
     event.message_id = None if entry is None else entry.id
     event.to_status = target
@@ -99,8 +126,11 @@ def extend(
     today: date,
     now: datetime,
     grounds: bytes | Sealer,
+    legal_grounds: Sequence[str] = (),
 ) -> CaseEvent:
-    """Lengthen a running clock by the profile's extension, by a recorded decision."""
+    """Lengthen a running clock by the profile's extension, by a recorded decision; where
+    the profile ties extensions to the law's criteria (NĐ31 Art. 3), the decision names
+    as many of them as that extension needs."""
     current = {deadline.key: deadline for deadline in current_deadlines(case)}
     deadline = current.get(key)
     if deadline is None:
@@ -112,7 +142,12 @@ def extend(
         )
     if not grounds:
         raise WorkflowError("grounds_required", "an extension needs written grounds")
-    event = _event(case, clocks.EXTENSION, today, inspector, now, grounds, {"deadline": key})
+    rule = profile_of(case).deadlines[key]
+    data: dict[str, Any] = {"deadline": key}
+    if rule.extension_grounds is not None or legal_grounds:
+        needed = rule.grounds_needed(deadline.extensions)
+        data[LEGAL_GROUNDS] = _chosen(rule.extension_grounds, legal_grounds, at_least=needed)
+    event = _event(case, clocks.EXTENSION, today, inspector, now, grounds, data)
     refresh(case, today)
     return event
 
@@ -150,6 +185,96 @@ def note(
     today): like any event it may start or stop a clock. The caller refreshes the clocks
     once the history is complete (``refresh``)."""
     return _event(case, kind, on, inspector, now, grounds, data)
+
+
+def withdraw_in_part(
+    case: Case,
+    *,
+    today: date,
+    inspector: Inspector | None = None,
+    now: datetime | None = None,
+    grounds: bytes | Sealer | None = None,
+    entry: Message | None = None,
+) -> CaseEvent:
+    """Part of the denunciation is withdrawn (LTC Art. 33): by the reporter, whose words
+    are the transcript ``entry``, or recorded by ``inspector`` from a written withdrawal,
+    with what was withdrawn in the sealed ``grounds``. The case and its clocks go on.
+    Possible wherever the reporter could withdraw the whole of it."""
+    if not may_withdraw(case):
+        raise WorkflowError("withdrawal_closed", "this case can no longer be withdrawn")
+    if not grounds and entry is None:
+        raise WorkflowError("grounds_required", "a partial withdrawal says what is withdrawn")
+    event = _event(case, PARTIAL_WITHDRAWAL, today, inspector, now, grounds, None)
+    event.message_id = None if entry is None else entry.id
+    refresh(case, today)
+    return event
+
+
+def verify_identity(
+    case: Case,
+    means: str,
+    *,
+    today: date,
+    inspector: Inspector,
+    now: datetime,
+    grounds: bytes | Sealer | None = None,
+) -> CaseEvent:
+    """The unit verified who made a named report (LTC Art. 22-23, 29(1)(a)): in person, by
+    a signed or fingerprinted letter, or by other means it accepts (``means``, recorded;
+    how it was done may go in the sealed ``grounds``). The named track's steps and clocks
+    apply from that day."""
+    if means not in VERIFICATION_MEANS:
+        raise WorkflowError("unknown_means", f"means is one of {', '.join(VERIFICATION_MEANS)}")
+    if not may_verify_identity(case):
+        raise WorkflowError(
+            "verification_not_allowed", "this case has no identity to verify in its status"
+        )
+    event = _event(case, IDENTITY_VERIFICATION, today, inspector, now, grounds, {"means": means})
+    refresh(case, today)
+    return event
+
+
+def may_verify_identity(case: Case) -> bool:
+    """Whether the unit can record now that it verified who made this named report."""
+    profile = profile_of(case)
+    return (
+        case.track is Track.NAMED
+        and not identity_verified(case)
+        and case.status in profile.identity_verification_in
+    )
+
+
+def identity_verified(case: Case) -> bool:
+    """Recorded as verified, or already decided on as a denunciation: a case that entered a
+    status only the named track reaches (accepted before verification was asked for) was
+    handled as a formal one, and keeps that track."""
+    named_only = profile_of(case).named_only_statuses
+    return any(
+        event.kind == IDENTITY_VERIFICATION
+        or (event.kind == STATUS_CHANGE and event.to_status in named_only)
+        for event in case.events
+    )
+
+
+def awaits_verification(case: Case) -> bool:
+    """A named report whose profile wants the reporter's identity verified before it is a
+    formal denunciation, and which has not been verified yet."""
+    return (
+        case.track is Track.NAMED
+        and profile_of(case).verifies_identity
+        and not identity_verified(case)
+    )
+
+
+def track_of(case: Case) -> Track:
+    """The track whose steps and clocks the case follows now: a named report awaiting its
+    identity's verification follows the anonymous one (LTC Art. 25(1))."""
+    return Track.ANONYMOUS if awaits_verification(case) else case.track
+
+
+def may_withdraw(case: Case) -> bool:
+    """Whether the reporter may still withdraw the denunciation, in whole or in part."""
+    return WITHDRAWN in profile_of(case).next_statuses(case.status, track_of(case), REPORTER_SIDE)
 
 
 def recordable(case: Case, inspector: Inspector) -> list[str]:
@@ -218,7 +343,7 @@ def arrive(case: Case, *, today: date) -> CaseEvent:
 
 def refresh(case: Case, today: date) -> None:
     """Replay the history and store the running clocks and the next due date."""
-    running = clocks.running(profile_of(case), case.track, steps_of(case), today)
+    running = clocks.running(profile_of(case), track_of(case), steps_of(case), today)
     case.deadlines = [deadline.to_json() for deadline in running]
     case.next_due = clocks.next_due(running)
 
@@ -231,11 +356,21 @@ def steps_of(case: Case) -> list[clocks.Step]:
     """The case's history at its current unit, as the clocks see it."""
     initial = profile_of(case).initial_status
     steps = [clocks.Step(case.received_on, clocks.STATUS, status=initial)]
+    status = initial
     for event in case.events:  # appended in order; ids are unset until a flush
         if event.kind == ARRIVAL:
-            steps = [clocks.Step(event.occurred_on, clocks.STATUS, status=event.to_status)]
+            status = event.to_status or initial
+            steps = [clocks.Step(event.occurred_on, clocks.STATUS, status=status)]
+        elif event.kind == IDENTITY_VERIFICATION:
+            # A formal denunciation from that day: the named track's clocks count from it,
+            # as if it had been received then and moved on to the status it is in.
+            steps = [
+                clocks.Step(event.occurred_on, clocks.STATUS, status=name)
+                for name in dict.fromkeys((initial, status))
+            ]
         elif event.kind == STATUS_CHANGE:
-            steps.append(clocks.Step(event.occurred_on, clocks.STATUS, status=event.to_status))
+            status = event.to_status or status
+            steps.append(clocks.Step(event.occurred_on, clocks.STATUS, status=status))
         else:
             deadline = (event.data or {}).get("deadline")
             steps.append(clocks.Step(event.occurred_on, event.kind, deadline=deadline))
@@ -268,14 +403,24 @@ def _event(
     return event
 
 
+def _chosen(listed: GroundList | None, chosen: Sequence[str], *, at_least: int) -> list[str]:
+    """The grounds chosen from the law's list, refused as a WorkflowError."""
+    if listed is None:
+        raise WorkflowError("unknown_ground", "this step is not taken on listed grounds")
+    try:
+        return listed.chosen(chosen, at_least=at_least)
+    except GroundsError as error:
+        raise WorkflowError(error.code, str(error)) from None
+
+
 def _actor(inspector: Inspector | None) -> ActorKind:
     return ActorKind.REPORTER if inspector is None else ActorKind.INSPECTOR
 
 
 def _not_allowed(profile: Profile, case: Case, target: str, side: str) -> str:
-    allowed = profile.next_statuses(case.status, case.track, side)
+    allowed = profile.next_statuses(case.status, track_of(case), side)
     choices = ", ".join(allowed) if allowed else "none"
     return (
-        f"a {case.track.value} case cannot go from {case.status!r} to {target!r}"
+        f"a case on the {track_of(case).value} track cannot go from {case.status!r} to {target!r}"
         f" under {profile.name}; allowed: {choices}"
     )

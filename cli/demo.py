@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from casework.categories import DEFAULT_CATEGORIES
 from casework.dates import unit_today
 from casework.keyrings import keyring_of
-from casework.profiles import VN_DENUNCIATION_2018
+from casework.profiles import VN_DENUNCIATION_2026
 from cli import params
 from cli.database import migrate
 from cli.demo_cases import DemoPeople, add_demo_cases
@@ -143,7 +143,7 @@ def build_demo(
         session,
         slug=SLUG,
         name=NAME,
-        profile=VN_DENUNCIATION_2018,
+        profile=VN_DENUNCIATION_2026,
         categories=DEFAULT_CATEGORIES,
         reception_schedule=RECEPTION_SCHEDULE,
         escrow_public_key=escrow.public_key,
@@ -153,7 +153,7 @@ def build_demo(
         session,
         slug=OTHER_SLUG,
         name=OTHER_NAME,
-        profile=VN_DENUNCIATION_2018,
+        profile=VN_DENUNCIATION_2026,
         categories=DEFAULT_CATEGORIES,
         reception_schedule=RECEPTION_SCHEDULE,
         escrow_public_key=None,

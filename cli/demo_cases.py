@@ -40,28 +40,28 @@ SHOWN_CODES = 3  # follow-up codes written to demo.json, to try the reporter's s
 
 # What happens to each demo case after it arrives, in order; "escalate" is the reporter's.
 NAMED_PATHS: tuple[tuple[str, ...], ...] = (
-    (),
-    (),
-    ("triage",),
-    ("triage",),
-    ("triage", "accepted"),
-    ("triage", "accepted", "verifying"),
-    ("triage", "accepted", "verifying"),
-    ("triage", "accepted", "verifying", "extend"),
-    ("triage", "accepted", "verifying", "suspended"),
-    ("triage", "not_accepted"),
-    ("triage", "not_accepted", "closed"),
-    ("triage", "accepted", "verifying", "concluded"),
-    ("triage", "accepted", "verifying", "concluded", "handling"),
-    ("triage", "accepted", "verifying", "concluded", "handling", "closed"),
-    ("triage", "accepted", "verifying", "concluded", "handling", "closed"),
-    ("triage", "accepted", "verifying", "terminated", "closed"),
-    ("triage", "withdrawn"),
-    ("escalate",),
-    ("forward",),
+    (),  # a named web report whose reporter has not come in yet: the unsigned rules
+    ("verify",),
+    ("verify", "triage"),
+    ("verify", "triage"),
+    ("verify", "triage", "accepted"),
+    ("verify", "triage", "accepted", "verifying"),
+    ("verify", "triage", "accepted", "verifying"),
+    ("verify", "triage", "accepted", "verifying", "extend"),
+    ("verify", "triage", "accepted", "verifying", "suspended"),
+    ("verify", "triage", "not_accepted"),
+    ("verify", "triage", "not_accepted", "closed"),
+    ("verify", "triage", "accepted", "verifying", "concluded"),
+    ("verify", "triage", "accepted", "verifying", "concluded", "handling"),
+    ("verify", "triage", "accepted", "verifying", "concluded", "handling", "closed"),
+    ("verify", "triage", "accepted", "verifying", "concluded", "handling", "closed"),
+    ("verify", "triage", "accepted", "verifying", "terminated", "closed"),
+    ("verify", "triage", "withdrawn"),
+    ("verify", "escalate"),
+    ("verify", "forward"),
     # Forwarded to the commune, then overdue there: its escalation goes to the head of the
     # commune's directly superior unit, the province (LTC Art. 38).
-    ("forward", "escalate"),
+    ("verify", "forward", "escalate"),
 )
 ANONYMOUS_PATHS: tuple[tuple[str, ...], ...] = (
     (),
@@ -175,10 +175,13 @@ GROUNDS = {
     "handling": "Kiến nghị xử lý kỷ luật và thu hồi tiền.",
     "archived": "Thông tin nặc danh đã được xem xét trong phạm vi thẩm quyền: lưu hồ sơ.",
     "closed": "Kết thúc hồ sơ.",
-    "extend": "Vụ việc phức tạp: gia hạn thời hạn giải quyết.",
+    "extend": "Vụ việc phức tạp: phải xác minh ở hai địa điểm, gia hạn thời hạn giải quyết.",
     "forward": "Không thuộc thẩm quyền: chuyển đến cơ quan có thẩm quyền.",
     "escalate": "Đã quá hạn mà chưa có phản hồi.",
 }
+# The law's grounds of the steps taken only on them (casework.legal_grounds), matching the
+# words above: a suspension awaiting an expert's result, an extension for two places.
+LEGAL_GROUNDS = {"suspended": ("awaiting_expert_result",), "extend": ("several_places",)}
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,11 @@ def _follow(
     on = plan.received_on
     reporter = CaseKeys(case=keys.case_key, signer=keys.signer)
     for step in plan.path:
+        if step == "verify":  # the reporter came in person the day it arrived (LTC 22-23)
+            workflow.verify_identity(
+                case, "in_person", today=on, inspector=people.handler, now=_at(on)
+            )
+            continue
         on = min(today, on + timedelta(days=rng.randint(2, 9)))
         if step == "escalate":
             on = today  # the case is overdue by now: its triage ran out long ago
@@ -291,11 +299,13 @@ def _follow(
                     today=on,
                     now=_at(on),
                     grounds=grounds,
+                    legal_grounds=LEGAL_GROUNDS["extend"],
                 )
                 continue
             workflow.transition(
-                case, step, today=on, inspector=people.handler, now=_at(on), grounds=grounds
-            )
+                case, step, today=on, inspector=people.handler, now=_at(on), grounds=grounds,
+                legal_grounds=LEGAL_GROUNDS.get(step, ()),
+            )  # fmt: skip
             on = _maybe_notify(case, people.handler, rng, on, today)
     if case.protections and rng.random() < 0.5:
         kind, when = RetaliationKind.TRANSFER, on - timedelta(days=1)

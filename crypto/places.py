@@ -33,6 +33,7 @@ PURPOSES: dict[Kind, frozenset[str]] = {
             "message",
             "notice",
             "withdrawal",
+            "partial-withdrawal",
             "escalation",
             "re-denunciation",
             "retaliation",

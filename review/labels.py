@@ -91,6 +91,8 @@ def init_labels(app: Flask) -> None:
         retaliation_label=lambda value: _lookup(shared.RETALIATION_KINDS, value),
         deadline_label=shared.deadline_label,
         event_label=shared.event_label,
+        legal_ground_label=shared.legal_ground_label,
+        means_label=lambda value: _lookup(shared.VERIFICATION_MEANS, value),
         entry_label=shared.entry_label,
         file_size=shared.file_size,
     )

@@ -78,6 +78,7 @@ class ShownDeadline:
     period: str  # the whole allowance, e.g. "30 days"
     used: str | None  # while paused: how much of it is used, e.g. "12 days"
     overdue: bool
+    extensions: int = 0  # how often the unit extended it, each by a decision sent to the parties
 
     @property
     def paused(self) -> bool:
@@ -99,6 +100,7 @@ def shown_deadline(deadline: Deadline, today: date) -> ShownDeadline:
         period=period_label(deadline.allowance, deadline.unit),
         used=used,
         overdue=deadline.overdue(today),
+        extensions=deadline.extensions,
     )
 
 

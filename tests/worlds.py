@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import access, followup
+from casework import access, followup, workflow
 from casework.records import CaseKeys, seal_into
 from casework.sealing import NewCaseKeys
 from casework.transcript import NewEntry
@@ -55,6 +55,14 @@ class World:
         """What ``name`` holds when only reading ``case``: nothing is made (the unit key is
         None while the case has none)."""
         return access.reader_keys(case, self.people[name], self.key_of(name))
+
+
+def verified_in_person(case: Case, by: Inspector, on: date) -> Case:
+    """The reporter of a named web report came to the unit in person, which ``by`` records:
+    a formal denunciation from ``on`` (LTC Art. 22-23, 29(1)(a))."""
+    moment = datetime(on.year, on.month, on.day, 3, tzinfo=UTC)
+    workflow.verify_identity(case, "in_person", today=on, inspector=by, now=moment)
+    return case
 
 
 def reporter_entry(

@@ -110,6 +110,10 @@ DEADLINES: Mapping[str, LazyString] = {
     "escalation": _l("Demand for a report by the head who answers the escalation"),
     "escalation_report": _l("Report to the head who answers the escalation"),
     "re_denunciation": _l("Review of the re-denunciation by the head who answers it"),
+    "extension_notice": _l("Notice of the extension to the parties"),
+    "suspension_notice": _l("Notice of the suspension to the parties"),
+    "resumption_notice": _l("Notice of the resumption to the parties"),
+    "withdrawal_decision": _l("Decision on the withdrawn report"),
     "acknowledgement": _l("Acknowledgement of receipt"),
     "feedback": _l("Feedback to the reporter"),
     "sender_result": _l("Result to the body that sent the report in"),
@@ -121,6 +125,9 @@ EVENTS: Mapping[str, LazyString] = {
     "extension": _l("Deadline extended"),
     "notification": _l("Reporter and parties notified"),
     "accused_notification": _l("Person accused notified of the acceptance"),
+    "extension_notification": _l("Parties notified of the extension"),
+    "suspension_notification": _l("Parties notified of the suspension"),
+    "resumption_notification": _l("Parties notified of the resumption"),
     "publication": _l("Conclusion published"),
     "escalation": _l("Escalated by the reporter"),
     "escalation_demand": _l("Report demanded by the head who answers the escalation"),
@@ -130,12 +137,66 @@ EVENTS: Mapping[str, LazyString] = {
     "re_denunciation_decision": _l("Re-denunciation decided"),
     "feedback": _l("Feedback given"),
     "arrival": _l("Arrived by forwarding"),
+    "partial_withdrawal": _l("Part of the report withdrawn"),
+    "identity_verification": _l("Reporter's identity verified"),
     "protection": _l("Protection changed"),
     "registration": _l("Registered from paper or in person"),
     "sent_in": _l("Registered as sent in by the press or an authority"),
-    "identity_verification": _l("Reporter's identity verified"),
     "result_to_sender": _l("Result sent to the body that sent the report in"),
 }
+
+
+# The grounds the law lists for some decisions (casework.legal_grounds), in its words.
+LEGAL_GROUNDS: Mapping[str, LazyString] = {
+    # NĐ31 Art. 3(2): the criteria of a complex case.
+    "several_places": _l("One matter reported that must be verified in two or more places"),
+    "several_contents": _l("Two or more matters reported that must each be verified"),
+    "many_people": _l(
+        "Several people report the same matter, or it concerns the rights and interests of"
+        " many people"
+    ),
+    "foreign_element": _l(
+        "A foreign element: the reporter lives abroad or is a foreigner, the conduct took"
+        " place abroad, or it must be verified abroad"
+    ),
+    "several_bodies": _l("The matter concerns the management responsibility of several bodies"),
+    "bodies_disagree": _l("The bodies concerned still hold different views on the matter"),
+    "conflicting_evidence": _l(
+        "Documents and evidence contradict each other and need time to check, verify and"
+        " assess, or the opinion of specialised bodies"
+    ),
+    # LTC Art. 34(1): the grounds of a suspension.
+    "awaiting_other_result": _l(
+        "Waiting for another body, organisation or person to settle a question, or for the"
+        " outcome of a related matter"
+    ),
+    "awaiting_expert_result": _l(
+        "Waiting for the result of a further or repeated expert examination"
+    ),
+    # LTC Art. 54(2) (and Law 136/2025/QH15): the grounds for ending a protection.
+    "case_ended": _l("The case was concluded or terminated"),
+    "grounds_ceased": _l("The grounds for the protection no longer exist"),
+    "on_request": _l("The protected person asked for it to end"),
+    "deliberate_breach": _l("The protected person deliberately breached their duties"),
+    # LTC Art. 33(3), NĐ31 Art. 4: going on with a withdrawn denunciation.
+    "signs_of_violation": _l("The conduct reported still shows signs of a violation of the law"),
+    "withdrawn_under_pressure": _l("The reporter withdrew under threat or after being bribed"),
+    "abusive_denunciation": _l(
+        "The reporter used the denunciation to slander, insult or harm the person accused"
+    ),
+}
+
+
+# How the unit verified who made a named report (LTC Art. 22-23, 29(1)(a)).
+VERIFICATION_MEANS: Mapping[str, LazyString] = {
+    "in_person": _l("In person"),
+    "signed_letter": _l("By a letter the reporter signed or fingerprinted"),
+    "other": _l("By other means the unit accepts"),
+}
+
+
+def legal_ground_label(key: str) -> str:
+    return str(LEGAL_GROUNDS.get(key, key))
 
 
 def category_label(slug: str) -> str:
@@ -235,6 +296,7 @@ ENTRY_PURPOSES: Mapping[str, LazyString] = {
     "withdrawal": _l("Withdrawal of the report"),
     "escalation": _l("Escalation to the head of the superior unit"),
     "re-denunciation": _l("Re-denunciation to the head of the superior unit"),
+    "partial-withdrawal": _l("Withdrawal of part of the report"),
     "retaliation": _l("Retaliation reported"),
     "retaliation-note": _l("Added to a retaliation report"),
     "protection-request": _l("Request for protection"),

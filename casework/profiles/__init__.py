@@ -15,16 +15,20 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from casework.calendar import PeriodUnit, WorkingCalendar
+from casework.legal_grounds import GROUND_LISTS, GroundList
 from store.models import Track
 
 VN_DENUNCIATION_2018 = "vn-denunciation-2018"  # Luật Tố cáo 25/2018/QH14, Decree 31/2019
+# As amended from 1 July 2026: Law 136/2025/QH15, Decree 156/2026/NĐ-CP.
+VN_DENUNCIATION_2026 = "vn-denunciation-2026"
 EU_2019_1937 = "eu-2019-1937"  # EU Directive 2019/1937 (whistleblower protection)
-DEFAULT_PROFILE = VN_DENUNCIATION_2018
+DEFAULT_PROFILE = VN_DENUNCIATION_2026
 
 BUILT_IN = Path(__file__).parent
 ENVIRONMENT_FOLDER = "MINHBACH_PROFILES"
@@ -52,6 +56,9 @@ class Transition:
     tracks: frozenset[Track]
     by: str  # UNIT_SIDE or REPORTER_SIDE
     grounds_required: bool
+    # The law's closed list of grounds the step is taken on (casework.legal_grounds): at
+    # least one of them is chosen and recorded on the step.
+    legal_grounds: GroundList | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,31 @@ class DeadlineRule:
     # step that starts the clock (LTC Art. 24(2): a forward is due 5 working days from
     # receipt, and only a case that is forwarded has that clock).
     count_from: frozenset[str] = frozenset()
+    # The law's list an extension's grounds are chosen from, and how many of them each
+    # extension in turn needs (NĐ31 Art. 3: one for the first, two for the second).
+    extension_grounds: GroundList | None = None
+    extension_needs: tuple[int, ...] = ()
+    # An extension of one of these clocks starts this one (LTC Art. 30(2): the extension
+    # decision is sent to the parties).
+    start_extensions: frozenset[str] = frozenset()
+    # Leaving one of these statuses for one that does not stop the clock starts it
+    # (LTC Art. 34(3): the decision to resume after a suspension is sent to the parties).
+    start_leaving: frozenset[str] = frozenset()
+
+    def grounds_needed(self, extensions_used: int) -> int:
+        """How many of ``extension_grounds`` the next extension needs."""
+        if not self.extension_needs:
+            return 0
+        return self.extension_needs[min(extensions_used, len(self.extension_needs) - 1)]
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """The profile a newer law replaces: cases received before ``before`` (the day the new
+    law took effect) still follow ``profile``, the law in force when they arrived."""
+
+    profile: str
+    before: date
 
 
 @dataclass(frozen=True)
@@ -115,6 +147,25 @@ class Profile:
     retention_days: int
     forward_keeps_read_access: bool
     protection_confirmation: Period
+    # LTC Art. 22-23, 29(1)(a): a named report is a formal denunciation only once the unit
+    # has verified who made it, which it may record in these statuses; until then it
+    # follows the anonymous track (Art. 25(1)). Empty: a named report is formal at once.
+    identity_verification_in: frozenset[str] = frozenset()
+    replaces: Replacement | None = None
+    # The law's grounds for ending a protection (casework.legal_grounds): one is chosen
+    # and recorded with each end. None: the end's written ground alone.
+    protection_end_grounds: GroundList | None = None
+
+    @property
+    def verifies_identity(self) -> bool:
+        return bool(self.identity_verification_in)
+
+    @property
+    def named_only_statuses(self) -> frozenset[str]:
+        """Statuses only a named report can reach (an acceptance, a conclusion...)."""
+        anonymous = {t.target for t in self.transitions if Track.ANONYMOUS in t.tracks}
+        named = {t.target for t in self.transitions if Track.NAMED in t.tracks}
+        return frozenset(named - anonymous)
 
     def title(self, language: str) -> str:
         return self.titles.get(language) or self.titles.get("en") or self.name
@@ -179,9 +230,37 @@ def load_profile(name: str) -> Profile:
     for folder in profile_folders():
         path = folder / f"{name}.toml"
         if path.is_file():
-            return parse_profile(path.read_text(encoding="utf-8"), expected_name=name)
+            profile = parse_profile(path.read_text(encoding="utf-8"), expected_name=name)
+            _check_replacement(profile)
+            return profile
     known = ", ".join(profile_names())
     raise UnknownProfile(f"unknown profile {name!r}: known profiles are {known}")
+
+
+def profile_in_force(name: str, received_on: date) -> Profile:
+    """The rules a case received on ``received_on`` follows when its unit follows profile
+    ``name``: the law in force the day it arrived, going back through ``replaces``."""
+    profile = load_profile(name)
+    while profile.replaces is not None and received_on < profile.replaces.before:
+        profile = load_profile(profile.replaces.profile)
+    return profile
+
+
+def _check_replacement(profile: Profile) -> None:
+    """The profile a newer one replaces must exist, and take effect earlier."""
+    replaced = profile.replaces
+    if replaced is None:
+        return
+    try:
+        older = load_profile(replaced.profile)
+    except UnknownProfile:
+        raise ProfileError(
+            f"profile {profile.name} replaces {replaced.profile!r}, which no profile file is"
+        ) from None
+    if older.replaces is not None and older.replaces.before >= replaced.before:
+        raise ProfileError(
+            f"profile {profile.name} replaces {older.name}, which took effect on or after it"
+        )
 
 
 def parse_profile(text: str, expected_name: str | None = None) -> Profile:
@@ -219,10 +298,42 @@ class _Reader:
             protection_confirmation=self._period(
                 self._table(self.data, "protection_confirmation"), "protection_confirmation"
             ),
+            identity_verification_in=self._names(
+                self._table(self.data, "identity_verification"), "in", statuses, required=False
+            ),
+            replaces=self._replacement(),
+            protection_end_grounds=self._ground_list(
+                self.data.get("protection_end_grounds"), "protection_end_grounds"
+            ),
         )
         if not any(status.final for status in statuses.values()):
             raise ProfileError(f"profile {self.name}: no status is final")
+        self._check_extension_starts(profile.deadlines)
         return profile
+
+    def _check_extension_starts(self, rules: Mapping[str, DeadlineRule]) -> None:
+        for rule in rules.values():
+            for key in sorted(rule.start_extensions):
+                if key not in rules or rules[key].extension is None:
+                    raise ProfileError(
+                        f"profile {self.name}: deadline {rule.key} starts on extensions of"
+                        f" {key!r}, which is no deadline that can be extended"
+                    )
+
+    def _replacement(self) -> Replacement | None:
+        table = self._table(self.data, "replaces")
+        if not table:
+            return None
+        before = table.get("before")
+        if not isinstance(before, date) or isinstance(before, datetime):
+            raise ProfileError(
+                f"profile {self.name}: replaces.before is the day the law took effect, a TOML"
+                " date such as 2026-07-01"
+            )
+        older = self._text(table, "profile")
+        if older == self.name:
+            raise ProfileError(f"profile {self.name} cannot replace itself")
+        return Replacement(older, before)
 
     def _statuses(self) -> dict[str, Status]:
         table = self._table(self.data, "statuses")
@@ -270,7 +381,36 @@ class _Reader:
             tracks=self._tracks(item),
             by=by,
             grounds_required=grounds == "required",
+            legal_grounds=self._ground_list(item.get("legal_grounds"), "a transition"),
         )
+
+    def _ground_list(self, name: object, where: str) -> GroundList | None:
+        if name is None:
+            return None
+        found = GROUND_LISTS.get(name) if isinstance(name, str) else None
+        if found is None:
+            known = ", ".join(GROUND_LISTS)
+            raise ProfileError(
+                f"profile {self.name}: the legal_grounds of {where} is one of {known}"
+            )
+        return found
+
+    def _extension_needs(self, extension: dict[str, Any], key: str) -> tuple[int, ...]:
+        """How many grounds each extension in turn needs: one count per extension allowed,
+        never fewer than the one before."""
+        needs = extension.get("needs", [1] * extension.get("max", 0))
+        where = f"deadlines.{key}.extension.needs"
+        if (
+            not isinstance(needs, list)
+            or len(needs) != extension.get("max")
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in needs)
+            or needs != sorted(needs)
+        ):
+            raise ProfileError(
+                f"profile {self.name}: {where} gives, for each extension allowed, how many"
+                " grounds it needs (at least 1, never fewer than the one before)"
+            )
+        return tuple(needs)
 
     def _rule(
         self, key: str, table: dict[str, Any], statuses: Mapping[str, Status]
@@ -295,12 +435,25 @@ class _Reader:
             confidence=self._confidence(table, key),
             start_at_latest=self._latest_start(table, key, statuses),
             count_from=self._names(table, "count_from", statuses, required=False),
+            start_extensions=self._words(table, "start_extensions"),
+            start_leaving=self._names(table, "start_leaving", statuses, required=False),
+            **self._extension_grounds(extension, key),
         )
-        if not rule.start and not rule.start_events and rule.start_at_latest is None:
+        starts = (rule.start, rule.start_events, rule.start_extensions, rule.start_leaving)
+        if not any(starts) and rule.start_at_latest is None:
             raise ProfileError(f"profile {self.name}: deadline {key} never starts")
         if not rule.stop and not rule.stop_events:
             raise ProfileError(f"profile {self.name}: deadline {key} never stops")
         return rule
+
+    def _extension_grounds(self, extension: dict[str, Any] | None, key: str) -> dict[str, Any]:
+        if extension is None or "grounds" not in extension:
+            return {}
+        where = f"the extension of deadline {key}"
+        return {
+            "extension_grounds": self._ground_list(extension["grounds"], where),
+            "extension_needs": self._extension_needs(extension, key),
+        }
 
     def _optional_text(self, table: dict[str, Any], name: str, where: str) -> str | None:
         value = table.get(name)

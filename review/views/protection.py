@@ -35,7 +35,7 @@ from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from casework import access
+from casework import access, workflow
 from casework import protection as casework
 from casework.dates import unit_today
 from casework.intake import public_reference
@@ -186,7 +186,7 @@ def open_record(public_id: str) -> ResponseReturnValue:
 def change(public_id: str, record_id: int) -> ResponseReturnValue:
     case, keys = acting_on(public_id)
     record = _record(case, record_id)
-    values = _typed("to", *FIELDS, "started_on")
+    values = _typed("to", *FIELDS, "started_on", "end_ground")
     target = values["to"]
     form_id = f"state-{record.id}-{target}"
     try:
@@ -203,6 +203,7 @@ def change(public_id: str, record_id: int) -> ResponseReturnValue:
             ground=values["ground"],
             note=values["note"],
             started_on=started,
+            end_ground=values["end_ground"],
         )
         from_state = record.state
         casework.transition(
@@ -443,11 +444,21 @@ def _explain(code: str) -> tuple[str, str]:
             _("This record cannot move to that state now. Reload the page and try again."),
         ),
         "nothing_asked": ("text", _("The reporter has no request waiting for an answer.")),
+        "too_few_grounds": ("end_ground", _("Choose the ground in law for ending it.")),
+        "unknown_ground": ("end_ground", _("Choose the ground in law for ending it.")),
     }
     return messages.get(code, ("text", _("This could not be saved.")))
 
 
 # --- rendering ---------------------------------------------------------------------------------
+
+
+def _end_grounds(case: Case) -> list[tuple[str, str]]:
+    """The law's grounds for ending a protection under the case's profile, as choices."""
+    listed = workflow.profile_of(case).protection_end_grounds
+    if listed is None:
+        return []
+    return [(g.key, f"{labels.legal_ground_label(g.key)} ({g.article})") for g in listed.grounds]
 
 
 def _page(
@@ -472,6 +483,7 @@ def _page(
         field_labels=FIELDS,
         hints=HINTS,
         actions=ACTIONS,
+        end_grounds=_end_grounds(case),
         staff_person=lambda value: _label(labels.PROTECTED_PEOPLE_STAFF, value),
         party_label=lambda value: _label(labels.PARTIES, value),
         ask_label=lambda value: _label(labels.PROTECTION_ASKS, value),

@@ -26,6 +26,8 @@ from casework import access, protection, transcript, transfer, workflow
 from casework.dates import unit_today
 from casework.deadlines import Deadline
 from casework.intake import public_reference
+from casework.legal_grounds import GroundList
+from casework.profiles import UNIT_SIDE, Profile
 from casework.records import CaseKeys, Reading, Sealer
 from casework.workflow import WorkflowError
 from review import auth
@@ -36,7 +38,7 @@ from review.views.cases import acting_on as _acting_on
 from store.models import Case, CaseEvent, Unit, WrapPurpose
 from web.database import db
 from web.errors import PublicError
-from web.labels import status_label
+from web.labels import VERIFICATION_MEANS, status_label
 
 blueprint = Blueprint("workflow", __name__)
 
@@ -55,6 +57,16 @@ class Problem:
     message: str
     grounds: str = ""
     notice: str = ""
+    chosen: tuple[str, ...] = ()  # the law's grounds that were ticked
+
+
+@dataclass(frozen=True)
+class ExtensionGrounds:
+    """The law's criteria an extension of ``key`` is decided on, and how many it needs."""
+
+    key: str
+    grounds: GroundList
+    needed: int
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,7 @@ class HistoryItem:
     on: date
     grounds: Reading | None
     detail: str | None
+    legal_grounds: tuple[str, ...] = ()  # keys of casework.legal_grounds
 
 
 # --- pages ------------------------------------------------------------------------------
@@ -91,22 +104,25 @@ def show(public_id: str) -> ResponseReturnValue:
 def change_status(public_id: str) -> ResponseReturnValue:
     case, keys = _acting_on(public_id)
     target, text, notice = request.form.get("status", ""), _grounds(), _notice()
+    chosen = _legal_grounds()
     if target == transfer.FORWARDED:  # only the forward form moves the keys with the case
         message = _('Use the form "Forward to the competent body" to forward a case.')
-        return _page((case, keys), Problem("status", message, text, notice), 400)
+        return _page((case, keys), Problem("status", message, text, notice, chosen), 400)
     try:
-        workflow.transition(
+        event = workflow.transition(
             case,
             target,
             today=unit_today(),
             inspector=current_inspector(),
             now=auth.now(),
             grounds=_sealed(keys, case, text),
+            legal_grounds=chosen,
         )
     except WorkflowError as error:
-        return _page((case, keys), Problem("status", _step_problem(error), text, notice), 400)
+        problem = Problem("status", _step_problem(error), text, notice, chosen)
+        return _page((case, keys), problem, 400)
     _send_notice(case, keys, notice)
-    auth.audit(STATUS_CHANGED, case_public_id=case.public_id, details={"status": target})
+    auth.audit(STATUS_CHANGED, case_public_id=case.public_id, details=_audited(event, target))
     _end_protection_with(case, keys, target)
     return _done(case)
 
@@ -128,20 +144,44 @@ def _end_protection_with(case: Case, keys: CaseKeys, status: str) -> None:
 @login_required()
 def extend(public_id: str) -> ResponseReturnValue:
     case, keys = _acting_on(public_id)
-    key, text = request.form.get("deadline", ""), _grounds()
+    key, text, chosen = request.form.get("deadline", ""), _grounds(), _legal_grounds()
     try:
-        workflow.extend(
+        event = workflow.extend(
             case,
             key,
             inspector=current_inspector(),
             today=unit_today(),
             now=auth.now(),
             grounds=_sealed(keys, case, text) or b"",
+            legal_grounds=chosen,
         )
     except WorkflowError as error:
-        return _page((case, keys), Problem("extend", _step_problem(error), text), 400)
-    auth.audit(EXTENDED, case_public_id=case.public_id, details={"deadline": key})
+        problem = Problem("extend", _extension_problem(error), text, chosen=chosen)
+        return _page((case, keys), problem, 400)
+    auth.audit(EXTENDED, case_public_id=case.public_id, details=_audited(event, key))
     return _done(case)
+
+
+def _audited(event: CaseEvent, what: str) -> dict[str, object]:
+    """An audit entry's details: the status or deadline, and the law's grounds ticked
+    (categories, not the case's content)."""
+    details: dict[str, object] = {"deadline" if event.kind == "extension" else "status": what}
+    if workflow.LEGAL_GROUNDS in event.data:
+        details[workflow.LEGAL_GROUNDS] = event.data[workflow.LEGAL_GROUNDS]
+    return details
+
+
+def _extension_problem(error: WorkflowError) -> str:
+    if error.code == "too_few_grounds":
+        return str(
+            _(
+                "Tick the criteria of a complex case that apply (Decree 31/2019, Art. 3): at"
+                " least one for a first extension, at least two for a second."
+            )
+        )
+    if error.code == "unknown_ground":
+        return str(_("That deadline is not extended on the law's criteria: leave them unticked."))
+    return _step_problem(error)
 
 
 @blueprint.post("/cases/<public_id>/record")
@@ -162,6 +202,53 @@ def record(public_id: str) -> ResponseReturnValue:
         return _page((case, keys), Problem("record", _step_problem(error), text, notice), 400)
     _send_notice(case, keys, notice)
     auth.audit(RECORDED, case_public_id=case.public_id, details={"kind": kind})
+    return _done(case)
+
+
+@blueprint.post("/cases/<public_id>/partial-withdrawal")
+@login_required()
+def partial_withdrawal(public_id: str) -> ResponseReturnValue:
+    """A written withdrawal of part of the report, recorded by the unit (LTC Art. 33): the
+    case and its clocks go on; what was withdrawn is sealed like any grounds."""
+    case, keys = _acting_on(public_id)
+    text, notice = _grounds(), _notice()
+    try:
+        workflow.withdraw_in_part(
+            case,
+            today=unit_today(),
+            inspector=current_inspector(),
+            now=auth.now(),
+            grounds=_sealed(keys, case, text),
+        )
+    except WorkflowError as error:
+        problem = Problem("partial", _step_problem(error), text, notice)
+        return _page((case, keys), problem, 400)
+    _send_notice(case, keys, notice)
+    details = {"kind": workflow.PARTIAL_WITHDRAWAL}
+    auth.audit(RECORDED, case_public_id=case.public_id, details=details)
+    return _done(case)
+
+
+@blueprint.post("/cases/<public_id>/identity-verification")
+@login_required()
+def verify_identity(public_id: str) -> ResponseReturnValue:
+    """The unit verified who made a named report (LTC Art. 22-23, 29(1)(a)): from now on
+    a formal denunciation, on the named track's steps and clocks."""
+    case, keys = _acting_on(public_id)
+    means, text = request.form.get("means", ""), _grounds()
+    try:
+        workflow.verify_identity(
+            case,
+            means,
+            today=unit_today(),
+            inspector=current_inspector(),
+            now=auth.now(),
+            grounds=_sealed(keys, case, text),
+        )
+    except WorkflowError as error:
+        return _page((case, keys), Problem("identity", _step_problem(error), text), 400)
+    details = {"kind": workflow.IDENTITY_VERIFICATION, "means": means}
+    auth.audit(RECORDED, case_public_id=case.public_id, details=details)
     return _done(case)
 
 
@@ -253,6 +340,11 @@ def _send_notice(case: Case, keys: CaseKeys, text: str) -> None:
         access.write_staff_entry(db(), case, me, keys, "notice", document, today)
 
 
+def _legal_grounds() -> tuple[str, ...]:
+    """The law's grounds ticked on the form (keys; the step checks them)."""
+    return tuple(request.form.getlist(workflow.LEGAL_GROUNDS))
+
+
 def _notice() -> str:
     """The form's notice to the reporter, read (and refused if too long) before the step."""
     text = request.form.get("notice", "").replace("\r\n", "\n").replace("\r", "\n")
@@ -285,6 +377,13 @@ def _step_problem(error: Exception) -> str:
         "no_extension_left": _("That deadline has been extended as often as the law allows."),
         "event_not_allowed": _("That cannot be recorded on this case now."),
         "no_readers": _("Nobody in that unit can read cases yet."),
+        "withdrawal_closed": _("The report can no longer be withdrawn, in whole or in part."),
+        "unknown_means": _("Choose how the reporter's identity was verified."),
+        "verification_not_allowed": _(
+            "The identity of this report's reporter cannot be recorded as verified now."
+        ),
+        "too_few_grounds": _("Tick at least one of the grounds the law gives for this decision."),
+        "unknown_ground": _("Tick the law's grounds only for a decision that is taken on them."),
     }
     return messages.get(code) or str(_("That step is not possible."))
 
@@ -297,6 +396,7 @@ def _page(
     today = unit_today()
     acting = access.acts_on(case, me)
     profile = workflow.profile_of(case)
+    track = workflow.track_of(case)  # a named report awaiting verification: anonymous
     clocks = workflow.current_deadlines(case)
     # The history's grounds are decrypted here: an opening like the case page's.
     auth.audit(OPENED, case_public_id=case.public_id, details={"page": "workflow"})
@@ -308,12 +408,18 @@ def _page(
         acting=acting,
         clocks=[Clock(d, d.overdue(today), d.due_soon(today, DUE_SOON_DAYS)) for d in clocks],
         rules=profile.deadlines,
-        next_statuses=profile.next_statuses(case.status, case.track) if acting else [],
-        can_forward=acting and transfer.FORWARDED in profile.next_statuses(case.status, case.track),
+        next_statuses=profile.next_statuses(case.status, track) if acting else [],
+        can_forward=acting and transfer.FORWARDED in profile.next_statuses(case.status, track),
         grounds_required={
             t.target for t in profile.transitions if case.status in t.sources and t.grounds_required
         },
         extendable=[d for d in clocks if d.extendable] if acting else [],
+        extension_grounds=_extension_grounds(profile, clocks) if acting else [],
+        may_withdraw_in_part=acting and workflow.may_withdraw(case),
+        awaits_verification=workflow.awaits_verification(case),
+        may_verify=acting and workflow.may_verify_identity(case),
+        verification_means=workflow.VERIFICATION_MEANS,
+        step_grounds=_step_grounds(profile, case) if acting else {},
         recordable=workflow.recordable(case, me) if acting else [],
         destinations=transfer.destinations(db(), case) if acting else [],
         holds_identity=_holds_identity(case),
@@ -324,6 +430,27 @@ def _page(
     )
     db().commit()
     return page, status
+
+
+def _step_grounds(profile: Profile, case: Case) -> dict[str, GroundList]:
+    """The steps open now that the law allows only on listed grounds, with their list."""
+    found = {}
+    track = workflow.track_of(case)
+    for target in profile.next_statuses(case.status, track):
+        step = profile.transition(case.status, target, track, UNIT_SIDE)
+        if step is not None and step.legal_grounds is not None:
+            found[target] = step.legal_grounds
+    return found
+
+
+def _extension_grounds(profile: Profile, clocks: list[Deadline]) -> list[ExtensionGrounds]:
+    found = []
+    for clock in clocks:
+        rule = profile.deadlines.get(clock.key)
+        if clock.extendable and rule is not None and rule.extension_grounds is not None:
+            needed = rule.grounds_needed(clock.extensions)
+            found.append(ExtensionGrounds(clock.key, rule.extension_grounds, needed))
+    return found
 
 
 def _holds_identity(case: Case) -> bool:
@@ -347,6 +474,9 @@ def _history(case: Case, keys: CaseKeys) -> list[HistoryItem]:
             detail = str(event.data.get("deadline", ""))
         elif event.to_status == transfer.FORWARDED:
             detail = str(event.data.get("to_unit", ""))
+        elif event.kind == workflow.IDENTITY_VERIFICATION:
+            means = str(event.data.get("means", ""))
+            detail = str(VERIFICATION_MEANS.get(means, means))
         items.append(
             HistoryItem(
                 kind=event.kind,
@@ -356,6 +486,7 @@ def _history(case: Case, keys: CaseKeys) -> list[HistoryItem]:
                 on=event.occurred_on,
                 grounds=_grounds_of(case, keys, event),
                 detail=detail,
+                legal_grounds=tuple(event.data.get(workflow.LEGAL_GROUNDS, ())),
             )
         )
     return items

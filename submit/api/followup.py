@@ -167,12 +167,18 @@ def post_retaliation() -> tuple[Response, int]:
 
 @blueprint.post("/followup/withdraw", endpoint="followup_withdraw")
 def post_withdraw() -> Response:
+    """The reporter withdraws the whole report, or part of it (``"scope": "part"``, the
+    entry's purpose then ``partial-withdrawal`` and its words saying which part)."""
     case = _current_case()
-    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"envelope"})
+    document = json_object(MAX_NOTE_JSON_BYTES, allowed={"envelope", "scope"})
+    scope = field(document, "scope", str, optional=True) or "all"
+    if scope not in ("all", followup.PART):
+        raise _malformed("scope")
+    in_part = scope == followup.PART
     session = db()
     with _refusing():
-        entry = _append(session, case, document, "withdrawal")
-        followup.withdraw(session, case, entry, unit_today())
+        entry = _append(session, case, document, followup.withdrawal_purpose(in_part))
+        followup.withdraw(session, case, entry, unit_today(), in_part=in_part)
     session.commit()
     return jsonify(case_document(case))
 
@@ -357,6 +363,8 @@ def case_document(case: Case) -> dict[str, Any]:
         "forwarded_to": view.forwarded_to,
         "ended": view.ended,
         "may_withdraw": view.may_withdraw,
+        "awaits_verification": view.awaits_verification,
+        "reception_schedule": view.reception_schedule,
         "may_escalate": view.may_escalate,
         "escalated": view.escalated,
         "escalation_period": shown.escalation_period(case),

@@ -95,7 +95,8 @@ Choice = TypeVar("Choice", ProtectedPerson, ProtectionCategory)
 MAX_CODE_INPUT = 200  # far longer than any spelling of a code; refused unread beyond
 REPLY_TEXT, REPLY_FILES = "reply_text", "reply_files"
 RETALIATION_FIELDS = ("retaliation_kind", "retaliation_date", "retaliation_text")
-WITHDRAW_FIELDS = ("withdraw_reason", "withdraw_confirm")
+WITHDRAW_FIELDS = ("withdraw_reason", "withdraw_confirm", "withdraw_scope")
+WITHDRAW_PART = followup.PART  # withdraw_scope: part of the report; otherwise all of it
 ESCALATE_FIELDS = ("escalate_text",)
 REDENOUNCE_FIELDS = ("redenounce_text",)
 PROTECTION_FIELDS = ("protection_person", "protection_category", "protection_urgent")
@@ -149,7 +150,13 @@ SENT: Mapping[str, LazyString] = {
     "retaliation": _l(
         "Your report of retaliation was sent. The unit sees it first, as an urgent matter."
     ),
-    "withdrawn": _l("Your report has been withdrawn. The unit has been told."),
+    "withdrawn": _l(
+        "Your report has been withdrawn. The unit must now decide whether to end its handling"
+        " or to go on all the same, and tell you."
+    ),
+    "withdrawn_part": _l(
+        "The part of your report you named has been withdrawn. The rest is handled as before."
+    ),
     "escalated": _l(
         "Your report was escalated. Who now answers is shown below; the dates are under Deadlines."
     ),
@@ -597,16 +604,19 @@ def withdraw() -> ResponseReturnValue:
         status = 409
     elif values["withdraw_confirm"] != "yes":
         errors["withdraw_confirm"] = _("Tick the box to confirm that you want to withdraw.")
+    in_part = values["withdraw_scope"] == WITHDRAW_PART
+    if in_part and not reason.strip() and "withdraw_reason" not in errors:
+        errors["withdraw_reason"] = _("Say which part of your report you withdraw.")
     if errors:
         state = FormState(name="withdraw", values=values, errors=errors)
         return _case_page(opened, state=state), status
     case, today = opened.case, unit_today()
 
     def store() -> object:
-        message = _write(opened, "withdrawal", reason, today)
-        return followup.withdraw(db(), case, message, today)
+        message = _write(opened, followup.withdrawal_purpose(in_part), reason, today)
+        return followup.withdraw(db(), case, message, today, in_part=in_part)
 
-    return _stored(store, "withdrawn", reason, 409)
+    return _stored(store, "withdrawn_part" if in_part else "withdrawn", reason, 409)
 
 
 def _stored(

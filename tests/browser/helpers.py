@@ -42,7 +42,7 @@ from store.blobs import FilesystemBlobStore
 from store.models import Attachment, Case, Message, Party
 from tests.review.conftest import Account
 from tests.submit.test_report_form import CODE
-from tests.worlds import World
+from tests.worlds import World, verified_in_person
 
 ROOT = Path(__file__).resolve().parents[2]  # of the repository
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -183,9 +183,11 @@ def accept_case(
     *,
     received: date,
     identity: dict[str, Any] | None = None,
+    verified: bool = True,
 ) -> Made:
     """A report sealed for the unit's readers as a browser seals it, accepted as the API
-    accepts it; named if `identity` is given."""
+    accepts it; named if `identity` is given, and then `verified` by the unit the day it
+    arrived (the reporter came in person, LTC Art. 22-23) unless told otherwise."""
     keys = NewCaseKeys()
     recipients = unit_recipients(session, world.unit)
     report = {"schema": 1, "language": "en", "category": "land", "what": "Land for bribes"}
@@ -193,9 +195,11 @@ def accept_case(
         keys, recipients, category="land", report=report, identity=identity
     )
     intake.validate(submission, world.unit, recipients)
-    intake.accept(
+    case = intake.accept(
         session, submission, world.unit, intake.lookup_hash(submission, settings.code_kdf), received
     )
+    if identity is not None and verified:
+        verified_in_person(case, world.people["lan"], received)
     session.commit()
     return Made(keys.case_id, keys.code)
 

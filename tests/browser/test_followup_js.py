@@ -340,6 +340,35 @@ def test_withdrawing_needs_a_tick_and_seals_the_reasons(
     assert "Withdrawal of the report" in shown.inner_text()
 
 
+def test_withdrawing_part_of_the_report_says_which_part_and_the_case_goes_on(
+    page: Page, base_url: str, made: Made, session: Session, world: World
+) -> None:
+    helpers.open_case(page, base_url, made.code)
+    form = page.locator('#followup-app [data-slot="form-withdraw"]')
+    page.check("#followup-js-withdraw-part")
+    page.check("#followup-js-withdraw-confirm")
+    form.locator("button[type=submit]").click()
+    alert = form.locator(".followup-js-alert")
+    alert.wait_for(state="visible")
+    assert "Say which part of your report you withdraw." in alert.inner_text()
+    assert helpers.the_case(session).events == []
+
+    page.fill("#followup-js-withdraw-text", "The second matter only. CANARYPART52")
+    form.locator("button[type=submit]").click()
+    helpers.announced(page, "The rest is handled as before")
+    assert form.is_visible()  # the rest may still be withdrawn
+    key = helpers.staff_case_key(session, world, "lan")
+    case = helpers.the_case(session)
+    assert case.status == "received"
+    [event] = [e for e in case.events if e.kind == "partial_withdrawal"]
+    [entry] = [m for m in case.messages if m.id == event.message_id]
+    place, document = helpers.open_signed(Kind.MESSAGE, case, key, entry.body)
+    assert document == {"schema": 1, "text": "The second matter only. CANARYPART52"}
+    assert (place.purpose, place.author) == ("partial-withdrawal", "reporter")
+    shown = page.locator("#followup-app li.message-you")
+    assert "Withdrawal of part of the report" in shown.inner_text()
+
+
 # --- the code itself ----------------------------------------------------------------------
 
 FOLLOWUP_JS = helpers.ROOT / "submit" / "static" / "js" / "followup"

@@ -167,6 +167,25 @@ def test_the_page_shows_deadlines_escalates_and_adds_to_retaliation_in_the_brows
     helpers.assert_nothing_leaked(recorder, made.code, CANARIES)
 
 
+def test_an_unverified_named_report_says_how_to_complete_it_in_the_browser(
+    page: Page, base_url: str, session: Session, world: World, settings: Settings
+) -> None:
+    world.unit.reception_schedule = "Thursdays 8:00-11:00, room 2"
+    session.commit()
+    identity = {"schema": 1, "name": "Nguyen Van B"}
+    made = helpers.accept_case(
+        session, world, settings, received=unit_today(), identity=identity, verified=False
+    )
+    helpers.open_case(page, base_url, made.code)
+    notice = page.locator('#followup-app [data-slot="verification"]')
+    assert notice.is_visible()
+    text = notice.inner_text()
+    assert "only once the unit has checked who you are" in text
+    assert "MB-" + made.case_id[:8].upper() in text
+    assert "The unit receives people: Thursdays 8:00-11:00, room 2" in text
+    assert page.locator("#followup-js-deadline-triage").count() == 0  # no statutory clock
+
+
 def test_a_protection_request_is_checked_sealed_and_listed_in_the_browser(
     page: Page, base_url: str, recorder: Recorder, made: Made, session: Session, world: World
 ) -> None:

@@ -44,7 +44,7 @@ from store.models import (
 )
 from tests import postgres
 from tests.store.factories import sqlite_url
-from tests.worlds import World, build_world, unit_note
+from tests.worlds import World, build_world, unit_note, verified_in_person
 
 TODAY = date(2026, 11, 27)
 REPORT: dict[str, Any] = {
@@ -91,7 +91,12 @@ def seal_case(
     store: FilesystemBlobStore | None = None,
     excluded: frozenset[int] = frozenset(),
     identity: dict[str, Any] | None = None,
+    verified: bool = True,
 ) -> SealedCase:
+    """A report sealed and taken in as the web form sends it. A named one (``identity``)
+    is ``verified``, by default, the day it arrives (its reporter came in person, LTC Art.
+    22-23): a formal denunciation from its receipt. ``verified=False`` leaves it awaiting
+    that, on the anonymous track's steps and clocks."""
     keys = NewCaseKeys()
     attachments = []
     if files:
@@ -112,6 +117,8 @@ def seal_case(
     case = intake.accept(
         session, submission, world.unit, intake.lookup_hash(submission, params), TODAY
     )
+    if identity is not None and verified:
+        verified_in_person(case, world.people["lan"], TODAY)
     session.commit()
     return SealedCase(case, keys)
 

@@ -36,7 +36,7 @@ from store.models import (
     WrapPurpose,
 )
 from tests.store.factories import add_unit
-from tests.worlds import World, reporter_entry
+from tests.worlds import World, reporter_entry, verified_in_person
 
 TODAY = date(2026, 11, 27)
 RECEIVED = TODAY - timedelta(days=3)
@@ -70,6 +70,8 @@ def new_case(
     case = intake.accept(
         session, submission, world.unit, intake.lookup_hash(submission, params), received
     )
+    if identity:  # the reporter came in: a formal denunciation from its receipt
+        verified_in_person(case, world.people["lan"], received)
     session.commit()
     return keys, case
 
@@ -260,8 +262,9 @@ def test_report_files_stay_out_of_the_thread_and_no_deadline_shows_once_withdraw
     followup.withdraw(session, case, entry, TODAY)
     view = followup.case_view(case, TODAY)
     assert view.withdrawn
-    assert (view.ended, view.may_withdraw) == (True, False)
-    assert view.deadlines == ()  # an anonymous report owes no notice of the withdrawal
+    # Not ended: the unit decides to end it or go on (LTC Art. 33), on its own target.
+    assert (view.ended, view.may_withdraw) == (False, False)
+    assert [d.key for d in view.deadlines] == ["withdrawal_decision"]
     # the withdrawal is an entry of the thread; the report's file is still not
     [withdrawal] = view.messages
     assert (withdrawal.purpose, withdrawal.attachments) == ("withdrawal", ())

@@ -44,6 +44,7 @@ FULL = p.StepFields(
     ground="Hết nguy cơ",
     note="Đang xem xét",
     started_on=TODAY,
+    end_ground="grounds_ceased",  # LTC Art. 54(2)
 )
 # The path to each state from requested.
 PATHS: dict[ProtectionState, list[ProtectionState]] = {
@@ -297,7 +298,14 @@ def test_every_transition_is_allowed_or_refused_naming_the_allowed_ones(
     if (source, target) in ALLOWED:
         event = p.transition(session, record, keys, lan(world), target, FULL, TODAY, NOW)
         assert record.state is target
-        assert event.data == {"protection_id": record.id, "from": source.value, "to": target.value}
+        expected: dict[str, object] = {
+            "protection_id": record.id,
+            "from": source.value,
+            "to": target.value,
+        }
+        if target is S.ENDED:  # with the law's ground it ends on (LTC Art. 54(2))
+            expected["legal_grounds"] = ["grounds_ceased"]
+        assert event.data == expected
         return
     with pytest.raises(p.ProtectionError) as refused:
         p.transition(session, record, keys, lan(world), target, FULL, TODAY, NOW)
@@ -378,7 +386,7 @@ def test_the_life_of_a_record_keeps_every_step_sealed_and_dated(
         staff(session, world, case, "hoa"),
         hoa,
         S.ENDED,
-        p.StepFields(ground="Đã hết nguy cơ"),
+        p.StepFields(ground="Đã hết nguy cơ", end_ground="grounds_ceased"),
         later,
         NOW,
     )
@@ -393,6 +401,7 @@ def test_the_life_of_a_record_keeps_every_step_sealed_and_dated(
     assert current["relative"] == "Con gái út"
     assert current["text"] == current["ground"] == "Đã hết nguy cơ"
     steps = p.timeline(keys, stored)
+    assert steps[-1].event.data["legal_grounds"] == ["grounds_ceased"]  # not sealed: a category
     assert [entry.event.data["to"] for entry in steps] == [
         "requested",
         "under_review",
@@ -697,3 +706,36 @@ def test_the_case_ending_ends_the_protection_still_running_and_no_other(
     assert waiting.state is S.REQUESTED
     assert p.open_details(keys, running)["ground"] == "Vụ việc đã kết luận"
     assert p.end_with_the_case(session, case, keys, lan(world), "again", TODAY, NOW) == []
+
+
+@pytest.mark.parametrize(
+    ("profile", "allowed"),
+    [
+        ("vn-denunciation-2018", False),
+        ("vn-denunciation-2026", True),
+    ],
+)
+def test_from_july_2026_a_protection_also_ends_on_a_deliberate_breach_of_duties(
+    session: Session,
+    world: World,
+    opened: tuple[NewCaseKeys, Case],
+    profile: str,
+    allowed: bool,
+) -> None:
+    """Law 136/2025/QH15 adds the ground; a unit on the 2026 law applies it to the cases
+    received since it took effect."""
+    _sealed, case = opened
+    assert case.received_on >= date(2026, 7, 1)
+    world.unit.profile = profile
+    keys = staff(session, world, case)
+    record = open_record(session, world, keys, case)
+    walk(session, world, keys, record, [S.UNDER_REVIEW, S.ACTIVE])
+    breach = p.StepFields(ground="Cố ý vi phạm nghĩa vụ", end_ground="deliberate_breach")
+    if not allowed:
+        with pytest.raises(p.ProtectionError) as refused:
+            p.transition(session, record, keys, lan(world), S.ENDED, breach, TODAY, NOW)
+        assert refused.value.code == "unknown_ground"
+        assert record.state is S.ACTIVE
+        return
+    event = p.transition(session, record, keys, lan(world), S.ENDED, breach, TODAY, NOW)
+    assert event.data["legal_grounds"] == ["deliberate_breach"]

@@ -43,7 +43,7 @@ from store.models import (
     Unit,
 )
 from tests.store.factories import add_unit
-from tests.worlds import World
+from tests.worlds import World, verified_in_person
 
 CLOSED_ON = date(2021, 3, 15)
 DEFAULT_DAYS = load_profile("vn-denunciation-2018").retention_days
@@ -117,6 +117,7 @@ def build_closed_case(
     session.flush()
     case.body = CANARY
     lan = world.people["lan"]
+    verified_in_person(case, lan, received)
     question = Message(
         author=Party.INSPECTOR, inspector_id=lan.id, body=sealed(keys, "Ai?"), created_on=received
     )

@@ -3,14 +3,23 @@ tests/casework/test_escalation.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
 
 from casework import protection, workflow
 from casework.workflow import WorkflowError
-from store.models import ActorKind, Case, Inspector, InspectorRole, Message, Party, Track
+from store.models import (
+    ActorKind,
+    Case,
+    CaseEvent,
+    Inspector,
+    InspectorRole,
+    Message,
+    Party,
+    Track,
+)
 from tests.store.factories import add_case, add_inspector, add_unit, ciphertext
 
 NOW = datetime(2027, 1, 4, 3, 0, tzinfo=UTC)
@@ -27,7 +36,20 @@ def people(session: Session) -> tuple[Inspector, Inspector]:
 
 
 def new_case(session: Session, people: tuple[Inspector, Inspector], track: Track, on: date) -> Case:
+    """A report received on ``on``; a named one is verified that day (the reporter came in
+    person), so that it is a formal denunciation from its receipt (LTC Art. 22-23)."""
     case = add_case(session, people[0].unit, track=track, received_on=on, status_changed_on=on)
+    workflow.refresh(case, on)
+    if track is Track.NAMED:
+        workflow.verify_identity(case, "in_person", today=on, inspector=people[0], now=NOW)
+    return case
+
+
+def unverified(session: Session, people: tuple[Inspector, Inspector], on: date) -> Case:
+    """A named report from the web form whose reporter the unit has not met yet."""
+    case = add_case(
+        session, people[0].unit, track=Track.NAMED, received_on=on, status_changed_on=on
+    )
     workflow.refresh(case, on)
     return case
 
@@ -50,8 +72,22 @@ def reporter_entry(session: Session, case: Case, purpose: str, on: date) -> Mess
     return entry
 
 
-def step(case: Case, by: Inspector, target: str, on: date) -> None:
-    workflow.transition(case, target, today=on, inspector=by, now=NOW, grounds=GROUNDS)
+def step(case: Case, by: Inspector, target: str, on: date, *legal_grounds: str) -> None:
+    workflow.transition(
+        case,
+        target,
+        today=on,
+        inspector=by,
+        now=NOW,
+        grounds=GROUNDS,
+        legal_grounds=legal_grounds,
+    )
+
+
+def extend(case: Case, by: Inspector, key: str, on: date, *legal_grounds: str) -> None:
+    workflow.extend(
+        case, key, inspector=by, today=on, now=NOW, grounds=GROUNDS, legal_grounds=legal_grounds
+    )
 
 
 @pytest.fixture
@@ -94,7 +130,7 @@ def test_a_suspension_stops_the_clock_and_two_extensions_push_it_further(
     inspector = people[0]
     step(named, inspector, "accepted", date(2027, 3, 1))
     step(named, inspector, "verifying", date(2027, 3, 2))
-    step(named, inspector, "suspended", date(2027, 3, 10))
+    step(named, inspector, "suspended", date(2027, 3, 10), "awaiting_expert_result")
     [paused] = [d for d in workflow.current_deadlines(named) if d.key == "resolution"]
     assert paused.paused
     assert paused.used == 9
@@ -104,26 +140,12 @@ def test_a_suspension_stops_the_clock_and_two_extensions_push_it_further(
     step(named, inspector, "verifying", date(2027, 3, 20))
     # 31 March + 10 paused days = Saturday 10 April: Monday 12 April.
     assert due(named)["resolution"] == date(2027, 4, 12)
-    for _ in range(2):
-        workflow.extend(
-            named,
-            "resolution",
-            inspector=inspector,
-            today=date(2027, 4, 1),
-            now=NOW,
-            grounds=GROUNDS,
-        )
+    extend(named, inspector, "resolution", date(2027, 4, 1), "several_places")
+    extend(named, inspector, "resolution", date(2027, 4, 1), "several_places", "foreign_element")
     # 90 days from 1 March is 30 May, plus 10 paused: 9 June (Wednesday).
     assert due(named)["resolution"] == date(2027, 6, 9)
     with pytest.raises(WorkflowError, match="allows 2 extension"):
-        workflow.extend(
-            named,
-            "resolution",
-            inspector=inspector,
-            today=date(2027, 4, 2),
-            now=NOW,
-            grounds=GROUNDS,
-        )
+        extend(named, inspector, "resolution", date(2027, 4, 2), "several_places", "many_people")
 
 
 def test_an_invalid_transition_is_refused_naming_what_is_allowed(
@@ -134,7 +156,7 @@ def test_an_invalid_transition_is_refused_naming_what_is_allowed(
     assert refused.value.code == "transition_not_allowed"
     assert "allowed: triage, accepted, not_accepted, forwarded" in str(refused.value)
     assert named.status == "received"
-    assert named.events == []
+    assert [e.kind for e in named.events] == ["identity_verification"]  # nothing more
 
 
 def test_a_decision_without_grounds_is_refused(
@@ -151,7 +173,8 @@ def test_every_step_records_who_when_and_the_sealed_grounds(
     named: Case, people: tuple[Inspector, Inspector]
 ) -> None:
     step(named, people[0], "triage", date(2027, 2, 2))
-    [event] = named.events
+    [verification, event] = named.events
+    assert verification.kind == "identity_verification"
     assert (event.kind, event.from_status, event.to_status) == (
         "status_change",
         "received",
@@ -216,12 +239,18 @@ def test_the_reporter_may_withdraw_until_a_decision(
     )
     # the entry stands for the written grounds the step needs
     assert (event.grounds, event.message_id) == (None, entry.id)
-    # The acceptance happened: the person accused is still owed its notice.
-    assert set(due(named)) == {"notification", "accused_notice"}
+    # The acceptance happened: its notices are still owed; the resolution clock runs on
+    # while the unit decides what becomes of the withdrawn report (Art. 33).
+    assert set(due(named)) == {
+        "notification",
+        "accused_notice",
+        "resolution",
+        "withdrawal_decision",
+    }
     with pytest.raises(WorkflowError):
         workflow.transition(named, "withdrawn", today=date(2027, 3, 3))
-    # Art. 33: the unit may go on when the report shows signs of a violation.
-    step(named, people[0], "verifying", date(2027, 3, 4))
+    # Art. 33(3): the unit may go on when the report shows signs of a violation.
+    step(named, people[0], "verifying", date(2027, 3, 4), "signs_of_violation")
 
 
 def test_an_inspector_cannot_take_the_reporters_step(
@@ -397,3 +426,379 @@ def test_an_urgent_protection_request_is_confirmed_in_writing_within_the_profile
 ) -> None:
     # Three working days from Wednesday 3 February 2027, across Tết: Monday 15 February.
     assert protection.confirmation_due(named, date(2027, 2, 3)) == date(2027, 2, 15)
+
+
+# --- NĐ31 Art. 3: extensions tied to the criteria of a complex case ---------------------
+
+
+@pytest.fixture
+def verifying(named: Case, people: tuple[Inspector, Inspector]) -> Case:
+    step(named, people[0], "accepted", date(2027, 1, 4))
+    step(named, people[0], "verifying", date(2027, 1, 5))
+    return named
+
+
+def test_a_first_extension_needs_one_criterion_of_a_complex_case(
+    verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    with pytest.raises(WorkflowError, match="at least 1 of the grounds of NĐ31") as refused:
+        extend(verifying, people[0], "resolution", date(2027, 1, 20))
+    assert refused.value.code == "too_few_grounds"
+    with pytest.raises(WorkflowError, match="not_a_criterion is not a ground") as unknown:
+        extend(verifying, people[0], "resolution", date(2027, 1, 20), "not_a_criterion")
+    assert unknown.value.code == "unknown_ground"
+    assert all(e.kind != "extension" for e in verifying.events)  # nothing recorded
+    extend(verifying, people[0], "resolution", date(2027, 1, 20), "several_contents")
+    [extension] = [e for e in verifying.events if e.kind == "extension"]
+    assert extension.data == {"deadline": "resolution", "legal_grounds": ["several_contents"]}
+    # 30 days from 4 January, then 30 more: 5 March 2027, across Tết.
+    assert due(verifying)["resolution"] == date(2027, 3, 5)
+
+
+def test_a_second_extension_needs_two_criteria_an_especially_complex_case(
+    verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    extend(verifying, people[0], "resolution", date(2027, 1, 20), "bodies_disagree")
+    with pytest.raises(WorkflowError, match="at least 2") as refused:
+        extend(verifying, people[0], "resolution", date(2027, 2, 22), "bodies_disagree")
+    assert refused.value.code == "too_few_grounds"
+    # The same criterion twice is one criterion.
+    with pytest.raises(WorkflowError, match="at least 2"):
+        extend(
+            verifying,
+            people[0],
+            "resolution",
+            date(2027, 2, 22),
+            "several_bodies",
+            "several_bodies",
+        )
+    extend(
+        verifying,
+        people[0],
+        "resolution",
+        date(2027, 2, 22),
+        "conflicting_evidence",
+        "several_bodies",
+    )
+    last = verifying.events[-1]
+    # Recorded in the law's order, not the order chosen.
+    assert last.data["legal_grounds"] == ["several_bodies", "conflicting_evidence"]
+    assert due(verifying)["resolution"] == date(2027, 4, 5)  # 4 April is a Sunday
+
+
+def test_an_extension_is_notified_to_the_parties_within_five_working_days_across_tet(
+    verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    workflow.record(verifying, "notification", inspector=people[0], today=date(2027, 1, 6), now=NOW)
+    workflow.record(
+        verifying, "accused_notification", inspector=people[0], today=date(2027, 1, 6), now=NOW
+    )
+    # Decided on Wednesday 3 February 2027, the last working day before the Tết holiday
+    # (4-10 February).
+    extend(verifying, people[0], "resolution", date(2027, 2, 3), "several_places")
+    [notice] = [d for d in workflow.current_deadlines(verifying) if d.key == "extension_notice"]
+    assert notice.due_on == date(2027, 2, 17)
+    assert not notice.statutory  # the law asks for the notice, not within a period
+    assert "extension_notification" in workflow.recordable(verifying, people[0])
+    # A general notice does not stand for this one.
+    assert "notification" not in workflow.recordable(verifying, people[0])
+    workflow.record(
+        verifying, "extension_notification", inspector=people[0], today=date(2027, 2, 16), now=NOW
+    )
+    assert "extension_notice" not in due(verifying)
+
+
+def test_the_triage_extension_needs_no_criteria_and_no_notice(
+    named: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    extend(named, people[0], "triage", date(2027, 2, 3))
+    assert set(due(named)) == {"triage"}
+    with pytest.raises(WorkflowError) as refused:
+        extend(named, people[0], "triage", date(2027, 2, 3), "several_places")
+    assert refused.value.code in ("unknown_ground", "no_extension_left")
+
+
+# --- LTC Art. 34: suspension and resumption, each notified ------------------------------
+
+
+def test_a_suspension_needs_one_of_the_two_grounds_of_article_34(
+    verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    with pytest.raises(WorkflowError, match=r"LTC Art\. 34") as refused:
+        step(verifying, people[0], "suspended", date(2027, 2, 10))
+    assert refused.value.code == "too_few_grounds"
+    with pytest.raises(WorkflowError) as unknown:
+        step(verifying, people[0], "suspended", date(2027, 2, 10), "several_places")
+    assert unknown.value.code == "unknown_ground"
+    assert verifying.status == "verifying"
+    step(verifying, people[0], "suspended", date(2027, 2, 10), "awaiting_other_result")
+    assert verifying.events[-1].data == {"legal_grounds": ["awaiting_other_result"]}
+
+
+def test_suspension_and_resumption_are_each_notified_within_five_working_days_across_tet(
+    verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    me = people[0]
+    # Wednesday 3 February, the eve of the Tết holiday (4-10 February).
+    step(verifying, me, "suspended", date(2027, 2, 3), "awaiting_expert_result")
+    assert due(verifying)["suspension_notice"] == date(2027, 2, 17)
+    assert "resumption_notice" not in due(verifying)
+    on = date(2027, 2, 11)
+    workflow.record(verifying, "suspension_notification", inspector=me, today=on, now=NOW)
+    assert "suspension_notice" not in due(verifying)
+    step(verifying, me, "verifying", date(2027, 3, 5))  # Friday
+    assert due(verifying)["resumption_notice"] == date(2027, 3, 12)
+    # Accepted on 4 January, its 30 days ended on 3 February, the day of the suspension:
+    # a suspension adds no days already used, so the resolution stays due that day.
+    assert due(verifying)["resolution"] == date(2027, 2, 3)
+    on = date(2027, 3, 8)
+    workflow.record(verifying, "resumption_notification", inspector=me, today=on, now=NOW)
+    assert "resumption_notice" not in due(verifying)
+
+
+def test_entering_verifying_from_acceptance_is_no_resumption(
+    named: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    step(named, people[0], "accepted", date(2027, 1, 4))
+    step(named, people[0], "verifying", date(2027, 1, 5))
+    assert "resumption_notice" not in due(named)
+
+
+def test_ending_a_suspended_case_starts_no_resumption_notice(
+    verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    step(verifying, people[0], "suspended", date(2027, 2, 10), "awaiting_other_result")
+    step(verifying, people[0], "terminated", date(2027, 3, 1))
+    assert "resumption_notice" not in due(verifying)
+
+
+# --- LTC Art. 33: withdrawal in part and in full -----------------------------------------
+
+
+def withdraw(session: Session, case: Case, on: date) -> None:
+    entry = reporter_entry(session, case, "withdrawal", on)
+    workflow.transition(case, "withdrawn", today=on, entry=entry)
+
+
+def notified(case: Case, by: Inspector, on: date) -> None:
+    for kind in ("notification", "accused_notification"):
+        workflow.record(case, kind, inspector=by, today=on, now=NOW)
+
+
+def test_a_full_withdrawal_waits_for_the_units_decision_across_tet(
+    session: Session, verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    notified(verifying, people[0], date(2027, 1, 6))
+    withdraw(session, verifying, date(2027, 2, 3))  # the eve of Tết (4-10 February)
+    assert verifying.status == "withdrawn"
+    assert verifying.closed_on is None
+    assert not workflow.profile_of(verifying).is_ended("withdrawn")
+    [decision] = [
+        d for d in workflow.current_deadlines(verifying) if d.key == "withdrawal_decision"
+    ]
+    assert (decision.due_on, decision.statutory) == (date(2027, 2, 17), False)
+    assert due(verifying)["resolution"] == date(2027, 2, 3)  # not stopped by the withdrawal
+    assert workflow.profile_of(verifying).next_statuses("withdrawn", Track.NAMED) == [
+        "terminated",
+        "verifying",
+    ]
+    with pytest.raises(WorkflowError) as refused:
+        step(verifying, people[0], "closed", date(2027, 2, 11))
+    assert refused.value.code == "transition_not_allowed"
+
+
+def test_a_withdrawn_report_is_terminated_by_a_decision_that_is_notified(
+    session: Session, verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    notified(verifying, people[0], date(2027, 1, 6))
+    withdraw(session, verifying, date(2027, 1, 20))
+    step(verifying, people[0], "terminated", date(2027, 1, 22))  # Friday
+    assert due(verifying) == {"notification": date(2027, 1, 29)}
+    assert verifying.events[-1].to_status == "terminated"
+
+
+def test_going_on_after_a_full_withdrawal_needs_a_ground_of_article_33(
+    session: Session, verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    withdraw(session, verifying, date(2027, 1, 20))
+    with pytest.raises(WorkflowError) as refused:
+        step(verifying, people[0], "verifying", date(2027, 1, 21))
+    assert refused.value.code == "too_few_grounds"
+    with pytest.raises(WorkflowError) as unknown:
+        step(verifying, people[0], "verifying", date(2027, 1, 21), "several_places")
+    assert unknown.value.code == "unknown_ground"
+    assert verifying.status == "withdrawn"
+    step(verifying, people[0], "verifying", date(2027, 1, 21), "withdrawn_under_pressure")
+    assert verifying.events[-1].data == {"legal_grounds": ["withdrawn_under_pressure"]}
+    assert "withdrawal_decision" not in due(verifying)
+    assert due(verifying)["resolution"] == date(2027, 2, 3)  # the same clock, still running
+
+
+def test_a_partial_withdrawal_leaves_the_case_and_its_clocks_running(
+    session: Session, verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    before = due(verifying)
+    entry = reporter_entry(session, verifying, "partial-withdrawal", date(2027, 1, 20))
+    by_reporter = workflow.withdraw_in_part(verifying, today=date(2027, 1, 20), entry=entry)
+    assert (by_reporter.kind, by_reporter.actor_kind, by_reporter.message_id) == (
+        "partial_withdrawal",
+        ActorKind.REPORTER,
+        entry.id,
+    )
+    # A written withdrawal of another part, received by post: recorded by the unit, with
+    # what was withdrawn in its sealed grounds.
+    by_unit = workflow.withdraw_in_part(
+        verifying, today=date(2027, 1, 21), inspector=people[0], now=NOW, grounds=GROUNDS
+    )
+    assert (by_unit.actor_kind, by_unit.grounds is not None, by_unit.to_status) == (
+        ActorKind.INSPECTOR,
+        True,
+        None,
+    )
+    assert verifying.status == "verifying"
+    assert due(verifying) == before
+
+
+def test_a_partial_withdrawal_says_what_and_comes_before_the_conclusion(
+    verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    with pytest.raises(WorkflowError) as empty:
+        workflow.withdraw_in_part(verifying, today=date(2027, 1, 20), inspector=people[0], now=NOW)
+    assert empty.value.code == "grounds_required"
+    step(verifying, people[0], "concluded", date(2027, 1, 25))
+    with pytest.raises(WorkflowError) as late:
+        workflow.withdraw_in_part(
+            verifying, today=date(2027, 1, 26), inspector=people[0], now=NOW, grounds=GROUNDS
+        )
+    assert late.value.code == "withdrawal_closed"
+    assert [e.kind for e in verifying.events].count("partial_withdrawal") == 0
+
+
+# --- LTC Art. 22-23, 29(1)(a): a named web report is formal once its identity is verified --
+
+
+def test_a_named_web_report_follows_the_anonymous_track_until_verified(
+    session: Session, people: tuple[Inspector, Inspector]
+) -> None:
+    case = unverified(session, people, date(2027, 1, 25))
+    assert workflow.awaits_verification(case)
+    assert workflow.track_of(case) is Track.ANONYMOUS
+    assert set(due(case)) == {"decision"}  # the unit's own target, no statutory clock
+    with pytest.raises(WorkflowError, match="a case on the anonymous track cannot go") as refused:
+        step(case, people[0], "accepted", date(2027, 1, 26))
+    assert refused.value.code == "transition_not_allowed"
+    assert not any(d.statutory for d in workflow.current_deadlines(case))
+
+
+def test_once_verified_the_named_tracks_clocks_count_from_the_verification_across_tet(
+    session: Session, people: tuple[Inspector, Inspector]
+) -> None:
+    case = unverified(session, people, date(2027, 1, 25))
+    step(case, people[0], "triage", date(2027, 1, 27))
+    # The reporter brings a signed letter on Wednesday 3 February, the eve of Tết.
+    event = workflow.verify_identity(
+        case, "signed_letter", today=date(2027, 2, 3), inspector=people[0], now=NOW,
+        grounds=GROUNDS,
+    )  # fmt: skip
+    assert (event.kind, event.data, event.to_status) == (
+        "identity_verification",
+        {"means": "signed_letter"},
+        None,
+    )
+    assert workflow.track_of(case) is Track.NAMED
+    # Seven working days from 3 February, Tết (4-10 February) skipped: 19 February.
+    assert due(case) == {"triage": date(2027, 2, 19)}
+    step(case, people[0], "accepted", date(2027, 2, 11))
+    assert due(case)["resolution"] == date(2027, 3, 13 + 2)  # 13 March is a Saturday
+
+
+def test_verification_is_recorded_once_for_a_named_report_before_a_decision(
+    session: Session, people: tuple[Inspector, Inspector]
+) -> None:
+    case = unverified(session, people, date(2027, 1, 25))
+    with pytest.raises(WorkflowError) as means:
+        workflow.verify_identity(
+            case, "telepathy", today=date(2027, 1, 26), inspector=people[0], now=NOW
+        )
+    assert means.value.code == "unknown_means"
+    workflow.verify_identity(case, "other", today=date(2027, 1, 26), inspector=people[0], now=NOW)
+    assert not workflow.may_verify_identity(case)
+    with pytest.raises(WorkflowError) as twice:
+        workflow.verify_identity(
+            case, "in_person", today=date(2027, 1, 27), inspector=people[0], now=NOW
+        )
+    assert twice.value.code == "verification_not_allowed"
+    anonymous = new_case(session, people, Track.ANONYMOUS, date(2027, 1, 25))
+    assert not workflow.may_verify_identity(anonymous)
+    late = unverified(session, people, date(2027, 1, 25))
+    step(late, people[0], "verifying", date(2027, 1, 26))  # checked as an unsigned report
+    assert not workflow.may_verify_identity(late)
+    with pytest.raises(WorkflowError):
+        workflow.verify_identity(
+            late, "in_person", today=date(2027, 1, 27), inspector=people[0], now=NOW
+        )
+
+
+def test_a_profile_without_verification_makes_a_named_report_formal_at_once(
+    session: Session, people: tuple[Inspector, Inspector]
+) -> None:
+    people[0].unit.profile = "eu-2019-1937"
+    case = unverified(session, people, date(2027, 1, 8))
+    assert not workflow.awaits_verification(case)
+    assert workflow.track_of(case) is Track.NAMED
+    assert not workflow.may_verify_identity(case)
+
+
+def test_a_named_report_accepted_before_verification_was_asked_for_keeps_its_track(
+    session: Session, people: tuple[Inspector, Inspector]
+) -> None:
+    """Cases stored before this rule: one the unit already accepted was handled as a
+    formal denunciation, and stays one; one still in triage now awaits verification."""
+    accepted = unverified(session, people, date(2026, 11, 2))
+    accepted.events.append(
+        CaseEvent(
+            kind="status_change", from_status="received", to_status="accepted",
+            actor_kind=ActorKind.INSPECTOR, inspector=people[0], occurred_on=date(2026, 11, 4),
+            occurred_at=NOW, data={},
+        )
+    )  # fmt: skip
+    accepted.status = "accepted"
+    workflow.refresh(accepted, date(2026, 11, 4))
+    assert workflow.track_of(accepted) is Track.NAMED
+    assert "resolution" in due(accepted)
+    waiting = unverified(session, people, date(2026, 11, 2))
+    assert workflow.track_of(waiting) is Track.ANONYMOUS
+
+
+# --- the law in force on the day of receipt ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("received", "followed", "going_on"),
+    [
+        (date(2026, 6, 30), "vn-denunciation-2018", "ltc-art33-3"),
+        (date(2026, 7, 1), "vn-denunciation-2026", "nd31-art4-2026"),
+    ],
+)
+def test_a_case_follows_the_profile_in_force_the_day_it_was_received(
+    session: Session,
+    people: tuple[Inspector, Inspector],
+    received: date,
+    followed: str,
+    going_on: str,
+) -> None:
+    people[0].unit.profile = "vn-denunciation-2026"
+    case = new_case(session, people, Track.NAMED, received)
+    assert workflow.profile_of(case).name == followed
+    # Received on Tuesday 30 June or Wednesday 1 July 2026: triage is due 7 working days
+    # later either way (the periods did not change), 9 or 10 July.
+    assert due(case)["triage"] == received + timedelta(days=9)
+    step(case, people[0], "accepted", received + timedelta(days=1))
+    entry = reporter_entry(session, case, "withdrawal", received + timedelta(days=2))
+    workflow.transition(case, "withdrawn", today=received + timedelta(days=2), entry=entry)
+    step_out = workflow.profile_of(case).transition("withdrawn", "verifying", Track.NAMED, "unit")
+    assert step_out is not None
+    assert step_out.legal_grounds is not None
+    assert step_out.legal_grounds.name == going_on
+    step(case, people[0], "verifying", received + timedelta(days=3), "signs_of_violation")
+    assert case.status == "verifying"

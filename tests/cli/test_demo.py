@@ -67,7 +67,7 @@ def test_demo_sets_up_a_unit_and_accounts_that_open_with_demo_json(
         unit = session.scalar(select(Unit).where(Unit.slug == "demo"))
         assert unit is not None
         assert "bản thử" in unit.name
-        assert unit.profile == "vn-denunciation-2018"
+        assert unit.profile == "vn-denunciation-2026"
         assert unit.categories == list(DEFAULT_CATEGORIES)
         assert unit.reception_schedule
         assert unit.escrow_public_key == public_bytes(escrow)

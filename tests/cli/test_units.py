@@ -25,7 +25,7 @@ def test_unit_add_stores_defaults(invoke: Invoke, database: sessionmaker[Session
 
     unit = stored_unit(database)
     assert unit.name == "Thanh tra tỉnh"
-    assert unit.profile == "vn-denunciation-2018"
+    assert unit.profile == "vn-denunciation-2026"
     assert unit.categories == list(DEFAULT_CATEGORIES)
     assert unit.reception_schedule == ""
     assert unit.escrow_public_key is None
@@ -77,7 +77,7 @@ def test_unit_list_shows_units_with_account_counts_and_escrow(
         "Thanh",
         "tra",
         "tỉnh",
-        "vn-denunciation-2018",
+        "vn-denunciation-2026",
         str(len(DEFAULT_CATEGORIES)),
         "0",
         "-",

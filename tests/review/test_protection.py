@@ -267,7 +267,15 @@ def test_a_record_moves_through_its_states_by_the_forms(
     assert {f"state-{record}-modified", f"state-{record}-ended"} <= form_ids(html)
     assert f"state-{record}-rejected" not in form_ids(html)
     assert "from requested to under review" in html
-    assert step(client, sealed, record, "ended", ground="Hết nguy cơ").status_code == 303
+    assert 'id="state-' + str(record) + '-ended-end_ground"' in html
+    assert "The grounds for the protection no longer exist (LTC Art. 54(2))" in html
+    unsaid = step(client, sealed, record, "ended", ground="Hết nguy cơ")
+    assert unsaid.status_code == 400
+    assert "Choose the ground in law for ending it." in unsaid.get_data(as_text=True)
+    ended = step(client, sealed, record, "ended", ground="Hết nguy cơ", end_ground="grounds_ceased")
+    assert ended.status_code == 303
+    html = client.get(url(sealed)).get_data(as_text=True)
+    assert "Ground in law: The grounds for the protection no longer exist" in html
     fresh(session)
     stored = session.get(ProtectionRecord, record)
     assert stored is not None

@@ -38,7 +38,7 @@ from store.models import (
 )
 from tests.casework.test_access import SealedCase, seal_case
 from tests.review.conftest import FAST, Account, csrf_token, give_credentials, post_login
-from tests.worlds import World, build_world
+from tests.worlds import World, build_world, reporter_entry
 from web import labels as shared_labels
 
 TODAY = date(2026, 11, 30)  # a Monday; the case arrived on Friday 27 November
@@ -67,7 +67,9 @@ def page_of(client: FlaskClient, sealed: SealedCase) -> str:
     return response.get_data(as_text=True)
 
 
-def post(client: FlaskClient, sealed: SealedCase, action: str, **form: str) -> tuple[int, str]:
+def post(
+    client: FlaskClient, sealed: SealedCase, action: str, **form: str | list[str]
+) -> tuple[int, str]:
     token = csrf_token(client, f"/cases/{sealed.case.public_id}/workflow")
     response = client.post(
         f"/cases/{sealed.case.public_id}/{action}", data={"csrf_token": token, **form}
@@ -129,7 +131,7 @@ def test_a_decision_is_recorded_with_sealed_grounds_and_audited(
     assert code == 303
     case = stored(session, named)
     assert case.status == "accepted"
-    [event] = case.events
+    [_verified, event] = case.events
     assert event.inspector_id == accounts["lan"].inspector_id
     assert event.grounds is not None
     assert GROUNDS.encode() not in event.grounds
@@ -165,6 +167,186 @@ def test_triage_can_be_extended_once(
     assert code == 400
     assert "as often as the law allows" in html
     assert actions(session, named).count("deadline_extension") == 1
+
+
+def audit_details(session: Session, sealed: SealedCase, action: str) -> list[dict[str, object]]:
+    """What the audit entries of ``action`` say, without the session they were written in."""
+    stored(session, sealed)  # a fresh snapshot
+    return [
+        {key: value for key, value in entry.details.items() if key != "session"}
+        for entry in session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.case_public_id == sealed.case.public_id, AuditEntry.action == action)
+            .order_by(AuditEntry.seq)
+        )
+    ]
+
+
+def test_an_extension_of_the_resolution_names_the_criteria_of_article_3(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    for status in ("accepted", "verifying"):
+        assert post(client, named, "status", status=status, grounds=GROUNDS)[0] == 303
+    page = page_of(client, named)
+    assert 'id="extend-nd31-art3"' in page
+    assert "Two or more matters reported that must each be verified" in page
+    assert "(NĐ31 Art. 3(2)(b))" in page
+    code, html = post(client, named, "extend", deadline="resolution", grounds="Phức tạp")
+    assert code == 400
+    assert "at least one for a first extension, at least two for a second" in html
+    assert "Phức tạp</textarea>" in html
+    code, _ = post(
+        client, named, "extend", deadline="resolution", grounds="Phức tạp",
+        legal_grounds=["several_contents"],
+    )  # fmt: skip
+    assert code == 303
+    case = stored(session, named)
+    assert case.events[-1].data == {"deadline": "resolution", "legal_grounds": ["several_contents"]}
+    assert "extension_notice" in {d["key"] for d in case.deadlines}
+    # The second needs two: one is refused and stays ticked.
+    code, html = post(
+        client, named, "extend", deadline="resolution", grounds="Đặc biệt phức tạp",
+        legal_grounds=["several_places"],
+    )  # fmt: skip
+    assert code == 400
+    assert 'value="several_places" aria-describedby="extend-nd31-art3-hint" checked' in html
+    assert audit_details(session, named, "deadline_extension") == [
+        {"deadline": "resolution", "legal_grounds": ["several_contents"]}
+    ]
+    page = page_of(client, named)
+    history = page[page.index('id="history"') :]
+    assert "Two or more matters reported that must each be verified" in history
+    assert 'id="record-extension_notification"' in page
+    assert post(client, named, "record", kind="extension_notification", grounds="")[0] == 303
+    assert "extension_notice" not in {d["key"] for d in stored(session, named).deadlines}
+
+
+def test_a_suspension_is_decided_on_a_ground_of_article_34_and_notified(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    for status in ("accepted", "verifying"):
+        assert post(client, named, "status", status=status, grounds=GROUNDS)[0] == 303
+    page = page_of(client, named)
+    assert 'id="status-ltc-art34"' in page
+    assert "Waiting for the result of a further or repeated expert examination" in page
+    code, html = post(client, named, "status", status="suspended", grounds="Chờ giám định")
+    assert code == 400
+    assert "Tick at least one of the grounds the law gives for this decision." in html
+    assert stored(session, named).status == "verifying"
+    code, _ = post(
+        client, named, "status", status="suspended", grounds="Chờ giám định",
+        legal_grounds=["awaiting_expert_result"],
+    )  # fmt: skip
+    assert code == 303
+    assert audit_details(session, named, "status_change")[-1] == {
+        "status": "suspended",
+        "legal_grounds": ["awaiting_expert_result"],
+    }
+    assert "suspension_notice" in {d["key"] for d in stored(session, named).deadlines}
+    assert 'id="resume-at-once"' in page_of(client, named)
+    # Grounds ticked for a step not taken on them are refused, not silently dropped.
+    code, html = post(
+        client, named, "status", status="verifying", grounds="Đã có kết quả",
+        legal_grounds=["awaiting_expert_result"],
+    )  # fmt: skip
+    assert code == 400
+    assert "only for a decision that is taken on them" in html
+    assert post(client, named, "status", status="verifying", grounds="Đã có kết quả")[0] == 303
+    keys = {d["key"] for d in stored(session, named).deadlines}
+    assert {"suspension_notice", "resumption_notice"} <= keys
+
+
+def test_a_partial_withdrawal_in_writing_is_recorded_sealed_and_audited(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    assert post(client, named, "status", status="accepted", grounds=GROUNDS)[0] == 303
+    page = page_of(client, named)
+    assert 'id="partial"' in page
+    code, html = post(client, named, "partial-withdrawal", grounds="  ")
+    assert code == 400
+    assert "needs written grounds" in html
+    withdrawn = "Rút nội dung thứ hai theo đơn ngày 1/12"
+    assert post(client, named, "partial-withdrawal", grounds=withdrawn)[0] == 303
+    case = stored(session, named)
+    assert case.status == "accepted"
+    event = case.events[-1]
+    assert (event.kind, event.to_status) == ("partial_withdrawal", None)
+    assert event.grounds is not None
+    assert withdrawn.encode() not in event.grounds
+    assert {d["key"] for d in case.deadlines} == {"notification", "accused_notice", "resolution"}
+    assert audit_details(session, named, "event_record") == [{"kind": "partial_withdrawal"}]
+    history = page_of(client, named)
+    history = history[history.index('id="history"') :]
+    assert "Part of the report withdrawn" in history
+    assert withdrawn in history
+
+
+def test_after_a_full_withdrawal_the_unit_terminates_or_goes_on_on_a_ground_of_article_33(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    assert post(client, named, "status", status="accepted", grounds=GROUNDS)[0] == 303
+    case = stored(session, named)
+    entry = reporter_entry(session, case, named.keys, "withdrawal", TODAY, "Tôi rút đơn")
+    workflow.transition(case, "withdrawn", today=TODAY, entry=entry)
+    session.commit()
+    page = page_of(client, named)
+    assert 'id="partial"' not in page  # nothing left to withdraw in part
+    assert 'id="status-terminated"' in page
+    assert 'id="status-ltc-art33-3"' in page
+    assert "The reporter withdrew under threat or after being bribed" in page
+    assert "Decision on the withdrawn report" in page
+    code, _ = post(
+        client, named, "status", status="verifying", grounds="Vẫn có dấu hiệu vi phạm",
+        legal_grounds=["signs_of_violation"],
+    )  # fmt: skip
+    assert code == 303
+    case = stored(session, named)
+    assert case.status == "verifying"
+    assert case.events[-1].data == {"legal_grounds": ["signs_of_violation"]}
+
+
+def test_a_named_web_report_is_formal_once_the_unit_records_the_verified_identity(
+    client: FlaskClient, session: Session, world: World, accounts: dict[str, Account]
+) -> None:
+    unverified = seal_case(session, world, FAST, identity={"name": "Lê Thị D"}, verified=False)
+    signed_in(client, accounts["lan"])
+    page = page_of(client, unverified)
+    assert 'id="awaiting-verification"' in page
+    assert 'id="identity"' in page
+    assert 'id="status-accepted"' not in page  # the unsigned report's steps only
+    assert 'id="status-verifying"' in page
+    assert "Decision on an anonymous report (the unit&#39;s target)" in page
+    code, html = post(client, unverified, "identity-verification", means="by magic")
+    assert code == 400
+    assert "Choose how the reporter&#39;s identity was verified." in html
+    note = "Biên bản tiếp công dân số 12"
+    code, _ = post(client, unverified, "identity-verification", means="in_person", grounds=note)
+    assert code == 303
+    case = stored(session, unverified)
+    [event] = case.events
+    assert (event.kind, event.data, event.inspector_id) == (
+        "identity_verification",
+        {"means": "in_person"},
+        accounts["lan"].inspector_id,
+    )
+    assert event.grounds is not None
+    assert note.encode() not in event.grounds
+    assert {d["key"] for d in case.deadlines} == {"triage"}
+    assert audit_details(session, unverified, "event_record") == [
+        {"kind": "identity_verification", "means": "in_person"}
+    ]
+    page = page_of(client, unverified)
+    assert 'id="awaiting-verification"' not in page
+    assert 'id="identity"' not in page
+    assert 'id="status-accepted"' in page
+    history = page[page.index('id="history"') :]
+    assert "Reporter&#39;s identity verified" in history
+    assert "(In person)" in history
+    assert note in history
 
 
 def test_concluding_a_case_ends_its_running_protection_and_audits_it(
@@ -362,7 +544,7 @@ def test_a_notice_reaches_the_reporter_and_the_grounds_stay_the_units(
     assert {item.reading.trust for item in entries} == {Trust.SIGNED}
     assert {item.position for item in entries} == {Position.IN_ORDER}
     # The grounds do not open with the case key, only with the unit key.
-    [decision, _recorded] = case.events
+    [_verified, decision, _recorded] = case.events
     assert decision.grounds is not None
     lan_key = session.get_one(Inspector, lan.id).signing_key
     assert lan_key is not None
@@ -409,7 +591,7 @@ def test_a_refused_step_writes_no_notice_and_keeps_it(
     case = stored(session, named)
     assert case.status == "received"
     assert case.messages == []
-    assert case.events == []
+    assert [e.kind for e in case.events] == ["identity_verification"]  # nothing more
 
 
 def test_grounds_altered_in_storage_are_said_so_on_the_history(
@@ -418,7 +600,7 @@ def test_grounds_altered_in_storage_are_said_so_on_the_history(
     signed_in(client, accounts["lan"])
     assert post(client, named, "status", status="triage", grounds="Cần xác minh")[0] == 303
     assert post(client, named, "status", status="accepted", grounds=GROUNDS)[0] == 303
-    first, second = stored(session, named).events
+    _verified, first, second = stored(session, named).events
     assert first.grounds is not None
     assert second.grounds is not None
     # One byte of the first step's grounds changed: its signature no longer holds.

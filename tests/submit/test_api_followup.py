@@ -575,9 +575,10 @@ def test_withdrawal_answers_the_new_view_and_cannot_repeat(
     response = api.post("/followup/withdraw", {"envelope": envelope})
     assert response.status_code == 200
     assert (response.get_json()["status"], response.get_json()["withdrawn"]) == ("withdrawn", True)
-    # The unit's decision clock stops; a named case would now owe a notice.
-    assert response.get_json()["deadlines"] == []
-    assert (response.get_json()["ended"], response.get_json()["may_withdraw"]) == (True, False)
+    # The unit's decision on the report gives way to its decision on the withdrawal:
+    # to end the handling or to go on all the same (LTC Art. 33).
+    assert [d["key"] for d in response.get_json()["deadlines"]] == ["withdrawal_decision"]
+    assert (response.get_json()["ended"], response.get_json()["may_withdraw"]) == (False, False)
     [listed] = response.get_json()["messages"]
     assert (listed["author"], listed["seq"], listed["purpose"]) == ("reporter", 1, "withdrawal")
     case = reload(session, story)
@@ -591,6 +592,35 @@ def test_withdrawal_answers_the_new_view_and_cannot_repeat(
     assert (again.status_code, again.get_json()["error"]["code"]) == (409, "already_ended")
     case = reload(session, story)
     assert (len(case.events), len(case.messages)) == (1, 1)
+
+
+def test_a_partial_withdrawal_is_its_own_entry_and_the_case_goes_on(
+    api: Api, session: Session, world: World, story: Story, view: dict[str, Any]
+) -> None:
+    words = "Tôi rút nội dung thứ hai"
+    # The place must say what the request says: a partial withdrawal sealed as a whole
+    # one is refused.
+    mismatched = sealed(api, story, "withdrawal", words)
+    refused = api.post("/followup/withdraw", {"envelope": mismatched, "scope": "part"})
+    assert refused.status_code == 400
+    wrong = api.post("/followup/withdraw", {"envelope": mismatched, "scope": "some"})
+    assert (wrong.status_code, wrong.get_json()["error"]["code"]) == (400, "malformed_field")
+    assert reload(session, story).events == []
+    envelope = sealed(api, story, "partial-withdrawal", words)
+    response = api.post("/followup/withdraw", {"envelope": envelope, "scope": "part"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["status"], body["withdrawn"], body["may_withdraw"]) == ("received", False, True)
+    [listed] = body["messages"]
+    assert listed["purpose"] == "partial-withdrawal"
+    case = reload(session, story)
+    [event] = case.events
+    assert (event.kind, event.to_status, event.message_id) == (
+        "partial_withdrawal",
+        None,
+        listed["id"],
+    )
+    assert entry_document(world, case, event.message_id) == {"schema": 1, "text": words}
 
 
 def test_a_unit_file_is_served_as_stored_and_opens_in_the_browser(
@@ -709,7 +739,8 @@ def test_a_withdrawal_or_escalation_not_signed_by_the_reporter_is_refused_and_ch
     response = api.post(path, {"envelope": forged})
     assert (response.status_code, response.get_json()["error"]["code"]) == (400, "bad_entry")
     case = reload(session, overdue)
-    assert (case.status, case.urgent, case.events, case.messages) == ("received", False, [], [])
+    assert (case.status, case.urgent, case.messages) == ("received", False, [])
+    assert [e.kind for e in case.events] == ["identity_verification"]  # nothing more
     after = current_view(api)
     assert (after["may_withdraw"], after["may_escalate"], after["messages"]) == (True, True, [])
     # The reporter's own entry, at the same place, is taken.
@@ -744,12 +775,8 @@ def test_an_entry_sealed_over_an_old_head_is_refused_and_nothing_is_stored(
         "conversation_changed",
     )
     case = reload(session, overdue)
-    assert (case.status, case.events, len(case.messages), case.attachments) == (
-        "received",
-        [],
-        1,
-        [],
-    )
+    assert (case.status, len(case.messages), case.attachments) == ("received", 1, [])
+    assert [e.kind for e in case.events] == ["identity_verification"]  # nothing more
 
     fresh = sealed(api, overdue, "message", "a", metas=[file.meta])
     taken = api.post("/followup/messages", {"envelope": fresh, "attachments": attached})

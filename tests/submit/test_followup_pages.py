@@ -72,7 +72,7 @@ from tests.submit.test_report_form import (
     parse,
     stored_files,
 )
-from tests.worlds import World
+from tests.worlds import World, verified_in_person
 
 MAX_FILE_SIZE = 200 * 1024
 MAX_REPORT_SIZE = 300 * 1024
@@ -104,9 +104,12 @@ def new_case(
     *,
     named: bool = False,
     received: date = RECEIVED,
+    verified: bool = True,
 ) -> Story:
     """An anonymous case (the unit's own target dates), or a named one (statutory
-    deadlines: received long enough ago, its triage is overdue and may be escalated)."""
+    deadlines: received long enough ago, its triage is overdue and may be escalated),
+    whose reporter came in person the day it arrived unless not ``verified`` (then it
+    awaits that, like an unsigned report: LTC Art. 22-23, 25(1))."""
     keys = NewCaseKeys()
     submission = seal_submission(
         keys,
@@ -118,6 +121,8 @@ def new_case(
     case = intake.accept(
         session, submission, world.unit, intake.lookup_hash(submission, settings.code_kdf), received
     )
+    if named and verified:
+        verified_in_person(case, world.people["lan"], received)
     session.commit()
     return Story(keys, case)
 
@@ -630,7 +635,8 @@ def test_withdrawal_needs_confirmation_then_is_recorded_and_cannot_repeat(
     assert reasons == {"schema": 1, "text": "Tôi đã nói chuyện trực tiếp."}
     page = client.get("/followup/case").text
     assert "Withdrawn" in page
-    assert "You have withdrawn this report" in page
+    assert "You have withdrawn this report. The unit must now decide" in page
+    assert "if you were threatened or bribed into withdrawing" in page
     assert 'id="withdraw-form"' not in page
     again = client.post("/followup/withdraw", data={**reason, "withdraw_confirm": "yes"})
     assert again.status_code == 409
@@ -638,6 +644,39 @@ def test_withdrawal_needs_confirmation_then_is_recorded_and_cannot_repeat(
     assert 'href="#withdraw-heading"' in again.text
     case = reload(session, story)
     assert (len(case.events), len(case.messages)) == (1, 1)
+
+
+def test_a_partial_withdrawal_says_which_part_and_the_report_goes_on(
+    client: FlaskClient, session: Session, world: World, story: Story, opened: str
+) -> None:
+    page = client.get("/followup/case").text
+    assert "you can withdraw all of it or part of it" in page
+    assert 'id="withdraw_scope-part"' in page
+    token = form_token(client)
+    part = {"csrf_token": token, "withdraw_scope": "part", "withdraw_confirm": "yes"}
+    unsaid = client.post("/followup/withdraw", data=part)
+    assert unsaid.status_code == 400
+    assert "Say which part of your report you withdraw." in unsaid.text
+    assert 'id="withdraw_scope-part" name="withdraw_scope" value="part" checked' in unsaid.text
+    assert reload(session, story).events == []
+    words = "Tôi rút phần tố cáo về việc tuyển dụng."
+    response = client.post("/followup/withdraw", data={**part, "withdraw_reason": words})
+    assert response.status_code == 303
+    case = reload(session, story)
+    assert case.status == "received"
+    [event] = case.events
+    assert (event.kind, event.actor_kind, event.to_status) == (
+        "partial_withdrawal",
+        ActorKind.REPORTER,
+        None,
+    )
+    [entry] = case.messages
+    assert (entry.id, entry.purpose) == (event.message_id, "partial-withdrawal")
+    assert entry_document(world, case, entry.id) == {"schema": 1, "text": words}
+    page = client.get(response.headers["Location"]).text
+    assert "The part of your report you named has been withdrawn." in page
+    assert "Withdrawal of part of the report" in page
+    assert 'id="withdraw-form"' in page  # the rest may still be withdrawn
 
 
 # --- what the page trusts: signed entries, in their place and order -------------------------

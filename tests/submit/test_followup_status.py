@@ -60,7 +60,7 @@ from tests.submit.test_followup_pages import (
     reload,
 )
 from tests.submit.test_report_form import parse
-from tests.worlds import World
+from tests.worlds import World, verified_in_person
 
 __all__ = ["api", "openapi_checked"]  # fixtures
 pytestmark = pytest.mark.usefixtures("openapi_checked")
@@ -107,6 +107,10 @@ def anonymous(session: Session, world: World, settings: Settings) -> Story:
     return new_case(session, world, settings, received=LONG_AGO)
 
 
+# The steps the law allows only on listed grounds, taken here on one of them.
+LEGAL_GROUNDS = {"suspended": ("awaiting_expert_result",)}
+
+
 def decide(session: Session, world: World, story: Story, *steps: tuple[str, date]) -> Case:
     """Inspector "lan" moves the case through ``steps`` (status, day), as the review app
     would; the grounds are sealed, as it seals them."""
@@ -116,7 +120,15 @@ def decide(session: Session, world: World, story: Story, *steps: tuple[str, date
     for status, day in steps:
         grounds = access.seal_note(keys, case, "grounds", status)
         moment = datetime(day.year, day.month, day.day, 3, tzinfo=UTC)
-        workflow.transition(case, status, today=day, inspector=lan, now=moment, grounds=grounds)
+        workflow.transition(
+            case,
+            status,
+            today=day,
+            inspector=lan,
+            now=moment,
+            grounds=grounds,
+            legal_grounds=LEGAL_GROUNDS.get(status, ()),
+        )
     session.commit()
     return case
 
@@ -193,6 +205,54 @@ def test_a_paused_deadline_shows_how_much_is_used_and_no_date(
     assert "Due by" not in resolution
     assert "Overdue" not in resolution
     assert "Paused" in page  # the status itself (suspended) reads as paused too
+    notice = section(page, "status-heading")
+    assert "the only two reasons the law allows" in notice
+    assert "must resume as soon as the reason ends, and send you both decisions" in notice
+
+
+def test_an_unverified_named_report_says_how_to_complete_it(
+    client: FlaskClient, session: Session, world: World, settings: Settings
+) -> None:
+    world.unit.reception_schedule = "Thứ Năm hằng tuần, 8:00-11:00, phòng 2"
+    story = new_case(session, world, settings, named=True, received=TODAY, verified=False)
+    page = page_of(client, story)
+    notice = page[page.index('id="verification-notice"') :]
+    notice = notice[: notice.index("</div>")]
+    assert "only once the unit has checked who you are" in notice
+    assert "come to the unit in person" in notice
+    assert "signed or fingerprinted" in notice
+    assert "MB-" + story.case.public_id[:8].upper() in notice  # the report's reference
+    assert "Thứ Năm hằng tuần, 8:00-11:00, phòng 2" in notice
+    assert "Set by law" not in section(page, "deadlines-heading")
+    # Once the unit has met the reporter, the notice is gone and the law's clocks run.
+    verified_in_person(reload(session, story), world.people["lan"], TODAY)
+    session.commit()
+    page = page_of(client, story)
+    assert 'id="verification-notice"' not in page
+    assert "Set by law" in section(page, "deadlines-heading")
+
+
+def test_an_extended_deadline_says_so_and_that_the_decision_is_sent_to_the_reporter(
+    client: FlaskClient, session: Session, world: World, named: Story
+) -> None:
+    accepted = TODAY - timedelta(days=20)
+    case = decide(session, world, named, ("accepted", accepted), ("verifying", accepted))
+    moment = datetime(TODAY.year, TODAY.month, TODAY.day, 3, tzinfo=UTC)
+    lan = world.people["lan"]
+    keys = world.staff_keys(session, case, "lan", TODAY)
+    workflow.extend(
+        case, "resolution", inspector=lan, today=TODAY, now=moment,
+        grounds=access.seal_note(keys, case, "grounds", "phức tạp"),
+        legal_grounds=["several_places"],
+    )  # fmt: skip
+    session.commit()
+    page = page_of(client, named)
+    resolution = page[page.index('id="deadline-resolution"') :]
+    resolution = resolution[: resolution.index("</li>")]
+    assert "Extended 1 time by a decision of the unit, which it must send you." in resolution
+    assert "60 days" in resolution
+    assert 'id="deadline-extension_notice"' in page
+    assert "Notice of the extension to the parties" in page
 
 
 def test_no_withdrawal_once_the_unit_has_concluded(

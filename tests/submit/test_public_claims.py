@@ -592,3 +592,37 @@ def test_a_server_error_after_the_commit_does_not_say_the_report_was_not_kept(
     assert say(E1_KEPT) not in text
     assert say(E1_UNSURE) in text
     assert say(NOT_SAVED) not in text
+
+
+NAMED_IS_FORMAL = "Your report is handled as a formal denunciation, with the deadlines set by law"
+NAMED_ONCE_CHECKED = (
+    "Once the unit has checked who you are, in person or through a letter you sign or"
+    " fingerprint, your report is handled as a formal denunciation"
+)
+FORM_ONCE_CHECKED = "once the unit has checked who you are: you go to the unit in person"
+SCRIPT_ONCE_CHECKED = (
+    "Your report becomes a formal denunciation, which the unit must handle within the"
+    " deadlines set by law, once the unit has checked who you are"
+)
+
+
+def test_a_named_report_is_said_to_be_formal_only_once_the_unit_has_checked_who_made_it(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    """LTC Art. 22-23, 29(1)(a): under a profile that asks for it, a name typed into the
+    form makes no formal denunciation until the unit verifies it. Proven by:
+    tests/casework/test_workflow.py::test_a_named_web_report_follows_the_anonymous_track_until_verified
+    """
+    assert world.unit.profile == "vn-denunciation-2018"
+    home, form = page(client, "/"), page(client, "/report")
+    assert NAMED_ONCE_CHECKED in home
+    assert NAMED_IS_FORMAL not in home
+    assert FORM_ONCE_CHECKED in form
+    assert SCRIPT_ONCE_CHECKED in form  # the script's own confirmation
+    world.unit.profile = "eu-2019-1937"  # a named report is formal at once there
+    session.commit()
+    home, form = page(client, "/"), page(client, "/report")
+    assert NAMED_IS_FORMAL in home
+    assert NAMED_ONCE_CHECKED not in home
+    assert FORM_ONCE_CHECKED not in form
+    assert SCRIPT_ONCE_CHECKED not in form

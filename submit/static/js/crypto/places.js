@@ -36,6 +36,7 @@ export const PURPOSES = new Map([
       "message",
       "notice",
       "withdrawal",
+      "partial-withdrawal",
       "escalation",
       "re-denunciation",
       "retaliation",

@@ -44,6 +44,9 @@ import { getJson, postJson, proofOfWork, send } from "../report/api.js";
  * @property {boolean} forwarded
  * @property {string | null} forwarded_to - the unit that handles the case now
  * @property {boolean} may_withdraw
+ * @property {boolean} awaits_verification - a named report whose reporter the unit has yet
+ *   to verify (LTC Art. 22-23): handled like an unsigned one until then
+ * @property {string} reception_schedule - when the unit receives people (may be empty)
  * @property {boolean} may_escalate - a deadline set by law has passed (Art. 38)
  * @property {boolean} escalated - an answer to an escalation or re-denunciation is pending
  * @property {string | null} escalation_period - e.g. "5 working days"

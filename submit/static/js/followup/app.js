@@ -278,8 +278,8 @@ export class FollowupApp {
     }, "sent-retaliation");
     this.#onSubmit(forms.withdraw, readWithdrawal, (value, progress) => {
       progress.say(page.strings.get("progress-note"));
-      return sendWithdrawal(page, /** @type {CaseAccess} */ (this.#access), value.reasons);
-    }, "sent-withdrawal");
+      return sendWithdrawal(page, /** @type {CaseAccess} */ (this.#access), value);
+    }, (value) => (value.scope === "part" ? "sent-withdrawal-part" : "sent-withdrawal"));
     this.#onSubmit(forms.escalate, readEscalation, (value, progress) => {
       progress.say(page.strings.get("progress-note"));
       return sendEscalation(page, /** @type {CaseAccess} */ (this.#access), value.text);
@@ -332,7 +332,8 @@ export class FollowupApp {
    * @param {(page: FollowupPage, form: HTMLFormElement) => {errors: Map<HTMLElement, string>,
    *   value: T | null}} read
    * @param {(value: T, progress: Progress) => Promise<void>} send
-   * @param {string} done - the string to announce once sent
+   * @param {string | ((value: T) => string)} done - the string to announce once sent, or
+   *   how to pick it from what was sent
    */
   #onSubmit(form, read, send, done) {
     form.addEventListener("submit", (event) => {
@@ -346,7 +347,8 @@ export class FollowupApp {
         return;
       }
       clearErrors(form);
-      this.#act(form, (progress) => send(value, progress), done);
+      const key = typeof done === "function" ? done(value) : done;
+      this.#act(form, (progress) => send(value, progress), key);
     });
   }
 

@@ -252,18 +252,22 @@ export async function sendRetaliation(page, access, report) {
 }
 
 /**
- * Withdraw the report, with the reporter's reasons sealed (possibly empty).
+ * Withdraw the whole report, with the reporter's reasons sealed (possibly empty), or part
+ * of it (LTC Art. 33): then the sealed words say which part, and the entry's purpose is
+ * "partial-withdrawal".
  *
  * @param {FollowupPage} page
  * @param {CaseAccess} access
- * @param {string} reasons
+ * @param {{scope: "all" | "part", reasons: string}} withdrawal
  */
-export async function sendWithdrawal(page, access, reasons) {
-  // As the no-JavaScript path seals it (views/followup.py): the reasons only.
+export async function sendWithdrawal(page, access, withdrawal) {
+  // As the no-JavaScript path seals it (views/followup.py): the words only.
+  const part = withdrawal.scope === "part";
   await sendEntry(page, access, {
     url: page.endpoints.withdraw,
-    purpose: "withdrawal",
-    document: { schema: 1, text: reasons },
+    purpose: part ? "partial-withdrawal" : "withdrawal",
+    document: { schema: 1, text: withdrawal.reasons },
+    fields: part ? { scope: "part" } : {},
   });
 }
 

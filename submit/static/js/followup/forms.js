@@ -112,19 +112,26 @@ export function readRetaliation(page, form) {
 }
 
 /**
+ * The whole report, or part of it: then the words must say which part.
+ *
  * @param {FollowupPage} page
  * @param {HTMLFormElement} form
- * @returns {Checked<{reasons: string}>}
+ * @returns {Checked<{scope: "all" | "part", reasons: string}>}
  */
 export function readWithdrawal(page, form) {
   /** @type {Map<HTMLElement, string>} */
   const errors = new Map();
   const reasons = text(page, form, errors);
+  const choice = /** @type {RadioNodeList} */ (form.elements.namedItem("scope"));
+  const scope = choice.value === "part" ? "part" : "all";
+  if (scope === "part" && reasons === "" && errors.size === 0) {
+    errors.set(control(form, "text"), page.strings.get("withdraw-part-text"));
+  }
   const confirm = control(form, "confirm");
   if (!confirm.checked) {
     errors.set(confirm, page.strings.get("withdraw-confirm"));
   }
-  return { errors, value: errors.size > 0 ? null : { reasons } };
+  return { errors, value: errors.size > 0 ? null : { scope, reasons } };
 }
 
 /**

@@ -28,6 +28,7 @@ const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const PURPOSE_KEYS = new Map([
   ["notice", "purpose-notice"],
   ["withdrawal", "purpose-withdrawal"],
+  ["partial-withdrawal", "purpose-partial-withdrawal"],
   ["escalation", "purpose-escalation"],
   ["re-denunciation", "purpose-re-denunciation"],
   ["retaliation", "purpose-retaliation"],
@@ -168,6 +169,24 @@ export class CaseScreen {
   }
 
   /**
+   * A named report the unit has yet to verify the reporter of: how to complete it.
+   *
+   * @param {CaseView} view
+   */
+  #verification(view) {
+    const { strings } = this.page;
+    slot(this.root, "verification").hidden = !view.awaits_verification;
+    slot(this.root, "verification-text").textContent = strings.get("case-verification", {
+      reference: view.reference,
+    });
+    const schedule = slot(this.root, "verification-schedule");
+    schedule.textContent = strings.get("case-verification-schedule", {
+      schedule: view.reception_schedule,
+    });
+    schedule.hidden = view.reception_schedule === "";
+  }
+
+  /**
    * Show `view` with its checked and decrypted conversation.
    *
    * @param {CaseView} view
@@ -187,6 +206,7 @@ export class CaseScreen {
       ? strings.get("forwarded-to", { unit: view.forwarded_to })
       : "";
     forwarded.hidden = !view.forwarded_to;
+    this.#verification(view);
     slot(this.root, "ended").hidden = view.may_withdraw;
     this.forms.withdraw.hidden = !view.may_withdraw;
     this.#deadlines(view.deadlines);
