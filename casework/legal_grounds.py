@@ -85,6 +85,18 @@ SUSPENSION = GroundList(
     ),
 )
 
+# LTC Art. 24(3): a denunciation the unit is not competent for is not handled at all when
+# it was sent at the same time to the body that is, or sent again after the reporter was
+# told where to send it.
+NOT_HANDLED = GroundList(
+    "ltc-art24-3",
+    "LTC Art. 24(3)",
+    (
+        Ground("sent_to_competent_body_too", "LTC Art. 24(3)"),
+        Ground("sent_again_after_guidance", "LTC Art. 24(3)"),
+    ),
+)
+
 # LTC Art. 33(3), detailed by NĐ31 Art. 4 (rewritten by Decree 156/2026/NĐ-CP): a
 # denunciation withdrawn in full is still resolved on one of these grounds.
 CONTINUE_AFTER_WITHDRAWAL = GroundList(
@@ -138,6 +150,7 @@ GROUND_LISTS: dict[str, GroundList] = {
     for found in (
         COMPLEX_CASE,
         SUSPENSION,
+        NOT_HANDLED,
         CONTINUE_AFTER_WITHDRAWAL,
         CONTINUE_AFTER_WITHDRAWAL_2026,
         PROTECTION_END,

@@ -81,6 +81,7 @@ STATUSES: Mapping[str, LazyString] = {
     "triage": _l("Being read and classified"),
     "forwarded": _l("Forwarded to the competent body"),
     "not_accepted": _l("Not accepted"),
+    "not_handled": _l("Not handled here: the competent body has it"),
     "accepted": _l("Accepted for handling"),
     "verifying": _l("Evidence being verified"),
     "suspended": _l("Paused"),
@@ -172,6 +173,14 @@ LEGAL_GROUNDS: Mapping[str, LazyString] = {
     ),
     "awaiting_expert_result": _l(
         "Waiting for the result of a further or repeated expert examination"
+    ),
+    # LTC Art. 24(3): why a denunciation is not handled at all.
+    "sent_to_competent_body_too": _l(
+        "Not within this unit's competence, and sent at the same time to the body that is"
+    ),
+    "sent_again_after_guidance": _l(
+        "Not within this unit's competence, and sent again after the reporter was told"
+        " which body to send it to"
     ),
     # LTC Art. 54(2) (and Law 136/2025/QH15): the grounds for ending a protection.
     "case_ended": _l("The case was concluded or terminated"),

@@ -201,6 +201,7 @@ def test_an_anonymous_report_follows_article_25(
         "verifying",
         "archived",
         "forwarded",
+        "not_handled",
     ]
     with pytest.raises(WorkflowError):  # no formal acceptance for an anonymous report
         step(case, people[0], "accepted", date(2027, 3, 2))
@@ -802,3 +803,38 @@ def test_a_case_follows_the_profile_in_force_the_day_it_was_received(
     assert step_out.legal_grounds.name == going_on
     step(case, people[0], "verifying", received + timedelta(days=3), "signs_of_violation")
     assert case.status == "verifying"
+
+
+# --- LTC Art. 24(3): not handled at all ----------------------------------------------------
+
+
+@pytest.mark.parametrize("profile", ["vn-denunciation-2018", "vn-denunciation-2026"])
+@pytest.mark.parametrize("track", [Track.NAMED, Track.ANONYMOUS])
+def test_a_report_the_competent_body_already_has_is_not_handled_and_owes_no_clock(
+    session: Session, people: tuple[Inspector, Inspector], profile: str, track: Track
+) -> None:
+    people[0].unit.profile = profile
+    # Received on Tuesday 2 February 2027, two days before the Tết holiday.
+    case = new_case(session, people, track, date(2027, 2, 2))
+    assert due(case)  # the first decision's clock runs
+    with pytest.raises(WorkflowError) as refused:
+        step(case, people[0], "not_handled", date(2027, 2, 3))
+    assert refused.value.code == "too_few_grounds"
+    step(case, people[0], "not_handled", date(2027, 2, 3), "sent_to_competent_body_too")
+    assert case.status == "not_handled"
+    assert case.events[-1].data == {"legal_grounds": ["sent_to_competent_body_too"]}
+    # Not forwarded, no notice owed (LTC Art. 24(3)): no clock runs, none is overdue later.
+    assert due(case) == {}
+    workflow.refresh(case, date(2027, 3, 31))
+    assert due(case) == {}
+    step(case, people[0], "closed", date(2027, 3, 31))
+    assert case.status == "closed"
+
+
+def test_only_a_report_not_yet_decided_on_can_be_left_unhandled(
+    verifying: Case, people: tuple[Inspector, Inspector]
+) -> None:
+    with pytest.raises(WorkflowError) as refused:
+        step(verifying, people[0], "not_handled", date(2027, 2, 11), "sent_again_after_guidance")
+    assert refused.value.code == "transition_not_allowed"
+    assert verifying.status == "verifying"
