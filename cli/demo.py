@@ -55,6 +55,10 @@ USERS = (
 OTHER_SLUG = "demo-xa"
 OTHER_NAME = "Ủy ban nhân dân xã (bản thử)"
 OTHER_USERS = (("tuan", "Đỗ Minh Tuấn", InspectorRole.INSPECTOR),)
+OTHER_RECEPTION_SCHEDULE = (
+    "Tiếp công dân vào sáng thứ Ba hằng tuần, từ 7 giờ 30 đến 11 giờ, tại trụ sở Ủy ban nhân "
+    "dân xã (bản thử: không phải lịch thật)."
+)
 DEFAULT_SUBMIT_URL = "http://127.0.0.1:5000"
 DEFAULT_REVIEW_URL = "http://127.0.0.1:5001"
 
@@ -155,7 +159,7 @@ def build_demo(
         name=OTHER_NAME,
         profile=VN_DENUNCIATION_2026,
         categories=DEFAULT_CATEGORIES,
-        reception_schedule=RECEPTION_SCHEDULE,
+        reception_schedule=OTHER_RECEPTION_SCHEDULE,
         escrow_public_key=None,
         superior=unit,  # the commune's directly superior body is the province's
     )
