@@ -567,6 +567,17 @@ def confirmation_due(case: Case, requested_on: date) -> date:
     return due
 
 
+def decision_due(case: Case, record: ProtectionRecord) -> date | None:
+    """By when the unit means to decide a request still waiting for its decision: the
+    profile's ``protection_decision``, the unit's own target (LTC Art. 51(1) asks for a
+    prompt decision and sets no period); None once decided, or without a target."""
+    period = workflow.profile_of(case).protection_decision
+    if period is None or record.state not in (State.REQUESTED, State.UNDER_REVIEW):
+        return None
+    calendar = workflow.profile_of(case).calendar
+    return calendar.due_date(record.requested_on, period.length, period.unit)
+
+
 def recompute_urgent(case: Case) -> bool:
     """Set and return the case's ``urgent`` flag: an urgent record still ``requested``,
     an unanswered ask, an incident waiting for the unit's response, or an escalation

@@ -147,6 +147,9 @@ class Profile:
     retention_days: int
     forward_keeps_read_access: bool
     protection_confirmation: Period
+    # The unit's own target for deciding a protection request (LTC Art. 51(1) asks for a
+    # prompt decision and sets no period). None: no target is shown.
+    protection_decision: Period | None = None
     # LTC Art. 22-23, 29(1)(a): a named report is a formal denunciation only once the unit
     # has verified who made it, which it may record in these statuses; until then it
     # follows the anonymous track (Art. 25(1)). Empty: a named report is formal at once.
@@ -298,6 +301,7 @@ class _Reader:
             protection_confirmation=self._period(
                 self._table(self.data, "protection_confirmation"), "protection_confirmation"
             ),
+            protection_decision=self._optional_period("protection_decision"),
             identity_verification_in=self._names(
                 self._table(self.data, "identity_verification"), "in", statuses, required=False
             ),
@@ -496,6 +500,10 @@ class _Reader:
         if at_once and table.get("length") == 0 and type(table.get("length")) is int:
             return Period(0, self._unit(table))
         return Period(self._positive(table, "length"), self._unit(table))
+
+    def _optional_period(self, key: str) -> Period | None:
+        table = self._table(self.data, key)
+        return self._period(table, key) if table else None
 
     def _unit(self, table: dict[str, Any]) -> PeriodUnit:
         try:

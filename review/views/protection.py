@@ -504,6 +504,7 @@ def _record_view(keys: CaseKeys, record: ProtectionRecord) -> dict[str, Any]:
         ],
         "steps": [_step_form(record, state) for state in casework.allowed_next(record)],
         "pending": casework.pending_asks(record),
+        "decision_due": casework.decision_due(record.case, record),
     }
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import entry_facts, followup, transcript
+from casework import entry_facts, followup, transcript, workflow
 from casework import protection as p
 from casework.records import CaseKeys, Trust, ref_of
 from casework.sealing import NewCaseKeys
@@ -739,3 +739,35 @@ def test_from_july_2026_a_protection_also_ends_on_a_deliberate_breach_of_duties(
         return
     event = p.transition(session, record, keys, lan(world), S.ENDED, breach, TODAY, NOW)
     assert event.data["legal_grounds"] == ["deliberate_breach"]
+
+
+def test_a_request_has_a_decision_target_of_the_units_own_until_it_is_decided(
+    session: Session, world: World, opened: tuple[NewCaseKeys, Case]
+) -> None:
+    """LTC Art. 51(1) asks for a prompt decision and sets no period: the profile's
+    ``protection_decision`` is the unit's own target, counted in working days."""
+    _sealed, case = opened
+    keys = staff(session, world, case)
+    record = open_record(session, world, keys, case)
+    # Requested on Tuesday 2 February 2027, two days before the Tết holiday (4-10 February):
+    # 5 working days are 3, 11, 12, 15 and 16 February.
+    record.requested_on = date(2027, 2, 2)
+    assert workflow.profile_of(case).protection_decision is not None
+    assert p.decision_due(case, record) == date(2027, 2, 16)
+    # Requested on Friday 27 November 2026: due Friday 4 December, past the weekend.
+    record.requested_on = TODAY
+    assert p.decision_due(case, record) == date(2026, 12, 4)
+    walk(session, world, keys, record, [S.UNDER_REVIEW])
+    assert p.decision_due(case, record) == date(2026, 12, 4)  # taken up, not yet decided
+    walk(session, world, keys, record, [S.ACTIVE])
+    assert p.decision_due(case, record) is None
+
+
+def test_a_profile_without_a_decision_target_shows_none(
+    session: Session, world: World, opened: tuple[NewCaseKeys, Case]
+) -> None:
+    _sealed, case = opened
+    record = open_record(session, world, staff(session, world, case), case)
+    case.unit.profile = "eu-2019-1937"
+    assert workflow.profile_of(case).protection_decision is None
+    assert p.decision_due(case, record) is None

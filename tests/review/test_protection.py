@@ -149,6 +149,9 @@ def test_the_page_shows_the_intake_request_and_is_audited(
     assert "Requested with the report." in html
     assert 'class="protection-state">requested</dd>' in html
     record = intake_record(sealed)
+    # The profile's target for deciding, labelled as the unit's own, never as the law's.
+    assert "Decision due (the unit's own target: the law asks for a prompt" in html
+    assert 'class="decision-due"' in html
     # Only the allowed next state is offered.
     assert {f"state-{record.id}-{state}" for state in ("under_review",)} <= form_ids(html)
     assert f"state-{record.id}-active" not in form_ids(html)
