@@ -20,12 +20,19 @@ from typing import Any
 import pytest
 
 from tests.browser import conftest as browser_conftest
-from tests.browser.conftest import static_server
+from tests.browser.conftest import settings, static_server, store, submit_app
 from tests.browser.helpers import ROOT
 from tests.browser.test_crypto_vectors import RUNNERS
 
-# The static server is tests/browser's fixture, reused here.
-__all__ = ["firefox_report", "pytest_configure", "static_server"]
+# The static server and the submit app are tests/browser's fixtures, reused here.
+__all__ = [
+    "firefox_report",
+    "pytest_configure",
+    "settings",
+    "static_server",
+    "store",
+    "submit_app",
+]
 
 FIREFOX = Path("/usr/bin/firefox-esr")
 DRIVER = Path(__file__).resolve().parent / "run-in-firefox.mjs"
@@ -44,6 +51,11 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def firefox_report(static_server: str) -> dict[str, Any]:
     """What run-in-firefox.mjs printed: {version, userAgent, support, results, errors}."""
+    return run_driver(DRIVER, static_server, json.dumps(RUNNERS))
+
+
+def run_driver(driver: Path, *arguments: str) -> dict[str, Any]:
+    """Run a puppeteer-core script in Firefox ESR; the JSON object it printed."""
     if not FIREFOX.exists():
         pytest.fail(f"{FIREFOX} is missing: run `make browser` (scripts/ensure-system-packages)")
     node = shutil.which("node")
@@ -51,7 +63,7 @@ def firefox_report(static_server: str) -> dict[str, Any]:
         pytest.fail("node is missing: install Node.js (18 or later) with npm, then `make unit`")
     if not PUPPETEER.exists():
         pytest.fail(f"{PUPPETEER.parent} is missing: run `npm ci` (`make unit` does)")
-    command = [node, str(DRIVER), static_server, json.dumps(RUNNERS), str(FIREFOX)]
+    command = [node, str(driver), *arguments, str(FIREFOX)]
     # A session of its own, so that a timeout ends Firefox (node's child) along with node.
     with subprocess.Popen(
         command,
@@ -66,8 +78,8 @@ def firefox_report(static_server: str) -> dict[str, Any]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             _, stderr = process.communicate()
-            pytest.fail(f"{DRIVER.name} ran over {TIMEOUT_SECONDS} s:\n{stderr}")
+            pytest.fail(f"{driver.name} ran over {TIMEOUT_SECONDS} s:\n{stderr}")
     if process.returncode != 0:
-        pytest.fail(f"{DRIVER.name} exited with {process.returncode}:\n{stderr}")
+        pytest.fail(f"{driver.name} exited with {process.returncode}:\n{stderr}")
     report: dict[str, Any] = json.loads(stdout)
     return report

@@ -1,0 +1,76 @@
+// The tipster's JavaScript path in Firefox ESR (Tor Browser's engine), for
+// tests/firefox/test_firefox_report.py: a report with a file, encrypted in the page, then
+// the follow-up page opened with the code and a reply with a file sent from it.
+//
+//   node tests/firefox/report-in-firefox.mjs BASE_URL INPUT_JSON [FIREFOX]
+//
+// BASE_URL is the live submit app; INPUT_JSON is {fields: {id: text}, file: {name, type,
+// path}, reply: {text, file: {name, type, path}}}. One headless Firefox, driven by
+// puppeteer-core over WebDriver BiDi (no browser download). Prints one JSON object:
+//   {version, mode, code, reference, opened, replied, errors}
+// and exits 0 whenever it could report; what it means is for the Python test to judge.
+import puppeteer from "puppeteer-core";
+
+const [baseUrl, inputJson, executablePath = "/usr/bin/firefox-esr"] = process.argv.slice(2);
+if (!baseUrl || !inputJson) {
+  console.error("usage: report-in-firefox.mjs BASE_URL INPUT_JSON [FIREFOX]");
+  process.exit(2);
+}
+const input = JSON.parse(inputJson);
+const WAIT = { timeout: 60_000 };
+
+const browser = await puppeteer.launch({
+  browser: "firefox",
+  executablePath,
+  headless: true,
+  extraPrefsFirefox: { "browser.chrome.site_icons": false },
+});
+/** @type {string[]} */
+const errors = [];
+const report = { version: await browser.version(), errors };
+try {
+  const page = await browser.newPage();
+  page.on("pageerror", (error) => errors.push(`page error: ${error.message ?? error}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(`console error: ${message.text()}`);
+  });
+
+  // The report: the page says it encrypts here, then sends and shows the code.
+  await page.goto(`${baseUrl}/report`, { waitUntil: "load" });
+  await page.waitForFunction(
+    () => document.getElementById("encryption-mode")?.textContent?.includes("on this device"),
+    WAIT,
+  );
+  report.mode = await page.$eval("#encryption-mode", (node) => node.textContent.trim());
+  await page.select("#category", "land");
+  for (const [id, text] of Object.entries(input.fields)) {
+    await page.type(`#${id}`, text);
+  }
+  const files = await page.$("#files");
+  await files.uploadFile(input.file.path);
+  await page.click("#report-form button[type=submit]");
+  await page.waitForSelector("#follow-up-code", { visible: true, ...WAIT });
+  report.code = await page.$eval("#follow-up-code", (node) => node.textContent.trim());
+  report.reference = await page.$eval("#report-reference", (node) => node.textContent.trim());
+
+  // The follow-up page with the code, then a reply with a file.
+  await page.goto(`${baseUrl}/followup`, { waitUntil: "load" });
+  await page.waitForSelector("#followup-js-mode", { visible: true, ...WAIT });
+  await page.type("#code", report.code.toLowerCase().replaceAll("-", " "));
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#followup-app h1", { visible: true, ...WAIT });
+  report.opened = await page.$eval("#followup-app h1", (node) => node.textContent.trim());
+  await page.type("#followup-js-reply-text", input.reply.text);
+  const replyFiles = await page.$("#followup-js-reply-files");
+  await replyFiles.uploadFile(input.reply.file.path);
+  await page.click('#followup-app [data-slot="form-reply"] button[type=submit]');
+  await page.waitForSelector("#followup-app li.message-you", { visible: true, ...WAIT });
+  report.replied = await page.$eval("#followup-app li.message-you", (node) =>
+    node.textContent.trim(),
+  );
+} catch (error) {
+  errors.push(`driver: ${error?.message ?? error}`);
+} finally {
+  await browser.close();
+}
+process.stdout.write(`${JSON.stringify(report)}\n`);
