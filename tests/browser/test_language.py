@@ -36,6 +36,7 @@ ENGLISH_WORDS = re.compile(
     r"\b(?:[Tt]he|[Aa]nd|[Yy]our?|[Tt]his|[Tt]hat|[Ww]as|[Ww]ere|[Pp]lease|[Nn]ot|[Ww]ith"
     r"|[Hh]as|[Hh]ave|[Cc]annot|[Cc]ould|[Ww]ould|[Ss]hould)\b"
 )
+ENCRYPTED_HERE_VI = "được mã hóa trên thiết bị này trước khi gửi đi"
 SUBMIT_PAGES = ["/", "/report", "/followup", "/conclusions", "/no-such-page"]
 # Who reads which pages of the review app ({case} is a case of the unit).
 REVIEW_PAGES = {
@@ -118,6 +119,25 @@ def test_every_public_page_is_vietnamese_for_a_vietnamese_browser(
     helpers.type_code(page, made.code.display())
     assert page.url == f"{base_url}/followup/case"
     assert_all_vietnamese(page, "/followup/case")
+
+
+def test_the_pages_scripts_build_are_vietnamese_too(
+    browser: Browser, base_url: str, session: Session, world: World, settings: Settings
+) -> None:
+    """With JavaScript the report form and the follow-up page are built in the browser,
+    from the page's own translated templates."""
+    made = helpers.accept_case(session, world, settings, received=date(2027, 2, 15))
+    recorder = helpers.Recorder()
+    page = helpers.new_page(browser, recorder, locale="vi-VN")
+    with helpers.closed_then_checked(recorder, page):
+        page.goto(f"{base_url}/report")
+        page.wait_for_function(  # the script has taken over the form: it says so
+            "text => document.getElementById('encryption-mode').textContent.includes(text)",
+            arg=ENCRYPTED_HERE_VI,
+        )
+        assert_all_vietnamese(page, "/report with JavaScript")
+        helpers.open_case(page, base_url, made.code)
+        assert_all_vietnamese(page, "/followup with JavaScript")
 
 
 def test_every_staff_page_is_vietnamese_for_a_vietnamese_browser(
