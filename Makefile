@@ -42,8 +42,9 @@ $(NODE_STAMP): package.json package-lock.json
 CATALOGS := $(wildcard web/translations/*/LC_MESSAGES/messages.po)
 translations: $(CATALOGS:.po=.mo)
 
+# Quietly: `make run` should print its addresses and credentials, not the build's chatter.
 %.mo: %.po $(STAMP)
-	$(BIN)/pybabel compile --statistics -i $< -o $@
+	@$(BIN)/pybabel --quiet compile -i $< -o $@
 
 # After changing user-facing text: extract it and merge it into every catalogue.
 messages: $(STAMP)
@@ -63,7 +64,7 @@ coverage: $(STAMP) browser translations $(NODE_STAMP)
 	scripts/with-services $(BIN)/pytest -n 2 --cov --cov-report=term-missing:skip-covered
 
 run: $(STAMP) translations
-	scripts/run
+	@scripts/run
 
 # Regenerate tests/vectors/*.json from their fixed inputs (the tests check they still match).
 vectors: $(STAMP)

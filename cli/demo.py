@@ -1,4 +1,5 @@
-"""``minhbach demo``: a demo unit with accounts whose credentials are written to a file.
+"""``minhbach demo``: a demo unit with accounts whose credentials are written to a file;
+``minhbach demo totp USERNAME``: a demo account's current sign-in code.
 
 Refused unless ``MINHBACH_DEMO=1``: it creates accounts whose passphrases and TOTP secrets
 sit in plain text in ``instance/demo.json``, which must never happen on a real instance.
@@ -9,11 +10,13 @@ fails, so a failed run leaves nothing half set up.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
+import pyotp
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -47,6 +50,8 @@ USERS = (
     ("minh", "Trần Văn Minh", InspectorRole.INSPECTOR),
     ("hoa", "Lê Thị Hoa", InspectorRole.CUSTODIAN),
     ("son", "Phạm Văn Sơn", InspectorRole.SUPERVISOR),
+    # Accounts and unit settings (the admin pages); reads no case.
+    ("an", "Vũ Văn An", InspectorRole.ADMIN),
 )
 # A second unit, so that forwarding a case to the competent body can be tried. Since 1 July
 # 2025 local government has two levels, province and commune, and no district: a report
@@ -73,7 +78,7 @@ class DemoFiles:
         return cls(credentials=instance / "demo.json", escrow=instance / "demo-escrow.json")
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option(
     "--submit-url", default=DEFAULT_SUBMIT_URL, show_default=True, callback=params.http_url
 )
@@ -81,15 +86,19 @@ class DemoFiles:
     "--review-url", default=DEFAULT_REVIEW_URL, show_default=True, callback=params.http_url
 )
 @click.option("--reuse", is_flag=True, help="If the demo is already set up, show it again.")
-@pass_runtime
-def demo(runtime: Runtime, submit_url: str, review_url: str, reuse: bool) -> None:
+@click.pass_context
+def demo(ctx: click.Context, submit_url: str, review_url: str, reuse: bool) -> None:
     """Set up a demo unit and accounts (only with MINHBACH_DEMO=1)."""
+    if ctx.invoked_subcommand is not None:
+        return  # `demo totp`: its own command, which checks demo mode itself
+    runtime = ctx.find_object(Runtime)
+    assert runtime is not None, "the root group puts it in the context"
+    set_up(runtime, submit_url, review_url, reuse)
+
+
+def set_up(runtime: Runtime, submit_url: str, review_url: str, reuse: bool) -> None:
     settings = runtime.settings
-    if not settings.demo:
-        raise click.ClickException(
-            "refused: the demo writes passphrases in plain text and is for trying minhbach "
-            "out only; set MINHBACH_DEMO=1 to allow it in this instance"
-        )
+    refuse_unless_demo_mode(runtime)
     files = DemoFiles.under(settings.instance_path)
     migrate(runtime)
     # Two demos started at once: the second waits for the first, then finds it set up.
@@ -116,6 +125,43 @@ def demo(runtime: Runtime, submit_url: str, review_url: str, reuse: bool) -> Non
         ):
             session.commit()
     print_summary(credentials, files)
+
+
+@demo.command()
+@click.argument("username")
+@pass_runtime
+def totp(runtime: Runtime, username: str) -> None:
+    """Print a demo user's current TOTP code, to sign in to the review app."""
+    refuse_unless_demo_mode(runtime)
+    files = DemoFiles.under(runtime.settings.instance_path)
+    if not files.credentials.exists():
+        raise click.ClickException(f"{files.credentials} is missing: set the demo up first")
+    demo_users = {
+        str(user.get("username"))
+        for user in read_credentials(files.credentials)["users"]
+        if isinstance(user, dict)
+    }
+    if username not in demo_users:
+        raise click.ClickException(
+            f"refused: {username} is not a demo user "
+            f"(the demo's are {', '.join(sorted(demo_users))})"
+        )
+    with runtime.session() as session:
+        # The account's secret as it is now: an administrator may have reset it since.
+        secret = session.scalar(select(Inspector.totp_secret).where(Inspector.username == username))
+    if secret is None:
+        raise click.ClickException(f"{username} is in {files.credentials} but not in this database")
+    code = pyotp.TOTP(secret)  # as the enrolment QR code gives it (casework.keyrings)
+    left = code.interval - int(time.time()) % code.interval
+    click.echo(f"{code.now()}  (valid for {left} more seconds)")
+
+
+def refuse_unless_demo_mode(runtime: Runtime) -> None:
+    if not runtime.settings.demo:
+        raise click.ClickException(
+            "refused: the demo writes passphrases in plain text and is for trying minhbach "
+            "out only; set MINHBACH_DEMO=1 to allow it in this instance"
+        )
 
 
 def already_set_up(files: DemoFiles) -> str:
@@ -256,6 +302,7 @@ def print_summary(credentials: dict[str, Any], files: DemoFiles) -> None:
     rows = [
         (
             str(user.get("username")),
+            str(user.get("display_name", "")),
             str(user.get("role")),
             str(user.get("passphrase")),
             str(user.get("totp_secret")),
@@ -263,7 +310,12 @@ def print_summary(credentials: dict[str, Any], files: DemoFiles) -> None:
         for user in credentials["users"]
         if isinstance(user, dict)
     ]
-    print_table(("username", "role", "passphrase", "TOTP secret"), rows)
+    print_table(("username", "name", "role", "passphrase", "TOTP secret"), rows)
+    instance = files.credentials.parent
+    click.echo(
+        "A demo user's sign-in code (TOTP), now: "
+        f"MINHBACH_DEMO=1 MINHBACH_INSTANCE={instance} .venv/bin/minhbach demo totp USERNAME"
+    )
     click.echo()
     escrow = credentials.get("escrow")
     if isinstance(escrow, dict):

@@ -13,15 +13,16 @@ To fix a failure: ``make messages``, translate what it lists in
 
 from __future__ import annotations
 
-import configparser
 import html
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.catalog import PYTHON_FORMAT, Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
@@ -51,13 +52,11 @@ Key = tuple[str, str | None]  # (msgid, or the singular msgid of a plural; msgct
 
 
 def method_map() -> list[tuple[str, str]]:
-    """The ``[method: pattern]`` sections of babel.cfg, as pybabel reads them."""
-    config = configparser.RawConfigParser()
-    config.read(ROOT / "babel.cfg", encoding="utf-8")
-    mapping = []
-    for section in config.sections():
-        method, _, pattern = section.partition(":")
-        mapping.append((pattern.strip(), method.strip()))
+    """The file patterns and extraction methods of babel.cfg, as pybabel reads them (its
+    ``[extractors]`` resolved to their functions)."""
+    parse: Callable[..., tuple[list[tuple[str, str]], dict[str, Any]]] = parse_mapping_cfg
+    with (ROOT / "babel.cfg").open(encoding="utf-8") as config:
+        mapping, _options = parse(config, filename="babel.cfg")
     assert mapping, "babel.cfg maps no files"
     return mapping
 

@@ -12,7 +12,7 @@ import sqlite3
 import traceback
 
 from flask import Flask, Response, jsonify, render_template, request
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -28,6 +28,20 @@ RETRY_LATER = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 _SQLITE_STORAGE_CODES = frozenset({5, 6, 8, 10, 13, 14})
 # OSError numbers that mean "no room or no disk", not a defect.
 _STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
+# What the page says for an HTTP error raised without a message of ours: Werkzeug's own
+# descriptions are English only, and would show as such inside a Vietnamese page.
+HTTP_MESSAGES = {
+    400: lazy_gettext("The request could not be understood."),
+    403: lazy_gettext("You do not have access to this page."),
+    404: lazy_gettext(
+        "There is no page at this address. Check the address, or go back to the start page."
+    ),
+    405: lazy_gettext("This page cannot be used in that way."),
+    413: lazy_gettext("What was sent is too large."),
+    429: lazy_gettext("Too many requests in a short time. Wait a few minutes and try again."),
+    500: lazy_gettext("The service met an unexpected problem."),
+}
+OTHER_REFUSAL = lazy_gettext("This request could not be accepted.")
 
 
 class PublicError(Exception):
@@ -92,7 +106,7 @@ def init_errors(app: Flask) -> None:
         if exc.code is None or exc.code < 400:
             return exc  # redirects and the like pass through
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(exc.code, code, exc.description or "")
+        return error_response(exc.code, code, http_message(exc))
 
     @app.errorhandler(Exception)
     def _unexpected(
@@ -104,8 +118,15 @@ def init_errors(app: Flask) -> None:
             return not_saved_response()
         frames = "".join(traceback.format_tb(exc.__traceback__))
         app.logger.error("unhandled %s at\n%s", type(exc).__name__, frames)
-        fallback = InternalServerError()
-        return error_response(500, "internal_error", fallback.description or "")
+        return error_response(500, "internal_error", http_message(InternalServerError()))
+
+
+def http_message(exc: HTTPException) -> str:
+    """A message given with the exception (already in the reader's language) as it is;
+    Werkzeug's stock English description replaced by ours, translated."""
+    if exc.description and exc.description != type(exc).description:
+        return exc.description
+    return str(HTTP_MESSAGES.get(exc.code or 500, OTHER_REFUSAL))
 
 
 def _kind(error: BaseException) -> str:

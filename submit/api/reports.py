@@ -36,7 +36,7 @@ from web.errors import PublicError
 MAX_REPORT_JSON_BYTES = 12 * 1024 * 1024
 
 INTAKE_ERRORS: dict[str, tuple[int, LazyString]] = {
-    "malformed_case_id": (400, _l("The report's case id is malformed.")),
+    "malformed_case_id": (400, _l("The report's identifier is malformed.")),
     "unknown_category": (400, _l("Please choose one of the listed categories.")),
     "malformed_envelope": (400, _l("A part of the report is not a valid encrypted envelope.")),
     # docs/crypto.md §13.4: a record signed by another key, or placed elsewhere.

@@ -85,6 +85,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", 'no_javascript: `page` has JavaScript off, as Tor Browser at "Safest"'
     )
+    config.addinivalue_line(
+        "markers", "browser_locale(tag): `page` is a browser that prefers that language"
+    )
 
 
 class StaticHandler(http.server.BaseHTTPRequestHandler):
@@ -280,8 +283,12 @@ def recorder() -> Recorder:
 def page(browser: Browser, recorder: Recorder, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A desktop-sized page recorded by `recorder` that fails the test on any error it logs
     (Content-Security-Policy violations included). JavaScript is on unless the test is
-    marked no_javascript."""
+    marked no_javascript; the browser prefers English (en-US) unless the test is marked
+    browser_locale("vi-VN") or the like."""
     javascript = request.node.get_closest_marker("no_javascript") is None
-    page = new_page(browser, recorder, javascript=javascript)
+    locale = request.node.get_closest_marker("browser_locale")
+    page = new_page(
+        browser, recorder, javascript=javascript, locale=locale.args[0] if locale else None
+    )
     with closed_then_checked(recorder, page):
         yield page

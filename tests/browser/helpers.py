@@ -112,10 +112,13 @@ class Recorder:
         ]
 
 
-def new_page(browser: Browser, recorder: Recorder, *, javascript: bool = True) -> Page:
+def new_page(
+    browser: Browser, recorder: Recorder, *, javascript: bool = True, locale: str | None = None
+) -> Page:
     """A desktop-sized page in a context of its own (no cookie or storage shared with any
-    other page), watched by `recorder`."""
-    context = browser.new_context(viewport=DESKTOP, java_script_enabled=javascript)
+    other page), watched by `recorder`. With `locale` the browser prefers that language
+    (its Accept-Language header); without, Chromium's own en-US."""
+    context = browser.new_context(viewport=DESKTOP, java_script_enabled=javascript, locale=locale)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     recorder.watch(page)

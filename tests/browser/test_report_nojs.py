@@ -23,15 +23,19 @@ from tests.browser import helpers
 from tests.submit.test_report_form import case_key
 from tests.worlds import World
 
-pytestmark = [pytest.mark.browser, pytest.mark.no_javascript]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.no_javascript,
+    pytest.mark.browser_locale("vi-VN"),
+]
 
 EVIDENCE = "Biên lai chuyển tiền ngày 3/2.\n".encode() * 40
 
 
 @pytest.fixture
 def submit_app(settings: Settings, world: World) -> Flask:
-    """In Vietnamese, the site's own default (other tests read English): the report
-    records the language it was written in."""
+    """In Vietnamese, the site's own default and the browser's preference (other tests read
+    English): the report records the language it was written in."""
     return create_app(dataclasses.replace(settings, default_language="vi"))
 
 

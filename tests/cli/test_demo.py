@@ -51,6 +51,7 @@ def test_demo_sets_up_a_unit_and_accounts_that_open_with_demo_json(
     assert set(document["escrow"]) == {"file", "passphrase"}
     users = document["users"]
     assert sorted(user["role"] for user in users) == [
+        "admin",
         "custodian",
         "inspector",
         "inspector",
@@ -93,9 +94,10 @@ def test_demo_sets_up_a_unit_and_accounts_that_open_with_demo_json(
             if inspector.unit_id == unit.id:  # the second demo unit has no escrow key
                 assert public_bytes(keyring.recover_with_escrow(escrow)) == inspector.public_key
             assert user["passphrase"] in output  # demo data: shown on purpose
-        assert len(session.scalars(select(Inspector)).all()) == 5
+        assert len(session.scalars(select(Inspector)).all()) == 6
 
     assert "https://review.example" in output
+    assert ".venv/bin/minhbach demo totp USERNAME" in output
 
 
 def test_demo_runs_once_then_refuses_or_reuses(invoke: Invoke, instance: Path) -> None:
@@ -109,6 +111,51 @@ def test_demo_runs_once_then_refuses_or_reuses(invoke: Invoke, instance: Path) -
     assert credentials(instance) == before
     for user in before["users"]:
         assert user["passphrase"] in output
+
+
+def test_demo_totp_prints_the_code_that_signs_the_user_in_now(
+    invoke: Invoke, instance: Path, database: sessionmaker[Session]
+) -> None:
+    assert_ok(invoke("demo", env=DEMO))
+    output = assert_ok(invoke("demo", "totp", "lan", env=DEMO))
+    code = output.split()[0]
+    with database() as session:
+        secret = session.scalar(select(Inspector.totp_secret).where(Inspector.username == "lan"))
+    assert secret is not None
+    # The step printed is this one, or the one before if the test crossed a 30 s boundary.
+    assert pyotp.TOTP(secret).verify(code, valid_window=1)
+    assert "valid for" in output
+
+
+def test_demo_totp_follows_a_reset_secret(
+    invoke: Invoke, instance: Path, database: sessionmaker[Session]
+) -> None:
+    assert_ok(invoke("demo", env=DEMO))
+    reset = pyotp.random_base32()
+    with database() as session:
+        person = session.scalar(select(Inspector).where(Inspector.username == "son"))
+        assert person is not None
+        person.totp_secret = reset
+        session.commit()
+    code = assert_ok(invoke("demo", "totp", "son", env=DEMO)).split()[0]
+    assert pyotp.TOTP(reset).verify(code, valid_window=1)
+
+
+def test_demo_totp_is_for_demo_users_in_demo_mode_only(
+    invoke: Invoke, instance: Path, tmp_path: Path
+) -> None:
+    assert_refused(invoke("demo", "totp", "lan", env=DEMO), "demo.json is missing")
+    assert_ok(invoke("demo", env=DEMO))
+    assert_refused(invoke("demo", "totp", "lan"), "set MINHBACH_DEMO=1")
+    secret = tmp_path / "passphrase.txt"
+    secret.write_text("a real passphrase here\n", encoding="utf-8")
+    assert_ok(
+        invoke(
+            "inspector", "add", "--unit", "demo", "--username", "real", "--display-name", "Real",
+            "--role", "inspector", "--passphrase-file", str(secret), "--no-qr",
+        )
+    )  # fmt: skip
+    assert_refused(invoke("demo", "totp", "real", env=DEMO), "real is not a demo user")
 
 
 def test_reuse_without_demo_json_is_refused(invoke: Invoke, instance: Path) -> None:

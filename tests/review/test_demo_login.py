@@ -1,4 +1,5 @@
-"""The demo users that `minhbach demo` writes into instance/demo.json can sign in."""
+"""The demo users that `minhbach demo` writes into instance/demo.json can sign in, with the
+code `minhbach demo totp` prints; the demo's administrator reaches the admin pages."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pyotp
 import pytest
 from click.testing import CliRunner
 
@@ -33,6 +33,8 @@ def test_every_demo_user_signs_in_with_the_credentials_in_demo_json(
 
     app = create_app(Settings.from_env(env))
     for user in document["users"]:
+        printed = CliRunner().invoke(cli, ["demo", "totp", user["username"]], env=env)
+        assert printed.exit_code == 0, printed.output
         client = app.test_client()
         response = client.post(
             "/login",
@@ -40,10 +42,13 @@ def test_every_demo_user_signs_in_with_the_credentials_in_demo_json(
                 "csrf_token": csrf_token(client),
                 "username": user["username"],
                 "passphrase": user["passphrase"],
-                "code": pyotp.TOTP(user["totp_secret"]).now(),
+                "code": printed.output.split()[0],
             },
         )
         assert response.status_code == 303, user["username"]
         page = client.get("/").get_data(as_text=True)
         assert user["display_name"] in page
         assert user["username"] in page
+        if user["role"] == "admin":
+            assert client.get("/admin/people").status_code == 200
+    assert "admin" in {user["role"] for user in document["users"]}
