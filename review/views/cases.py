@@ -519,6 +519,8 @@ def _reply_problem(code: str) -> str:
         return str(
             _("The reply is too long: at most %(count)d characters.", count=access.MAX_REPLY_CHARS)
         )
+    if code == "too_many_files":  # the form reader refuses them first; the same words
+        return str(_("Choose at most %(count)s files.", count=MAX_ATTACHMENTS))
     return str(_("Write a reply, or choose a file to send."))
 
 

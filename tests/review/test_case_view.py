@@ -410,6 +410,7 @@ def small_files_app(app: Flask, settings: Settings) -> Flask:
     [
         ((1001,), "A file is larger than"),
         ((900, 900), "Together, the files are larger than"),
+        ((1,) * 101, "Choose at most 100 files."),
     ],
 )
 def test_a_file_over_the_limits_is_refused_with_the_text_kept_and_nothing_stored(
