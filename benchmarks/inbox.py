@@ -7,7 +7,9 @@ running deadlines and flags; older cases mostly closed; case-key wraps for one i
 about 90% of them; read markers, messages, protection records and retaliation incidents
 on some), then times, for several inbox pages, the whole ``fetch_page`` call next to a
 bare SELECT of the same rows by primary key in the same run. Prints p50/p95 of each and
-the ratio of the p95s.
+the ratio of the p95s. Before timing a page in received order (the dates are shuffled
+against the ids, as forwarded and back-dated cases make them), it checks SQLite's plan:
+the page must walk the index on (received_on, id), not sort every case it may open.
 
 The dashboard is timed the same way: the whole ``dashboard.figures`` call next to its own
 SQL statements, compiled once and replayed on the raw DB-API connection (the floor: the
@@ -54,6 +56,8 @@ from store.db import make_engine, session_factory, upgrade_to_head
 
 RATIO_TARGET = 3.0  # p95 of the inbox page over p95 of the bare SELECT
 LATENCY_TARGET_MS = 100.0  # p95 of the inbox page
+RECEIVED_INDEX = "ix_cases_received_keyset"  # what a page in received order must walk
+SORTING = "USE TEMP B-TREE FOR ORDER BY"  # SQLite's plan step for sorting every row found
 DEFAULT_CASES = 100_000
 DEFAULT_REPEAT = 200
 DEFAULT_DEEP_PAGE = 200
@@ -315,9 +319,11 @@ def listed_columns() -> tuple[Any, ...]:
 
 
 def bare_query(ids: Sequence[int], newest_first: bool) -> Any:
-    """The floor: the same rows' columns straight from the primary key, no access check."""
-    order = models.Case.id.desc() if newest_first else models.Case.id.asc()
-    return select(*listed_columns()).where(models.Case.id.in_(ids)).order_by(order)
+    """The floor: the same rows' columns straight from the primary key, no access check,
+    in the inbox's received order."""
+    received, case_id = models.Case.received_on, models.Case.id
+    order = (received.desc(), case_id.desc()) if newest_first else (received.asc(), case_id.asc())
+    return select(*listed_columns()).where(models.Case.id.in_(ids)).order_by(*order)
 
 
 def run_bare(session: Session, query: Any) -> Sequence[Any]:
@@ -355,10 +361,31 @@ def timed(clock: Callable[[], float], action: Callable[[], Any]) -> tuple[float,
     return clock() - start, result
 
 
+def check_plan(
+    session: Session, inspector_id: int, scenario: Scenario, after: inbox.Cursor | None
+) -> None:
+    """A page in received order must walk the index on (received_on, id) and stop after
+    a page: sorting every case the inspector may open would be fast at 1,000 cases and
+    slow at 100,000, which the timings alone might not show on a small run."""
+    if scenario.sort is inbox.Sort.DUE:
+        return
+    [statement] = selects_of(session, lambda: fetch(session, inspector_id, scenario, after))
+    explained = session.connection().exec_driver_sql(
+        "EXPLAIN QUERY PLAN " + statement.sql, statement.parameters
+    )
+    steps = [str(row[3]) for row in explained]
+    session.rollback()
+    if not any(RECEIVED_INDEX in step for step in steps) or any(SORTING in s for s in steps):
+        raise BenchmarkError(
+            f"{scenario.name}: the page does not walk {RECEIVED_INDEX}: " + "; ".join(steps)
+        )
+
+
 def measure(
     session: Session, inspector_id: int, scenario: Scenario, repeat: int, clock: Callable[[], float]
 ) -> Timings:
     after = cursor_for(session, inspector_id, scenario)
+    check_plan(session, inspector_id, scenario, after)
     expected = fetch(session, inspector_id, scenario, after)
     ids = [row.id for row in expected.rows]
     if len(ids) != PAGE_SIZE:
@@ -413,6 +440,11 @@ def dashboard_figures(session: Session, unit_id: int) -> dashboard.Figures:
 
 def dashboard_statements(session: Session, unit_id: int) -> list[Statement]:
     """The SQL that ``figures`` sends, as sent (compiled text and parameters)."""
+    return selects_of(session, lambda: dashboard_figures(session, unit_id))
+
+
+def selects_of(session: Session, action: Callable[[], Any]) -> list[Statement]:
+    """The SELECT statements ``action`` sends, as sent (compiled text and parameters)."""
     seen: list[Statement] = []
 
     def record(*args: Any) -> None:
@@ -421,7 +453,7 @@ def dashboard_statements(session: Session, unit_id: int) -> list[Statement]:
     engine = session.get_bind()
     sqlalchemy.event.listen(engine, "before_cursor_execute", record)
     try:
-        dashboard_figures(session, unit_id)
+        action()
     finally:
         sqlalchemy.event.remove(engine, "before_cursor_execute", record)
     session.rollback()

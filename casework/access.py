@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 import crypto
 from casework import records, transcript
 from casework.errors import CaseworkError
+from casework.intake import MAX_ATTACHMENTS, AttachmentIn
 from casework.recipients import CASE_READERS, IDENTITY_READERS
 from casework.records import CaseKeys, Reading, Sealer, Trust
 from crypto.transcript import Position
@@ -395,9 +396,10 @@ def case_file(case: Case, attachment_id: int) -> Attachment | None:
 # --- replying and read markers ----------------------------------------------------------
 
 
-def check_reply(text: str) -> str:
-    """The reply as it will be sealed; refuses an empty or over-long one."""
-    if not text.strip():
+def check_reply(text: str, *, with_files: bool = False) -> str:
+    """The reply as it will be sealed; refuses an over-long one, and an empty one unless
+    it carries files (a file may be the whole answer, as on the reporter's side)."""
+    if not text.strip() and not with_files:
         raise AccessError("empty", "the reply is empty")
     if len(text) > MAX_REPLY_CHARS:
         raise AccessError("too_long", f"a reply has at most {MAX_REPLY_CHARS} characters")
@@ -405,13 +407,38 @@ def check_reply(text: str) -> str:
 
 
 def reply(
-    session: Session, case: Case, author: Inspector, keys: CaseKeys, text: str, today: date
+    session: Session,
+    case: Case,
+    author: Inspector,
+    keys: CaseKeys,
+    text: str,
+    today: date,
+    files: Sequence[AttachmentIn] = (),
 ) -> Message:
-    """Seal an inspector's MESSAGE ``{"schema": 1, "text"}`` as the next transcript entry,
-    signed by them; the reporter opens it with the code, every reader with their wrap."""
-    return write_staff_entry(
-        session, case, author, keys, "message", {"schema": 1, "text": check_reply(text)}, today
-    )
+    """Seal an inspector's MESSAGE ``{"schema": 1, "text", "attachments"}`` as the next
+    transcript entry, signed by them; the reporter opens it with the code, every reader
+    with their wrap. ``files`` are already encrypted under the case key into the blob
+    store (``casework.sealing.FileSealer`` with this author's signer); the message names
+    them by id, and its signed place by their descriptions."""
+    text = check_reply(text, with_files=bool(files))
+    if len(files) > MAX_ATTACHMENTS:
+        raise AccessError("too_many_files", f"at most {MAX_ATTACHMENTS} files per message")
+    rows = [
+        Attachment(
+            blob_id=item.blob_id,
+            meta=item.meta,
+            stored_size=item.stored_size,
+            origin=Party.INSPECTOR,
+            created_on=today,
+        )
+        for item in files
+    ]
+    case.attachments.extend(rows)
+    session.flush()  # ids, for the document to name
+    document: dict[str, Any] = {"schema": 1, "text": text}
+    if rows:
+        document["attachments"] = [row.id for row in rows]
+    return write_staff_entry(session, case, author, keys, "message", document, today, rows)
 
 
 def write_staff_entry(
@@ -422,12 +449,13 @@ def write_staff_entry(
     purpose: str,
     document: Mapping[str, Any],
     today: date,
+    files: Sequence[Attachment] = (),
 ) -> Message:
     """A staff member's transcript entry (a message, a notice to the reporter), sealed
-    under the case key: the reporter reads it."""
+    under the case key: the reporter reads it, and downloads its ``files``."""
     if keys.signer is None:
         raise ValueError("a staff entry needs its author's signer")
-    entry = transcript.NewEntry(purpose, Party.INSPECTOR, inspector_id=author.id)
+    entry = transcript.NewEntry(purpose, Party.INSPECTOR, inspector_id=author.id, files=files)
     envelope = transcript.seal_entry(session, case, keys.case, entry, document, keys.signer)
     return transcript.append(session, case, envelope, entry, today)
 

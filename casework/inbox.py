@@ -13,8 +13,14 @@ call ``fetch_page``.
   never stored: a stored flag would go stale overnight.
 - **Unread** (for this inspector): never opened, or a message by someone else (the
   reporter or another inspector) newer than ``CaseRead.last_read_message_id``.
+- **Order**: by the date received (``Case.received_on``, the date the law's clocks run
+  from, which for a forwarded or back-dated case is earlier than its arrival here), or by
+  the next deadline; the case's id breaks ties, so the order is total and stable.
 - **Paging** is keyset pagination over (sort key, id): a page costs the same at page 200
-  as at page 1, and a case arriving meanwhile does not shift the pages. The cursor is
+  as at page 1, and a case arriving meanwhile does not shift the pages. The index
+  ``ix_cases_received_keyset`` (received_on, id, then the filtered columns) lets the
+  database walk the cases in either received order and stop after a page, rather than
+  sort every case it may open (``benchmarks/inbox.py`` checks the plan). The cursor is
   opaque to the browser (base64url JSON) and checked on the way back in.
 """
 
@@ -71,7 +77,7 @@ _MAX_CURSOR = 200  # characters; a real cursor is about 60
 
 
 class Sort(enum.StrEnum):
-    NEWEST = "newest"  # received, newest first (by id: reporter actions carry no time)
+    NEWEST = "newest"  # received, newest first; same day: the later registered first
     OLDEST = "oldest"
     DUE = "due"  # next deadline first; cases without one last
 
@@ -105,12 +111,12 @@ class Cursor:
 
     sort: Sort
     id: int
-    due: date | None = None  # the sort key for Sort.DUE (NO_DEADLINE for none)
+    # The sort key: the date received, or for Sort.DUE the next deadline (NO_DEADLINE
+    # for none).
+    key: date
 
     def encode(self) -> str:
-        data: dict[str, Any] = {"s": self.sort.value, "i": self.id}
-        if self.due is not None:
-            data["d"] = self.due.isoformat()
+        data: dict[str, Any] = {"s": self.sort.value, "i": self.id, "d": self.key.isoformat()}
         raw = json.dumps(data, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
@@ -125,11 +131,11 @@ class Cursor:
             cursor = cls(
                 sort=Sort(data["s"]),
                 id=_positive_int(data["i"]),
-                due=date.fromisoformat(data["d"]) if "d" in data else None,
+                key=date.fromisoformat(data["d"]),
             )
         except (binascii.Error, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
             raise InvalidCursor("malformed cursor") from error
-        if cursor.sort is not sort or (cursor.due is None) != (sort is not Sort.DUE):
+        if cursor.sort is not sort:
             raise InvalidCursor("the cursor belongs to another sort order")
         return cursor
 
@@ -230,7 +236,7 @@ def _parameters(
         "due_soon_until": today + timedelta(days=filters.due_soon_days or 0),
     }
     if after is not None:
-        params |= {"after_id": after.id, "after_due": after.due or NO_DEADLINE}
+        params |= {"after_id": after.id, "after_key": after.key}
     return params
 
 
@@ -322,27 +328,30 @@ def _sort_due() -> ColumnElement[date]:
     return func.coalesce(Case.next_due, literal(NO_DEADLINE, type_=Date))
 
 
+def _sort_key(sort: Sort) -> ColumnElement[date]:
+    if sort is Sort.DUE:
+        return _sort_due()
+    return Case.__table__.c.received_on
+
+
 def _order(sort: Sort) -> tuple[ColumnElement[Any], ...]:
+    key = _sort_key(sort)
     if sort is Sort.NEWEST:
-        return (Case.id.desc(),)
-    if sort is Sort.OLDEST:
-        return (Case.id.asc(),)
-    return (_sort_due().asc(), Case.id.asc())
+        return (key.desc(), Case.id.desc())
+    return (key.asc(), Case.id.asc())
 
 
 def _after(sort: Sort) -> ColumnElement[bool]:
-    after_id = bindparam("after_id", type_=Integer)
-    if sort is Sort.NEWEST:
-        return Case.id < after_id
-    if sort is Sort.OLDEST:
-        return Case.id > after_id
-    return tuple_(_sort_due(), Case.id) > tuple_(bindparam("after_due", type_=Date), after_id)
+    """After the cursor's case in this order: a row comparison, which both databases
+    answer from the index on (sort key, id)."""
+    here = tuple_(_sort_key(sort), Case.id)
+    cursor = tuple_(bindparam("after_key", type_=Date), bindparam("after_id", type_=Integer))
+    return here < cursor if sort is Sort.NEWEST else here > cursor
 
 
 def _cursor_after(row: InboxRow, sort: Sort) -> Cursor:
-    if sort is Sort.DUE:
-        return Cursor(sort, row.id, row.next_due or NO_DEADLINE)
-    return Cursor(sort, row.id)
+    key = (row.next_due or NO_DEADLINE) if sort is Sort.DUE else row.received_on
+    return Cursor(sort, row.id, key)
 
 
 def _row(values: Any, today: date, due_soon_days: int) -> InboxRow:

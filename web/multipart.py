@@ -3,8 +3,9 @@ temporary files, in plaintext, before any view runs.
 
 Werkzeug parses ``request.form`` on first use, and the first user is Flask-WTF's global
 CSRF check (it looks for the token in the form before the header), so any POST to any
-route used to write a posted file to ``/tmp``. Three endpoints take files on purpose
-(the public report and reply, the review app's registration of a paper report), and
+route used to write a posted file to ``/tmp``. Four endpoints take files on purpose
+(the public report and reply, the review app's registration of a paper report and an
+inspector's reply), and
 read the multipart stream themselves, encrypting as it arrives (``web.streaming``):
 they are marked with ``@streams_multipart``. ``init_multipart_guard`` then
 

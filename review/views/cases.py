@@ -12,9 +12,11 @@ opening, download, reply, grant and revoke is audited.
 Every view of the review app that changes a case opens it with ``acting_on`` rather than
 ``open_case``: a case forwarded to another unit is read only for the unit that sent it.
 
-Replies are text only: an inspector's files would need the streaming multipart reader of
-the submit app (plaintext must never reach a temporary file), which the review app may
-not import.
+A reply may carry files. Its form posts as multipart data and is read as it streams in
+(``web.streaming``, shared with the public app), never through ``request.form``, whose
+parser would spool the files to temporary files in plaintext: each file is encrypted
+under the case key as it arrives, its description signed by the inspector, and the blobs
+are deleted again if the reply is refused or cannot be stored.
 """
 
 from __future__ import annotations
@@ -26,27 +28,46 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import LazyString, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import validate_csrf
+from sqlalchemy.orm import Session
+from wtforms import ValidationError
 
 import crypto
 from casework import access, followup, records, transcript, upgrade, workflow
 from casework.blobs import blob_store
 from casework.dates import unit_today
-from casework.intake import public_reference
+from casework.intake import MAX_ATTACHMENTS, public_reference
 from casework.records import CaseKeys, Reading, Trust
+from casework.sealing import FileSealer
 from review import auth, documents
 from review.auth import current_inspector, current_private_key, login_required
 from review.labels import ROLE_LABELS
 from review.settings import settings
 from store.blobs import BlobNotFound
 from store.models import Case, Inspector, InspectorRole, RetaliationIncident, Track
-from web.database import db
-from web.errors import PublicError
+from web import labels
+from web.database import db, retry_commit, runs_once
+from web.errors import RETRY_LATER, PublicError, storage_refusal
 from web.filenames import isolated_name
+from web.multipart import streams_multipart
+from web.streaming import (
+    BYTES_PER_CHAR,
+    FileNotStored,
+    FileRefused,
+    FormError,
+    FormSpec,
+    ReceivedForm,
+    boundary_of,
+    drain,
+    file_error,
+    read_form,
+)
 
 blueprint = Blueprint("cases", __name__)
 
@@ -65,6 +86,12 @@ DOWNLOADED = "file_download"
 REPLIED = "reply"
 GRANTED = "grant"
 REVOKED = "revoke"
+REPLY_TEXT = "text"
+REPLY_FILES = "files"
+# Part headers, boundaries and the token on top of the files; a browser may add parts
+# such as a named submit button.
+REPLY_TEXT_ALLOWANCE = 1024 * 1024
+SPARE_PARTS = 16
 UPGRADED = "case_upgraded"  # protocol 1 to 2, on opening (docs/crypto.md §13.7)
 ALTERED_FILE = _l(
     "This file's description was altered in storage: it does not open as it was written."
@@ -78,11 +105,18 @@ _UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;,%]+')
 @dataclass(frozen=True)
 class Problem:
     """A refused form: which form (``reply``, ``grant``, ``revoke``), the message, and
-    what the person typed, shown again."""
+    what the person typed, shown again; ``field`` is the id of the field to correct
+    (``<form>-field`` unless said), ``files_dropped`` how many chosen files were not kept."""
 
     form: str
     message: str
     text: str = ""
+    field: str = ""
+    files_dropped: int = 0
+
+    @property
+    def field_id(self) -> str:
+        return self.field or f"{self.form}-field"
 
 
 # --- pages ------------------------------------------------------------------------------
@@ -120,18 +154,51 @@ def download(public_id: str, attachment_id: int) -> Response:
     return response
 
 
+@blueprint.record_once
+def _exempt_from_global_csrf(state: BlueprintSetupState) -> None:
+    # CSRFProtect's hook reads request.form, which would spool a reply's files to
+    # temporary files: plaintext on disk. The view checks the token from the first part.
+    state.app.extensions["csrf"].exempt(reply)
+
+
 @blueprint.post("/cases/<public_id>/reply")
+@runs_once
+@streams_multipart  # a reply's files, read and encrypted under the case key as they arrive
 @login_required()
 def reply(public_id: str) -> ResponseReturnValue:
+    boundary = boundary_of(request.headers.get("Content-Type"))
+    if boundary is None:
+        raise PublicError(400, "malformed_form", _reply_unreadable())
+    _limit_body(settings().max_report_size + REPLY_TEXT_ALLOWANCE)
     case, keys = acting_on(public_id)
-    # Browsers send a textarea's line breaks as CRLF; the reporter's side expects LF.
-    text = request.form.get("text", "").replace("\r\n", "\n").replace("\r", "\n")
-    try:
-        access.reply(db(), case, current_inspector(), keys, text, unit_today())
-    except access.AccessError as error:
-        return _page((case, keys), Problem("reply", _reply_problem(error.code), text), 400)
-    auth.audit(REPLIED, case_public_id=case.public_id)
-    db().commit()
+    if keys.signer is None:  # reader_keys gives every reader theirs
+        raise ValueError("a reply needs its author's signer")
+    db().commit()  # no transaction held open while files stream in
+    with FileSealer(blob_store(settings()), keys.case, case.public_id, keys.signer) as sealer:
+        try:
+            received = read_form(request.stream, boundary, _reply_spec(), sealer, _check_csrf)
+        except FileNotStored as failed:
+            drain(request.stream)
+            return _reply_not_stored((case, keys), failed.form, failed.error)
+        except FileRefused as refused:
+            drain(request.stream)
+            problem = _reply_refused(refused.form, file_error(refused), "reply-files")
+            return _page((case, keys), problem, 413)
+        except FormError as error:
+            message = _reply_too_large() if error.status == 413 else _reply_unreadable()
+            raise PublicError(error.status, error.code, message) from None
+        if REPLY_TEXT in received.overlong:
+            return _page((case, keys), _reply_refused(received, _reply_problem("too_long")), 400)
+        try:
+            _store_reply((case, keys), received)
+        except access.AccessError as error:
+            db().rollback()
+            return _page((case, keys), _reply_refused(received, _reply_problem(error.code)), 400)
+        except Exception as error:
+            if not storage_refusal(error):
+                raise
+            return _reply_not_stored((case, keys), received, error)
+        sealer.keep()
     return redirect(url_for("cases.show", public_id=case.public_id, _anchor="messages"), 303)
 
 
@@ -196,6 +263,101 @@ def revoke_submit(public_id: str, person_id: int) -> ResponseReturnValue:
         return redirect(url_for("home.index"), 303)
     back = url_for("cases.show", public_id=case.public_id, revoked=person.id, _anchor="readers")
     return redirect(back, 303)
+
+
+# --- a reply, with files -----------------------------------------------------------------
+
+
+def _store_reply(opened: tuple[Case, CaseKeys], received: ReceivedForm) -> None:
+    case, keys = opened
+    me, today = current_inspector(), unit_today()
+
+    def store(session: Session) -> None:
+        files = received.attachments
+        access.reply(session, case, me, keys, received.get(REPLY_TEXT), today, files)
+        auth.audit(REPLIED, case_public_id=case.public_id, details={"files": len(files)})
+
+    retry_commit(store)
+
+
+def _reply_spec() -> FormSpec:
+    """The limits of the reporter's own reply (submit.views.followup), on the unit's side."""
+    config = settings()
+    return FormSpec(
+        token_field="csrf_token",  # noqa: S106 - a field name, not a secret
+        text_fields=frozenset({REPLY_TEXT}),
+        file_field=REPLY_FILES,
+        max_chars=access.MAX_REPLY_CHARS,
+        max_text_bytes=access.MAX_REPLY_CHARS * BYTES_PER_CHAR,
+        max_parts=2 + MAX_ATTACHMENTS + SPARE_PARTS,
+        max_files=MAX_ATTACHMENTS,
+        max_file_size=config.max_file_size,
+        max_files_size=config.max_report_size,
+    )
+
+
+def _limit_body(limit: int) -> None:
+    """Refuse a body larger than any reply may be before reading it; the limit also
+    stops a chunked body without a declared length while it streams."""
+    if request.content_length is not None and request.content_length > limit:
+        raise PublicError(413, "too_large", _reply_too_large())
+    request.max_content_length = limit
+
+
+def _check_csrf(token: str) -> None:
+    try:
+        validate_csrf(token)
+    except ValidationError:
+        raise PublicError(
+            400,
+            "csrf_failed",
+            _(
+                "This form is out of date, for instance because you signed in or out in "
+                "another tab. Nothing was sent. Open the case again and reply from there."
+            ),
+        ) from None
+
+
+def _reply_refused(received: ReceivedForm, message: str, field: str = "") -> Problem:
+    """The reply form again with what was typed (files cannot be refilled)."""
+    return Problem(
+        "reply",
+        message,
+        received.get(REPLY_TEXT),
+        field=field,
+        files_dropped=received.files_chosen,
+    )
+
+
+def _reply_not_stored(
+    opened: tuple[Case, CaseKeys], received: ReceivedForm, error: BaseException
+) -> ResponseReturnValue:
+    """The case again, with what was typed, saying plainly that nothing was sent."""
+    current_app.logger.error("a reply could not be stored: %s", type(error).__name__)
+    db().rollback()
+    message = _("The reply could not be saved, so nothing was sent. Please try again later.")
+    page, status = _page(opened, _reply_refused(received, str(message)), 503)
+    return page, status, RETRY_LATER
+
+
+def _reply_unreadable() -> str:
+    return str(
+        _(
+            "The browser sent the reply in a way that cannot be read. Nothing was sent. Open "
+            "the case again and reply from there."
+        )
+    )
+
+
+def _reply_too_large() -> str:
+    return str(
+        _(
+            "This reply is larger than the service accepts: files together may be up to "
+            "%(limit)s. Nothing was sent. Go back, choose fewer or smaller files, and send it "
+            "again.",
+            limit=labels.file_size(settings().max_report_size),
+        )
+    )
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -290,6 +452,8 @@ def _page(
         me=inspector,
         problem=problem,
         max_reply=access.MAX_REPLY_CHARS,
+        max_file_size=labels.file_size(settings().max_file_size),
+        max_report_size=labels.file_size(settings().max_report_size),
         format_decimal=format_decimal,
     )
     access.mark_read(db(), case, inspector, case.messages, auth.now())
@@ -355,7 +519,9 @@ def _reply_problem(code: str) -> str:
         return str(
             _("The reply is too long: at most %(count)d characters.", count=access.MAX_REPLY_CHARS)
         )
-    return str(_("Write a reply before sending it."))
+    if code == "too_many_files":  # the form reader refuses them first; the same words
+        return str(_("Choose at most %(count)s files.", count=MAX_ATTACHMENTS))
+    return str(_("Write a reply, or choose a file to send."))
 
 
 def _grant_problem(code: str) -> str:

@@ -40,13 +40,25 @@ if TYPE_CHECKING:
 LOOKUP_INDEX_SIZE = 5
 
 _CHILDREN = "all, delete-orphan"
+# What the inbox filters on, carried in its index so that a case that does not match is
+# passed over without reading its row.
+INBOX_FILTERED = (
+    "status",
+    "category",
+    "next_due",
+    "urgent",
+    "protection_requested",
+    "retaliation_reported",
+)
 
 
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
-        # The inbox filters by unit and then by status or category and pages by id (keyset
-        # pagination); the dashboards sort by deadline and by date received.
+        # The inbox lists the cases an inspector holds a key for, of any unit, newest or
+        # oldest received first (keyset pagination over received_on, id); the dashboards
+        # filter by unit and sort by deadline and by date received.
+        Index("ix_cases_received_keyset", "received_on", "id", *INBOX_FILTERED),
         Index("ix_cases_unit_keyset", "unit_id", "id"),
         Index("ix_cases_unit_status_id", "unit_id", "status", "id"),
         Index("ix_cases_unit_category_id", "unit_id", "category", "id"),

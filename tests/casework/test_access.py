@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session
 
 import crypto
 from casework import access, followup, intake, records, transcript
+from casework.intake import MAX_ATTACHMENTS
 from casework.recipients import unit_recipients
 from casework.records import CaseKeys, Trust
-from casework.sealing import NewCaseKeys, seal_submission
+from casework.sealing import FileSealer, NewCaseKeys, seal_submission
 from crypto import bound, signing
 from crypto.places import Place
 from crypto.transcript import Position, genesis, next_link
@@ -383,6 +384,34 @@ def test_an_empty_or_overlong_reply_is_refused(
         access.reply(session, sealed.case, world.people["lan"], keys, text, TODAY)
     assert refused.value.code == code
     assert sealed.case.messages == []
+
+
+def test_a_reply_may_be_files_alone_and_carries_at_most_a_hundred(
+    session: Session, world: World, sealed: SealedCase, tmp_path: Path
+) -> None:
+    lan = world.people["lan"]
+    keys = world.staff_keys(session, sealed.case, "lan", TODAY)
+    assert keys.signer is not None
+    store = FilesystemBlobStore(tmp_path / "blobs")
+    with FileSealer(store, keys.case, sealed.case.public_id, keys.signer) as sealer:
+        notice = sealer.seal("thông báo.pdf", "application/pdf", [b"%PDF thong bao"])
+        sealer.keep()
+    too_many = [notice] * (MAX_ATTACHMENTS + 1)
+    with pytest.raises(access.AccessError) as refused:
+        access.reply(session, sealed.case, lan, keys, "", TODAY, too_many)
+    assert refused.value.code == "too_many_files"
+    assert sealed.case.messages == []
+
+    message = access.reply(session, sealed.case, lan, keys, "", TODAY, [notice])
+    session.commit()
+    [row] = [item for item in sealed.case.attachments if item.message_id == message.id]
+    assert (row.origin, row.blob_id, row.created_on) == (Party.INSPECTOR, notice.blob_id, TODAY)
+    [shown] = access.open_messages(reporter_case_key(sealed), sealed.case)
+    assert (shown.text, shown.trust) == ("", Trust.SIGNED)
+    [opened] = shown.files
+    assert (opened.name, opened.type) == ("thông báo.pdf", "application/pdf")
+    place = bound.read_place(crypto.Kind.MESSAGE, message.body)
+    assert place.files == records.file_digests([notice.meta])
 
 
 def test_files_open_with_name_type_and_size(

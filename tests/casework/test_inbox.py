@@ -246,6 +246,27 @@ def test_keyset_pages_cover_every_case_once_in_order(session: Session, world: Wo
     assert walk(session, lan, limit=7) == [cases[::-1]]  # exactly one full page: no next
 
 
+def test_received_order_is_by_the_date_received_then_by_id_across_pages(
+    session: Session, world: World
+) -> None:
+    """A case forwarded in or registered from a back-dated letter arrives after others
+    but was received before them: the order follows the date received, not the id."""
+    day = timedelta(days=1)
+    monday = readable_case(session, world, "lan", received_on=TODAY - 3 * day)
+    forwarded = readable_case(session, world, "lan", received_on=TODAY - 10 * day)
+    today_a = readable_case(session, world, "lan", received_on=TODAY)
+    back_dated = readable_case(session, world, "lan", received_on=TODAY - 3 * day)
+    today_b = readable_case(session, world, "lan", received_on=TODAY)
+    session.commit()
+    lan = world.people["lan"]
+    newest = [today_b.id, today_a.id, back_dated.id, monday.id, forwarded.id]
+    for limit in (1, 2, 5):
+        pages = walk(session, lan, limit=limit)
+        assert [case_id for page in pages for case_id in page] == newest, limit
+        pages = walk(session, lan, limit=limit, sort=inbox.Sort.OLDEST)
+        assert [case_id for page in pages for case_id in page] == newest[::-1], limit
+
+
 def test_a_new_case_does_not_shift_the_next_page(session: Session, world: World) -> None:
     lan = world.people["lan"]
     cases = [readable_case(session, world, "lan").id for _ in range(4)]
@@ -286,7 +307,7 @@ def test_a_cursor_round_trips_and_is_opaque_text() -> None:
     assert "=" not in text
     assert "42" not in text
     assert inbox.Cursor.decode(text, inbox.Sort.DUE) == cursor
-    plain = inbox.Cursor(inbox.Sort.NEWEST, 7)
+    plain = inbox.Cursor(inbox.Sort.NEWEST, 7, TODAY)
     assert inbox.Cursor.decode(plain.encode(), inbox.Sort.NEWEST) == plain
 
 
@@ -296,11 +317,12 @@ def test_a_cursor_round_trips_and_is_opaque_text() -> None:
         "",
         "not base64!",
         "e30",  # {}
-        inbox.Cursor(inbox.Sort.NEWEST, 7).encode() + "x",
+        inbox.Cursor(inbox.Sort.NEWEST, 7, TODAY).encode() + "x",
         "eyJzIjoibmV3ZXN0IiwiaSI6MH0",  # id 0
         "eyJzIjoibmV3ZXN0IiwiaSI6IjcifQ",  # id "7", a string
         "eyJzIjoibmV3ZXN0IiwiaSI6dHJ1ZX0",  # id true
         "A" * 300,
+        "eyJzIjoibmV3ZXN0IiwiaSI6N30",  # {"s":"newest","i":7}: no sort key (an old link)
     ],
 )
 def test_a_malformed_cursor_is_refused(text: str) -> None:
@@ -309,7 +331,7 @@ def test_a_malformed_cursor_is_refused(text: str) -> None:
 
 
 def test_a_cursor_of_another_sort_order_is_refused(session: Session, world: World) -> None:
-    newest = inbox.Cursor(inbox.Sort.NEWEST, 7).encode()
+    newest = inbox.Cursor(inbox.Sort.NEWEST, 7, TODAY).encode()
     with pytest.raises(inbox.InvalidCursor):
         inbox.Cursor.decode(newest, inbox.Sort.OLDEST)
     with pytest.raises(inbox.InvalidCursor):
@@ -320,7 +342,7 @@ def test_a_cursor_of_another_sort_order_is_refused(session: Session, world: Worl
             world.people["lan"].id,
             today=TODAY,
             sort=inbox.Sort.OLDEST,
-            after=inbox.Cursor(inbox.Sort.NEWEST, 7),
+            after=inbox.Cursor(inbox.Sort.NEWEST, 7, TODAY),
         )
 
 

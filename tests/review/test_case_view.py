@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import re
 from html import unescape
+from typing import NoReturn
 from urllib.parse import unquote
 
 import pytest
@@ -11,18 +14,37 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 import crypto
-from casework import access, transcript
+from casework import access, records, transcript
 from casework.records import Trust
 from casework.settings import Settings
 from crypto import bound
 from crypto.transcript import Position
+from review.settings import EXTENSION as SETTINGS_EXTENSION
 from review.views.cases import content_disposition
 from store.blobs import FilesystemBlobStore
-from store.models import AuditEntry, Case, CaseRead, Message, RecipientKind, WrapPurpose
+from store.models import (
+    Attachment,
+    AuditEntry,
+    Case,
+    CaseRead,
+    Message,
+    Party,
+    RecipientKind,
+    WrapPurpose,
+)
 from tests.casework.test_access import REPORT, SealedCase, seal_case
 from tests.review.conftest import FAST, Account, csrf_token, post_login
+from tests.submit.test_report_form import (
+    FilePart,
+    Part,
+    csrf_token_of,
+    multipart,
+    open_attachment,
+    stored_files,
+)
 from tests.worlds import World, reporter_entry
 
 PDF = b"%PDF-1.4 bi\xc3\xaan lai\n" * 5000  # several chunks of the stream format
@@ -206,6 +228,33 @@ def test_script_html_and_markdown_render_as_inert_text(
     assert "<script" not in html.lower()  # the page has no script at all
 
 
+REPLY_BOUNDARY = "----minhbachReplyBoundary"
+NOTICE = b"%PDF-1.4 th\xc3\xb4ng b\xc3\xa1o th\xe1\xbb\xa5 l\xc3\xbd\n" * 4000  # several chunks
+
+
+def post_reply(client: FlaskClient, sealed: SealedCase, body: list[Part]) -> TestResponse:
+    """The reply form as a browser sends it: multipart, in exactly this order."""
+    return client.post(
+        case_url(sealed, "/reply"),
+        data=multipart(body, REPLY_BOUNDARY),
+        content_type=f"multipart/form-data; boundary={REPLY_BOUNDARY}",
+    )
+
+
+def reporter_case_key(sealed: SealedCase) -> bytes:
+    reporter_wrap = next(
+        w
+        for w in sealed.case.key_wraps
+        if w.recipient_kind is RecipientKind.REPORTER and w.purpose is WrapPurpose.CASE_KEY
+    )
+    return crypto.unwrap(
+        reporter_wrap.wrapped,
+        sealed.keys.code.reporter_private_key(),
+        crypto.Purpose.CASE_KEY,
+        sealed.case.public_id,
+    )
+
+
 def test_reply_reaches_the_reporter_and_the_other_readers(
     app_client_pair: tuple[FlaskClient, FlaskClient],
     session: Session,
@@ -214,28 +263,17 @@ def test_reply_reaches_the_reporter_and_the_other_readers(
 ) -> None:
     lan, hoa = app_client_pair
     lan_id = world.people["lan"].id
-    page = lan.get(case_url(sealed))
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
-    assert token is not None
-    text = "Cảm ơn anh/chị.\nXin gửi thêm <b>bằng chứng</b>."
-    sent = lan.post(case_url(sealed, "/reply"), data={"csrf_token": token.group(1), "text": text})
+    token = csrf_token_of(lan.get(case_url(sealed)).text)
+    text = "Cảm ơn anh/chị.\r\nXin gửi thêm <b>bằng chứng</b>."
+    sent = post_reply(lan, sealed, [("csrf_token", token), ("text", text)])
     assert sent.status_code == 303
     assert sent.headers["Location"].endswith("#messages")
     session.expire_all()
     [message] = session.scalars(select(Message).where(Message.case_id == sealed.case.id)).all()
-    reporter_wrap = next(
-        w
-        for w in sealed.case.key_wraps
-        if w.recipient_kind is RecipientKind.REPORTER and w.purpose is WrapPurpose.CASE_KEY
-    )
-    case_key = crypto.unwrap(
-        reporter_wrap.wrapped,
-        sealed.keys.code.reporter_private_key(),
-        crypto.Purpose.CASE_KEY,
-        sealed.case.public_id,
-    )
     # The reporter's key opens it: a transcript entry signed by lan, in its place, in order.
+    case_key = reporter_case_key(sealed)
     [entry] = [item for item in transcript.read_checked(sealed.case, case_key) if item.message]
+    text = text.replace("\r\n", "\n")  # as browsers send line breaks, read as the reporter's
     assert entry.reading.document == {"schema": 1, "text": text}
     assert entry.reading.trust is Trust.SIGNED
     assert entry.position is Position.IN_ORDER
@@ -246,25 +284,184 @@ def test_reply_reaches_the_reporter_and_the_other_readers(
     assert ("lan.thanh-tra-tinh", "reply") in audit_actions(session, sealed)
 
 
+def test_a_reply_carries_files_encrypted_as_they_arrive_for_the_reporter(
+    client: FlaskClient,
+    session: Session,
+    accounts: dict[str, Account],
+    world: World,
+    sealed: SealedCase,
+    store: FilesystemBlobStore,
+) -> None:
+    signed_in(client, accounts["lan"])
+    page = client.get(case_url(sealed)).text
+    assert 'enctype="multipart/form-data"' in page
+    assert page.index('name="csrf_token"', page.index('id="reply"')) < page.index('name="files"')
+    assert '<label for="reply-files"' in page
+    assert "cannot be sent from here" not in page
+    before = set(stored_files(store.root))
+    sent = post_reply(
+        client,
+        sealed,
+        [
+            ("csrf_token", csrf_token_of(page)),
+            ("text", ""),  # a file may be the whole reply
+            FilePart("files", "thông báo thụ lý.pdf", "application/pdf", NOTICE),
+            FilePart("files", "phụ lục.txt", "text/plain", b"phu luc"),
+        ],
+    )
+    assert sent.status_code == 303
+    session.expire_all()
+    case = session.get_one(Case, sealed.case.id)
+    [message] = case.messages
+    files = sorted((item for item in case.attachments if item.message_id), key=lambda a: a.id)
+    assert [item.origin for item in files] == [Party.INSPECTOR, Party.INSPECTOR]
+    assert all(item.message_id == message.id for item in files)
+    # Only ciphertext at rest: neither the content nor the name is in the new blobs.
+    new_blobs = set(stored_files(store.root)) - before
+    assert len(new_blobs) == 2
+    for path in new_blobs:
+        assert b"th\xc3\xb4ng b\xc3\xa1o" not in path.read_bytes()
+        assert "thông báo".encode() not in path.read_bytes()
+    # The reporter opens the message and both files with their code; lan signed them all.
+    case_key = reporter_case_key(sealed)
+    [entry] = [item for item in transcript.read_checked(case, case_key) if item.message]
+    assert entry.reading.trust is Trust.SIGNED
+    assert entry.reading.document == {
+        "schema": 1,
+        "text": "",
+        "attachments": [item.id for item in files],
+    }
+    place = bound.read_place(crypto.Kind.MESSAGE, message.body)
+    assert place.files == records.file_digests([item.meta for item in files])
+    opened = [open_attachment(store, case, case_key, item) for item in files]
+    assert [(meta.name, content) for meta, content in opened] == [
+        ("thông báo thụ lý.pdf", NOTICE),
+        ("phụ lục.txt", b"phu luc"),
+    ]
+    lan = world.people["lan"].id
+    assert all(
+        bound.read_place(crypto.Kind.FILE_META, item.meta).author == f"staff/{lan}"
+        for item in files
+    )
+    # The other readers see them under the message and download them.
+    shown = client.get(case_url(sealed)).text
+    assert "Download <bdi>thông báo thụ lý.pdf</bdi>" in shown
+    download = client.get(case_url(sealed, f"/files/{files[0].id}"))
+    assert download.status_code == 200
+    assert download.data == NOTICE
+    session.rollback()
+    [audited] = session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.action == "reply", AuditEntry.case_public_id == case.public_id
+        )
+    ).all()
+    assert audited.details["files"] == 2
+
+
 def test_a_bad_reply_keeps_the_text_and_says_why(
-    client: FlaskClient, session: Session, accounts: dict[str, Account], sealed: SealedCase
+    client: FlaskClient,
+    session: Session,
+    accounts: dict[str, Account],
+    sealed: SealedCase,
+    store: FilesystemBlobStore,
 ) -> None:
     signed_in(client, accounts["lan"])
     token = csrf_token(client, case_url(sealed))
     long_text = "dài " * 5001
-    refused = client.post(case_url(sealed, "/reply"), data={"csrf_token": token, "text": long_text})
+    refused = post_reply(
+        client,
+        sealed,
+        [("csrf_token", token), ("text", long_text), FilePart("files", "a.pdf", "x/y", b"%PDF")],
+    )
     assert refused.status_code == 400
     html = refused.get_data(as_text=True)
     assert 'role="alert"' in html
     assert 'aria-invalid="true"' in html
     assert "at most 20000 characters" in html.replace(",", "")
-    assert long_text in html
-    empty = client.post(case_url(sealed, "/reply"), data={"csrf_token": token, "text": "  "})
+    assert long_text[:20_000] in html
+    assert 'id="reply-files-dropped"' in html  # the file was not kept: say so
+    empty = post_reply(client, sealed, [("csrf_token", token), ("text", "  ")])
     assert empty.status_code == 400
-    assert "Write a reply" in empty.get_data(as_text=True)
-    assert client.post(case_url(sealed, "/reply"), data={"text": "no token"}).status_code == 400
+    assert "Write a reply, or choose a file to send." in empty.get_data(as_text=True)
+    no_token = post_reply(client, sealed, [("text", "no token"), ("csrf_token", token)])
+    assert no_token.status_code == 400
+    wrong_token = post_reply(client, sealed, [("csrf_token", "x"), ("text", "wrong token")])
+    assert wrong_token.status_code == 400
+    assert "Nothing was sent" in wrong_token.text
+    # A form that is not multipart, as no page of the app sends it, is refused too.
+    plain = client.post(case_url(sealed, "/reply"), data={"csrf_token": token, "text": "Chào"})
+    assert plain.status_code == 400
     session.expire_all()
     assert session.scalars(select(Message)).all() == []
+    assert [a for a in session.scalars(select(Attachment)).all() if a.message_id] == []
+    assert len(stored_files(store.root)) == 1  # the report's own file, nothing more
+
+
+@pytest.fixture
+def small_files_app(app: Flask, settings: Settings) -> Flask:
+    """The app with files of at most 1,000 bytes, 1,500 together."""
+    smaller = dataclasses.replace(settings, max_file_size=1000, max_report_size=1500)
+    app.extensions[SETTINGS_EXTENSION] = smaller
+    return app
+
+
+@pytest.mark.parametrize(
+    ("sizes", "message"),
+    [
+        ((1001,), "A file is larger than"),
+        ((900, 900), "Together, the files are larger than"),
+        ((1,) * 101, "Choose at most 100 files."),
+    ],
+)
+def test_a_file_over_the_limits_is_refused_with_the_text_kept_and_nothing_stored(
+    small_files_app: Flask,
+    session: Session,
+    accounts: dict[str, Account],
+    sealed: SealedCase,
+    store: FilesystemBlobStore,
+    sizes: tuple[int, ...],
+    message: str,
+) -> None:
+    client = signed_in(small_files_app.test_client(), accounts["lan"])
+    token = csrf_token(client, case_url(sealed))
+    body: list[Part] = [("csrf_token", token), ("text", "Kính gửi ông Nguyễn Văn An")]
+    body += [FilePart("files", f"{n}.pdf", "application/pdf", b"%" * n) for n in sizes]
+    refused = post_reply(client, sealed, body)
+    assert refused.status_code == 413
+    assert message in refused.text
+    assert "Kính gửi ông Nguyễn Văn An" in refused.text
+    assert 'href="#reply-files"' in refused.text  # the error summary leads to the field
+    assert 'id="reply-files-error"' in refused.text
+    session.expire_all()
+    assert session.scalars(select(Message)).all() == []
+    assert len(stored_files(store.root)) == 1
+
+
+def test_a_full_disk_says_nothing_was_sent_and_keeps_the_text(
+    client: FlaskClient,
+    session: Session,
+    accounts: dict[str, Account],
+    sealed: SealedCase,
+    store: FilesystemBlobStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    signed_in(client, accounts["lan"])
+    token = csrf_token(client, case_url(sealed))
+
+    def full_disk(*_args: object, **_kwargs: object) -> NoReturn:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(FilesystemBlobStore, "open_writer", full_disk)
+    body: list[Part] = [("csrf_token", token), ("text", "Xin gửi biên bản")]
+    body.append(FilePart("files", "biên bản.pdf", "application/pdf", NOTICE))
+    refused = post_reply(client, sealed, body)
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"]
+    assert "nothing was sent" in refused.text
+    assert "Xin gửi biên bản" in refused.text
+    session.expire_all()
+    assert session.scalars(select(Message)).all() == []
+    assert len(stored_files(store.root)) == 1
 
 
 def test_revoke_then_grant_moves_access_and_refuses_the_excluded(
@@ -474,7 +671,7 @@ def test_a_case_forwarded_away_is_read_only_on_its_page(
     token = csrf_token(client, case_url(sealed))
     before = len(sealed.case.key_wraps)
     attempts = [
-        client.post(case_url(sealed, "/reply"), data={"csrf_token": token, "text": "Chào"}),
+        post_reply(client, sealed, [("csrf_token", token), ("text", "Chào")]),
         client.post(
             case_url(sealed, "/grant"),
             data={"csrf_token": token, "person": str(world.people["minh"].id)},

@@ -4,7 +4,7 @@ accessible table with text marks, paged by a "next page" link that carries the c
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -85,18 +85,26 @@ def test_lists_only_the_inspectors_own_cases_with_text_marks(
         urgent=True,
         protection_requested=True,
         retaliation_reported=True,
+        received_on=today,
         next_due=today - timedelta(days=1),
     )
-    soon = readable_case(session, world, "lan", next_due=today + timedelta(days=2))
+    # Registered after ``flagged`` but received before it (a letter entered late).
+    soon = readable_case(
+        session,
+        world,
+        "lan",
+        received_on=today - timedelta(days=5),
+        next_due=today + timedelta(days=2),
+    )
     not_mine = readable_case(session, world, "minh")
     excluded = readable_case(session, world, "minh")
     session.add(CaseExclusion(case=excluded, inspector=world.people["lan"]))
     session.commit()
 
     page = page_of(signed_in(app, accounts["lan"]), "/cases")
-    assert references_in(page) == [
-        public_reference(soon.public_id),
+    assert references_in(page) == [  # newest received first, whatever the order of entry
         public_reference(flagged.public_id),
+        public_reference(soon.public_id),
     ]
     assert public_reference(not_mine.public_id) not in page
     assert public_reference(excluded.public_id) not in page
@@ -107,7 +115,9 @@ def test_lists_only_the_inspectors_own_cases_with_text_marks(
     assert ">Due soon</li>" in soon_row
     assert ">Overdue</li>" not in soon_row
     assert "<caption>" in page
-    assert '<th scope="row">' in page
+    assert '<th scope="row" role="rowheader" class="inbox-reference">' in page
+    for label in ("Received", "Next deadline", "Status", "Category", "Kind of report"):
+        assert f'<td role="cell" data-label="{label}">' in page  # the phone's card labels
     assert 'rel="next"' not in page  # everything fits on one page
 
 
@@ -180,7 +190,7 @@ def test_a_broken_or_foreign_cursor_sends_back_to_the_first_page(
     app: Flask, accounts: dict[str, Account]
 ) -> None:
     client = signed_in(app, accounts["lan"])
-    for after in ("garbage", inbox.Cursor(inbox.Sort.NEWEST, 5).encode()):
+    for after in ("garbage", inbox.Cursor(inbox.Sort.NEWEST, 5, date(2026, 11, 27)).encode()):
         page = page_of(client, f"/cases?sort=due&after={after}", status=400)
         assert 'role="alert"' in page
         assert 'href="/cases?sort=due">This page link no longer works' in page
