@@ -81,5 +81,6 @@ def test_a_custodians_places_fit_a_phone_in_both_languages(
     for link in navigation.get_by_role("link").all():
         box = link.bounding_box()
         assert box is not None
-        assert box["x"] >= 0 and box["x"] + box["width"] <= helpers.PHONE["width"]
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= helpers.PHONE["width"]
         assert box["height"] >= 44  # a touch target
