@@ -127,6 +127,25 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     return match.group(1)
 
 
+DISPLAY_NAMES = {
+    "lan": "Lê Thị Lan",
+    "minh": "Phạm Văn Minh",
+    "hoa": "Trần Thị Hoa",
+    "son": "Ngô Văn Sơn",
+    "admin": "Đỗ Văn Quản",
+}
+
+
+def give_names(session: Session, world: World, suffix: str = "") -> dict[str, str]:
+    """A name of their own for everyone in ``world`` (the factory gives all the same),
+    with ``suffix`` to tell two units' people apart. Returns them by person."""
+    names = {name: DISPLAY_NAMES[name] + suffix for name in world.people}
+    for name, person in world.people.items():
+        person.display_name = names[name]
+    session.commit()
+    return names
+
+
 def asked_first(client: FlaskClient, address: str, form_id: str) -> tuple[str, str]:
     """GET the page that asks before an action: it answers 200 with a form ``form_id``
     that posts back to ``address`` with the anti-forgery token. Returns the page's text
