@@ -50,8 +50,18 @@ PLACES: tuple[Place, ...] = (
         frozenset({INSPECTOR, CUSTODIAN}),
         frozenset({*(name + "." for name in CASE_BLUEPRINTS), *CASE_ENDPOINTS}),
     ),
-    Place("registration.form", _l("Register a report"), frozenset({INSPECTOR, CUSTODIAN})),
-    Place("escalations.index", _l("Escalations"), frozenset({INSPECTOR, CUSTODIAN, SUPERVISOR})),
+    Place(
+        "registration.form",
+        _l("Register a report"),
+        frozenset({INSPECTOR, CUSTODIAN}),
+        frozenset({"registration."}),  # the receipt, a refused form
+    ),
+    Place(
+        "escalations.index",
+        _l("Escalations"),
+        frozenset({INSPECTOR, CUSTODIAN, SUPERVISOR}),
+        frozenset({"escalations."}),  # a demand's question, a refused report
+    ),
     Place(
         "workflow.forwarded", _l("Forwarded cases"), frozenset({INSPECTOR, CUSTODIAN, SUPERVISOR})
     ),

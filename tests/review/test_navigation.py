@@ -105,3 +105,11 @@ def test_a_page_in_the_account_marks_the_account(app: Flask, accounts: dict[str,
 def test_nobody_signed_in_sees_no_places(app: Flask) -> None:
     page = app.test_client().get("/login").get_data(as_text=True)
     assert 'class="places"' not in page
+
+
+def test_a_question_page_belongs_to_the_place_it_was_asked_from(
+    app: Flask, accounts: dict[str, Account], sealed: SealedCase
+) -> None:
+    client = signed_in(app, accounts["lan"])
+    path = f"/cases/{sealed.case.public_id}/forward"
+    assert marked(client, path) == [("/cases", "true")]
