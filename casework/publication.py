@@ -154,13 +154,21 @@ def correct(row: PublishedConclusion, title: str, summary: str) -> list[str]:
     return changed
 
 
-def take_down(row: PublishedConclusion, inspector: Inspector, today: date) -> None:
+def take_down_refusal(row: PublishedConclusion, today: date) -> PublicationError | None:
+    """Why ``row`` cannot be taken down ``today``, or None if it can."""
     if row.removed_on is not None:
-        raise PublicationError("taken_down", "this summary was already taken down")
+        return PublicationError("taken_down", "this summary was already taken down")
     if today < row.earliest_removal_on:
-        raise PublicationError(
+        return PublicationError(
             "too_early", f"this summary stays up until {row.earliest_removal_on.isoformat()}"
         )
+    return None
+
+
+def take_down(row: PublishedConclusion, inspector: Inspector, today: date) -> None:
+    refusal = take_down_refusal(row, today)
+    if refusal is not None:
+        raise refusal
     row.removed_on = today
     row.removed_by = inspector
 

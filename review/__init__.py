@@ -8,8 +8,9 @@ It never imports the public submit app, nor the reverse.
 Modules: ``auth`` (the interface views use: ``login_required``, ``current_inspector``,
 ``current_private_key``, ``audit``), ``session_store`` (sessions that hold the key
 without storing it), ``login`` (credential checks and lockout), ``limits`` (the global
-cap on failed logins), ``network`` (the allow-list), ``labels``, ``settings``, and one
-blueprint per module in ``views``.
+cap on failed logins), ``navigation`` (the places each role may open, on every page),
+``network`` (the allow-list), ``labels``, ``settings``, and one blueprint per module in
+``views``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from casework.settings import Settings
 from review.auth import init_auth
 from review.labels import init_labels
 from review.limits import init_limits
+from review.navigation import init_navigation
 from review.network import init_network_allowlist
 from review.settings import EXTENSION as SETTINGS
 from web.database import init_database, replay_on_transient_errors
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_error_handler(CSRFError, _csrf_failed)
     init_auth(app)
     init_labels(app)
+    init_navigation(app)
 
     from review.views import (
         account,

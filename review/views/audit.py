@@ -16,6 +16,7 @@ looked up at all.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -25,9 +26,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, or_, select
 
 from casework import audit as audit_log
+from casework.intake import public_reference
+from review.audit_labels import Reader, Reading
 from review.auth import current_inspector, login_required
 from review.labels import ROLE_LABELS
-from store.models import AuditEntry, Case, CaseTransfer, Inspector, InspectorRole
+from store.models import AuditEntry, Case, CaseTransfer, Inspector, InspectorRole, Unit
 from store.types import MAX_ID
 from web.database import db, reading_session
 
@@ -36,15 +39,17 @@ blueprint = Blueprint("audit", __name__, url_prefix="/audit")
 READERS = (InspectorRole.SUPERVISOR, InspectorRole.CUSTODIAN)
 PAGE_SIZE = 50
 MAX_CASE_ID = 36
+REFERENCE = re.compile(r"MB-([0-9A-F]{8})", re.IGNORECASE)  # casework.intake.public_reference
 NO_SUCH_CASE = _l(
-    "There is no case of your unit with this reference. Check it: it has 36 characters, "
-    "for example 1b4e28ba-2fa1-11d2-883f-0016d3cca427."
+    "There is no case of your unit with this reference. Check it: it is written like "
+    "MB-1B4E28BA, or is the 36-character identifier, like "
+    "1b4e28ba-2fa1-11d2-883f-0016d3cca427."
 )
 
 
 @dataclass(frozen=True)
 class Page:
-    entries: list[AuditEntry]
+    entries: list[Reading]
     older: int | None  # the ``before`` of the next page, None on the last
 
 
@@ -62,7 +67,16 @@ def page_of(condition: ColumnElement[bool]) -> Page:
     rows = list(db().scalars(query.order_by(AuditEntry.seq.desc()).limit(PAGE_SIZE + 1)))
     more = len(rows) > PAGE_SIZE
     entries = rows[:PAGE_SIZE]
-    return Page(entries, entries[-1].seq if more else None)
+    reader = _reader()
+    return Page([reader.read(entry) for entry in entries], entries[-1].seq if more else None)
+
+
+def _reader() -> Reader:
+    """Names for the reader's unit: its own people (no other unit's entries are shown,
+    ``unit_entries``) and every unit, which a forward names."""
+    unit_id = current_inspector().unit_id
+    people = db().scalars(select(Inspector).where(Inspector.unit_id == unit_id))
+    return Reader(people, db().scalars(select(Unit)))
 
 
 def _render(template: str, page: Page, **context: object) -> str:
@@ -81,19 +95,31 @@ def unit_entries(unit_id: int, *, holds_case: bool = False) -> ColumnElement[boo
     return or_(own, AuditEntry.actor_id.is_(None)) if holds_case else own
 
 
+def _case_id(typed: str) -> str:
+    """The case id for what was typed: the id itself, or the reference shown on the case
+    (MB- and the id's first 8 characters), if exactly one case of the unit has it."""
+    found = REFERENCE.fullmatch(typed)
+    if found is None:
+        return typed.lower()
+    prefixed = _unit_cases().where(Case.public_id.startswith(found[1].lower()))
+    ids = list(db().scalars(prefixed.limit(2)))
+    return ids[0] if len(ids) == 1 else ""
+
+
+def _unit_cases() -> Select[str]:
+    """The ids of the cases the reader's unit holds or forwarded."""
+    unit_id = current_inspector().unit_id
+    forwarded = select(CaseTransfer.case_id).where(CaseTransfer.from_unit_id == unit_id)
+    return select(Case.public_id).where(or_(Case.unit_id == unit_id, Case.id.in_(forwarded)))
+
+
 def _unit_case(public_id: str) -> Case | None:
     """The case if the reader's unit holds it, or forwarded it: the sending unit still
     answers for what its people did with the case before it left."""
     if not public_id or len(public_id) > MAX_CASE_ID or "\x00" in public_id:
         return None  # PostgreSQL refuses a NUL in text: no such case, not a server error
-    unit_id = current_inspector().unit_id
-    forwarded = select(CaseTransfer.case_id).where(CaseTransfer.from_unit_id == unit_id)
-    return db().scalar(
-        select(Case).where(
-            Case.public_id == public_id,
-            or_(Case.unit_id == unit_id, Case.id.in_(forwarded)),
-        )
-    )
+    mine = Case.public_id.in_(_unit_cases())
+    return db().scalar(select(Case).where(mine, Case.public_id == public_id))
 
 
 def _index_page(
@@ -125,7 +151,7 @@ def index() -> ResponseReturnValue:
 def find_case() -> ResponseReturnValue:
     """The index page's form (GET, no JavaScript): a case reference to its trail."""
     typed = request.args.get("case", "").strip()[:200]
-    found = _unit_case(typed.lower())
+    found = _unit_case(_case_id(typed))
     if found is None:
         return _index_page(typed, NO_SUCH_CASE, 404)
     return redirect(url_for("audit.case", public_id=found.public_id), code=303)
@@ -141,7 +167,9 @@ def case(public_id: str) -> ResponseReturnValue:
     condition = (AuditEntry.case_public_id == found.public_id) & unit_entries(
         unit_id, holds_case=found.unit_id == unit_id
     )
-    return _render("audit_case.html", page_of(condition), public_id=found.public_id)
+    return _render(
+        "audit_case.html", page_of(condition), reference=public_reference(found.public_id)
+    )
 
 
 @blueprint.get("/person/<int:inspector_id>")

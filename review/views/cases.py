@@ -48,6 +48,7 @@ from casework.sealing import FileSealer
 from review import auth, documents
 from review.auth import current_inspector, current_private_key, login_required
 from review.labels import ROLE_LABELS
+from review.notices import done
 from review.settings import settings
 from store.blobs import BlobNotFound
 from store.models import Case, Inspector, InspectorRole, RetaliationIncident, Track
@@ -260,6 +261,8 @@ def revoke_submit(public_id: str, person_id: int) -> ResponseReturnValue:
     )
     db().commit()
     if person.id == current_inspector().id:  # gave up one's own access: nothing to show
+        reference = public_reference(case.public_id)
+        done(_("You can no longer read case %(reference)s.", reference=reference))
         return redirect(url_for("home.index"), 303)
     back = url_for("cases.show", public_id=case.public_id, revoked=person.id, _anchor="readers")
     return redirect(back, 303)

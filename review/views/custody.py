@@ -175,11 +175,12 @@ def openings() -> ResponseReturnValue:
     page = page_of((AuditEntry.action == IDENTITY_OPENED) & own)
     rows = [
         Opening(
-            entry=entry,
-            reference=public_reference(entry.case_public_id or ""),
-            reason=_text_detail(entry.details, "reason"),
+            entry=item.entry,
+            actor=item.actor,
+            reference=public_reference(item.entry.case_public_id or ""),
+            reason=_text_detail(item.entry.details, "reason"),
         )
-        for entry in page.entries
+        for item in page.entries
     ]
     return render_template("custody_openings.html", page=page, rows=rows)
 
@@ -187,6 +188,7 @@ def openings() -> ResponseReturnValue:
 @dataclass(frozen=True)
 class Opening:
     entry: AuditEntry
+    actor: str  # the person's name
     reference: str
     reason: str
 

@@ -8,7 +8,7 @@ the resolving unit's sealed report; it shows the resolving unit the reports dema
 it. Each POST takes one step and audits it:
 
 - ``/escalations/<id>/demand``: a custodian or supervisor of the answering unit demands a
-  report (NĐ31 Art. 5);
+  report (NĐ31 Art. 5), after a GET on the same address asked whether to;
 - ``/escalations/<id>/report``: a reader of the resolving unit reports, with the reporter's
   note and the case's decisions and their grounds, which only that unit can open, sealed
   to the answering unit's custodians and escrow key and to the case's readers;
@@ -34,6 +34,8 @@ from casework.intake import public_reference
 from casework.records import CaseKeys, Reading
 from review import auth
 from review.auth import current_inspector, current_private_key, login_required
+from review.confirm import Question, ask
+from review.notices import done
 from review.views.cases import OPENED, acting_on
 from store.models import Case, CaseEvent, InspectorRole
 from web.database import db
@@ -73,6 +75,42 @@ def index() -> ResponseReturnValue:
     return _page()
 
 
+@blueprint.get("/escalations/<public_id>/demand")
+@login_required(InspectorRole.CUSTODIAN, InspectorRole.SUPERVISOR)
+def demand_question(public_id: str) -> ResponseReturnValue:
+    """A demand starts the other unit's clock and cannot be withdrawn: it is asked first,
+    on a page of its own. Nothing changes on a GET."""
+    case = _case(public_id)
+    waiting = escalation.request_of(db(), case)
+    if waiting is not None and waiting.demand is not None:
+        raise _refused(EscalationError("already_demanded", "a report was already demanded"))
+    reference = public_reference(case.public_id)
+    unit = case.unit.name
+    return ask(
+        Question(
+            title=_(
+                "Demand a report from %(unit)s on case %(reference)s?",
+                unit=unit,
+                reference=reference,
+            ),
+            consequences=(
+                _(
+                    "%(unit)s, the unit handling the case, is asked to report on how it "
+                    "handled it. Where its rules set a period for the report, it starts today.",
+                    unit=unit,
+                ),
+                _("The demand cannot be withdrawn."),
+                _("This is recorded in the case's history and in the audit log with your name."),
+            ),
+            action=url_for("escalations.demand", public_id=case.public_id),
+            button=_("Demand the report"),
+            back=url_for("escalations.index"),
+            back_label=_("Back to the escalations"),
+            form_id="demand",
+        )
+    )
+
+
 @blueprint.post("/escalations/<public_id>/demand")
 @login_required(InspectorRole.CUSTODIAN, InspectorRole.SUPERVISOR)
 def demand(public_id: str) -> ResponseReturnValue:
@@ -84,6 +122,15 @@ def demand(public_id: str) -> ResponseReturnValue:
     except EscalationError as error:
         raise _refused(error) from None
     auth.audit(DEMANDED, case_public_id=case.public_id, details={"from_unit": case.unit.slug})
+    reference = public_reference(case.public_id)
+    unit = case.unit.name
+    done(
+        _(
+            "A report on case %(reference)s was demanded from %(unit)s.",
+            reference=reference,
+            unit=unit,
+        )
+    )
     return _done()
 
 

@@ -4,7 +4,8 @@
 publication clock, the summary posted (if any) and the forms. ``publication.publish`` POST
 to the same address posts a summary and records the ``publication`` step;
 ``publication.correct`` and ``publication.take_down`` POST
-``/cases/<public_id>/publication/<id>/correct`` and ``.../take-down``.
+``/cases/<public_id>/publication/<id>/correct`` and ``.../take-down``; a take-down is
+asked first by GET on the same address (``publication.take_down_question``).
 
 Only people who hold the case key reach these pages (``open_case``), and only the case's
 own unit acts (``acting_on``). The summary itself is public and stored in the clear
@@ -21,6 +22,7 @@ from datetime import date
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import LazyString, format_date
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from casework import access, publication, workflow
@@ -30,6 +32,8 @@ from casework.publication import Draft, PublicationError
 from casework.records import CaseKeys
 from review import auth
 from review.auth import current_inspector, login_required
+from review.confirm import Question, ask
+from review.notices import done
 from review.views.cases import acting_on, not_found, open_case
 from store.models import Case, PublishedConclusion
 from store.types import MAX_ID
@@ -165,6 +169,39 @@ def correct(public_id: str, publication_id: int) -> ResponseReturnValue:
     return _done(case)
 
 
+@blueprint.get("/cases/<public_id>/publication/<int:publication_id>/take-down")
+@login_required()
+def take_down_question(public_id: str, publication_id: int) -> ResponseReturnValue:
+    """A take-down is asked first, on a page of its own; nothing changes on a GET."""
+    case, keys = acting_on(public_id)
+    row = _posting(case, publication_id)
+    refusal = publication.take_down_refusal(row, unit_today())
+    if refusal is not None:
+        return _page((case, keys), _problem("take-down", refusal), 400)
+    reference = public_reference(case.public_id)
+    back = url_for("publication.show", public_id=case.public_id)
+    return ask(
+        Question(
+            title=_("Take down the conclusion of case %(reference)s?", reference=reference),
+            consequences=(
+                _("The public page no longer shows “%(title)s”.", title=row.title),
+                _(
+                    "It stays in this case's record of postings, and a new summary can be "
+                    "posted later; this one cannot be put back."
+                ),
+                _("This is recorded in the audit log with your name."),
+            ),
+            action=url_for(
+                "publication.take_down", public_id=case.public_id, publication_id=row.id
+            ),
+            button=_("Take the conclusion down"),
+            back=back,
+            back_label=_("Back to the published conclusion"),
+            form_id="take-down",
+        )
+    )
+
+
 @blueprint.post("/cases/<public_id>/publication/<int:publication_id>/take-down")
 @login_required()
 def take_down(public_id: str, publication_id: int) -> ResponseReturnValue:
@@ -176,6 +213,8 @@ def take_down(public_id: str, publication_id: int) -> ResponseReturnValue:
         return _page((case, keys), _problem("take-down", error), 400)
     details = {"publication_id": row.id, "removed_on": unit_today().isoformat()}
     auth.audit(TAKEN_DOWN, case_public_id=case.public_id, details=details)
+    reference = public_reference(case.public_id)
+    done(_("The conclusion of case %(reference)s was taken down.", reference=reference))
     return _done(case)
 
 

@@ -32,6 +32,7 @@ from casework.records import CaseKeys, Reading, Sealer
 from casework.workflow import WorkflowError
 from review import auth
 from review.auth import current_inspector, current_private_key, login_required
+from review.notices import done
 from review.views import protection as protection_views
 from review.views.cases import OPENED, open_case
 from review.views.cases import acting_on as _acting_on
@@ -58,6 +59,8 @@ class Problem:
     grounds: str = ""
     notice: str = ""
     chosen: tuple[str, ...] = ()  # the law's grounds that were ticked
+    unit: str = ""  # a forward's receiving unit, as chosen
+    identity: bool = False  # a forward's "hand over the identity", as ticked
 
 
 @dataclass(frozen=True)
@@ -252,19 +255,31 @@ def verify_identity(public_id: str) -> ResponseReturnValue:
     return _done(case)
 
 
+@blueprint.get("/cases/<public_id>/forward")
+@login_required()
+def forward_form(public_id: str) -> ResponseReturnValue:
+    """Forwarding cannot be undone by the sender: it is asked on a page of its own, which
+    says what follows, and holds the form. Nothing changes on a GET."""
+    return _forward_page(_acting_on(public_id))
+
+
 @blueprint.post("/cases/<public_id>/forward")
 @login_required()
 def forward(public_id: str) -> ResponseReturnValue:
     case, keys = _acting_on(public_id)
     text, notice = _grounds(), _notice()
     destination = _destination(case)
+    hand_over = request.form.get("identity") == "yes"
+    unit = request.form.get("unit", "")
     if destination is None or not text.strip():
         message = (
             _("Choose the unit to forward the case to.")
             if destination is None
             else _("Write the grounds for forwarding the case.")
         )
-        return _page((case, keys), Problem("forward", message, text, notice), 400)
+        return _forward_page(
+            (case, keys), Problem("forward", message, text, notice, unit=unit, identity=hand_over)
+        )
     sender = case.unit
     try:
         transfer.forward(
@@ -274,14 +289,16 @@ def forward(public_id: str) -> ResponseReturnValue:
             inspector=current_inspector(),
             case_key=keys.case,
             unit_key=keys.unit,
-            identity_key=_identity_key(case) if request.form.get("identity") == "yes" else None,
+            identity_key=_identity_key(case) if hand_over else None,
             grounds=access.seal_note(keys, case, "grounds", text),
             today=unit_today(),
             now=auth.now(),
         )
     except (WorkflowError, transfer.TransferError) as error:
-        problem = Problem("forward", _step_problem(error), text, notice)
-        return _page((case, keys), problem, 400)
+        problem = Problem(
+            "forward", _step_problem(error), text, notice, unit=unit, identity=hand_over
+        )
+        return _forward_page((case, keys), problem)
     # Written by the sender, who still holds the keys: the reporter learns where it went.
     _send_notice(case, keys, notice)
     auth.audit(
@@ -291,6 +308,14 @@ def forward(public_id: str) -> ResponseReturnValue:
         details={"from_unit": sender.slug, "to_unit": destination.slug},
     )
     db().commit()
+    reference = public_reference(case.public_id)
+    done(
+        _(
+            "Case %(reference)s was forwarded to %(unit)s.",
+            reference=reference,
+            unit=destination.name,
+        )
+    )
     return redirect(url_for("workflow.forwarded"), 303)
 
 
@@ -430,6 +455,39 @@ def _page(
     )
     db().commit()
     return page, status
+
+
+def _forward_page(
+    opened: tuple[Case, CaseKeys], problem: Problem | None = None
+) -> ResponseReturnValue:
+    """The forward page, or, for a case whose rules allow no forward now, its decisions
+    page saying so."""
+    case = opened[0]
+    profile, track = workflow.profile_of(case), workflow.track_of(case)
+    if transfer.FORWARDED not in profile.next_statuses(case.status, track):
+        message = _("The case cannot take that step from its present status.")
+        return _page(opened, Problem("forward", message), 400)
+    destinations = transfer.destinations(db(), case)
+    page = render_template(
+        "workflow_forward.html",
+        case=case,
+        reference=public_reference(case.public_id),
+        destinations=destinations,
+        holds_identity=_holds_identity(case),
+        problem=problem,
+        problem_target=_forward_target(problem, destinations),
+        max_notice=access.MAX_REPLY_CHARS,
+        max_grounds=MAX_GROUNDS,
+    )
+    db().commit()  # the unit key, if acting on the case made it now
+    return page, 200 if problem is None else 400
+
+
+def _forward_target(problem: Problem | None, destinations: list[Unit]) -> str:
+    """Where the error summary's link leads: the unit chooser if no unit was chosen."""
+    if problem is not None and all(unit.slug != problem.unit for unit in destinations):
+        return "forward-unit"
+    return "forward-grounds"
 
 
 def _step_grounds(profile: Profile, case: Case) -> dict[str, GroundList]:

@@ -298,7 +298,13 @@ def test_the_superiors_head_demands_reads_the_report_and_answers(
         article = head.locator(f"#escalation-{case.public_id}")
         assert world.unit.name in article.inner_text()
         with head.expect_navigation():
-            article.get_by_role("button", name="Demand a report").click()
+            article.get_by_role("link", name="Demand a report").click()
+        assert head.locator("#demand-consequences").is_visible()  # asked first
+        helpers.screenshots(head, "review-escalation-demand-confirm")
+        with head.expect_navigation():
+            head.get_by_role("button", name="Demand the report").click()
+        assert "was demanded from" in head.get_by_role("status").inner_text()
+        helpers.screenshots(head, "review-escalation-demand-done")
 
         helpers.sign_in(handler, review_url, accounts["lan"], "/escalations")
         owed = handler.locator(f"#owed-{case.public_id}")

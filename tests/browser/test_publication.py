@@ -15,8 +15,11 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from review.views import publication as publication_views
+from store.models import PublishedConclusion
 from tests.browser import helpers
 from tests.browser.helpers import Recorder
 from tests.casework.test_access import REPORT, SealedCase, seal_case
@@ -101,6 +104,39 @@ def test_staff_publish_a_conclusion_and_the_public_page_shows_it(
     with_javascript = helpers.new_page(browser, recorder, javascript=True)
     with helpers.closed_then_checked(recorder, with_javascript):
         check_public_page(with_javascript, base_url, "conclusions-js")
+
+
+@pytest.mark.no_javascript
+def test_a_conclusion_is_taken_down_only_after_the_question_page(
+    page: Page,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    review_url: str,
+    accounts: dict[str, Account],
+    named: SealedCase,
+) -> None:
+    conclude(page, review_url, accounts["lan"], named)
+    publish_by_keyboard(page)
+    session.rollback()  # see what the app committed
+    removal = session.scalars(select(PublishedConclusion.earliest_removal_on)).one()
+    # The day the whole period has passed, for the review app (served in this process).
+    monkeypatch.setattr(publication_views, "unit_today", lambda: removal)
+    page.reload()
+    page.focus("#take-down-link")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert TITLE in page.locator("#take-down-consequences").inner_text()
+    helpers.screenshots(page, "review-take-down-confirm")
+    with page.expect_navigation():
+        page.click(".languages a[lang=vi]")  # back to the same question, in Vietnamese
+    assert TITLE in page.locator("#take-down-consequences").inner_text()
+    helpers.screenshots(page, "review-take-down-confirm-vi")
+    page.focus("#take-down button[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("#done[role=status]").is_visible()
+    assert page.locator("#posted-title").count() == 0
+    helpers.screenshots(page, "review-take-down-done-vi")
 
 
 def download_export(

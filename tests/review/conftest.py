@@ -11,6 +11,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from pathlib import Path
 
 import pyotp
@@ -124,6 +125,40 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     match = _CSRF.search(client.get(path).get_data(as_text=True))
     assert match, f"no anti-forgery token on {path}"
     return match.group(1)
+
+
+DISPLAY_NAMES = {
+    "lan": "Lê Thị Lan",
+    "minh": "Phạm Văn Minh",
+    "hoa": "Trần Thị Hoa",
+    "son": "Ngô Văn Sơn",
+    "admin": "Đỗ Văn Quản",
+}
+
+
+def give_names(session: Session, world: World, suffix: str = "") -> dict[str, str]:
+    """A name of their own for everyone in ``world`` (the factory gives all the same),
+    with ``suffix`` to tell two units' people apart. Returns them by person."""
+    names = {name: DISPLAY_NAMES[name] + suffix for name in world.people}
+    for name, person in world.people.items():
+        person.display_name = names[name]
+    session.commit()
+    return names
+
+
+def asked_first(client: FlaskClient, address: str, form_id: str) -> tuple[str, str]:
+    """GET the page that asks before an action: it answers 200 with a form ``form_id``
+    that posts back to ``address`` with the anti-forgery token. Returns the page's text
+    (unescaped) and the inside of the form."""
+    asked = client.get(address)
+    assert asked.status_code == 200, address
+    text = unescape(asked.get_data(as_text=True))
+    pattern = rf'<form method="post" action="([^"]+)" id="{form_id}">(.*?)</form>'
+    found = re.search(pattern, text, re.S)
+    assert found is not None, f"no form {form_id!r} that posts"
+    assert found.group(1) == address
+    assert 'name="csrf_token"' in found.group(2)
+    return text, found.group(2)
 
 
 def post_login(

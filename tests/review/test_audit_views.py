@@ -12,9 +12,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from casework import audit as audit_log
+from casework.intake import public_reference
 from review.views.audit import PAGE_SIZE
 from store.models import AuditEntry, Case, CaseTransfer
-from tests.review.conftest import Account, give_credentials, post_login
+from tests.review.conftest import Account, give_credentials, give_names, post_login
 from tests.store.factories import add_case, add_unit
 from tests.worlds import World, build_world
 
@@ -132,15 +133,17 @@ def test_the_trail_of_a_person_holds_what_they_did_and_what_was_done_to_them(
     client: FlaskClient, accounts: dict[str, Account], session: Session, world: World, case: Case
 ) -> None:
     lan = world.people["lan"]
-    record(session, world, "lan", "case_opened", case_public_id=case.public_id)
+    names = give_names(session, world)
+    record(session, world, "lan", "case_open", case_public_id=case.public_id)
     record(session, world, "admin", "totp_reset", target=lan.username)
-    record(session, world, "minh", "case_opened", case_public_id=case.public_id)
+    record(session, world, "minh", "case_open", case_public_id=case.public_id)
 
     text = sign_in(client, accounts, "son").get(f"/audit/person/{lan.id}").get_data(as_text=True)
-    assert "case_opened" in text
-    assert "totp_reset" in text
+    assert "<td>Opened the case</td>" in text
+    assert f"<td>Reset two-factor sign-in: {names['lan']}</td>" in text  # done to them
+    assert f">{names['admin']}</a>" in text  # by whom, by name
     assert f"/audit/case/{case.public_id}" in text
-    assert world.people["minh"].username not in text
+    assert names["minh"] not in text
     assert client.get(f"/audit/person/{lan.id + 1000}").status_code == 404
 
 
@@ -267,14 +270,15 @@ def test_after_a_forward_each_unit_sees_only_its_own_entries_of_the_case(
         case_public_id=case.public_id,
         details={"reason": receiver_reason},
     )
+    names, commune_names = give_names(session, world), give_names(session, commune, " (xã)")
     commune_accounts = give_credentials(session, commune)
     receiving = sign_in(app.test_client(), commune_accounts, "son")
     sending = sign_in(app.test_client(), accounts, "son")
 
     received = receiving.get(f"/audit/case/{case.public_id}").get_data(as_text=True)
     assert receiver_reason in received
-    assert commune.people["lan"].username in received
-    for leaked in (sender_reason, world.people["lan"].username, world.people["hoa"].username):
+    assert f">{commune_names['lan']}</a>" in received
+    for leaked in (sender_reason, f">{names['lan']}</a>", f">{names['hoa']}</a>"):
         assert leaked not in received
     openings = receiving.get("/audit/identity-openings").get_data(as_text=True)
     assert receiver_reason in openings
@@ -285,8 +289,8 @@ def test_after_a_forward_each_unit_sees_only_its_own_entries_of_the_case(
     assert sent.status_code == 200
     sent_text = sent.get_data(as_text=True)
     assert sender_reason in sent_text
-    assert world.people["lan"].username in sent_text
-    for leaked in (receiver_reason, commune.people["lan"].username):
+    assert f">{names['lan']}</a>" in sent_text
+    for leaked in (receiver_reason, commune_names["lan"]):
         assert leaked not in sent_text
     found = sending.get("/audit/case", query_string={"case": case.public_id})
     assert found.status_code == 303
@@ -301,10 +305,53 @@ def test_a_persons_trail_leaves_out_what_another_unit_did_to_them(
     case: Case,
 ) -> None:
     lan = world.people["lan"]
+    names, commune_names = give_names(session, world), give_names(session, commune, " (xã)")
     record(session, world, "hoa", "grant", case_public_id=case.public_id, target=lan.username)
     record(session, commune, "lan", "revoke", case_public_id=case.public_id, target=lan.username)
     text = sign_in(app.test_client(), accounts, "son").get(f"/audit/person/{lan.id}")
     page = text.get_data(as_text=True)
-    assert ">grant<" in page
-    assert ">revoke<" not in page
-    assert commune.people["lan"].username not in page
+    assert f"<td>Gave access to the case: {names['lan']}</td>" in page
+    assert "Revoked access" not in page
+    assert commune_names["lan"] not in page
+
+
+def test_the_trail_of_a_case_reads_in_words_under_its_reference(
+    client: FlaskClient, accounts: dict[str, Account], session: Session, world: World, case: Case
+) -> None:
+    names = give_names(session, world)
+    record(
+        session,
+        world,
+        "lan",
+        "status_change",
+        case_public_id=case.public_id,
+        details={"status": "triage"},
+    )
+    record(session, world, "hoa", "a_future_action", case_public_id=case.public_id)
+    text = sign_in(client, accounts, "son").get(f"/audit/case/{case.public_id}")
+    page = text.get_data(as_text=True)
+    reference = public_reference(case.public_id)
+    assert f"<title>Audit trail of case {reference} ·" in page
+    assert f"<h1>Audit trail of case {reference}</h1>" in page
+    assert case.public_id not in page.split("<main", 1)[1].split("Older entries")[0].replace(
+        f"/audit/case/{case.public_id}", ""
+    )  # no UUID shown, only in addresses
+    assert "<td>Changed the status</td>" in page
+    assert "<dt>Status</dt><dd>Triage</dd>" in page  # the status in words, not "triage"
+    assert "<td><code>a_future_action</code></td>" in page  # unknown yet: shown as stored
+    assert f">{names['lan']}</a>" in page
+    assert accounts["lan"].username not in page
+    headers = re.findall(r'<th scope="col">([^<]+)</th>', page)
+    assert headers == ["No.", "When", "Who", "What", "Details"]  # no case column, no empty one
+
+
+def test_the_case_form_takes_the_reference_shown_on_the_case(
+    client: FlaskClient, accounts: dict[str, Account], case: Case
+) -> None:
+    sign_in(client, accounts, "son")
+    typed = f" {public_reference(case.public_id).lower()} "
+    found = client.get("/audit/case", query_string={"case": typed})
+    assert found.status_code == 303
+    assert found.headers["Location"].endswith(f"/audit/case/{case.public_id}")
+    unknown = client.get("/audit/case", query_string={"case": "MB-00000000"})
+    assert unknown.status_code == 404

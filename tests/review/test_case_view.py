@@ -18,6 +18,7 @@ from werkzeug.test import TestResponse
 
 import crypto
 from casework import access, records, transcript
+from casework.intake import public_reference
 from casework.records import Trust
 from casework.settings import Settings
 from crypto import bound
@@ -618,6 +619,22 @@ def test_an_inspector_cannot_revoke_a_custodian_nor_is_offered_to(
     session.expire_all()
     assert access.inspector_wrap(sealed.case, hoa.id) is not None
     assert ("lan.thanh-tra-tinh", "revoke") not in audit_actions(session, sealed)
+
+
+def test_giving_up_ones_own_access_says_so_once_on_the_next_page(
+    client: FlaskClient, world: World, accounts: dict[str, Account], sealed: SealedCase
+) -> None:
+    signed_in(client, accounts["lan"])
+    lan = world.people["lan"]
+    token = csrf_token(client, revoke_url(sealed, lan.id))
+    gone = client.post(revoke_url(sealed, lan.id), data={"csrf_token": token})
+    assert gone.status_code == 303
+    assert gone.headers["Location"] == "/"
+    home = client.get("/").get_data(as_text=True)
+    reference = public_reference(sealed.case.public_id)
+    said = f'role="status" id="done">\n      <p>You can no longer read case {reference}.</p>'
+    assert said in home
+    assert 'id="done"' not in client.get("/").get_data(as_text=True)
 
 
 def test_a_custodian_who_steps_aside_keeps_the_identity_and_has_it_again_with_the_case(

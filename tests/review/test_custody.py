@@ -33,7 +33,14 @@ from tests.casework.test_metadata import (
     jpeg_with_gps,
     pdf_with_author,
 )
-from tests.review.conftest import FAST, Account, csrf_token, post_login, review_settings
+from tests.review.conftest import (
+    FAST,
+    Account,
+    csrf_token,
+    give_names,
+    post_login,
+    review_settings,
+)
 from tests.worlds import World, build_world
 
 IDENTITY = {
@@ -201,9 +208,11 @@ def test_an_unknown_case_is_a_plain_404(client: FlaskClient, accounts: dict[str,
 def test_supervisors_see_who_opened_which_identity_and_why(
     client: FlaskClient,
     session: Session,
+    world: World,
     accounts: dict[str, Account],
     named: SealedCase,
 ) -> None:
+    names = give_names(session, world)
     hoa = signed_in(client, accounts["hoa"])
     token = csrf_token(hoa, identity_url(named))
     assert (
@@ -228,7 +237,8 @@ def test_supervisors_see_who_opened_which_identity_and_why(
     html = page.get_data(as_text=True)
     assert REASON in html
     assert public_reference(named.case.public_id) in html
-    assert accounts["hoa"].username in html
+    assert names["hoa"] in html  # the person's name, not their user name
+    assert accounts["hoa"].username not in html
     assert "Canary-other-unit" not in html
     assert_no_identity(html)
 

@@ -14,10 +14,18 @@ from sqlalchemy.orm import Session
 
 from casework import escalation, followup
 from casework.hierarchy import set_superior
+from casework.intake import public_reference
 from review.views import escalations as escalation_views
 from store.models import AuditEntry, Case, ProtectionState
 from tests.casework.test_access import SealedCase, seal_case
-from tests.review.conftest import FAST, Account, csrf_token, give_credentials, post_login
+from tests.review.conftest import (
+    FAST,
+    Account,
+    asked_first,
+    csrf_token,
+    give_credentials,
+    post_login,
+)
 from tests.worlds import World, build_world, reporter_entry
 
 ON = date(2026, 12, 9)  # triage of a case received on 27 November was due 8 December
@@ -102,8 +110,17 @@ def test_the_superior_demands_the_unit_reports_and_the_head_answers(
     assert f'id="escalation-{escalated.case.public_id}"' in listing
     assert "December 16, 2026" in listing  # five working days from 9 December
     supervisor = signed_in(app.test_client(), province_accounts["son"])
+    address = f"/escalations/{escalated.case.public_id}/demand"
+    assert f'href="{address}"' in page(supervisor)  # a link: nothing happens yet
+    text, _form = asked_first(supervisor, address, "demand")
+    assert "The demand cannot be withdrawn." in text
+    assert "escalation_demand" not in actions(session)
     assert post(supervisor, escalated, "demand")[0] == 303
+    reference = public_reference(escalated.case.public_id)
+    said = f"A report on case {reference} was demanded from {escalated.case.unit.name}."
+    assert said in page(supervisor)
     assert post(supervisor, escalated, "demand")[0] == 409  # once
+    assert supervisor.get(address).status_code == 409  # and not asked again
 
     handler = signed_in(app.test_client(), accounts["lan"])
     owed = page(handler)
@@ -153,6 +170,7 @@ def test_only_the_answering_units_heads_take_its_steps(
     assert post(own_head, escalated, "answer", text=ANSWER)[0] == 404
     inspector = signed_in(app.test_client(), province_accounts["lan"])
     assert post(inspector, escalated, "demand")[0] == 403
+    assert inspector.get(f"/escalations/{escalated.case.public_id}/demand").status_code == 403
     supervisor = signed_in(app.test_client(), province_accounts["son"])
     assert post(supervisor, escalated, "answer", text=ANSWER)[0] == 403
     assert post(inspector, escalated, "report", text=REPORT)[0] == 404  # not its case

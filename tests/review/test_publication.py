@@ -12,11 +12,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casework.intake import public_reference
 from review.views import publication as publication_views
 from review.views import workflow as workflow_views
 from store.models import AuditEntry, PublishedConclusion
 from tests.casework.test_access import SealedCase, seal_case
-from tests.review.conftest import FAST, Account, csrf_token
+from tests.review.conftest import FAST, Account, asked_first, csrf_token
 from tests.review.test_workflow import GROUNDS, actions, page_of, post, signed_in, stored
 from tests.worlds import World
 
@@ -181,14 +182,33 @@ def test_a_take_down_waits_fifteen_days_and_is_audited(
     assert code == 400
     assert "must stay posted until" in page
     assert postings(session)[0].removed_on is None
+    too_soon = client.get(f"/cases/{concluded.case.public_id}/publication/{row.id}/take-down")
+    assert too_soon.status_code == 400  # not even asked before the day
     today.day = date(2026, 12, 15)
-    assert 'id="take-down-button"' in publication_page(client, concluded)
+    assert 'id="take-down-link"' in publication_page(client, concluded)
     assert send(client, concluded, f"/{row.id}/take-down")[0] == 303
     assert postings(session)[0].removed_on == date(2026, 12, 15)
     assert details(session, "conclusion_take_down")["removed_on"] == "2026-12-15"
     page = publication_page(client, concluded)
+    reference = public_reference(concluded.case.public_id)
+    assert f"The conclusion of case {reference} was taken down." in page
     assert 'id="earlier"' in page
     assert 'id="publish"' in page  # it may be posted again
+
+
+def test_a_take_down_is_asked_on_a_page_of_its_own_and_a_get_changes_nothing(
+    client: FlaskClient, session: Session, concluded: SealedCase, today: Today
+) -> None:
+    send(client, concluded, "", **FORM)
+    [row] = postings(session)
+    today.day = date(2026, 12, 15)
+    address = f"/cases/{concluded.case.public_id}/publication/{row.id}/take-down"
+    assert f'href="{address}" id="take-down-link"' in publication_page(client, concluded)
+    text, _form = asked_first(client, address, "take-down")
+    assert f"The public page no longer shows “{row.title}”." in text
+    assert postings(session)[0].removed_on is None
+    session.rollback()
+    assert "conclusion_take_down" not in session.scalars(select(AuditEntry.action)).all()
 
 
 def test_nobody_without_the_case_key_reaches_the_publication(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from casework import access, protection, transcript, workflow
+from casework.intake import public_reference
 from casework.profiles import BUILT_IN, ENVIRONMENT_FOLDER
 from casework.records import CaseKeys, Trust
 from casework.settings import Settings
@@ -37,7 +38,14 @@ from store.models import (
     WrapPurpose,
 )
 from tests.casework.test_access import SealedCase, seal_case
-from tests.review.conftest import FAST, Account, csrf_token, give_credentials, post_login
+from tests.review.conftest import (
+    FAST,
+    Account,
+    asked_first,
+    csrf_token,
+    give_credentials,
+    post_login,
+)
 from tests.worlds import World, build_world, reporter_entry
 from web import labels as shared_labels
 
@@ -106,7 +114,7 @@ def test_the_page_shows_status_rules_deadlines_and_the_allowed_steps(
     assert "December 8, 2026" in html
     for status in ("triage", "accepted", "not_accepted"):
         assert f'id="status-{status}"' in html
-    assert 'id="forward-heading"' in html  # forwarding has its own form
+    assert 'id="forward-heading"' in html  # forwarding has its own page, linked from here
     assert 'id="status-concluded"' not in html
 
 
@@ -440,6 +448,11 @@ def test_forwarding_moves_the_case_and_the_sender_keeps_a_record(
     assert (case.unit_id, case.status) == (commune.unit.id, "received")
     listing = client.get("/forwarded").get_data(as_text=True)
     assert "Ủy ban nhân dân xã" in listing
+    said = re.search(r'role="status" id="done">\s*<p>([^<]+)</p>', listing)
+    assert said is not None
+    reference = public_reference(named.case.public_id)
+    assert unescape(said.group(1)) == f"Case {reference} was forwarded to Ủy ban nhân dân xã."
+    assert 'id="done"' not in client.get("/forwarded").get_data(as_text=True)  # said once
     assert client.get(f"/cases/{named.case.public_id}/workflow").status_code == 404
     assert session.scalar(select(CaseTransfer.to_unit_id)) == commune.unit.id
     other: Flask = create_app(settings)
@@ -447,6 +460,54 @@ def test_forwarding_moves_the_case_and_the_sender_keeps_a_record(
     html = page_of(receiver, named)
     assert "Thuộc thẩm quyền" in html  # the grounds travel with the unit key
     assert "case_forward" in actions(session, named)
+
+
+def test_forwarding_is_asked_on_a_page_of_its_own_and_a_get_changes_nothing(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    build_world(session, "ubnd-xa")
+    signed_in(client, accounts["hoa"])
+    forward_url = f"/cases/{named.case.public_id}/forward"
+    html = page_of(client, named)
+    assert f'href="{forward_url}" id="forward-link"' in html  # a link: nothing happens yet
+    assert f'action="{forward_url}"' not in html
+    text, inside = asked_first(client, forward_url, "forward")
+    assert "Your unit can no longer take any step on the case." in text
+    assert 'id="forward-identity"' in inside  # a custodian holding the identity
+    assert stored(session, named).status == "received"
+    assert "case_forward" not in actions(session, named)
+
+
+def test_a_forward_without_grounds_comes_back_with_what_was_chosen(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    build_world(session, "ubnd-xa")
+    signed_in(client, accounts["hoa"])
+    notice = "Đơn của ông/bà đã được chuyển"
+    code, html = post(client, named, "forward", unit="ubnd-xa", identity="yes", notice=notice)
+    assert code == 400
+    assert '<a href="#forward-grounds">Write the grounds for forwarding the case.</a>' in html
+    assert '<option value="ubnd-xa" selected>' in html
+    assert 'name="identity" value="yes" checked' in html
+    assert notice in unescape(html)
+    code, html = post(client, named, "forward", unit="nowhere", grounds="Thuộc thẩm quyền")
+    assert code == 400
+    assert '<a href="#forward-unit">Choose the unit to forward the case to.</a>' in html
+    assert stored(session, named).status == "received"
+
+
+def test_a_case_that_cannot_be_forwarded_now_has_no_forward_page(
+    client: FlaskClient, session: Session, accounts: dict[str, Account], named: SealedCase
+) -> None:
+    build_world(session, "ubnd-xa")
+    stored(session, named).status = "concluded"
+    session.commit()
+    signed_in(client, accounts["lan"])
+    response = client.get(f"/cases/{named.case.public_id}/forward")
+    assert response.status_code == 400
+    assert "The case cannot take that step from its present status." in response.get_data(
+        as_text=True
+    )
 
 
 def test_the_status_form_cannot_forward_without_moving_the_keys(
