@@ -87,3 +87,38 @@ def test_the_dashboard_draws_every_chart_without_javascript(
     assert page.locator("#table-status caption").inner_text() == "Cases by status"
     helpers.screenshots(page, "review-dashboard")
     helpers.screenshots(page, "review-dashboard-months", around="#heading-months")
+
+
+# Runs in the page: each block's top and left edge, and whether the page scrolls sideways.
+MEASURE_LAYOUT = """
+() => ({
+  blocks: Array.from(document.querySelectorAll(".dashboard-block")).map((block) => {
+    const box = block.getBoundingClientRect();
+    return {top: Math.round(box.top), left: Math.round(box.left)};
+  }),
+  figuresTop: document.getElementById("key-figures").getBoundingClientRect().top,
+  sideways: document.documentElement.scrollWidth > document.documentElement.clientWidth,
+})
+"""
+
+
+@pytest.mark.parametrize("language", ["en", "vi"])
+def test_key_figures_come_first_and_blocks_sit_side_by_side_where_there_is_room(
+    page: Page, review_url: str, accounts: dict[str, Account], cases: None, language: str
+) -> None:
+    helpers.sign_in(page, review_url, accounts["son"], "/dashboard")
+    page.goto(f"{review_url}/language/{language}?next=/dashboard")
+    figures = page.locator("#key-figures li")
+    assert figures.count() == 6
+    assert figures.first.locator(".figure").inner_text() == "3"  # the three open cases
+    layout = page.evaluate(MEASURE_LAYOUT)
+    assert layout["figuresTop"] < min(block["top"] for block in layout["blocks"])
+    lefts = {block["left"] for block in layout["blocks"]}
+    assert len(lefts) == 2  # two columns on a desktop
+    assert not layout["sideways"]
+    helpers.screenshots(page, f"review-dashboard-layout-{language}")
+
+    page.set_viewport_size(helpers.PHONE)
+    layout = page.evaluate(MEASURE_LAYOUT)
+    assert len({block["left"] for block in layout["blocks"]}) == 1  # one column on a phone
+    assert not layout["sideways"]
