@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import LazyString, format_date, gettext, ngettext
+from flask_babel import LazyString, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from casework import protection, workflow
@@ -29,6 +29,7 @@ from store.models import (
     RetaliationIncident,
 )
 from web import labels
+from web.dates import shown_day
 
 # A protection record's state as the protected person reads it (DOMAIN.md's states).
 PROTECTION_STATES: Mapping[ProtectionState, LazyString] = {
@@ -63,7 +64,7 @@ def period_label(amount: int, unit: PeriodUnit) -> str:
 
 
 def long_date(day: date | None) -> str | None:
-    return None if day is None else str(format_date(day, format="long"))
+    return None if day is None else str(shown_day(day))
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from flask import Flask, abort, current_app, g, redirect, request, session
 from flask_babel import Babel
 from werkzeug.wrappers import Response
 
+from web.dates import shown_day
 from web.redirects import local_path
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -32,6 +33,7 @@ def init_i18n(app: Flask, default_language: str) -> None:
     app.after_request(vary_on_preferred_language)
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["current_language"] = current_language
+    app.jinja_env.filters["day"] = shown_day  # web.dates: one way to write a day
 
 
 def current_language() -> str:

@@ -33,7 +33,7 @@ from xml.etree import ElementTree
 import pygal  # type: ignore[import-untyped]
 from babel.dates import format_skeleton
 from flask import Blueprint, Response, current_app, render_template
-from flask_babel import LazyString, format_date, get_locale
+from flask_babel import LazyString, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
@@ -48,6 +48,7 @@ from review.auth import audit, current_inspector, login_required
 from store.models import InspectorRole
 from web import labels as shared_labels
 from web.database import db
+from web.dates import shown_day
 from web.errors import PublicError
 
 blueprint = Blueprint("dashboard", __name__)
@@ -434,7 +435,7 @@ def render_pdf(
     pdf.set_font(FONT_FAMILY, "B", 16)
     pdf.multi_cell(0, 9, str(_("Progress dashboard")), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT_FAMILY, "", 11)
-    as_of = format_date(found.as_of, "long")
+    as_of = shown_day(found.as_of)
     lines = (unit_name, str(_("Figures as of %(date)s", date=as_of)), _pdf_note())
     for line in lines:
         pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")

@@ -55,6 +55,7 @@ from store.models import (
 )
 from web import labels
 from web.database import db
+from web.dates import read_day
 from web.errors import PublicError
 
 blueprint = Blueprint("protection", __name__)
@@ -69,7 +70,6 @@ NOTED = "incident_note"
 LINKED = "incident_link"
 
 NEW_RECORD = "new"  # the incident form's choice "request protection for a person"
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _ID = re.compile(r"[0-9]{1,18}")
 E = TypeVar("E", bound=StrEnum)
 
@@ -346,13 +346,10 @@ def _confirmation_due(case: Case, typed: str) -> date:
 
 
 def _date(value: str, name: str) -> date:
-    value = value.strip()
-    try:
-        if _DATE.fullmatch(value):
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise Refused(name, _("Enter a date as year-month-day, for example 2026-11-27."))
+    found = read_day(value)
+    if found is None:
+        raise Refused(name, _("Enter the date as day/month/year, for example 31/3/2026."))
+    return found
 
 
 def _incident_protection(

@@ -21,7 +21,7 @@ from datetime import date
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import LazyString, format_date
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -286,6 +286,5 @@ def _page(
         min_days=publication.MIN_DAYS_POSTED,
         limits=LIMITS,
         problem=problem,
-        format_date=format_date,
     )
     return page, status

@@ -36,7 +36,7 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from flask_babel import LazyString, format_date, gettext
+from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.orm import Session
@@ -72,6 +72,7 @@ from submit.unit import current_unit, reachable_unit, settings
 from submit.views.report import MAX_CHARS, too_long_message
 from web import labels
 from web.database import db, retry_commit, runs_once
+from web.dates import read_day, shown_day
 from web.errors import RETRY_LATER, PublicError, error_response, storage_refusal
 from web.filenames import shown_name
 from web.multipart import streams_multipart
@@ -307,7 +308,7 @@ def _case_page(opened: Opened, *, state: FormState | None = None, sent: str | No
         view=view,
         status=labels.status_label(view.status),
         track=TRACK_LABELS[view.track],
-        received_on=format_date(view.received_on, format="long"),
+        received_on=shown_day(view.received_on),
         deadlines=deadlines,
         escalation_period=shown.escalation_period(case),
         answers=_shown_answers(opened),
@@ -371,13 +372,13 @@ def _shown_protection(record: ProtectionRecord) -> ShownProtection:
         state=shown.protection_state_label(record.state),
         urgent=record.urgent,
         requested_by_you=record.requested_by is Party.REPORTER,
-        requested_on=format_date(record.requested_on, format="long"),
+        requested_on=shown_day(record.requested_on),
         confirmation_due=shown.long_date(record.written_confirmation_due),
         decided_on=shown.long_date(record.decided_on),
         started_on=shown.long_date(record.started_on),
         ended_on=shown.long_date(record.ended_on),
         may_ask=shown.may_ask(record),
-        asked_on=[format_date(day, format="long") for day in shown.pending_asks(record)],
+        asked_on=[shown_day(day) for day in shown.pending_asks(record)],
     )
 
 
@@ -386,8 +387,8 @@ def _shown_incident(incident: RetaliationIncident) -> ShownIncident:
         id=incident.id,
         kind=str(labels.RETALIATION_KINDS.get(incident.kind, incident.kind.value)),
         occurred_on=shown.long_date(incident.occurred_on),
-        reported_on=format_date(incident.reported_on, format="long"),
-        added_on=[format_date(day, format="long") for day in shown.reporter_notes(incident)],
+        reported_on=shown_day(incident.reported_on),
+        added_on=[shown_day(day) for day in shown.reporter_notes(incident)],
     )
 
 
@@ -417,7 +418,7 @@ def _shown(
     return ShownMessage(
         id=message.id,
         from_unit=message.author is Party.INSPECTOR,
-        created_on=format_date(message.created_on, format="long"),
+        created_on=shown_day(message.created_on),
         text=None if reading.altered else (reading.text() or ""),
         files=files,
         kind=None if message.purpose == "message" else labels.entry_label(message.purpose),
@@ -726,7 +727,7 @@ def _shown_answers(opened: Opened) -> list[ShownAnswer]:
             ShownAnswer(
                 id=event.id,
                 kind=labels.event_label(event.kind),
-                answered_on=format_date(event.occurred_on, format="long"),
+                answered_on=shown_day(event.occurred_on),
                 text=None if reading.altered else (reading.text() or ""),
             )
         )
@@ -844,23 +845,13 @@ def _retaliation_kind(value: str, errors: dict[str, str]) -> RetaliationKind | N
         return None
 
 
-_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})")
-
-
 def _occurred_on(value: str, today: date, errors: dict[str, str]) -> date | None:
     """A date as the date picker sends it (2026-03-31), or typed as 31/3/2026 by people
-    whose browser shows a plain text box instead."""
-    value = value.strip()
-    if not value:
+    whose browser shows a plain text box instead (web.dates.read_day)."""
+    if not value.strip():
         return None
-    try:
-        found = _DAY_MONTH_YEAR.fullmatch(value)
-        if found:
-            day, month, year = (int(part) for part in found.groups())
-            when = date(year, month, day)
-        else:
-            when = date.fromisoformat(value)
-    except ValueError:
+    when = read_day(value)
+    if when is None:
         errors["retaliation_date"] = _("Enter the date as day/month/year, for example 31/3/2026.")
         return None
     if when > today:

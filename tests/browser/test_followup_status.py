@@ -30,6 +30,7 @@ from tests.browser.helpers import Made, Recorder
 from tests.store.factories import add_unit
 from tests.submit.test_followup_pages import granted
 from tests.worlds import World
+from web.dates import written_day
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +51,8 @@ def triage_due() -> date:
 
 
 def long_date(day: date) -> str:
-    return f"{day:%B} {day.day}, {day.year}"
+    """A date as the English pages write it (web.dates)."""
+    return written_day(day, "en")
 
 
 def case_and_key(session: Session, world: World) -> tuple[Case, bytes]:

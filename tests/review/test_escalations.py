@@ -108,7 +108,7 @@ def test_the_superior_demands_the_unit_reports_and_the_head_answers(
     head = signed_in(app.test_client(), province_accounts["hoa"])
     listing = page(head)
     assert f'id="escalation-{escalated.case.public_id}"' in listing
-    assert "December 16, 2026" in listing  # five working days from 9 December
+    assert "16 December 2026" in listing  # five working days from 9 December
     supervisor = signed_in(app.test_client(), province_accounts["son"])
     address = f"/escalations/{escalated.case.public_id}/demand"
     assert f'href="{address}"' in page(supervisor)  # a link: nothing happens yet

@@ -229,7 +229,7 @@ def test_a_refused_request_keeps_what_was_typed(
     )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert "Enter a date as year-month-day" in html
+    assert "Enter the date as day/month/year" in html
     assert f">{SECRET}</textarea>" in html
     assert 'id="open-confirmation_due" name="confirmation_due" value="ngày mai"' in html
     assert '<option value="spouse" selected>' in html

@@ -111,7 +111,7 @@ def test_the_page_shows_status_rules_deadlines_and_the_allowed_steps(
     assert "Law on Denunciation 2018 (Viet Nam)" in html
     # Seven working days from Friday 27 November 2026.
     assert "Decision on accepting the report" in html
-    assert "December 8, 2026" in html
+    assert "8 December 2026" in html
     for status in ("triage", "accepted", "not_accepted"):
         assert f'id="status-{status}"' in html
     assert 'id="forward-heading"' in html  # forwarding has its own page, linked from here

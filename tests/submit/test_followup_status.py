@@ -61,6 +61,7 @@ from tests.submit.test_followup_pages import (
 )
 from tests.submit.test_report_form import parse
 from tests.worlds import World, verified_in_person
+from web.dates import written_day
 
 __all__ = ["api", "openapi_checked"]  # fixtures
 pytestmark = pytest.mark.usefixtures("openapi_checked")
@@ -74,8 +75,8 @@ ADDED_NOTE = "Hôm nay tôi nhận quyết định điều chuyển chính thứ
 
 
 def long_date(day: date) -> str:
-    """A date as the English pages write it (format "long")."""
-    return f"{day:%B} {day.day}, {day.year}"
+    """A date as the English pages write it (web.dates)."""
+    return written_day(day, "en")
 
 
 def page_of(client: FlaskClient, story: Story) -> str:

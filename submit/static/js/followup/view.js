@@ -51,9 +51,20 @@ export function formatDate(language, iso) {
   if (match === null) {
     return iso;
   }
-  const date = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  // As the server writes a day (web/dates.py): 6/12/2026 in Vietnamese, 6 December 2026
+  // in English.
+  if (language === "vi") {
+    return `${day}/${month}/${year}`;
+  }
+  const date = new Date(Date.UTC(year, month - 1, day));
   try {
-    return new Intl.DateTimeFormat(language, { dateStyle: "long", timeZone: "UTC" }).format(date);
+    return new Intl.DateTimeFormat("en-GB", {
+      day: "numeric",
+      month: "long",
+      year: "numeric",
+      timeZone: "UTC",
+    }).format(date);
   } catch {
     return iso;
   }
