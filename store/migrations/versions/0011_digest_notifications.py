@@ -28,8 +28,6 @@ def upgrade() -> None:
             sa.Column("notify_digest", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
         batch_op.add_column(sa.Column("digest_sent_at", sa.DateTime(timezone=True), nullable=True))
-    with op.batch_alter_table("inspectors", schema=None) as batch_op:
-        batch_op.alter_column("notify_digest", server_default=None)
 
 
 def downgrade() -> None:
