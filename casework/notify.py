@@ -3,14 +3,20 @@
 Staff otherwise learn of new reports, urgent protection requests, retaliation reports and
 deadlines due only by signing in. ``send_digests`` (run by ``minhbach notify digest`` from
 a systemd timer) sends each active account with ``notify_digest`` set and an address
-ONE message with five counts for its own unit, and a link to the review app:
+ONE message with five counts of its own unit, and a link to the review app:
 
 - new reports received since the day of the person's last digest (or since yesterday);
 - urgent protection requests still waiting for a decision;
 - retaliation reports waiting for the unit's response (``protection.incident_pending``);
 - cases with a deadline due within ``due_soon_days`` days, and cases overdue.
 
-The figures come from ``dashboard.figures``; only the new-report count is per person.
+Whose numbers: a supervisor's count every case of the unit, as their dashboard does; an
+inspector's or custodian's only the cases they may open, by the inbox's rule
+(``inbox.readable_by``: their own key, no exclusion), so a person the reporter excluded
+never learns from an e-mail that a report came in. Administrators read no cases and get
+no digest. The counts are aggregates in SQL (``count`` over ``CASE``, as the dashboard's),
+three statements a person; only pending retaliation reports are judged in Python, by the
+rule that flags a case urgent.
 E-mail leaves the instance in clear, through servers it does not control: a digest says
 nothing but numbers, never a reference, category, name, date of a case or anything a
 reporter wrote. No message is sent when every count is zero. Each message goes over its
@@ -30,14 +36,14 @@ from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from casework import audit as audit_log
-from casework import dashboard, protection
+from casework import dashboard, inbox, protection
 from casework.dates import UNIT_TIME_ZONE, unit_today
 from casework.settings import SMTP_STARTTLS, SMTP_TLS, MailSettings
-from store.models import Case, Inspector, RetaliationIncident
+from store.models import Case, Inspector, InspectorRole, ProtectionRecord, RetaliationIncident
 
 DEFAULT_DUE_SOON_DAYS = 7
 SMTP_TIMEOUT_SECONDS = 30
@@ -77,6 +83,7 @@ def recipients(session: Session) -> list[Inspector]:
             Inspector.active.is_(True),
             Inspector.notify_digest.is_(True),
             Inspector.notify_email.is_not(None),
+            Inspector.role != InspectorRole.ADMIN,  # reads no cases: nothing to count
         )
         .order_by(Inspector.unit_id, Inspector.username)
     )
@@ -92,30 +99,55 @@ def since(inspector: Inspector, today: date) -> date:
     return min(today, inspector.digest_sent_at.astimezone(UNIT_TIME_ZONE).date())
 
 
-def new_reports(session: Session, unit_id: int, first_day: date) -> int:
-    query = select(func.count()).where(Case.unit_id == unit_id, Case.received_on >= first_day)
-    return int(session.execute(query).scalar_one())
+def scope(inspector: Inspector) -> ColumnElement[bool]:
+    """The cases whose numbers this person may learn: for a supervisor, every case of the
+    unit (what the dashboard shows them); for an inspector or custodian, the cases of the
+    unit they may open (``inbox.readable_by``), so that nobody the reporter excluded for
+    a conflict of interest learns from an e-mail that a report came in."""
+    of_unit = Case.unit_id == inspector.unit_id
+    if inspector.role is InspectorRole.SUPERVISOR:
+        return of_unit
+    return and_(of_unit, inbox.readable_by(bindparam("reader", inspector.id, type_=Integer)))
 
 
-def retaliation_waiting(session: Session, unit_id: int) -> int:
-    """Incidents waiting for the unit, by the rule that flags a case urgent."""
+def counts_for(session: Session, inspector: Inspector, today: date, due_soon_days: int) -> Counts:
+    where = scope(inspector)
+    horizon = today + timedelta(days=due_soon_days)
+    cases = select(
+        func.count(case((Case.received_on >= since(inspector, today), 1))),
+        func.count(case((Case.next_due < today, 1))),
+        func.count(case((Case.next_due.between(today, horizon), 1))),
+    ).where(where)
+    new, overdue, due_soon = session.execute(cases).one()
+    urgent = (
+        select(func.count())
+        .select_from(ProtectionRecord)
+        .join(Case, Case.id == ProtectionRecord.case_id)
+        .where(
+            where,
+            ProtectionRecord.urgent.is_(True),
+            ProtectionRecord.state.in_(dashboard.PENDING_STATES),
+        )
+    )
+    return Counts(
+        new_reports=int(new),
+        urgent_protection=int(session.execute(urgent).scalar_one()),
+        retaliation_waiting=retaliation_waiting(session, where),
+        due_soon=int(due_soon),
+        overdue=int(overdue),
+    )
+
+
+def retaliation_waiting(session: Session, where: ColumnElement[bool]) -> int:
+    """Incidents of open cases waiting for the unit, by the rule that flags a case urgent
+    (``protection.incident_pending``); a unit has few, read with their notes."""
     query = (
         select(RetaliationIncident)
         .join(Case, Case.id == RetaliationIncident.case_id)
-        .where(Case.unit_id == unit_id, Case.closed_on.is_(None))
+        .where(where, Case.closed_on.is_(None))
         .options(selectinload(RetaliationIncident.notes))
     )
     return sum(protection.incident_pending(incident) for incident in session.scalars(query))
-
-
-def unit_counts(session: Session, unit_id: int, today: date, due_soon_days: int) -> dict[str, int]:
-    figures = dashboard.figures(session, unit_id, today, months=1, due_soon_days=due_soon_days)
-    return {
-        "urgent_protection": figures.urgent_pending,
-        "retaliation_waiting": retaliation_waiting(session, unit_id),
-        "due_soon": figures.due_soon,
-        "overdue": figures.overdue,
-    }
 
 
 def compose(
@@ -205,17 +237,8 @@ def send_digests(
     sent: list[str] = []
     skipped: list[str] = []
     failed: list[tuple[str, str]] = []
-    by_unit: dict[int, dict[str, int]] = {}
     for inspector in recipients(session):
-        if inspector.unit_id not in by_unit:
-            by_unit[inspector.unit_id] = unit_counts(
-                session, inspector.unit_id, today, due_soon_days
-            )
-        first_day = since(inspector, today)
-        counts = Counts(
-            new_reports=new_reports(session, inspector.unit_id, first_day),
-            **by_unit[inspector.unit_id],
-        )
+        counts = counts_for(session, inspector, today, due_soon_days)
         if not counts:
             skipped.append(inspector.username)
             continue

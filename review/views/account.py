@@ -43,7 +43,7 @@ from review import auth, login, notices, session_store
 from review.auth import current_inspector, login_required
 from review.settings import settings
 from review.views.auth import MAX_CODE_INPUT, MAX_PASSPHRASE, MAX_USERNAME
-from store.models import Inspector
+from store.models import Inspector, InspectorRole
 from web.database import db
 
 blueprint = Blueprint("account", __name__, url_prefix="/account")
@@ -156,10 +156,12 @@ def passphrase_submit() -> ResponseReturnValue:
 # The daily digest (casework.notify, sent by ``minhbach notify digest``): counts of the
 # unit only. The address is the person's own choice and may be kept while the digest is
 # off; the audit log records the choice and whether the address changed, never the address.
+# Administrators read no cases, so there is nothing to count for them.
+SUMMARY_ROLES = (InspectorRole.INSPECTOR, InspectorRole.CUSTODIAN, InspectorRole.SUPERVISOR)
 
 
 @blueprint.get("/notifications")
-@login_required()
+@login_required(*SUMMARY_ROLES)
 def notifications() -> ResponseReturnValue:
     inspector = current_inspector()
     form = Form(values={"email": inspector.notify_email or ""})
@@ -167,7 +169,7 @@ def notifications() -> ResponseReturnValue:
 
 
 @blueprint.post("/notifications")
-@login_required()
+@login_required(*SUMMARY_ROLES)
 def notifications_submit() -> ResponseReturnValue:
     email = request.form.get("email", "").strip()
     digest = request.form.get("digest") == "yes"

@@ -18,18 +18,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from casework.settings import ConfigError, MailSettings
 from store.models import (
     AuditEntry,
+    CaseExclusion,
     Inspector,
+    InspectorRole,
     Party,
     ProtectedPerson,
     ProtectionCategory,
     ProtectionRecord,
     ProtectionState,
+    RecipientKind,
     RetaliationIncident,
     RetaliationKind,
     Unit,
 )
 from tests.cli.helpers import Invoke, assert_ok, assert_refused
-from tests.store.factories import add_case, add_inspector, add_unit
+from tests.store.factories import add_case, add_inspector, add_unit, add_wrap
 
 TODAY = date(2027, 2, 15)  # a Monday, two days before Tết 2027
 REVIEW_URL = "https://review.example.vn/"
@@ -84,9 +87,14 @@ def inbox(initialised: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]
 
 
 def staff(
-    session: Session, unit: Unit, username: str, email: str | None, opted_in: bool
+    session: Session,
+    unit: Unit,
+    username: str,
+    email: str | None,
+    opted_in: bool,
+    role: InspectorRole = InspectorRole.SUPERVISOR,
 ) -> Inspector:
-    inspector = add_inspector(session, unit, username)
+    inspector = add_inspector(session, unit, username, role)
     inspector.notify_email = email
     inspector.notify_digest = opted_in
     return inspector
@@ -117,7 +125,17 @@ def busy_unit(database: sessionmaker[Session]) -> list[str]:
         staff(session, unit, "lan.tran", "lan@example.vn", opted_in=True)
         staff(session, unit, "binh.le", "binh@example.vn", opted_in=False)
         staff(session, unit, "chi.pham", None, opted_in=True)
+        staff(session, unit, "em.ha", "em@example.vn", opted_in=True, role=InspectorRole.ADMIN)
         staff(session, quiet, "dung.vo", "dung@example.vn", opted_in=True)
+        # An inspector who reads today's report and the one with the urgent request, and
+        # whom the reporter of yesterday's report excluded.
+        reader = staff(
+            session, unit, "giang.mai", "giang@example.vn", True, InspectorRole.INSPECTOR
+        )
+        for readable in (cases[0], cases[2]):
+            add_wrap(session, readable, RecipientKind.INSPECTOR, reader)
+        add_wrap(session, cases[1], RecipientKind.INSPECTOR, reader)  # granted by mistake
+        session.add(CaseExclusion(case=cases[1], inspector=reader))
         session.commit()
         return [case.public_id for case in cases]
 
@@ -137,10 +155,14 @@ def test_one_message_of_counts_to_each_who_chose_it(
 ) -> None:
     references = busy_unit(database)
     output = assert_ok(digest(invoke))
-    assert "digests sent: 1; nothing to say: 1; failed: 0" in output
-    # binh opted out, chi gave no address, dung's unit has nothing to say.
-    assert [message["To"] for message in inbox.messages] == ["lan@example.vn"]
-    message = inbox.messages[0]
+    assert "digests sent: 2; nothing to say: 1; failed: 0" in output
+    # binh opted out, chi gave no address, em administers (reads no cases), dung's unit
+    # has nothing to say.
+    assert sorted(message["To"] for message in inbox.messages) == [
+        "giang@example.vn",
+        "lan@example.vn",
+    ]
+    message = to(inbox, "lan@example.vn")
     assert message["From"] == "minhbach@example.vn"
     assert message["Subject"] == "minhbach: your daily summary"
     text = body(message)
@@ -157,10 +179,31 @@ def test_one_message_of_counts_to_each_who_chose_it(
         lan = session.scalar(select(Inspector).where(Inspector.username == "lan.tran"))
         assert lan is not None
         assert lan.digest_sent_at is not None
-        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "digest_sent"))
+        query = select(AuditEntry).where(
+            AuditEntry.action == "digest_sent", AuditEntry.target == "lan.tran"
+        )
+        entry = session.scalar(query)
         assert entry is not None
-        assert entry.target == "lan.tran"
         assert entry.details["new_reports"] == 2
+
+
+def to(inbox: Inbox, address: str) -> EmailMessage:
+    [message] = [message for message in inbox.messages if message["To"] == address]
+    return message
+
+
+def test_an_inspector_hears_only_of_the_cases_they_may_open(
+    invoke: Invoke, database: sessionmaker[Session], inbox: Inbox
+) -> None:
+    busy_unit(database)
+    assert_ok(digest(invoke))
+    text = body(to(inbox, "giang@example.vn"))
+    # Today's report, not yesterday's (excluded, though a key was granted by mistake).
+    assert "New reports since the last summary: 1" in text
+    assert "Urgent protection requests waiting: 1" in text
+    assert "Retaliation reports waiting: 0" in text  # on a case they do not read
+    assert "Deadlines due within 7 days: 0" in text
+    assert "Overdue deadlines: 1" in text
 
 
 def test_the_next_digest_counts_new_reports_from_the_last_one(
@@ -170,7 +213,8 @@ def test_the_next_digest_counts_new_reports_from_the_last_one(
     assert_ok(digest(invoke))
     assert_ok(digest(invoke))
     # Yesterday's case was in the first digest; today's may have come after it.
-    assert "New reports since the last summary: 1" in body(inbox.messages[1])
+    second = [m for m in inbox.messages if m["To"] == "lan@example.vn"][1]
+    assert "New reports since the last summary: 1" in body(second)
 
 
 def test_a_wider_window_counts_more_deadlines(
@@ -178,7 +222,7 @@ def test_a_wider_window_counts_more_deadlines(
 ) -> None:
     busy_unit(database)
     assert_ok(digest(invoke, "--due-soon-days", "60"))
-    assert "Deadlines due within 60 days: 2" in body(inbox.messages[0])
+    assert "Deadlines due within 60 days: 2" in body(to(inbox, "lan@example.vn"))
 
 
 def test_nothing_is_sent_when_there_is_nothing_to_say(
@@ -203,7 +247,10 @@ def test_a_refused_recipient_is_reported_and_the_others_still_get_theirs(
     inbox.refuse.add("an@example.vn")
     output = assert_refused(digest(invoke), "1 digest(s) could not be sent")
     assert "not sent to an.do: the server refused the recipient (SMTP 550)" in output
-    assert [message["To"] for message in inbox.messages] == ["lan@example.vn"]
+    assert sorted(message["To"] for message in inbox.messages) == [
+        "giang@example.vn",
+        "lan@example.vn",
+    ]
     with database() as session:
         entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "digest_failed"))
         assert entry is not None
@@ -221,7 +268,7 @@ def test_an_unreachable_server_is_reported_clearly(
 ) -> None:
     busy_unit(database)
     monkeypatch.setenv("MINHBACH_SMTP_PORT", str(free_port()))  # nothing listens there
-    output = assert_refused(digest(invoke), "1 digest(s) could not be sent")
+    output = assert_refused(digest(invoke), "2 digest(s) could not be sent")
     assert "not sent to lan.tran: ConnectionRefusedError" in output
 
 

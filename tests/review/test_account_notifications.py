@@ -92,3 +92,11 @@ def test_a_change_needs_the_form_token_and_a_session(
     page = choose(client, "lan@example.vn", digest=True, token="forged")
     assert page.startswith("400 ")
     assert stored(session, lan).notify_digest is False
+
+
+def test_administrators_read_no_cases_and_get_no_summary(
+    client: FlaskClient, accounts: dict[str, Account]
+) -> None:
+    post_login(client, accounts["admin"])
+    assert "notifications-link" not in client.get("/").get_data(as_text=True)
+    assert client.get(PAGE).status_code == 403
