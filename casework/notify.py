@@ -56,7 +56,7 @@ Ngettext = Callable[[str, str, int], str]
 
 @dataclass(frozen=True)
 class Counts:
-    """What one digest says: numbers of the person's unit, nothing else."""
+    """What one digest says: numbers of the cases the person may know of, nothing else."""
 
     new_reports: int
     urgent_protection: int
@@ -266,13 +266,12 @@ def _audit(session: Session, action: str, inspector: Inspector, details: dict[st
 
 
 def _reason(error: BaseException) -> str:
-    """What went wrong, for the operator: the error's kind and the server's words (which
-    name the address, never a count or anything else of the message)."""
+    """What went wrong, for the operator and the audit log: the error's kind and the SMTP
+    code, never the server's words, which may quote the address (the audit log is kept
+    forever and holds no address) or the message."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = sorted({code for code, _ in error.recipients.values()})
         return f"the server refused the recipient (SMTP {', '.join(map(str, codes))})"
     if isinstance(error, smtplib.SMTPResponseException):
-        words = error.smtp_error
-        text = words.decode("utf-8", "replace") if isinstance(words, bytes) else str(words)
-        return f"SMTP {error.smtp_code}: {text}"[:200]
+        return f"{type(error).__name__}: SMTP {error.smtp_code}"
     return f"{type(error).__name__}: {error}"[:200]

@@ -45,6 +45,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.refuse: set[str] = set()
+        self.refuse_data = False
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -55,6 +56,8 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.refuse_data:
+            return f"554 5.7.1 message from {envelope.mail_from} to {envelope.rcpt_tos} refused"
         message = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
@@ -258,6 +261,19 @@ def test_a_refused_recipient_is_reported_and_the_others_still_get_theirs(
         an = session.scalar(select(Inspector).where(Inspector.username == "an.do"))
         assert an is not None
         assert an.digest_sent_at is None  # tried again with the next digest
+
+
+def test_a_refused_message_is_reported_without_the_servers_words(
+    invoke: Invoke, database: sessionmaker[Session], inbox: Inbox
+) -> None:
+    busy_unit(database)
+    inbox.refuse_data = True
+    output = assert_refused(digest(invoke), "2 digest(s) could not be sent")
+    assert "not sent to lan.tran: SMTPDataError: SMTP 554" in output
+    assert "lan@example.vn" not in output
+    with database() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "digest_failed"))
+        assert "@example.vn" not in str([entry.details for entry in entries])
 
 
 def test_an_unreachable_server_is_reported_clearly(
