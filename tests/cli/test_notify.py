@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import Iterator
 from datetime import date, timedelta
 from email import message_from_bytes, policy
@@ -32,6 +33,7 @@ from store.models import (
     Unit,
 )
 from tests.cli.helpers import Invoke, assert_ok, assert_refused
+from tests.deploy.test_nginx import self_signed
 from tests.store.factories import add_case, add_inspector, add_unit, add_wrap
 
 TODAY = date(2027, 2, 15)  # a Monday, two days before Tết 2027
@@ -286,6 +288,34 @@ def test_an_unreachable_server_is_reported_clearly(
     monkeypatch.setenv("MINHBACH_SMTP_PORT", str(free_port()))  # nothing listens there
     output = assert_refused(digest(invoke), "2 digest(s) could not be sent")
     assert "not sent to lan.tran: ConnectionRefusedError" in output
+
+
+def test_a_certificate_that_does_not_verify_is_refused_before_anything_is_sent(
+    invoke: Invoke,
+    database: sessionmaker[Session],
+    inbox: Inbox,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """STARTTLS (the default) against a server with a self-signed certificate: refused,
+    so neither a password nor a message goes to a server that is not who it says."""
+    certificate = self_signed(tmp_path / "tls")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificate, certificate.parent / "privkey.pem")
+    handler, port = Inbox(), free_port()
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True
+    )
+    controller.start()
+    try:
+        busy_unit(database)
+        monkeypatch.setenv("MINHBACH_SMTP_PORT", str(port))
+        monkeypatch.setenv("MINHBACH_SMTP_SECURITY", "starttls")
+        output = assert_refused(digest(invoke), "2 digest(s) could not be sent")
+    finally:
+        controller.stop()
+    assert "not sent to lan.tran: SSLCertVerificationError" in output
+    assert handler.messages == []
 
 
 def test_missing_mail_settings_are_named(
