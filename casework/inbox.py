@@ -275,6 +275,12 @@ def inbox_query(shape: _Shape) -> Select[*tuple[Any, ...]]:
 # --- building blocks ----------------------------------------------------------------------
 
 
+def readable_by(me: BindParameter[int]) -> ColumnElement[bool]:
+    """A case this inspector may open, by the inbox's rule: a case-key wrap of their own,
+    and no exclusion (the daily digest counts by it too: casework.notify)."""
+    return and_(exists().where(_own_case_key(me)), ~_excluded(me))
+
+
 def _own_case_key(me: BindParameter[int]) -> ColumnElement[bool]:
     return and_(
         KeyWrap.case_id == Case.id,

@@ -123,6 +123,104 @@ class Settings:
         return settings
 
 
+SMTP_STARTTLS = "starttls"  # plain connection upgraded before anything is sent (port 587)
+SMTP_TLS = "tls"  # TLS from the first byte (port 465)
+SMTP_PLAIN = "none"  # no encryption: a relay on this host only, and never with a password
+SMTP_SECURITY = (SMTP_STARTTLS, SMTP_TLS, SMTP_PLAIN)
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """How the daily digest (``minhbach notify digest``) reaches staff; read only by it, so
+    an instance that sends no e-mail needs none of these variables."""
+
+    host: str
+    port: int
+    security: str  # one of SMTP_SECURITY
+    from_address: str
+    review_url: str  # the review app's address, the one link in a digest
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> MailSettings:
+        env = os.environ if environ is None else environ
+        security = _choice(env, "SMTP_SECURITY", SMTP_STARTTLS, SMTP_SECURITY)
+        default_port = {SMTP_STARTTLS: 587, SMTP_TLS: 465, SMTP_PLAIN: 25}[security]
+        user = env.get(PREFIX + "SMTP_USER") or None
+        password = _secret(env, "SMTP_PASSWORD")
+        if (user is None) != (password is None):
+            raise ConfigError(
+                f"{PREFIX}SMTP_USER and {PREFIX}SMTP_PASSWORD (or {PREFIX}SMTP_PASSWORD_FILE) "
+                "go together: set both, or neither for a relay that needs no login"
+            )
+        if password is not None and security == SMTP_PLAIN:
+            raise ConfigError(
+                f"{PREFIX}SMTP_SECURITY={SMTP_PLAIN} would send the SMTP password in clear: "
+                f"use {SMTP_STARTTLS} or {SMTP_TLS}"
+            )
+        return cls(
+            host=_required(env, "SMTP_HOST", "the SMTP server's host name, e.g. mail.example.vn"),
+            port=_int(env, "SMTP_PORT", default_port, 1, 65535),
+            security=security,
+            from_address=_address(env, "MAIL_FROM"),
+            review_url=_review_url(env),
+            user=user,
+            password=password,
+        )
+
+
+def _required(env: Mapping[str, str], name: str, what: str) -> str:
+    value = env.get(PREFIX + name, "").strip()
+    if not value:
+        raise ConfigError(f"{PREFIX}{name} is not set: it must be {what}")
+    return value
+
+
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    """A secret from ``NAME_FILE`` (a file only its service reads) or from ``NAME``."""
+    path = env.get(PREFIX + name + "_FILE")
+    if path and env.get(PREFIX + name):
+        raise ConfigError(f"set {PREFIX}{name} or {PREFIX}{name}_FILE, not both")
+    if not path:
+        return env.get(PREFIX + name) or None
+    try:
+        value = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeError) as error:
+        raise ConfigError(f"{PREFIX}{name}_FILE: cannot read {path}: {error}") from None
+    if not value:
+        raise ConfigError(f"{PREFIX}{name}_FILE: {path} is empty")
+    return value
+
+
+def _address(env: Mapping[str, str], name: str) -> str:
+    value = _required(env, name, "an e-mail address, e.g. minhbach@example.vn")
+    if not is_email_address(value):
+        raise ConfigError(f"{PREFIX}{name} must be one e-mail address, e.g. minhbach@example.vn")
+    return value
+
+
+def is_email_address(value: str) -> bool:
+    """One plain address (local@domain), nothing that could add a header or a recipient."""
+    local, at, domain = value.partition("@")
+    return bool(
+        at
+        and local
+        and "." in domain.strip(".")
+        and len(value) <= 254
+        and not any(char.isspace() or char in '<>,;:"()[]\\@' for char in local + domain)
+    )
+
+
+def _review_url(env: Mapping[str, str]) -> str:
+    value = _required(
+        env, "REVIEW_URL", "the review app's address, e.g. https://review.example.vn/"
+    )
+    if not value.startswith(("https://", "http://")) or any(char.isspace() for char in value):
+        raise ConfigError(f"{PREFIX}REVIEW_URL must be an http:// or https:// address")
+    return value
+
+
 def _is_postgresql(url: str) -> bool:
     # The URL's scheme alone, never the URL itself: it may carry a password. The database
     # blob store writes its rows with psycopg's COPY (store.blobs.postgres).

@@ -4,7 +4,7 @@ Modules: ``app`` (the root group), ``errors`` (turning failures into one-line me
 ``runtime`` (settings, database, finding a unit), ``params`` (option validation),
 ``passphrases`` (prompts and passphrase files), ``output`` (tables, private files), and
 one module per command group: ``database`` (init), ``units``, ``escrow``, ``inspectors``,
-``demo``.
+``demo``, ``notify`` (the daily e-mail digest), and the others ``app`` lists.
 """
 
 from cli.app import cli, main

@@ -14,6 +14,7 @@ from cli.errors import GuardedGroup
 from cli.escrow import escrow
 from cli.fsck import fsck
 from cli.inspectors import inspector
+from cli.notify import notify
 from cli.onion import onion
 from cli.retention import retention
 from cli.roles import database
@@ -37,7 +38,7 @@ def cli(ctx: click.Context) -> None:
 
 for command in (
     init, unit, escrow, inspector, cases, demo, audit, uploads, fsck, retention, deadlines,
-    backup, database, onion,
+    backup, database, onion, notify,
 ):  # fmt: skip
     cli.add_command(command)
 

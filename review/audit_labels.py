@@ -36,6 +36,10 @@ ACTIONS: Mapping[str, LazyString] = {
     "recovered_with_code": _l("Recovered the account with the recovery code"),
     "recovery_failed": _l("Failed to recover the account"),
     "recovered_with_escrow": _l("Recovered the account with the escrow key"),
+    # The daily e-mail summary (review.views.account, casework.notify).
+    "notifications_changed": _l("Changed their daily e-mail summary"),
+    "digest_sent": _l("Sent the daily e-mail summary"),
+    "digest_failed": _l("Could not send the daily e-mail summary"),
     # Cases (review.views.cases, custody, registration, archive).
     "case_open": _l("Opened the case"),
     "case_upgraded": _l("Upgraded the case's encryption"),
@@ -108,7 +112,16 @@ DETAILS: Mapping[str, LazyString] = {
     "removed_on": _l("Taken down on"),
     "format": _l("Format"),
     "protocol": _l("Protocol version"),
+    "digest": _l("Daily summary by e-mail"),
+    "email_changed": _l("E-mail address changed"),
+    "new_reports": _l("New reports"),
+    "urgent_protection": _l("Urgent protection requests waiting"),
+    "retaliation_waiting": _l("Retaliation reports waiting"),
+    "due_soon": _l("Deadlines due soon"),
+    "overdue": _l("Overdue deadlines"),
 }
+# Yes/no details (stored as JSON true/false).
+YES_NO: Mapping[str, LazyString] = {"True": _l("yes"), "False": _l("no")}
 
 
 @dataclass(frozen=True)
@@ -148,6 +161,8 @@ class Reader:
             "from_unit": self.unit,
             "to_unit": self.unit,
             "inspector_id": self._person_by_id,
+            "digest": _yes_no,
+            "email_changed": _yes_no,
         }
 
     def read(self, entry: AuditEntry) -> Reading:
@@ -202,3 +217,8 @@ class Reader:
     def _person_by_id(self, value: str) -> str:
         person = self.people.get(int(value)) if value.isdigit() else None
         return person.display_name if person is not None else value
+
+
+def _yes_no(value: str) -> str:
+    label = YES_NO.get(value)
+    return value if label is None else str(label)

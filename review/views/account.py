@@ -1,5 +1,6 @@
-"""One's own account: change the passphrase (``account.passphrase``), or recover a lost
-one with the recovery code (``account.recover``, reachable without signing in).
+"""One's own account: change the passphrase (``account.passphrase``), choose the daily
+e-mail summary (``account.notifications``), or recover a lost passphrase with the recovery
+code (``account.recover``, reachable without signing in).
 
 A change needs the current passphrase, and ends the account's other sessions (whoever
 knew the old passphrase is out; the session that made the change stays). A recovery needs
@@ -25,9 +26,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import LazyString
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
@@ -35,12 +37,13 @@ import crypto
 from casework import audit as audit_log
 from casework import keyrings
 from casework.keyrings import KeyringAction
+from casework.settings import is_email_address
 from crypto.keyring import MIN_PASSPHRASE_LENGTH
-from review import auth, login, session_store
+from review import auth, login, notices, session_store
 from review.auth import current_inspector, login_required
 from review.settings import settings
 from review.views.auth import MAX_CODE_INPUT, MAX_PASSPHRASE, MAX_USERNAME
-from store.models import Inspector
+from store.models import Inspector, InspectorRole
 from web.database import db
 
 blueprint = Blueprint("account", __name__, url_prefix="/account")
@@ -62,7 +65,11 @@ MESSAGES: Mapping[str, LazyString] = {
         "in groups of four."
     ),
     "code": _l("Enter the 6-digit code from your authenticator app."),
+    "email": _l("Enter one e-mail address, like name@example.vn."),
+    "email_needed": _l("Enter the e-mail address the daily summary should go to."),
 }
+MAX_EMAIL = 254
+NOTIFICATIONS_CHANGED = "notifications_changed"  # audit action
 RECOVERY_FAILED = _l(
     "The user name, recovery code or code from the authenticator app is not right, or the "
     "account is not active. Check them and try again. If it keeps failing, ask your "
@@ -143,6 +150,56 @@ def passphrase_submit() -> ResponseReturnValue:
     )
     db().commit()
     return render_template("account_passphrase_changed.html")
+
+
+# --- e-mail notifications -----------------------------------------------------------------
+# The daily digest (casework.notify, sent by ``minhbach notify digest``): counts of the
+# unit only. The address is the person's own choice and may be kept while the digest is
+# off; the audit log records the choice and whether the address changed, never the address.
+# Administrators read no cases, so there is nothing to count for them.
+SUMMARY_ROLES = (InspectorRole.INSPECTOR, InspectorRole.CUSTODIAN, InspectorRole.SUPERVISOR)
+
+
+@blueprint.get("/notifications")
+@login_required(*SUMMARY_ROLES)
+def notifications() -> ResponseReturnValue:
+    inspector = current_inspector()
+    form = Form(values={"email": inspector.notify_email or ""})
+    return _notifications_page(form, digest=inspector.notify_digest)
+
+
+@blueprint.post("/notifications")
+@login_required(*SUMMARY_ROLES)
+def notifications_submit() -> ResponseReturnValue:
+    email = request.form.get("email", "").strip()
+    digest = request.form.get("digest") == "yes"
+    form = Form(values={"email": email})
+    if email and (len(email) > MAX_EMAIL or not is_email_address(email)):
+        form.errors["email"] = MESSAGES["email"]
+    elif digest and not email:
+        form.errors["email"] = MESSAGES["email_needed"]
+    if form.errors:
+        return _notifications_page(form, digest=digest), 400
+    inspector = current_inspector()
+    email_changed = (inspector.notify_email or "") != email
+    inspector.notify_email = email or None
+    inspector.notify_digest = digest
+    auth.audit(
+        NOTIFICATIONS_CHANGED,
+        target=inspector.username,
+        details={"digest": digest, "email_changed": email_changed},
+    )
+    db().commit()
+    notices.done(
+        _("You will receive the daily summary by e-mail.")
+        if digest
+        else _("You will not receive the daily summary by e-mail.")
+    )
+    return redirect(url_for("account.notifications"), code=303)
+
+
+def _notifications_page(form: Form, digest: bool) -> str:
+    return render_template("account_notifications.html", form=form, digest=digest)
 
 
 # --- recovering with the recovery code -----------------------------------------------------

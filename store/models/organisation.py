@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from store.models.base import Base, byte_length
@@ -100,6 +100,12 @@ class Inspector(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     passphrase_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    # The daily digest (casework.notify): counts of the unit only, to this address, if the
+    # person chose to receive it. Staff contact data, kept in clear: the unattended job
+    # that sends it holds no key (docs/threat-model.md).
+    notify_email: Mapped[str | None] = mapped_column(String(254))
+    notify_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
+    digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     unit: Mapped[Unit] = relationship()
 

@@ -161,6 +161,8 @@ FORBIDDEN_TO_SUBMIT = [
     "SELECT sealed_key_recovery FROM inspectors",
     "SELECT sealed_key_escrow FROM inspectors",
     "SELECT totp_secret FROM inspectors",
+    "SELECT notify_email FROM inspectors",
+    "SELECT notify_digest, digest_sent_at FROM inspectors",
     "SELECT username FROM inspectors",
     "SELECT failed_logins FROM inspectors",
     "SELECT * FROM inspectors",

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from casework.settings import Settings
+from casework.settings import MailSettings, Settings
 from cli import cli
 from tests.programs import require_program
 
@@ -33,6 +33,7 @@ JOBS = {
     "minhbach-retention-purge": "retention purge",
     "minhbach-deadlines-refresh": "deadlines refresh",
     "minhbach-backup": "backup create --to /var/backups/minhbach",
+    "minhbach-notify-digest": "notify digest",
 }
 # Settings every service holds to, whatever it runs.
 SANDBOX = {
@@ -239,6 +240,8 @@ def test_environment_examples_are_settings_the_code_reads(app: str, tmp_path: Pa
     settings = Settings.from_env({**example, "MINHBACH_INSTANCE": str(tmp_path)})
     assert settings.database_url.startswith("postgresql+psycopg://")
     assert settings.blob_store == "database"
+    if app == "jobs":  # the daily e-mail summary's settings hold together
+        assert MailSettings.from_env(example).host == "mail.example.vn"
 
 
 def exposure(analyze: str, files: Iterable[Path]) -> Mapping[str, tuple[float, str]]:

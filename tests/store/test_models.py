@@ -411,6 +411,7 @@ class TestReporterActionsHaveNoTime:
             "inspectors.locked_until",
             "inspectors.created_at",
             "inspectors.passphrase_changed_at",
+            "inspectors.digest_sent_at",  # a summary sent to staff, counts only (casework.notify)
             "case_reads.last_opened_at",
             "case_events.occurred_at",
             "case_transfers.forwarded_at",  # an inspector's act, never the reporter's
