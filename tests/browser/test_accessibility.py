@@ -1,7 +1,10 @@
 """axe-core (npm) on every page of both apps, in both languages: no serious or critical
 violation of the accessibility rules it checks (WCAG 2.x A and AA among them).
 
-Public pages are checked as a tipster sees them, the follow-up case included; review pages
+Public pages are checked as a tipster sees them, with JavaScript and without (the report
+form, the follow-up start, a confirmation and a case, each as drawn with JavaScript off,
+then served again without its scripts to a page where axe runs), the follow-up case
+included; review pages
 as each role sees them, every page of the app that takes no argument or only a case, on a
 named case that has a protection request. axe is injected into the page, so its context
 bypasses the Content-Security-Policy (the apps' own pages are checked under it elsewhere).
@@ -9,6 +12,7 @@ bypasses the Content-Security-Policy (the apps' own pages are checked under it e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,4 +136,48 @@ def test_every_review_page_a_role_opens_has_no_serious_violation(
         page.goto(f"{review_url}/no-such-page")
         found += violations(page)
     assert seen >= 4, f"{role} opened only {seen} pages"
+    assert found == []
+
+
+# --- pages as they are without JavaScript ---------------------------------------------------
+
+SCRIPTS = re.compile(r"<script\b.*?</script>", re.DOTALL | re.IGNORECASE)
+
+
+def audit_as_drawn(audited: Page, drawn: Page) -> list[str]:
+    """axe on ``drawn`` (a page with JavaScript off) as it is: its HTML, without scripts,
+    served again at its address to a page where axe can run, with the site's stylesheets."""
+    html, url = SCRIPTS.sub("", drawn.content()), drawn.url
+    audited.route(url, lambda route: route.fulfill(body=html, content_type="text/html"))
+    audited.goto(url)
+    audited.unroute(url)
+    return violations(audited)
+
+
+def test_the_public_pages_without_javascript_have_no_serious_violation(
+    audited_page: Page,
+    browser: Browser,
+    base_url: str,
+    session: Session,
+    world: World,
+    settings: Settings,
+) -> None:
+    made = helpers.accept_case(session, world, settings, received=unit_today())
+    recorder = helpers.Recorder()
+    drawn = helpers.new_page(browser, recorder, javascript=False)
+    found: list[str] = []
+    with helpers.closed_then_checked(recorder, drawn):
+        for language in LANGUAGES:
+            in_language(drawn, base_url, language)
+            for path in ("/report", "/followup"):
+                drawn.goto(base_url + path)
+                found += audit_as_drawn(audited_page, drawn)
+            drawn.goto(f"{base_url}/report")
+            drawn.select_option("#category", "land")
+            drawn.fill("#what", "Cán bộ thu tiền ngoài quy định.")
+            helpers.post_and_read_code(drawn)  # the confirmation
+            found += audit_as_drawn(audited_page, drawn)
+            drawn.goto(f"{base_url}/followup")
+            helpers.type_code(drawn, made.code.display())  # the case
+            found += audit_as_drawn(audited_page, drawn)
     assert found == []
