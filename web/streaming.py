@@ -25,7 +25,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
+from flask import request
 from flask_babel import format_decimal, gettext
+from flask_wtf.csrf import validate_csrf
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import (
@@ -38,10 +40,11 @@ from werkzeug.sansio.multipart import (
     NeedData,
     Preamble,
 )
+from wtforms import ValidationError
 
 from casework.intake import AttachmentIn
 from web import labels
-from web.errors import storage_refusal
+from web.errors import PublicError, storage_refusal
 
 PIECE_SIZE = 64 * 1024
 # What the decoder may hold at once: part headers, or the rest of a piece it cannot yet
@@ -159,6 +162,29 @@ class DropFiles:
         for _piece in pieces:
             pass
         return AttachmentIn(blob_id="", meta=b"", stored_size=0)
+
+
+def limit_body(limit: int, too_large: Callable[[], str]) -> None:
+    """Refuse a body larger than ``limit`` before reading a byte of it (413 with the
+    message ``too_large`` gives); the limit also stops a chunked body without a declared
+    length while it streams."""
+    if request.content_length is not None and request.content_length > limit:
+        raise PublicError(413, "too_large", too_large())
+    request.max_content_length = limit
+
+
+def token_checker(expired: Callable[[], str]) -> Callable[[str], None]:
+    """What ``read_form`` calls with the anti-forgery token a streamed form carried in its
+    first part (the global CSRF check cannot read such a form without spooling it): a
+    wrong or old token is refused with 400 and the message ``expired`` gives."""
+
+    def check(token: str) -> None:
+        try:
+            validate_csrf(token)
+        except ValidationError:
+            raise PublicError(400, "csrf_failed", expired()) from None
+
+    return check
 
 
 def read_text_only(

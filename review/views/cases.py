@@ -34,9 +34,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import LazyString, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import validate_csrf
 from sqlalchemy.orm import Session
-from wtforms import ValidationError
 
 import crypto
 from casework import access, followup, records, transcript, upgrade, workflow
@@ -67,7 +65,9 @@ from web.streaming import (
     boundary_of,
     drain,
     file_error,
+    limit_body,
     read_form,
+    token_checker,
 )
 
 blueprint = Blueprint("cases", __name__)
@@ -170,14 +170,16 @@ def reply(public_id: str) -> ResponseReturnValue:
     boundary = boundary_of(request.headers.get("Content-Type"))
     if boundary is None:
         raise PublicError(400, "malformed_form", _reply_unreadable())
-    _limit_body(settings().max_report_size + REPLY_TEXT_ALLOWANCE)
+    limit_body(settings().max_report_size + REPLY_TEXT_ALLOWANCE, _reply_too_large)
     case, keys = acting_on(public_id)
     if keys.signer is None:  # reader_keys gives every reader theirs
         raise ValueError("a reply needs its author's signer")
     db().commit()  # no transaction held open while files stream in
     with FileSealer(blob_store(settings()), keys.case, case.public_id, keys.signer) as sealer:
         try:
-            received = read_form(request.stream, boundary, _reply_spec(), sealer, _check_csrf)
+            received = read_form(
+                request.stream, boundary, _reply_spec(), sealer, token_checker(_expired_form)
+            )
         except FileNotStored as failed:
             drain(request.stream)
             return _reply_not_stored((case, keys), failed.form, failed.error)
@@ -299,26 +301,13 @@ def _reply_spec() -> FormSpec:
     )
 
 
-def _limit_body(limit: int) -> None:
-    """Refuse a body larger than any reply may be before reading it; the limit also
-    stops a chunked body without a declared length while it streams."""
-    if request.content_length is not None and request.content_length > limit:
-        raise PublicError(413, "too_large", _reply_too_large())
-    request.max_content_length = limit
-
-
-def _check_csrf(token: str) -> None:
-    try:
-        validate_csrf(token)
-    except ValidationError:
-        raise PublicError(
-            400,
-            "csrf_failed",
-            _(
-                "This form is out of date, for instance because you signed in or out in "
-                "another tab. Nothing was sent. Open the case again and reply from there."
-            ),
-        ) from None
+def _expired_form() -> str:
+    return str(
+        _(
+            "This form is out of date, for instance because you signed in or out in "
+            "another tab. Nothing was sent. Open the case again and reply from there."
+        )
+    )
 
 
 def _reply_refused(received: ReceivedForm, message: str, field: str = "") -> Problem:

@@ -24,9 +24,7 @@ from flask import Blueprint, current_app, render_template, request, session
 from flask.blueprints import BlueprintSetupState
 from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import validate_csrf
 from sqlalchemy.orm import Session
-from wtforms import ValidationError
 
 from casework import intake, registration
 from casework.access import REPORT_FIELDS
@@ -61,7 +59,9 @@ from web.streaming import (
     boundary_of,
     drain,
     file_error,
+    limit_body,
     read_form,
+    token_checker,
     too_long_message,
 )
 
@@ -152,14 +152,20 @@ def register() -> str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     boundary = boundary_of(request.headers.get("Content-Type"))
     if boundary is None:
         raise PublicError(400, "malformed_form", _malformed_message())
-    _limit_body(settings().max_report_size + TEXT_ALLOWANCE)
+    limit_body(settings().max_report_size + TEXT_ALLOWANCE, _too_large_message)
     unit = current_inspector().unit
     recipients = unit_recipients(db(), unit)
     db().commit()  # no transaction held open while scans stream in
     keys = NewCaseKeys()
     with FileSealer(blob_store(settings()), keys.case_key, keys.case_id, keys.signer) as sealer:
         try:
-            received = read_form(request.stream, boundary, _form_spec(recipients), sealer, _csrf)
+            received = read_form(
+                request.stream,
+                boundary,
+                _form_spec(recipients),
+                sealer,
+                token_checker(_expired_form),
+            )
         except FileNotStored as failed:
             drain(request.stream)
             return _not_received(failed.form, failed.error)
@@ -299,26 +305,13 @@ def _form_spec(recipients: UnitRecipients) -> FormSpec:
     )
 
 
-def _limit_body(limit: int) -> None:
-    """Refuse a body larger than any report may be before reading it; the limit also
-    stops a chunked body without a declared length while it streams."""
-    if request.content_length is not None and request.content_length > limit:
-        raise PublicError(413, "too_large", _too_large_message())
-    request.max_content_length = limit
-
-
-def _csrf(token: str) -> None:
-    try:
-        validate_csrf(token)
-    except ValidationError:
-        raise PublicError(
-            400,
-            "csrf_failed",
-            _(
-                "This form is out of date, for instance because you signed in or out in "
-                "another tab. Nothing was kept. Open the registration form again."
-            ),
-        ) from None
+def _expired_form() -> str:
+    return str(
+        _(
+            "This form is out of date, for instance because you signed in or out in "
+            "another tab. Nothing was kept. Open the registration form again."
+        )
+    )
 
 
 def _refuse(

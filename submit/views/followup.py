@@ -38,10 +38,9 @@ from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import CSRFError, validate_csrf
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import Headers
-from wtforms import ValidationError
 
 import crypto
 from casework import access, entry_facts, escalation, followup, protection, records, transcript
@@ -86,8 +85,10 @@ from web.streaming import (
     clean_file_name,
     drain,
     file_error,
+    limit_body,
     read_form,
     read_text_only,
+    token_checker,
 )
 
 blueprint = Blueprint("followup", __name__, url_prefix="/followup")
@@ -443,10 +444,7 @@ def reply() -> ResponseReturnValue:
     if boundary is None:
         raise PublicError(400, "malformed_form", _malformed_message())
     config = settings()
-    limit = config.max_report_size + TEXT_ALLOWANCE
-    if request.content_length is not None and request.content_length > limit:
-        raise PublicError(413, "too_large", _too_large_message())
-    request.max_content_length = limit
+    limit_body(config.max_report_size + TEXT_ALLOWANCE, _too_large_message)
     try:
         opened = open_current()
     except SessionProblem as problem:
@@ -456,7 +454,9 @@ def reply() -> ResponseReturnValue:
     db().commit()
     with FileSealer(_blob_store(), opened.key, opened.case.public_id, opened.signer) as sealer:
         try:
-            received = read_form(request.stream, boundary, _reply_spec(), sealer, _check_csrf)
+            received = read_form(
+                request.stream, boundary, _reply_spec(), sealer, token_checker(_expired_form)
+            )
         except FileNotStored as failed:
             drain(request.stream)
             return _not_saved(failed.error, failed.form.get(REPLY_TEXT))
@@ -546,16 +546,13 @@ def _store_reply(opened: Opened, received: ReceivedForm) -> None:
 
 def _read_without_files(boundary: bytes) -> ReceivedForm:
     try:
-        return read_text_only(request.stream, boundary, _reply_spec(), _check_csrf)
+        return read_text_only(request.stream, boundary, _reply_spec(), token_checker(_expired_form))
     except FormError as error:
         raise PublicError(error.status, error.code, _form_error(error)) from None
 
 
-def _check_csrf(token: str) -> None:
-    try:
-        validate_csrf(token)
-    except ValidationError:
-        raise PublicError(400, "csrf_failed", _csrf_message()) from None
+def _expired_form() -> str:
+    return str(_csrf_message())
 
 
 # --- retaliation and withdrawal (text only) -----------------------------------------------

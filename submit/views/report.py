@@ -17,8 +17,6 @@ from flask import Blueprint, current_app, render_template, request, session
 from flask.blueprints import BlueprintSetupState
 from flask_babel import format_decimal, gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import validate_csrf
-from wtforms import ValidationError
 
 from casework import intake
 from casework.access import REPORT_FIELDS
@@ -51,8 +49,10 @@ from web.streaming import (
     boundary_of,
     drain,
     file_error,
+    limit_body,
     read_form,
     read_text_only,
+    token_checker,
 )
 from web.streaming import too_long_message as streamed_too_long
 
@@ -157,7 +157,7 @@ def submit() -> str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     boundary = boundary_of(request.headers.get("Content-Type"))
     if boundary is None:
         raise PublicError(400, "malformed_form", _malformed_message())
-    _limit_body(config.max_report_size + TEXT_ALLOWANCE)
+    limit_body(config.max_report_size + TEXT_ALLOWANCE, _too_large_message)
     try:
         unit = current_unit()
         recipients = unit_recipients(db(), unit)
@@ -174,7 +174,9 @@ def submit() -> str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     store = blob_store(config)
     with FileSealer(store, keys.case_key, keys.case_id, keys.signer) as sealer:
         try:
-            received = read_form(request.stream, boundary, spec, sealer, _check_csrf)
+            received = read_form(
+                request.stream, boundary, spec, sealer, token_checker(_expired_form)
+            )
         except FileNotStored as failed:
             drain(request.stream)
             return _not_received(unit, recipients, failed.form, failed.error)
@@ -246,16 +248,6 @@ def _(text: str, **values: Any) -> str:
     return str(gettext(text, **values))
 
 
-def _limit_body(limit: int) -> None:
-    """Refuse a body larger than any report may be, before reading a byte of it.
-
-    The limit also stops a chunked body without a declared length while it streams.
-    """
-    if request.content_length is not None and request.content_length > limit:
-        raise PublicError(413, "too_large", _too_large_message())
-    request.max_content_length = limit
-
-
 def _form_spec(recipients: UnitRecipients | None) -> FormSpec:
     config = settings()
     readers = 0 if recipients is None else len(recipients.excludable())
@@ -273,19 +265,14 @@ def _form_spec(recipients: UnitRecipients | None) -> FormSpec:
     )
 
 
-def _check_csrf(token: str) -> None:
-    try:
-        validate_csrf(token)
-    except ValidationError:
-        raise PublicError(
-            400,
-            "csrf_failed",
-            _(
-                "This form has expired, or it was not sent from this website. For your "
-                "safety, nothing was kept. Please open the report form again. If your "
-                "browser still shows what you wrote, copy it before you leave the page."
-            ),
-        ) from None
+def _expired_form() -> str:
+    return str(
+        _(
+            "This form has expired, or it was not sent from this website. For your "
+            "safety, nothing was kept. Please open the report form again. If your "
+            "browser still shows what you wrote, copy it before you leave the page."
+        )
+    )
 
 
 def _validate(
@@ -375,7 +362,9 @@ def _unsent(boundary: bytes, error: BaseException) -> tuple[str, int, dict[str, 
     shown to copy, and no file is read into anything."""
     current_app.logger.error("a report could not be stored: %s", type(error).__name__)
     try:
-        received = read_text_only(request.stream, boundary, _text_only_spec(), _check_csrf)
+        received = read_text_only(
+            request.stream, boundary, _text_only_spec(), token_checker(_expired_form)
+        )
     except FormError as failed:
         raise PublicError(failed.status, failed.code, _form_error(failed)) from None
     typed = [(label, received.get(name)) for name, label in TYPED_FIELDS.items()]
