@@ -402,7 +402,9 @@ def test_the_scripts_run_no_dynamic_code_keep_nothing_and_import_only_this_site(
             assert (path.parent / specifier).resolve().is_file(), (path.name, specifier)
             if specifier.startswith("../crypto/"):
                 assert specifier == "../crypto/index.js", path.name  # its public API
-    table = re.findall(r"\{ selector: \"([^\"]+)\", module: \"([^\"]+)\" \}", MAIN_JS.read_text())
+    table = re.findall(
+        r"\{ selector: \"([^\"]+)\", load: \(\) => import\(\"([^\"]+)\"\) \}", MAIN_JS.read_text()
+    )
     assert ("#followup-form", "./followup/index.js") in table
 
 
