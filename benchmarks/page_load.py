@@ -7,9 +7,9 @@ network Chromium slows down to ``--latency`` and ``--throughput`` (DevTools'
 ``Network.emulateNetworkConditions``). Each page is loaded three ways in the same run:
 
 - without JavaScript, usable at the load event: the baseline;
-- with JavaScript as shipped (static/js/dist/main.js, the bundle), usable once the load
-  event has fired and main.js has marked the form ``data-enhanced``;
-- with JavaScript from the source modules, unbundled, as before the bundle (a second
+- with JavaScript as shipped (the page's build, static/js/dist/<page>.js), usable once
+  the load event has fired and main.js has marked the form ``data-enhanced``;
+- with JavaScript from the source modules, unbundled, as before the builds (a second
   server, ``benchmarks/_page_server.py``; ``--skip-modules`` leaves it out).
 
 Prints requests, bytes and time to usable, the median and range over the repeats, and the
@@ -42,6 +42,7 @@ from benchmarks._harness import BenchmarkError, KiB, MiB, Verdict
 from benchmarks._page_server import create_unbundled_app
 from benchmarks.upload import HOST, Instance, Server
 from casework.settings import BLOB_STORE_FILES
+from submit.page_scripts import PAGE_SCRIPTS
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 
 TARGET = 1.5  # the JavaScript page's median time over the no-JavaScript page's, at most
@@ -223,7 +224,11 @@ def table(results: Results, config: Config) -> harness.Table:
 
 def heading(browser: Browser, config: Config) -> str:
     package = json.loads((harness.REPO_ROOT / "package.json").read_text(encoding="utf-8"))
-    bundle = harness.REPO_ROOT / "submit" / "static" / "js" / "dist" / "main.js"
+    static = harness.REPO_ROOT / "submit" / "static"
+    sizes = ", ".join(
+        f"{Path(script).name} {(static / script).stat().st_size / KiB:.1f} KiB"
+        for script in PAGE_SCRIPTS.values()
+    )
     return "\n".join(
         [
             f"Public pages over an emulated link: {config.latency} ms latency, "
@@ -231,7 +236,7 @@ def heading(browser: Browser, config: Config) -> str:
             harness.versions(
                 f"Chromium {browser.version}",
                 f"esbuild {package['devDependencies']['esbuild']}",
-                f"bundle {bundle.stat().st_size / KiB:.1f} KiB",
+                f"builds: {sizes}",
             ),
         ]
     )

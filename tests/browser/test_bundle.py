@@ -1,10 +1,11 @@
-"""The public pages' one script, submit/static/js/dist/main.js (`make bundle`).
+"""Each public page's script, submit/static/js/dist/<page>.js (`make bundle`).
 
-It is built from the modules under submit/static/js by the esbuild that package.json pins,
-and committed so that installing the app needs no Node.js: these tests build it again and
-fail while the committed file is stale, check what the build may contain, and that every
-page loads it and nothing else. The browser tests of the pages (test_report_js.py,
-test_followup_*.py, tests/firefox) run this build, as production does.
+They are built from the modules under submit/static/js by the esbuild that package.json
+pins, and committed so that installing the app needs no Node.js: these tests build them
+again and fail while a committed file is stale, check what a build may contain, and that
+each page loads its own and nothing else (submit/page_scripts.py). The browser tests of the
+pages (test_report_js.py, test_followup_*.py, tests/firefox) run these builds, as
+production does.
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
+from submit.page_scripts import PAGE_SCRIPTS
 from tests.browser import helpers
 from tests.browser.helpers import Recorder
 
 pytestmark = pytest.mark.browser
 
-BUNDLE = helpers.ROOT / "submit" / "static" / "js" / "dist" / "main.js"
+STATIC = helpers.ROOT / "submit" / "static"
+DIST = STATIC / "js" / "dist"
 BUILD = helpers.ROOT / "scripts" / "bundle"
 ESBUILD = helpers.ROOT / "node_modules" / "esbuild" / "package.json"
+FORMS = {"report_form.html": "report-form", "followup_start.html": "followup-form"}
 
 
 def pinned_esbuild() -> str:
@@ -39,18 +43,22 @@ def test_esbuild_is_pinned_and_installed_at_that_version() -> None:
     assert installed == pinned_esbuild(), "run `npm ci` (make test does)"
 
 
-def test_the_committed_bundle_is_what_its_sources_build(tmp_path: Path) -> None:
+def test_the_committed_builds_are_what_their_sources_build(tmp_path: Path) -> None:
     done = subprocess.run(
         [str(BUILD), str(tmp_path)], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert [path.name for path in tmp_path.iterdir()] == ["main.js"]  # no map, no chunk
-    built = (tmp_path / "main.js").read_bytes()
-    assert built == BUNDLE.read_bytes(), "stale: run `make bundle` and commit the result"
+    built = sorted(path.name for path in tmp_path.iterdir())
+    assert built == ["followup.js", "report.js"]  # no map, no shared chunk
+    assert built == sorted(path.name for path in DIST.iterdir())  # none left over
+    for name in built:
+        stale = f"dist/{name} is stale: run `make bundle` and commit the result"
+        assert (tmp_path / name).read_bytes() == (DIST / name).read_bytes(), stale
 
 
-def test_the_bundle_loads_nothing_else_and_runs_no_dynamic_code() -> None:
-    text = BUNDLE.read_text(encoding="utf-8")
+@pytest.mark.parametrize("name", ["report.js", "followup.js"])
+def test_a_build_loads_nothing_else_and_runs_no_dynamic_code(name: str) -> None:
+    text = (DIST / name).read_text(encoding="utf-8")
     # One request: no static import, no import() left (the lazy modules are inside), and
     # no source map, whose URL would make a browser's developer tools fetch one.
     assert not re.search(r"\bimport\s*[(\"'{*]|\bimport\s+\w|\bexport\b", text)
@@ -60,20 +68,36 @@ def test_the_bundle_loads_nothing_else_and_runs_no_dynamic_code() -> None:
     assert "data-enhanced" in text  # the marker main.js sets, kept by the build
 
 
+def test_every_template_with_an_enhanced_form_chooses_its_build() -> None:
+    templates = helpers.ROOT / "submit" / "templates"
+    drawn = {
+        path.name
+        for path in templates.glob("*.html")
+        if re.search(r'\sid="(?:report|followup)-form"', path.read_text(encoding="utf-8"))
+    }
+    assert drawn == set(FORMS) == set(PAGE_SCRIPTS)
+    for script in PAGE_SCRIPTS.values():
+        assert (STATIC / script).is_file(), script
+
+
 @pytest.mark.parametrize(
-    ("path", "selector"),
-    [("/report", "#report-form"), ("/followup", "#followup-form"), ("/", None)],
+    ("path", "script", "form"),
+    [
+        ("/report", "report.js", "#report-form"),
+        ("/followup", "followup.js", "#followup-form"),
+        ("/", None, None),
+    ],
     ids=["report", "followup", "home"],
 )
-def test_each_page_loads_the_bundle_alone(
-    page: Page, recorder: Recorder, base_url: str, path: str, selector: str | None
+def test_each_page_loads_its_build_alone_or_nothing(
+    page: Page, recorder: Recorder, base_url: str, path: str, script: str | None, form: str | None
 ) -> None:
     page.goto(f"{base_url}{path}")
-    if selector is not None:
+    if form is not None:
         # Set once the page's enhancement has finished: the build ran it.
-        page.locator(f"{selector}[data-enhanced]").wait_for(state="attached")
+        page.locator(f"{form}[data-enhanced]").wait_for(state="attached")
     else:
         page.wait_for_load_state("load")
-        assert page.locator("[data-enhanced]").count() == 0
     scripts = [sent.url for sent in recorder.requests if sent.url.endswith(".js")]
-    assert scripts == [f"{base_url}/static/js/dist/main.js"]
+    assert scripts == ([f"{base_url}/static/js/dist/{script}"] if script else [])
+    assert page.locator("[data-enhanced]").count() == (1 if form else 0)
