@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Flask
 
 from submit import create_app
-from submit.page_scripts import PAGE_SCRIPTS, init_page_scripts
+from submit.page_scripts import PAGE_SCRIPTS, choose_scripts
 
 BUILDS, SOURCES = "js/dist/", "js/pages/"  # under static/
 
@@ -22,5 +22,5 @@ BUILDS, SOURCES = "js/dist/", "js/pages/"  # under static/
 def create_unbundled_app() -> Flask:
     app = create_app()
     sources = {name: path.replace(BUILDS, SOURCES) for name, path in PAGE_SCRIPTS.items()}
-    init_page_scripts(app, sources)  # replaces the builds create_app chose
+    choose_scripts(app, sources)  # in place of the builds create_app chose
     return app

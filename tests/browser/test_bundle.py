@@ -3,20 +3,24 @@
 They are built from the modules under submit/static/js by the esbuild that package.json
 pins, and committed so that installing the app needs no Node.js: these tests build them
 again and fail while a committed file is stale, check what a build may contain, and that
-each page loads its own and nothing else (submit/page_scripts.py). The browser tests of the
+each page loads its own and nothing else, sent gzipped where accepted
+(submit/page_scripts.py). The browser tests of the
 pages (test_report_js.py, test_followup_*.py, tests/firefox) run these builds, as
 production does.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Page
+from werkzeug.test import TestResponse
 
 from submit.page_scripts import PAGE_SCRIPTS
 from tests.browser import helpers
@@ -101,3 +105,45 @@ def test_each_page_loads_its_build_alone_or_nothing(
     scripts = [sent.url for sent in recorder.requests if sent.url.endswith(".js")]
     assert scripts == ([f"{base_url}/static/js/dist/{script}"] if script else [])
     assert page.locator("[data-enhanced]").count() == (1 if form else 0)
+
+
+@pytest.mark.parametrize("name", ["report.js", "followup.js"])
+def test_a_build_is_sent_gzipped_only_to_a_browser_that_accepts_it(
+    submit_app: Flask, name: str
+) -> None:
+    client = submit_app.test_client()
+    url = f"/static/js/dist/{name}"
+    whole = (DIST / name).read_bytes()
+    for accepted in ("gzip, deflate, br", "gzip;q=0.5"):
+        sent = client.get(url, headers={"Accept-Encoding": accepted})
+        assert sent.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(sent.data) == whole
+        assert len(sent.data) < len(whole) / 2
+        checked(sent)
+    for refused in (None, "identity", "gzip;q=0, br"):
+        headers = {"Accept-Encoding": refused} if refused else {}
+        plain = client.get(url, headers=headers)
+        assert "Content-Encoding" not in plain.headers
+        assert plain.data == whole
+        checked(plain)
+
+
+def checked(response: TestResponse) -> None:
+    """What every build response carries, compressed or not."""
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert "Accept-Encoding" in response.vary
+    assert response.headers["Cache-Control"] == "no-store, max-age=0"  # as every answer
+
+
+def test_only_the_builds_are_compressed(submit_app: Flask) -> None:
+    client = submit_app.test_client()
+    gzip_ok = {"Accept-Encoding": "gzip"}
+    for path in ("/report", "/followup", "/static/css/site.css", "/static/js/main.js"):
+        response = client.get(path, headers=gzip_ok)
+        assert response.status_code == 200, path
+        assert "Content-Encoding" not in response.headers, path  # BREACH: a page holds secrets
+    assert client.get("/static/js/dist/nothing.js", headers=gzip_ok).status_code == 404
+    # The name cannot step out of dist/ (a path outside it is Flask's static file, unzipped).
+    outside = client.get("/static/js/dist/..%2Fmain.js", headers=gzip_ok)
+    assert "Content-Encoding" not in outside.headers
