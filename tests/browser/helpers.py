@@ -352,7 +352,11 @@ ENCRYPTED_HERE = "encrypted on this device before they are sent"
 STEPS = ("you", "what", "protection", "send")
 # Follow a link to a fragment as the page's own links do: the browser's fragment navigation,
 # with JavaScript or without (Playwright's scripts run either way).
-FOLLOW_LINK = "id => { const link = document.createElement('a'); link.href = '#' + id; link.click(); }"
+FOLLOW_LINK = """id => {
+  const link = document.createElement("a");
+  link.href = "#" + id;
+  link.click();
+}"""
 
 
 def open_form(page: Page, base_url: str) -> None:

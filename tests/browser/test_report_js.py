@@ -543,7 +543,8 @@ def test_mistakes_are_shown_by_the_fields_and_nothing_is_sent(
 
     # Each link of the summary opens its field's step and focuses the field.
     page.locator(".error-summary a").nth(1).click()
-    assert page.evaluate("document.activeElement.id") == "protection_kinds-job"
+    first_kind = page.locator("input[name=protection_kinds]").first.get_attribute("id")
+    assert page.evaluate("document.activeElement.id") == first_kind
     assert page.locator("#step-protection").is_visible()
     page.locator(".error-summary a").first.click()
     assert page.evaluate("document.activeElement.id") == "what"
