@@ -34,7 +34,7 @@ function placeOf(control) {
   if (control instanceof HTMLInputElement && ["checkbox", "radio"].includes(control.type)) {
     const fieldset = control.closest("fieldset");
     if (fieldset !== null) {
-      const first = fieldset.querySelector(".choice") ?? control;
+      const first = fieldset.querySelector(".choice-option, .choice") ?? control;
       return { described: fieldset, before: first };
     }
   }
