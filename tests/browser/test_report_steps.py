@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, ViewportSize
 from sqlalchemy.orm import Session
 
 import crypto
@@ -32,6 +32,8 @@ WHO = "Ông Trần Văn B"
 # A step's own height, and the whole page's with it (heading, lead, reception, footer).
 MEASURE = """id => [Math.round(document.getElementById(id).getBoundingClientRect().height),
                      document.documentElement.scrollHeight]"""
+OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+SMALL_PHONE: ViewportSize = {"width": 360, "height": 740}
 # Well under the old single page on a phone (about 6,100 px): each step is a screenful or two.
 TALLEST_STEP_PX = 2_500
 TALLEST_PAGE_PX = 3_500
@@ -239,6 +241,8 @@ def test_each_step_is_short_on_a_phone_and_drawn_in_both_languages(
         for number, step in enumerate(helpers.STEPS, start=1):
             helpers.show_step(page, step)
             assert shown_steps(page) == [step]
+            page.set_viewport_size(SMALL_PHONE)
+            assert page.evaluate(OVERFLOW) <= 0, f"step {step} is wider than 360 px"
             page.set_viewport_size(helpers.PHONE)
             heights[step] = page.evaluate(MEASURE, f"step-{step}")
             helpers.screenshots(page, f"report-step-{number}-{step}-{language}")
