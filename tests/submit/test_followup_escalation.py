@@ -28,12 +28,12 @@ from tests.submit.test_followup_status import (
     LONG_AGO,
     PROFILE,
     TODAY,
+    action,
     anonymous,
     decide,
     long_date,
     named,
     page_of,
-    action,
     section,
 )
 from tests.worlds import World, build_world
