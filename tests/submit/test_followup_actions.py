@@ -13,7 +13,15 @@ from casework.settings import Settings
 from store.blobs import FilesystemBlobStore
 from submit.shown import ShownDeadline
 from submit.views.followup import next_deadline
-from tests.submit.test_followup_pages import QUESTION, Story, form_token, store, unit_message
+from tests.submit.test_followup_pages import (
+    QUESTION,
+    Story,
+    form_token,
+    granted,
+    reload,
+    store,
+    unit_message,
+)
 from tests.submit.test_followup_status import LONG_AGO, decide, named, page_of
 from tests.submit.test_report_form import parse
 from tests.worlds import World
@@ -98,3 +106,29 @@ def test_a_concluded_report_offers_no_withdrawal_and_says_why(
     assert "re-denounce" not in entries(page)
     assert "redenounce" in entries(page)  # the resolution may now be re-denounced
     assert 'id="withdraw-ended"' in page
+
+
+def test_a_refused_ask_about_protection_comes_back_in_its_open_entry(
+    client: FlaskClient, session: Session, world: World, named: Story
+) -> None:
+    record = granted(session, world, reload(session, named))
+    page = page_of(client, named)
+    assert item_entries(page) == [False]  # the record's own entry, closed
+    refused = client.post(
+        f"/followup/protection/{record.id}/asks",
+        data={"csrf_token": form_token(client), "ask_kind": "", "ask_text": "Thêm người."},
+    )
+    assert refused.status_code == 400
+    assert item_entries(refused.text) == [True]
+    assert not any(entries(refused.text).values())
+    assert "Thêm người." in refused.text
+    assert f'href="#ask-{record.id}-kind"' in refused.text
+
+
+def item_entries(page: str) -> list[bool]:
+    """Whether each entry of a listed item (a retaliation report, a protection) is open."""
+    return [
+        "open" in attrs
+        for tag, attrs in parse(page).tags
+        if tag == "details" and "item-action" in attrs.get("class", "")
+    ]
