@@ -78,6 +78,15 @@ try {
   await page.keyboard.press("Enter");
   await page.waitForSelector("#followup-app h1", { visible: true, ...WAIT });
   report.opened = await page.$eval("#followup-app h1", (node) => node.textContent.trim());
+  // Status and messages come first; the reply is behind its entry under "What you can
+  // do", a <details> opened from the keyboard as in Tor Browser without a mouse.
+  report.order = await page.$$eval(
+    "#followup-app h2",
+    (headings) => headings.map((heading) => heading.id),
+  );
+  await page.focus("#followup-js-reply-heading");
+  await page.keyboard.press("Enter");
+  report.entryOpened = await page.$eval("#followup-js-reply-entry", (node) => node.open);
   await page.type("#followup-js-reply-text", input.reply.text);
   const replyFiles = await page.$("#followup-js-reply-files");
   await replyFiles.uploadFile(input.reply.file.path);
@@ -86,6 +95,7 @@ try {
   report.replied = await page.$eval("#followup-app li.message-you", (node) =>
     node.textContent.trim(),
   );
+  report.entryClosedAfter = await page.$eval("#followup-js-reply-entry", (node) => !node.open);
 } catch (error) {
   errors.push(`driver: ${error?.message ?? error}`);
 } finally {

@@ -102,6 +102,11 @@ def test_a_report_and_a_reply_leave_firefox_encrypted_and_open_for_the_inspector
     code = crypto.FollowUpCode.parse(report["code"])
     assert report["reference"].startswith("MB-")
     assert REPLY in report["replied"]
+    # The case page's order: status and messages, then the actions, each behind its entry.
+    order = report["order"]
+    assert order.index("followup-js-status-heading") < order.index("followup-js-messages-heading")
+    assert order.index("followup-js-messages-heading") < order.index("followup-js-actions-heading")
+    assert (report["entryOpened"], report["entryClosedAfter"]) == (True, True)
 
     secrets = [text.encode() for text in (*FIELDS.values(), REPLY)]
     secrets += [b"CANARYFF", FILE_CANARY, FILE_NAME.encode(), REPLY_NAME.encode()]
