@@ -311,6 +311,7 @@ def _case_page(opened: Opened, *, state: FormState | None = None, sent: str | No
         track=TRACK_LABELS[view.track],
         received_on=shown_day(view.received_on),
         deadlines=deadlines,
+        next_deadline=next_deadline(deadlines),
         escalation_period=shown.escalation_period(case),
         answers=_shown_answers(opened),
         messages=_thread(view, opened),
@@ -330,6 +331,15 @@ def _case_page(opened: Opened, *, state: FormState | None = None, sent: str | No
         max_file_size=labels.file_size(config.max_file_size),
         max_files_size=labels.file_size(config.max_report_size),
     )
+
+
+def next_deadline(deadlines: list[shown.ShownDeadline]) -> shown.ShownDeadline | None:
+    """What falls due first, for the summary at the top of the page; while every clock is
+    paused, the first of them (the page says it stands still)."""
+    running = [deadline for deadline in deadlines if deadline.due_on is not None]
+    if running:
+        return min(running, key=lambda deadline: deadline.due_on or date.max)
+    return deadlines[0] if deadlines else None
 
 
 def _form_states(failed: FormState | None) -> dict[str, FormState]:

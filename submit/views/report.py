@@ -63,22 +63,27 @@ Choice = TypeVar("Choice", ProtectedPerson, ProtectionCategory)
 MAX_CHARS = MAX_TEXT_CHARS  # docs/submission.md: every text field, both paths
 # Field name -> the IDENTITY document's key, as the form names them.
 IDENTITY_FIELDS = {"identity_" + key: key for key in IDENTITY_KEYS}
+# The answer to "Do you want to give your name?", and the hidden field that says the page
+# asked it: a post without that comes from a page opened before the question existed.
+CHOICE_FIELD = "identity_choice"
+ASKED_FIELD = "identity_asked"
+ANONYMOUS, NAMED = "anonymous", "named"
 TEXT_FIELDS = frozenset(
-    {"category", *REPORT_FIELDS, *IDENTITY_FIELDS, "protection_details"}
-    | {"protection_people", "protection_kinds", "excluded"}
+    {"category", *REPORT_FIELDS, *IDENTITY_FIELDS, "protection_details", CHOICE_FIELD}
+    | {ASKED_FIELD, "protection_people", "protection_kinds", "excluded"}
 )
 FILE_FIELD = "files"
-# The order of fields on the page, so errors are listed in the order they are met.
-FIELD_ORDER = (
-    "category",
-    *REPORT_FIELDS,
-    *IDENTITY_FIELDS,
-    "protection_people",
-    "protection_kinds",
-    "protection_details",
-    "excluded",
-    FILE_FIELD,
+# The form's steps (report_form.html) and their fields, in the order of the page.
+STEPS = (
+    ("you", (CHOICE_FIELD, *IDENTITY_FIELDS)),
+    ("what", ("category", *REPORT_FIELDS)),
+    ("protection", ("protection_people", "protection_kinds", "protection_details", "excluded")),
+    ("send", (FILE_FIELD,)),
 )
+STEP_NAMES = tuple(name for name, _fields in STEPS)
+STEP_OF = {field: name for name, fields in STEPS for field in fields}
+# The order of fields on the page, so errors are listed in the order they are met.
+FIELD_ORDER = tuple(STEP_OF)
 # Text, part headers and boundaries on top of the files; far more than the form can send.
 TEXT_ALLOWANCE = 4 * 1024 * 1024
 MAX_TEXT_BYTES = 2 * 1024 * 1024
@@ -119,19 +124,29 @@ class ReportInput:
     people: list[str] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
+    asked: bool = True  # the page asked whether the report is named
 
     @classmethod
     def from_form(cls, form: ReceivedForm) -> ReportInput:
         single = ("category", *REPORT_FIELDS, *IDENTITY_FIELDS, "protection_details")
         return cls(
-            values={name: form.get(name) for name in single},
+            values={name: form.get(name) for name in (*single, CHOICE_FIELD)},
             people=form.getlist("protection_people"),
             kinds=form.getlist("protection_kinds"),
             excluded=form.getlist("excluded"),
+            asked=bool(form.get(ASKED_FIELD)),
         )
 
     def text(self, name: str) -> str:
         return self.values.get(name, "").strip()
+
+    @property
+    def choice(self) -> str:
+        """The answer to show again: as given, or for a page that did not ask, what its
+        rule made of the identity fields (any filled in: named)."""
+        if self.asked:
+            return self.text(CHOICE_FIELD)
+        return NAMED if identity_document(self.values) is not None else ANONYMOUS
 
 
 @dataclass(frozen=True)
@@ -286,7 +301,7 @@ def _validate(
         errors.setdefault("category", _("Choose what your report is about."))
     if not entered.text("what"):
         errors.setdefault("what", _("Describe what happened."))
-    identity = identity_document(entered.values)
+    identity = _identity(entered, errors)
     protection = _protection(entered, errors)
     excluded = _excluded(entered, recipients, identity is not None, errors)
     if errors:
@@ -302,6 +317,31 @@ def _validate(
         excluded=excluded,
     )
     return valid, errors
+
+
+def _identity(entered: ReportInput, errors: dict[str, str]) -> dict[str, Any] | None:
+    """The IDENTITY document of a named report; None for an anonymous one, whose identity
+    fields are dropped here, before anything is encrypted, whatever they hold."""
+    if not entered.asked:
+        return identity_document(entered.values)  # a page from before the question
+    choice = entered.text(CHOICE_FIELD)
+    if choice == ANONYMOUS:
+        for name in IDENTITY_FIELDS:
+            errors.pop(name, None)  # too long, but not sent anyway
+        return None
+    if choice != NAMED:
+        errors[CHOICE_FIELD] = _("Choose whether you give your name or report anonymously.")
+        return None
+    if not entered.text("identity_name"):
+        errors.setdefault(
+            "identity_name", _("Write your full name, or choose to report anonymously.")
+        )
+    if not entered.text("identity_contact"):
+        errors.setdefault(
+            "identity_contact",
+            _("Say how the unit can contact you, or choose to report anonymously."),
+        )
+    return identity_document(entered.values)
 
 
 def _protection(
@@ -352,7 +392,7 @@ def _excluded(
         # Only custodians receive the identity key: the unit could not open the name.
         errors["excluded"] = _(
             "Only the head of the unit can open your name and contact details: leave them "
-            "unticked, or leave your details empty to report anonymously."
+            "unticked, or choose to report anonymously in the first step."
         )
     return excluded
 
@@ -419,6 +459,10 @@ def _render_form(
 ) -> str:
     config = settings()
     ordered = [(name, errors[name]) for name in FIELD_ORDER if name in errors]
+    # The step a link to no step shows: the one to correct first, or the button to press.
+    current = (
+        STEP_OF[ordered[0][0]] if ordered else (STEP_NAMES[-1] if not_received else STEP_NAMES[0])
+    )
     return render_template(
         "report_form.html",
         unit=unit,
@@ -432,6 +476,8 @@ def _render_form(
         entered=entered,
         errors=errors,
         error_list=ordered,
+        step_names=STEP_NAMES,
+        current_step=current,
         files_dropped=files_dropped,
         not_received=not_received,
         max_chars=MAX_CHARS,

@@ -348,6 +348,15 @@ def open_file(
 
 SEND_REPORT = "#report-form button[type=submit]"
 ENCRYPTED_HERE = "encrypted on this device before they are sent"
+# The form's steps (report_form.html), in order: each a section with id "step-<name>".
+STEPS = ("you", "what", "protection", "send")
+# Follow a link to a fragment as the page's own links do: the browser's fragment navigation,
+# with JavaScript or without (Playwright's scripts run either way).
+FOLLOW_LINK = """id => {
+  const link = document.createElement("a");
+  link.href = "#" + id;
+  link.click();
+}"""
 
 
 def open_form(page: Page, base_url: str) -> None:
@@ -359,19 +368,47 @@ def open_form(page: Page, base_url: str) -> None:
     )
 
 
+def show_step(page: Page, step: str) -> None:
+    """Open a step of the report form as a link to it would, with no check on the way (the
+    step tests follow the form's own Next and Back)."""
+    section = page.locator(f"#step-{step}")
+    if not section.is_visible():
+        page.evaluate(FOLLOW_LINK, f"step-{step}")
+    section.wait_for(state="visible")
+
+
+def reach(page: Page, selector: str) -> None:
+    """Open the step of the report form that holds this element."""
+    step = page.locator(selector).evaluate("element => element.closest('.step').dataset.step")
+    show_step(page, step)
+
+
 def fill(page: Page, values: dict[str, str]) -> None:
-    """Choose the category "land" and type each value into the field of that id."""
+    """Answer the report form: named if ``values`` has identity fields, anonymous if not;
+    the category "land"; each value typed into the field of that id, in its step."""
+    named = any(name.startswith("identity_") for name in values)
+    show_step(page, "you")
+    page.check(f"#identity_choice-{'named' if named else 'anonymous'}")
+    show_step(page, "what")
     page.select_option("#category", "land")
     for name, text in values.items():
+        reach(page, f"#{name}")
         page.fill(f"#{name}", text)
 
 
 def attach(page: Page, *files: tuple[str, str, bytes]) -> None:
-    """Choose files for the report, each as (name, MIME type, content)."""
+    """Choose files for the report, each as (name, MIME type, content), in the last step."""
     payloads: list[FilePayload] = [
         {"name": name, "mimeType": kind, "buffer": data} for name, kind, data in files
     ]
+    show_step(page, "send")
     page.set_input_files("#files", files=payloads)
+
+
+def click_send(page: Page) -> None:
+    """Press "Send report", in the last step."""
+    show_step(page, "send")
+    page.click(SEND_REPORT)
 
 
 def read_code(page: Page) -> str:
@@ -383,7 +420,7 @@ def read_code(page: Page) -> str:
 
 def send_and_read_code(page: Page) -> str:
     """Send the form with JavaScript (the page stays; the confirmation replaces the form)."""
-    page.click(SEND_REPORT)
+    click_send(page)
     page.locator("#follow-up-code").wait_for(state="visible")
     return read_code(page)
 
@@ -391,7 +428,7 @@ def send_and_read_code(page: Page) -> str:
 def post_and_read_code(page: Page) -> str:
     """Send the form as a plain POST, as without JavaScript: the server answers a new page."""
     with page.expect_navigation():
-        page.click(SEND_REPORT)
+        click_send(page)
     return read_code(page)
 
 

@@ -87,9 +87,26 @@ def test_the_public_pages_have_no_serious_violation(
         for path in PUBLIC_PAGES:
             page.goto(base_url + path)
             found += violations(page)
+        found += report_steps(page, base_url)
         helpers.open_case(page, base_url, made.code)
         found += violations(page)
+        # Every "What you can do" entry open, as a reporter may leave them.
+        assert page.evaluate(OPEN_ALL) >= 4
+        found += violations(page)
     assert found == []
+
+
+def report_steps(page: Page, base_url: str) -> list[str]:
+    """axe on each step of the report form in turn (it skips what is not shown): the first
+    with the identity fields that "named" shows, the last as it is."""
+    page.goto(f"{base_url}/report")
+    found: list[str] = []
+    for step in helpers.STEPS:
+        helpers.show_step(page, step)
+        if step == "you":
+            page.check("#identity_choice-named")
+        found += violations(page)
+    return found
 
 
 @pytest.fixture
@@ -142,12 +159,21 @@ def test_every_review_page_a_role_opens_has_no_serious_violation(
 # --- pages as they are without JavaScript ---------------------------------------------------
 
 SCRIPTS = re.compile(r"<script\b.*?</script>", re.DOTALL | re.IGNORECASE)
+DETAILS = re.compile(r"<details\b", re.IGNORECASE)
+OPEN_ALL = """() => {
+  const entries = document.querySelectorAll("#followup-app details");
+  entries.forEach((entry) => { entry.open = true; });
+  return entries.length;
+}"""
 
 
-def audit_as_drawn(audited: Page, drawn: Page) -> list[str]:
+def audit_as_drawn(audited: Page, drawn: Page, opened: bool = False) -> list[str]:
     """axe on ``drawn`` (a page with JavaScript off) as it is: its HTML, without scripts,
-    served again at its address to a page where axe can run, with the site's stylesheets."""
+    served again at its address to a page where axe can run, with the site's stylesheets;
+    ``opened``: with every <details> open, as a reporter may leave them."""
     html, url = SCRIPTS.sub("", drawn.content()), drawn.url
+    if opened:
+        html = DETAILS.sub("<details open", html)
     audited.route(url, lambda route: route.fulfill(body=html, content_type="text/html"))
     audited.goto(url)
     audited.unroute(url)
@@ -173,11 +199,12 @@ def test_the_public_pages_without_javascript_have_no_serious_violation(
                 drawn.goto(base_url + path)
                 found += audit_as_drawn(audited_page, drawn)
             drawn.goto(f"{base_url}/report")
-            drawn.select_option("#category", "land")
-            drawn.fill("#what", "Cán bộ thu tiền ngoài quy định.")
+            helpers.fill(drawn, {"what": "Cán bộ thu tiền ngoài quy định."})
             helpers.post_and_read_code(drawn)  # the confirmation
             found += audit_as_drawn(audited_page, drawn)
             drawn.goto(f"{base_url}/followup")
             helpers.type_code(drawn, made.code.display())  # the case
             found += audit_as_drawn(audited_page, drawn)
+            assert drawn.locator("details").count() >= 4  # its "What you can do" entries
+            found += audit_as_drawn(audited_page, drawn, opened=True)
     assert found == []

@@ -35,8 +35,7 @@ def send_a_report(page: Page, base_url: str, language: str, javascript: bool) ->
     page.goto(f"{base_url}/language/{language}?next=/report")
     if javascript:
         page.wait_for_function("document.getElementById('encryption-mode').textContent.trim()")
-    page.select_option("#category", "land")
-    page.fill("#what", "Cán bộ thu tiền ngoài quy định.")
+    helpers.fill(page, {"what": "Cán bộ thu tiền ngoài quy định."})
     if javascript:
         return helpers.send_and_read_code(page)
     return helpers.post_and_read_code(page)

@@ -32,7 +32,7 @@ from casework.sealing import NewCaseKeys
 from casework.settings import Settings
 from store.models import WrapPurpose
 from submit import create_app
-from tests.browser import helpers
+from tests.browser import followup_page, helpers
 from tests.browser.helpers import Made, Recorder
 from tests.review.conftest import Account, give_credentials
 from tests.worlds import World, build_world, reporter_entry
@@ -169,6 +169,7 @@ def test_the_reporter_escalates_to_the_superior_and_reads_the_answer(
     with helpers.closed_then_checked(recorder, page):
         open_in(page, base_url, made, say, javascript)
         prefix = "#followup-app " if javascript else ""
+        followup_page.open_action(page, "escalate")
         intro = page.locator("#followup-js-escalate-intro" if javascript else "#escalate-intro")
         assert intro.is_visible()
         assert SUPERIOR in intro.inner_text()  # before escalating, the page says who answers
@@ -227,6 +228,7 @@ def test_the_reporter_re_denounces_a_concluded_case_and_reads_the_decision(
         open_in(page, base_url, made, say, javascript)
         prefix = "#followup-app " if javascript else ""
         text_box = "#followup-js-redenounce-text" if javascript else "#redenounce_text"
+        followup_page.open_action(page, "redenounce")
         page.locator(text_box).focus()  # by keyboard: the field is reachable and labelled
         page.keyboard.type(REASONS)
         label = page.locator(f"label[for='{text_box[1:]}']")

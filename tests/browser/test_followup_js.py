@@ -30,7 +30,7 @@ from crypto.transcript import file_digest
 from store.blobs import FilesystemBlobStore
 from store.models import Party, RetaliationKind
 from submit import followup_session
-from tests.browser import helpers
+from tests.browser import followup_page, helpers
 from tests.browser.helpers import Made, Recorder
 from tests.worlds import World
 
@@ -116,6 +116,7 @@ def test_the_case_is_decrypted_and_answered_in_the_browser(
     helpers.announced(page, "The file was decrypted on this device")
 
     # A reply with a file, sealed here, then opened by an inspector.
+    followup_page.open_action(page, "reply")
     page.fill("#followup-js-reply-text", REPLY_TEXT)
     reply_file: FilePayload = {
         "name": REPLY_FILE_NAME,
@@ -130,6 +131,7 @@ def test_the_case_is_decrypted_and_answered_in_the_browser(
     assert mine.locator(".message-text").inner_text() == REPLY_TEXT
     assert REPLY_FILE_NAME in mine.inner_text()
     assert page.input_value("#followup-js-reply-text") == ""
+    assert not followup_page.is_open(page, "reply")  # closed again, as after a post
 
     # The reply is entry 2, signed by the reporter, naming its file; minh opens both.
     key = helpers.staff_case_key(session, world, "minh")
@@ -146,6 +148,7 @@ def test_the_case_is_decrypted_and_answered_in_the_browser(
 
     # Retaliation: the kind (and date) in plaintext for the unit, the account sealed.
     assert not case.urgent
+    followup_page.open_action(page, "retaliation")
     page.select_option("#followup-js-retaliation-kind", "intimidation")
     page.fill("#followup-js-retaliation-date", RETALIATION_DATE)
     page.fill("#followup-js-retaliation-text", RETALIATION_TEXT)
@@ -293,6 +296,7 @@ def test_an_ended_session_closes_the_case_and_keeps_what_was_typed(
     # An hour passes on the server (the app runs in this process): the session expires.
     later = followup_session.now() + 3600
     monkeypatch.setattr(followup_session, "now", lambda: later)
+    followup_page.open_action(page, "reply")
     page.fill("#followup-js-reply-text", REPLY_TEXT)
     page.click('#followup-app [data-slot="form-reply"] button[type=submit]')
     unsent = page.locator("#followup-js-unsent")
@@ -306,6 +310,7 @@ def test_an_ended_session_closes_the_case_and_keeps_what_was_typed(
     helpers.enter_code(page, made.code.display())
     page.locator(helpers.CASE_HEADING).wait_for(state="visible")
     assert page.input_value("#followup-js-reply-text") == REPLY_TEXT
+    assert followup_page.is_open(page, "reply")  # open, so that the words are seen
 
 
 def test_withdrawing_needs_a_tick_and_seals_the_reasons(
@@ -313,6 +318,7 @@ def test_withdrawing_needs_a_tick_and_seals_the_reasons(
 ) -> None:
     helpers.open_case(page, base_url, made.code)
     form = page.locator('#followup-app [data-slot="form-withdraw"]')
+    followup_page.open_action(page, "withdraw")
     page.fill("#followup-js-withdraw-text", "I was threatened. CANARYWITHDRAW41")
     form.locator("button[type=submit]").click()
     alert = form.locator(".followup-js-alert")
@@ -345,6 +351,7 @@ def test_withdrawing_part_of_the_report_says_which_part_and_the_case_goes_on(
 ) -> None:
     helpers.open_case(page, base_url, made.code)
     form = page.locator('#followup-app [data-slot="form-withdraw"]')
+    followup_page.open_action(page, "withdraw")
     page.check("#followup-js-withdraw-part")
     page.check("#followup-js-withdraw-confirm")
     form.locator("button[type=submit]").click()
@@ -356,7 +363,7 @@ def test_withdrawing_part_of_the_report_says_which_part_and_the_case_goes_on(
     page.fill("#followup-js-withdraw-text", "The second matter only. CANARYPART52")
     form.locator("button[type=submit]").click()
     helpers.announced(page, "The rest is handled as before")
-    assert form.is_visible()  # the rest may still be withdrawn
+    assert followup_page.summary(page, "withdraw").is_visible()  # may still be withdrawn
     key = helpers.staff_case_key(session, world, "lan")
     case = helpers.the_case(session)
     assert case.status == "received"

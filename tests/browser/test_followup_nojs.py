@@ -18,7 +18,7 @@ from casework.settings import Settings
 from crypto.transcript import file_digest
 from store.blobs import FilesystemBlobStore
 from store.models import Party
-from tests.browser import helpers
+from tests.browser import followup_page, helpers
 from tests.submit.test_followup_pages import (
     QUESTION,
     UNIT_FILE,
@@ -71,6 +71,7 @@ def test_the_reporter_reads_downloads_and_answers_without_javascript(
     download.save_as(saved)
     assert saved.read_bytes() == UNIT_FILE
 
+    followup_page.open_action(page, "reply")
     helpers.type_into(page, "#reply_text", ANSWER)
     scan: FilePayload = {"name": "biên lai.jpg", "mimeType": "image/jpeg", "buffer": SCAN}
     page.set_input_files("#reply_files", files=[scan])
@@ -119,10 +120,14 @@ def test_an_empty_reply_is_explained_next_to_the_box(
     allowed by the page, since files alone may be sent, so the server explains."""
     page.goto(f"{base_url}/followup")
     helpers.type_code(page, story.code)
+    followup_page.open_action(page, "retaliation")
     page.select_option("#retaliation_kind", "intimidation")  # another form: left as it is
+    followup_page.open_action(page, "reply")
     helpers.submit_with(page, "Send message")
     assert "Write a message, or choose a file" in page.get_by_role("alert").inner_text()
     assert page.locator("#reply_text").get_attribute("aria-invalid") == "true"
+    assert followup_page.is_open(page, "reply")  # the refused form comes back open
+    assert not followup_page.is_open(page, "retaliation")
     page.get_by_role("link", name="Write a message, or choose a file to send.").click()
     page.keyboard.type("Tôi sẽ gửi sau.")
     assert page.locator("#reply_text").input_value() == "Tôi sẽ gửi sau."

@@ -25,7 +25,7 @@ from casework.profiles import load_profile
 from casework.settings import Settings
 from store.models import Case, CaseTransfer, Party, RetaliationKind
 from submit import create_app
-from tests.browser import helpers
+from tests.browser import followup_page, helpers
 from tests.browser.helpers import Made, Recorder
 from tests.store.factories import add_unit
 from tests.submit.test_followup_pages import granted
@@ -122,6 +122,7 @@ def test_the_page_shows_deadlines_escalates_and_adds_to_retaliation_in_the_brows
 
     # Escalate: the form is there while the legal deadline is overdue, then gone.
     escalate = page.locator('#followup-app [data-slot="form-escalate"]')
+    followup_page.open_action(page, "escalate")
     assert "within 5 working days" in page.locator('[data-slot="escalation-intro"]').inner_text()
     page.fill("#followup-js-escalate-text", ESCALATION_TEXT)
     escalate.locator("button[type=submit]").click()
@@ -140,6 +141,7 @@ def test_the_page_shows_deadlines_escalates_and_adds_to_retaliation_in_the_brows
     assert head.locator(".overdue").is_hidden()
 
     # Report retaliation, then add to it later.
+    followup_page.open_action(page, "retaliation")
     page.select_option("#followup-js-retaliation-kind", "pay_cut")
     page.fill("#followup-js-retaliation-text", RETALIATION_TEXT)
     page.click('#followup-app [data-slot="form-retaliation"] button[type=submit]')
@@ -149,6 +151,8 @@ def test_the_page_shows_deadlines_escalates_and_adds_to_retaliation_in_the_brows
     assert incident.locator("h3").inner_text() == "Pay cut"
     assert f"Reported on {long_date(unit_today())}." in incident.inner_text()
     form = incident.locator("form")
+    assert form.is_hidden()  # behind its own entry
+    followup_page.open_item_action(page, incident)
     form.locator("button[type=submit]").click()  # nothing written: refused here
     alert = form.locator(".followup-js-alert")
     alert.wait_for(state="visible")
@@ -193,6 +197,7 @@ def test_a_protection_request_is_checked_sealed_and_listed_in_the_browser(
 ) -> None:
     helpers.open_case(page, base_url, made.code)
     form = page.locator('#followup-app [data-slot="form-protection"]')
+    followup_page.open_action(page, "protection-request")
     assert "within 3 working days" in form.inner_text()  # the profile's period
     assert page.locator('[data-slot="no-protections"]').is_visible()
     page.fill("#followup-js-protection-text", PROTECTION_TEXT)
@@ -240,7 +245,8 @@ def test_the_reporter_asks_about_protection_in_place_from_the_browser(
     item = page.locator(f"#followup-js-protection-{record.id}")
     assert "Granted: protection is in place" in item.inner_text()
     form = item.locator("form")
-    assert form.is_visible()
+    assert form.is_hidden()  # behind its own entry
+    followup_page.open_item_action(page, item)
     page.fill(f"#followup-js-protection-{record.id}-text", ASK_TEXT)
     form.locator("button[type=submit]").click()
     alert = form.locator(".followup-js-alert")
@@ -315,6 +321,7 @@ def test_without_javascript_the_same_page_shows_deadlines_and_takes_the_same_ste
     assert "Set by law: 7 working days." in triage.inner_text()
     helpers.screenshots(page, "followup-overdue")
 
+    followup_page.open_action(page, "escalate")
     page.fill("#escalate_text", ESCALATION_TEXT)
     helpers.submit_with(page, "Escalate my report")
     assert "Your report was escalated." in page.get_by_role("status").first.inner_text()
@@ -324,11 +331,13 @@ def test_without_javascript_the_same_page_shows_deadlines_and_takes_the_same_ste
     escalation = page.locator("#deadline-escalation").inner_text()
     assert "Demand for a report by the head who answers the escalation" in escalation
 
+    followup_page.open_action(page, "retaliation")
     page.select_option("#retaliation_kind", "pay_cut")
     page.fill("#retaliation_text", RETALIATION_TEXT)
     helpers.submit_with(page, "Report retaliation")
     incident = page.locator("li.incident")
     assert incident.locator("h3").inner_text() == "Pay cut"
+    followup_page.open_item_action(page, incident)
     incident.locator("textarea").fill(ADDITION_TEXT)
     with page.expect_navigation():
         incident.get_by_role("button", name="Add to this report").click()

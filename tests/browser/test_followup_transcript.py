@@ -22,7 +22,7 @@ from crypto.envelope import Kind
 from crypto.transcript import file_digest
 from store.blobs import FilesystemBlobStore
 from store.models import Message, Party
-from tests.browser import helpers
+from tests.browser import followup_page, helpers
 from tests.browser.helpers import Made, Recorder
 from tests.worlds import World
 
@@ -54,6 +54,8 @@ def messages_of(session: Session) -> list[Message]:
 
 
 def send_reply(page: Page, text: str, files: list[FilePayload] | None = None) -> None:
+    if not followup_page.is_open(page, "reply"):
+        followup_page.open_action(page, "reply")
     page.fill("#followup-js-reply-text", text)
     if files:
         page.set_input_files("#followup-js-reply-files", files=files)
@@ -171,6 +173,7 @@ def test_a_reply_sealed_while_the_unit_wrote_is_sealed_again_and_kept(
     # The same for an action of another kind: a withdrawal while the unit writes.
     helpers.add_staff_entry(session, world, store, "lan", UNIT_TEXTS[1])
     form = page.locator('#followup-app [data-slot="form-withdraw"]')
+    followup_page.open_action(page, "withdraw")
     page.fill("#followup-js-withdraw-text", "I withdraw. CANARYRACE83")
     page.check("#followup-js-withdraw-confirm")
     form.locator("button[type=submit]").click()

@@ -292,6 +292,7 @@ def test_a_named_report_opens_its_identity_only_to_the_custodian(
     helpers.fill(
         page, {"what": TEXT["what"], **IDENTITY, "protection_details": "Bi de doa CANARYP66"}
     )
+    helpers.reach(page, f"#excluded-{minh}")
     page.check(f"#excluded-{minh}")
     page.check("#protection_people-reporter")
     page.check("#protection_people-child")
@@ -375,7 +376,7 @@ def test_a_refused_report_says_why_and_keeps_everything_typed(
     helpers.fill(page, {"what": TEXT["what"], "who": TEXT["who"]})
     helpers.attach(page, (SMALL_NAME, "image/jpeg", SMALL))
     with page.expect_request(lambda request: request.method == "DELETE"):
-        page.click(helpers.SEND_REPORT)  # the upload is not left to expire
+        helpers.click_send(page)  # the upload is not left to expire
 
     alert = page.locator("[role=alert]", has_text="The report is too large.")
     alert.wait_for(state="visible")
@@ -416,7 +417,7 @@ def test_a_report_the_service_cannot_store_is_said_unsent_and_sent_again_by_one_
     page.route("**/api/v1/reports", refuse)
     helpers.open_form(page, base_url)
     helpers.fill(page, {"what": TEXT["what"], "who": TEXT["who"]})
-    page.click(helpers.SEND_REPORT)
+    helpers.click_send(page)
     alert = page.locator("[role=alert]", has_text="nothing you sent was saved")
     alert.wait_for(state="visible")
     assert len(tries) > 1  # tried again by itself before giving up
@@ -490,7 +491,7 @@ def test_when_the_browser_fails_the_server_path_is_offered(
     helpers.open_form(page, base_url)
     page.evaluate("globalThis.breakEncryption = true")
     helpers.fill(page, {"what": TEXT["what"]})
-    page.click(helpers.SEND_REPORT)
+    helpers.click_send(page)
     fallback = page.locator(".report-js-fallback button")
     fallback.wait_for(state="visible")
     assert "could not finish encrypting" in page.locator("[role=alert]").inner_text()
@@ -509,25 +510,31 @@ def test_mistakes_are_shown_by_the_fields_and_nothing_is_sent(
     page: Page, base_url: str, recorder: Recorder, session: Session
 ) -> None:
     helpers.open_form(page, base_url)
+    page.check("#identity_choice-anonymous")
+    helpers.show_step(page, "what")
     page.select_option("#category", "land")
     page.fill("#what", "   ")
     page.fill("#who", TEXT["who"])
+    helpers.show_step(page, "protection")  # straight there, as a bookmark would: no check
     page.check("#protection_people-reporter")
     helpers.attach(page, (BIG_NAME, "application/pdf", b"x" * (MAX_FILE_SIZE + 1)))
-    page.click(helpers.SEND_REPORT)
+    helpers.click_send(page)
 
     summary = page.locator(".error-summary")
     summary.wait_for(state="visible")
     assert summary.get_attribute("role") == "alert"
     assert page.evaluate("document.activeElement.classList.contains('error-summary')")
     assert page.title().startswith("Error:")
+    # The step of the first mistake is open behind the summary, and only that one.
+    assert page.locator("#step-what").is_visible()
+    assert not page.locator("#step-send").is_visible()
     for name in ("what", "files"):
         control = page.locator(f"#{name}")
         assert control.get_attribute("aria-invalid") == "true"
         assert f"{name}-error" in (control.get_attribute("aria-describedby") or "").split()
     assert page.locator("#what-error").inner_text() == "Describe what happened."
     assert "larger than" in page.locator("#files-error").inner_text()
-    assert page.locator("#protection_kinds-error").is_visible()
+    assert page.locator("#protection_kinds-error").count() == 1
     assert page.locator("#protection_kinds-job").get_attribute("aria-invalid") == "true"
     assert page.locator("#who").input_value() == TEXT["who"]
     assert page.locator("#protection_people-reporter").is_checked()
@@ -535,12 +542,18 @@ def test_mistakes_are_shown_by_the_fields_and_nothing_is_sent(
     helpers.screenshots(page, "report-js-errors")
     assert recorder.api() == []
 
-    # Corrected, the same form goes through, and the old messages are gone.
+    # Each link of the summary opens its field's step and focuses the field.
+    page.locator(".error-summary a").nth(1).click()
+    first_kind = page.locator("input[name=protection_kinds]").first.get_attribute("id")
+    assert page.evaluate("document.activeElement.id") == first_kind
+    assert page.locator("#step-protection").is_visible()
     page.locator(".error-summary a").first.click()
     assert page.evaluate("document.activeElement.id") == "what"
+    # Corrected, the same form goes through, and the old messages are gone.
     page.keyboard.type(TEXT["what"])
+    helpers.reach(page, "#protection_people-reporter")
     page.uncheck("#protection_people-reporter")
-    page.set_input_files("#files", files=[])
+    helpers.attach(page)
     helpers.send_and_read_code(page)
     assert page.locator(".field-error, .error-summary, [aria-invalid]").count() == 0
     assert helpers.the_case(session).submitted_with_js

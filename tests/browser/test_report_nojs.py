@@ -43,9 +43,12 @@ def test_report_sent_without_javascript_opens_for_the_inspector(
     page: Page, base_url: str, session: Session, world: World, store: FilesystemBlobStore
 ) -> None:
     page.goto(f"{base_url}/report")
-    assert page.locator("#encryption-mode").is_visible()
     helpers.screenshots(page, "report-form")
 
+    page.focus("#identity_choice-anonymous")
+    page.keyboard.press("Space")
+    page.focus("#step-you .step-next")
+    page.keyboard.press("Enter")  # a link to the next step: no script needed
     page.select_option("#category", "land")
     helpers.type_into(page, "#what", "Cán bộ địa chính nhận tiền để cấp sổ đỏ.")
     page.keyboard.press("Tab")  # from "what" straight on to "who"
@@ -54,10 +57,15 @@ def test_report_sent_without_javascript_opens_for_the_inspector(
     helpers.type_into(page, "#when", "Tháng 2 năm 2026")
     helpers.type_into(page, "#how_known", "Tôi là người nộp hồ sơ.")
     helpers.type_into(page, "#evidence", "Biên lai chuyển tiền, đính kèm.")
+    page.focus("#step-what .step-next")
+    page.keyboard.press("Enter")
     page.focus("#protection_people-reporter")
     page.keyboard.press("Space")
     page.focus("#protection_kinds-job")
     page.keyboard.press("Space")
+    page.focus("#step-protection .step-next")
+    page.keyboard.press("Enter")
+    assert page.locator("#encryption-mode").is_visible()
     evidence: FilePayload = {"name": "biên lai.txt", "mimeType": "text/plain", "buffer": EVIDENCE}
     page.set_input_files("#files", files=[evidence])
     page.focus(helpers.SEND_REPORT)
@@ -89,13 +97,17 @@ def test_report_sent_without_javascript_opens_for_the_inspector(
 
 def test_a_mistake_keeps_what_was_typed(page: Page, base_url: str, session: Session) -> None:
     page.goto(f"{base_url}/report")
-    # The browser's own check needs "what"; a forged empty value shows the server's check.
+    # The form leaves every check to the server (novalidate): a field in a hidden step
+    # would otherwise block sending with a message in the browser's own language.
+    page.check("#identity_choice-anonymous")
+    helpers.show_step(page, "what")
     page.select_option("#category", "land")
     helpers.type_into(page, "#who", "Bà Nguyễn Thị C")
     helpers.type_into(page, "#what", "   ")
     with page.expect_navigation():
-        page.click(helpers.SEND_REPORT)
+        helpers.click_send(page)
     assert page.locator("[role=alert]").is_visible()
+    assert page.locator("#step-what").is_visible()  # the step to correct is the one shown
     assert page.locator("#what").get_attribute("aria-invalid") == "true"
     assert page.locator("#who").input_value() == "Bà Nguyễn Thị C"
     assert page.locator("#category").input_value() == "land"

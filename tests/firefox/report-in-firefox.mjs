@@ -1,13 +1,17 @@
 // The tipster's JavaScript path in Firefox ESR (Tor Browser's engine), for
 // tests/firefox/test_firefox_report.py: a report with a file, encrypted in the page, then
-// the follow-up page opened with the code and a reply with a file sent from it.
+// the follow-up page opened with the code and a reply with a file sent from it. The report
+// form is in steps: Next is tried first with nothing chosen (the page must refuse), then the
+// report is made anonymous and each step is reached with Next.
 //
 //   node tests/firefox/report-in-firefox.mjs BASE_URL INPUT_JSON [FIREFOX]
 //
 // BASE_URL is the live submit app; INPUT_JSON is {fields: {id: text}, file: {name, type,
 // path}, reply: {text, file: {name, type, path}}}. One headless Firefox, driven by
 // puppeteer-core over WebDriver BiDi (no browser download). Prints one JSON object:
-//   {version, mode, code, reference, opened, replied, errors}
+//   {version, mode, refused, steps, code, reference, opened, replied, errors}
+// where refused is the message Next showed with nothing chosen, and steps the element that
+// had the focus after each Next that went on.
 // and exits 0 whenever it could report; what it means is for the Python test to judge.
 import puppeteer from "puppeteer-core";
 
@@ -42,10 +46,24 @@ try {
     WAIT,
   );
   report.mode = await page.$eval("#encryption-mode", (node) => node.textContent.trim());
+  await page.click("#step-you .step-next");
+  await page.waitForSelector("#identity_choice-error", { visible: true, ...WAIT });
+  report.refused = await page.$eval("#identity_choice-error", (node) => node.textContent.trim());
+  await page.click("#identity_choice-anonymous");
+  report.steps = [];
+  const next = async (/** @type {string} */ step, /** @type {string} */ to) => {
+    await page.click(`#step-${step} .step-next`);
+    await page.waitForSelector(`#step-${to}`, { visible: true, ...WAIT });
+    await page.waitForFunction((id) => document.activeElement?.id === id, WAIT, `step-${to}-title`);
+    report.steps.push(await page.evaluate(() => document.activeElement.id));
+  };
+  await next("you", "what");
   await page.select("#category", "land");
   for (const [id, text] of Object.entries(input.fields)) {
     await page.type(`#${id}`, text);
   }
+  await next("what", "protection");
+  await next("protection", "send");
   const files = await page.$("#files");
   await files.uploadFile(input.file.path);
   await page.click("#report-form button[type=submit]");
@@ -60,6 +78,15 @@ try {
   await page.keyboard.press("Enter");
   await page.waitForSelector("#followup-app h1", { visible: true, ...WAIT });
   report.opened = await page.$eval("#followup-app h1", (node) => node.textContent.trim());
+  // Status and messages come first; the reply is behind its entry under "What you can
+  // do", a <details> opened from the keyboard as in Tor Browser without a mouse.
+  report.order = await page.$$eval(
+    "#followup-app h2",
+    (headings) => headings.map((heading) => heading.id),
+  );
+  await page.focus("#followup-js-reply-heading");
+  await page.keyboard.press("Enter");
+  report.entryOpened = await page.$eval("#followup-js-reply-entry", (node) => node.open);
   await page.type("#followup-js-reply-text", input.reply.text);
   const replyFiles = await page.$("#followup-js-reply-files");
   await replyFiles.uploadFile(input.reply.file.path);
@@ -68,6 +95,7 @@ try {
   report.replied = await page.$eval("#followup-app li.message-you", (node) =>
     node.textContent.trim(),
   );
+  report.entryClosedAfter = await page.$eval("#followup-js-reply-entry", (node) => !node.open);
 } catch (error) {
   errors.push(`driver: ${error?.message ?? error}`);
 } finally {

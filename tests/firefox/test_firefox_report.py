@@ -1,5 +1,6 @@
 """The tipster's JavaScript path in Firefox ESR, Tor Browser's engine: a report with a file
-encrypted in the page, then a reply with a file from the follow-up page.
+encrypted in the page, going through the form's steps (Next checks each one first), then a
+reply with a file from the follow-up page.
 
 The server records every request it receives, URL, headers and body, and none may carry
 what the tipster wrote, a file's name or content, or the follow-up code (in any of its
@@ -96,9 +97,16 @@ def test_a_report_and_a_reply_leave_firefox_encrypted_and_open_for_the_inspector
     assert report["errors"] == []
     assert report["version"].lower().startswith("firefox/")
     assert "encrypted on this device" in report["mode"]
+    assert report["refused"] == "Choose whether you give your name or report anonymously."
+    assert report["steps"] == ["step-what-title", "step-protection-title", "step-send-title"]
     code = crypto.FollowUpCode.parse(report["code"])
     assert report["reference"].startswith("MB-")
     assert REPLY in report["replied"]
+    # The case page's order: status and messages, then the actions, each behind its entry.
+    order = report["order"]
+    assert order.index("followup-js-status-heading") < order.index("followup-js-messages-heading")
+    assert order.index("followup-js-messages-heading") < order.index("followup-js-actions-heading")
+    assert (report["entryOpened"], report["entryClosedAfter"]) == (True, True)
 
     secrets = [text.encode() for text in (*FIELDS.values(), REPLY)]
     secrets += [b"CANARYFF", FILE_CANARY, FILE_NAME.encode(), REPLY_NAME.encode()]

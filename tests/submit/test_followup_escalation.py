@@ -28,6 +28,7 @@ from tests.submit.test_followup_status import (
     LONG_AGO,
     PROFILE,
     TODAY,
+    action,
     anonymous,
     decide,
     long_date,
@@ -90,7 +91,7 @@ def test_the_escalation_names_the_superior_unit_and_the_answer_reaches_the_repor
     client: FlaskClient, session: Session, world: World, province: World, named: Story
 ) -> None:
     page = page_of(client, named)
-    intro = section(page, "escalate-heading")
+    intro = action(page, "escalate")
     assert "Escalate to the head of the superior unit" in intro
     assert f"ask the head of {SUPERIOR}, the unit directly above" in intro
     response = client.post(
@@ -140,7 +141,7 @@ def test_a_re_denunciation_after_the_conclusion_goes_to_the_superior_for_20_days
 ) -> None:
     concluded(session, world, named)
     page = page_of(client, named)
-    intro = section(page, "redenounce-heading")
+    intro = action(page, "redenounce")
     assert "must review it within 20 days" in intro
     assert f"It goes to: {SUPERIOR}." in intro
     response = client.post(

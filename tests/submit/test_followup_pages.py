@@ -641,7 +641,7 @@ def test_withdrawal_needs_confirmation_then_is_recorded_and_cannot_repeat(
     again = client.post("/followup/withdraw", data={**reason, "withdraw_confirm": "yes"})
     assert again.status_code == 409
     assert "can no longer be withdrawn" in again.text
-    assert 'href="#withdraw-heading"' in again.text
+    assert 'href="#withdraw-ended"' in again.text
     case = reload(session, story)
     assert (len(case.events), len(case.messages)) == (1, 1)
 

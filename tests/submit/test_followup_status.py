@@ -92,6 +92,13 @@ def section(page: str, heading: str) -> str:
     return page[start : page.index("</section>", start)]
 
 
+def action(page: str, key: str) -> str:
+    """The entry of one action under "What you can do" (followup_actions.html); fails when
+    the page does not offer it."""
+    start = page.index(f'<details id="{key}-entry"')
+    return page[start : page.index("</details>", start)]
+
+
 def attributes(page: str, element_id: str) -> dict[str, str]:
     [found] = [attrs for _tag, attrs in parse(page).tags if attrs.get("id") == element_id]
     return found

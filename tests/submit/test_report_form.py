@@ -76,6 +76,8 @@ ALL_NAMES = {
     "protection_people",
     "protection_kinds",
     "excluded",
+    "identity_choice",
+    "identity_asked",
 }
 
 
@@ -266,6 +268,8 @@ def test_form_has_every_field_labelled_with_the_token_first_and_files_last(
     ids = {a["id"] for _t, a in tags.tags if "id" in a}
     labelled = {a["for"] for t, a in tags.tags if t == "label"}
     for _tag, attrs in controls[1:]:
+        if attrs.get("type") == "hidden":
+            continue  # identity_asked: what the page asked, for the server
         assert attrs["id"] in labelled, f"{attrs['name']} has no label"
         for described in attrs.get("aria-describedby", "").split():
             assert described in ids, f"{attrs['id']} refers to a missing {described}"
@@ -789,4 +793,166 @@ def test_file_cut_short_leaves_no_blob(
     cut = body[: len(body) - 40_000]
     response = client.post("/report", data=cut, content_type=CONTENT_TYPE)
     assert response.status_code == 400
+    assert_nothing_kept(session, settings)
+
+
+# --- the steps, and the named or anonymous choice ------------------------------------------
+
+CANARY_NAME = "Phạm Văn CANARYSTEPNAME"
+IDENTITY_TYPED = {
+    "identity_name": CANARY_NAME,
+    "identity_contact": "0900 111 222 CANARYSTEPPHONE",
+    "identity_address": "",
+    "identity_position": "Kế toán CANARYSTEPJOB",
+    "identity_notes": "",
+}
+
+
+def asked(token: str, choice: str | None, **values: str) -> list[Part]:
+    """The form as the page in steps sends it: it says it asked the question, and sends the
+    answer if one was chosen (a radio button left unchosen sends nothing)."""
+    parts = [*report_parts(token, **values), ("identity_asked", "1")]
+    return parts if choice is None else [*parts, ("identity_choice", choice)]
+
+
+def steps_of(page: str) -> list[tuple[str, bool]]:
+    """Each step of the form, in order, and whether the server marked it current."""
+    return [
+        (attrs["id"], "step-current" in attrs["class"].split())
+        for tag, attrs in parse(page).in_form
+        if tag == "section" and "step" in attrs.get("class", "").split()
+    ]
+
+
+def current_step(page: str) -> str:
+    [current] = [step for step, marked in steps_of(page) if marked]
+    return current
+
+
+def test_the_choice_comes_first_is_required_and_starts_the_first_of_four_steps(
+    client: FlaskClient,
+) -> None:
+    page = client.get("/report").text
+    assert steps_of(page) == [
+        ("step-you", True),
+        ("step-what", False),
+        ("step-protection", False),
+        ("step-send", False),
+    ]
+    controls = [a for t, a in parse(page).in_form if t in ("input", "select", "textarea")]
+    [first, second] = [a for a in controls if a.get("type") == "radio"][:2]
+    assert controls.index(first) == 2  # after the token and identity_asked: the first question
+    assert (first["name"], first["value"], second["value"]) == (
+        "identity_choice",
+        "anonymous",
+        "named",
+    )
+    assert "required" in first
+    assert "checked" not in first  # asked, not assumed
+    assert "checked" not in second
+    [form] = [a for t, a in parse(page).tags if t == "form"]
+    assert "novalidate" in form  # the server's messages, in the page's language
+    assert 'href="#step-what"' in page  # Next: a link, without JavaScript too
+    assert "Step 1 of 4:" in page
+
+
+def test_an_anonymous_report_drops_the_identity_typed_before_choosing_it(
+    client: FlaskClient, token: str, session: Session, world: World
+) -> None:
+    response = post(client, asked(token, "anonymous", what="Chi sai quỹ", **IDENTITY_TYPED))
+    assert response.status_code == 200, response.text
+    [case] = cases(session)
+    assert case.track is Track.ANONYMOUS
+    assert case.identity is None
+    assert not [w for w in case.key_wraps if w.purpose is WrapPurpose.IDENTITY_KEY]
+    key = case_key(case, world.people["lan"].id, world.key_of("lan"))
+    report_text = repr(open_report(case, key))
+    assert "CANARYSTEP" not in report_text
+    assert "Chi sai quỹ" in report_text
+    assert "CANARYSTEP" not in response.text
+
+
+def test_a_named_report_needs_a_name_and_a_contact_and_opens_the_first_step(
+    client: FlaskClient, token: str, session: Session, settings: Settings
+) -> None:
+    parts = asked(token, "named", what="Chi sai quỹ", identity_position="Kế toán")
+    response = post(client, parts)
+    assert response.status_code == 400
+    assert "Write your full name, or choose to report anonymously." in response.text
+    assert 'id="identity_contact-error"' in response.text
+    assert current_step(response.text) == "step-you"
+    [named] = [a for t, a in parse(response.text).in_form if a.get("id") == "identity_choice-named"]
+    assert "checked" in named
+    assert 'value="Kế toán"' in response.text
+    assert_nothing_kept(session, settings)
+
+    token = csrf_token_of(client.get("/report").text)
+    identity = {"identity_name": "Lê Thị E", "identity_contact": "0900 000 000"}
+    assert post(client, asked(token, "named", what="Chi sai quỹ", **identity)).status_code == 200
+    session.rollback()  # end the read above: its snapshot predates the case
+    [case] = cases(session)
+    assert case.track is Track.NAMED
+
+
+@pytest.mark.parametrize("choice", [None, "", "maybe"])
+def test_a_page_that_asked_must_have_an_answer(
+    client: FlaskClient, token: str, session: Session, settings: Settings, choice: str | None
+) -> None:
+    response = post(client, asked(token, choice, what="Chi sai quỹ", **IDENTITY_TYPED))
+    assert response.status_code == 400
+    assert "Choose whether you give your name or report anonymously." in response.text
+    assert 'href="#identity_choice-anonymous"' in response.text  # the summary's link
+    assert current_step(response.text) == "step-you"
+    assert_nothing_kept(session, settings)
+
+
+@pytest.mark.parametrize(
+    ("identity", "track"), [({}, Track.ANONYMOUS), (IDENTITY_TYPED, Track.NAMED)]
+)
+def test_a_page_opened_before_the_question_keeps_its_rule(
+    client: FlaskClient,
+    token: str,
+    session: Session,
+    identity: dict[str, str],
+    track: Track,
+) -> None:
+    """A page without identity_asked (open during an upgrade): any detail makes it named."""
+    response = post(client, report_parts(token, what="Chi sai quỹ", **identity))
+    assert response.status_code == 200, response.text
+    [case] = cases(session)
+    assert case.track is track
+    assert (case.identity is not None) is bool(identity)
+
+
+def test_a_page_opened_before_the_question_is_shown_again_with_its_answer(
+    client: FlaskClient, token: str
+) -> None:
+    response = post(client, report_parts(token, what="", identity_name=CANARY_NAME))
+    assert response.status_code == 400
+    [named] = [a for t, a in parse(response.text).in_form if a.get("id") == "identity_choice-named"]
+    assert "checked" in named
+
+
+@pytest.mark.parametrize(
+    ("values", "step"),
+    [
+        ({"what": ""}, "step-what"),
+        ({"what": "x", "protection_details": "Bị đe doạ"}, "step-protection"),
+    ],
+)
+def test_a_refused_report_opens_the_step_of_its_first_mistake(
+    client: FlaskClient, token: str, values: dict[str, str], step: str
+) -> None:
+    response = post(client, asked(token, "anonymous", **values))
+    assert response.status_code == 400
+    assert current_step(response.text) == step
+
+
+def test_a_refused_file_opens_the_last_step(
+    client: FlaskClient, token: str, session: Session, settings: Settings
+) -> None:
+    big = FilePart("files", "big.bin", "application/octet-stream", b"\0" * (MAX_FILE_SIZE + 1))
+    response = post(client, [*asked(token, "anonymous", what="x"), big])
+    assert response.status_code == 413
+    assert current_step(response.text) == "step-send"
     assert_nothing_kept(session, settings)

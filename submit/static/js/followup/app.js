@@ -383,6 +383,9 @@ export class FollowupApp {
     }
     this.idle.restart();
     form.reset();
+    // Closed again, as the server's page comes back after a post: what was done is said at
+    // the top, where the focus goes.
+    form.closest("details")?.removeAttribute("open");
     screen.announce(this.page.strings.get(done));
     screen.announcer.focus();
     try {

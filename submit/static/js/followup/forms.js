@@ -241,6 +241,8 @@ export function restore(forms, values) {
     const form = forms[name];
     if (form !== undefined) {
       control(form, field).value = value;
+      // Its entry under "What you can do" opens, so that the restored words are seen.
+      form.closest("details")?.setAttribute("open", "");
     }
   }
 }

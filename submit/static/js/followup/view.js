@@ -219,11 +219,13 @@ export class CaseScreen {
     forwarded.hidden = !view.forwarded_to;
     this.#verification(view);
     slot(this.root, "ended").hidden = view.may_withdraw;
-    this.forms.withdraw.hidden = !view.may_withdraw;
+    slot(this.root, "withdraw").hidden = !view.may_withdraw;
     this.#deadlines(view.deadlines);
+    this.#nextStep(view.deadlines);
     this.#escalation(view);
     this.#answers(thread.answers);
     this.#messages(thread.messages);
+    this.#latest(thread.messages);
     slot(this.root, "report-altered").hidden = !thread.reportAltered;
     slot(this.root, "fewer").hidden = !fewer;
     this.#incidentList(view.incidents);
@@ -256,6 +258,49 @@ export class CaseScreen {
     slot(this.root, "deadlines").hidden = deadlines.length === 0;
     slot(this.root, "deadlines-hint").hidden = deadlines.length === 0;
     slot(this.root, "no-deadlines").hidden = deadlines.length > 0;
+  }
+
+  /**
+   * The summary's "What comes next": what falls due first, or while every clock stands
+   * still the first of them, as the server's page (followup.next_deadline).
+   *
+   * @param {Deadline[]} deadlines
+   */
+  #nextStep(deadlines) {
+    const { strings, language } = this.page;
+    const running = deadlines.filter((deadline) => deadline.due_on !== null);
+    running.sort((a, b) => String(a.due_on).localeCompare(String(b.due_on)));
+    const next = running[0] ?? deadlines[0];
+    slot(this.root, "next-step").hidden = next === undefined;
+    slot(this.root, "no-next-step").hidden = next !== undefined;
+    if (next === undefined) {
+      return;
+    }
+    slot(this.root, "next-label").textContent = next.label || next.key;
+    slot(this.root, "next-due").textContent =
+      next.due_on === null
+        ? strings.get("due-paused", { used: next.used ?? "", period: next.period })
+        : strings.get("due-by", { date: formatDate(language, next.due_on) });
+    slot(this.root, "next-overdue").hidden = !next.overdue;
+  }
+
+  /**
+   * The summary's link to the newest message, which is last in the conversation.
+   *
+   * @param {OpenMessage[]} messages
+   */
+  #latest(messages) {
+    const { strings, language } = this.page;
+    const latest = messages[messages.length - 1];
+    slot(this.root, "latest-label").hidden = latest === undefined;
+    slot(this.root, "latest").hidden = latest === undefined;
+    if (latest === undefined) {
+      return;
+    }
+    const author = latest.author === "reporter" ? "author-reporter" : "author-inspector";
+    const link = slot(this.root, "latest-link");
+    link.textContent = `${strings.get(author)}, ${formatDate(language, latest.createdOn)}`;
+    link.setAttribute("href", `#followup-js-message-${latest.id}`);
   }
 
   /**
@@ -500,7 +545,7 @@ export class CaseScreen {
       facts.push(strings.get("protection-asked-on", { dates }));
     }
     part(item, ".followup-js-protection-dates").textContent = facts.join(" ");
-    part(item, "form").hidden = !record.may_ask;
+    part(item, ".followup-js-ask-entry").hidden = !record.may_ask;
   }
 
   /** @param {OpenMessage[]} messages */

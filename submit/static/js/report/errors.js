@@ -25,15 +25,16 @@ function controlsOf(form, name) {
 
 /**
  * Where the message goes and what it describes: a group's fieldset, or the control.
+ * Checkboxes and radio buttons are a group.
  *
  * @param {HTMLElement} control
  * @returns {{described: HTMLElement, before: Element}}
  */
 function placeOf(control) {
-  if (control instanceof HTMLInputElement && control.type === "checkbox") {
+  if (control instanceof HTMLInputElement && ["checkbox", "radio"].includes(control.type)) {
     const fieldset = control.closest("fieldset");
     if (fieldset !== null) {
-      const first = fieldset.querySelector(".choice") ?? control;
+      const first = fieldset.querySelector(".choice-option, .choice") ?? control;
       return { described: fieldset, before: first };
     }
   }
@@ -84,8 +85,11 @@ export function clearErrors(doc, form, title) {
  * @param {HTMLFormElement} form
  * @param {Map<string, string>} errors - field name -> message, in the page's order
  * @param {string} title - the page title without an error prefix
+ * @param {(control: HTMLElement) => void} [reveal] - what the summary's link to a
+ *   control does: by default, scroll to it and focus it
+ * @returns {HTMLElement} the summary
  */
-export function showErrors(page, form, errors, title) {
+export function showErrors(page, form, errors, title, reveal = scrollToAndFocus) {
   const { doc, strings } = page;
   clearErrors(doc, form, title);
   const summary = instantiate(doc, "report-js-summary");
@@ -106,11 +110,29 @@ export function showErrors(page, form, errors, title) {
     for (const control of controls) {
       control.setAttribute("aria-invalid", "true");
     }
-    list.append(summaryItem(doc, message, controls[0]));
+    list.append(summaryItem(doc, message, controls[0], reveal));
   }
   form.before(summary);
   doc.title = `${strings.get("error-title")} ${title}`;
   summary.focus();
+  return summary;
+}
+
+/** @param {HTMLElement} control */
+function scrollToAndFocus(control) {
+  control.scrollIntoView({ block: "center" });
+  control.focus();
+}
+
+/**
+ * The controls of a field, in the order of the page.
+ *
+ * @param {HTMLFormElement} form
+ * @param {string} name
+ * @returns {HTMLElement | null} the first
+ */
+export function firstControl(form, name) {
+  return controlsOf(form, name)[0] ?? null;
 }
 
 /**
@@ -119,17 +141,17 @@ export function showErrors(page, form, errors, title) {
  * @param {Document} doc
  * @param {string} message
  * @param {HTMLElement} control
+ * @param {(control: HTMLElement) => void} reveal
  * @returns {HTMLLIElement}
  */
-function summaryItem(doc, message, control) {
+function summaryItem(doc, message, control, reveal) {
   const item = doc.createElement("li");
   const link = doc.createElement("a");
   link.href = `#${control.id}`;
   link.textContent = message;
   link.addEventListener("click", (event) => {
     event.preventDefault();
-    control.scrollIntoView({ block: "center" });
-    control.focus();
+    reveal(control);
   });
   item.append(link);
   return item;

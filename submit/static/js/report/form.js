@@ -2,7 +2,8 @@
  * Reading the report form and checking it as the server does (views/report.py), so that
  * both paths accept the same input and build the same documents (docs/submission.md §1):
  * every report text field is present, trimmed, possibly empty; "protection" only when
- * asked for; an identity only when any of its fields is filled in.
+ * asked for; an identity only when the reporter chose to give their name (or, on a page
+ * that did not ask, when any of its fields is filled in).
  *
  * @module report/form
  */
@@ -22,11 +23,16 @@ export const IDENTITY_FIELDS = {
   identity_notes: "notes",
 };
 const TEXT_FIELDS = [...REPORT_FIELDS, ...Object.keys(IDENTITY_FIELDS), "protection_details"];
+/** The answer to "Do you want to give your name?": views/report.py CHOICE_FIELD. */
+const CHOICE_FIELD = "identity_choice";
+const ANONYMOUS = "anonymous";
+const NAMED = "named";
 /** The order of the fields on the page, so errors are listed in the order they are met. */
 export const FIELD_ORDER = [
+  CHOICE_FIELD,
+  ...Object.keys(IDENTITY_FIELDS),
   "category",
   ...REPORT_FIELDS,
-  ...Object.keys(IDENTITY_FIELDS),
   "protection_people",
   "protection_kinds",
   "protection_details",
@@ -43,6 +49,8 @@ const UNKNOWN_TYPE = "application/octet-stream";
 /**
  * @typedef {object} Entered - what the form holds, unchecked
  * @property {string} category
+ * @property {boolean} asked - the page asks whether the report is named
+ * @property {string} choice - "anonymous", "named", or "" when none is chosen
  * @property {string[]} categories - the values the category list offers
  * @property {Record<string, string>} text - text fields, line breaks normalised to "\n"
  * @property {string[]} people - ticked, in the page's order
@@ -132,8 +140,11 @@ function valueOf(form, name) {
 export function readForm(form) {
   const select = form.elements.namedItem("category");
   const files = form.elements.namedItem("files");
+  const chosen = form.querySelector(`input[name="${CHOICE_FIELD}"]:checked`);
   return {
     category: valueOf(form, "category"),
+    asked: form.querySelector(`input[name="${CHOICE_FIELD}"]`) !== null,
+    choice: chosen instanceof HTMLInputElement ? chosen.value : "",
     categories:
       select instanceof HTMLSelectElement
         ? Array.from(select.options, (option) => option.value).filter(Boolean)
@@ -159,8 +170,10 @@ export function readForm(form) {
 export function validate(entered, limits, strings, language) {
   /** @type {Map<string, string>} */
   const errors = new Map();
+  // An anonymous report's identity fields are never sent, whatever they hold.
+  const dropped = entered.asked && entered.choice === ANONYMOUS ? Object.keys(IDENTITY_FIELDS) : [];
   for (const name of TEXT_FIELDS) {
-    if (codePoints(entered.text[name]) > limits.maxChars) {
+    if (!dropped.includes(name) && codePoints(entered.text[name]) > limits.maxChars) {
       errors.set(name, strings.get("error-too-long"));
     }
   }
@@ -172,6 +185,7 @@ export function validate(entered, limits, strings, language) {
   if (!text("what") && !errors.has("what")) {
     errors.set("what", strings.get("error-what"));
   }
+  checkIdentity(entered, text, strings, errors);
   checkProtection(entered, text("protection_details"), strings, errors);
   if (entered.readers > 0 && new Set(entered.excluded).size >= entered.readers) {
     errors.set("excluded", strings.get("error-excluded-all"));
@@ -213,11 +227,10 @@ function documents(entered, category, text, language) {
   const identity = Object.fromEntries(
     Object.entries(IDENTITY_FIELDS).map(([name, key]) => [key, text(name)]),
   );
-  const named = Object.values(identity).some(Boolean);
   return {
     category,
     report,
-    identity: named ? { schema: 1, ...identity } : null,
+    identity: named(entered) ? { schema: 1, ...identity } : null,
     protection,
     excluded: [...new Set(entered.excluded)],
     files: entered.files.map((file) => ({
@@ -226,6 +239,44 @@ function documents(entered, category, text, language) {
       type: file.type || UNKNOWN_TYPE,
     })),
   };
+}
+
+/**
+ * Whether the report is named: as chosen, or on a page that did not ask, as the server's
+ * rule for such a page says (any identity field filled in).
+ *
+ * @param {Entered} entered
+ * @returns {boolean}
+ */
+function named(entered) {
+  if (entered.asked) {
+    return entered.choice === NAMED;
+  }
+  return Object.keys(IDENTITY_FIELDS).some((name) => strip(entered.text[name]) !== "");
+}
+
+/**
+ * The choice is required; a named report needs a name and a way to reach its author.
+ *
+ * @param {Entered} entered
+ * @param {(name: string) => string} text
+ * @param {Strings} strings
+ * @param {Map<string, string>} errors
+ */
+function checkIdentity(entered, text, strings, errors) {
+  if (!entered.asked || entered.choice === ANONYMOUS) {
+    return;
+  }
+  if (entered.choice !== NAMED) {
+    errors.set(CHOICE_FIELD, strings.get("error-identity-choice"));
+    return;
+  }
+  if (!text("identity_name") && !errors.has("identity_name")) {
+    errors.set("identity_name", strings.get("error-identity-name"));
+  }
+  if (!text("identity_contact") && !errors.has("identity_contact")) {
+    errors.set("identity_contact", strings.get("error-identity-contact"));
+  }
 }
 
 /**

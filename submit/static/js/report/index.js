@@ -6,7 +6,8 @@
  * answer), the form is left alone and posts as it does without JavaScript; the page says
  * that the server will encrypt the report. Otherwise this module takes the form's submit
  * over: it checks the form as the server would, then sends it encrypted, and finally shows
- * the follow-up code in place of the form.
+ * the follow-up code in place of the form. The form's steps (steps.js) are enhanced either
+ * way: Next checks the step's fields first.
  *
  * @module report
  */
@@ -14,10 +15,11 @@
 import { supportsEncryption } from "../crypto/index.js";
 import { ApiError, NetworkError } from "./api.js";
 import { showConfirmation } from "./confirmation.js";
-import { clearErrors, showErrors } from "./errors.js";
+import { clearErrors, firstControl, showErrors } from "./errors.js";
 import { readForm, validate } from "./form.js";
 import { Page } from "./page.js";
 import { clearViews, Progress, showFailure } from "./progress.js";
+import { Steps } from "./steps.js";
 import { FileUnreadable, submitReport } from "./submission.js";
 import { UploadLost } from "./upload.js";
 
@@ -34,6 +36,8 @@ export async function enhance(doc) {
   if (!(form instanceof HTMLFormElement) || page === null) {
     return; // rendered without report_js.html: nothing to show messages with
   }
+  const steps = new Steps(doc, form);
+  steps.attach((step) => checkStep(page, form, steps, step));
   const mode = doc.getElementById("encryption-mode");
   if (!(await supportsEncryption())) {
     if (mode !== null) {
@@ -41,11 +45,49 @@ export async function enhance(doc) {
     }
     return;
   }
-  const controller = new ReportForm(page, form, mode);
+  const controller = new ReportForm(page, form, mode, steps);
   if (mode !== null) {
     mode.textContent = page.strings.get("encrypted-here");
   }
   controller.attach();
+}
+
+/**
+ * The page title without the "Error:" a refused no-JavaScript post may have put before it.
+ *
+ * @param {Page} page
+ * @returns {string}
+ */
+function plainTitle(page) {
+  const prefix = `${page.strings.get("error-title")} `;
+  const { title } = page.doc;
+  return title.startsWith(prefix) ? title.slice(prefix.length) : title;
+}
+
+/**
+ * Before Next: check the form as the server would, and show only this step's mistakes,
+ * with the focus on the first one to correct.
+ *
+ * @param {Page} page
+ * @param {HTMLFormElement} form
+ * @param {Steps} steps
+ * @param {HTMLElement} step
+ * @returns {boolean} whether the step has nothing to correct
+ */
+function checkStep(page, form, steps, step) {
+  const language = page.doc.documentElement.lang;
+  const { errors } = validate(readForm(form), page.limits, page.strings, language);
+  const here = new Map(
+    [...errors].filter(([name]) => step.querySelector(`[name="${name}"]`) !== null),
+  );
+  const title = plainTitle(page);
+  if (here.size === 0) {
+    clearErrors(page.doc, form, title);
+    return true;
+  }
+  showErrors(page, form, here, title, (control) => steps.reveal(control, control));
+  firstControl(form, [...here.keys()][0])?.focus();
+  return false;
 }
 
 /** Why sending failed, in the reporter's words. */
@@ -63,17 +105,15 @@ class ReportForm {
    * @param {Page} page
    * @param {HTMLFormElement} form
    * @param {HTMLElement | null} mode - #encryption-mode
+   * @param {Steps} steps
    */
-  constructor(page, form, mode) {
+  constructor(page, form, mode, steps) {
     this.page = page;
     this.form = form;
     this.mode = mode;
+    this.steps = steps;
     this.main = /** @type {HTMLElement} */ (form.closest("main") ?? page.doc.body);
-    const prefix = `${page.strings.get("error-title")} `;
-    // The title without the "Error:" a refused no-JavaScript post may have put before it.
-    this.title = page.doc.title.startsWith(prefix)
-      ? page.doc.title.slice(prefix.length)
-      : page.doc.title;
+    this.title = plainTitle(page);
     this.button = form.querySelector('button[type="submit"], button:not([type])');
   }
 
@@ -96,7 +136,7 @@ class ReportForm {
     const language = page.doc.documentElement.lang;
     const { errors, valid } = validate(readForm(form), page.limits, page.strings, language);
     if (valid === null) {
-      showErrors(page, form, errors, this.title);
+      this.#showErrors(errors);
       return;
     }
     clearErrors(page.doc, form, this.title);
@@ -121,6 +161,21 @@ class ReportForm {
       protection: valid.protection.length > 0,
       files: valid.files.length > 0,
     });
+  }
+
+  /**
+   * The summary has the focus; the step of the first mistake is opened behind it.
+   *
+   * @param {Map<string, string>} errors
+   */
+  #showErrors(errors) {
+    const { page, form, steps } = this;
+    const reveal = (/** @type {HTMLElement} */ control) => steps.reveal(control, control);
+    const summary = showErrors(page, form, errors, this.title, reveal);
+    const first = firstControl(form, [...errors.keys()][0]);
+    if (first !== null) {
+      steps.reveal(first, summary);
+    }
   }
 
   /** @param {boolean} locked - the form cannot change while its contents are sent */
