@@ -16,7 +16,7 @@ Prints requests, bytes and time to usable, the median and range over the repeats
 ratio of the JavaScript page's median time to the no-JavaScript page's: the target is at
 most 1.5. Not part of the test suite; run it by hand from the repository root (README.md):
 
-    .venv/bin/python -m benchmarks.page_load              # 5 repeats (~2 minutes)
+    .venv/bin/python -m benchmarks.page_load              # 5 repeats (~1.5 minutes)
     .venv/bin/python -m benchmarks.page_load --repeat 1 --skip-modules   # a quick look
 
 The exit status is 0 if the target is met, 1 if it is missed, 2 if a run failed.
