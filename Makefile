@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: run test lint types audit unit coverage install browser translations messages vectors clean
+.PHONY: run test lint types audit unit coverage install browser translations messages vectors bundle clean
 
 install: $(STAMP)
 
@@ -33,10 +33,17 @@ audit: $(STAMP)
 browser:
 	scripts/ensure-system-packages
 
-# puppeteer-core, which drives Firefox ESR in tests/firefox; re-installed when the lock changes.
+# puppeteer-core, which drives Firefox ESR in tests/firefox, axe-core and esbuild;
+# re-installed when the lock changes.
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
+
+# After changing a module under submit/static/js: rebuild the pages' one script,
+# static/js/dist/main.js, and commit it with the change (`make run` needs no Node.js;
+# tests/browser/test_bundle.py fails while it is stale).
+bundle: $(NODE_STAMP)
+	scripts/bundle
 
 # Compiled catalogues are build products (git ignores them); their .po sources are committed.
 CATALOGS := $(wildcard web/translations/*/LC_MESSAGES/messages.po)

@@ -367,6 +367,11 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+# The app gunicorn serves: by default the submit app plus the baseline route; the
+# page-load benchmark serves its own (benchmarks/_page_server.py).
+BENCH_APP = "benchmarks._upload_server:create_bench_app()"
+
+
 class Server:
     """The submit app (plus the baseline route) under gunicorn, in its own process."""
 
@@ -377,13 +382,13 @@ class Server:
 
     @classmethod
     @contextlib.contextmanager
-    def running(cls, instance: Instance, log: Path) -> Iterator[Server]:
+    def running(cls, instance: Instance, log: Path, app: str = BENCH_APP) -> Iterator[Server]:
         # We bind the port and hand gunicorn the socket: no race for a free port, and
         # clients connecting early simply wait in the backlog until the worker is up.
         listener = socket.create_server((HOST, 0))
         port = listener.getsockname()[1]
         try:
-            process = cls._spawn(listener.fileno(), instance, log)
+            process = cls._spawn(listener.fileno(), instance, log, app)
         finally:
             listener.close()  # gunicorn holds its own copy
         server = cls(process, port, log)
@@ -394,7 +399,7 @@ class Server:
             server._stop()
 
     @staticmethod
-    def _spawn(fd: int, instance: Instance, log: Path) -> subprocess.Popen[bytes]:
+    def _spawn(fd: int, instance: Instance, log: Path, app: str) -> subprocess.Popen[bytes]:
         command = harness.python_command(
             "gunicorn",
             # Production's settings (deploy/), then what this benchmark sets its own way.
@@ -402,7 +407,7 @@ class Server:
             *("--bind", f"fd://{fd}", "--workers", "1", "--threads", str(THREADS)),
             *("--timeout", "600", "--graceful-timeout", "5", "--no-control-socket"),
             *("--error-logfile", "-", "--log-level", "warning"),
-            "benchmarks._upload_server:create_bench_app()",
+            app,
         )
         with log.open("ab") as output:
             # Our own interpreter and arguments, no shell: nothing untrusted reaches it.

@@ -13,6 +13,7 @@ from casework.profiles import profile_label
 from casework.settings import Settings
 from casework.uploads import ciphertext_limit
 from submit.limits import init_limits
+from submit.page_scripts import init_page_scripts
 from web import labels
 from web.database import init_database, replay_on_transient_errors
 from web.errors import init_errors
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     init_errors(app)
     init_i18n(app, settings.default_language)
+    init_page_scripts(app)
     labels.add_label_source(profile_label)  # a newer profile's own words for its statuses
     # Pages only read; every POST, and any GET view marked as writing, writes.
     init_database(app, settings.database_url, read_on_safe_methods=True)

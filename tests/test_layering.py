@@ -90,6 +90,10 @@ client = app.test_client()
 for path in ("/", "/report", "/followup", "/api/v1/recipients"):
     status = client.get(path).status_code
     assert status == 200, (path, status)
+# The report page's script is its committed build (static/js/dist), shipped as package data.
+assert b'src="/static/js/dist/report.js"' in client.get("/report").data
+script = client.get("/static/js/dist/report.js")
+assert script.status_code == 200 and b"data-enhanced" in script.data, script.status_code
 assert "review" not in sys.modules
 print("public app served without review")
 """
@@ -117,6 +121,8 @@ def test_the_public_app_installs_and_runs_without_review(tmp_path: Path) -> None
     )  # fmt: skip
     assert not (target / "review").exists()
     assert (target / "submit" / "templates" / "report_form.html").is_file()
+    for page in ("report", "followup"):
+        assert (target / "submit" / "static" / "js" / "dist" / f"{page}.js").is_file()
 
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

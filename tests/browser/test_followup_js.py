@@ -379,7 +379,7 @@ def test_withdrawing_part_of_the_report_says_which_part_and_the_case_goes_on(
 # --- the code itself ----------------------------------------------------------------------
 
 FOLLOWUP_JS = helpers.ROOT / "submit" / "static" / "js" / "followup"
-MAIN_JS = FOLLOWUP_JS.parent / "main.js"
+PAGE_JS = FOLLOWUP_JS.parent / "pages" / "followup.js"
 PARTIAL = helpers.ROOT / "submit" / "templates" / "followup_js.html"
 # Every string key the scripts ask for starts with one of these.
 STRING_KEY = re.compile(
@@ -409,8 +409,8 @@ def test_the_scripts_run_no_dynamic_code_keep_nothing_and_import_only_this_site(
             assert (path.parent / specifier).resolve().is_file(), (path.name, specifier)
             if specifier.startswith("../crypto/"):
                 assert specifier == "../crypto/index.js", path.name  # its public API
-    table = re.findall(r"\{ selector: \"([^\"]+)\", module: \"([^\"]+)\" \}", MAIN_JS.read_text())
-    assert ("#followup-form", "./followup/index.js") in table
+    page = PAGE_JS.read_text(encoding="utf-8")
+    assert 'enhanceForm("#followup-form", () => import("../followup/index.js"));' in page
 
 
 def test_the_partial_has_no_inline_script_style_or_handlers_and_unique_ids() -> None:

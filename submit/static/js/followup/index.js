@@ -1,6 +1,6 @@
 /**
- * The follow-up page with JavaScript: the code never leaves this device. main.js imports
- * this module when the page has #followup-form.
+ * The follow-up page with JavaScript: the code never leaves this device. The page's
+ * script, pages/followup.js, imports this module when the page has #followup-form.
  *
  * From the code this browser derives the lookup token (all the server receives) and the
  * reporter's key, opens the case key with it, and decrypts the case's messages and files

@@ -1,6 +1,7 @@
 /**
  * The report page with JavaScript: the report is encrypted on this device before
- * anything is sent. main.js imports this module when the page has #report-form.
+ * anything is sent. The page's script, pages/report.js, imports this module when the
+ * page has #report-form.
  *
  * Where the browser cannot run the protocol (no secure context, no X25519, a wrong known
  * answer), the form is left alone and posts as it does without JavaScript; the page says
