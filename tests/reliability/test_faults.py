@@ -377,6 +377,8 @@ def test_a_full_disk_refuses_clearly_keeps_the_text_and_recovers(
             assert NOT_RECEIVED in reply.text
             assert canary in reply.text  # what they wrote, back in the form
             assert not any(word in reply.text for word in TRACEBACK_WORDS)
+            # Shown at its last step, where the Send button is: nothing to correct.
+            assert 'class="step step-current" id="step-send"' in reply.text
         assert "please choose them again" in with_file.text
         api = ApiVisitor(server.url)  # no room for the upload's row: refused, and said so
         document = {"size": MiB, "pow": api.solution("upload")}
