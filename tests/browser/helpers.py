@@ -397,11 +397,13 @@ def fill(page: Page, values: dict[str, str]) -> None:
 
 
 def attach(page: Page, *files: tuple[str, str, bytes]) -> None:
-    """Choose files for the report, each as (name, MIME type, content), in the last step."""
+    """Choose files for the report, each as (name, MIME type, content), in the last step
+    of the public form; the review app's registration form, one page, has the same field."""
     payloads: list[FilePayload] = [
         {"name": name, "mimeType": kind, "buffer": data} for name, kind, data in files
     ]
-    show_step(page, "send")
+    if page.locator("#step-send").count():
+        show_step(page, "send")
     page.set_input_files("#files", files=payloads)
 
 
