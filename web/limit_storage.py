@@ -117,11 +117,33 @@ class SqliteStorage(Storage):
         if connection is None:
             _create_private(self.path)
             connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS)
-            connection.execute("PRAGMA journal_mode = WAL")
+            _switch_to_wal(connection)
             # Counters need not survive a power cut; they must not cost an fsync each.
             connection.execute("PRAGMA synchronous = NORMAL")
             self._local.connection = connection
         return connection
+
+
+def _switch_to_wal(connection: sqlite3.Connection) -> None:
+    """Put the file in WAL mode, waiting for a process that is doing the same.
+
+    Workers that start together all open a new file at once. SQLite refuses the switch
+    with "database is locked" at once, without its busy wait, while another connection
+    holds the file in the middle of its own switch; a worker that let that through failed
+    to boot, and gunicorn shut down (seen in the test suite). Once one switch is done the
+    mode is in the file and the others' are no-ops.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 def _path_of(uri: str) -> Path:
