@@ -9,9 +9,10 @@
 // BASE_URL is the live submit app; INPUT_JSON is {fields: {id: text}, file: {name, type,
 // path}, reply: {text, file: {name, type, path}}}. One headless Firefox, driven by
 // puppeteer-core over WebDriver BiDi (no browser download). Prints one JSON object:
-//   {version, mode, refused, steps, code, reference, opened, replied, errors}
+//   {version, mode, refused, steps, code, reference, codeOnPhone, opened, replied, errors}
 // where refused is the message Next showed with nothing chosen, and steps the element that
-// had the focus after each Next that went on.
+// had the focus after each Next that went on, and codeOnPhone how the code sits on a
+// 320-pixel screen.
 // and exits 0 whenever it could report; what it means is for the Python test to judge.
 import puppeteer from "puppeteer-core";
 
@@ -70,6 +71,21 @@ try {
   await page.waitForSelector("#follow-up-code", { visible: true, ...WAIT });
   report.code = await page.$eval("#follow-up-code", (node) => node.textContent.trim());
   report.reference = await page.$eval("#report-reference", (node) => node.textContent.trim());
+  // The code on the smallest phones: one line, inside the screen (as test_code_card.py in
+  // Chromium).
+  await page.setViewport({ width: 320, height: 640 });
+  report.codeOnPhone = await page.$eval("#follow-up-code", (code) => {
+    const rect = code.getBoundingClientRect();
+    const style = getComputedStyle(code);
+    const padding = parseFloat(style.paddingTop) + parseFloat(style.paddingBottom);
+    return {
+      lines: (rect.height - padding) / parseFloat(style.lineHeight),
+      right: rect.right,
+      width: document.documentElement.clientWidth,
+      scroll: code.scrollWidth - code.clientWidth,
+    };
+  });
+  await page.setViewport({ width: 1280, height: 900 });
 
   // The follow-up page with the code, then a reply with a file.
   await page.goto(`${baseUrl}/followup`, { waitUntil: "load" });

@@ -1,6 +1,6 @@
 """The tipster's JavaScript path in Firefox ESR, Tor Browser's engine: a report with a file
-encrypted in the page, going through the form's steps (Next checks each one first), then a
-reply with a file from the follow-up page.
+encrypted in the page, going through the form's steps (Next checks each one first), the
+code on one line on a 320-pixel screen, then a reply with a file from the follow-up page.
 
 The server records every request it receives, URL, headers and body, and none may carry
 what the tipster wrote, a file's name or content, or the follow-up code (in any of its
@@ -101,6 +101,10 @@ def test_a_report_and_a_reply_leave_firefox_encrypted_and_open_for_the_inspector
     assert report["steps"] == ["step-what-title", "step-protection-title", "step-send-title"]
     code = crypto.FollowUpCode.parse(report["code"])
     assert report["reference"].startswith("MB-")
+    on_phone = report["codeOnPhone"]  # one line, inside a 320-pixel screen
+    assert on_phone["lines"] < 1.5, on_phone
+    assert on_phone["right"] <= on_phone["width"], on_phone
+    assert on_phone["scroll"] <= 0, on_phone
     assert REPLY in report["replied"]
     # The case page's order: status and messages, then the actions, each behind its entry.
     order = report["order"]
