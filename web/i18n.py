@@ -13,9 +13,10 @@ click away on every page.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, abort, current_app, g, redirect, request, session
-from flask_babel import Babel
+from flask_babel import Babel, gettext
 from werkzeug.wrappers import Response
 
 from web.dates import shown_day
@@ -63,3 +64,9 @@ def set_language(code: str) -> Response:
 # The one check of return addresses both apps share (web.redirects); the old name stays
 # for the callers and tests that import it from here.
 safe_local_path = local_path
+
+
+def translate(text: str, **values: Any) -> str:
+    """gettext, typed (Flask-Babel has no type hints): modules import it as ``_``, the name
+    ``make messages`` extracts."""
+    return str(gettext(text, **values))

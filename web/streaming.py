@@ -23,10 +23,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, Protocol
+from typing import IO, Protocol
 
 from flask import request
-from flask_babel import format_decimal, gettext
+from flask_babel import format_decimal
 from flask_wtf.csrf import validate_csrf
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import parse_options_header
@@ -45,6 +45,7 @@ from wtforms import ValidationError
 from casework.intake import AttachmentIn
 from web import labels
 from web.errors import PublicError, storage_refusal
+from web.i18n import translate as _
 
 PIECE_SIZE = 64 * 1024
 # What the decoder may hold at once: part headers, or the rest of a piece it cannot yet
@@ -431,8 +432,3 @@ def too_long_message(limit: int) -> str:
         "below: please shorten it.",
         limit=format_decimal(limit),
     )
-
-
-def _(text: str, **values: Any) -> str:
-    """gettext, typed (Flask-Babel has no type hints)."""
-    return str(gettext(text, **values))

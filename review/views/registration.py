@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, session
 from flask.blueprints import BlueprintSetupState
-from flask_babel import LazyString, gettext
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
@@ -49,6 +49,7 @@ from web import labels
 from web.database import db, retry_commit, runs_once
 from web.errors import RETRY_LATER, PublicError, storage_refusal
 from web.i18n import current_language
+from web.i18n import translate as _
 from web.multipart import streams_multipart
 from web.streaming import (
     FileNotStored,
@@ -354,11 +355,6 @@ def _render_form(
         max_report_size=labels.file_size(config.max_report_size),
         today=unit_today().isoformat(),
     )
-
-
-def _(text: str, **values: Any) -> str:
-    """gettext, typed (Flask-Babel has no type hints)."""
-    return str(gettext(text, **values))
 
 
 def _malformed_message() -> str:

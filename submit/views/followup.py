@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, BinaryIO, TypeVar
+from typing import BinaryIO, TypeVar
 from urllib.parse import quote
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -36,7 +36,7 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from flask_babel import LazyString, gettext
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import Session
@@ -74,6 +74,7 @@ from web.database import db, retry_commit, runs_once
 from web.dates import read_day, shown_day
 from web.errors import RETRY_LATER, PublicError, error_response, storage_refusal
 from web.filenames import shown_name
+from web.i18n import translate as _
 from web.multipart import streams_multipart
 from web.streaming import (
     FileNotStored,
@@ -975,11 +976,6 @@ def _start_page(
         protection_asks=dict(shown.ASKS),
         status_labels=dict(labels.STATUSES),
     )
-
-
-def _(text: str, **values: Any) -> str:
-    """gettext, typed (Flask-Babel has no type hints)."""
-    return str(gettext(text, **values))
 
 
 def _form_error(error: FormError) -> str:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, render_template, request, session
 from flask.blueprints import BlueprintSetupState
-from flask_babel import format_decimal, gettext
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
 from casework import intake
@@ -39,6 +39,7 @@ from web import labels
 from web.database import db, retry_commit, runs_once
 from web.errors import RETRY_LATER, PublicError, storage_refusal
 from web.i18n import current_language
+from web.i18n import translate as _
 from web.multipart import streams_multipart
 from web.streaming import (
     FileNotStored,
@@ -256,11 +257,6 @@ def _store_case(
     except intake.IntakeError as error:
         raise PublicError(400, error.code, _intake_message()) from None
     return submission
-
-
-def _(text: str, **values: Any) -> str:
-    """gettext, typed (Flask-Babel has no type hints)."""
-    return str(gettext(text, **values))
 
 
 def _form_spec(recipients: UnitRecipients | None) -> FormSpec:
