@@ -35,6 +35,7 @@ from web.multipart import init_multipart_guard
 from web.routing import init_routing
 from web.secret_key import load_or_create
 from web.security import init_security
+from web.templating import init_shared_templates
 
 MAX_BODY = 4 * 1024 * 1024
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_security(app, cookie_name="mb_review", https=settings.review_https)
     init_errors(app)
     init_i18n(app, settings.default_language)
+    init_shared_templates(app)
     # Every request may move its session on or audit what it shows: all of them write.
     init_database(app, settings.database_url, read_on_safe_methods=False)
     CSRFProtect(app)

@@ -22,6 +22,7 @@ from web.multipart import init_multipart_guard
 from web.routing import init_routing
 from web.secret_key import load_or_create
 from web.security import init_security
+from web.templating import init_shared_templates
 
 SETTINGS = "minhbach.settings"
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     init_errors(app)
     init_i18n(app, settings.default_language)
+    init_shared_templates(app)
     init_page_scripts(app)
     labels.add_label_source(profile_label)  # a newer profile's own words for its statuses
     # Pages only read; every POST, and any GET view marked as writing, writes.
