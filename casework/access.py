@@ -423,16 +423,7 @@ def reply(
     text = check_reply(text, with_files=bool(files))
     if len(files) > MAX_ATTACHMENTS:
         raise AccessError("too_many_files", f"at most {MAX_ATTACHMENTS} files per message")
-    rows = [
-        Attachment(
-            blob_id=item.blob_id,
-            meta=item.meta,
-            stored_size=item.stored_size,
-            origin=Party.INSPECTOR,
-            created_on=today,
-        )
-        for item in files
-    ]
+    rows = [item.row(Party.INSPECTOR, today) for item in files]
     case.attachments.extend(rows)
     session.flush()  # ids, for the document to name
     document: dict[str, Any] = {"schema": 1, "text": text}

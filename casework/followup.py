@@ -325,16 +325,7 @@ def add_files(
     check_files([item.meta for item in attachments])
     for item in attachments:
         _check_reporter_file(case, item.meta)
-    rows = [
-        Attachment(
-            blob_id=item.blob_id,
-            meta=item.meta,
-            stored_size=item.stored_size,
-            origin=Party.REPORTER,
-            created_on=today,
-        )
-        for item in attachments
-    ]
+    rows = [item.row(Party.REPORTER, today) for item in attachments]
     case.attachments.extend(rows)
     session.flush()
     return rows

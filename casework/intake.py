@@ -74,6 +74,16 @@ class AttachmentIn:
     meta: bytes  # FILE_META envelope
     stored_size: int
 
+    def row(self, origin: Party, today: date) -> Attachment:
+        """The case's row for this file, sent by ``origin`` on ``today``."""
+        return Attachment(
+            blob_id=self.blob_id,
+            meta=self.meta,
+            stored_size=self.stored_size,
+            origin=origin,
+            created_on=today,
+        )
+
 
 @dataclass(frozen=True)
 class Submission:
@@ -201,16 +211,7 @@ def accept(
         )
         for person, category in sorted(submission.protection)
     ]
-    case.attachments = [
-        Attachment(
-            blob_id=item.blob_id,
-            meta=item.meta,
-            stored_size=item.stored_size,
-            origin=Party.REPORTER,
-            created_on=today,
-        )
-        for item in submission.attachments
-    ]
+    case.attachments = [item.row(Party.REPORTER, today) for item in submission.attachments]
     workflow.refresh(case, today)
     session.add(case)
     session.flush()  # the case's id, for its wraps
