@@ -19,7 +19,7 @@ from playwright.sync_api import Page, Route
 from sqlalchemy.orm import Session
 
 import crypto
-from casework import intake, uploads
+from casework import followup, intake, uploads
 from casework.settings import Settings
 from crypto import signing
 from store.blobs import FilesystemBlobStore
@@ -433,6 +433,38 @@ def test_a_report_the_service_cannot_store_is_said_unsent_and_sent_again_by_one_
     page.locator("#follow-up-code").wait_for(state="visible")
     helpers.read_code(page)  # checks its form
     assert helpers.the_case(session).submitted_with_js
+
+
+def test_a_report_whose_answer_is_lost_is_sent_again_and_taken_as_delivered(
+    page: Page, base_url: str, session: Session, settings: Settings, world: World
+) -> None:
+    """The report reaches the server and is stored, but the answer never reaches the page
+    (a Tor circuit that drops): the script posts it again with the same code, the server
+    says it has it (duplicate_case), and the page shows the code, which opens that one
+    case (docs/submission.md, "When the follow-up code is shown")."""
+    answers: list[int] = []
+
+    def lose_the_first_answer(route: Route) -> None:
+        if answers:
+            route.continue_()
+            return
+        stored = route.fetch()  # the server stores the report ...
+        answers.append(stored.status)
+        route.abort("connectionreset")  # ... and the page never hears of it
+
+    page.route("**/api/v1/reports", lose_the_first_answer)
+    helpers.open_form(page, base_url)
+    helpers.fill(page, {"what": TEXT["what"]})
+    code = helpers.send_and_read_code(page)
+    assert answers == [201]
+    (case,) = helpers.committed_cases(session)  # one case, not two
+    assert page.locator("#report-reference").inner_text().strip() == intake.public_reference(
+        case.public_id
+    )
+    token = crypto.FollowUpCode.parse(code).lookup_token()
+    found = followup.find_case(session, world.unit, token, settings.code_kdf)
+    assert found is not None
+    assert found.id == case.id
 
 
 def test_when_the_readers_change_meanwhile_the_keys_are_wrapped_again(
