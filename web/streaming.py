@@ -42,7 +42,7 @@ from werkzeug.sansio.multipart import (
 )
 from wtforms import ValidationError
 
-from casework.intake import AttachmentIn
+from casework.intake import MAX_ATTACHMENTS, AttachmentIn
 from web import labels
 from web.errors import PublicError, storage_refusal
 from web.i18n import translate as _
@@ -134,6 +134,37 @@ class FormSpec:
     max_files: int
     max_file_size: int  # plaintext bytes of one file
     max_files_size: int  # plaintext bytes of all files together
+
+
+# A form that seals a report (the public report form, the review app's registration of a
+# paper one): room for its text, part headers and boundaries on top of the files, for all
+# its text values together, and for parts a browser may add, such as a named button.
+REPORT_TEXT_ALLOWANCE = 4 * 1024 * 1024
+REPORT_TEXT_BYTES = 2 * 1024 * 1024
+SPARE_PARTS = 16
+
+
+def report_form_spec(
+    text_fields: frozenset[str],
+    file_field: str,
+    *,
+    max_chars: int,
+    max_file_size: int,
+    max_report_size: int,
+    choices: int = 0,
+) -> FormSpec:
+    """The limits of a form that seals a report; ``choices``: its checkboxes, each a part."""
+    return FormSpec(
+        token_field="csrf_token",  # noqa: S106 - a field name, not a secret
+        text_fields=text_fields,
+        file_field=file_field,
+        max_chars=max_chars,
+        max_text_bytes=REPORT_TEXT_BYTES,
+        max_parts=1 + len(text_fields) + choices + MAX_ATTACHMENTS + SPARE_PARTS,
+        max_files=MAX_ATTACHMENTS,
+        max_file_size=max_file_size,
+        max_files_size=max_report_size,
+    )
 
 
 @dataclass

@@ -52,6 +52,7 @@ from web.i18n import current_language
 from web.i18n import translate as _
 from web.multipart import streams_multipart
 from web.streaming import (
+    REPORT_TEXT_ALLOWANCE,
     FileNotStored,
     FileRefused,
     FormError,
@@ -62,6 +63,7 @@ from web.streaming import (
     file_error,
     limit_body,
     read_form,
+    report_form_spec,
     token_checker,
     too_long_message,
 )
@@ -76,9 +78,6 @@ TEXT_FIELDS = frozenset({"category", *REPORT_FIELDS, *IDENTITY_NAMES, *ARRIVAL_N
 FILE_FIELD = "files"
 # The order of fields on the page, so that errors are listed in the order they are met.
 FIELD_ORDER = (*ARRIVAL_NAMES, "category", *REPORT_FIELDS, *IDENTITY_NAMES, FILE_FIELD)
-TEXT_ALLOWANCE = 4 * 1024 * 1024  # text, part headers and boundaries on top of the files
-MAX_TEXT_BYTES = 2 * 1024 * 1024
-SPARE_PARTS = 16  # parts a browser may add, such as a named submit button
 
 CHANNELS: Mapping[Channel, LazyString] = {
     Channel.LETTER: _l("A letter"),
@@ -153,7 +152,7 @@ def register() -> str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     boundary = boundary_of(request.headers.get("Content-Type"))
     if boundary is None:
         raise PublicError(400, "malformed_form", _malformed_message())
-    limit_body(settings().max_report_size + TEXT_ALLOWANCE, _too_large_message)
+    limit_body(settings().max_report_size + REPORT_TEXT_ALLOWANCE, _too_large_message)
     unit = current_inspector().unit
     recipients = unit_recipients(db(), unit)
     db().commit()  # no transaction held open while scans stream in
@@ -293,16 +292,12 @@ def _arrival(entered: Entered, errors: dict[str, str]) -> Arrival | None:
 
 def _form_spec(recipients: UnitRecipients) -> FormSpec:
     config = settings()
-    return FormSpec(
-        token_field="csrf_token",  # noqa: S106 - a field name, not a secret
-        text_fields=TEXT_FIELDS,
-        file_field=FILE_FIELD,
+    return report_form_spec(
+        TEXT_FIELDS,
+        FILE_FIELD,
         max_chars=MAX_TEXT_CHARS,
-        max_text_bytes=MAX_TEXT_BYTES,
-        max_parts=1 + len(TEXT_FIELDS) + intake.MAX_ATTACHMENTS + SPARE_PARTS,
-        max_files=intake.MAX_ATTACHMENTS,
         max_file_size=config.max_file_size,
-        max_files_size=config.max_report_size,
+        max_report_size=config.max_report_size,
     )
 
 

@@ -42,6 +42,7 @@ from web.i18n import current_language
 from web.i18n import translate as _
 from web.multipart import streams_multipart
 from web.streaming import (
+    REPORT_TEXT_ALLOWANCE,
     FileNotStored,
     FileRefused,
     FormError,
@@ -53,6 +54,7 @@ from web.streaming import (
     limit_body,
     read_form,
     read_text_only,
+    report_form_spec,
     token_checker,
 )
 from web.streaming import too_long_message as streamed_too_long
@@ -86,9 +88,7 @@ STEP_OF = {field: name for name, fields in STEPS for field in fields}
 # The order of fields on the page, so errors are listed in the order they are met.
 FIELD_ORDER = tuple(STEP_OF)
 # Text, part headers and boundaries on top of the files; far more than the form can send.
-TEXT_ALLOWANCE = 4 * 1024 * 1024
-MAX_TEXT_BYTES = 2 * 1024 * 1024
-SPARE_PARTS = 16  # parts a browser may add, such as a named submit button
+TEXT_ALLOWANCE = REPORT_TEXT_ALLOWANCE
 # Parts of a form read while the unit's readers are unknown: room for a large unit's.
 MAX_PARTS_UNKNOWN_READERS = 500
 # What the tipster typed, as the form labels it: shown back to copy when nothing can be
@@ -263,16 +263,13 @@ def _form_spec(recipients: UnitRecipients | None) -> FormSpec:
     config = settings()
     readers = 0 if recipients is None else len(recipients.excludable())
     choices = len(ProtectedPerson) + len(ProtectionCategory) + readers
-    return FormSpec(
-        token_field="csrf_token",  # noqa: S106 - a field name, not a secret
-        text_fields=TEXT_FIELDS,
-        file_field=FILE_FIELD,
+    return report_form_spec(
+        TEXT_FIELDS,
+        FILE_FIELD,
         max_chars=MAX_CHARS,
-        max_text_bytes=MAX_TEXT_BYTES,
-        max_parts=1 + len(TEXT_FIELDS) + choices + intake.MAX_ATTACHMENTS + SPARE_PARTS,
-        max_files=intake.MAX_ATTACHMENTS,
         max_file_size=config.max_file_size,
-        max_files_size=config.max_report_size,
+        max_report_size=config.max_report_size,
+        choices=choices,
     )
 
 
